@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The device simulator as a program: `imprint-sim --port /dev/pts/N --serial SN123 ...`.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../fixtures/device-sim-cli.ts');

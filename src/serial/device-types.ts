@@ -1,0 +1,67 @@
+// The contract of a device on its programming port, as the station sees it.
+// The wire protocol behind it is specified in docs/device-protocol.md.
+import { createHash } from 'node:crypto';
+
+export interface DeviceHello {
+  protocolVersion: number;
+  model: string;
+  firmware: string;
+  capabilities: string[];
+}
+
+export interface DeviceIdentity {
+  hardwareSerial: string;
+  /** The device id the device already knows (from a previous provisioning config), if any. */
+  deviceId?: string;
+}
+
+/**
+ * Secure storage as the device reports it. `digest` is lowercase hex SHA-256 over the stored
+ * secret bytes (the 44 ASCII characters of the Base64 credentials secret). `torn` means a write
+ * was interrupted (power loss): the storage holds neither nothing nor a whole secret.
+ */
+export type StorageStatus =
+  | { state: 'empty' }
+  | { state: 'written'; digest: string }
+  | { state: 'locked'; digest: string }
+  | { state: 'torn' };
+
+export interface ProvisioningConfig {
+  realm: string;
+  deviceId: string;
+  pairingUrl: string;
+  brokerUrl?: string;
+}
+
+export interface DeviceClient {
+  hello(): Promise<DeviceHello>;
+  identity(): Promise<DeviceIdentity>;
+  storageStatus(): Promise<StorageStatus>;
+  /** Write the secret; resolves with the digest the device computed over what it stored. */
+  writeSecret(credentialsSecret: string): Promise<{ digest: string }>;
+  lock(): Promise<void>;
+  writeConfig(config: ProvisioningConfig): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Device-side and link-level error codes (DeviceError.code). Wire error codes are listed in
+ * docs/device-protocol.md; link codes are the station's own.
+ */
+export type DeviceErrorCode =
+  | 'ALREADY_WRITTEN' // a different secret is already stored (write-once)
+  | 'LOCKED' // storage is locked
+  | 'TORN' // storage is torn by an interrupted write
+  | 'NOT_ALLOWED' // e.g. factory reset on a device that does not allow it
+  | 'BAD_ARGUMENT' // device rejected an argument
+  | 'UNKNOWN_COMMAND'
+  | 'UNSUPPORTED_VERSION'
+  | 'DEVICE_FAULT' // device reported an internal error
+  | 'TIMEOUT' // no valid reply after all retries
+  | 'DISCONNECTED' // port closed / device unplugged
+  | 'PORT_ERROR'; // could not open the port (wrong path, busy, permissions)
+
+/** SHA-256 digest of a secret as the device computes it (lowercase hex). */
+export function secretDigest(credentialsSecret: string): string {
+  return createHash('sha256').update(credentialsSecret, 'ascii').digest('hex');
+}
