@@ -1,0 +1,163 @@
+// The one typed station API the UI uses for everything. Implemented once over the station
+// (src/station) and carried by two transports: Electron IPC (window.imprint, via the preload
+// bridge) and HTTP + server-sent events in web mode. Plain data only: it crosses process borders.
+import type { AuditEvent, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
+
+export type WorkflowStep =
+  | 'idle'
+  | 'waiting-scan'
+  | 'identify'
+  | 'cross-check'
+  | 'storage-status'
+  | 'register'
+  | 'write-secret'
+  | 'verify'
+  | 'lock'
+  | 'write-config'
+  | 'record'
+  | 'done';
+
+export interface FailureInfo {
+  code: string;
+  /** For the operator: what went wrong. */
+  message: string;
+  /** For the operator: what to do now. */
+  action: string;
+}
+
+export interface FixtureState {
+  id: string;
+  label: string;
+  simulated: boolean;
+  devicePort?: string;
+  scannerPort?: string;
+  step: WorkflowStep;
+  outcome?: 'pass' | 'fail';
+  deviceId?: string;
+  hardwareSerial?: string;
+  failure?: FailureInfo;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface ShiftCounters {
+  done: number;
+  passed: number;
+  failed: number;
+  devicesPerHour: number;
+  since: string;
+}
+
+export type Role = 'operator' | 'admin';
+
+export interface OperatorSession {
+  name: string;
+  role: Role;
+  signedInAt: string;
+}
+
+export interface PairingStatus {
+  mode: 'embedded' | 'remote' | 'remote-with-offline-fallback';
+  url?: string;
+  realm: string;
+  reachable: boolean;
+  /** True while registering in the embedded core under an offline batch. */
+  offline: boolean;
+}
+
+export interface StationStatus {
+  stationId: string;
+  simulated: boolean;
+  running: boolean;
+  operator?: OperatorSession;
+  batch?: Batch;
+  pairing: PairingStatus;
+  fixtures: FixtureState[];
+  counters: ShiftCounters;
+}
+
+export type StationEvent =
+  | { type: 'status'; status: StationStatus }
+  | { type: 'fixture'; fixture: FixtureState }
+  | { type: 'counters'; counters: ShiftCounters }
+  | { type: 'audit'; event: AuditEvent };
+
+export interface FixtureSettings {
+  id: string;
+  devicePort: string;
+  scannerPort?: string;
+  baudRate?: number;
+}
+
+export interface StationSettings {
+  stationId: string;
+  realm: string;
+  pairing: {
+    mode: PairingStatus['mode'];
+    url?: string;
+    /** Never returned in full: a masked hint such as "eyJh…k9Q (set)" or undefined when unset. */
+    agentToken?: string;
+  };
+  /** How device ids are made from a label: UUIDv5 of the serial, or the label is the id. */
+  deviceIdRule: { kind: 'uuidv5'; namespace: string } | { kind: 'as-scanned' };
+  fixtures: FixtureSettings[];
+  /** Run simulated fixtures when no fixture port is configured. */
+  simulatedFixtures: number;
+}
+
+export type SettingsPatch = Partial<Omit<StationSettings, 'pairing'>> & {
+  pairing?: Partial<StationSettings['pairing']>;
+};
+
+export interface PortInfo {
+  path: string;
+  manufacturer?: string;
+  serialNumber?: string;
+  vendorId?: string;
+  productId?: string;
+  /** Configured by hand (e.g. a PTY) rather than discovered. */
+  configured?: boolean;
+}
+
+export interface PortTestResult {
+  path: string;
+  ok: boolean;
+  /** What answered: a device's hello, a scanner read, or the error. */
+  detail: string;
+}
+
+export interface BatchReport {
+  batch: Batch;
+  summary: BatchSummary;
+  throughputPerHour: { hour: string; passed: number; failed: number }[];
+  failuresByCode: { code: string; count: number }[];
+}
+
+export interface StationApi {
+  getStatus(): Promise<StationStatus>;
+  /** Live events; returns an unsubscribe function. */
+  subscribe(listener: (event: StationEvent) => void): () => void;
+
+  signIn(credentials: { name?: string; badge?: string; pin?: string }): Promise<OperatorSession>;
+  signOut(): Promise<void>;
+
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** A scan from the always-focused scan field (keyboard-wedge scanner) or typed by hand. */
+  submitScan(text: string, fixtureId?: string): Promise<void>;
+
+  openBatch(workOrder: string): Promise<Batch>;
+  closeBatch(): Promise<Batch>;
+  listBatches(): Promise<Batch[]>;
+  batchReport(batchId: string): Promise<BatchReport>;
+
+  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  verifyAudit(): Promise<ChainStatus>;
+  exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string>;
+
+  getSettings(): Promise<StationSettings>;
+  /** Admin only: `pin` is the admin PIN; the change is audited. */
+  updateSettings(patch: SettingsPatch, pin: string): Promise<StationSettings>;
+  listPorts(): Promise<PortInfo[]>;
+  testPort(path: string): Promise<PortTestResult>;
+}
