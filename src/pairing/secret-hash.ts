@@ -1,0 +1,102 @@
+// Stored form of credentials secrets. Self-describing and versioned (PHC string format) so that any
+// core can verify a hash made by another one with no shared key: see docs/secret-hash.md.
+// A 256-bit random secret cannot be brute-forced, so a fast salted hash is enough; imported bcrypt
+// hashes (Astarte migrations) are slow by design, so their successful checks are cached in memory.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { ImprintError } from '../common/errors.ts';
+
+export const IMPRINT_HASH_ID = 'imprint-sha256';
+export const IMPRINT_HASH_VERSION = 1;
+const SALT_BYTES = 16;
+const DIGEST_BYTES = 32;
+
+// `$imprint-sha256$v=1$<salt>$<digest>`, both in standard Base64 without padding (PHC convention).
+const IMPRINT_HASH = /^\$imprint-sha256\$v=(\d+)\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{43})$/;
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+export type SecretHashScheme = 'imprint-sha256-v1' | 'bcrypt';
+
+function b64(buf: Buffer): string {
+  return buf.toString('base64').replace(/=+$/, '');
+}
+
+function imprintDigest(salt: Buffer, secret: string): Buffer {
+  return createHmac('sha256', salt).update(secret, 'utf8').digest();
+}
+
+/** Hash a credentials secret for storage (current scheme). */
+export function hashSecret(secret: string, salt: Buffer = randomBytes(SALT_BYTES)): string {
+  return `$${IMPRINT_HASH_ID}$v=${IMPRINT_HASH_VERSION}$${b64(salt)}$${b64(imprintDigest(salt, secret))}`;
+}
+
+/** The scheme of a stored hash, or undefined when it is not one this core can verify. */
+export function secretHashScheme(stored: string): SecretHashScheme | undefined {
+  if (typeof stored !== 'string') return undefined;
+  const m = IMPRINT_HASH.exec(stored);
+  if (m) return m[1] === '1' ? 'imprint-sha256-v1' : undefined;
+  if (BCRYPT_HASH.test(stored)) return 'bcrypt';
+  return undefined;
+}
+
+/** Throws a clear error for a hash no core of this version can verify (e.g. on import). */
+export function assertSupportedSecretHash(stored: string): SecretHashScheme {
+  const scheme = secretHashScheme(stored);
+  if (!scheme) {
+    throw new ImprintError('UNSUPPORTED_SECRET_HASH', 'Unsupported credentials secret hash format', {
+      hint: 'Expected $imprint-sha256$v=1$… or a bcrypt $2b$ hash',
+    });
+  }
+  return scheme;
+}
+
+function verifyImprint(secret: string, stored: string): boolean {
+  const m = IMPRINT_HASH.exec(stored);
+  if (m?.[1] !== '1') return false;
+  const salt = Buffer.from(m[2], 'base64');
+  const expected = Buffer.from(m[3], 'base64');
+  if (salt.length !== SALT_BYTES || expected.length !== DIGEST_BYTES) return false;
+  return timingSafeEqual(imprintDigest(salt, secret), expected);
+}
+
+// Successful bcrypt verifications, keyed by a digest of (hash, secret): a device calling info and
+// credentials repeatedly must not pay a bcrypt round each time. Failures are never cached.
+const BCRYPT_CACHE_MAX = 10_000;
+const bcryptCache = new Map<string, true>();
+
+function bcryptCacheKey(secret: string, stored: string): string {
+  return createHash('sha256').update(stored).update('\0').update(secret, 'utf8').digest('base64');
+}
+
+async function verifyBcrypt(secret: string, stored: string): Promise<boolean> {
+  const key = bcryptCacheKey(secret, stored);
+  if (bcryptCache.has(key)) {
+    // Refresh its position so the cache evicts the least recently used entry.
+    bcryptCache.delete(key);
+    bcryptCache.set(key, true);
+    return true;
+  }
+  // bcryptjs compares the full hash itself, in a constant-time manner.
+  const ok = await bcrypt.compare(secret, stored);
+  if (ok) {
+    if (bcryptCache.size >= BCRYPT_CACHE_MAX) bcryptCache.delete(bcryptCache.keys().next().value as string);
+    bcryptCache.set(key, true);
+  }
+  return ok;
+}
+
+/**
+ * Whether `secret` matches the stored hash. Synchronous for the native scheme (the hot path);
+ * bcrypt hashes are checked asynchronously so they never block the event loop for long.
+ */
+export function verifySecret(secret: string, stored: string | null | undefined): boolean | Promise<boolean> {
+  if (typeof secret !== 'string' || typeof stored !== 'string' || secret.length === 0) return false;
+  if (stored.startsWith(`$${IMPRINT_HASH_ID}$`)) return verifyImprint(secret, stored);
+  if (BCRYPT_HASH.test(stored)) return verifyBcrypt(secret, stored);
+  return false;
+}
+
+/** For tests: forget cached bcrypt verifications. */
+export function clearSecretHashCache(): void {
+  bcryptCache.clear();
+}

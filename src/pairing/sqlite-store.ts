@@ -1,0 +1,315 @@
+// PairingStore on SQLite (better-sqlite3): WAL + synchronous=FULL so an acknowledged write survives
+// power loss, and group commit so that durability costs one fsync per batch, not per request.
+import { readdirSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { ImprintError } from '../common/errors.ts';
+import type {
+  DeviceRow,
+  IssuedCertificateRow,
+  PairingStore,
+  PairingStoreWriter,
+  RealmRow,
+  RevocationReason,
+  RevokedCertificateRow,
+} from './pairing-store.ts';
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The numbered migrations `NNN-name.sql`, in order. */
+export function loadMigrations(): Migration[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d{3}-.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(new URL(f, MIGRATIONS_DIR), 'utf8') }));
+}
+
+/** Bring the schema to `upTo` (default: latest), one transaction per migration. */
+export function migrate(db: Database.Database, upTo?: number): number {
+  const migrations = loadMigrations();
+  const latest = migrations.at(-1)?.version ?? 0;
+  let current = db.pragma('user_version', { simple: true }) as number;
+  if (current > latest) {
+    throw new ImprintError(
+      'STORE_TOO_NEW',
+      `Pairing database schema v${current} is newer than this version supports (v${latest})`,
+      {
+        hint: 'Upgrade Imprint to open this data directory',
+      },
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= current || (upTo !== undefined && m.version > upTo)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    current = m.version;
+  }
+  return current;
+}
+
+interface DeviceDbRow {
+  realm: string;
+  device_id: string;
+  secret_hash: string | null;
+  inhibited: number;
+  first_registration_at: string | null;
+  last_registration_at: string | null;
+  first_credentials_request_at: string | null;
+  last_credentials_request_at: string | null;
+  certificate_serial: string | null;
+  certificate_not_after: string | null;
+  initial_introspection: string | null;
+}
+
+interface RealmDbRow {
+  name: string;
+  public_key_pem: string;
+  broker_url: string;
+  device_registration_limit: number | null;
+  device_id_namespace: string;
+  factory: string | null;
+  created_at: string;
+}
+
+function toDevice(r: DeviceDbRow): DeviceRow {
+  return {
+    realm: r.realm,
+    deviceId: r.device_id,
+    secretHash: r.secret_hash,
+    inhibited: r.inhibited !== 0,
+    firstRegistrationAt: r.first_registration_at,
+    lastRegistrationAt: r.last_registration_at,
+    firstCredentialsRequestAt: r.first_credentials_request_at,
+    lastCredentialsRequestAt: r.last_credentials_request_at,
+    certificateSerial: r.certificate_serial,
+    certificateNotAfter: r.certificate_not_after,
+    initialIntrospection: r.initial_introspection === null ? null : JSON.parse(r.initial_introspection),
+  };
+}
+
+function toRealm(r: RealmDbRow): RealmRow {
+  return {
+    name: r.name,
+    publicKeyPem: r.public_key_pem,
+    brokerUrl: r.broker_url,
+    deviceRegistrationLimit: r.device_registration_limit,
+    deviceIdNamespace: r.device_id_namespace,
+    factory: r.factory,
+    createdAt: r.created_at,
+  };
+}
+
+interface PendingWrite {
+  op: (tx: PairingStoreWriter) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class SqlitePairingStore implements PairingStore {
+  readonly #db: Database.Database;
+  readonly #stmts;
+  readonly #writer: PairingStoreWriter;
+  readonly #runBatch: (batch: PendingWrite[], outcomes: { ok: boolean; value: unknown }[]) => void;
+  #queue: PendingWrite[] = [];
+  #flushScheduled = false;
+  #flushed: Promise<void> | undefined;
+  #closed = false;
+
+  static open(file: string): SqlitePairingStore {
+    return new SqlitePairingStore(file);
+  }
+
+  private constructor(file: string) {
+    const db = new Database(file);
+    this.#db = db;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.#stmts = {
+      getRealm: db.prepare<[string], RealmDbRow>('SELECT * FROM realms WHERE name = ?'),
+      listRealms: db.prepare<[], RealmDbRow>('SELECT * FROM realms ORDER BY name'),
+      insertRealm: db.prepare(
+        `INSERT INTO realms (name, public_key_pem, broker_url, device_registration_limit, device_id_namespace, factory, created_at)
+         VALUES (@name, @publicKeyPem, @brokerUrl, @deviceRegistrationLimit, @deviceIdNamespace, @factory, @createdAt)`,
+      ),
+      getDevice: db.prepare<[string, string], DeviceDbRow>('SELECT * FROM devices WHERE realm = ? AND device_id = ?'),
+      countRegistered: db
+        .prepare<[string], number>('SELECT count(*) FROM devices WHERE realm = ? AND secret_hash IS NOT NULL')
+        .pluck(),
+      putDevice: db.prepare(
+        `INSERT OR REPLACE INTO devices (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at,
+           first_credentials_request_at, last_credentials_request_at, certificate_serial, certificate_not_after, initial_introspection)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      recordCertificate: db.prepare(
+        'INSERT INTO certificates (serial, realm, device_id, issued_at, not_after) VALUES (@serialHex, @realm, @deviceId, @issuedAt, @notAfter)',
+      ),
+      revokeCertificate: db.prepare(
+        'UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL',
+      ),
+      isRevoked: db.prepare<[string], number>('SELECT 1 FROM certificates WHERE serial = ? AND revoked_at IS NOT NULL').pluck(),
+      listRevoked: db.prepare<[], { serial: string; revoked_at: string; revocation_reason: RevocationReason }>(
+        'SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial',
+      ),
+      getMeta: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+      bumpMeta: db.prepare(
+        `INSERT INTO meta (key, value) VALUES (?, '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)`,
+      ),
+    };
+    const s = this.#stmts;
+    this.#writer = {
+      getRealm: (name) => this.getRealm(name),
+      listRealms: () => this.listRealms(),
+      getDevice: (realm, id) => this.getDevice(realm, id),
+      countRegisteredDevices: (realm) => this.countRegisteredDevices(realm),
+      isRevoked: (serial) => this.isRevoked(serial),
+      listRevoked: () => this.listRevoked(),
+      revocationCount: () => this.revocationCount(),
+      putDevice: (d) => {
+        s.putDevice.run(
+          d.realm,
+          d.deviceId,
+          d.secretHash,
+          d.inhibited ? 1 : 0,
+          d.firstRegistrationAt,
+          d.lastRegistrationAt,
+          d.firstCredentialsRequestAt,
+          d.lastCredentialsRequestAt,
+          d.certificateSerial,
+          d.certificateNotAfter,
+          d.initialIntrospection === null ? null : JSON.stringify(d.initialIntrospection),
+        );
+      },
+      recordCertificate: (c: IssuedCertificateRow) => {
+        s.recordCertificate.run({ ...c, serialHex: c.serialHex.toLowerCase() });
+      },
+      revokeCertificate: (serial, revokedAt, reason) => {
+        if (s.revokeCertificate.run(revokedAt, reason, serial.toLowerCase()).changes > 0) s.bumpMeta.run('revocations');
+      },
+    };
+    // Each op in its own savepoint (a nested better-sqlite3 transaction), the batch in one commit.
+    const runOp = db.transaction((op: PendingWrite['op']) => op(this.#writer));
+    this.#runBatch = db.transaction((batch: PendingWrite[], outcomes: { ok: boolean; value: unknown }[]) => {
+      for (const w of batch) {
+        try {
+          outcomes.push({ ok: true, value: runOp(w.op) });
+        } catch (e) {
+          outcomes.push({ ok: false, value: e });
+        }
+      }
+    });
+  }
+
+  getRealm(name: string): RealmRow | undefined {
+    const r = this.#stmts.getRealm.get(name);
+    return r && toRealm(r);
+  }
+
+  listRealms(): RealmRow[] {
+    return this.#stmts.listRealms.all().map(toRealm);
+  }
+
+  createRealm(row: RealmRow): void {
+    this.#assertOpen();
+    this.#stmts.insertRealm.run(row);
+  }
+
+  getDevice(realm: string, deviceId: string): DeviceRow | undefined {
+    const r = this.#stmts.getDevice.get(realm, deviceId);
+    return r && toDevice(r);
+  }
+
+  countRegisteredDevices(realm: string): number {
+    return this.#stmts.countRegistered.get(realm) as number;
+  }
+
+  isRevoked(serialHex: string): boolean {
+    return this.#stmts.isRevoked.get(serialHex.toLowerCase()) !== undefined;
+  }
+
+  listRevoked(): RevokedCertificateRow[] {
+    return this.#stmts.listRevoked
+      .all()
+      .map((r) => ({ serialHex: r.serial, revokedAt: r.revoked_at, reason: r.revocation_reason }));
+  }
+
+  revocationCount(): number {
+    return Number(this.#stmts.getMeta.get('revocations') ?? 0);
+  }
+
+  durability(): string {
+    const level = this.#db.pragma('synchronous', { simple: true }) as number;
+    return ['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? String(level);
+  }
+
+  journalMode(): string {
+    return String(this.#db.pragma('journal_mode', { simple: true })).toUpperCase();
+  }
+
+  schemaVersion(): number {
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  write<T>(op: (tx: PairingStoreWriter) => T): Promise<T> {
+    this.#assertOpen();
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // Everything queued during this event-loop turn commits together.
+        this.#flushed = new Promise((done) =>
+          setImmediate(() => {
+            this.#flush();
+            done();
+          }),
+        );
+      }
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushScheduled = false;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.#runBatch(batch, outcomes);
+    } catch (e) {
+      // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+      const err = new ImprintError('STORE_WRITE_FAILED', 'The pairing database could not commit the write', { cause: e });
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.value);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#flushScheduled) await this.#flushed;
+    this.#db.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ImprintError('STORE_CLOSED', 'The pairing database is closed');
+  }
+}

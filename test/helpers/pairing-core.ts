@@ -1,0 +1,51 @@
+// A throwaway embedded pairing core in a temp data dir, with one realm, for pairing tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedPairingCore, type RealmConfig } from '../../src/pairing/embedded-core.ts';
+import { makeAgentKeyPair, type PemKeyPair } from './pairing-keys.ts';
+
+export interface TestCore {
+  core: EmbeddedPairingCore;
+  dataDir: string;
+  realm: RealmConfig;
+  agentKeys: PemKeyPair;
+  /** Close the core and open it again on the same data dir: a restart. */
+  reopen(): Promise<EmbeddedPairingCore>;
+  /** Close the core and delete its data dir. */
+  cleanup(): Promise<void>;
+}
+
+export function makeTempDir(prefix = 'imprint-pairing-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function openTestCore(
+  opts: { realm?: string; deviceRegistrationLimit?: number; now?: () => Date; dataDir?: string } = {},
+): TestCore {
+  const dataDir = opts.dataDir ?? makeTempDir();
+  const agentKeys = makeAgentKeyPair();
+  const core = EmbeddedPairingCore.open({ dataDir, now: opts.now });
+  const realm = core.createRealm({
+    name: opts.realm ?? 'test',
+    publicKeyPem: agentKeys.publicKeyPem,
+    brokerUrl: 'mqtts://broker.test:8883/',
+    deviceRegistrationLimit: opts.deviceRegistrationLimit,
+  });
+  const t: TestCore = {
+    core,
+    dataDir,
+    realm,
+    agentKeys,
+    async reopen() {
+      await t.core.close();
+      t.core = EmbeddedPairingCore.open({ dataDir, now: opts.now });
+      return t.core;
+    },
+    async cleanup() {
+      await t.core.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}

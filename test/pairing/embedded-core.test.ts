@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
+import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
+import { openTestCore } from '../helpers/pairing-core.ts';
+import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
+
+const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
+
+function isPairingError(code: PairingErrorCode, status?: number) {
+  return (e: unknown) => {
+    const err = e as { code?: string; status?: number; message?: string };
+    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
+    if (status !== undefined) assert.equal(err.status, status);
+    return true;
+  };
+}
+
+test('a registered device gets a 44-char Base64 secret that answers info as pending', async () => {
+  const t = openTestCore();
+  try {
+    const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
+    assert.match(credentialsSecret, /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(Buffer.from(credentialsSecret, 'base64').length, 32);
+    const info = await t.core.getInfo('test', DEVICE, credentialsSecret);
+    assert.deepEqual(info, {
+      version: PAIRING_CORE_VERSION,
+      status: 'pending',
+      protocols: { astarte_mqtt_v1: { broker_url: 'mqtts://broker.test:8883/' } },
+    });
+    await assert.rejects(t.core.getInfo('test', DEVICE, 'wrong'), isPairingError('FORBIDDEN', 403));
+    await assert.rejects(
+      t.core.getInfo('test', 'BJInS0w3VpWpuOqkXhgZdA', credentialsSecret),
+      isPairingError('DEVICE_NOT_FOUND', 404),
+    );
+    await assert.rejects(t.core.getInfo('nope', DEVICE, credentialsSecret), isPairingError('REALM_NOT_FOUND', 403));
+    const rec = t.core.showDevice('test', DEVICE);
+    assert.equal(rec.status, 'pending');
+    assert.equal(rec.registered, true);
+    assert.ok(rec.firstRegistrationAt);
+    assert.ok(!JSON.stringify(rec).includes(credentialsSecret), 'the record never carries the secret');
+    assert.ok(!JSON.stringify(rec).includes('$imprint'), 'nor its hash');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('re-registration before first credentials gives a new secret and the old one stops working', async () => {
+  const t = openTestCore();
+  try {
+    const first = await t.core.registerDevice('test', DEVICE);
+    const second = await t.core.registerDevice('test', DEVICE);
+    assert.notEqual(first.credentialsSecret, second.credentialsSecret);
+    await assert.rejects(t.core.getInfo('test', DEVICE, first.credentialsSecret), isPairingError('FORBIDDEN'));
+    assert.equal((await t.core.getInfo('test', DEVICE, second.credentialsSecret)).status, 'pending');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('unregister clears the secret and re-opens registration; unknown and long ids are refused', async () => {
+  const t = openTestCore();
+  try {
+    const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
+    await assert.rejects(t.core.unregisterDevice('test', `${DEVICE}xyz`), isPairingError('INVALID_DEVICE_ID', 422));
+    await assert.rejects(t.core.unregisterDevice('test', 'BJInS0w3VpWpuOqkXhgZdA'), isPairingError('DEVICE_NOT_FOUND', 404));
+    await t.core.unregisterDevice('test', DEVICE);
+    await assert.rejects(t.core.getInfo('test', DEVICE, credentialsSecret), isPairingError('FORBIDDEN'));
+    assert.equal(t.core.showDevice('test', DEVICE).registered, false);
+    const again = await t.core.registerDevice('test', DEVICE);
+    assert.equal((await t.core.getInfo('test', DEVICE, again.credentialsSecret)).status, 'pending');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('longer device ids are truncated to the canonical 22 characters on register and info', async () => {
+  const t = openTestCore();
+  try {
+    const long = `${DEVICE}Zm9vYmFy`;
+    const { credentialsSecret } = await t.core.registerDevice('test', long);
+    assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'pending');
+    assert.equal((await t.core.getInfo('test', long, credentialsSecret)).status, 'pending');
+    assert.equal(t.core.showDevice('test', DEVICE).deviceId, DEVICE);
+    await assert.rejects(t.core.registerDevice('test', 'not-a-device-id!'), isPairingError('INVALID_DEVICE_ID', 422));
+    await assert.rejects(t.core.registerDevice('test', 'short'), isPairingError('INVALID_DEVICE_ID', 422));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('inhibit shows as inhibited status and can be lifted', async () => {
+  const t = openTestCore();
+  try {
+    const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
+    await t.core.setInhibited('test', DEVICE, true);
+    assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'inhibited');
+    assert.equal(t.core.showDevice('test', DEVICE).inhibited, true);
+    await t.core.setInhibited('test', DEVICE, false);
+    assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'pending');
+    await assert.rejects(t.core.setInhibited('test', 'BJInS0w3VpWpuOqkXhgZdA', true), isPairingError('DEVICE_NOT_FOUND'));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('the realm registration limit refuses new devices but allows re-registering a counted one', async () => {
+  const t = openTestCore({ deviceRegistrationLimit: 2 });
+  try {
+    const ids = ['a', 'b', 'c'].map((s) => deriveDeviceId(s));
+    await t.core.registerDevice('test', ids[0]);
+    await t.core.registerDevice('test', ids[1]);
+    await assert.rejects(t.core.registerDevice('test', ids[2]), isPairingError('REGISTRATION_LIMIT', 422));
+    await t.core.registerDevice('test', ids[1]);
+    await t.core.unregisterDevice('test', ids[0]);
+    await t.core.registerDevice('test', ids[2]);
+    assert.equal(t.core.showDevice('test', ids[2]).registered, true);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('concurrent registrations in one turn are batched and all survive a reopen', async () => {
+  const t = openTestCore({ deviceRegistrationLimit: 150 });
+  try {
+    const ids = Array.from({ length: 200 }, (_, i) => deriveDeviceId(`serial-${i}`));
+    const results = await Promise.allSettled(ids.map((id) => t.core.registerDevice('test', id)));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(ok.length, 150, 'the limit holds inside one batch');
+    for (const r of results.slice(150)) assert.equal(r.status, 'rejected');
+    const core = await t.reopen();
+    for (let i = 0; i < 150; i++) {
+      const secret = (results[i] as PromiseFulfilledResult<{ credentialsSecret: string }>).value.credentialsSecret;
+      assert.equal((await core.getInfo('test', ids[i], secret)).status, 'pending');
+    }
+    assert.throws(() => core.showDevice('test', ids[160]), isPairingError('DEVICE_NOT_FOUND'));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('realms: create, get, list, and clear validation errors', async () => {
+  const t = openTestCore();
+  try {
+    const keys = makeAgentKeyPair('rsa');
+    const r = t.core.createRealm({ name: 'plant2', publicKeyPem: keys.publicKeyPem, factory: 'Turin' });
+    assert.equal(r.brokerUrl, 'mqtts://localhost:8883/');
+    assert.equal(r.factory, 'Turin');
+    assert.deepEqual(t.core.getRealm('plant2'), r);
+    assert.deepEqual(
+      t.core.listRealms().map((x) => x.name),
+      ['plant2', 'test'],
+    );
+    assert.equal(t.core.getRealm('missing'), undefined);
+    const bad = [
+      { name: 'plant2', publicKeyPem: keys.publicKeyPem, field: 'name' },
+      { name: 'Bad-Name', publicKeyPem: keys.publicKeyPem, field: 'name' },
+      { name: 'ok', publicKeyPem: 'not a key', field: 'public_key_pem' },
+      { name: 'ok', publicKeyPem: keys.privateKeyPem, field: 'public_key_pem' },
+    ];
+    for (const b of bad) {
+      assert.throws(
+        () => t.core.createRealm({ name: b.name, publicKeyPem: b.publicKeyPem }),
+        (e: { code?: string; status?: number; fields?: Record<string, string[]>; message: string }) => {
+          assert.equal(e.code, 'VALIDATION');
+          assert.equal(e.status, 422);
+          assert.ok(e.fields?.[b.field], `field ${b.field} reported`);
+          assert.ok(!e.message.includes('PRIVATE KEY'));
+          return true;
+        },
+      );
+    }
+    assert.throws(
+      () => t.core.createRealm({ name: 'ok', publicKeyPem: keys.publicKeyPem, brokerUrl: 'nope', deviceRegistrationLimit: -1 }),
+      (e: { fields?: Record<string, string[]> }) => Boolean(e.fields?.broker_url && e.fields?.device_registration_limit),
+    );
+    await t.reopen();
+    assert.deepEqual(t.core.getRealm('plant2'), r, 'realms persist');
+  } finally {
+    await t.cleanup();
+  }
+});
