@@ -96,6 +96,11 @@ export function verifySecret(secret: string, stored: string | null | undefined):
   return false;
 }
 
+/** How many successful bcrypt verifications are cached (for tests and metrics). */
+export function secretHashCacheSize(): number {
+  return bcryptCache.size;
+}
+
 /** For tests: forget cached bcrypt verifications. */
 export function clearSecretHashCache(): void {
   bcryptCache.clear();

@@ -121,6 +121,7 @@ export class SqlitePairingStore implements PairingStore {
   #flushScheduled = false;
   #flushed: Promise<void> | undefined;
   #closed = false;
+  #stats = { batches: 0, writes: 0 };
 
   static open(file: string): SqlitePairingStore {
     return new SqlitePairingStore(file);
@@ -265,6 +266,11 @@ export class SqlitePairingStore implements PairingStore {
     return this.#db.pragma('user_version', { simple: true }) as number;
   }
 
+  /** Committed batches and the writes they carried (group commit at work; for metrics). */
+  commitStats(): { batches: number; writes: number } {
+    return { ...this.#stats };
+  }
+
   write<T>(op: (tx: PairingStoreWriter) => T): Promise<T> {
     this.#assertOpen();
     return new Promise<T>((resolve, reject) => {
@@ -295,6 +301,8 @@ export class SqlitePairingStore implements PairingStore {
       for (const w of batch) w.reject(err);
       return;
     }
+    this.#stats.batches++;
+    this.#stats.writes += batch.length;
     batch.forEach((w, i) => {
       const o = outcomes[i];
       if (o.ok) w.resolve(o.value);
