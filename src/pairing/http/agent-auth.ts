@@ -1,0 +1,144 @@
+// Agent API authentication and authorization, as Astarte's Pairing API does it:
+// a JWT signed with the realm's key (asymmetric algorithms only), whose `a_pa` claim lists
+// "METHOD::PATH" regexes, each part anchored at both ends, PATH relative to /v1/{realm}/.
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import { PairingError } from '../pairing-api.ts';
+
+interface RealmKey {
+  name: string;
+  publicKeyPem: string;
+}
+
+interface PathRule {
+  method: RegExp;
+  path: RegExp;
+}
+
+/** What a verified token allows, cached per (realm, token) for the token's remaining lifetime. */
+interface AgentGrant {
+  rules: PathRule[];
+  /** Cache entry expiry (ms since epoch): the token's `exp`, capped. */
+  until: number;
+  publicKeyPem: string;
+}
+
+const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+const EC_ALGORITHMS: Record<string, string[]> = { prime256v1: ['ES256'], secp384r1: ['ES384'], secp521r1: ['ES512'] };
+const BEARER = /^bearer:?\s+(.+)$/i;
+
+export function missingTokenError(): PairingError {
+  return new PairingError('MISSING_TOKEN', 401, 'Missing authorization token');
+}
+
+export function invalidTokenError(): PairingError {
+  return new PairingError('INVALID_TOKEN', 401, 'Invalid JWT token');
+}
+
+/** The Bearer credential of an Authorization header (Astarte accepts `Bearer x` and `bearer: x`). */
+export function bearerCredential(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const m = BEARER.exec(value);
+  return m ? m[1].trim() || undefined : undefined;
+}
+
+/** One `a_pa` entry → method and path regexes; undefined when malformed (Astarte ignores it). */
+export function compileScope(scope: unknown): PathRule | undefined {
+  if (typeof scope !== 'string') return undefined;
+  const sep = scope.indexOf('::');
+  if (sep < 0) return undefined;
+  try {
+    // Grouped so that an alternation such as `GET|POST` stays inside the anchors.
+    return { method: new RegExp(`^(?:${scope.slice(0, sep)})$`), path: new RegExp(`^(?:${scope.slice(sep + 2)})$`) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path the `a_pa` regexes see: the URL path after /v1/{realm}/, without empty segments or query. */
+export function authorizationPath(url: string): string {
+  const q = url.indexOf('?');
+  const segments = (q < 0 ? url : url.slice(0, q)).split('/').filter((s) => s.length > 0);
+  return segments.slice(2).join('/');
+}
+
+export class AgentAuthenticator {
+  private readonly keys = new Map<string, { pem: string; key: KeyObject | undefined; algorithms: string[] }>();
+  private readonly grants = new Map<string, AgentGrant>();
+  private readonly now: () => number;
+  private readonly maxCachedTokens: number;
+  private readonly maxCacheMs: number;
+
+  constructor(opts: { now?: () => number; maxCachedTokens?: number; maxCacheMs?: number } = {}) {
+    this.now = opts.now ?? Date.now;
+    this.maxCachedTokens = opts.maxCachedTokens ?? 10_000;
+    this.maxCacheMs = opts.maxCacheMs ?? 5 * 60_000;
+  }
+
+  /**
+   * Verify the token of an Authorization header against the realm's key and check that it allows
+   * METHOD on the path. Throws PairingError MISSING_TOKEN / INVALID_TOKEN (401) or UNAUTHORIZED_PATH (403).
+   */
+  async authorize(realm: RealmKey, authorization: string | string[] | undefined, method: string, path: string): Promise<void> {
+    const token = bearerCredential(authorization);
+    if (!token) throw missingTokenError();
+    const grant = await this.grantFor(realm, token);
+    for (const rule of grant.rules) {
+      if (rule.method.test(method) && rule.path.test(path)) return;
+    }
+    throw new PairingError('UNAUTHORIZED_PATH', 403, `Unauthorized access to ${method} ${path}. Please verify your permissions`);
+  }
+
+  private async grantFor(realm: RealmKey, token: string): Promise<AgentGrant> {
+    const cacheKey = `${realm.name}\n${token}`;
+    const cached = this.grants.get(cacheKey);
+    const now = this.now();
+    if (cached) {
+      if (cached.until > now && cached.publicKeyPem === realm.publicKeyPem) return cached;
+      this.grants.delete(cacheKey);
+    }
+    const { key, algorithms } = this.keyFor(realm);
+    if (!key) throw invalidTokenError();
+    let payload: Record<string, unknown>;
+    try {
+      // jwtVerify refuses `alg: none` and any algorithm outside the list (so every HS*).
+      ({ payload } = await jwtVerify(token, key, { algorithms, currentDate: new Date(now) }));
+    } catch {
+      throw invalidTokenError();
+    }
+    const scopes = Array.isArray(payload.a_pa) ? payload.a_pa : [];
+    const rules = scopes.map(compileScope).filter((r): r is PathRule => r !== undefined);
+    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY;
+    const grant: AgentGrant = { rules, until: Math.min(exp, now + this.maxCacheMs), publicKeyPem: realm.publicKeyPem };
+    if (this.grants.size >= this.maxCachedTokens) {
+      // Oldest first (Map keeps insertion order): a bounded cache, no unbounded growth under token churn.
+      const oldest = this.grants.keys().next().value;
+      if (oldest !== undefined) this.grants.delete(oldest);
+    }
+    this.grants.set(cacheKey, grant);
+    return grant;
+  }
+
+  private keyFor(realm: RealmKey): { key: KeyObject | undefined; algorithms: string[] } {
+    const cached = this.keys.get(realm.name);
+    if (cached && cached.pem === realm.publicKeyPem) return cached;
+    let entry: { pem: string; key: KeyObject | undefined; algorithms: string[] };
+    try {
+      const key = createPublicKey(realm.publicKeyPem);
+      const type = key.asymmetricKeyType;
+      const algorithms =
+        type === 'rsa' || type === 'rsa-pss'
+          ? RSA_ALGORITHMS
+          : type === 'ec'
+            ? (EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? [])
+            : [];
+      entry = { pem: realm.publicKeyPem, key: algorithms.length ? key : undefined, algorithms };
+    } catch {
+      entry = { pem: realm.publicKeyPem, key: undefined, algorithms: [] };
+    }
+    this.keys.set(realm.name, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,78 @@
+// Agent API: register and unregister devices, authorized by an agent JWT.
+import type { FastifyRequest } from 'fastify';
+import { PairingError } from '../pairing-api.ts';
+import { authorizationPath } from './agent-auth.ts';
+import { ErrorReplies, RealmParams, RegisterBody, RegisterReply, UnregisterParams } from './schemas.ts';
+import type { PairingFastify, RouteContext } from './server.ts';
+
+/** The realm of a /v1/{realm}/… request; unknown realms are 403 "Forbidden" (Astarte does not reveal them). */
+export function requireRealm(ctx: RouteContext, req: FastifyRequest): { name: string; publicKeyPem: string } {
+  const name = (req.params as { realm?: string }).realm ?? '';
+  const realm = ctx.core.getRealm(name);
+  if (!realm) throw new PairingError('REALM_NOT_FOUND', 403, 'Forbidden');
+  return realm;
+}
+
+const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
+const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
+
+export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
+  // Runs before the body is read: unknown realm, then token, then `a_pa`, as Astarte's plugs do.
+  const authorizeAgent = async (req: FastifyRequest) => {
+    const realm = requireRealm(ctx, req);
+    await ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+  };
+
+  app.post(
+    '/v1/:realm/agent/devices',
+    {
+      schema: {
+        tags: ['agent'],
+        operationId: 'registerDevice',
+        summary: 'Register a device',
+        description:
+          'Register a device and obtain its credentials secret. Registration can be repeated (each time a new secret; ' +
+          'the previous one stops working) until the device first requests credentials; after that: 422 ' +
+          '"Device already registered" until it is unregistered.',
+        security: [{ JWT: [] }],
+        params: RealmParams,
+        body: RegisterBody,
+        response: { 201: RegisterReply, ...agentErrors },
+      },
+      onRequest: authorizeAgent,
+    },
+    async (req, reply) => {
+      const { hw_id, initial_introspection } = req.body.data;
+      const { credentialsSecret } = await ctx.core.registerDevice(
+        req.params.realm,
+        hw_id,
+        initial_introspection ? { initialIntrospection: initial_introspection } : undefined,
+      );
+      ctx.metrics.count('registrations');
+      return reply.code(201).send({ data: { credentials_secret: credentialsSecret } });
+    },
+  );
+
+  app.delete(
+    '/v1/:realm/agent/devices/:device_id',
+    {
+      schema: {
+        tags: ['agent'],
+        operationId: 'unregisterDevice',
+        summary: 'Unregister a device',
+        description:
+          'Clear the credentials secret so the device can be registered again, even after it requested credentials. ' +
+          'The device id must be exactly 22 characters here.',
+        security: [{ JWT: [] }],
+        params: UnregisterParams,
+        response: { 204: { type: 'null', description: 'Device unregistered' }, ...agentErrors, 404: e404 },
+      },
+      onRequest: authorizeAgent,
+    },
+    async (req, reply) => {
+      await ctx.core.unregisterDevice(req.params.realm, req.params.device_id);
+      ctx.metrics.count('unregistrations');
+      return reply.code(204).send(null);
+    },
+  );
+}

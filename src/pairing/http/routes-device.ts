@@ -1,0 +1,113 @@
+// Device API: info, credentials and verify, authorized by the device's credentials secret.
+import type { FastifyRequest } from 'fastify';
+import { PairingError } from '../pairing-api.ts';
+import { bearerCredential } from './agent-auth.ts';
+import { requireRealm } from './routes-agent.ts';
+import {
+  CredentialsBody,
+  CredentialsReply,
+  DeviceParams,
+  ErrorReplies,
+  InfoReply,
+  ProtocolParams,
+  VerifyBody,
+  VerifyReply,
+} from './schemas.ts';
+import type { PairingFastify, RouteContext } from './server.ts';
+
+const MQTT_V1 = 'astarte_mqtt_v1';
+const deviceErrors = ErrorReplies;
+
+export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): void {
+  // The secret stays in this map for the request's lifetime only; it is never logged.
+  const secrets = new WeakMap<FastifyRequest, string>();
+
+  const authenticateDevice = async (req: FastifyRequest) => {
+    requireRealm(ctx, req);
+    const secret = bearerCredential(req.headers.authorization);
+    if (!secret) throw new PairingError('UNAUTHORIZED', 401, 'Unauthorized');
+    secrets.set(req, secret);
+  };
+  const secretOf = (req: FastifyRequest): string => secrets.get(req) ?? '';
+
+  // Astarte has a :protocol route parameter and answers 400 for anything but astarte_mqtt_v1.
+  const requireMqttV1 = async (req: FastifyRequest) => {
+    if ((req.params as { protocol?: string }).protocol !== MQTT_V1) throw new PairingError('BAD_REQUEST', 400, 'Bad request');
+  };
+
+  app.get(
+    '/v1/:realm/devices/:hw_id',
+    {
+      schema: {
+        tags: ['device'],
+        operationId: 'getInfo',
+        summary: 'Status and transport information for a device',
+        security: [{ CredentialsSecret: [] }],
+        params: DeviceParams,
+        response: { 200: InfoReply, ...deviceErrors },
+      },
+      onRequest: authenticateDevice,
+    },
+    async (req) => ({ data: await ctx.core.getInfo(req.params.realm, req.params.hw_id, secretOf(req)) }),
+  );
+
+  app.post(
+    '/v1/:realm/devices/:hw_id/protocols/:protocol/credentials',
+    {
+      schema: {
+        tags: ['device'],
+        operationId: 'obtainCredentials',
+        summary: 'Obtain a client certificate for the Astarte MQTT v1 protocol',
+        description:
+          'Signs the CSR (its self-signature is checked) with subject CN forced to `<realm>/<device id>`; the previous ' +
+          'certificate of the device is revoked. The first request confirms the device. Inhibited devices get 403.',
+        security: [{ CredentialsSecret: [] }],
+        params: ProtocolParams,
+        body: CredentialsBody,
+        response: { 201: CredentialsReply, ...deviceErrors },
+      },
+      onRequest: authenticateDevice,
+      preValidation: requireMqttV1,
+    },
+    async (req, reply) => {
+      const { clientCrt } = await ctx.core.requestCredentials(
+        req.params.realm,
+        req.params.hw_id,
+        secretOf(req),
+        req.body.data.csr,
+      );
+      ctx.metrics.count('credentials_issued');
+      return reply.code(201).send({ data: { client_crt: clientCrt } });
+    },
+  );
+
+  app.post(
+    '/v1/:realm/devices/:hw_id/protocols/:protocol/credentials/verify',
+    {
+      schema: {
+        tags: ['device'],
+        operationId: 'verifyCredentials',
+        summary: 'Verify a client certificate for the Astarte MQTT v1 protocol',
+        description:
+          'Answers `{valid, timestamp, until}` or `{valid: false, timestamp, cause, details: null}`; a revoked certificate ' +
+          'gets cause `REVOKED` (an extension: Astarte does not check revocation here).',
+        security: [{ CredentialsSecret: [] }],
+        params: ProtocolParams,
+        body: VerifyBody,
+        response: { 200: VerifyReply, ...deviceErrors },
+      },
+      onRequest: authenticateDevice,
+      preValidation: requireMqttV1,
+    },
+    async (req) => {
+      const result = await ctx.core.verifyCredentials(
+        req.params.realm,
+        req.params.hw_id,
+        secretOf(req),
+        req.body.data.client_crt,
+      );
+      ctx.metrics.count('credentials_verified');
+      return { data: result };
+    },
+  );
+}

@@ -1,0 +1,83 @@
+// Service routes: version, health, metrics, the CA certificate and CRL, and the OpenAPI document.
+import { Type } from 'typebox';
+import { requireRealm } from './routes-agent.ts';
+import { ErrorReplies, HealthReply, PemText, RealmParams, VersionReply } from './schemas.ts';
+import type { PairingFastify, RouteContext } from './server.ts';
+
+const PEM_TYPE = 'application/x-pem-file';
+
+export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): void {
+  app.get(
+    '/version',
+    { schema: { tags: ['service'], operationId: 'getVersion', summary: 'Server version', response: { 200: VersionReply } } },
+    async () => ({ data: ctx.version }),
+  );
+
+  app.get(
+    '/v1/:realm/version',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getRealmVersion',
+        summary: 'Server version (realm scoped, as Astarte)',
+        params: RealmParams,
+        response: { 200: VersionReply, 403: ErrorReplies[403] },
+      },
+      onRequest: async (req) => void requireRealm(ctx, req),
+    },
+    async () => ({ data: ctx.version }),
+  );
+
+  app.get(
+    '/health',
+    { schema: { tags: ['service'], operationId: 'getHealth', summary: 'Liveness', response: { 200: HealthReply } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics (text exposition format 0.0.4)',
+        produces: ['text/plain'],
+        response: { 200: Type.String({ description: 'Prometheus text.' }) },
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
+  );
+
+  app.get(
+    '/v1/:realm/ca',
+    {
+      schema: {
+        tags: ['ca'],
+        operationId: 'getCaCertificate',
+        summary: 'The CA certificate that signs client certificates (PEM)',
+        params: RealmParams,
+        response: { 200: PemText, 403: ErrorReplies[403] },
+      },
+      onRequest: async (req) => void requireRealm(ctx, req),
+    },
+    async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.caCertificatePem()),
+  );
+
+  app.get(
+    '/v1/:realm/ca/crl',
+    {
+      schema: {
+        tags: ['ca'],
+        operationId: 'getCrl',
+        summary: 'The current certificate revocation list (PEM, signed by the CA)',
+        description: 'Lists certificates revoked as superseded by a newer credentials request of the same device.',
+        params: RealmParams,
+        response: { 200: PemText, 403: ErrorReplies[403] },
+      },
+      onRequest: async (req) => void requireRealm(ctx, req),
+    },
+    async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.crlPem()),
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,146 @@
+// The pairing core as an HTTP server speaking Astarte's Pairing API. The HTTP layer translates
+// (routes, auth, bodies, statuses); the domain core decides.
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import { ImprintError } from '../../common/errors.ts';
+import { type Logger, silentLogger } from '../../common/logger.ts';
+import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
+import { AgentAuthenticator } from './agent-auth.ts';
+import {
+  type ErrorAnswer,
+  frameworkAnswer,
+  internalErrorAnswer,
+  isPairingLikeError,
+  pairingErrorAnswer,
+  validationAnswer,
+} from './error-replies.ts';
+import { PairingMetrics } from './metrics.ts';
+import { openApiOptions } from './openapi.ts';
+import { registerAgentRoutes } from './routes-agent.ts';
+import { registerDeviceRoutes } from './routes-device.ts';
+import { registerServiceRoutes } from './routes-service.ts';
+
+/** What the server needs from a pairing core (EmbeddedPairingCore provides it). */
+export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
+  getRealm(name: string): { name: string; publicKeyPem: string } | undefined;
+  caCertificatePem(): string;
+  crlPem(): string;
+}
+
+export interface PairingServerOptions {
+  core: PairingServerCore;
+  logger?: Logger;
+  /** Reported by GET /version; default: this package's version. */
+  version?: string;
+  /** Largest accepted request body, bytes (CSRs are ~1 KiB). */
+  bodyLimit?: number;
+  now?: () => number;
+}
+
+/** Shared by the route modules. */
+export interface RouteContext {
+  core: PairingServerCore;
+  auth: AgentAuthenticator;
+  metrics: PairingMetrics;
+  version: string;
+}
+
+export const PACKAGE_VERSION: string = JSON.parse(
+  readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+).version;
+
+export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
+  return Fastify({
+    loggerInstance: opts.logger,
+    // One line per request is written by our onResponse hook, without headers or bodies.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: true,
+    // Astarte-like validation: no type coercion, no silent stripping, every field reported.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+export type PairingFastify = ReturnType<typeof createFastify>;
+
+/** The field to name in a 422 for a malformed device id: the `device_id` path parameter, else `hw_id`. */
+function idFieldOf(req: FastifyRequest): string {
+  return req.params && typeof req.params === 'object' && 'device_id' in req.params ? 'device_id' : 'hw_id';
+}
+
+export async function buildPairingServer(opts: PairingServerOptions): Promise<PairingFastify> {
+  const logger = opts.logger ?? silentLogger;
+  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
+  const ctx: RouteContext = {
+    core: opts.core,
+    auth: new AgentAuthenticator({ now: opts.now }),
+    metrics: new PairingMetrics(),
+    version: opts.version ?? PACKAGE_VERSION,
+  };
+
+  await app.register(swagger, openApiOptions(ctx.version));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let answer: ErrorAnswer;
+    if (isPairingLikeError(err)) answer = pairingErrorAnswer(err, idFieldOf(req));
+    else if (err.validation) answer = validationAnswer(err);
+    else {
+      const known = err instanceof ImprintError ? undefined : frameworkAnswer(err);
+      if (!known) req.log.error({ err }, 'pairing request failed');
+      answer = known ?? internalErrorAnswer();
+    }
+    return reply.code(answer.status).header('x-imprint-error', answer.code).send(answer.body);
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ errors: { detail: 'Page not found' } }));
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    ctx.metrics.observeRequest(req.method, route, reply.statusCode, seconds);
+    // URLs carry realm and device id, never a secret; headers and bodies are never logged.
+    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (route.startsWith('/v1/')) req.log.info(line, 'request');
+    else req.log.debug(line, 'request');
+    done();
+  });
+
+  registerAgentRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerServiceRoutes(app, ctx);
+  return app;
+}
+
+export interface RunningPairingServer {
+  url: string;
+  app: PairingFastify;
+  close(): Promise<void>;
+}
+
+/** Build and listen. Port in use or an unusable address become one-line ImprintErrors. */
+export async function servePairing(opts: PairingServerOptions & { host?: string; port?: number }): Promise<RunningPairingServer> {
+  const app = await buildPairingServer(opts);
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 4003;
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close().catch(() => {});
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ImprintError('PORT_IN_USE', `Port ${port} on ${host} is already in use`);
+    if (code === 'EACCES') throw new ImprintError('PORT_DENIED', `Not allowed to listen on ${host}:${port}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new ImprintError('BAD_ADDRESS', `Cannot listen on ${host}: no such local address`);
+    throw new ImprintError('LISTEN_FAILED', `Cannot listen on ${host}:${port}: ${(e as Error).message}`);
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${actualPort}`, app, close: () => app.close() };
+}
+
+export type { FastifyInstance };
+export { servePairing as serve };
