@@ -1,0 +1,153 @@
+// The typed device client: the protocol's commands as methods over a FramedLink on any Duplex
+// (a real serial port, a PTY, or an in-process stream pair to the simulator).
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../common/logger.ts';
+import { DeviceError } from './device-error.ts';
+import { DIGEST_PATTERN, isValidSecret, PROTOCOL_VERSIONS, WIRE_ERROR_CODES } from './device-protocol.ts';
+import type {
+  DeviceClient,
+  DeviceErrorCode,
+  DeviceHello,
+  DeviceIdentity,
+  ProvisioningConfig,
+  StorageStatus,
+} from './device-types.ts';
+import type { Frame } from './frame-codec.ts';
+import { FramedLink, type LinkStats } from './framed-link.ts';
+
+export interface DeviceClientOptions {
+  /** Reply timeout per attempt for quick commands (default 500 ms). */
+  timeoutMs?: number;
+  /** Reply timeout per attempt for commands that program storage: WRITE, LOCK, CONFIG, RESET (default 3000 ms). */
+  writeTimeoutMs?: number;
+  /** Retransmissions after the first attempt (default 3). */
+  retries?: number;
+  logger?: Logger;
+  label?: string;
+  /** Close the stream on close() (default true). */
+  closeStream?: boolean;
+}
+
+/** DeviceClient plus what the station needs around it (factory reset for rework benches, state, counters). */
+export interface SerialDeviceClient extends DeviceClient {
+  /** Factory reset; only devices that announce the `reset` capability and allow it accept. */
+  factoryReset(): Promise<void>;
+  readonly isOpen: boolean;
+  readonly stats: LinkStats;
+}
+
+const PASSTHROUGH_CODES = new Set<string>(WIRE_ERROR_CODES.filter((c) => c !== 'BAD_CRC' && c !== 'BAD_FRAME'));
+
+export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {}): SerialDeviceClient {
+  const link = new FramedLink(stream, opts);
+  const writeTimeoutMs = opts.writeTimeoutMs ?? Math.max(3000, opts.timeoutMs ?? 0);
+
+  async function call(verb: string, args: Record<string, string> = {}, slow = false): Promise<Record<string, string>> {
+    const reply = await link.request(verb, args, slow ? { timeoutMs: writeTimeoutMs } : {});
+    return okArgs(verb, reply);
+  }
+
+  return {
+    get isOpen() {
+      return link.isOpen;
+    },
+    get stats() {
+      return link.stats;
+    },
+
+    async hello(): Promise<DeviceHello> {
+      const a = await call('HELLO', { v: PROTOCOL_VERSIONS.join(',') });
+      const version = Number(a.v);
+      if (!(PROTOCOL_VERSIONS as readonly number[]).includes(version)) {
+        throw new DeviceError(
+          'UNSUPPORTED_VERSION',
+          `Device chose protocol version ${a.v ?? '(none)'}, station speaks ${PROTOCOL_VERSIONS.join(', ')}`,
+        );
+      }
+      return {
+        protocolVersion: version,
+        model: a.model ?? '',
+        firmware: a.fw ?? '',
+        capabilities: a.caps ? a.caps.split(',').filter(Boolean) : [],
+      };
+    },
+
+    async identity(): Promise<DeviceIdentity> {
+      const a = await call('IDENTITY');
+      if (!a.serial) throw malformed('IDENTITY', 'no serial');
+      return a.device_id ? { hardwareSerial: a.serial, deviceId: a.device_id } : { hardwareSerial: a.serial };
+    },
+
+    async storageStatus(): Promise<StorageStatus> {
+      return parseStatus('STATUS', await call('STATUS'));
+    },
+
+    async writeSecret(credentialsSecret: string): Promise<{ digest: string }> {
+      if (!isValidSecret(credentialsSecret)) {
+        throw new DeviceError(
+          'BAD_ARGUMENT',
+          'Not a credentials secret: expected 32 bytes as Base64 with padding (44 characters)',
+        );
+      }
+      const a = await call('WRITE', { secret: credentialsSecret }, true);
+      if (!a.digest || !DIGEST_PATTERN.test(a.digest)) throw malformed('WRITE', 'no digest');
+      return { digest: a.digest };
+    },
+
+    async lock(): Promise<void> {
+      await call('LOCK', {}, true);
+    },
+
+    async writeConfig(config: ProvisioningConfig): Promise<void> {
+      const args: Record<string, string> = { realm: config.realm, device_id: config.deviceId, pairing_url: config.pairingUrl };
+      if (config.brokerUrl) args.broker_url = config.brokerUrl;
+      await call('CONFIG', args, true);
+    },
+
+    async factoryReset(): Promise<void> {
+      await call('RESET', {}, true);
+    },
+
+    async close(): Promise<void> {
+      link.detach();
+      if (opts.closeStream === false || stream.destroyed) return;
+      await new Promise<void>((resolve) => {
+        stream.once('close', () => resolve());
+        stream.destroy();
+        setTimeout(resolve, 1000).unref();
+      });
+    },
+  };
+}
+
+function okArgs(verb: string, reply: Frame): Record<string, string> {
+  if (reply.verb === 'OK') return reply.args;
+  if (reply.verb === 'ERR') {
+    const wire = reply.args.code ?? '';
+    const code: DeviceErrorCode = PASSTHROUGH_CODES.has(wire) ? (wire as DeviceErrorCode) : 'DEVICE_FAULT';
+    const said = reply.args.msg ? `: ${reply.args.msg}` : '';
+    throw new DeviceError(code, `Device refused ${verb} (${wire || 'no code'})${said}`, {
+      details: { command: verb, wireCode: wire },
+    });
+  }
+  throw malformed(verb, `unexpected reply ${reply.verb}`);
+}
+
+function parseStatus(verb: string, a: Record<string, string>): StorageStatus {
+  switch (a.state) {
+    case 'empty':
+      return { state: 'empty' };
+    case 'torn':
+      return { state: 'torn' };
+    case 'written':
+    case 'locked':
+      if (!a.digest || !DIGEST_PATTERN.test(a.digest)) throw malformed(verb, `state ${a.state} without a digest`);
+      return { state: a.state, digest: a.digest };
+    default:
+      throw malformed(verb, `unknown storage state ${a.state ?? '(none)'}`);
+  }
+}
+
+function malformed(verb: string, what: string): DeviceError {
+  return new DeviceError('DEVICE_FAULT', `Malformed reply to ${verb}: ${what}`);
+}

@@ -1,0 +1,88 @@
+// Serial ports: discovery (the OS list plus configured paths such as PTYs) and opening with clear
+// errors. Everything above this file sees a Duplex stream, so a mock binding or a PTY fits too.
+import { existsSync } from 'node:fs';
+import { type OpenOptions, SerialPortStream } from '@serialport/stream';
+import { SerialPort } from 'serialport';
+import type { PortInfo } from '../api/station-api.ts';
+import type { Logger } from '../common/logger.ts';
+import { DeviceError } from './device-error.ts';
+
+export const DEFAULT_BAUD_RATE = 115200;
+
+/** serialport's binding seam (@serialport/bindings-interface ships no types for ESM resolution). */
+export type BindingInterface = OpenOptions['binding'];
+
+interface ListedPort {
+  path: string;
+  manufacturer?: string;
+  serialNumber?: string;
+  vendorId?: string;
+  productId?: string;
+}
+
+export interface OpenPortOptions {
+  baudRate?: number;
+  /** Another binding (e.g. @serialport/binding-mock's MockBinding); the real one by default. */
+  binding?: BindingInterface;
+  logger?: Logger;
+}
+
+/** Ports the OS knows plus configured paths (marked `configured`), each path once. */
+export async function listPorts(extraPaths: string[] = [], binding?: BindingInterface): Promise<PortInfo[]> {
+  const found: ListedPort[] = binding ? await binding.list() : await SerialPort.list();
+  const out: PortInfo[] = found.map((p) => ({
+    path: p.path,
+    ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
+    ...(p.serialNumber ? { serialNumber: p.serialNumber } : {}),
+    ...(p.vendorId ? { vendorId: p.vendorId } : {}),
+    ...(p.productId ? { productId: p.productId } : {}),
+  }));
+  for (const path of extraPaths) {
+    const known = out.find((p) => p.path === path);
+    if (known) known.configured = true;
+    else out.push({ path, configured: true });
+  }
+  return out;
+}
+
+/** Whether a configured path is present right now (a PTY link or a device node). */
+export function portPathExists(path: string): boolean {
+  return existsSync(path);
+}
+
+/**
+ * Open a port and resolve once it is open. Rejects with DeviceError PORT_ERROR naming the path and
+ * the likely cause (missing, busy, permissions).
+ */
+export async function openDevicePort(path: string, opts: OpenPortOptions = {}): Promise<SerialPortStream> {
+  const baudRate = opts.baudRate ?? DEFAULT_BAUD_RATE;
+  return new Promise((resolve, reject) => {
+    const done = (e: Error | null) => {
+      if (!e) {
+        opts.logger?.debug({ port: path, baudRate }, 'port open');
+        resolve(port);
+        return;
+      }
+      reject(portError(path, e));
+    };
+    const port: SerialPortStream = opts.binding
+      ? new SerialPortStream({ binding: opts.binding, path, baudRate }, done)
+      : new SerialPort({ path, baudRate }, done);
+  });
+}
+
+export function portError(path: string, e: Error): DeviceError {
+  const text = e.message;
+  let hint = 'Check the port path in the settings';
+  if (/No such file|ENOENT|not found/i.test(text))
+    hint = 'The port does not exist: is the device plugged in, and is the path right?';
+  else if (/lock|busy|EBUSY/i.test(text)) hint = 'The port is in use by another program (or another fixture)';
+  else if (/permission|EACCES/i.test(text)) hint = 'No permission: add the station user to the dialout group';
+  return new DeviceError('PORT_ERROR', `Cannot open serial port ${path}: ${text}`, { hint, cause: e, details: { path } });
+}
+
+/** Close a port, resolving when closed (or at once when it already is). */
+export async function closePort(port: SerialPortStream): Promise<void> {
+  if (!port.isOpen) return;
+  await new Promise<void>((resolve) => port.close(() => resolve()));
+}
