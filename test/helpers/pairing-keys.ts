@@ -32,11 +32,15 @@ export function makeDeviceCsr(opts: { type?: 'ec' | 'rsa'; commonName?: string }
   privateKeyPem: string;
 } {
   const keys = makeAgentKeyPair(opts.type ?? 'ec');
-  const csrPem = openssl(
-    ['req', '-new', '-key', '/dev/stdin', '-subj', `/CN=${opts.commonName ?? 'device'}`, '-sha256'],
-    keys.privateKeyPem,
-  );
-  return { csrPem, privateKeyPem: keys.privateKeyPem };
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-csr-'));
+  try {
+    const keyFile = join(dir, 'key.pem');
+    writeFileSync(keyFile, keys.privateKeyPem, { mode: 0o600 });
+    const csrPem = openssl(['req', '-new', '-key', keyFile, '-subj', `/CN=${opts.commonName ?? 'device'}`, '-sha256']);
+    return { csrPem, privateKeyPem: keys.privateKeyPem };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The same CSR with one byte of its signature flipped: fails proof of possession. */
