@@ -1,0 +1,105 @@
+import { useState } from 'react';
+import type { AuditQuery, Batch } from '../../../src/audit/audit-types.ts';
+
+export interface SearchFields {
+  deviceId: string;
+  hardwareSerial: string;
+  batchId: string;
+  operator: string;
+  from: string;
+  to: string;
+  outcome: '' | 'ok' | 'fail' | 'info';
+}
+
+export const EMPTY_SEARCH: SearchFields = {
+  deviceId: '',
+  hardwareSerial: '',
+  batchId: '',
+  operator: '',
+  from: '',
+  to: '',
+  outcome: '',
+};
+
+/** datetime-local values are local time: the trail is searched in UTC. */
+function toIso(local: string): string | undefined {
+  return local ? new Date(local).toISOString() : undefined;
+}
+
+export function toAuditQuery(f: SearchFields): AuditQuery {
+  return {
+    deviceId: f.deviceId.trim() || undefined,
+    hardwareSerial: f.hardwareSerial.trim() || undefined,
+    batchId: f.batchId || undefined,
+    operator: f.operator.trim() || undefined,
+    outcome: f.outcome || undefined,
+    from: toIso(f.from),
+    to: toIso(f.to),
+    limit: 500,
+  };
+}
+
+export function AuditSearchForm({ batches, onSearch }: { batches: Batch[]; onSearch: (f: SearchFields) => void }) {
+  const [f, setF] = useState<SearchFields>(EMPTY_SEARCH);
+  const field = (key: keyof SearchFields, label: string, type = 'text') => (
+    <label className="field">
+      <span>{label}</span>
+      <input type={type} name={key} value={f[key]} onChange={(e) => setF({ ...f, [key]: e.target.value })} />
+    </label>
+  );
+  return (
+    <form
+      className="search-form"
+      aria-label="Search the audit trail"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSearch(f);
+      }}
+    >
+      {field('deviceId', 'Device id')}
+      {field('hardwareSerial', 'Serial')}
+      <label className="field">
+        <span>Batch</span>
+        <select name="batchId" value={f.batchId} onChange={(e) => setF({ ...f, batchId: e.target.value })}>
+          <option value="">All batches</option>
+          {batches.map((b) => (
+            <option key={b.id} value={b.id}>
+              {b.workOrder} ({b.id})
+            </option>
+          ))}
+        </select>
+      </label>
+      {field('operator', 'Operator')}
+      {field('from', 'From', 'datetime-local')}
+      {field('to', 'To', 'datetime-local')}
+      <label className="field">
+        <span>Outcome</span>
+        <select
+          name="outcome"
+          value={f.outcome}
+          onChange={(e) => setF({ ...f, outcome: e.target.value as SearchFields['outcome'] })}
+        >
+          <option value="">Any</option>
+          <option value="ok">ok</option>
+          <option value="fail">fail</option>
+          <option value="info">info</option>
+        </select>
+      </label>
+      <div className="search-actions">
+        <button type="submit" className="btn btn-primary">
+          Search
+        </button>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => {
+            setF(EMPTY_SEARCH);
+            onSearch(EMPTY_SEARCH);
+          }}
+        >
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}

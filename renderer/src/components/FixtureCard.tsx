@@ -1,0 +1,49 @@
+import type { FixtureState, WorkflowStep } from '../../../src/api/station-api.ts';
+
+const STEP_TEXT: Record<WorkflowStep, string> = {
+  idle: 'Idle',
+  'waiting-scan': 'Waiting for a scan',
+  identify: 'Reading identity',
+  'cross-check': 'Checking label',
+  'storage-status': 'Checking storage',
+  register: 'Registering',
+  'write-secret': 'Writing secret',
+  verify: 'Verifying',
+  lock: 'Locking storage',
+  'write-config': 'Writing config',
+  record: 'Recording',
+  done: 'Done',
+};
+
+export function FixtureCard({ fixture }: { fixture: FixtureState }) {
+  const state = fixture.outcome ?? (fixture.step === 'idle' || fixture.step === 'waiting-scan' ? 'waiting' : 'busy');
+  return (
+    <article className={`fixture-card fixture-${state}`} data-testid={`fixture-${fixture.id}`} aria-live="polite">
+      <header className="fixture-head">
+        <span className="fixture-label">{fixture.label}</span>
+        {fixture.simulated && <span className="tag-simulated">SIMULATED</span>}
+      </header>
+      <div className="fixture-verdict" data-testid="verdict">
+        {fixture.outcome === 'pass' ? '✔ PASS' : fixture.outcome === 'fail' ? '✘ FAIL' : STEP_TEXT[fixture.step]}
+      </div>
+      <dl className="fixture-facts">
+        <dt>Device</dt>
+        <dd className="mono">{fixture.deviceId ?? '—'}</dd>
+        <dt>Serial</dt>
+        <dd className="mono">{fixture.hardwareSerial ?? '—'}</dd>
+        <dt>Step</dt>
+        <dd>{STEP_TEXT[fixture.step]}</dd>
+      </dl>
+      {fixture.outcome === 'fail' && fixture.failure && (
+        <div className="fixture-failure" role="alert">
+          <p className="failure-message">
+            <span className="failure-code">{fixture.failure.code}</span> {fixture.failure.message}
+          </p>
+          <p className="failure-action">
+            <strong>What to do:</strong> {fixture.failure.action}
+          </p>
+        </div>
+      )}
+    </article>
+  );
+}

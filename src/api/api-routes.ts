@@ -1,0 +1,33 @@
+// The HTTP shape of the station API: one table shared by the web server and the HTTP client, so
+// the two transports cannot drift apart. Environment-neutral (no Node, no DOM).
+
+export const API_PREFIX = '/api';
+
+export const ROUTES = {
+  status: { method: 'GET', path: '/status' },
+  events: { method: 'GET', path: '/events' },
+  signIn: { method: 'POST', path: '/session' },
+  signOut: { method: 'DELETE', path: '/session' },
+  start: { method: 'POST', path: '/line/start' },
+  stop: { method: 'POST', path: '/line/stop' },
+  submitScan: { method: 'POST', path: '/scans' },
+  openBatch: { method: 'POST', path: '/batches' },
+  closeBatch: { method: 'POST', path: '/batches/current/close' },
+  listBatches: { method: 'GET', path: '/batches' },
+  batchReport: { method: 'GET', path: '/batches/:id/report' },
+  queryAudit: { method: 'GET', path: '/audit/events' },
+  verifyAudit: { method: 'GET', path: '/audit/verify' },
+  exportAudit: { method: 'GET', path: '/audit/export' },
+  getSettings: { method: 'GET', path: '/settings' },
+  updateSettings: { method: 'PATCH', path: '/settings' },
+  listPorts: { method: 'GET', path: '/ports' },
+  testPort: { method: 'POST', path: '/ports/test' },
+} as const;
+
+/** Session token: `Authorization: Bearer <token>`, or `?token=` where headers cannot be set (EventSource). */
+export const TOKEN_QUERY_PARAM = 'token';
+
+/** The error body every failing route answers with. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; hint?: string };
+}

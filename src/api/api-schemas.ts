@@ -1,0 +1,92 @@
+// Schemas of what crosses the station API boundary (HTTP bodies and queries, IPC arguments).
+// The station service checks them too, so both transports reject the same bad input.
+import { Type } from 'typebox';
+
+const ShortText = (max = 200) => Type.String({ maxLength: max });
+
+export const SignInBody = Type.Object(
+  { name: Type.Optional(ShortText(100)), badge: Type.Optional(ShortText(200)), pin: Type.Optional(ShortText(64)) },
+  { additionalProperties: false },
+);
+
+export const ScanBody = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 512 }), fixtureId: Type.Optional(ShortText(64)) },
+  { additionalProperties: false },
+);
+
+export const OpenBatchBody = Type.Object(
+  { workOrder: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+export const BatchParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export const AuditQuerySchema = Type.Object(
+  {
+    deviceId: Type.Optional(ShortText(100)),
+    hardwareSerial: Type.Optional(ShortText(200)),
+    batchId: Type.Optional(ShortText(100)),
+    operator: Type.Optional(ShortText(100)),
+    station: Type.Optional(ShortText(100)),
+    outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('fail'), Type.Literal('info')])),
+    step: Type.Optional(ShortText(64)),
+    from: Type.Optional(ShortText(40)),
+    to: Type.Optional(ShortText(40)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+    beforeSeq: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ExportQuery = Type.Object(
+  { format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]), batchId: Type.Optional(ShortText(100)) },
+  { additionalProperties: false },
+);
+
+const FixtureSettingsSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    devicePort: Type.String({ maxLength: 256 }),
+    scannerPort: Type.Optional(Type.String({ maxLength: 256 })),
+    baudRate: Type.Optional(Type.Integer({ minimum: 300, maximum: 4_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SettingsPatchSchema = Type.Object(
+  {
+    stationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    realm: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9]{0,47}$' })),
+    pairing: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Optional(
+            Type.Union([Type.Literal('embedded'), Type.Literal('remote'), Type.Literal('remote-with-offline-fallback')]),
+          ),
+          url: Type.Optional(Type.String({ maxLength: 2048 })),
+          agentToken: Type.Optional(Type.String({ maxLength: 8192 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    deviceIdRule: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { kind: Type.Literal('uuidv5'), namespace: Type.String({ pattern: '^[0-9a-fA-F-]{36}$' }) },
+          { additionalProperties: false },
+        ),
+        Type.Object({ kind: Type.Literal('as-scanned') }, { additionalProperties: false }),
+      ]),
+    ),
+    fixtures: Type.Optional(Type.Array(FixtureSettingsSchema, { maxItems: 64 })),
+    simulatedFixtures: Type.Optional(Type.Integer({ minimum: 0, maximum: 32 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateSettingsBody = Type.Object(
+  { patch: SettingsPatchSchema, pin: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const TestPortBody = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
