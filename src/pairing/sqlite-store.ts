@@ -148,13 +148,17 @@ export class SqlitePairingStore implements PairingStore {
          VALUES (@name, @publicKeyPem, @brokerUrl, @deviceRegistrationLimit, @deviceIdNamespace, @factory, @createdAt)`,
       ),
       getDevice: db.prepare<[string, string], DeviceDbRow>('SELECT * FROM devices WHERE realm = ? AND device_id = ?'),
-      countRegistered: db
-        .prepare<[string], number>('SELECT count(*) FROM devices WHERE realm = ? AND secret_hash IS NOT NULL')
-        .pluck(),
+      countRegistered: db.prepare<[string], number>('SELECT registered FROM realm_device_counts WHERE realm = ?').pluck(),
+      // An upsert, not INSERT OR REPLACE: the replace's implicit delete would skip the count triggers.
       putDevice: db.prepare(
-        `INSERT OR REPLACE INTO devices (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at,
+        `INSERT INTO devices (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at,
            first_credentials_request_at, last_credentials_request_at, certificate_serial, certificate_not_after, initial_introspection)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (realm, device_id) DO UPDATE SET secret_hash = excluded.secret_hash, inhibited = excluded.inhibited,
+           first_registration_at = excluded.first_registration_at, last_registration_at = excluded.last_registration_at,
+           first_credentials_request_at = excluded.first_credentials_request_at,
+           last_credentials_request_at = excluded.last_credentials_request_at, certificate_serial = excluded.certificate_serial,
+           certificate_not_after = excluded.certificate_not_after, initial_introspection = excluded.initial_introspection`,
       ),
       recordCertificate: db.prepare(
         'INSERT INTO certificates (serial, realm, device_id, issued_at, not_after) VALUES (@serialHex, @realm, @deviceId, @issuedAt, @notAfter)',
@@ -236,7 +240,7 @@ export class SqlitePairingStore implements PairingStore {
   }
 
   countRegisteredDevices(realm: string): number {
-    return this.#stmts.countRegistered.get(realm) as number;
+    return this.#stmts.countRegistered.get(realm) ?? 0;
   }
 
   isRevoked(serialHex: string): boolean {

@@ -70,7 +70,7 @@ test(
     const db = new Database(join(dir, 'p.sqlite'), { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), latest());
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['certificates', 'devices', 'meta', 'realms']);
+    assert.deepEqual(tables, ['certificates', 'devices', 'meta', 'realm_device_counts', 'realms']);
     db.close();
   }),
 );
@@ -95,6 +95,7 @@ test(
     assert.equal(d?.secretHash, 'h');
     assert.equal(d?.inhibited, true);
     assert.equal(store.isRevoked('aa'), false, 'the v2 certificates table exists');
+    assert.equal(store.countRegisteredDevices('test'), 1, 'v3 counted the existing registered device');
     await store.close();
   }),
 );
@@ -170,6 +171,31 @@ test(
     assert.equal(store.isRevoked('AB01'), true);
     assert.equal(store.revocationCount(), 1);
     assert.deepEqual(store.listRevoked(), [{ serialHex: 'ab01', revokedAt: '2026-01-02T00:00:00.000Z', reason: 'superseded' }]);
+    await store.close();
+  }),
+);
+
+test(
+  'the registered-device count follows registrations, re-registrations and unregistrations',
+  withStoreDir(async (dir) => {
+    const store = SqlitePairingStore.open(join(dir, 'p.sqlite'));
+    store.createRealm(realm);
+    store.createRealm({ ...realm, name: 'other' });
+    assert.equal(store.countRegisteredDevices('test'), 0);
+    await store.write((tx) => {
+      tx.putDevice(device('a'));
+      tx.putDevice(device('b'));
+      tx.putDevice(device('c', null));
+      tx.putDevice({ ...device('a'), secretHash: 'h2' });
+    });
+    assert.equal(store.countRegisteredDevices('test'), 2);
+    await store.write((tx) => {
+      tx.putDevice(device('a', null));
+      tx.putDevice(device('c'));
+    });
+    assert.equal(store.countRegisteredDevices('test'), 2);
+    assert.equal(store.countRegisteredDevices('other'), 0);
+    assert.equal(store.countRegisteredDevices('missing'), 0);
     await store.close();
   }),
 );
