@@ -1,4 +1,246 @@
+// `imprint pairing …`: run the pairing core as a server and administer it (realms, agent tokens,
+// devices). Data lives in --data DIR (default $IMPRINT_DATA, else ./.data).
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ImprintError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
+import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import { servePairing } from '../pairing/http/server.ts';
+import { PairingError } from '../pairing/pairing-api.ts';
 
-/** `imprint pairing …` subcommands (filled in by the pairing work). */
-export function registerPairingCommands(_program: Command): void {}
+function defaultDataDir(): string {
+  return process.env.IMPRINT_DATA || './.data';
+}
+
+const DATA_HELP = 'data directory (default: $IMPRINT_DATA, else ./.data)';
+
+function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;
+    throw new ImprintError('FILE_UNREADABLE', `Cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+function parseInteger(value: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ImprintError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Domain errors → messages that make sense on a command line (the HTTP texts hide too much here). */
+function cliError(e: unknown, ctx: { realm?: string; deviceId?: string }): unknown {
+  if (!(e instanceof PairingError)) return e;
+  if (e.code === 'REALM_NOT_FOUND')
+    return new ImprintError('REALM_NOT_FOUND', `Unknown realm "${ctx.realm}" (see: imprint pairing realm list)`);
+  if (e.code === 'DEVICE_NOT_FOUND')
+    return new ImprintError('DEVICE_NOT_FOUND', `Device ${ctx.deviceId} not found in realm "${ctx.realm}"`);
+  if (e.fields) {
+    const text = Object.entries(e.fields)
+      .map(([k, v]) => `${k} ${v.join(', ')}`)
+      .join('; ');
+    return new ImprintError(e.code, `Invalid input: ${text}`);
+  }
+  return e;
+}
+
+async function withCore<T>(
+  dataDir: string,
+  ctx: { realm?: string; deviceId?: string },
+  fn: (core: EmbeddedPairingCore) => T | Promise<T>,
+) {
+  const core = EmbeddedPairingCore.open({ dataDir: resolve(dataDir) });
+  try {
+    return await fn(core);
+  } catch (e) {
+    throw cliError(e, ctx);
+  } finally {
+    await core.close();
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerPairingCommands(program: Command): void {
+  const pairing = program
+    .command('pairing')
+    .description('pairing core: serve the Astarte Pairing API, manage realms, agent tokens and devices');
+
+  pairing
+    .command('serve')
+    .description('serve the Astarte-compatible Pairing API over HTTP')
+    .option('--data <dir>', DATA_HELP)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port)', '4003')
+    .option('--broker-url <url>', 'default MQTT broker URL for realms created without one')
+    .action(async (opts: { data?: string; host: string; port: string; brokerUrl?: string }) => {
+      const port = parseInteger(opts.port, '--port', 0, 65535);
+      const logger = createLogger({ name: 'pairing' });
+      const dataDir = resolve(opts.data ?? defaultDataDir());
+      const core = EmbeddedPairingCore.open({ dataDir, logger, defaultBrokerUrl: opts.brokerUrl });
+      let server: Awaited<ReturnType<typeof servePairing>>;
+      try {
+        server = await servePairing({ core, logger, host: opts.host, port });
+      } catch (e) {
+        await core.close();
+        throw e;
+      }
+      if (core.listRealms().length === 0) {
+        logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
+      }
+      console.log(`Pairing API listening on ${server.url}`);
+      await new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down');
+          server
+            .close()
+            .then(() => core.close())
+            .catch((e) => logger.error({ err: e }, 'shutdown failed'))
+            .finally(done);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+
+  const realm = pairing.command('realm').description('realms: agent public key, broker URL, registration limit');
+
+  realm
+    .command('create <name>')
+    .description('create a realm whose agents sign tokens with the private half of --public-key')
+    .requiredOption('--public-key <file>', 'PEM public key of the realm (RSA or EC P-256/384/521)')
+    .option('--broker-url <url>', 'MQTT broker URL given to devices (default: mqtts://localhost:8883/)')
+    .option('--limit <n>', 'device registration limit')
+    .option('--factory <name>', 'factory / plant this realm belongs to (informational)')
+    .option('--data <dir>', DATA_HELP)
+    .action(
+      async (name: string, opts: { publicKey: string; brokerUrl?: string; limit?: string; factory?: string; data?: string }) => {
+        const publicKeyPem = readTextFile(opts.publicKey, 'public key file');
+        parsePublicKey(publicKeyPem);
+        const limit = opts.limit === undefined ? undefined : parseInteger(opts.limit, '--limit', 0, Number.MAX_SAFE_INTEGER);
+        const created = await withCore(opts.data ?? defaultDataDir(), { realm: name }, (core) =>
+          core.createRealm({
+            name,
+            publicKeyPem,
+            brokerUrl: opts.brokerUrl,
+            deviceRegistrationLimit: limit,
+            factory: opts.factory,
+          }),
+        );
+        console.log(
+          `Realm ${created.name} created (broker ${created.brokerUrl}, limit ${created.deviceRegistrationLimit ?? 'none'})`,
+        );
+      },
+    );
+
+  realm
+    .command('list')
+    .description('list realms')
+    .option('--data <dir>', DATA_HELP)
+    .option('--json', 'print JSON')
+    .action(async (opts: { data?: string; json?: boolean }) => {
+      const realms = await withCore(opts.data ?? defaultDataDir(), {}, (core) => core.listRealms());
+      if (opts.json) {
+        console.log(JSON.stringify(realms, null, 2));
+        return;
+      }
+      if (realms.length === 0) {
+        console.log('No realms (create one with: imprint pairing realm create NAME --public-key FILE)');
+        return;
+      }
+      const rows = [['NAME', 'BROKER URL', 'LIMIT', 'FACTORY']].concat(
+        realms.map((r) => [r.name, r.brokerUrl, String(r.deviceRegistrationLimit ?? '-'), r.factory ?? '-']),
+      );
+      const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+      for (const row of rows)
+        console.log(
+          row
+            .map((cell, i) => cell.padEnd(widths[i]))
+            .join('  ')
+            .trimEnd(),
+        );
+    });
+
+  pairing
+    .command('token')
+    .description("print an agent JWT signed with the realm's private key (algorithm from the key type)")
+    .requiredOption('--private-key <file>', 'PEM private key of the realm')
+    .option('--scope <METHOD::PATH>', 'allowed "METHOD::PATH" regex, repeatable (default: ".*::.*", everything)', collect, [])
+    .option('--ttl <seconds>', 'lifetime in seconds, 0 for no expiry', '3600')
+    .action(async (opts: { privateKey: string; scope: string[]; ttl: string }) => {
+      const privateKey = parsePrivateKey(readTextFile(opts.privateKey, 'private key file'));
+      const ttlSeconds = parseInteger(opts.ttl, '--ttl', 0, 10 * 365 * 24 * 3600);
+      for (const scope of opts.scope) {
+        if (!scope.includes('::'))
+          throw new ImprintError('INVALID_ARGUMENT', `--scope must look like METHOD::PATH, got "${scope}"`);
+      }
+      const token = await mintAgentToken({ privateKey, scopes: opts.scope.length ? opts.scope : undefined, ttlSeconds });
+      console.log(token);
+    });
+
+  pairing
+    .command('keygen')
+    .description('write a new EC P-256 realm key pair: realm-private.pem (0600) and realm-public.pem')
+    .requiredOption('--out <dir>', 'directory to write the keys to')
+    .option('--force', 'overwrite existing key files')
+    .action((opts: { out: string; force?: boolean }) => {
+      const privatePath = join(opts.out, 'realm-private.pem');
+      const publicPath = join(opts.out, 'realm-public.pem');
+      if (!opts.force && (existsSync(privatePath) || existsSync(publicPath))) {
+        throw new ImprintError('KEY_EXISTS', `${privatePath} or ${publicPath} already exists (use --force to overwrite)`);
+      }
+      const keys = generateRealmKeyPair();
+      try {
+        mkdirSync(opts.out, { recursive: true });
+        writeFileSync(privatePath, keys.privateKeyPem, { mode: 0o600 });
+        chmodSync(privatePath, 0o600);
+        writeFileSync(publicPath, keys.publicKeyPem, { mode: 0o644 });
+      } catch (e) {
+        throw new ImprintError(
+          'WRITE_FAILED',
+          `Cannot write keys to ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+        );
+      }
+      console.log(`Wrote ${privatePath} (keep it secret) and ${publicPath}`);
+    });
+
+  const device = pairing.command('device').description('devices of a realm');
+
+  device
+    .command('inhibit <realm> <deviceId>')
+    .description('refuse (or with --off, allow again) credentials requests of a device')
+    .option('--off', 'lift the inhibition')
+    .option('--data <dir>', DATA_HELP)
+    .action(async (realmName: string, deviceId: string, opts: { off?: boolean; data?: string }) => {
+      await withCore(opts.data ?? defaultDataDir(), { realm: realmName, deviceId }, (core) =>
+        core.setInhibited(realmName, deviceId, !opts.off),
+      );
+      console.log(`Device ${deviceId} in realm ${realmName}: ${opts.off ? 'inhibition lifted' : 'inhibited'}`);
+    });
+
+  device
+    .command('show <realm> <deviceId>')
+    .description('show a device: status, registration and certificate dates (never its secret)')
+    .option('--data <dir>', DATA_HELP)
+    .option('--json', 'print JSON')
+    .action(async (realmName: string, deviceId: string, opts: { data?: string; json?: boolean }) => {
+      const record = await withCore(opts.data ?? defaultDataDir(), { realm: realmName, deviceId }, (core) =>
+        core.showDevice(realmName, deviceId),
+      );
+      if (opts.json) {
+        console.log(JSON.stringify(record, null, 2));
+        return;
+      }
+      for (const [k, v] of Object.entries(record)) {
+        console.log(`${k.padEnd(26)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      }
+    });
+}
