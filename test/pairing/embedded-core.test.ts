@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import pino from 'pino';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
-import { PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
+import { EmbeddedPairingCore, PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
 import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
-import { openTestCore } from '../helpers/pairing-core.ts';
+import { makeTempDir, openTestCore } from '../helpers/pairing-core.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 
 const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
@@ -179,5 +182,53 @@ test('realms: create, get, list, and clear validation errors', async () => {
     assert.deepEqual(t.core.getRealm('plant2'), r, 'realms persist');
   } finally {
     await t.cleanup();
+  }
+});
+
+test('initial introspection is validated, stored, and replaced on re-registration', async () => {
+  const t = openTestCore();
+  try {
+    const intro = { 'org.example.Sensor': { major: 1, minor: 0 }, 'org.example.Led': { major: 0, minor: 3 } };
+    await t.core.registerDevice('test', DEVICE, { initialIntrospection: intro });
+    assert.deepEqual(t.core.showDevice('test', DEVICE).initialIntrospection, intro);
+    for (const bad of [{ x: { major: 0, minor: 0 } }, { x: { major: -1, minor: 1 } }, { x: { major: '1', minor: 1 } }, []]) {
+      await assert.rejects(
+        t.core.registerDevice('test', DEVICE, { initialIntrospection: bad as never }),
+        (e: { code?: string; fields?: Record<string, string[]> }) =>
+          e.code === 'VALIDATION' && Boolean(e.fields?.initial_introspection),
+      );
+    }
+    await t.core.registerDevice('test', DEVICE);
+    assert.equal(t.core.showDevice('test', DEVICE).initialIntrospection, undefined);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('the secret never reaches the database files or the logs', async () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'trace' }, { write: (s: string) => lines.push(s) });
+  const dataDir = makeTempDir();
+  const core = EmbeddedPairingCore.open({ dataDir, logger });
+  try {
+    core.createRealm({ name: 'test', publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    const secrets: string[] = [];
+    for (let i = 0; i < 5; i++) secrets.push((await core.registerDevice('test', deriveDeviceId(`s${i}`))).credentialsSecret);
+    await core.registerDevice('test', DEVICE);
+    await core.unregisterDevice('test', DEVICE);
+    await assert.rejects(core.getInfo('test', deriveDeviceId('s0'), 'wrong-secret'));
+    await core.close();
+    const files = readdirSync(dataDir).filter((f) => f.startsWith('pairing.sqlite'));
+    assert.ok(files.length >= 1);
+    const bytes = Buffer.concat(files.map((f) => readFileSync(join(dataDir, f))));
+    const logs = lines.join('');
+    assert.ok(logs.includes('device registered'), 'the core does log registrations');
+    for (const s of secrets) {
+      assert.equal(bytes.includes(s), false, 'no secret in the database');
+      assert.equal(logs.includes(s), false, 'no secret in the logs');
+    }
+  } finally {
+    await core.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
