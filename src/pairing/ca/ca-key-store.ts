@@ -1,0 +1,144 @@
+// The CA's key and certificate on disk: `<dir>/ca-key.pem` (PKCS#8 PEM, mode 0600) and `<dir>/ca-cert.pem`.
+// Created on first use, loaded afterwards. Files are created exclusively (write a temp file, then link it into
+// place) so two processes starting together end up sharing one CA instead of overwriting each other's.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImprintError } from '../../common/errors.ts';
+import { type CertificateFields, readCertificate } from './certificate-reader.ts';
+import { pemDecode, pemEncode } from './pem.ts';
+import { signingSchemeFor } from './signature-algorithms.ts';
+import { buildCaCertificate, keyIdentifier } from './x509-builder.ts';
+
+export const CA_KEY_FILE = 'ca-key.pem';
+export const CA_CERT_FILE = 'ca-cert.pem';
+
+export interface CaMaterial {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  certificatePem: string;
+  certificate: CertificateFields;
+  /** The key id leaf AKIs must carry: the CA certificate's SKI, or computed from its key. */
+  keyId: Buffer;
+  created: boolean;
+}
+
+export interface CaStoreOptions {
+  commonName: string;
+  validityDays: number;
+  now: Date;
+}
+
+/** Writes `data` to `path` only if it does not exist yet. Returns false when another writer got there first. */
+function createExclusive(path: string, data: string, mode: number): boolean {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, data, { mode, flag: 'wx' });
+  try {
+    chmodSync(tmp, mode); // the umask may have narrowed or (rarely) the mode was ignored
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ImprintError(
+      'CA_STORE_UNREADABLE',
+      `Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        cause: e,
+        hint: 'Check the file permissions of the pairing data directory.',
+      },
+    );
+  }
+}
+
+function loadKey(path: string): KeyObject {
+  const pem = readText(path, 'CA key file');
+  try {
+    const key = createPrivateKey({ key: pem, format: 'pem' });
+    signingSchemeFor(key); // refuses key types the CA cannot sign with
+    return key;
+  } catch (e) {
+    // Never include the file's content: it is (or should be) a private key.
+    throw new ImprintError(
+      'CA_KEY_INVALID',
+      `The CA key file ${path} is not a usable unencrypted PEM private key (EC P-256/P-384 or RSA)`,
+      {
+        cause: e,
+        hint: 'Restore the key from a backup, or move the CA directory away to create a new CA (existing device certificates will then no longer verify).',
+      },
+    );
+  }
+}
+
+function loadCertificate(path: string, privateKey: KeyObject): { pem: string; fields: CertificateFields } {
+  const pem = readText(path, 'CA certificate file');
+  let fields: CertificateFields;
+  let x509: X509Certificate;
+  try {
+    fields = readCertificate(pemDecode(pem, ['CERTIFICATE']));
+    x509 = new X509Certificate(fields.der);
+  } catch (e) {
+    throw new ImprintError('CA_CERT_INVALID', `The CA certificate file ${path} is not a valid PEM X.509 certificate`, {
+      cause: e,
+    });
+  }
+  if (!x509.ca)
+    throw new ImprintError('CA_CERT_INVALID', `The certificate in ${path} is not a CA certificate (basicConstraints CA:true)`);
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new ImprintError('CA_MISMATCH', `The CA certificate ${path} does not match the CA key`, {
+      hint: 'Restore the matching key and certificate pair.',
+    });
+  }
+  return { pem: pemEncode(fields.der, 'CERTIFICATE'), fields };
+}
+
+export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new ImprintError(
+      'CA_STORE_UNREADABLE',
+      `Cannot create the CA directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: e },
+    );
+  }
+  const keyPath = join(dir, CA_KEY_FILE);
+  const certPath = join(dir, CA_CERT_FILE);
+  let created = false;
+
+  if (!existsSync(keyPath)) {
+    if (existsSync(certPath)) {
+      throw new ImprintError('CA_KEY_MISSING', `The CA certificate ${certPath} exists but its key ${keyPath} is missing`, {
+        hint: 'Restore the key file; refusing to create a new key that would not match the published CA certificate.',
+      });
+    }
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    created = createExclusive(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  }
+  const privateKey = loadKey(keyPath);
+  const publicKey = createPublicKey(privateKey);
+
+  if (!existsSync(certPath)) {
+    const der = buildCaCertificate({
+      privateKey,
+      publicKey,
+      scheme: signingSchemeFor(privateKey),
+      commonName: o.commonName,
+      notBefore: new Date(Math.floor(o.now.getTime() / 1000) * 1000 - 3600_000),
+      notAfter: new Date(Math.floor(o.now.getTime() / 1000) * 1000 + o.validityDays * 86400_000),
+    });
+    createExclusive(certPath, pemEncode(der, 'CERTIFICATE'), 0o644);
+  }
+  const cert = loadCertificate(certPath, privateKey);
+  const keyId = cert.fields.subjectKeyId ?? keyIdentifier(cert.fields.spki);
+  return { privateKey, publicKey, certificatePem: cert.pem, certificate: cert.fields, keyId, created };
+}

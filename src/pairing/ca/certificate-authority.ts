@@ -1,0 +1,195 @@
+// The pairing core's certificate authority: issues device client certificates from CSRs (subject forced to
+// CN=<realm>/<device id>), checks certificates it issued, and signs CRLs. Profile: docs/certificates.md.
+// Everything constant (CA key object, issuer name DER, key id, extension encodings) is prepared once at load,
+// so a request costs one CSR signature check and one ECDSA signature.
+import { verify } from 'node:crypto';
+import { ImprintError } from '../../common/errors.ts';
+import { type CaMaterial, loadOrCreateCa } from './ca-key-store.ts';
+import { readCertificate } from './certificate-reader.ts';
+import { buildCrl, type RevocationReason } from './crl.ts';
+import { parseCsr } from './csr.ts';
+import { pemDecode, pemEncode } from './pem.ts';
+import { type SigningScheme, signingSchemeFor, verifyKeyOptions } from './signature-algorithms.ts';
+import { LeafCertificateBuilder, serialInteger } from './x509-builder.ts';
+
+export const DEFAULT_CA_COMMON_NAME = 'Imprint Pairing CA';
+export const DEFAULT_CA_VALIDITY_DAYS = 3650;
+export const DEFAULT_LEAF_VALIDITY_DAYS = 90;
+/** notBefore is backdated by this much so devices with a slightly slow clock accept a fresh certificate. */
+export const CLOCK_SKEW_MS = 3600_000;
+export const DEFAULT_CRL_VALIDITY_MS = 86400_000;
+const MAX_VALIDITY_DAYS = 36500;
+const MAX_CN_LENGTH = 256;
+const REASONS = new Set<RevocationReason>(['superseded', 'unspecified', 'keyCompromise']);
+
+export type CheckResult =
+  | { ok: true; serialHex: string; commonName: string; notAfter: Date }
+  | { ok: false; cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' };
+
+export interface IssuedCertificate {
+  pem: string;
+  /** Canonical serial (lowercase hex, no leading zero octets): the form check() answers and crl() accepts. */
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface RevokedEntry {
+  serialHex: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+function badArgument(message: string): ImprintError {
+  return new ImprintError('INVALID_ARGUMENT', message);
+}
+
+function validityDays(v: number | undefined, fallback: number, what: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isFinite(v) || v <= 0 || v > MAX_VALIDITY_DAYS)
+    throw badArgument(`${what} must be a positive number of days up to ${MAX_VALIDITY_DAYS}`);
+  return v;
+}
+
+const floorToSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+export class CertificateAuthority {
+  readonly certificatePem: string;
+  /** The CA certificate's DER (for serving as application/pkix-cert). */
+  readonly certificateDer: Buffer;
+  /** When the CA certificate itself expires; leaf certificates never outlive it. */
+  readonly notAfter: Date;
+  /** True when this call created a new CA (key and certificate) rather than loading one. */
+  readonly created: boolean;
+
+  private readonly material: CaMaterial;
+  private readonly scheme: SigningScheme;
+  private readonly leafBuilder: LeafCertificateBuilder;
+  private readonly leafValidityDays: number;
+
+  private constructor(material: CaMaterial, leafValidityDays: number) {
+    this.material = material;
+    this.certificatePem = material.certificatePem;
+    this.certificateDer = material.certificate.der;
+    this.notAfter = material.certificate.notAfter;
+    this.created = material.created;
+    this.scheme = signingSchemeFor(material.privateKey);
+    this.leafBuilder = new LeafCertificateBuilder(material.privateKey, this.scheme, material.certificate.subject, material.keyId);
+    this.leafValidityDays = leafValidityDays;
+  }
+
+  /**
+   * Loads the CA from `dir`, creating it (EC P-256 key, self-signed certificate valid `validityDays`) when absent.
+   * `leafValidityDays` is the default validity of issued device certificates.
+   */
+  static loadOrCreate(
+    dir: string,
+    opts: { commonName?: string; validityDays?: number; leafValidityDays?: number } = {},
+  ): CertificateAuthority {
+    const commonName = opts.commonName ?? DEFAULT_CA_COMMON_NAME;
+    if (typeof commonName !== 'string' || commonName.length === 0 || commonName.length > 64) {
+      throw badArgument('The CA common name must be 1 to 64 characters');
+    }
+    const material = loadOrCreateCa(dir, {
+      commonName,
+      validityDays: validityDays(opts.validityDays, DEFAULT_CA_VALIDITY_DAYS, 'The CA validity'),
+      now: new Date(),
+    });
+    return new CertificateAuthority(
+      material,
+      validityDays(opts.leafValidityDays, DEFAULT_LEAF_VALIDITY_DAYS, 'The leaf validity'),
+    );
+  }
+
+  /**
+   * Issues a client certificate for the CSR's key, after checking the CSR's self-signature (proof of possession).
+   * The subject is exactly CN=`commonName`; nothing else from the CSR is used. Throws PairingError INVALID_CSR.
+   */
+  issue(opts: { csrPem: string; commonName: string; serialHex: string; validityDays?: number; now?: Date }): IssuedCertificate {
+    const { commonName } = opts;
+    if (
+      typeof commonName !== 'string' ||
+      commonName.length === 0 ||
+      commonName.length > MAX_CN_LENGTH ||
+      /[\u0000-\u001f\u007f]/.test(commonName)
+    ) {
+      throw badArgument(`The certificate common name must be 1 to ${MAX_CN_LENGTH} printable characters`);
+    }
+    const serial = serialInteger(opts.serialHex);
+    if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
+    const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
+    const csr = parseCsr(opts.csrPem);
+
+    const now = floorToSecond((opts.now ?? new Date()).getTime());
+    const notBefore = new Date(now - CLOCK_SKEW_MS);
+    const notAfter = new Date(Math.min(now + days * 86400_000, this.notAfter.getTime()));
+    if (notAfter <= notBefore)
+      throw new ImprintError('CA_EXPIRED', 'The CA certificate has expired; it cannot issue certificates');
+    const der = this.leafBuilder.build({
+      serial: serial.der,
+      notBefore,
+      notAfter,
+      commonName,
+      spki: csr.spki,
+      keyFamily: csr.keyFamily,
+    });
+    return { pem: pemEncode(der, 'CERTIFICATE'), serialHex: serial.canonicalHex, notBefore, notAfter };
+  }
+
+  /** Checks that `certPem` was issued by this CA and is within its validity. Revocation is the caller's. */
+  check(certPem: string, now: Date = new Date()): CheckResult {
+    let cert: ReturnType<typeof readCertificate>;
+    try {
+      cert = readCertificate(pemDecode(certPem, ['CERTIFICATE']));
+    } catch {
+      return { ok: false, cause: 'INVALID' };
+    }
+    if (cert.der.equals(this.certificateDer)) return { ok: false, cause: 'INVALID' }; // the CA is not a client
+    if (!cert.issuer.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID_ISSUER' };
+    let signed = false;
+    try {
+      signed = verify(cert.scheme.hash, cert.tbs, verifyKeyOptions(this.material.publicKey, cert.scheme), cert.signature);
+    } catch {
+      signed = false;
+    }
+    if (!signed) return { ok: false, cause: 'INVALID_ISSUER' };
+    const t = now.getTime();
+    if (t < cert.notBefore.getTime()) return { ok: false, cause: 'NOT_YET_VALID' };
+    if (t > cert.notAfter.getTime() + 999) return { ok: false, cause: 'EXPIRED' }; // notAfter is inclusive, to the second
+    return { ok: true, serialHex: cert.serialHex, commonName: cert.commonName, notAfter: cert.notAfter };
+  }
+
+  /** A signed X.509 v2 CRL listing `revoked`. `nextUpdate` defaults to one day after `thisUpdate`. */
+  crl(revoked: RevokedEntry[], opts: { crlNumber: bigint; thisUpdate?: Date; nextUpdate?: Date }): { pem: string; der: Buffer } {
+    if (typeof opts.crlNumber !== 'bigint' || opts.crlNumber < 0n || opts.crlNumber >= 1n << 159n) {
+      throw badArgument('The CRL number must be a non-negative bigint of at most 20 octets');
+    }
+    const thisUpdate = new Date(floorToSecond((opts.thisUpdate ?? new Date()).getTime()));
+    const nextUpdate = new Date(
+      floorToSecond((opts.nextUpdate ?? new Date(thisUpdate.getTime() + DEFAULT_CRL_VALIDITY_MS)).getTime()),
+    );
+    if (nextUpdate <= thisUpdate) throw badArgument('The CRL nextUpdate must be after thisUpdate');
+    const entries = revoked.map((r) => {
+      const serial = serialInteger(r.serialHex);
+      if (!serial)
+        throw badArgument(
+          `Revoked serial "${String(r.serialHex).slice(0, 48)}" is not a positive hex integer of at most 20 octets`,
+        );
+      if (!(r.revokedAt instanceof Date) || Number.isNaN(r.revokedAt.getTime()))
+        throw badArgument(`Revoked serial ${serial.canonicalHex} has no valid date`);
+      if (!REASONS.has(r.reason)) throw badArgument(`Revoked serial ${serial.canonicalHex} has an unknown reason`);
+      return { serial: serial.der, revokedAt: r.revokedAt, reason: r.reason };
+    });
+    const der = buildCrl({
+      key: this.material.privateKey,
+      scheme: this.scheme,
+      issuer: this.material.certificate.subject,
+      caKeyId: this.material.keyId,
+      entries,
+      crlNumber: opts.crlNumber,
+      thisUpdate,
+      nextUpdate,
+    });
+    return { pem: pemEncode(der, 'X509 CRL'), der };
+  }
+}

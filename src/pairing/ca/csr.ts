@@ -1,0 +1,73 @@
+// PKCS#10 certificate signing requests: parse, check the key, verify the self-signature (proof of possession).
+// Only the public key is taken from a CSR; its subject, attributes and requested extensions are ignored.
+import { type KeyObject, verify } from 'node:crypto';
+import { PairingError } from '../pairing-api.ts';
+import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
+import { PemError, pemDecode } from './pem.ts';
+import { importDeviceKey, KeyPolicyError } from './public-key-info.ts';
+import { type KeyFamily, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';
+
+export interface ParsedCsr {
+  publicKey: KeyObject;
+  /** The validated SubjectPublicKeyInfo DER, as the CSR carried it (what goes into the certificate). */
+  spki: Buffer;
+  keyFamily: KeyFamily;
+  /** e.g. "EC P-256", "RSA 2048": harmless, for messages and logs. */
+  keyDescription: string;
+}
+
+const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
+
+function invalid(message: string, cause?: unknown): PairingError {
+  return new PairingError('INVALID_CSR', 422, `Invalid CSR: ${message}`, { cause });
+}
+
+/** Parses a PEM CSR and verifies its self-signature. Throws PairingError INVALID_CSR (an ImprintError). */
+export function parseCsr(csrPem: string): ParsedCsr {
+  let der: Buffer;
+  try {
+    der = pemDecode(csrPem, CSR_LABELS);
+  } catch (e) {
+    if (e instanceof PemError) throw invalid(e.message);
+    throw e;
+  }
+  try {
+    const top = readWhole(der, TAG.SEQUENCE);
+    const [info, algId, sig, extra] = children(der, top);
+    expectTag(info, TAG.SEQUENCE, 'certificationRequestInfo');
+    expectTag(algId, TAG.SEQUENCE, 'signatureAlgorithm');
+    expectTag(sig, TAG.BIT_STRING, 'signature');
+    if (extra) throw new DerError('trailing fields after the signature');
+
+    const [version, subject, spki, attributes, more] = children(der, info);
+    expectTag(version, TAG.INTEGER, 'version');
+    if (version.end - version.contentStart !== 1 || der[version.contentStart] !== 0)
+      throw new DerError('unsupported version (v1 required)');
+    expectTag(subject, TAG.SEQUENCE, 'subject');
+    expectTag(spki, TAG.SEQUENCE, 'subjectPublicKeyInfo');
+    if (attributes && attributes.tag !== 0xa0) throw new DerError('malformed attributes');
+    if (more) throw new DerError('trailing fields in certificationRequestInfo');
+
+    const scheme = verifySchemeOf(der, algId);
+    const spkiDer = whole(der, spki);
+    const key = importDeviceKey(spkiDer);
+    if (scheme.family !== key.family) throw invalid(`the signature algorithm does not match the ${key.description} key`);
+    const sigBits = content(der, sig);
+    if (sigBits.length < 2 || sigBits[0] !== 0) throw new DerError('malformed signature bit string');
+
+    let ok = false;
+    try {
+      ok = verify(scheme.hash, whole(der, info), verifyKeyOptions(key.publicKey, scheme), sigBits.subarray(1));
+    } catch {
+      ok = false; // a signature OpenSSL cannot even decode is just a bad signature
+    }
+    if (!ok) throw invalid('the self-signature does not verify (no proof of possession of the private key)');
+
+    // A copy, so the certificate does not keep the caller's whole CSR buffer alive.
+    return { publicKey: key.publicKey, spki: Buffer.from(spkiDer), keyFamily: key.family, keyDescription: key.description };
+  } catch (e) {
+    if (e instanceof DerError) throw invalid(`malformed structure (${e.message})`);
+    if (e instanceof KeyPolicyError) throw invalid(e.message);
+    throw e;
+  }
+}
