@@ -232,3 +232,16 @@ test('the secret never reaches the database files or the logs', async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('concurrent re-registrations of one device apply in call order: only the last secret works', async () => {
+  const t = openTestCore();
+  try {
+    const secrets = (await Promise.all(Array.from({ length: 10 }, () => t.core.registerDevice('test', DEVICE)))).map(
+      (r) => r.credentialsSecret,
+    );
+    assert.equal((await t.core.getInfo('test', DEVICE, secrets[9])).status, 'pending');
+    for (const s of secrets.slice(0, 9)) await assert.rejects(t.core.getInfo('test', DEVICE, s), isPairingError('FORBIDDEN'));
+  } finally {
+    await t.cleanup();
+  }
+});
