@@ -37,7 +37,8 @@ export async function startTestServer(
     app,
     t,
     realm: t.realm.name,
-    token: (o = {}) => mintAgentToken({ privateKey: t.agentKeys.privateKeyPem, scopes: o.scopes, ttlSeconds: o.ttlSeconds ?? 600 }),
+    token: (o = {}) =>
+      mintAgentToken({ privateKey: t.agentKeys.privateKeyPem, scopes: o.scopes, ttlSeconds: o.ttlSeconds ?? 600 }),
     async request(method, path, o = {}) {
       const headers: Record<string, string> = {};
       if (o.auth) headers.authorization = o.auth;
