@@ -47,7 +47,15 @@ export interface AuditQuery {
 }
 
 export type ChainStatus =
-  | { ok: true; events: number; lastHash: string }
+  | {
+      ok: true;
+      events: number;
+      lastHash: string;
+      /** Seq of the first verified event (an export of one batch starts mid-chain). */
+      firstSeq?: number;
+      /** Batch-close events whose signature was verified (exports). */
+      signedBatches?: number;
+    }
   | { ok: false; events: number; brokenAt: number; reason: string };
 
 export interface BatchSummary {

@@ -1,0 +1,85 @@
+// The canonical serialization of an audit event (documented in docs/audit-trail.md).
+// Body = compact JSON object with the fields in this fixed order, absent fields omitted, `data`
+// with its keys sorted recursively; hash = hex SHA-256 of the body's UTF-8 bytes.
+
+import type { AuditEvent, AuditEventInput } from './audit-types.ts';
+import { EVENT_FORMAT_VERSION, hashBody } from './chain-link.mjs';
+
+/** Field order of the canonical body after "v". Also the column order of the CSV export (hash after prevHash). */
+export const EVENT_FIELDS = [
+  'seq',
+  'prevHash',
+  'ts',
+  'station',
+  'operator',
+  'fixture',
+  'batchId',
+  'deviceId',
+  'hardwareSerial',
+  'step',
+  'outcome',
+  'errorCode',
+  'message',
+  'durationMs',
+  'secretFingerprint',
+  'data',
+] as const satisfies readonly (keyof AuditEvent)[];
+
+/**
+ * JSON with object keys sorted by UTF-16 code units (recursively), no whitespace, undefined
+ * members dropped. Written by hand: JS objects list integer-like keys first, so building a sorted
+ * object and calling JSON.stringify would not give one well-defined order.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const s = JSON.stringify(value);
+    if (s === undefined) throw new TypeError(`not representable in JSON: ${typeof value}`);
+    return s;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson(JSON.parse(JSON.stringify(value)));
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const parts: string[] = [];
+  for (const k of Object.keys(value).sort()) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
+      parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** The canonical body of an event (without its own hash). */
+export function canonicalBody(e: Omit<AuditEvent, 'hash'>): string {
+  let out = `{"v":${EVENT_FORMAT_VERSION}`;
+  for (const f of EVENT_FIELDS) {
+    const v = e[f];
+    if (v === undefined || v === null) continue;
+    out += `,"${f}":${f === 'data' ? canonicalJson(v) : JSON.stringify(v)}`;
+  }
+  return `${out}}`;
+}
+
+/** Builds the stored event: assigns seq, ts, prevHash, computes the hash. `input` is already normalized. */
+export function sealEvent(
+  input: AuditEventInput,
+  seq: number,
+  ts: string,
+  prevHash: string,
+): { event: AuditEvent; body: string } {
+  const partial: Omit<AuditEvent, 'hash'> = { ...input, seq, prevHash, ts };
+  const body = canonicalBody(partial);
+  return { event: { ...partial, hash: hashBody(body) }, body };
+}
+
+/** The event stored as `entry` = hash + body. */
+export function eventFromEntry(entry: string): AuditEvent {
+  const event = JSON.parse(entry.slice(64)) as AuditEvent & { v?: number };
+  delete event.v;
+  event.hash = entry.slice(0, 64);
+  return event;
+}
+
+/** Rebuilds the body of an event read back from an export (all values already typed). */
+export function bodyOfEvent(e: AuditEvent): string {
+  const { hash: _hash, ...rest } = e;
+  return canonicalBody(rest);
+}

@@ -1,0 +1,53 @@
+// AuditQuery → SQL over the indexed (generated) columns; newest first.
+import { ImprintError } from '../common/errors.ts';
+import type { AuditQuery } from './audit-types.ts';
+
+export const DEFAULT_QUERY_LIMIT = 100;
+export const MAX_QUERY_LIMIT = 10_000;
+
+const COLUMN: Record<string, string> = {
+  deviceId: 'device_id',
+  hardwareSerial: 'hardware_serial',
+  batchId: 'batch_id',
+  operator: 'operator',
+  station: 'station',
+  outcome: 'outcome',
+  step: 'step',
+};
+
+function isoOrThrow(name: string, v: string): string {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime()))
+    throw new ImprintError('AUDIT_INVALID_QUERY', `${name} is not a date/time: ${JSON.stringify(v)}`);
+  return d.toISOString();
+}
+
+/** The SQL and parameters for a query (exported so tests can EXPLAIN it). */
+export function buildQuery(q: AuditQuery): { sql: string; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [key, col] of Object.entries(COLUMN)) {
+    const v = q[key as keyof AuditQuery];
+    if (v === undefined || v === '') continue;
+    where.push(`${col} = ?`);
+    params.push(String(v));
+  }
+  if (q.from) {
+    where.push('ts >= ?');
+    params.push(isoOrThrow('from', q.from));
+  }
+  if (q.to) {
+    where.push('ts <= ?');
+    params.push(isoOrThrow('to', q.to));
+  }
+  if (q.beforeSeq !== undefined) {
+    where.push('seq < ?');
+    params.push(q.beforeSeq);
+  }
+  const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
+    throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
+  params.push(limit);
+  const sql = `SELECT entry FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+  return { sql, params };
+}

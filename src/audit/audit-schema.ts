@@ -1,0 +1,80 @@
+// The audit database schema as numbered migrations, applied in order (PRAGMA user_version).
+import type { Database } from 'better-sqlite3';
+import { ImprintError } from '../common/errors.ts';
+
+// `entry` = hash (64 hex) + canonical body: verify reads one column per row. The other columns
+// are generated from the body, so they can never disagree with what the hash covers, and they
+// carry the indexes for queries.
+const gen = (col: string, field: string, type = 'TEXT') =>
+  `${col} ${type} GENERATED ALWAYS AS (json_extract(substr(entry, 65), '$.${field}')) VIRTUAL`;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: events, batches, append-only guards, indexes.
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    entry TEXT NOT NULL,
+    hash TEXT GENERATED ALWAYS AS (substr(entry, 1, 64)) VIRTUAL,
+    body TEXT GENERATED ALWAYS AS (substr(entry, 65)) VIRTUAL,
+    ${gen('ts', 'ts')},
+    ${gen('station', 'station')},
+    ${gen('operator', 'operator')},
+    ${gen('batch_id', 'batchId')},
+    ${gen('device_id', 'deviceId')},
+    ${gen('hardware_serial', 'hardwareSerial')},
+    ${gen('step', 'step')},
+    ${gen('outcome', 'outcome')},
+    ${gen('error_code', 'errorCode')}
+  );
+  CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+  CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+  CREATE INDEX events_device ON events(device_id, seq) WHERE device_id IS NOT NULL;
+  CREATE INDEX events_serial ON events(hardware_serial, seq) WHERE hardware_serial IS NOT NULL;
+  CREATE INDEX events_batch ON events(batch_id, seq) WHERE batch_id IS NOT NULL;
+  CREATE INDEX events_operator ON events(operator, seq) WHERE operator IS NOT NULL;
+  CREATE INDEX events_station ON events(station, seq);
+  CREATE INDEX events_outcome ON events(outcome, seq);
+  CREATE INDEX events_step ON events(step, seq);
+  CREATE INDEX events_ts ON events(ts);
+  -- Batch counts without touching the bodies: covers the summary query of closeBatch and verify.
+  CREATE INDEX events_batch_record ON events(batch_id, outcome, error_code) WHERE step = 'record';
+
+  CREATE TABLE batches (
+    id TEXT PRIMARY KEY,
+    work_order TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    station TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT,
+    offline INTEGER NOT NULL DEFAULT 0,
+    open_seq INTEGER NOT NULL,
+    close_seq INTEGER,
+    summary TEXT,
+    signature TEXT,
+    signing_key_id TEXT,
+    public_key TEXT
+  );
+  CREATE INDEX batches_open ON batches(closed_at) WHERE closed_at IS NULL;
+  CREATE TRIGGER batches_no_delete BEFORE DELETE ON batches BEGIN SELECT RAISE(ABORT, 'batches are append-only'); END;
+  `,
+];
+
+/** Applies pending migrations; refuses a database written by a newer Imprint. */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new ImprintError(
+      'AUDIT_SCHEMA_TOO_NEW',
+      `audit database schema v${current} is newer than this Imprint (v${MIGRATIONS.length})`,
+      {
+        hint: 'upgrade Imprint to read this database',
+      },
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

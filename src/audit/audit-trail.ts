@@ -1,0 +1,380 @@
+// The tamper-evident audit trail: an append-only, hash-chained SQLite table with group commit,
+// indexed queries, batches closed with a signed summary, verification and exports.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import { ImprintError } from '../common/errors.ts';
+import { type Logger, silentLogger } from '../common/logger.ts';
+import { eventFromEntry, sealEvent } from './audit-canonical.ts';
+import { type DbVerifyOptions, verifyDatabase } from './audit-db-verify.ts';
+import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
+import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
+import { buildQuery } from './audit-query.ts';
+import { migrate } from './audit-schema.ts';
+import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
+import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
+import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
+import { GENESIS_HASH } from './chain-link.mjs';
+import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
+
+export interface AuditTrailOptions {
+  /** The database file, e.g. `<dataDir>/audit.db`. */
+  file: string;
+  stationId: string;
+  /** Where the station signing key lives (default: the database's folder). */
+  keyDir?: string;
+  logger?: Logger;
+  /** Open an existing trail for reading (verify, query, export); appends are refused. */
+  readonly?: boolean;
+}
+
+type Job =
+  | { kind: 'event'; input: AuditEventInput; ts: string; resolve: (e: AuditEvent) => void; reject: (e: unknown) => void }
+  | { kind: 'open'; batch: Batch; resolve: (b: Batch) => void; reject: (e: unknown) => void }
+  | { kind: 'close'; batchId: string; ts: string; resolve: (b: Batch) => void; reject: (e: unknown) => void };
+
+export interface ThroughputHour {
+  hour: string;
+  passed: number;
+  failed: number;
+}
+
+export class AuditTrail {
+  readonly file: string;
+  readonly stationId: string;
+  private readonly db: Database.Database;
+  private readonly log: Logger;
+  private readonly keyDir: string;
+  private readonly readonly: boolean;
+  private readonly batches: BatchStore;
+  private readonly insertStmt: Database.Statement;
+  private key?: SigningKey;
+  private head: { seq: number; hash: string };
+  private queue: Job[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly listeners = new Set<(e: AuditEvent) => void>();
+  /** Batch state as of the queued jobs: open batch ids are accepted, closed/closing ones refused. */
+  private batchState = new Map<string, 'open' | 'closed'>();
+  private openBatchId?: string;
+
+  private constructor(opts: AuditTrailOptions) {
+    this.file = opts.file;
+    this.stationId = opts.stationId;
+    this.log = opts.logger ?? silentLogger;
+    this.keyDir = opts.keyDir ?? dirname(opts.file);
+    this.readonly = opts.readonly ?? false;
+    if (!this.readonly) mkdirSync(dirname(opts.file), { recursive: true });
+    try {
+      this.db = new Database(opts.file, { readonly: this.readonly, fileMustExist: this.readonly });
+    } catch (e) {
+      throw new ImprintError('AUDIT_OPEN_FAILED', `cannot open the audit trail ${opts.file}: ${(e as Error).message}`, {
+        cause: e,
+        hint: this.readonly ? 'check --data (the folder holding audit.db)' : undefined,
+      });
+    }
+    if (!this.readonly) {
+      // Durable: every commit is fsynced to the WAL before append() resolves.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+    }
+    this.db.pragma('busy_timeout = 5000');
+    if (!this.readonly) migrate(this.db);
+    this.batches = new BatchStore(this.db);
+    this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
+    const last = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw().get() as
+      | [number, string]
+      | undefined;
+    this.head = last ? { seq: last[0], hash: last[1] } : { seq: 0, hash: GENESIS_HASH };
+    this.openBatchId = this.batches.current()?.id;
+  }
+
+  static open(opts: AuditTrailOptions): AuditTrail {
+    return new AuditTrail(opts);
+  }
+
+  /** Appends an event; resolves once it is committed durably (one transaction per event-loop turn). */
+  append(e: AuditEventInput): Promise<AuditEvent> {
+    return new Promise((resolve, reject) => {
+      this.assertWritable();
+      if (RESERVED_STEPS.has(e?.step))
+        throw new ImprintError('AUDIT_INVALID_EVENT', `step ${e.step} is reserved for the audit trail itself`);
+      const input = normalizeInput(e);
+      if (input.batchId !== undefined) this.assertBatchOpen(input.batchId);
+      this.enqueue({ kind: 'event', input, ts: new Date().toISOString(), resolve, reject });
+    });
+  }
+
+  /** Live appended events (after commit). Returns an unsubscribe function. */
+  onAppend(listener: (e: AuditEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  query(q: AuditQuery = {}): AuditEvent[] {
+    const { sql, params } = buildQuery(q);
+    return (
+      this.db
+        .prepare(sql)
+        .pluck()
+        .all(...params) as string[]
+    ).map(eventFromEntry);
+  }
+
+  /** The query plan of a query (for tests and diagnostics). */
+  explainQuery(q: AuditQuery): string[] {
+    const { sql, params } = buildQuery(q);
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+  }
+
+  verify(opts: DbVerifyOptions = {}): ChainStatus {
+    this.assertOpen();
+    this.flushNow();
+    return verifyDatabase(this.db, this.file, this.batches, opts);
+  }
+
+  export(opts: { format: ExportFormat; batchId?: string }): string {
+    this.assertOpen();
+    this.flushNow();
+    return exportToString(this.db, this.exportContext(opts.batchId), opts.format);
+  }
+
+  /** Streams an export to a file (for big trails); resolves with the number of events written. */
+  async exportToFile(opts: { format: ExportFormat; file: string; batchId?: string }): Promise<{ events: number }> {
+    this.assertOpen();
+    this.flushNow();
+    return exportToFile(this.db, this.exportContext(opts.batchId), opts.format, opts.file);
+  }
+
+  openBatch(opts: { workOrder: string; operator: string; offline?: boolean }): Promise<Batch> {
+    return new Promise((resolve, reject) => {
+      this.assertWritable();
+      const workOrder = opts.workOrder?.trim();
+      const operator = opts.operator?.trim();
+      if (!workOrder) throw new ImprintError('AUDIT_INVALID_BATCH', 'a batch needs a work order');
+      if (!operator) throw new ImprintError('AUDIT_INVALID_BATCH', 'a batch needs an operator');
+      if (this.openBatchId)
+        throw new ImprintError('AUDIT_BATCH_ALREADY_OPEN', `batch ${this.openBatchId} is still open`, {
+          hint: 'close it first (imprint batch close)',
+        });
+      const batch: Batch = {
+        id: uuidv7(),
+        workOrder,
+        operator,
+        station: this.stationId,
+        openedAt: new Date().toISOString(),
+        offline: opts.offline ?? false,
+      };
+      this.openBatchId = batch.id;
+      this.batchState.set(batch.id, 'open');
+      this.enqueue({ kind: 'open', batch, resolve, reject });
+    });
+  }
+
+  closeBatch(batchId: string): Promise<Batch> {
+    return new Promise((resolve, reject) => {
+      this.assertWritable();
+      this.assertBatchOpen(batchId);
+      this.batchState.set(batchId, 'closed');
+      if (this.openBatchId === batchId) this.openBatchId = undefined;
+      this.enqueue({ kind: 'close', batchId, ts: new Date().toISOString(), resolve, reject });
+    });
+  }
+
+  getBatch(id: string): Batch | undefined {
+    const b = this.batches.get(id);
+    return b && publicBatch(b);
+  }
+
+  currentBatch(): Batch | undefined {
+    const b = this.batches.current();
+    return b && publicBatch(b);
+  }
+
+  listBatches(): Batch[] {
+    return this.batches.list().map(publicBatch);
+  }
+
+  /** Devices per hour and failures by code, from the one `record` event per device. */
+  stats(q: { batchId?: string } = {}): {
+    throughputPerHour: ThroughputHour[];
+    failuresByCode: { code: string; count: number }[];
+  } {
+    const where = q.batchId ? `step = '${RECORD_STEP}' AND batch_id = ?` : `step = '${RECORD_STEP}'`;
+    const args = q.batchId ? [q.batchId] : [];
+    const hours = this.db
+      .prepare(
+        `SELECT substr(ts, 1, 13) || ':00:00.000Z' AS hour, sum(outcome = 'ok') AS passed, sum(outcome = 'fail') AS failed FROM events WHERE ${where} GROUP BY 1 ORDER BY 1`,
+      )
+      .all(...args) as ThroughputHour[];
+    const failures = this.db
+      .prepare(
+        `SELECT coalesce(error_code, 'UNKNOWN') AS code, count(*) AS count FROM events WHERE ${where} AND outcome = 'fail' GROUP BY 1 ORDER BY 2 DESC, 1`,
+      )
+      .all(...args) as { code: string; count: number }[];
+    return { throughputPerHour: hours, failuresByCode: failures };
+  }
+
+  /** The station's public signing key (base64 SPKI) and its id. */
+  publicKey(): { publicKey: string; keyId: string } {
+    const k = this.signingKey();
+    return { publicKey: k.publicKey, keyId: k.keyId };
+  }
+
+  /** Commits anything queued, then closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.flushNow();
+    this.closed = true;
+    this.db.close();
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────────
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate: everything appended during this event-loop turn shares one commit (one fsync).
+      setImmediate(() => this.flushNow());
+    }
+  }
+
+  private flushNow(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const jobs = this.queue;
+    this.queue = [];
+    const results: unknown[] = [];
+    const appended: AuditEvent[] = [];
+    let head = this.head;
+    const put = (input: AuditEventInput, ts: string): AuditEvent => {
+      const { event, body } = sealEvent(input, head.seq + 1, ts, head.hash);
+      this.insertStmt.run(event.seq, event.hash + body);
+      head = { seq: event.seq, hash: event.hash };
+      appended.push(event);
+      return event;
+    };
+    try {
+      this.db.transaction(() => {
+        for (const job of jobs) {
+          if (job.kind === 'event') results.push(put(job.input, job.ts));
+          else if (job.kind === 'open') results.push(this.writeOpen(job.batch, put));
+          else results.push(this.writeClose(job.batchId, job.ts, put));
+        }
+      })();
+    } catch (e) {
+      this.reloadBatchState();
+      const err = new ImprintError('AUDIT_WRITE_FAILED', `audit trail write failed: ${(e as Error).message}`, { cause: e });
+      this.log.error({ err: (e as Error).message, events: jobs.length }, 'audit trail write failed');
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    this.head = head;
+    jobs.forEach((job, i) => {
+      (job.resolve as (v: unknown) => void)(results[i]);
+    });
+    for (const e of appended) for (const l of this.listeners) l(e);
+  }
+
+  private writeOpen(batch: Batch, put: (i: AuditEventInput, ts: string) => AuditEvent): Batch {
+    const event = put(
+      {
+        station: this.stationId,
+        operator: batch.operator,
+        batchId: batch.id,
+        step: 'batch-open',
+        outcome: 'info',
+        data: { batch: identityOf(batch) },
+      },
+      batch.openedAt,
+    );
+    this.batches.insert(batch, event.seq);
+    return batch;
+  }
+
+  private writeClose(batchId: string, ts: string, put: (i: AuditEventInput, ts: string) => AuditEvent): Batch {
+    const stored = this.batches.get(batchId) as StoredBatch;
+    const key = this.signingKey();
+    const batch: Batch = { ...publicBatch(stored), closedAt: ts };
+    // The summary covers every event of the batch appended before this close event.
+    const summary = this.batches.computeSummary(batchId, stored.openSeq, Number.MAX_SAFE_INTEGER);
+    const identity = identityOf(batch);
+    const signature = key.sign(signedBatchText(identity, summary));
+    const data: BatchCloseData = { batch: identity, summary, signature, signingKeyId: key.keyId, publicKey: key.publicKey };
+    const event = put(
+      {
+        station: this.stationId,
+        operator: stored.operator,
+        batchId,
+        step: 'batch-close',
+        outcome: 'info',
+        message: `${summary.passed} passed, ${summary.failed} failed`,
+        data: data as unknown as Record<string, unknown>,
+      },
+      ts,
+    );
+    this.batches.markClosed({
+      id: batchId,
+      closedAt: ts,
+      summary,
+      signature,
+      signingKeyId: key.keyId,
+      closeSeq: event.seq,
+      publicKey: key.publicKey,
+    });
+    return { ...batch, summary, signature, signingKeyId: key.keyId };
+  }
+
+  private signingKey(): SigningKey {
+    this.key ??= loadOrCreateSigningKey(this.keyDir);
+    return this.key;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ImprintError('AUDIT_CLOSED', 'the audit trail is closed');
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.readonly) throw new ImprintError('AUDIT_READONLY', 'the audit trail was opened read-only');
+  }
+
+  private assertBatchOpen(batchId: string): void {
+    let state = this.batchState.get(batchId);
+    if (state === undefined) {
+      const b = this.batches.get(batchId);
+      if (!b)
+        throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${batchId}`, { hint: 'open a batch first (imprint batch open)' });
+      state = b.closedAt ? 'closed' : 'open';
+      this.batchState.set(batchId, state);
+    }
+    if (state === 'closed')
+      throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${batchId} is closed`, { hint: 'open a new batch' });
+  }
+
+  private reloadBatchState(): void {
+    this.batchState.clear();
+    this.openBatchId = this.batches.current()?.id;
+  }
+
+  private exportContext(batchId?: string) {
+    let range = { from: 1, to: Number.MAX_SAFE_INTEGER };
+    if (batchId) {
+      const b = this.batches.get(batchId);
+      if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${batchId}`);
+      range = { from: b.openSeq, to: b.closeSeq ?? Number.MAX_SAFE_INTEGER };
+    }
+    // Read-only (e.g. the CLI on a copied database): export the key only when its file is there.
+    const k = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
+    return {
+      station: this.stationId,
+      publicKey: k?.publicKey,
+      keyId: k?.keyId,
+      batchId,
+      ...range,
+      to: Math.min(range.to, this.head.seq),
+    };
+  }
+}

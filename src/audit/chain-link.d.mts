@@ -1,0 +1,28 @@
+// Types for chain-link.mjs (plain JavaScript so that verify workers need no TypeScript loader).
+import type { Database } from 'better-sqlite3';
+
+export declare const GENESIS_HASH: string;
+export declare const EVENT_FORMAT_VERSION: number;
+export declare function linkPrefix(seq: number, prevHash: string): string;
+export declare function hashBody(body: string): string;
+export declare function bodySeq(body: string): number | undefined;
+export declare function bodyPrevHash(body: string): string | undefined;
+
+export type SegmentFailureKind = 'hash' | 'link' | 'seq' | 'malformed';
+
+export interface SegmentResult {
+  count: number;
+  firstPrevHash?: string;
+  lastHash?: string;
+  /** Last seq walked when the segment completed; absent after a failure. */
+  endSeq?: number;
+  failure?: { seq: number; kind: SegmentFailureKind; claimedSeq?: number; storedHash?: string };
+}
+
+export declare function walkSegment(
+  db: Database,
+  fromSeq: number,
+  toSeq: number,
+  progress?: Int32Array,
+  progressIndex?: number,
+): SegmentResult;

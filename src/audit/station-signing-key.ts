@@ -1,0 +1,82 @@
+// The station's Ed25519 signing key for batch summaries: a PKCS#8 PEM file with mode 0600 next
+// to the audit database. Only the public key (SPKI, base64) ever leaves this module.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImprintError } from '../common/errors.ts';
+
+export const SIGNING_KEY_FILE = 'audit-signing-key.pem';
+
+export interface SigningKey {
+  /** Base64 of the DER SubjectPublicKeyInfo ("MCowBQYDK2VwAyEA…"). */
+  publicKey: string;
+  /** "ed25519:" + first 16 hex of SHA-256 over the SPKI DER. */
+  keyId: string;
+  sign(message: string): string;
+}
+
+export function keyIdOf(publicKeyB64: string): string {
+  return `ed25519:${createHash('sha256').update(Buffer.from(publicKeyB64, 'base64')).digest('hex').slice(0, 16)}`;
+}
+
+/** Loads the station key from keyDir, creating it (mode 0600) on first use. */
+export function loadOrCreateSigningKey(keyDir: string): SigningKey {
+  const file = join(keyDir, SIGNING_KEY_FILE);
+  let privateKey: KeyObject;
+  let pem: string | undefined;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw keyError(file, e);
+  }
+  if (pem === undefined) {
+    mkdirSync(keyDir, { recursive: true });
+    privateKey = generateKeyPairSync('ed25519').privateKey;
+    try {
+      // 'wx': never overwrite a key another process created a moment ago.
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw keyError(file, e);
+      return loadOrCreateSigningKey(keyDir);
+    }
+  } else {
+    try {
+      privateKey = createPrivateKey(pem);
+    } catch (e) {
+      throw keyError(file, e);
+    }
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw keyError(file, new Error('not an Ed25519 key'));
+    // A key readable by others is tightened rather than refused: the station must keep working.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+  const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
+  return {
+    publicKey,
+    keyId: keyIdOf(publicKey),
+    sign: (message) => sign(null, Buffer.from(message, 'utf8'), privateKey).toString('base64'),
+  };
+}
+
+/** The existing key in keyDir, or undefined when there is none (never creates one). */
+export function tryLoadSigningKey(keyDir: string): SigningKey | undefined {
+  if (!existsSync(join(keyDir, SIGNING_KEY_FILE))) return undefined;
+  return loadOrCreateSigningKey(keyDir);
+}
+
+/** Verifies a base64 Ed25519 signature with a base64 SPKI public key; false on any malformed input. */
+export function verifySignature(publicKeyB64: string, message: string, signatureB64: string): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.from(publicKeyB64, 'base64'), format: 'der', type: 'spki' });
+    return verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureB64, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+function keyError(file: string, cause: unknown): ImprintError {
+  // The message names the file, never its content.
+  return new ImprintError('AUDIT_SIGNING_KEY', `cannot use the audit signing key ${file}`, {
+    cause,
+    hint: 'check the file permissions, or move the broken file away so a new key is created',
+  });
+}
