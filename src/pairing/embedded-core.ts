@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { validate as isUuid } from 'uuid';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { CertificateAuthority, type IssuedCertificate } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
 import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from './device-id.ts';
 import {
@@ -53,33 +54,6 @@ export interface DeviceRecord {
   certificateNotAfter?: string;
   initialIntrospection?: Record<string, IntrospectionEntry>;
 }
-
-/** The certificate authority as this core uses it (src/pairing/ca/certificate-authority.ts). */
-interface CertificateAuthorityLike {
-  readonly certificatePem: string;
-  issue(opts: { csrPem: string; commonName: string; serialHex: string; validityDays?: number; now?: Date }): {
-    pem: string;
-    serialHex: string;
-    notBefore: Date;
-    notAfter: Date;
-  };
-  check(
-    certPem: string,
-    now?: Date,
-  ):
-    | { ok: true; serialHex: string; commonName: string; notAfter: Date }
-    | { ok: false; cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' };
-  crl(
-    revoked: { serialHex: string; revokedAt: Date; reason: 'superseded' | 'unspecified' | 'keyCompromise' }[],
-    opts: { crlNumber: bigint; thisUpdate?: Date; nextUpdate?: Date },
-  ): { pem: string; der: Buffer };
-}
-
-// Loaded lazily by path so this core works (without credentials) while the CA module is absent.
-const CA_MODULE = './ca/certificate-authority.ts';
-const caModule = (await import(CA_MODULE).catch(() => undefined)) as
-  | { CertificateAuthority: { loadOrCreate(dir: string, opts?: { commonName?: string }): CertificateAuthorityLike } }
-  | undefined;
 
 const REALM_NAME = /^[a-z][a-z0-9]{0,47}$/;
 const RESERVED_REALM_NAMES = new Set(['astarte', 'system']);
@@ -201,7 +175,7 @@ export class EmbeddedPairingCore implements PairingClient {
   readonly url = undefined;
   readonly version = PAIRING_CORE_VERSION;
   readonly #store: PairingStore;
-  readonly #ca: CertificateAuthorityLike | undefined;
+  readonly #ca: CertificateAuthority;
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #defaultBrokerUrl: string;
@@ -213,9 +187,9 @@ export class EmbeddedPairingCore implements PairingClient {
   static open(opts: EmbeddedCoreOptions): EmbeddedPairingCore {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     const store = SqlitePairingStore.open(join(opts.dataDir, 'pairing.sqlite'));
-    let ca: CertificateAuthorityLike | undefined;
+    let ca: CertificateAuthority;
     try {
-      ca = caModule?.CertificateAuthority.loadOrCreate(join(opts.dataDir, 'ca'), { commonName: 'Imprint pairing CA' });
+      ca = CertificateAuthority.loadOrCreate(join(opts.dataDir, 'ca'));
     } catch (e) {
       void store.close();
       throw e;
@@ -223,7 +197,7 @@ export class EmbeddedPairingCore implements PairingClient {
     return new EmbeddedPairingCore(store, ca, opts);
   }
 
-  constructor(store: PairingStore, ca: CertificateAuthorityLike | undefined, opts: Omit<EmbeddedCoreOptions, 'dataDir'> = {}) {
+  constructor(store: PairingStore, ca: CertificateAuthority, opts: Omit<EmbeddedCoreOptions, 'dataDir'> = {}) {
     this.#store = store;
     this.#ca = ca;
     this.#log = (opts.logger ?? silentLogger).child({ component: 'pairing-core' });
@@ -372,10 +346,10 @@ export class EmbeddedPairingCore implements PairingClient {
   ): Promise<{ clientCrt: string }> {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
     if (device.inhibited) throw errors.inhibited();
-    const ca = this.#requireCa();
+    const ca = this.#ca;
     if (typeof csrPem !== 'string' || csrPem.length === 0) throw new PairingError('INVALID_CSR', 422, 'Invalid CSR: empty');
     const serialHex = newSerialHex();
-    let issued: ReturnType<CertificateAuthorityLike['issue']>;
+    let issued: IssuedCertificate;
     try {
       issued = ca.issue({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
     } catch (e) {
@@ -405,7 +379,7 @@ export class EmbeddedPairingCore implements PairingClient {
 
   async verifyCredentials(realm: string, hwId: string, credentialsSecret: string, clientCrtPem: string): Promise<VerifyResult> {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
-    const ca = this.#requireCa();
+    const ca = this.#ca;
     const now = this.#now();
     const timestamp = astarteTimestamp(now);
     const invalid = (cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' | 'REVOKED'): VerifyResult => ({
@@ -444,20 +418,13 @@ export class EmbeddedPairingCore implements PairingClient {
 
   // ---- certificate authority ----------------------------------------------------------------
 
-  #requireCa(): CertificateAuthorityLike {
-    if (!this.#ca) {
-      throw new PairingError('REMOTE_ERROR', 503, 'The certificate authority is not available in this build');
-    }
-    return this.#ca;
-  }
-
   caCertificatePem(): string {
-    return this.#requireCa().certificatePem;
+    return this.#ca.certificatePem;
   }
 
   /** The CRL (all revoked certificates), regenerated when a revocation happens or daily. */
   crl(): { pem: string; der: Buffer } {
-    const ca = this.#requireCa();
+    const ca = this.#ca;
     const revocations = this.#store.revocationCount();
     const now = this.#now();
     const cached = this.#crlCache;

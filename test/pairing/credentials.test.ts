@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
@@ -8,9 +8,6 @@ import { makeDeviceCsr, opensslSubject, opensslVerify, tamperCsrSignature } from
 
 const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-// The CA module is written in parallel; until it lands these tests are skipped, not failed.
-const skip =
-  !existsSync(new URL('../../src/pairing/ca/certificate-authority.ts', import.meta.url)) && 'no certificate authority yet';
 
 function isPairingError(code: PairingErrorCode, status?: number) {
   return (e: unknown) => {
@@ -21,7 +18,7 @@ function isPairingError(code: PairingErrorCode, status?: number) {
   };
 }
 
-test('credentials: the certificate has CN realm/device, verifies with openssl, and confirms the device', { skip }, async () => {
+test('credentials: the certificate has CN realm/device, verifies with openssl, and confirms the device', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', `${DEVICE}extra`);
@@ -48,7 +45,7 @@ test('credentials: the certificate has CN realm/device, verifies with openssl, a
   }
 });
 
-test('after the first credentials request, registration is refused; unregister re-opens it', { skip }, async () => {
+test('after the first credentials request, registration is refused; unregister re-opens it', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
@@ -72,7 +69,7 @@ test('after the first credentials request, registration is refused; unregister r
   }
 });
 
-test('a new certificate supersedes the previous one: REVOKED on verify and listed in the CRL', { skip }, async () => {
+test('a new certificate supersedes the previous one: REVOKED on verify and listed in the CRL', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
@@ -96,9 +93,7 @@ test('a new certificate supersedes the previous one: REVOKED on verify and liste
   }
 });
 
-test('verify: another device’s certificate is INVALID, a foreign CA’s is INVALID_ISSUER, garbage is INVALID', {
-  skip,
-}, async () => {
+test('verify: another device’s certificate is INVALID, a foreign CA’s is INVALID_ISSUER, garbage is INVALID', async () => {
   const t = openTestCore();
   const other = openTestCore();
   try {
@@ -128,7 +123,7 @@ test('verify: another device’s certificate is INVALID, a foreign CA’s is INV
   }
 });
 
-test('verify: an expired certificate answers EXPIRED', { skip }, async () => {
+test('verify: an expired certificate answers EXPIRED', async () => {
   let now = new Date('2026-01-01T00:00:00Z');
   const t = openTestCore({ now: () => now });
   try {
@@ -143,7 +138,7 @@ test('verify: an expired certificate answers EXPIRED', { skip }, async () => {
   }
 });
 
-test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, wrong secret', { skip }, async () => {
+test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, wrong secret', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
@@ -171,7 +166,7 @@ test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, 
   }
 });
 
-test('certificates survive a restart: same CA, verify still valid', { skip }, async () => {
+test('certificates survive a restart: same CA, verify still valid', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
