@@ -167,6 +167,7 @@ export interface EmbeddedCoreOptions {
   logger?: Logger;
   defaultBrokerUrl?: string;
   now?: () => Date;
+  /** Durability of the store; FULL is the only setting (an acknowledged write survives power loss). */
   synchronous?: 'FULL';
 }
 
@@ -346,12 +347,11 @@ export class EmbeddedPairingCore implements PairingClient {
   ): Promise<{ clientCrt: string }> {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
     if (device.inhibited) throw errors.inhibited();
-    const ca = this.#ca;
     if (typeof csrPem !== 'string' || csrPem.length === 0) throw new PairingError('INVALID_CSR', 422, 'Invalid CSR: empty');
     const serialHex = newSerialHex();
     let issued: IssuedCertificate;
     try {
-      issued = ca.issue({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
+      issued = this.#ca.issue({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
     } catch (e) {
       if (isImprintError(e) && e.code === 'INVALID_CSR') throw new PairingError('INVALID_CSR', 422, e.message, { cause: e });
       throw e;
@@ -379,7 +379,6 @@ export class EmbeddedPairingCore implements PairingClient {
 
   async verifyCredentials(realm: string, hwId: string, credentialsSecret: string, clientCrtPem: string): Promise<VerifyResult> {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
-    const ca = this.#ca;
     const now = this.#now();
     const timestamp = astarteTimestamp(now);
     const invalid = (cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' | 'REVOKED'): VerifyResult => ({
@@ -389,7 +388,7 @@ export class EmbeddedPairingCore implements PairingClient {
       details: null,
     });
     if (typeof clientCrtPem !== 'string' || clientCrtPem.length === 0) return invalid('INVALID');
-    const checked = ca.check(clientCrtPem, now);
+    const checked = this.#ca.check(clientCrtPem, now);
     if (!checked.ok) return invalid(checked.cause);
     if (checked.commonName !== `${realm}/${device.deviceId}`) return invalid('INVALID');
     if (this.#store.isRevoked(checked.serialHex)) return invalid('REVOKED');
@@ -424,7 +423,6 @@ export class EmbeddedPairingCore implements PairingClient {
 
   /** The CRL (all revoked certificates), regenerated when a revocation happens or daily. */
   crl(): { pem: string; der: Buffer } {
-    const ca = this.#ca;
     const revocations = this.#store.revocationCount();
     const now = this.#now();
     const cached = this.#crlCache;
@@ -432,8 +430,10 @@ export class EmbeddedPairingCore implements PairingClient {
     const revoked = this.#store
       .listRevoked()
       .map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
-    const crl = ca.crl(revoked, {
-      crlNumber: BigInt(revocations),
+    // Increases with every new CRL (RFC 5280): revocations in the high bits, then the issuing second.
+    const crlNumber = (BigInt(revocations) << 32n) | BigInt(Math.floor(now.getTime() / 1000));
+    const crl = this.#ca.crl(revoked, {
+      crlNumber,
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
     });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -176,6 +177,29 @@ test('certificates survive a restart: same CA, verify still valid', async () => 
     assert.equal(core.caCertificatePem(), caBefore);
     assert.equal((await core.verifyCredentials('test', DEVICE, credentialsSecret, clientCrt)).valid, true);
     assert.equal((await core.getInfo('test', DEVICE, credentialsSecret)).status, 'confirmed');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('the CRL number grows with every new CRL', async () => {
+  let now = new Date('2026-03-01T00:00:00Z');
+  const t = openTestCore({ now: () => now });
+  try {
+    const crlNumber = (pem: string) => {
+      const r = spawnSync('openssl', ['crl', '-noout', '-crlnumber'], { input: pem, encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return BigInt(`0x${r.stdout.trim().replace(/^crlNumber=(0x)?/, '')}`);
+    };
+    const n0 = crlNumber(t.core.crlPem());
+    assert.equal(t.core.crlPem(), t.core.crlPem(), 'cached while nothing changes');
+    const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
+    await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
+    await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
+    const n1 = crlNumber(t.core.crlPem());
+    now = new Date(now.getTime() + 2 * 24 * 3600 * 1000);
+    const n2 = crlNumber(t.core.crlPem());
+    assert.ok(n0 < n1 && n1 < n2, `${n0} < ${n1} < ${n2}`);
   } finally {
     await t.cleanup();
   }
