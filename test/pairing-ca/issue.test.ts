@@ -77,6 +77,39 @@ describe('CertificateAuthority.issue', () => {
     assert.equal(issued.serialHex, 'ff01');
   });
 
+  it('issueAsync gives the same certificates and the same refusals, many at once', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ca.issueAsync({
+          csrPem: i % 2 ? rsaCsr.csrPem : ecCsr.csrPem,
+          commonName: `${CN}${i}`,
+          serialHex: (1000 + i).toString(16),
+        }),
+      ),
+    );
+    all.forEach((issued, i) => {
+      assert.equal(issued.serialHex, `0${(1000 + i).toString(16)}`); // canonical: whole octets
+      assert.deepEqual(ca.check(issued.pem), {
+        ok: true,
+        serialHex: issued.serialHex,
+        commonName: `${CN}${i}`,
+        notAfter: issued.notAfter,
+      });
+    });
+    verifyWithOpenssl(all[0].pem, 'async-ec.pem');
+    verifyWithOpenssl(all[1].pem, 'async-rsa.pem');
+    await assert.rejects(ca.issueAsync({ csrPem: breakCsrSignature(ecCsr.csrPem), commonName: CN, serialHex: '01' }), {
+      code: 'INVALID_CSR',
+    });
+    await assert.rejects(ca.issueAsync({ csrPem: tamperCsrSubject(rsaCsr.csrPem), commonName: CN, serialHex: '01' }), {
+      code: 'INVALID_CSR',
+    });
+    await assert.rejects(ca.issueAsync({ csrPem: 'garbage', commonName: CN, serialHex: '01' }), { code: 'INVALID_CSR' });
+    await assert.rejects(ca.issueAsync({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: 'nope' }), {
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
   it('issues for EC P-384 (SHA-384) and RSA-PSS signed CSRs', () => {
     for (const kind of ['ec-p384', 'rsa-2048-pss'] as const) {
       const issued = ca.issue({ csrPem: makeCsr(kind).csrPem, commonName: CN, serialHex: '42' });

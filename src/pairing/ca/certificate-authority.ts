@@ -7,10 +7,10 @@ import { ImprintError } from '../../common/errors.ts';
 import { type CaMaterial, loadOrCreateCa } from './ca-key-store.ts';
 import { readCertificate } from './certificate-reader.ts';
 import { buildCrl, type RevocationReason } from './crl.ts';
-import { parseCsr } from './csr.ts';
+import { readCsr, type UnverifiedCsr, verifyCsr, verifyCsrAsync } from './csr.ts';
 import { pemDecode, pemEncode } from './pem.ts';
 import { type SigningScheme, signingSchemeFor, verifyKeyOptions } from './signature-algorithms.ts';
-import { LeafCertificateBuilder, serialInteger } from './x509-builder.ts';
+import { LeafCertificateBuilder, type LeafFields, serialInteger } from './x509-builder.ts';
 
 export const DEFAULT_CA_COMMON_NAME = 'Imprint Pairing CA';
 export const DEFAULT_CA_VALIDITY_DAYS = 3650;
@@ -32,6 +32,14 @@ export interface IssuedCertificate {
   serialHex: string;
   notBefore: Date;
   notAfter: Date;
+}
+
+export interface IssueOptions {
+  csrPem: string;
+  commonName: string;
+  serialHex: string;
+  validityDays?: number;
+  now?: Date;
 }
 
 export interface RevokedEntry {
@@ -105,7 +113,26 @@ export class CertificateAuthority {
    * Issues a client certificate for the CSR's key, after checking the CSR's self-signature (proof of possession).
    * The subject is exactly CN=`commonName`; nothing else from the CSR is used. Throws PairingError INVALID_CSR.
    */
-  issue(opts: { csrPem: string; commonName: string; serialHex: string; validityDays?: number; now?: Date }): IssuedCertificate {
+  issue(opts: IssueOptions): IssuedCertificate {
+    const { csr, fields } = this.prepare(opts);
+    const parsed = verifyCsr(csr);
+    return this.result(this.leafBuilder.build({ ...fields, spki: parsed.spki, keyFamily: parsed.keyFamily }), fields);
+  }
+
+  /**
+   * issue() with the two signature operations (CSR check, certificate signing) on libuv's thread pool: the event
+   * loop only parses and encodes, so an HTTP server can use a second core. Same results and errors as issue().
+   */
+  async issueAsync(opts: IssueOptions): Promise<IssuedCertificate> {
+    const { csr, fields } = this.prepare(opts);
+    const parsed = await verifyCsrAsync(csr);
+    return this.result(await this.leafBuilder.buildAsync({ ...fields, spki: parsed.spki, keyFamily: parsed.keyFamily }), fields);
+  }
+
+  private prepare(opts: IssueOptions): {
+    csr: UnverifiedCsr;
+    fields: Omit<LeafFields, 'spki' | 'keyFamily'> & { serialHex: string };
+  } {
     const { commonName } = opts;
     if (
       typeof commonName !== 'string' ||
@@ -118,22 +145,18 @@ export class CertificateAuthority {
     const serial = serialInteger(opts.serialHex);
     if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
     const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
-    const csr = parseCsr(opts.csrPem);
+    const csr = readCsr(opts.csrPem);
 
     const now = floorToSecond((opts.now ?? new Date()).getTime());
     const notBefore = new Date(now - CLOCK_SKEW_MS);
     const notAfter = new Date(Math.min(now + days * 86400_000, this.notAfter.getTime()));
     if (notAfter <= notBefore)
       throw new ImprintError('CA_EXPIRED', 'The CA certificate has expired; it cannot issue certificates');
-    const der = this.leafBuilder.build({
-      serial: serial.der,
-      notBefore,
-      notAfter,
-      commonName,
-      spki: csr.spki,
-      keyFamily: csr.keyFamily,
-    });
-    return { pem: pemEncode(der, 'CERTIFICATE'), serialHex: serial.canonicalHex, notBefore, notAfter };
+    return { csr, fields: { serial: serial.der, serialHex: serial.canonicalHex, notBefore, notAfter, commonName } };
+  }
+
+  private result(der: Buffer, f: { serialHex: string; notBefore: Date; notAfter: Date }): IssuedCertificate {
+    return { pem: pemEncode(der, 'CERTIFICATE'), serialHex: f.serialHex, notBefore: f.notBefore, notAfter: f.notAfter };
   }
 
   /** Checks that `certPem` was issued by this CA and is within its validity. Revocation is the caller's. */

@@ -5,7 +5,7 @@ import { PairingError } from '../pairing-api.ts';
 import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
 import { PemError, pemDecode } from './pem.ts';
 import { importDeviceKey, KeyPolicyError } from './public-key-info.ts';
-import { type KeyFamily, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';
+import { type KeyFamily, type VerifyScheme, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';
 
 export interface ParsedCsr {
   publicKey: KeyObject;
@@ -16,14 +16,21 @@ export interface ParsedCsr {
   keyDescription: string;
 }
 
+/** A structurally valid CSR whose self-signature has not been checked yet. */
+export interface UnverifiedCsr extends ParsedCsr {
+  signedData: Buffer;
+  signature: Buffer;
+  scheme: VerifyScheme;
+}
+
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
 
 function invalid(message: string, cause?: unknown): PairingError {
   return new PairingError('INVALID_CSR', 422, `Invalid CSR: ${message}`, { cause });
 }
 
-/** Parses a PEM CSR and verifies its self-signature. Throws PairingError INVALID_CSR (an ImprintError). */
-export function parseCsr(csrPem: string): ParsedCsr {
+/** Decodes a PEM CSR and validates its structure and key, without checking the signature. Throws INVALID_CSR. */
+export function readCsr(csrPem: string): UnverifiedCsr {
   let der: Buffer;
   try {
     der = pemDecode(csrPem, CSR_LABELS);
@@ -41,8 +48,9 @@ export function parseCsr(csrPem: string): ParsedCsr {
 
     const [version, subject, spki, attributes, more] = children(der, info);
     expectTag(version, TAG.INTEGER, 'version');
-    if (version.end - version.contentStart !== 1 || der[version.contentStart] !== 0)
+    if (version.end - version.contentStart !== 1 || der[version.contentStart] !== 0) {
       throw new DerError('unsupported version (v1 required)');
+    }
     expectTag(subject, TAG.SEQUENCE, 'subject');
     expectTag(spki, TAG.SEQUENCE, 'subjectPublicKeyInfo');
     if (attributes && attributes.tag !== 0xa0) throw new DerError('malformed attributes');
@@ -54,20 +62,55 @@ export function parseCsr(csrPem: string): ParsedCsr {
     if (scheme.family !== key.family) throw invalid(`the signature algorithm does not match the ${key.description} key`);
     const sigBits = content(der, sig);
     if (sigBits.length < 2 || sigBits[0] !== 0) throw new DerError('malformed signature bit string');
-
-    let ok = false;
-    try {
-      ok = verify(scheme.hash, whole(der, info), verifyKeyOptions(key.publicKey, scheme), sigBits.subarray(1));
-    } catch {
-      ok = false; // a signature OpenSSL cannot even decode is just a bad signature
-    }
-    if (!ok) throw invalid('the self-signature does not verify (no proof of possession of the private key)');
-
-    // A copy, so the certificate does not keep the caller's whole CSR buffer alive.
-    return { publicKey: key.publicKey, spki: Buffer.from(spkiDer), keyFamily: key.family, keyDescription: key.description };
+    return {
+      publicKey: key.publicKey,
+      spki: Buffer.from(spkiDer), // a copy, so the certificate does not keep the whole CSR buffer alive
+      keyFamily: key.family,
+      keyDescription: key.description,
+      signedData: whole(der, info),
+      signature: sigBits.subarray(1),
+      scheme,
+    };
   } catch (e) {
     if (e instanceof DerError) throw invalid(`malformed structure (${e.message})`);
     if (e instanceof KeyPolicyError) throw invalid(e.message);
     throw e;
   }
+}
+
+const badSignature = () => invalid('the self-signature does not verify (no proof of possession of the private key)');
+
+function result(csr: UnverifiedCsr): ParsedCsr {
+  return { publicKey: csr.publicKey, spki: csr.spki, keyFamily: csr.keyFamily, keyDescription: csr.keyDescription };
+}
+
+/** Checks the CSR's self-signature (proof of possession). Throws INVALID_CSR. */
+export function verifyCsr(csr: UnverifiedCsr): ParsedCsr {
+  let ok = false;
+  try {
+    ok = verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(csr.publicKey, csr.scheme), csr.signature);
+  } catch {
+    ok = false; // a signature OpenSSL cannot even decode is just a bad signature
+  }
+  if (!ok) throw badSignature();
+  return result(csr);
+}
+
+/** verifyCsr on libuv's thread pool, so the signature check does not hold the event loop. */
+export function verifyCsrAsync(csr: UnverifiedCsr): Promise<ParsedCsr> {
+  return new Promise((resolve, reject) => {
+    try {
+      verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(csr.publicKey, csr.scheme), csr.signature, (err, ok) => {
+        if (err || !ok) reject(badSignature());
+        else resolve(result(csr));
+      });
+    } catch {
+      reject(badSignature());
+    }
+  });
+}
+
+/** Parses a PEM CSR and verifies its self-signature. Throws PairingError INVALID_CSR (an ImprintError). */
+export function parseCsr(csrPem: string): ParsedCsr {
+  return verifyCsr(readCsr(csrPem));
 }
