@@ -243,15 +243,21 @@ export class EmbeddedPairingCore implements PairingClient {
     }
     if (Object.keys(fields).length) throw errors.validation(fields);
 
-    this.#store.createRealm({
-      name,
-      publicKeyPem,
-      brokerUrl,
-      deviceRegistrationLimit: limit ?? null,
-      deviceIdNamespace: namespace.toLowerCase(),
-      factory: cfg.factory ?? null,
-      createdAt: this.#now().toISOString(),
-    });
+    try {
+      this.#store.createRealm({
+        name,
+        publicKeyPem,
+        brokerUrl,
+        deviceRegistrationLimit: limit ?? null,
+        deviceIdNamespace: namespace.toLowerCase(),
+        factory: cfg.factory ?? null,
+        createdAt: this.#now().toISOString(),
+      });
+    } catch (e) {
+      // Another process (e.g. a second CLI) created it since the check above.
+      if (this.#store.getRealm(name)) throw errors.validation({ name: ['has already been taken'] });
+      throw e;
+    }
     this.#realms.delete(name);
     this.#log.info({ realm: name }, 'realm created');
     return this.getRealm(name)!;

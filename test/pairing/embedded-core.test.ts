@@ -245,3 +245,23 @@ test('concurrent re-registrations of one device apply in call order: only the la
     await t.cleanup();
   }
 });
+
+test('a second core on the same data dir (the CLI beside a server) sees and makes changes', async () => {
+  const t = openTestCore();
+  const cli = EmbeddedPairingCore.open({ dataDir: t.dataDir });
+  try {
+    const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
+    cli.createRealm({ name: 'late', publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    assert.equal(t.core.getRealm('late')?.name, 'late', 'a realm created by the CLI is served at once');
+    assert.throws(
+      () => t.core.createRealm({ name: 'late', publicKeyPem: makeAgentKeyPair().publicKeyPem }),
+      isPairingError('VALIDATION', 422),
+    );
+    await cli.setInhibited('test', DEVICE, true);
+    assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'inhibited');
+    assert.equal(cli.showDevice('test', DEVICE).status, 'inhibited');
+  } finally {
+    await cli.close();
+    await t.cleanup();
+  }
+});
