@@ -14,6 +14,7 @@ import type {
 } from './device-types.ts';
 import type { Frame } from './frame-codec.ts';
 import { FramedLink, type LinkStats } from './framed-link.ts';
+import { closeStream } from './ports.ts';
 
 export interface DeviceClientOptions {
   /** Reply timeout per attempt for quick commands (default 500 ms). */
@@ -110,12 +111,7 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
 
     async close(): Promise<void> {
       link.detach();
-      if (opts.closeStream === false || stream.destroyed) return;
-      await new Promise<void>((resolve) => {
-        stream.once('close', () => resolve());
-        stream.destroy();
-        setTimeout(resolve, 1000).unref();
-      });
+      if (opts.closeStream !== false) await closeStream(stream);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Serial ports: discovery (the OS list plus configured paths such as PTYs) and opening with clear
 // errors. Everything above this file sees a Duplex stream, so a mock binding or a PTY fits too.
 import { existsSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { type OpenOptions, SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { PortInfo } from '../api/station-api.ts';
@@ -85,4 +86,21 @@ export function portError(path: string, e: Error): DeviceError {
 export async function closePort(port: SerialPortStream): Promise<void> {
   if (!port.isOpen) return;
   await new Promise<void>((resolve) => port.close(() => resolve()));
+}
+
+/**
+ * Close whatever Duplex a client runs on. A SerialPortStream must be closed, not destroyed:
+ * destroy() alone leaves the file descriptor (and its lock) open.
+ */
+export async function closeStream(stream: Duplex): Promise<void> {
+  if (stream instanceof SerialPortStream) {
+    await closePort(stream);
+    stream.destroy();
+    return;
+  }
+  if (stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    stream.once('close', () => resolve());
+    stream.destroy();
+  });
 }
