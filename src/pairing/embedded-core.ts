@@ -357,7 +357,8 @@ export class EmbeddedPairingCore implements PairingClient {
     const serialHex = newSerialHex();
     let issued: IssuedCertificate;
     try {
-      issued = this.#ca.issue({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
+      // On libuv's pool: CSR check and signing leave the event loop free for other requests.
+      issued = await this.#ca.issueAsync({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
     } catch (e) {
       if (isImprintError(e) && e.code === 'INVALID_CSR') throw new PairingError('INVALID_CSR', 422, e.message, { cause: e });
       throw e;
