@@ -452,6 +452,11 @@ export class EmbeddedPairingCore implements PairingClient {
     return this.crl().pem;
   }
 
+  /** Store figures for metrics: durability setting, committed batches and writes (group commit). */
+  storeStats(): { durability: string; batches: number; writes: number } {
+    return { durability: this.#store.durability(), ...this.#store.commitStats() };
+  }
+
   async close(): Promise<void> {
     await this.#store.close();
   }

@@ -75,6 +75,8 @@ export interface PairingStore extends PairingStoreReader {
   write<T>(op: (tx: PairingStoreWriter) => T): Promise<T>;
   /** The durability setting in force, as the engine reports it (e.g. `FULL`). */
   durability(): string;
+  /** Committed write batches and the writes they carried (group commit at work). */
+  commitStats(): { batches: number; writes: number };
   /** Commit pending writes, then close. */
   close(): Promise<void>;
 }

@@ -45,10 +45,13 @@ export function migrate(db: Database.Database, upTo?: number): number {
   }
   for (const m of migrations) {
     if (m.version <= current || (upTo !== undefined && m.version > upTo)) continue;
+    // IMMEDIATE, and the version re-read inside: two processes opening one old database at once
+    // apply each migration exactly once.
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
     current = m.version;
   }
   return current;

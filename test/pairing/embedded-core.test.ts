@@ -128,7 +128,12 @@ test('concurrent registrations in one turn are batched and all survive a reopen'
   const t = openTestCore({ deviceRegistrationLimit: 150 });
   try {
     const ids = Array.from({ length: 200 }, (_, i) => deriveDeviceId(`serial-${i}`));
+    const before = t.core.storeStats();
     const results = await Promise.allSettled(ids.map((id) => t.core.registerDevice('test', id)));
+    const after = t.core.storeStats();
+    assert.equal(after.durability, 'FULL');
+    assert.equal(after.writes - before.writes, 200);
+    assert.ok(after.batches - before.batches <= 2, `group commit: ${after.batches - before.batches} batches for 200 writes`);
     const ok = results.filter((r) => r.status === 'fulfilled');
     assert.equal(ok.length, 150, 'the limit holds inside one batch');
     for (const r of results.slice(150)) assert.equal(r.status, 'rejected');
