@@ -1,0 +1,187 @@
+// One fixture (a device socket) as an independent loop: wait for a scan if the fixture needs one,
+// wait for a device, run the workflow, release the device, repeat. Fixtures share nothing but the
+// station's databases, so a stalled or unplugged device only ever holds up its own fixture.
+import type { FixtureState, WorkflowStep } from '../api/station-api.ts';
+import { ImprintError } from '../common/errors.ts';
+import type { DeviceClient } from '../serial/device-types.ts';
+import type { DeviceJob, ProvisioningWorkflow, ProvisionResult } from './provisioning-workflow.ts';
+
+/** A device sitting in the fixture, ready to be provisioned. */
+export interface PresentedDevice {
+  client: DeviceClient;
+  devicePort?: string;
+  /** The label read with this device by the fixture's own (simulated) scanner, if any. */
+  labelText?: string;
+  /** The station is done with this device; a simulated line uses the result (e.g. to re-seat it). */
+  release(result: ProvisionResult): Promise<void>;
+}
+
+/** Where a fixture's devices come from: a real port, or a simulated line. */
+export interface DeviceSource {
+  readonly simulated: boolean;
+  readonly devicePort?: string;
+  readonly scannerPort?: string;
+  /** Resolves when the next device is in the fixture; undefined when stopped. */
+  next(signal: AbortSignal): Promise<PresentedDevice | undefined>;
+  close(): Promise<void>;
+}
+
+export interface FixtureRunnerOptions {
+  id: string;
+  label?: string;
+  source: DeviceSource;
+  workflow: ProvisioningWorkflow;
+  /** Wait for a scan (scanner port or keyboard wedge) before each device. */
+  needsScan: boolean;
+  /** Who and which batch, read at the start of each device. */
+  jobContext: () => Pick<DeviceJob, 'operator' | 'batchId'>;
+  /** Permission to start one more device (the run's budget); false ends this fixture's loop. */
+  claim: () => boolean;
+  /** A claimed device that never started (stopped while waiting): give the budget back. */
+  unclaim: () => void;
+  onState: (state: FixtureState) => void;
+  onResult: (result: ProvisionResult, state: FixtureState) => void;
+}
+
+export class FixtureRunner {
+  private readonly opts: FixtureRunnerOptions;
+  private _state: FixtureState;
+  private scanWaiter?: (text: string) => void;
+
+  constructor(opts: FixtureRunnerOptions) {
+    this.opts = opts;
+    this._state = {
+      id: opts.id,
+      label: opts.label ?? opts.id,
+      simulated: opts.source.simulated,
+      devicePort: opts.source.devicePort,
+      scannerPort: opts.source.scannerPort,
+      step: 'idle',
+    };
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  get state(): FixtureState {
+    return this._state;
+  }
+
+  get waitingForScan(): boolean {
+    return this.scanWaiter !== undefined;
+  }
+
+  /** Hand a scan to this fixture; false when it is not waiting for one. */
+  offerScan(text: string): boolean {
+    const waiter = this.scanWaiter;
+    if (!waiter) return false;
+    this.scanWaiter = undefined;
+    waiter(text);
+    return true;
+  }
+
+  /** The loop; resolves when stopped (signal) or when the run's budget is spent. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.opts.claim()) break;
+      let started = false;
+      try {
+        let labelText: string | undefined;
+        if (this.opts.needsScan) {
+          this.update({ step: 'waiting-scan', outcome: undefined, failure: undefined });
+          labelText = await this.waitForScan(signal);
+          if (labelText === undefined) break;
+        }
+        const device = await this.opts.source.next(signal);
+        if (!device) break;
+        started = true;
+        await this.provision(device, labelText ?? device.labelText);
+      } catch (e) {
+        if (signal.aborted) break;
+        // A source that cannot produce devices (port gone for good) must not spin: back off.
+        this.update({
+          step: 'idle',
+          outcome: 'fail',
+          failure: { code: 'STATION_ERROR', message: describe(e), action: 'Check the fixture port and cable.' },
+        });
+        await sleep(1000, signal);
+      } finally {
+        if (!started) this.opts.unclaim();
+      }
+    }
+    this.scanWaiter = undefined;
+    if (this._state.step === 'waiting-scan') this.update({ step: 'idle' });
+  }
+
+  private async provision(device: PresentedDevice, labelText: string | undefined): Promise<void> {
+    const ctx = this.opts.jobContext();
+    this.update({
+      step: 'identify',
+      outcome: undefined,
+      failure: undefined,
+      deviceId: undefined,
+      hardwareSerial: undefined,
+      startedAt: new Date().toISOString(),
+      finishedAt: undefined,
+    });
+    const result = await this.opts.workflow.provision({
+      fixture: this.opts.id,
+      devicePort: device.devicePort,
+      device: device.client,
+      labelText,
+      ...ctx,
+      onStep: (step: WorkflowStep, info) => {
+        if (step !== 'done') this.update({ step, ...info });
+      },
+    });
+    this.update({
+      step: 'done',
+      outcome: result.outcome,
+      deviceId: result.deviceId,
+      hardwareSerial: result.hardwareSerial,
+      failure: result.failure,
+      finishedAt: new Date().toISOString(),
+    });
+    this.opts.onResult(result, this._state);
+    await device.release(result);
+  }
+
+  private waitForScan(signal: AbortSignal): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.scanWaiter = undefined;
+        resolve(undefined);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.scanWaiter = (text) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(text);
+      };
+    });
+  }
+
+  private update(patch: Partial<FixtureState>): void {
+    this._state = { ...this._state, ...patch };
+    this.opts.onState(this._state);
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function describe(e: unknown): string {
+  if (e instanceof ImprintError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}

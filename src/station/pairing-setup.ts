@@ -1,0 +1,61 @@
+// The pairing core the station registers with: the embedded core in `<data>/pairing` (its realm
+// created on first run, with a fresh EC P-256 realm key kept 0600 in the data folder) or a remote
+// core over HTTP with an agent token.
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImprintError } from '../common/errors.ts';
+import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import type { PairingClient } from '../pairing/pairing-api.ts';
+import { RemotePairingClient } from '../pairing/remote-client.ts';
+import type { StationConfig } from './station-config.ts';
+
+export function embeddedCoreDir(dataDir: string): string {
+  return join(dataDir, 'pairing');
+}
+
+/** Where the embedded realm's private key lives (used to mint agent tokens for other tools). */
+export function realmKeyFile(dataDir: string, realm: string): string {
+  return join(embeddedCoreDir(dataDir), 'realm-keys', `${realm}.pem`);
+}
+
+/** Create the realm in the embedded core if it does not exist yet. */
+export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, config: StationConfig): void {
+  if (core.getRealm(config.realm)) return;
+  const keyFile = realmKeyFile(dataDir, config.realm);
+  if (existsSync(keyFile)) {
+    throw new ImprintError('REALM_KEY_ORPHANED', `A key for realm ${config.realm} exists but the realm does not`, {
+      hint: `Restore the embedded core's database or move ${keyFile} away`,
+    });
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  mkdirSync(join(embeddedCoreDir(dataDir), 'realm-keys'), { recursive: true, mode: 0o700 });
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  core.createRealm({
+    name: config.realm,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    brokerUrl: config.brokerUrl,
+    deviceIdNamespace: config.deviceIdRule.kind === 'uuidv5' ? config.deviceIdRule.namespace : undefined,
+  });
+}
+
+export async function openPairing(opts: { dataDir: string; config: StationConfig; agentToken?: string }): Promise<PairingClient> {
+  const { config } = opts;
+  if (config.pairing.mode === 'embedded') {
+    const core = EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(opts.dataDir), defaultBrokerUrl: config.brokerUrl });
+    try {
+      ensureEmbeddedRealm(core, opts.dataDir, config);
+    } catch (e) {
+      await core.close();
+      throw e;
+    }
+    return core;
+  }
+  if (!config.pairing.url) throw new ImprintError('BAD_CONFIG', 'pairing.url is required for a remote pairing core');
+  if (!opts.agentToken) {
+    throw new ImprintError('AGENT_TOKEN_MISSING', 'A remote pairing core needs an agent token', {
+      hint: 'Pass --agent-token or set IMPRINT_AGENT_TOKEN (plant IT mints it for the realm)',
+    });
+  }
+  return new RemotePairingClient({ baseUrl: config.pairing.url, agentToken: opts.agentToken });
+}

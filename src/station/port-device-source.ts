@@ -1,0 +1,112 @@
+// Devices on a real fixture port (or a PTY): the port stays open across devices; a device is
+// "present" when it answers IDENTITY. Without a scanner, a new device is one whose serial differs
+// from the last one, or one that appears after the fixture was seen empty (so a re-seated device
+// is picked up again, and a finished one is not run twice).
+import type { FixtureSettings } from '../api/station-api.ts';
+import type { Logger } from '../common/logger.ts';
+import { silentLogger } from '../common/logger.ts';
+import { createDeviceClient, type SerialDeviceClient } from '../serial/device-client.ts';
+import { openDevicePort } from '../serial/ports.ts';
+import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
+import type { ProvisionResult } from './provisioning-workflow.ts';
+import type { DeviceLocator } from './recovery.ts';
+
+export interface PortDeviceSourceOptions {
+  fixture: FixtureSettings;
+  /** A scanner triggers each device: skip the "new serial" wait. */
+  scanTriggered: boolean;
+  /** How often an empty or finished fixture is polled (default 300 ms). */
+  pollMs?: number;
+  logger?: Logger;
+}
+
+export class PortDeviceSource implements DeviceSource {
+  readonly simulated = false;
+  readonly devicePort: string;
+  readonly scannerPort?: string;
+  private readonly opts: PortDeviceSourceOptions;
+  private readonly log: Logger;
+  private client?: SerialDeviceClient;
+  /** Serial of the device last run here, until the fixture is seen empty. */
+  private lastSerial?: string;
+  private openFailures = 0;
+
+  constructor(opts: PortDeviceSourceOptions) {
+    this.opts = opts;
+    this.devicePort = opts.fixture.devicePort;
+    this.scannerPort = opts.fixture.scannerPort;
+    this.log = (opts.logger ?? silentLogger).child({ fixture: opts.fixture.id, port: this.devicePort });
+  }
+
+  async next(signal: AbortSignal): Promise<PresentedDevice | undefined> {
+    const pollMs = this.opts.pollMs ?? 300;
+    while (!signal.aborted) {
+      const client = await this.ensureOpen(signal);
+      if (!client) return undefined;
+      let serial: string | undefined;
+      try {
+        serial = (await client.identity()).hardwareSerial;
+      } catch {
+        serial = undefined;
+      }
+      if (serial === undefined || !client.isOpen) {
+        this.lastSerial = undefined; // the fixture is empty (or the device is silent)
+        if (!client.isOpen) this.client = undefined;
+      } else if (this.opts.scanTriggered || serial !== this.lastSerial) {
+        return this.present(client);
+      }
+      await sleep(pollMs, signal);
+    }
+    return undefined;
+  }
+
+  private present(client: SerialDeviceClient): PresentedDevice {
+    return {
+      client,
+      devicePort: this.devicePort,
+      release: async (result: ProvisionResult) => {
+        this.lastSerial = result.hardwareSerial;
+        if (!client.isOpen) this.client = undefined;
+      },
+    };
+  }
+
+  private async ensureOpen(signal: AbortSignal): Promise<SerialDeviceClient | undefined> {
+    while (!signal.aborted) {
+      if (this.client?.isOpen) return this.client;
+      if (this.client) {
+        await this.client.close().catch(() => {});
+        this.client = undefined;
+        this.lastSerial = undefined;
+      }
+      try {
+        const stream = await openDevicePort(this.devicePort, { baudRate: this.opts.fixture.baudRate, logger: this.log });
+        this.client = createDeviceClient(stream, { label: this.opts.fixture.id, logger: this.log });
+        this.openFailures = 0;
+        return this.client;
+      } catch (e) {
+        this.openFailures++;
+        if (this.openFailures === 1) this.log.warn({ err: (e as Error).message }, 'fixture port not available; retrying');
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(this.openFailures, 5)), signal);
+      }
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close().catch(() => {});
+    this.client = undefined;
+  }
+}
+
+/** Recovery for configured fixtures: the record's device is whatever answers on its fixture's port. */
+export function portDeviceLocator(fixtures: FixtureSettings[], logger?: Logger): DeviceLocator {
+  return async ({ fixture, devicePort }) => {
+    const settings = fixtures.find((f) => f.id === fixture);
+    const path = settings?.devicePort ?? devicePort;
+    if (!path) return undefined;
+    const stream = await openDevicePort(path, { baudRate: settings?.baudRate, logger });
+    const client = createDeviceClient(stream, { label: `${fixture}:recovery`, logger });
+    return { client, devicePort: path, release: () => client.close() };
+  };
+}

@@ -1,0 +1,132 @@
+// The station's configuration file (`<data>/station.json`, or any file given to `--config`):
+// schema, defaults, load and save. The agent token never lives here: it comes from the
+// SecretStore, `--agent-token` or IMPRINT_AGENT_TOKEN.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import type { StationSettings } from '../api/station-api.ts';
+import { ImprintError } from '../common/errors.ts';
+import { DEFAULT_DEVICE_ID_NAMESPACE } from '../pairing/device-id.ts';
+
+const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+
+export const FixtureSettingsSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    devicePort: Type.String({ minLength: 1 }),
+    scannerPort: Type.Optional(Type.String({ minLength: 1 })),
+    baudRate: Type.Optional(Type.Integer({ minimum: 1200, maximum: 4_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StationConfigSchema = Type.Object(
+  {
+    stationId: Type.String({ minLength: 1, maxLength: 128 }),
+    realm: Type.String({ pattern: '^[a-z][a-z0-9]{0,47}$' }),
+    pairing: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('embedded'), Type.Literal('remote'), Type.Literal('remote-with-offline-fallback')]),
+        url: Type.Optional(Type.String({ pattern: '^https?://' })),
+      },
+      { additionalProperties: false },
+    ),
+    deviceIdRule: Type.Union([
+      Type.Object({ kind: Type.Literal('uuidv5'), namespace: Uuid }, { additionalProperties: false }),
+      Type.Object({ kind: Type.Literal('as-scanned') }, { additionalProperties: false }),
+    ]),
+    fixtures: Type.Array(FixtureSettingsSchema),
+    simulatedFixtures: Type.Integer({ minimum: 0, maximum: 64 }),
+    /** Written into each device's provisioning config: the URL devices reach pairing on. */
+    pairingUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Written into each device's provisioning config when set. */
+    brokerUrl: Type.Optional(Type.String({ minLength: 1 })),
+    /** When true, a fixture with a scanner waits for a scan before each device. Default true. */
+    requireScan: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export type StationConfig = Static<typeof StationConfigSchema>;
+
+export const DEFAULT_REALM = 'imprint';
+export const DEFAULT_PAIRING_URL = 'http://localhost:4003';
+
+export function defaultStationConfig(): StationConfig {
+  return {
+    stationId: `station-${hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')}`,
+    realm: DEFAULT_REALM,
+    pairing: { mode: 'embedded' },
+    deviceIdRule: { kind: 'uuidv5', namespace: DEFAULT_DEVICE_ID_NAMESPACE },
+    fixtures: [],
+    simulatedFixtures: 0,
+  };
+}
+
+export function stationConfigPath(dataDir: string): string {
+  return join(dataDir, 'station.json');
+}
+
+/** Validate a parsed config; the error lists every bad field by path. */
+export function parseStationConfig(value: unknown, source = 'station config'): StationConfig {
+  if (!Value.Check(StationConfigSchema, value)) {
+    const problems = [...Value.Errors(StationConfigSchema, value)]
+      .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean')
+      .slice(0, 8)
+      .map((e) => `${e.instancePath || '/'} ${e.message}`);
+    throw new ImprintError('BAD_CONFIG', `Invalid ${source}: ${problems.join('; ')}`, {
+      hint: 'Fix the listed fields (see docs/station.md, "Configuration file")',
+    });
+  }
+  const ids = new Set<string>();
+  for (const f of value.fixtures) {
+    if (ids.has(f.id)) throw new ImprintError('BAD_CONFIG', `Invalid ${source}: fixture id "${f.id}" is used twice`);
+    ids.add(f.id);
+  }
+  if (value.pairing.mode !== 'embedded' && !value.pairing.url) {
+    throw new ImprintError('BAD_CONFIG', `Invalid ${source}: pairing.url is required when pairing.mode is ${value.pairing.mode}`);
+  }
+  return value;
+}
+
+/** Load a config file; a missing file yields the defaults (merged with nothing). */
+export function loadStationConfig(file: string, opts: { mustExist?: boolean } = {}): StationConfig {
+  if (!existsSync(file)) {
+    if (opts.mustExist) throw new ImprintError('BAD_CONFIG', `Config file not found: ${file}`);
+    return defaultStationConfig();
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ImprintError('BAD_CONFIG', `Config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  // Missing keys take their defaults so a hand-written file can stay short.
+  const merged = parsed && typeof parsed === 'object' ? { ...defaultStationConfig(), ...(parsed as object) } : parsed;
+  return parseStationConfig(merged, `config file ${file}`);
+}
+
+/** Save atomically (write a temp file, then rename) so a crash never leaves half a config. */
+export function saveStationConfig(file: string, config: StationConfig): void {
+  parseStationConfig(config);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+/** The settings view the station API shows (agent token masked by the caller). */
+export function toStationSettings(config: StationConfig, maskedAgentToken?: string): StationSettings {
+  return {
+    stationId: config.stationId,
+    realm: config.realm,
+    pairing: { mode: config.pairing.mode, url: config.pairing.url, agentToken: maskedAgentToken },
+    deviceIdRule: config.deviceIdRule,
+    fixtures: config.fixtures.map((f) => ({ ...f })),
+    simulatedFixtures: config.simulatedFixtures,
+  };
+}

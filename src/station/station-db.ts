@@ -1,0 +1,266 @@
+// The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
+// secrets and the registry of devices this station provisioned. Durable settings throughout:
+// a record must be on disk before the device is sent its secret.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Numbered migrations, applied in order (PRAGMA user_version). */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE vault_records (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     device_id TEXT NOT NULL,
+     hardware_serial TEXT NOT NULL,
+     fixture TEXT NOT NULL,
+     device_port TEXT,
+     sealed BLOB NOT NULL,
+     digest TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     batch_id TEXT,
+     operator TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX vault_records_device ON vault_records(device_id);
+   CREATE INDEX vault_records_digest ON vault_records(digest);
+   CREATE TABLE devices (
+     device_id TEXT PRIMARY KEY,
+     hardware_serial TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     fixture TEXT NOT NULL,
+     batch_id TEXT,
+     state TEXT NOT NULL CHECK (state IN ('written', 'provisioned', 'failed')),
+     written_at TEXT NOT NULL,
+     provisioned_at TEXT
+   );
+   CREATE INDEX devices_digest ON devices(digest);
+   CREATE INDEX devices_serial ON devices(hardware_serial);`,
+];
+
+export interface VaultRow {
+  id: number;
+  deviceId: string;
+  hardwareSerial: string;
+  fixture: string;
+  devicePort?: string;
+  sealed: Buffer;
+  digest: string;
+  fingerprint: string;
+  batchId?: string;
+  operator?: string;
+  createdAt: string;
+}
+
+/** written: the device confirmed the secret; provisioned: locked, configured, recorded; failed: QA. */
+export type RegistryState = 'written' | 'provisioned' | 'failed';
+
+export interface RegistryRow {
+  deviceId: string;
+  hardwareSerial: string;
+  digest: string;
+  fingerprint: string;
+  fixture: string;
+  batchId?: string;
+  state: RegistryState;
+  writtenAt: string;
+  provisionedAt?: string;
+}
+
+interface RawVaultRow {
+  id: number;
+  device_id: string;
+  hardware_serial: string;
+  fixture: string;
+  device_port: string | null;
+  sealed: Buffer;
+  digest: string;
+  fingerprint: string;
+  batch_id: string | null;
+  operator: string | null;
+  created_at: string;
+}
+
+interface RawRegistryRow {
+  device_id: string;
+  hardware_serial: string;
+  digest: string;
+  fingerprint: string;
+  fixture: string;
+  batch_id: string | null;
+  state: RegistryState;
+  written_at: string;
+  provisioned_at: string | null;
+}
+
+const toVault = (r: RawVaultRow): VaultRow => ({
+  id: r.id,
+  deviceId: r.device_id,
+  hardwareSerial: r.hardware_serial,
+  fixture: r.fixture,
+  devicePort: r.device_port ?? undefined,
+  sealed: r.sealed,
+  digest: r.digest,
+  fingerprint: r.fingerprint,
+  batchId: r.batch_id ?? undefined,
+  operator: r.operator ?? undefined,
+  createdAt: r.created_at,
+});
+
+const toRegistry = (r: RawRegistryRow): RegistryRow => ({
+  deviceId: r.device_id,
+  hardwareSerial: r.hardware_serial,
+  digest: r.digest,
+  fingerprint: r.fingerprint,
+  fixture: r.fixture,
+  batchId: r.batch_id ?? undefined,
+  state: r.state,
+  writtenAt: r.written_at,
+  provisionedAt: r.provisioned_at ?? undefined,
+});
+
+export class StationDb {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.stmts = {
+      insertVault: db.prepare(
+        `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at)
+         VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt)`,
+      ),
+      deleteVault: db.prepare('DELETE FROM vault_records WHERE id = ?'),
+      deleteVaultByDevice: db.prepare('DELETE FROM vault_records WHERE device_id = ?'),
+      vaultAll: db.prepare('SELECT * FROM vault_records ORDER BY id'),
+      vaultById: db.prepare('SELECT * FROM vault_records WHERE id = ?'),
+      vaultByDigest: db.prepare('SELECT * FROM vault_records WHERE digest = ? ORDER BY id DESC LIMIT 1'),
+      vaultCount: db.prepare('SELECT COUNT(*) AS n FROM vault_records'),
+      upsertDevice: db.prepare(
+        `INSERT INTO devices (device_id, hardware_serial, digest, fingerprint, fixture, batch_id, state, written_at)
+         VALUES (@deviceId, @hardwareSerial, @digest, @fingerprint, @fixture, @batchId, 'written', @writtenAt)
+         ON CONFLICT(device_id) DO UPDATE SET hardware_serial = excluded.hardware_serial, digest = excluded.digest,
+           fingerprint = excluded.fingerprint, fixture = excluded.fixture, batch_id = excluded.batch_id,
+           state = 'written', written_at = excluded.written_at, provisioned_at = NULL`,
+      ),
+      markProvisioned: db.prepare(
+        `UPDATE devices SET state = 'provisioned', provisioned_at = ? WHERE device_id = ? AND state = 'written'`,
+      ),
+      markFailed: db.prepare(`UPDATE devices SET state = 'failed' WHERE device_id = ?`),
+      deviceById: db.prepare('SELECT * FROM devices WHERE device_id = ?'),
+      deviceByDigest: db.prepare('SELECT * FROM devices WHERE digest = ? LIMIT 1'),
+      devicesByState: db.prepare('SELECT * FROM devices WHERE state = ? ORDER BY written_at'),
+      deviceCounts: db.prepare('SELECT state, COUNT(*) AS n FROM devices GROUP BY state'),
+    };
+  }
+
+  static open(file: string): StationDb {
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // NORMAL survives a process crash; the write-ahead record insert switches to FULL (below) so
+    // it also survives power loss. Everything else can be lost to power loss safely: a lost wipe
+    // or registry update brings the record back, and recovery settles it from the device.
+    db.pragma('synchronous = NORMAL');
+    // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+    db.pragma('secure_delete = ON');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    return new StationDb(db);
+  }
+
+  /** Durable (fsynced) before it returns: the caller sends the secret to the device next. */
+  insertVaultRecord(row: Omit<VaultRow, 'id'>): number {
+    this.db.pragma('synchronous = FULL');
+    try {
+      const r = this.stmts.insertVault.run({
+        ...row,
+        devicePort: row.devicePort ?? null,
+        batchId: row.batchId ?? null,
+        operator: row.operator ?? null,
+      });
+      return Number(r.lastInsertRowid);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  deleteVaultRecord(id: number): void {
+    this.stmts.deleteVault.run(id);
+  }
+
+  /** Stale records for a device (its storage turned out empty): wiped before a new registration. */
+  deleteVaultRecordsForDevice(deviceId: string): number {
+    return this.stmts.deleteVaultByDevice.run(deviceId).changes;
+  }
+
+  vaultRecords(): VaultRow[] {
+    return (this.stmts.vaultAll.all() as RawVaultRow[]).map(toVault);
+  }
+
+  vaultRecord(id: number): VaultRow | undefined {
+    const r = this.stmts.vaultById.get(id) as RawVaultRow | undefined;
+    return r && toVault(r);
+  }
+
+  vaultRecordByDigest(digest: string): VaultRow | undefined {
+    const r = this.stmts.vaultByDigest.get(digest) as RawVaultRow | undefined;
+    return r && toVault(r);
+  }
+
+  vaultCount(): number {
+    return (this.stmts.vaultCount.get() as { n: number }).n;
+  }
+
+  /**
+   * The device confirmed the write: in one transaction, wipe its write-ahead record and enter it in
+   * the registry as written (the secret is no longer needed, only its digest).
+   */
+  confirmWritten(vaultId: number | undefined, row: Omit<RegistryRow, 'state' | 'provisionedAt'>): void {
+    this.db.transaction(() => {
+      if (vaultId !== undefined) this.stmts.deleteVault.run(vaultId);
+      this.stmts.upsertDevice.run({ ...row, batchId: row.batchId ?? null });
+    })();
+  }
+
+  markProvisioned(deviceId: string, at: string): void {
+    this.stmts.markProvisioned.run(at, deviceId);
+  }
+
+  /** A confirmed device whose storage later disagreed (reset, swapped): kept for QA, not finished. */
+  markFailed(deviceId: string): void {
+    this.stmts.markFailed.run(deviceId);
+  }
+
+  device(deviceId: string): RegistryRow | undefined {
+    const r = this.stmts.deviceById.get(deviceId) as RawRegistryRow | undefined;
+    return r && toRegistry(r);
+  }
+
+  deviceByDigest(digest: string): RegistryRow | undefined {
+    const r = this.stmts.deviceByDigest.get(digest) as RawRegistryRow | undefined;
+    return r && toRegistry(r);
+  }
+
+  devicesInState(state: RegistryState): RegistryRow[] {
+    return (this.stmts.devicesByState.all(state) as RawRegistryRow[]).map(toRegistry);
+  }
+
+  deviceCounts(): Record<RegistryState, number> {
+    const out: Record<RegistryState, number> = { written: 0, provisioned: 0, failed: 0 };
+    for (const r of this.stmts.deviceCounts.all() as { state: RegistryState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    // Fold the WAL back so wiped records do not linger in old WAL frames.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
