@@ -3,7 +3,7 @@
 // with its keys sorted recursively; hash = hex SHA-256 of the body's UTF-8 bytes.
 
 import type { AuditEvent, AuditEventInput } from './audit-types.ts';
-import { EVENT_FORMAT_VERSION, hashBody } from './chain-link.mjs';
+import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.mjs';
 
 /** Field order of the canonical body after "v". Also the column order of the CSV export (hash after prevHash). */
 export const EVENT_FIELDS = [
@@ -70,11 +70,11 @@ export function sealEvent(
   return { event: { ...partial, hash: hashBody(body) }, body };
 }
 
-/** The event stored as `entry` = hash + body. */
+/** The event stored as an `entry` row (see packEntry). */
 export function eventFromEntry(entry: string): AuditEvent {
-  const event = JSON.parse(entry.slice(64)) as AuditEvent & { v?: number };
+  const event = JSON.parse(entryBody(entry)) as AuditEvent & { v?: number };
   delete event.v;
-  event.hash = entry.slice(0, 64);
+  event.hash = entryHash(entry);
   return event;
 }
 

@@ -8,7 +8,7 @@ import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
 import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
-import { bodySeq, GENESIS_HASH, type SegmentResult, walkSegment } from './chain-link.mjs';
+import { bodySeq, entryBody, GENESIS_HASH, type SegmentResult, walkSegment } from './chain-link.mjs';
 
 /** Below this many events one thread is faster than starting workers. */
 const PARALLEL_THRESHOLD = 150_000;
@@ -113,7 +113,7 @@ function diagnose(db: Database, f: NonNullable<SegmentResult['failure']>): Broke
   if (rows.length === 0) return { seq, reason: `event ${seq} is missing (the chain ends at ${seq - 1})` };
   const [rowSeq, entry] = rows[0];
   if (rowSeq !== seq) return { seq, reason: `seq gap: event ${seq} is missing (event ${seq - 1} is followed by ${rowSeq})` };
-  const claimed = bodySeq(entry.slice(64));
+  const claimed = bodySeq(entryBody(entry));
   return { seq, reason: `reordered: the row at seq ${seq} holds event ${claimed}` };
 }
 

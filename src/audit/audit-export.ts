@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { canonicalJson, EVENT_FIELDS } from './audit-canonical.ts';
+import { entryBody, entryHash } from './chain-link.mjs';
 
 export type ExportFormat = 'csv' | 'jsonl';
 
@@ -31,13 +32,13 @@ export function csvField(v: unknown): string {
 }
 
 function csvRow(entry: string): string {
-  const e = JSON.parse(entry.slice(64)) as Record<string, unknown>;
-  e.hash = entry.slice(0, 64);
+  const e = JSON.parse(entryBody(entry)) as Record<string, unknown>;
+  e.hash = entryHash(entry);
   return `${CSV_COLUMNS.map((c) => csvField(e[c])).join(',')}\r\n`;
 }
 
 function jsonlRow(entry: string): string {
-  return `${entry.slice(64, -1)},"hash":"${entry.slice(0, 64)}"}\n`;
+  return `${entryBody(entry).slice(0, -1)},"hash":"${entryHash(entry)}"}\n`;
 }
 
 function header(ctx: ExportContext, format: ExportFormat): string {
@@ -86,7 +87,7 @@ export function exportToString(db: Database, ctx: ExportContext, format: ExportF
     n += rows.length;
     last = rows[rows.length - 1];
   }
-  parts.push(trailer(format, n, last?.[0], last?.[1].slice(0, 64)));
+  parts.push(trailer(format, n, last?.[0], last && entryHash(last[1])));
   return parts.join('');
 }
 
@@ -113,7 +114,7 @@ export async function exportToFile(
     n += rows.length;
     last = rows[rows.length - 1];
   }
-  await write(trailer(format, n, last?.[0], last?.[1].slice(0, 64)));
+  await write(trailer(format, n, last?.[0], last && entryHash(last[1])));
   out.end();
   await Promise.race([once(out, 'finish'), failed]);
   return { events: n };

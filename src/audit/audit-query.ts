@@ -48,6 +48,10 @@ export function buildQuery(q: AuditQuery): { sql: string; params: (string | numb
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
     throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
   params.push(limit);
-  const sql = `SELECT entry FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+  // A time range alone is served in order by the ts index (ts follows seq, ties broken by seq);
+  // with an equality filter its (column, seq) index gives the order and the range just filters.
+  const timeOnly = (q.from || q.to) && where.length === (q.from ? 1 : 0) + (q.to ? 1 : 0) + (q.beforeSeq !== undefined ? 1 : 0);
+  const order = timeOnly ? 'ts DESC, seq DESC' : 'seq DESC';
+  const sql = `SELECT entry FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
   return { sql, params };
 }

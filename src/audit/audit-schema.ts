@@ -2,11 +2,11 @@
 import type { Database } from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
 
-// `entry` = hash (64 hex) + canonical body: verify reads one column per row. The other columns
-// are generated from the body, so they can never disagree with what the hash covers, and they
-// carry the indexes for queries.
+// `entry` = `["<hash>",<canonical body>]` (chain-link.mjs packEntry): verify reads one column per
+// row. The other columns are generated from it, so they can never disagree with what the hash
+// covers, and they carry the indexes for queries.
 const gen = (col: string, field: string, type = 'TEXT') =>
-  `${col} ${type} GENERATED ALWAYS AS (json_extract(substr(entry, 65), '$.${field}')) VIRTUAL`;
+  `${col} ${type} GENERATED ALWAYS AS (json_extract(entry, '$[1].${field}')) VIRTUAL`;
 
 export const MIGRATIONS: readonly string[] = [
   // 1: events, batches, append-only guards, indexes.
@@ -14,8 +14,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     entry TEXT NOT NULL,
-    hash TEXT GENERATED ALWAYS AS (substr(entry, 1, 64)) VIRTUAL,
-    body TEXT GENERATED ALWAYS AS (substr(entry, 65)) VIRTUAL,
+    hash TEXT GENERATED ALWAYS AS (substr(entry, 3, 64)) VIRTUAL,
+    body TEXT GENERATED ALWAYS AS (substr(entry, 69, length(entry) - 69)) VIRTUAL,
     ${gen('ts', 'ts')},
     ${gen('station', 'station')},
     ${gen('operator', 'operator')},

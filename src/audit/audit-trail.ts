@@ -15,7 +15,7 @@ import { migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
-import { GENESIS_HASH } from './chain-link.mjs';
+import { GENESIS_HASH, packEntry } from './chain-link.mjs';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
 export interface AuditTrailOptions {
@@ -251,7 +251,7 @@ export class AuditTrail {
     let head = this.head;
     const put = (input: AuditEventInput, ts: string): AuditEvent => {
       const { event, body } = sealEvent(input, head.seq + 1, ts, head.hash);
-      this.insertStmt.run(event.seq, event.hash + body);
+      this.insertStmt.run(event.seq, packEntry(event.hash, body));
       head = { seq: event.seq, hash: event.hash };
       appended.push(event);
       return event;

@@ -5,6 +5,9 @@ export declare const GENESIS_HASH: string;
 export declare const EVENT_FORMAT_VERSION: number;
 export declare function linkPrefix(seq: number, prevHash: string): string;
 export declare function hashBody(body: string): string;
+export declare function packEntry(hash: string, body: string): string;
+export declare function entryHash(entry: string): string;
+export declare function entryBody(entry: string): string;
 export declare function bodySeq(body: string): number | undefined;
 export declare function bodyPrevHash(body: string): string | undefined;
 

@@ -14,6 +14,23 @@ export function linkPrefix(seq, prevHash) {
   return `{"v":${EVENT_FORMAT_VERSION},"seq":${seq},"prevHash":"${prevHash}",`;
 }
 
+/**
+ * A stored row: `["<hash>",<body>]`, a JSON array whose first item is the hash and whose second
+ * is the canonical body, verbatim. SQLite indexes read fields straight from it (json_extract,
+ * one parse per row), and verify reads one column and slices it without parsing.
+ */
+export function packEntry(hash, body) {
+  return `["${hash}",${body}]`;
+}
+
+export function entryHash(entry) {
+  return entry.slice(2, 66);
+}
+
+export function entryBody(entry) {
+  return entry.slice(68, -1);
+}
+
 /** The event hash: lowercase hex SHA-256 over the UTF-8 bytes of the canonical body. */
 export function hashBody(body) {
   return hash('sha256', body, 'hex');
@@ -39,8 +56,8 @@ export function bodyPrevHash(body) {
 }
 
 /**
- * Walks events fromSeq..toSeq (inclusive) of an open better-sqlite3 database. The `entry` column
- * holds hash (64 hex) followed by the canonical body: one column read per row keeps this fast.
+ * Walks events fromSeq..toSeq (inclusive) of an open better-sqlite3 database (one `entry`
+ * column per row, see packEntry).
  * Checks contiguity, that each body starts with its own seq and its predecessor's hash, and that
  * the stored hash is the SHA-256 of the body. Stops at the first problem.
  * `progress` (optional): an Int32Array cell updated every 16,384 events for a progress display.
@@ -52,7 +69,7 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
   let firstPrevHash;
   let count = 0;
   for (const entry of stmt.iterate(fromSeq, toSeq)) {
-    const body = entry.slice(64);
+    const body = entryBody(entry);
     if (prev === undefined) {
       const claimedSeq = bodySeq(body);
       firstPrevHash = bodyPrevHash(body);
@@ -61,7 +78,7 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
     } else if (!body.startsWith(linkPrefix(expected, prev))) {
       return failAt(expected, body, entry, prev, count, firstPrevHash);
     }
-    const h = entry.slice(0, 64);
+    const h = entryHash(entry);
     if (hashBody(body) !== h) return { count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind: 'hash' } };
     prev = h;
     expected++;
@@ -84,6 +101,6 @@ function failAt(expected, body, entry, prev, count, firstPrevHash) {
     count,
     firstPrevHash,
     lastHash: prev,
-    failure: { seq: expected, kind, claimedSeq: claimed, storedHash: entry.slice(0, 64) },
+    failure: { seq: expected, kind, claimedSeq: claimed, storedHash: entryHash(entry) },
   };
 }

@@ -1,0 +1,103 @@
+// `npm run bench:audit`: durable append throughput (group commit), seconds to verify a
+// 1,000,000-event chain, and milliseconds for indexed queries on it, with ratios to the targets.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditTrail } from '../src/audit/audit-trail.ts';
+import type { AuditEventInput } from '../src/audit/audit-types.ts';
+
+const TOTAL = Number(process.env.AUDIT_BENCH_EVENTS ?? 1_000_000);
+const PER_TURN = 5_000;
+const TARGET_EVENTS_PER_S = 50_000;
+const TARGET_VERIFY_S = 2;
+const TARGET_QUERY_MS = 10;
+
+const STEPS = ['identify', 'cross-check', 'register', 'write-secret', 'verify', 'lock', 'write-config', 'record'];
+
+function event(i: number, batchId: string): AuditEventInput {
+  const device = Math.floor(i / STEPS.length);
+  const step = STEPS[i % STEPS.length];
+  const failed = step === 'record' && device % 50 === 0;
+  return {
+    station: 'bench-station',
+    operator: `op${device % 7}`,
+    fixture: `F${device % 8}`,
+    batchId,
+    deviceId: `dev-${device.toString(36).padStart(8, '0')}`,
+    hardwareSerial: `SN${device}`,
+    step,
+    outcome: failed ? 'fail' : 'ok',
+    errorCode: failed ? 'E_DIGEST_MISMATCH' : undefined,
+    durationMs: (i % 17) + 0.25,
+    secretFingerprint:
+      step === 'write-secret' ? `fp1:${(device * 2654435761).toString(16).padStart(16, '0').slice(-16)}` : undefined,
+  };
+}
+
+function ratio(value: number, target: number, higherIsBetter: boolean): string {
+  const r = higherIsBetter ? value / target : target / value;
+  return `${r.toFixed(2)}x target (${r >= 1 ? 'meets' : 'misses'})`;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-bench-'));
+try {
+  const file = join(dir, 'audit.db');
+  const trail = AuditTrail.open({ file, stationId: 'bench-station' });
+  const batch = await trail.openBatch({ workOrder: 'WO-BENCH', operator: 'bench' });
+
+  // Every append is durable (WAL, synchronous=FULL); each event-loop turn's appends share one commit.
+  let t0 = performance.now();
+  let appended = 1;
+  while (appended < TOTAL - 1) {
+    const n = Math.min(PER_TURN, TOTAL - 1 - appended);
+    const turn: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) turn.push(trail.append(event(appended + i, batch.id)));
+    await Promise.all(turn);
+    appended += n;
+  }
+  const appendS = (performance.now() - t0) / 1000;
+  const eventsPerS = (appended - 1) / appendS;
+  await trail.closeBatch(batch.id);
+  const sizeMb = statSync(file).size / 1e6;
+
+  t0 = performance.now();
+  const status = trail.verify();
+  const verifyS = (performance.now() - t0) / 1000;
+  if (!status.ok) throw new Error(`bench chain does not verify: ${status.reason}`);
+
+  const t1 = performance.now();
+  const single = trail.verify({ threads: 1 });
+  const verify1S = (performance.now() - t1) / 1000;
+  if (!single.ok) throw new Error('single-thread verify failed');
+
+  const queries: [string, Parameters<AuditTrail['query']>[0]][] = [
+    ['by device', { deviceId: `dev-${(54321).toString(36).padStart(8, '0')}` }],
+    ['by serial', { hardwareSerial: 'SN99999' }],
+    ['failures of the batch, newest 100', { batchId: batch.id, outcome: 'fail', limit: 100 }],
+    ['by operator, newest 100', { operator: 'op3', limit: 100 }],
+    ['one minute of events', { from: new Date(Date.now() - 60_000).toISOString(), to: new Date().toISOString(), limit: 100 }],
+  ];
+  const results = queries.map(([name, q]) => {
+    trail.query(q); // warm the page cache once, as a QA screen would
+    const runs = 20;
+    const t = performance.now();
+    let rows = 0;
+    for (let i = 0; i < runs; i++) rows = trail.query(q).length;
+    return { name, ms: (performance.now() - t) / runs, rows };
+  });
+  trail.close();
+
+  console.log(`audit trail benchmark: ${status.events.toLocaleString('en')} events, database ${sizeMb.toFixed(0)} MB (${dir})`);
+  console.log(
+    `append, durable, group commit (${PER_TURN}/turn): ${Math.round(eventsPerS).toLocaleString('en')} events/s — ${ratio(eventsPerS, TARGET_EVENTS_PER_S, true)} of ${TARGET_EVENTS_PER_S.toLocaleString('en')}/s`,
+  );
+  console.log(
+    `verify ${status.events.toLocaleString('en')}-event chain: ${verifyS.toFixed(2)} s (parallel) — ${ratio(verifyS * (1e6 / status.events), TARGET_VERIFY_S, false)} of ${TARGET_VERIFY_S} s per 1M; single thread ${verify1S.toFixed(2)} s`,
+  );
+  for (const r of results)
+    console.log(
+      `query ${r.name}: ${r.ms.toFixed(2)} ms (${r.rows} rows) — ${ratio(r.ms, TARGET_QUERY_MS, false)} of ${TARGET_QUERY_MS} ms`,
+    );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
