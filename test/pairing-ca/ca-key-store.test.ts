@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isImprintError } from '../../src/common/errors.ts';
@@ -91,6 +92,38 @@ describe('CertificateAuthority.loadOrCreate', () => {
     writeFileSync(join(b, CA_KEY_FILE), keyB, { mode: 0o600 });
     writeFileSync(join(b, CA_CERT_FILE), 'not a certificate');
     assert.throws(() => CertificateAuthority.loadOrCreate(b), { code: 'CA_CERT_INVALID' });
+  });
+
+  it('gives processes that start together one shared CA', async () => {
+    const dir = join(tmp.dir, 'race');
+    const script = join(tmp.dir, 'load-ca.ts');
+    const caModule = new URL('../../src/pairing/ca/certificate-authority.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { CertificateAuthority } from ${JSON.stringify(caModule)};\nprocess.stdout.write(CertificateAuthority.loadOrCreate(process.argv[2]).certificatePem);\n`,
+    );
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 30_000,
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.stderr.on('data', (d) => {
+          err += d;
+        });
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+      });
+    const pems = await Promise.all([run(), run(), run()]);
+    assert.match(pems[0], /BEGIN CERTIFICATE/);
+    assert.deepEqual(new Set(pems).size, 1);
+    assert.equal(pems[0], readFileSync(join(dir, CA_CERT_FILE), 'utf8'));
+    assert.deepEqual(readdirSync(dir).sort(), [CA_CERT_FILE, CA_KEY_FILE].sort(), 'no temp file left behind');
   });
 
   it('refuses a bad common name or validity', () => {
