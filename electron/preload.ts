@@ -1,0 +1,27 @@
+// The preload bridge: exposes the StationApi as `window.imprint` and nothing else. Runs sandboxed
+// with context isolation; it forwards calls to the main process and never holds state or logic.
+import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+import type { StationApi, StationEvent } from '../src/api/station-api.ts';
+import { EVENT_CHANNEL, INVOKE_CHANNEL, STATION_METHODS, SUBSCRIBE_CHANNEL } from './ipc-channels.ts';
+
+const api: Record<string, unknown> = {};
+type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string; hint?: string } };
+
+for (const method of STATION_METHODS) {
+  api[method] = async (...args: unknown[]) => {
+    // Main answers with an envelope: errors crossing the bridge keep only their message.
+    const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, method, args)) as Reply;
+    if (reply.ok) return reply.value;
+    throw new Error(reply.error.hint ? `${reply.error.message}. ${reply.error.hint}` : reply.error.message);
+  };
+}
+api.subscribe = (listener: (event: StationEvent) => void) => {
+  const handler = (_e: IpcRendererEvent, event: StationEvent) => listener(event);
+  ipcRenderer.on(EVENT_CHANNEL, handler);
+  ipcRenderer.send(SUBSCRIBE_CHANNEL);
+  return () => {
+    ipcRenderer.removeListener(EVENT_CHANNEL, handler);
+  };
+};
+
+contextBridge.exposeInMainWorld('imprint', api as unknown as StationApi);

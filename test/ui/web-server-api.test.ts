@@ -1,0 +1,151 @@
+// The web-mode transport: every route of the station API over HTTP, the session token on each of
+// them, the Host check, and server-sent events delivering live fixture events.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { API_PREFIX, ROUTES } from '../../src/api/api-routes.ts';
+import { HttpStationClient, type StationApiError } from '../../src/api/http-station-client.ts';
+import { openFetchEventStream } from '../../src/api/sse-reader.ts';
+import type { StationEvent } from '../../src/api/station-api.ts';
+import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
+
+describe('web mode API', () => {
+  let st: TestStation;
+  let client: HttpStationClient;
+
+  before(async () => {
+    st = await startTestStation({ simulate: 2 });
+    client = new HttpStationClient({
+      baseUrl: st.web.url,
+      token: st.web.token,
+      openEvents: (u, f) => openFetchEventStream(u, f),
+    });
+  });
+  after(async () => {
+    await st?.close();
+  });
+
+  test('every route answers 401 without the session token, or with a wrong one', async () => {
+    for (const [name, r] of Object.entries(ROUTES)) {
+      const path = r.path.replace(':id', 'x');
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+        const res = await fetch(`${st.web.url}${API_PREFIX}${path}`, { method: r.method, headers });
+        assert.equal(res.status, 401, `${name} ${r.method} ${path} without a valid token`);
+        const body = (await res.json()) as { error: { code: string } };
+        assert.equal(body.error.code, 'UNAUTHORIZED');
+      }
+    }
+    const wrongQuery = await fetch(`${st.web.url}${API_PREFIX}/events?token=nope`);
+    assert.equal(wrongQuery.status, 401);
+  });
+
+  test('the server listens on 127.0.0.1 only and refuses a foreign Host header', async () => {
+    assert.match(st.web.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    // fetch cannot set Host: a raw request can, as a rebinding attacker's page effectively does.
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        `${st.web.url}${API_PREFIX}/status`,
+        { headers: { authorization: `Bearer ${st.web.token}`, host: 'evil.example' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 421);
+  });
+
+  test('the printed URL carries the token in the fragment, and the UI page itself needs none', async () => {
+    assert.equal(st.web.openUrl, `${st.web.url}/#token=${st.web.token}`);
+    const page = await fetch(`${st.web.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(await page.text(), /<div id="root">/);
+  });
+
+  test('status, sign-in, batches, scans, audit, settings and ports work through the client', async () => {
+    const status = await client.getStatus();
+    assert.equal(status.simulated, true);
+    assert.equal(status.fixtures.length, 2);
+
+    const session = await client.signIn({ badge: 'OP:Api Tester' });
+    assert.deepEqual([session.name, session.role], ['Api Tester', 'operator']);
+    const batch = await client.openBatch('WO-API-1');
+    assert.equal(batch.workOrder, 'WO-API-1');
+    assert.equal(
+      (await client.listBatches()).some((b) => b.id === batch.id),
+      true,
+    );
+
+    await assert.rejects(client.updateSettings({ realm: 'other' }, 'wrong-pin'), (e: StationApiError) => {
+      assert.equal(e.status, 403);
+      assert.equal(e.code, 'ADMIN_PIN_INVALID');
+      return true;
+    });
+    await assert.rejects(client.openBatch(''), (e: StationApiError) => e.status === 400);
+
+    const settings = await client.getSettings();
+    assert.equal(typeof settings.realm, 'string');
+    const updated = await client.updateSettings({ pairing: { mode: 'embedded' } }, st.adminPin);
+    assert.equal(updated.pairing.mode, 'embedded');
+
+    const ports = await client.listPorts();
+    assert.ok(Array.isArray(ports));
+    const tested = await client.testPort('/dev/imprint-no-such-port');
+    assert.equal(tested.ok, false);
+    assert.ok(tested.detail.length > 0);
+
+    const events = await client.queryAudit({ batchId: batch.id });
+    assert.ok(events.some((e) => e.step === 'batch-open'));
+    const settingsEvents = await client.queryAudit({ step: 'settings-change' });
+    assert.ok(settingsEvents.length >= 1);
+    const chain = await client.verifyAudit();
+    assert.equal(chain.ok, true);
+    const csv = await client.exportAudit({ format: 'csv', batchId: batch.id });
+    assert.match(csv.split('\n')[0], /seq/);
+    const jsonl = await client.exportAudit({ format: 'jsonl', batchId: batch.id });
+    assert.ok(
+      jsonl
+        .trim()
+        .split('\n')
+        .every((l) => typeof JSON.parse(l).seq === 'number'),
+    );
+
+    const closed = await client.closeBatch();
+    assert.equal(closed.id, batch.id);
+    assert.ok(closed.closedAt);
+    const report = await client.batchReport(batch.id);
+    assert.equal(report.batch.id, batch.id);
+    await assert.rejects(client.batchReport('no-such-batch'), (e: StationApiError) => e.status === 404);
+    await client.signOut();
+    assert.equal((await client.getStatus()).operator, undefined);
+  });
+
+  test('server-sent events deliver fixture events while the simulated line runs', async () => {
+    await client.signIn({ name: 'Sse Tester' });
+    await client.openBatch('WO-SSE');
+    const seen: StationEvent[] = [];
+    let resolvePass: () => void = () => {};
+    const passed = new Promise<void>((r) => {
+      resolvePass = r;
+    });
+    const unsubscribe = client.subscribe((e) => {
+      seen.push(e);
+      if (e.type === 'fixture' && e.fixture.outcome === 'pass') resolvePass();
+    });
+    try {
+      await client.start();
+      await withTimeout(passed, 60_000, 'no PASS fixture event within 60 s');
+    } finally {
+      unsubscribe();
+      await client.stop();
+      await client.closeBatch();
+    }
+    assert.equal(seen[0]?.type, 'status', 'a fresh status comes first on connect');
+    const pass = seen.find((e) => e.type === 'fixture' && e.fixture.outcome === 'pass');
+    assert.ok(pass && pass.type === 'fixture' && pass.fixture.deviceId && pass.fixture.hardwareSerial);
+    assert.ok(seen.some((e) => e.type === 'counters'));
+  });
+});
