@@ -1,4 +1,333 @@
-import type { Command } from 'commander';
+// `imprint station run | recover | status`: the headless station. Exit codes (docs/station.md):
+// 0 every device passed (or nothing to do), 1 error, 2 bad usage, 3 records left pending after
+// recovery (a device could not be reached), 4 some devices failed.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { AuditTrail } from '../audit/audit-trail.ts';
+import type { Batch } from '../audit/audit-types.ts';
+import { ImprintError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { FileSecretStore } from '../station/secret-store.ts';
+import { SIMULATED_FAULTS } from '../station/simulated-line.ts';
+import { Station, type StationRunSummary } from '../station/station.ts';
+import { loadStationConfig, type StationConfig, stationConfigPath } from '../station/station-config.ts';
+import { StationDb } from '../station/station-db.ts';
 
-/** `imprint station …` subcommands (filled in by the station work). */
-export function registerStationCommands(_program: Command): void {}
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_PENDING = 3;
+export const EXIT_DEVICES_FAILED = 4;
+
+interface CommonOpts {
+  data?: string;
+  json?: boolean;
+}
+
+interface RunOpts extends CommonOpts {
+  simulate?: number;
+  count?: number;
+  config?: string;
+  pairing?: string;
+  agentToken?: string;
+  realm?: string;
+  operator?: string;
+  batch?: string;
+  inProcess?: boolean;
+  faultRate?: number;
+  seed?: number;
+  writeLatency?: number;
+}
+
+function dataDir(opts: CommonOpts): string {
+  return resolve(opts.data ?? process.env.IMPRINT_DATA ?? './.data');
+}
+
+const intArg =
+  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+
+const rateArg = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
+};
+
+function usage(message: string): never {
+  process.exitCode = EXIT_USAGE;
+  throw new ImprintError('BAD_USAGE', message);
+}
+
+/** The config a run uses: --config FILE, else `<data>/station.json`, with the command-line overrides. */
+function runConfig(opts: RunOpts, data: string): StationConfig {
+  const config = opts.config
+    ? loadStationConfig(resolve(opts.config), { mustExist: true })
+    : loadStationConfig(stationConfigPath(data));
+  if (opts.realm) config.realm = opts.realm;
+  if (opts.pairing) {
+    if (opts.pairing === 'embedded') config.pairing = { mode: 'embedded' };
+    else if (/^https?:\/\//.test(opts.pairing)) config.pairing = { mode: 'remote', url: opts.pairing };
+    else usage(`--pairing must be "embedded" or an http(s) URL, not ${opts.pairing}`);
+  }
+  return config;
+}
+
+async function agentToken(opts: RunOpts, data: string): Promise<string | undefined> {
+  return (
+    opts.agentToken ??
+    process.env.IMPRINT_AGENT_TOKEN ??
+    (await new FileSecretStore(join(data, 'secrets.json')).get('agentToken'))
+  );
+}
+
+/** Continue the open batch when it is the same work order; refuse to mix work orders. */
+async function ensureBatch(station: Station, workOrder: string): Promise<Batch> {
+  const open = station.audit.currentBatch();
+  if (open) {
+    if (open.workOrder === workOrder) return open;
+    usage(`batch ${open.id} (work order ${open.workOrder}) is still open: close it first (imprint batch close)`);
+  }
+  return station.openBatch(workOrder);
+}
+
+function printSummary(s: StationRunSummary, batch: Batch | undefined): void {
+  const lines = [
+    `devices: ${s.done}  passed: ${s.passed}  failed: ${s.failed}${s.resumed ? `  (resumed pending: ${s.resumed})` : ''}`,
+    `throughput: ${s.devicesPerHour.toLocaleString('en-US')} devices/hour over ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `per device: station ${s.meanStationMs.toFixed(2)} ms, device ${s.meanDeviceMs.toFixed(1)} ms, pairing ${s.meanPairingMs.toFixed(2)} ms, audit commit wait ${s.meanAuditMs.toFixed(2)} ms`,
+  ];
+  const codes = Object.entries(s.failuresByCode).sort((a, b) => b[1] - a[1]);
+  if (codes.length) lines.push(`failed by code: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (s.recovery) {
+    const r = s.recovery;
+    lines.push(
+      `recovery at start: completed ${r.completed}, discarded ${r.discarded}, failed ${r.failed}, still pending ${r.kept}`,
+    );
+  }
+  if (batch)
+    lines.push(`batch: ${batch.id} (work order ${batch.workOrder})${batch.closedAt ? ' closed with a signed summary' : ''}`);
+  console.log(lines.join('\n'));
+}
+
+async function runCommand(opts: RunOpts): Promise<void> {
+  const data = dataDir(opts);
+  if (opts.simulate !== undefined && opts.config) usage('--simulate and --config cannot be used together');
+  if ((opts.inProcess || opts.faultRate !== undefined) && opts.simulate === undefined)
+    usage('--in-process and --fault-rate need --simulate N');
+  const config = runConfig(opts, data);
+  const simulate =
+    opts.simulate !== undefined
+      ? opts.simulate
+      : config.fixtures.length === 0 && config.simulatedFixtures > 0
+        ? config.simulatedFixtures
+        : undefined;
+  if (simulate === undefined && config.fixtures.length === 0) {
+    usage('no fixtures to run: pass --simulate N, or --config FILE with fixtures (see docs/station.md)');
+  }
+  const logger = createLogger({ level: process.env.IMPRINT_LOG_LEVEL ?? (opts.json ? 'error' : 'warn') });
+  const operator = opts.operator ?? process.env.IMPRINT_OPERATOR ?? process.env.USER ?? 'operator';
+  const station = await Station.open({
+    dataDir: data,
+    config,
+    agentToken: config.pairing.mode === 'embedded' ? undefined : await agentToken(opts, data),
+    simulate:
+      simulate === undefined
+        ? undefined
+        : {
+            fixtures: simulate,
+            inProcess: opts.inProcess,
+            faultRate: opts.faultRate,
+            seed: opts.seed,
+            writeLatencyMs: opts.writeLatency,
+          },
+    operator,
+    maxDevices: opts.count,
+    logger,
+  });
+  let batch: Batch | undefined;
+  const stopOnSignal = () => {
+    if (!opts.json) console.error('\nstopping: finishing the devices in progress…');
+    void station.stop();
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  let progress: NodeJS.Timeout | undefined;
+  try {
+    if (opts.batch) batch = await ensureBatch(station, opts.batch);
+    if (!opts.json) {
+      const target = opts.count ? `/${opts.count}` : '';
+      console.error(
+        `station ${config.stationId}: ${simulate !== undefined ? `${simulate} simulated fixture(s)${opts.inProcess ? ' in-process' : ' on PTYs'}` : `${config.fixtures.length} fixture(s)`}, pairing ${station.pairing.kind}${station.pairing.url ? ` ${station.pairing.url}` : ''}, realm ${config.realm}`,
+      );
+      station.on('fixture', (e) => {
+        if (e.type !== 'fixture' || e.fixture.step !== 'done' || e.fixture.outcome !== 'fail' || !e.fixture.failure) return;
+        const f = e.fixture;
+        console.error(
+          `FAIL ${f.id} ${f.hardwareSerial ?? '(no serial)'} ${f.failure!.code}: ${f.failure!.message} → ${f.failure!.action}`,
+        );
+      });
+      progress = setInterval(() => {
+        const c = station.counters();
+        console.error(
+          `  ${c.done}${target} done, ${c.passed} passed, ${c.failed} failed, ${c.devicesPerHour.toLocaleString('en-US')}/h`,
+        );
+      }, 2000);
+      progress.unref();
+    }
+    await station.start();
+    await station.whenIdle();
+    await station.stop();
+    if (batch && opts.count !== undefined && station.summary().done >= opts.count) batch = await station.closeBatch();
+    const summary = station.summary();
+    if (opts.json) {
+      console.log(JSON.stringify({ ...summary, stationId: config.stationId, simulated: simulate !== undefined, batch }, null, 2));
+    } else printSummary(summary, batch);
+    process.exitCode = summary.failed > 0 ? EXIT_DEVICES_FAILED : EXIT_OK;
+  } finally {
+    if (progress) clearInterval(progress);
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
+    await station.close();
+  }
+}
+
+async function recoverCommand(opts: CommonOpts & { config?: string; agentToken?: string }): Promise<void> {
+  const data = dataDir(opts);
+  const config = opts.config
+    ? loadStationConfig(resolve(opts.config), { mustExist: true })
+    : loadStationConfig(stationConfigPath(data));
+  const station = await Station.open({
+    dataDir: data,
+    config,
+    agentToken: config.pairing.mode === 'embedded' ? undefined : await agentToken(opts, data),
+    recoverOnStart: false,
+    logger: createLogger({ level: process.env.IMPRINT_LOG_LEVEL ?? 'error' }),
+  });
+  try {
+    const report = await station.recover();
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      if (report.items.length === 0) console.log('nothing to recover: no pending records');
+      for (const i of report.items) {
+        console.log(
+          `${i.outcome.toUpperCase()} ${i.fixture} ${i.hardwareSerial} ${i.deviceId}${i.code ? ` ${i.code}` : ''}: ${i.detail}`,
+        );
+      }
+      if (report.items.length) {
+        console.log(
+          `completed ${report.completed}, discarded ${report.discarded}, failed ${report.failed}, still pending ${report.kept}`,
+        );
+      }
+    }
+    process.exitCode = report.kept > 0 ? EXIT_PENDING : EXIT_OK;
+  } finally {
+    await station.close();
+  }
+}
+
+function statusCommand(opts: CommonOpts): void {
+  const data = dataDir(opts);
+  const dbFile = join(data, 'station.db');
+  if (!existsSync(dbFile)) {
+    if (opts.json) console.log(JSON.stringify({ dataDir: data, initialised: false }));
+    else console.log(`no station data in ${data}`);
+    return;
+  }
+  const db = StationDb.open(dbFile);
+  let batch: Batch | undefined;
+  let events: number | undefined;
+  try {
+    const auditFile = join(data, 'audit.db');
+    if (existsSync(auditFile)) {
+      const config = loadStationConfig(stationConfigPath(data));
+      const trail = AuditTrail.open({ file: auditFile, stationId: config.stationId, readonly: true });
+      try {
+        batch = trail.currentBatch();
+        events = trail.query({ limit: 1 })[0]?.seq ?? 0;
+      } finally {
+        trail.close();
+      }
+    }
+    const pending = db.vaultRecords().map((r) => ({
+      id: r.id,
+      deviceId: r.deviceId,
+      hardwareSerial: r.hardwareSerial,
+      fixture: r.fixture,
+      devicePort: r.devicePort,
+      secretFingerprint: r.fingerprint,
+      createdAt: r.createdAt,
+    }));
+    const devices = db.deviceCounts();
+    if (opts.json) {
+      console.log(
+        JSON.stringify({ dataDir: data, initialised: true, pending, devices, auditEvents: events, openBatch: batch }, null, 2),
+      );
+      return;
+    }
+    console.log(`data: ${data}`);
+    console.log(`pending write-ahead records: ${pending.length}`);
+    for (const p of pending)
+      console.log(`  ${p.fixture} ${p.hardwareSerial} ${p.deviceId} since ${p.createdAt} (${p.secretFingerprint})`);
+    console.log(
+      `devices: provisioned ${devices.provisioned}, written (to finish) ${devices.written}, failed (QA) ${devices.failed}`,
+    );
+    if (events !== undefined) console.log(`audit events: ${events}`);
+    console.log(`open batch: ${batch ? `${batch.id} (work order ${batch.workOrder}, operator ${batch.operator})` : 'none'}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** `imprint station …` subcommands. */
+export function registerStationCommands(program: Command): void {
+  const station = program
+    .command('station')
+    .description('Run the provisioning station headless, recover after a crash, show its state');
+  // Bad usage exits 2 (documented), not commander's default 1.
+  const usageExit = (cmd: Command) =>
+    cmd.exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    });
+  const common = (cmd: Command) =>
+    cmd.option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)').option('--json', 'print JSON instead of text');
+
+  usageExit(
+    common(
+      station
+        .command('run')
+        .description('Provision devices on simulated fixtures (--simulate N) or real ports (--config FILE)')
+        .option('--simulate <n>', 'run N simulated fixtures', intArg('--simulate', 1, 64))
+        .option('--count <m>', 'stop after M devices', intArg('--count', 1))
+        .option('--config <file>', 'station config file with fixtures (device port, scanner port, baud)')
+        .option('--pairing <mode>', '"embedded" or the URL of a remote pairing core')
+        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
+        .option('--realm <name>', 'realm to register devices in')
+        .option('--operator <name>', 'operator recorded in the audit trail')
+        .option('--batch <workOrder>', 'open (or continue) a batch for this work order; closed at the end of a --count run')
+        .option('--in-process', 'simulated devices in-process instead of on PTYs')
+        .option('--fault-rate <r>', 'share of simulated devices with an injected fault (0..1)', rateArg)
+        .option('--seed <n>', 'seed for the simulated line', intArg('--seed', 0))
+        .option('--write-latency <ms>', 'simulated OTP programming time (default 20)', intArg('--write-latency', 0, 60000)),
+    ),
+  ).action((opts: RunOpts) => runCommand(opts));
+
+  usageExit(
+    common(
+      station
+        .command('recover')
+        .description('Settle pending write-ahead records by asking each device for its digest')
+        .option('--config <file>', 'station config file (fixture ports)')
+        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN')),
+    ),
+  ).action((opts) => recoverCommand(opts));
+
+  usageExit(common(station.command('status').description('Pending write-ahead records and device counts'))).action(
+    (opts: CommonOpts) => statusCommand(opts),
+  );
+}

@@ -248,7 +248,10 @@ class DeviceRun {
 
   /** Storage is not empty: finish our own pending or half-done device, refuse anything else. */
   private async handleWritten(storage: StorageStatus): Promise<'resumed'> {
-    if (storage.state === 'torn') throw new StationFailure('STORAGE_TORN');
+    if (storage.state === 'torn') {
+      this.ctx.vault.discardForDevice(this.deviceId!); // a torn storage holds no whole secret
+      throw new StationFailure('STORAGE_TORN');
+    }
     if (storage.state === 'empty') throw new StationFailure('STATION_ERROR', { detail: 'unexpected empty storage' });
     const { digest } = storage;
     const pending = this.ctx.vault.pendingByDigest(digest);
@@ -269,6 +272,8 @@ class DeviceRun {
       await this.finish(storage.state === 'locked');
       return 'resumed';
     }
+    // Not our digest: no pending secret of ours can be on this device any more.
+    this.ctx.vault.discardForDevice(this.deviceId!);
     if (storage.state === 'locked') throw new StationFailure('ALREADY_PROVISIONED', { detail: 'storage locked' });
     throw new StationFailure('UNKNOWN_SECRET');
   }
