@@ -49,6 +49,7 @@ export class AuditTrail {
   private readonly readonly: boolean;
   private readonly batches: BatchStore;
   private readonly insertStmt: Database.Statement;
+  private readonly headStmt: Database.Statement;
   private key?: SigningKey;
   private head: { seq: number; hash: string };
   private queue: Job[] = [];
@@ -83,10 +84,8 @@ export class AuditTrail {
     if (!this.readonly) migrate(this.db);
     this.batches = new BatchStore(this.db);
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
-    const last = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw().get() as
-      | [number, string]
-      | undefined;
-    this.head = last ? { seq: last[0], hash: last[1] } : { seq: 0, hash: GENESIS_HASH };
+    this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
+    this.head = this.readHead();
     this.openBatchId = this.batches.current()?.id;
   }
 
@@ -246,7 +245,7 @@ export class AuditTrail {
     if (this.queue.length === 0) return;
     const jobs = this.queue;
     this.queue = [];
-    const results: unknown[] = [];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: ImprintError })[] = [];
     const appended: AuditEvent[] = [];
     let head = this.head;
     const put = (input: AuditEventInput, ts: string): AuditEvent => {
@@ -257,13 +256,28 @@ export class AuditTrail {
       return event;
     };
     try {
-      this.db.transaction(() => {
-        for (const job of jobs) {
-          if (job.kind === 'event') results.push(put(job.input, job.ts));
-          else if (job.kind === 'open') results.push(this.writeOpen(job.batch, put));
-          else results.push(this.writeClose(job.batchId, job.ts, put));
-        }
-      })();
+      // IMMEDIATE: take the write lock first, then read the head, so another process appending to
+      // the same file (e.g. `imprint batch open` beside a running station) cannot fork the chain.
+      this.db
+        .transaction(() => {
+          head = this.readHead();
+          const batchCheck = new Map<string, StoredBatch | undefined>();
+          for (const job of jobs) {
+            try {
+              this.checkJobAgainstDb(job, batchCheck);
+              let value: unknown;
+              if (job.kind === 'event') value = put(job.input, job.ts);
+              else if (job.kind === 'open') value = this.writeOpen(job.batch, put);
+              else value = this.writeClose(job.batchId, job.ts, put);
+              outcomes.push({ ok: true, value });
+            } catch (e) {
+              // Refusals are decided before anything is written for the job; anything else aborts all.
+              if (!(e instanceof ImprintError)) throw e;
+              outcomes.push({ ok: false, error: e });
+            }
+          }
+        })
+        .immediate();
     } catch (e) {
       this.reloadBatchState();
       const err = new ImprintError('AUDIT_WRITE_FAILED', `audit trail write failed: ${(e as Error).message}`, { cause: e });
@@ -272,10 +286,41 @@ export class AuditTrail {
       return;
     }
     this.head = head;
+    if (outcomes.some((o) => !o.ok)) this.reloadBatchState();
     jobs.forEach((job, i) => {
-      (job.resolve as (v: unknown) => void)(results[i]);
+      const o = outcomes[i];
+      if (o.ok) (job.resolve as (v: unknown) => void)(o.value);
+      else job.reject(o.error);
     });
     for (const e of appended) for (const l of this.listeners) l(e);
+  }
+
+  private readHead(): { seq: number; hash: string } {
+    const last = this.headStmt.get() as [number, string] | undefined;
+    return last ? { seq: last[0], hash: last[1] } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Batch rules against the database itself (another process may have opened or closed a batch). */
+  private checkJobAgainstDb(job: Job, cache: Map<string, StoredBatch | undefined>): void {
+    const batchOf = (id: string) => {
+      if (!cache.has(id)) cache.set(id, this.batches.get(id));
+      return cache.get(id);
+    };
+    if (job.kind === 'open') {
+      const open = this.batches.current();
+      if (open)
+        throw new ImprintError('AUDIT_BATCH_ALREADY_OPEN', `batch ${open.id} is still open`, {
+          hint: 'close it first (imprint batch close)',
+        });
+      cache.set(job.batch.id, { ...job.batch, openSeq: 0 });
+      return;
+    }
+    const id = job.kind === 'close' ? job.batchId : job.input.batchId;
+    if (id === undefined) return;
+    const b = batchOf(id);
+    if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${id}`);
+    if (b.closedAt) throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${id} is closed`, { hint: 'open a new batch' });
+    if (job.kind === 'close') cache.set(id, { ...b, closedAt: job.ts });
   }
 
   private writeOpen(batch: Batch, put: (i: AuditEventInput, ts: string) => AuditEvent): Batch {
@@ -374,7 +419,7 @@ export class AuditTrail {
       keyId: k?.keyId,
       batchId,
       ...range,
-      to: Math.min(range.to, this.head.seq),
+      to: Math.min(range.to, this.readHead().seq),
     };
   }
 }

@@ -1,4 +1,282 @@
-import type { Command } from 'commander';
+// `imprint audit …` (verify, export, query) and `imprint batch …` (open, close, list).
+// The trail is <data>/audit.db (data: --data, else $IMPRINT_DATA, else ./.data).
+// Exit codes (docs/audit-trail.md): 0 ok, 1 error, 3 verification failed.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { AuditTrail } from '../audit/audit-trail.ts';
+import type { AuditEvent, AuditOutcome, Batch, ChainStatus } from '../audit/audit-types.ts';
+import { verifyExportFile } from '../audit/audit-verify.ts';
+import { ImprintError } from '../common/errors.ts';
+import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 
-/** `imprint audit …` subcommands (filled in by the audit work). */
-export function registerAuditCommands(_program: Command): void {}
+export const EXIT_VERIFY_FAILED = 3;
+
+const DATA_HELP = 'data directory holding audit.db (default: $IMPRINT_DATA, else ./.data)';
+
+function dataDir(opts: { data?: string }): string {
+  return opts.data ?? (process.env.IMPRINT_DATA || './.data');
+}
+
+/** The station id: --station, else the station config's, else the default derived from the host name. */
+function stationId(dir: string, explicit?: string): string {
+  if (explicit) return explicit;
+  const file = stationConfigPath(dir);
+  if (existsSync(file)) {
+    try {
+      const id = (JSON.parse(readFileSync(file, 'utf8')) as { stationId?: unknown }).stationId;
+      if (typeof id === 'string' && id) return id;
+    } catch {
+      // A broken station.json is the station's business; batches still need an id.
+    }
+  }
+  return defaultStationConfig().stationId;
+}
+
+function openTrail(opts: { data?: string; station?: string }, mode: 'read' | 'write'): AuditTrail {
+  const dir = dataDir(opts);
+  const file = join(dir, 'audit.db');
+  if (mode === 'read' && !existsSync(file))
+    throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {
+      hint: 'pass --data DIR (the folder holding audit.db)',
+    });
+  return AuditTrail.open({ file, stationId: stationId(dir, opts.station), readonly: mode === 'read' });
+}
+
+function withTrail<T>(trail: AuditTrail, fn: (t: AuditTrail) => Promise<T> | T): Promise<T> {
+  return Promise.resolve()
+    .then(() => fn(trail))
+    .finally(() => trail.close());
+}
+
+function printStatus(status: ChainStatus, what: string, json: boolean): void {
+  if (json) console.log(JSON.stringify(status));
+  else if (status.ok) {
+    const range =
+      status.firstSeq && status.firstSeq > 1
+        ? ` (events ${status.firstSeq}..${status.firstSeq + status.events - 1}: a segment of a longer chain)`
+        : '';
+    const batches = status.signedBatches !== undefined ? `, ${status.signedBatches} signed batch summaries verified` : '';
+    console.log(`${what} OK: ${status.events} events verified${range}${batches}; last hash ${status.lastHash}`);
+  } else console.log(`${what} BROKEN: broken at event ${status.brokenAt}: ${status.reason}`);
+  if (!status.ok) process.exitCode = EXIT_VERIFY_FAILED;
+}
+
+function parseLimit(v: string): number {
+  if (!/^\d+$/.test(v)) throw new ImprintError('INVALID_ARGUMENT', `--limit must be a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const cut = (s: string | undefined, n: number) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+function eventTable(events: AuditEvent[]): string {
+  const head = ['SEQ', 'TIME (UTC)', 'STATION', 'OPERATOR', 'BATCH', 'DEVICE', 'SERIAL', 'STEP', 'OUTCOME', 'ERROR', 'MESSAGE'];
+  const rows = events.map((e) => [
+    String(e.seq),
+    e.ts.replace('T', ' ').replace('Z', ''),
+    e.station,
+    e.operator ?? '',
+    cut(e.batchId, 13),
+    e.deviceId ?? '',
+    e.hardwareSerial ?? '',
+    e.step,
+    e.outcome,
+    e.errorCode ?? '',
+    cut(e.message, 50),
+  ]);
+  return table([head, ...rows]);
+}
+
+function batchLine(b: Batch): string {
+  const s = b.summary;
+  const counts = s ? `${s.passed} passed, ${s.failed} failed of ${s.total}` : 'open';
+  return `batch ${b.id} (work order ${b.workOrder}, operator ${b.operator}${b.offline ? ', offline' : ''}): ${counts}`;
+}
+
+function batchTable(batches: Batch[]): string {
+  const head = [
+    'ID',
+    'WORK ORDER',
+    'OPERATOR',
+    'OPENED (UTC)',
+    'CLOSED (UTC)',
+    'PASSED',
+    'FAILED',
+    'TOTAL',
+    'OFFLINE',
+    'SIGNED BY',
+  ];
+  const when = (t?: string) => (t ? t.replace('T', ' ').slice(0, 19) : '');
+  const rows = batches.map((b) => [
+    b.id,
+    b.workOrder,
+    b.operator,
+    when(b.openedAt),
+    b.closedAt ? when(b.closedAt) : 'open',
+    String(b.summary?.passed ?? ''),
+    String(b.summary?.failed ?? ''),
+    String(b.summary?.total ?? ''),
+    b.offline ? 'yes' : '',
+    b.signingKeyId ?? '',
+  ]);
+  return table([head, ...rows]);
+}
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('the tamper-evident audit trail: verify, export, query');
+
+  audit
+    .command('verify')
+    .description('verify the hash chain and batch signatures of <data>/audit.db, or of an export file (exit 3 when broken)')
+    .option('--data <dir>', DATA_HELP)
+    .option('--file <export>', 'verify an exported CSV or JSON lines file instead (offline)')
+    .option('--key-id <id...>', 'with --file: only accept batch signatures by these station key ids')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { data?: string; file?: string; keyId?: string[]; json?: boolean }) => {
+      if (opts.file) {
+        if (!existsSync(opts.file)) throw new ImprintError('FILE_UNREADABLE', `cannot read ${opts.file}: no such file`);
+        printStatus(await verifyExportFile(opts.file, { trustedKeyIds: opts.keyId }), `export ${opts.file}`, opts.json ?? false);
+        return;
+      }
+      await withTrail(openTrail(opts, 'read'), (t) => printStatus(t.verify(), `audit trail ${t.file}`, opts.json ?? false));
+    });
+
+  audit
+    .command('export')
+    .description('export the trail (or one batch) as CSV or JSON lines, verifiable offline')
+    .addOption(new Option('--format <format>', 'csv or jsonl').choices(['csv', 'jsonl']).makeOptionMandatory())
+    .option('--batch <id>', 'only the contiguous stretch of the chain from the batch open to its close')
+    .option('--out <file>', 'write to this file (default: standard output)')
+    .option('--data <dir>', DATA_HELP)
+    .action(async (opts: { format: 'csv' | 'jsonl'; batch?: string; out?: string; data?: string }) => {
+      await withTrail(openTrail(opts, 'read'), async (t) => {
+        if (opts.out) {
+          const { events } = await t.exportToFile({ format: opts.format, batchId: opts.batch, file: opts.out });
+          console.error(`exported ${events} events to ${opts.out}`);
+        } else process.stdout.write(t.export({ format: opts.format, batchId: opts.batch }));
+      });
+    });
+
+  audit
+    .command('query')
+    .description('search the trail (newest first)')
+    .option('--device <id>', 'device id')
+    .option('--serial <serial>', 'hardware serial')
+    .option('--batch <id>', 'batch id')
+    .option('--operator <name>', 'operator')
+    .option('--station <id>', 'station id')
+    .addOption(new Option('--outcome <outcome>', 'ok, fail or info').choices(['ok', 'fail', 'info']))
+    .option('--step <step>', 'workflow step (identify, register, write-secret, record, batch-open, …)')
+    .option('--from <iso>', 'from this time (inclusive)')
+    .option('--to <iso>', 'up to this time (inclusive)')
+    .option('--limit <n>', 'at most this many events (default 100, at most 10000)', parseLimit)
+    .option('--json', 'print JSON (one array)')
+    .option('--data <dir>', DATA_HELP)
+    .action(
+      async (opts: {
+        device?: string;
+        serial?: string;
+        batch?: string;
+        operator?: string;
+        station?: string;
+        outcome?: AuditOutcome;
+        step?: string;
+        from?: string;
+        to?: string;
+        limit?: number;
+        json?: boolean;
+        data?: string;
+      }) => {
+        await withTrail(openTrail({ data: opts.data }, 'read'), (t) => {
+          const events = t.query({
+            deviceId: opts.device,
+            hardwareSerial: opts.serial,
+            batchId: opts.batch,
+            operator: opts.operator,
+            station: opts.station,
+            outcome: opts.outcome,
+            step: opts.step,
+            from: opts.from,
+            to: opts.to,
+            limit: opts.limit,
+          });
+          if (opts.json) console.log(JSON.stringify(events));
+          else if (events.length === 0) console.log('no matching events');
+          else console.log(eventTable(events));
+        });
+      },
+    );
+
+  const batch = program.command('batch').description('batches (a shift or a work order), closed with a signed summary');
+
+  batch
+    .command('open')
+    .description('open a batch (one open batch per station)')
+    .requiredOption('--work-order <wo>', 'work order number')
+    .requiredOption('--operator <name>', 'operator opening the batch')
+    .option('--offline', 'registrations go to the embedded core while the remote core is unreachable')
+    .option('--station <id>', 'station id (default: from <data>/station.json, else derived from the host name)')
+    .option('--json', 'print the batch as JSON')
+    .option('--data <dir>', DATA_HELP)
+    .action(
+      async (opts: {
+        workOrder: string;
+        operator: string;
+        offline?: boolean;
+        station?: string;
+        json?: boolean;
+        data?: string;
+      }) => {
+        await withTrail(openTrail(opts, 'write'), async (t) => {
+          const b = await t.openBatch({ workOrder: opts.workOrder, operator: opts.operator, offline: opts.offline });
+          console.log(opts.json ? JSON.stringify(b) : `opened ${batchLine(b)}`);
+        });
+      },
+    );
+
+  batch
+    .command('close [id]')
+    .description('close the open batch (or batch ID): count, sign and record its summary')
+    .option('--json', 'print the closed batch as JSON')
+    .option('--data <dir>', DATA_HELP)
+    .action(async (id: string | undefined, opts: { json?: boolean; data?: string }) => {
+      await withTrail(openTrail(opts, 'write'), async (t) => {
+        const target = id ?? t.currentBatch()?.id;
+        if (!target) throw new ImprintError('AUDIT_NO_OPEN_BATCH', 'no open batch to close');
+        const b = await t.closeBatch(target);
+        if (opts.json) console.log(JSON.stringify(b));
+        else {
+          console.log(`closed ${batchLine(b)}`);
+          const codes = Object.entries(b.summary?.failuresByCode ?? {});
+          if (codes.length) console.log(`failures: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+          console.log(`signed by ${b.signingKeyId}`);
+        }
+      });
+    });
+
+  batch
+    .command('list')
+    .description('list batches, newest first')
+    .option('--json', 'print JSON (one array)')
+    .option('--data <dir>', DATA_HELP)
+    .action(async (opts: { json?: boolean; data?: string }) => {
+      await withTrail(openTrail(opts, 'read'), (t) => {
+        const batches = t.listBatches();
+        if (opts.json) console.log(JSON.stringify(batches));
+        else if (batches.length === 0) console.log('no batches');
+        else console.log(batchTable(batches));
+      });
+    });
+}
