@@ -13,7 +13,7 @@ import { seededRandom } from '../../fixtures/seeded-random.ts';
 import { ImprintError } from '../common/errors.ts';
 import { createDeviceClient, type DeviceClientOptions, type SerialDeviceClient } from '../serial/device-client.ts';
 import { openDevicePort } from '../serial/ports.ts';
-import type { DeviceSource, PresentedDevice } from './fixture-runner.ts';
+import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
 import type { LineWorkerReply, LineWorkerRequest } from './line-sim-worker.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
 import type { DeviceLocator } from './recovery.ts';
@@ -42,6 +42,8 @@ export interface SimulatedLineOptions {
   writeLatencyMs?: number;
   /** Keep simulated storage on disk (default true; needed to recover after a crash). */
   persistStorage?: boolean;
+  /** Time the simulated operator takes to swap in the next device (default 0): lets a UI show each PASS/FAIL. */
+  swapDelayMs?: number;
   clientOpts?: DeviceClientOptions;
 }
 
@@ -112,15 +114,19 @@ class SimulatedSource implements DeviceSource {
   devicePort?: string;
   readonly scannerPort = undefined;
   private reseat?: { sim: DeviceSimOptions; labelText: string };
+  private presented = false;
 
   constructor(
     private readonly fixture: string,
     private readonly index: number,
     private readonly planner: DevicePlanner,
     private readonly wire: Wiring,
+    private readonly swapDelayMs = 0,
   ) {}
 
   async next(signal: AbortSignal): Promise<PresentedDevice | undefined> {
+    if (this.presented && this.swapDelayMs > 0) await sleep(this.swapDelayMs, signal);
+    this.presented = true;
     if (signal.aborted) return undefined;
     const planned = this.reseat ?? this.planner.plan(this.index);
     this.reseat = undefined;
@@ -235,7 +241,7 @@ export class SimulatedLine {
     const wiring = this.pty ? this.pty.wiring : inProcessWiring(opts.clientOpts);
     this.sources = Array.from(
       { length: opts.fixtures },
-      (_, i) => new SimulatedSource(simulatedFixtureId(i), i, planner, wiring),
+      (_, i) => new SimulatedSource(simulatedFixtureId(i), i, planner, wiring, opts.swapDelayMs),
     );
   }
 
