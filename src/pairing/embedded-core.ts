@@ -295,13 +295,16 @@ export class EmbeddedPairingCore implements PairingClient {
     await this.#store.write((tx) => {
       const existing = tx.getDevice(realm, deviceId);
       if (existing?.firstCredentialsRequestAt) throw errors.alreadyRegistered();
+      // As Astarte: a device the realm knows may always register again; only new ones need a place.
       const limit = cfg.deviceRegistrationLimit;
-      if (limit !== undefined && !existing?.secretHash && tx.countRegisteredDevices(realm) >= limit) throw errors.limit(limit);
+      if (!existing && limit !== undefined && tx.countDevices(realm) >= limit) throw errors.limit(limit);
       const now = this.#now().toISOString();
       const base = existing ?? emptyDevice(realm, deviceId);
       tx.putDevice({
         ...base,
         secretHash,
+        // As Astarte: (re-)registration lifts a credentials inhibition.
+        inhibited: false,
         firstRegistrationAt: base.firstRegistrationAt ?? now,
         lastRegistrationAt: now,
         initialIntrospection: introspection,

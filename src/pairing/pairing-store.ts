@@ -49,8 +49,11 @@ export interface PairingStoreReader {
   getRealm(name: string): RealmRow | undefined;
   listRealms(): RealmRow[];
   getDevice(realm: string, deviceId: string): DeviceRow | undefined;
-  /** Devices of the realm that currently hold a secret (the registration limit counts these). */
-  countRegisteredDevices(realm: string): number;
+  /**
+   * Devices the realm knows, a row each, unregistered ones included: Astarte's registration limit
+   * counts these.
+   */
+  countDevices(realm: string): number;
   isRevoked(serialHex: string): boolean;
   listRevoked(): RevokedCertificateRow[];
   /** Increases with every revocation: the CRL number. */

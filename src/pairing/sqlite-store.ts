@@ -151,7 +151,7 @@ export class SqlitePairingStore implements PairingStore {
          VALUES (@name, @publicKeyPem, @brokerUrl, @deviceRegistrationLimit, @deviceIdNamespace, @factory, @createdAt)`,
       ),
       getDevice: db.prepare<[string, string], DeviceDbRow>('SELECT * FROM devices WHERE realm = ? AND device_id = ?'),
-      countRegistered: db.prepare<[string], number>('SELECT registered FROM realm_device_counts WHERE realm = ?').pluck(),
+      countDevices: db.prepare<[string], number>('SELECT devices FROM realm_device_counts WHERE realm = ?').pluck(),
       // An upsert, not INSERT OR REPLACE: the replace's implicit delete would skip the count triggers.
       putDevice: db.prepare(
         `INSERT INTO devices (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at,
@@ -184,7 +184,7 @@ export class SqlitePairingStore implements PairingStore {
       getRealm: (name) => this.getRealm(name),
       listRealms: () => this.listRealms(),
       getDevice: (realm, id) => this.getDevice(realm, id),
-      countRegisteredDevices: (realm) => this.countRegisteredDevices(realm),
+      countDevices: (realm) => this.countDevices(realm),
       isRevoked: (serial) => this.isRevoked(serial),
       listRevoked: () => this.listRevoked(),
       revocationCount: () => this.revocationCount(),
@@ -242,8 +242,8 @@ export class SqlitePairingStore implements PairingStore {
     return r && toDevice(r);
   }
 
-  countRegisteredDevices(realm: string): number {
-    return this.#stmts.countRegistered.get(realm) ?? 0;
+  countDevices(realm: string): number {
+    return this.#stmts.countDevices.get(realm) ?? 0;
   }
 
   isRevoked(serialHex: string): boolean {

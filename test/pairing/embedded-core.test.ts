@@ -93,7 +93,7 @@ test('longer device ids are truncated to the canonical 22 characters on register
   }
 });
 
-test('inhibit shows as inhibited status and can be lifted', async () => {
+test('inhibit shows as inhibited status and is lifted by setInhibited(false) or a new registration', async () => {
   const t = openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
@@ -103,12 +103,16 @@ test('inhibit shows as inhibited status and can be lifted', async () => {
     await t.core.setInhibited('test', DEVICE, false);
     assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'pending');
     await assert.rejects(t.core.setInhibited('test', 'BJInS0w3VpWpuOqkXhgZdA', true), isPairingError('DEVICE_NOT_FOUND'));
+    // As Astarte, registering again lifts the inhibition.
+    await t.core.setInhibited('test', DEVICE, true);
+    const again = await t.core.registerDevice('test', DEVICE);
+    assert.equal((await t.core.getInfo('test', DEVICE, again.credentialsSecret)).status, 'pending');
   } finally {
     await t.cleanup();
   }
 });
 
-test('the realm registration limit refuses new devices but allows re-registering a counted one', async () => {
+test('the registration limit counts every device the realm knows, as Astarte; known devices may always re-register', async () => {
   const t = openTestCore({ deviceRegistrationLimit: 2 });
   try {
     const ids = ['a', 'b', 'c'].map((s) => deriveDeviceId(s));
@@ -117,8 +121,9 @@ test('the realm registration limit refuses new devices but allows re-registering
     await assert.rejects(t.core.registerDevice('test', ids[2]), isPairingError('REGISTRATION_LIMIT', 422));
     await t.core.registerDevice('test', ids[1]);
     await t.core.unregisterDevice('test', ids[0]);
-    await t.core.registerDevice('test', ids[2]);
-    assert.equal(t.core.showDevice('test', ids[2]).registered, true);
+    await assert.rejects(t.core.registerDevice('test', ids[2]), isPairingError('REGISTRATION_LIMIT', 422));
+    await t.core.registerDevice('test', ids[0]);
+    assert.equal(t.core.showDevice('test', ids[0]).registered, true);
   } finally {
     await t.cleanup();
   }

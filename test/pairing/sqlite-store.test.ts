@@ -95,7 +95,7 @@ test(
     assert.equal(d?.secretHash, 'h');
     assert.equal(d?.inhibited, true);
     assert.equal(store.isRevoked('aa'), false, 'the v2 certificates table exists');
-    assert.equal(store.countRegisteredDevices('test'), 1, 'v3 counted the existing registered device');
+    assert.equal(store.countDevices('test'), 1, 'the device counts were computed for existing devices');
     await store.close();
   }),
 );
@@ -136,7 +136,7 @@ test(
     assert.equal(store.getDevice('test', ids[50]), undefined, 'the failed op was rolled back');
     await store.close();
     const again = SqlitePairingStore.open(file);
-    assert.equal(again.countRegisteredDevices('test'), 99);
+    assert.equal(again.countDevices('test'), 99);
     assert.deepEqual(again.getDevice('test', ids[0])?.initialIntrospection, { 'org.example.Sensor': { major: 1, minor: 2 } });
     await again.close();
   }),
@@ -176,26 +176,46 @@ test(
 );
 
 test(
-  'the registered-device count follows registrations, re-registrations and unregistrations',
+  'the device count (for the registration limit) counts every device row, unregistered ones included',
   withStoreDir(async (dir) => {
     const store = SqlitePairingStore.open(join(dir, 'p.sqlite'));
     store.createRealm(realm);
     store.createRealm({ ...realm, name: 'other' });
-    assert.equal(store.countRegisteredDevices('test'), 0);
+    assert.equal(store.countDevices('test'), 0);
     await store.write((tx) => {
       tx.putDevice(device('a'));
       tx.putDevice(device('b'));
       tx.putDevice(device('c', null));
       tx.putDevice({ ...device('a'), secretHash: 'h2' });
     });
-    assert.equal(store.countRegisteredDevices('test'), 2);
+    assert.equal(store.countDevices('test'), 3);
     await store.write((tx) => {
       tx.putDevice(device('a', null));
       tx.putDevice(device('c'));
     });
-    assert.equal(store.countRegisteredDevices('test'), 2);
-    assert.equal(store.countRegisteredDevices('other'), 0);
-    assert.equal(store.countRegisteredDevices('missing'), 0);
+    assert.equal(store.countDevices('test'), 3);
+    assert.equal(store.countDevices('other'), 0);
+    assert.equal(store.countDevices('missing'), 0);
+    await store.close();
+  }),
+);
+
+test(
+  'a v3 database (counts of devices holding a secret) is migrated to counts of device rows',
+  withStoreDir(async (dir) => {
+    const file = join(dir, 'p.sqlite');
+    const db = new Database(file);
+    assert.equal(migrate(db, 3), 3);
+    db.prepare(
+      `INSERT INTO realms (name, public_key_pem, broker_url, device_id_namespace, created_at) VALUES ('test', 'PEM', 'mqtts://b/', 'f79ad91f-c638-4889-ae74-9d001a3b4cf8', 'x')`,
+    ).run();
+    db.prepare(`INSERT INTO devices (realm, device_id, secret_hash) VALUES ('test', 'a', 'h'), ('test', 'b', NULL)`).run();
+    assert.equal(db.prepare(`SELECT registered FROM realm_device_counts WHERE realm = 'test'`).pluck().get(), 1);
+    db.close();
+    const store = SqlitePairingStore.open(file);
+    assert.equal(store.countDevices('test'), 2);
+    await store.write((tx) => tx.putDevice(device('c', null)));
+    assert.equal(store.countDevices('test'), 3);
     await store.close();
   }),
 );
