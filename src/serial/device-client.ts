@@ -14,7 +14,7 @@ import type {
 } from './device-types.ts';
 import type { Frame } from './frame-codec.ts';
 import { FramedLink, type LinkStats } from './framed-link.ts';
-import { closeStream } from './ports.ts';
+import { closeStream, type OpenPortOptions, openDevicePort } from './ports.ts';
 
 export interface DeviceClientOptions {
   /** Reply timeout per attempt for quick commands (default 500 ms). */
@@ -48,7 +48,20 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
     return okArgs(verb, reply);
   }
 
-  return {
+  // Every connection starts with HELLO (it also clears the device's reply cache, so a reply from
+  // an earlier session can never answer this one). Commands sent before it trigger it.
+  let session: Promise<DeviceHello> | undefined;
+  async function ensureSession(): Promise<void> {
+    session ??= client.hello();
+    try {
+      await session;
+    } catch (e) {
+      session = undefined;
+      throw e;
+    }
+  }
+
+  const client: SerialDeviceClient = {
     get isOpen() {
       return link.isOpen;
     },
@@ -65,21 +78,20 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
           `Device chose protocol version ${a.v ?? '(none)'}, station speaks ${PROTOCOL_VERSIONS.join(', ')}`,
         );
       }
-      return {
-        protocolVersion: version,
-        model: a.model ?? '',
-        firmware: a.fw ?? '',
-        capabilities: a.caps ? a.caps.split(',').filter(Boolean) : [],
-      };
+      const hello = helloFrom(a);
+      session ??= Promise.resolve(hello);
+      return hello;
     },
 
     async identity(): Promise<DeviceIdentity> {
+      await ensureSession();
       const a = await call('IDENTITY');
       if (!a.serial) throw malformed('IDENTITY', 'no serial');
       return a.device_id ? { hardwareSerial: a.serial, deviceId: a.device_id } : { hardwareSerial: a.serial };
     },
 
     async storageStatus(): Promise<StorageStatus> {
+      await ensureSession();
       return parseStatus('STATUS', await call('STATUS'));
     },
 
@@ -90,22 +102,26 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
           'Not a credentials secret: expected 32 bytes as Base64 with padding (44 characters)',
         );
       }
+      await ensureSession();
       const a = await call('WRITE', { secret: credentialsSecret }, true);
       if (!a.digest || !DIGEST_PATTERN.test(a.digest)) throw malformed('WRITE', 'no digest');
       return { digest: a.digest };
     },
 
     async lock(): Promise<void> {
+      await ensureSession();
       await call('LOCK', {}, true);
     },
 
     async writeConfig(config: ProvisioningConfig): Promise<void> {
       const args: Record<string, string> = { realm: config.realm, device_id: config.deviceId, pairing_url: config.pairingUrl };
       if (config.brokerUrl) args.broker_url = config.brokerUrl;
+      await ensureSession();
       await call('CONFIG', args, true);
     },
 
     async factoryReset(): Promise<void> {
+      await ensureSession();
       await call('RESET', {}, true);
     },
 
@@ -113,6 +129,25 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
       link.detach();
       if (opts.closeStream !== false) await closeStream(stream);
     },
+  };
+  return client;
+}
+
+/** Open the port at `path` and run a device client on it; close() closes the port. */
+export async function openDeviceClient(
+  path: string,
+  opts: DeviceClientOptions & OpenPortOptions = {},
+): Promise<SerialDeviceClient> {
+  const port = await openDevicePort(path, opts);
+  return createDeviceClient(port, { label: path, ...opts, closeStream: true });
+}
+
+function helloFrom(a: Record<string, string>): DeviceHello {
+  return {
+    protocolVersion: Number(a.v),
+    model: a.model ?? '',
+    firmware: a.fw ?? '',
+    capabilities: a.caps ? a.caps.split(',').filter(Boolean) : [],
   };
 }
 

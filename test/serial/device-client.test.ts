@@ -138,6 +138,43 @@ describe('protocol errors', () => {
   });
 });
 
+describe('sessions and the reply cache', () => {
+  it('a client starts every connection with HELLO, even when the first call is another command', async () => {
+    const d = await device();
+    assert.deepEqual(await d.client.storageStatus(), { state: 'empty' });
+    assert.equal(d.simulator.frameCount.rx, 2);
+    await d.client.identity();
+    assert.equal(d.simulator.frameCount.rx, 3, 'only once');
+    await d.close();
+  });
+
+  it('a repeated sequence number is answered from the cache, until HELLO starts a new session', async () => {
+    const { DeviceSimulator } = await import('../../fixtures/device-simulator.ts');
+    const { createDuplexPair } = await import('../../fixtures/duplex-pair.ts');
+    const { encodeFrame, FrameDecoder } = await import('../../src/serial/frame-codec.ts');
+    const sim = new DeviceSimulator({ hardwareSerial: 'SN-C' });
+    const [station, dev] = createDuplexPair();
+    sim.attach(dev);
+    const decoder = new FrameDecoder();
+    const replies: Record<string, string>[] = [];
+    station.on('data', (chunk) => {
+      for (const r of decoder.push(chunk)) if (r.kind === 'frame') replies.push(r.frame.args);
+    });
+    const send = async (seq: number, verb: string, args: Record<string, string> = {}) => {
+      const before = replies.length;
+      station.write(encodeFrame({ dir: '>', seq, verb, args }));
+      for (let i = 0; i < 100 && replies.length === before; i++) await new Promise((r) => setTimeout(r, 5));
+      return replies.at(-1)!;
+    };
+    assert.equal((await send(5, 'STATUS')).state, 'empty');
+    assert.ok((await send(6, 'WRITE', { secret: newSecret() })).digest);
+    assert.equal((await send(5, 'STATUS')).state, 'empty', 'a retransmission gets the original answer');
+    await send(7, 'HELLO', { v: '1' });
+    assert.equal((await send(5, 'STATUS')).state, 'written', 'a new session executes it afresh');
+    station.destroy();
+  });
+});
+
 describe('fault injection', () => {
   it('lost and corrupted bytes are survived through retries, and nothing is executed twice', async () => {
     const d = await device({

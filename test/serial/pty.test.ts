@@ -57,6 +57,19 @@ describe('device simulator on a PTY', () => {
     await assert.rejects(c.writeSecret(newSecret()), isCode('LOCKED'));
     assert.deepEqual(await c.storageStatus(), { state: 'locked', digest: secretDigest(secret) });
     await c.close();
+
+    // What an engineer runs at the line: `imprint serial probe PATH`.
+    const bin = fileURLToPath(new URL('../../bin/imprint.mjs', import.meta.url));
+    const probe = spawn(process.execPath, [bin, 'serial', 'probe', dev.path, '--json', '--timeout', '100', '--retries', '10']);
+    let out = '';
+    probe.stdout.on('data', (d) => {
+      out += d;
+    });
+    assert.equal(await new Promise((r) => probe.once('exit', r)), 0);
+    const report = JSON.parse(out);
+    assert.equal(report.identity.hardwareSerial, 'SN-PTY-1');
+    assert.equal(report.identity.deviceId, CONFIG.deviceId);
+    assert.deepEqual(report.storage, { state: 'locked', digest: secretDigest(secret) });
   });
 
   it('unplug mid-write: DISCONNECTED, the port comes back by itself, STATUS tells the truth', async (t) => {
