@@ -77,7 +77,7 @@ async function verifyBcrypt(secret: string, stored: string): Promise<boolean> {
     return true;
   }
   // bcryptjs compares the full hash itself, in a constant-time manner.
-  const ok = await bcrypt.compare(secret, stored);
+  const ok = await bcrypt.compare(secret, stored).catch(() => false);
   if (ok) {
     if (bcryptCache.size >= BCRYPT_CACHE_MAX) bcryptCache.delete(bcryptCache.keys().next().value as string);
     bcryptCache.set(key, true);
