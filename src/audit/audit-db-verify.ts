@@ -28,7 +28,10 @@ interface Broken {
 export function verifyDatabase(db: Database, file: string, batches: BatchStore, opts: DbVerifyOptions = {}): ChainStatus {
   const maxSeq = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
   if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
-  const threads = Math.max(1, Math.min(opts.threads ?? Math.min(availableParallelism(), 4), maxSeq < PARALLEL_THRESHOLD ? 1 : 8));
+  const threads = Math.max(
+    1,
+    Math.min(opts.threads ?? (maxSeq < PARALLEL_THRESHOLD ? 1 : Math.min(availableParallelism(), 4)), 16, maxSeq),
+  );
   const results = walkAll(db, file, maxSeq, threads, opts.onProgress);
 
   let broken: Broken | undefined;
@@ -60,9 +63,12 @@ export function verifyDatabase(db: Database, file: string, batches: BatchStore, 
 
 function walkAll(db: Database, file: string, maxSeq: number, threads: number, onProgress?: (n: number) => void) {
   const size = Math.ceil(maxSeq / threads);
-  const segments = Array.from({ length: threads }, (_, i) => ({ from: i * size + 1, to: Math.min(maxSeq, (i + 1) * size) }));
-  const progress = new Int32Array(new SharedArrayBuffer(4 * threads));
-  const done = new Int32Array(new SharedArrayBuffer(4 * threads));
+  const segments = Array.from({ length: threads }, (_, i) => ({
+    from: i * size + 1,
+    to: Math.min(maxSeq, (i + 1) * size),
+  })).filter((s) => s.from <= s.to);
+  const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
+  const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
   const ports = segments.slice(1).map(({ from, to }, j) => {
     const { port1, port2 } = new MessageChannel();
     const index = j + 1;

@@ -121,6 +121,15 @@ export class AuditTrail {
     ).map(eventFromEntry);
   }
 
+  /** The durability settings in force on this connection (journal mode, synchronous level). */
+  storageSettings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' } {
+    const levels = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: levels[Number(this.db.pragma('synchronous', { simple: true }))],
+    };
+  }
+
   /** The query plan of a query (for tests and diagnostics). */
   explainQuery(q: AuditQuery): string[] {
     const { sql, params } = buildQuery(q);

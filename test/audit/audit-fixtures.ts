@@ -1,0 +1,71 @@
+// Shared helpers for the audit tests: temp trails, sample events, and "attacker" access to the DB.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AuditTrail } from '../../src/audit/audit-trail.ts';
+import type { AuditEventInput } from '../../src/audit/audit-types.ts';
+
+export const STATION = 'line-1';
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function openTrail(dir: string): AuditTrail {
+  return AuditTrail.open({ file: join(dir, 'audit.db'), stationId: STATION });
+}
+
+/** The i-th device's events: a few workflow steps and its one `record` event. */
+export function deviceEvents(i: number, batchId?: string, fail?: string): AuditEventInput[] {
+  const base = {
+    station: STATION,
+    operator: i % 2 ? 'alice' : 'bob',
+    fixture: `F${i % 4}`,
+    batchId,
+    deviceId: `dev-${i}`,
+    hardwareSerial: `SN-${i}`,
+  };
+  return [
+    { ...base, step: 'identify', outcome: 'ok', durationMs: 3 },
+    { ...base, step: 'register', outcome: 'ok', durationMs: 12.5, data: { realm: 'test' } },
+    {
+      ...base,
+      step: 'write-secret',
+      outcome: fail ? 'fail' : 'ok',
+      errorCode: fail,
+      secretFingerprint: `fp1:${String(i).padStart(16, '0')}`,
+    },
+    fail
+      ? { ...base, step: 'record', outcome: 'fail', errorCode: fail, message: `device ${i} failed, "see" log,\nline 2` }
+      : { ...base, step: 'record', outcome: 'ok', durationMs: 40 },
+  ];
+}
+
+/** Direct write access to the database, as an attacker with sqlite access would have (guards dropped). */
+export function attacker(dir: string): Database.Database {
+  const db = new Database(join(dir, 'audit.db'));
+  db.exec(
+    'DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete; DROP TRIGGER IF EXISTS batches_no_delete;',
+  );
+  return db;
+}
+
+export function entryOf(db: Database.Database, seq: number): string {
+  return db.prepare('SELECT entry FROM events WHERE seq = ?').pluck().get(seq) as string;
+}
+
+export function setEntry(db: Database.Database, seq: number, entry: string): void {
+  db.prepare('UPDATE events SET entry = ? WHERE seq = ?').run(entry, seq);
+}
+
+/** Appends n devices (4 events each) in one turn. */
+export async function seed(trail: AuditTrail, devices: number, batchId?: string, failEvery = 0): Promise<void> {
+  const all: Promise<unknown>[] = [];
+  for (let i = 0; i < devices; i++) {
+    const fail = failEvery && i % failEvery === 0 ? (i % (2 * failEvery) === 0 ? 'E_DIGEST' : 'E_LABEL_MISMATCH') : undefined;
+    for (const e of deviceEvents(i, batchId, fail)) all.push(trail.append(e));
+  }
+  await Promise.all(all);
+}

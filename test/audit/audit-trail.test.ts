@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { AuditTrail } from '../../src/audit/audit-trail.ts';
+import type { AuditQuery } from '../../src/audit/audit-types.ts';
+import { deviceEvents, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
+
+describe('append and query', () => {
+  const tmp = tempDir();
+  let trail: AuditTrail;
+  before(async () => {
+    trail = openTrail(tmp.dir);
+    await seed(trail, 30, undefined, 5);
+  });
+  after(() => {
+    trail.close();
+    tmp.cleanup();
+  });
+
+  test('an appended event comes back numbered, timestamped, chained and unchanged', async () => {
+    const e = await trail.append({
+      station: STATION,
+      step: 'settings-change',
+      outcome: 'info',
+      message: 'realm → "test", ok',
+      data: { b: 1, a: [2, { z: 0, y: null }] },
+    });
+    assert.equal(e.seq, 121);
+    assert.match(e.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.match(e.hash, /^[0-9a-f]{64}$/);
+    const [back] = trail.query({ step: 'settings-change' });
+    assert.deepEqual(back, e);
+    assert.equal(trail.query({ limit: 2 })[1].hash, e.prevHash);
+  });
+
+  test('queries filter by each field, newest first, with limit and paging', () => {
+    const byDevice = trail.query({ deviceId: 'dev-7' });
+    assert.deepEqual(
+      byDevice.map((e) => e.step),
+      ['record', 'write-secret', 'register', 'identify'],
+    );
+    assert.ok(byDevice.every((e) => e.deviceId === 'dev-7'));
+    assert.equal(trail.query({ hardwareSerial: 'SN-3' }).length, 4);
+    assert.equal(trail.query({ operator: 'alice', step: 'record' }).length, 15);
+    assert.equal(trail.query({ station: STATION, limit: 1000 }).length, 121);
+    const fails = trail.query({ outcome: 'fail', step: 'record' });
+    assert.deepEqual(fails.map((e) => e.deviceId).sort(), ['dev-0', 'dev-10', 'dev-15', 'dev-20', 'dev-25', 'dev-5']);
+    const page1 = trail.query({ limit: 10 });
+    const page2 = trail.query({ limit: 10, beforeSeq: page1[9].seq });
+    assert.equal(page2[0].seq, page1[9].seq - 1);
+    const seqs = [...page1, ...page2].map((e) => e.seq);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => b - a),
+    );
+  });
+
+  test('time range queries are inclusive and reject bad dates', () => {
+    const all = trail.query({ limit: 1000 });
+    const mid = all[60];
+    const upTo = trail.query({ to: mid.ts, limit: 1000 });
+    assert.ok(upTo.some((e) => e.seq === mid.seq));
+    assert.ok(upTo.every((e) => e.ts <= mid.ts));
+    assert.ok(trail.query({ from: mid.ts, limit: 1000 }).every((e) => e.ts >= mid.ts));
+    assert.equal(trail.query({ from: '2000-01-01', to: '2000-01-02' }).length, 0);
+    assert.throws(() => trail.query({ from: 'yesterday-ish' }), { code: 'AUDIT_INVALID_QUERY' });
+    assert.throws(() => trail.query({ limit: 0 }), { code: 'AUDIT_INVALID_QUERY' });
+  });
+
+  test('every query field is served by an index (EXPLAIN QUERY PLAN)', () => {
+    const queries: AuditQuery[] = [
+      { deviceId: 'dev-1' },
+      { hardwareSerial: 'SN-1' },
+      { batchId: 'b' },
+      { operator: 'alice' },
+      { station: STATION },
+      { outcome: 'fail' },
+      { step: 'record' },
+      { from: '2020-01-01T00:00:00Z', to: '2030-01-01T00:00:00Z' },
+      { deviceId: 'dev-1', from: '2020-01-01T00:00:00Z' },
+    ];
+    for (const q of queries) {
+      const plan = trail.explainQuery(q).join(' | ');
+      assert.match(plan, /USING (COVERING )?INDEX events_/, `${JSON.stringify(q)}: ${plan}`);
+      assert.doesNotMatch(plan, /TEMP B-TREE/, `${JSON.stringify(q)} sorts: ${plan}`);
+    }
+  });
+
+  test('stats count record events per hour and failures by code', () => {
+    const s = trail.stats();
+    assert.equal(
+      s.throughputPerHour.reduce((a, h) => a + h.passed, 0),
+      24,
+    );
+    assert.equal(
+      s.throughputPerHour.reduce((a, h) => a + h.failed, 0),
+      6,
+    );
+    assert.match(s.throughputPerHour[0].hour, /^\d{4}-\d\d-\d\dT\d\d:00:00\.000Z$/);
+    assert.deepEqual(s.failuresByCode, [
+      { code: 'E_DIGEST', count: 3 },
+      { code: 'E_LABEL_MISMATCH', count: 3 },
+    ]);
+  });
+});
+
+describe('durability and group commit', () => {
+  test('the trail runs in WAL mode with synchronous=FULL', () => {
+    const tmp = tempDir();
+    const trail = openTrail(tmp.dir);
+    try {
+      assert.deepEqual(trail.storageSettings(), { journalMode: 'wal', synchronous: 'FULL' });
+      const db = new Database(join(tmp.dir, 'audit.db'), { readonly: true });
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      db.close();
+    } finally {
+      trail.close();
+      tmp.cleanup();
+    }
+  });
+
+  test('1,000 concurrent appends are all stored once, contiguous, and the chain verifies after reopen', async () => {
+    const tmp = tempDir();
+    try {
+      let trail = openTrail(tmp.dir);
+      const live: number[] = [];
+      trail.onAppend((e) => live.push(e.seq));
+      const events = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          trail.append({ station: STATION, step: 'identify', outcome: 'ok', deviceId: `d${i}` }),
+        ),
+      );
+      assert.deepEqual(
+        events.map((e) => e.seq).sort((a, b) => a - b),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
+      // Appends made in one turn are delivered in call order.
+      assert.deepEqual(
+        events.map((e) => e.deviceId),
+        Array.from({ length: 1000 }, (_, i) => `d${i}`),
+      );
+      assert.equal(live.length, 1000, 'listeners hear every committed event');
+      trail.close();
+      trail = openTrail(tmp.dir);
+      assert.deepEqual(trail.verify(), { ok: true, events: 1000, lastHash: events[999].hash });
+      assert.equal(new Set(trail.query({ limit: 2000, step: 'identify' }).map((e) => e.deviceId)).size, 1000);
+      // Appending after reopen continues the same chain.
+      const next = await trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      assert.equal(next.seq, 1001);
+      assert.equal(next.prevHash, events[999].hash);
+      trail.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('close() commits appends still queued in this turn', async () => {
+    const tmp = tempDir();
+    try {
+      const trail = openTrail(tmp.dir);
+      const pending = trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      trail.close();
+      assert.equal((await pending).seq, 1);
+      const again = openTrail(tmp.dir);
+      assert.equal(again.query().length, 1);
+      again.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('a second process appending to the same file continues the chain instead of forking it', async () => {
+    const tmp = tempDir();
+    try {
+      const a = openTrail(tmp.dir);
+      const b = openTrail(tmp.dir);
+      await a.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      await b.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      await a.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      assert.deepEqual(a.verify(), { ok: true, events: 3, lastHash: a.query({ limit: 1 })[0].hash });
+      a.close();
+      b.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('guards', () => {
+  const tmp = tempDir();
+  let trail: AuditTrail;
+  before(() => {
+    trail = openTrail(tmp.dir);
+  });
+  after(() => {
+    trail.close();
+    tmp.cleanup();
+  });
+
+  test('events whose data holds a secret-like key are rejected and nothing is written', async () => {
+    const secret = 'c2VjcmV0IHRoYXQgbXVzdCBuZXZlciBiZSBsb2dnZWQhIQ==';
+    for (const data of [
+      { credentials_secret: secret },
+      { secret },
+      { agentToken: secret },
+      { password: secret },
+      { nested: { list: [{ 'Credentials-Secret': secret }] } },
+      { pin: '1234' },
+    ]) {
+      await assert.rejects(
+        trail.append({ station: STATION, step: 'register', outcome: 'ok', data }),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'AUDIT_SECRET_REJECTED');
+          assert.ok(!e.message.includes(secret) && !e.message.includes('1234'), 'the value is never echoed');
+          return true;
+        },
+      );
+    }
+    assert.equal(trail.query().length, 0);
+    // A fingerprint is not a secret.
+    await trail.append({
+      station: STATION,
+      step: 'register',
+      outcome: 'ok',
+      data: { secretFingerprint: 'fp1:0011223344556677' },
+    });
+    assert.equal(trail.query().length, 1);
+  });
+
+  test('malformed events and the record convention are enforced', async () => {
+    const bad = [
+      { station: '', step: 'x', outcome: 'ok' },
+      { station: STATION, step: 'Bad Step', outcome: 'ok' },
+      { station: STATION, step: 'x', outcome: 'maybe' },
+      { station: STATION, step: 'x', outcome: 'ok', extra: 1 },
+      { station: STATION, step: 'x', outcome: 'ok', durationMs: -1 },
+      { station: STATION, step: 'record', outcome: 'info' },
+      { station: STATION, step: 'record', outcome: 'fail' },
+      { station: STATION, step: 'batch-close', outcome: 'info' },
+    ];
+    for (const e of bad) await assert.rejects(trail.append(e as never), { code: 'AUDIT_INVALID_EVENT' }, JSON.stringify(e));
+    await assert.rejects(trail.append({ ...deviceEvents(1)[0], batchId: 'no-such-batch' }), { code: 'AUDIT_UNKNOWN_BATCH' });
+  });
+
+  test('the database refuses UPDATE and DELETE on events', () => {
+    const db = new Database(join(tmp.dir, 'audit.db'));
+    try {
+      assert.throws(() => db.prepare("UPDATE events SET entry = '[]' WHERE seq = 1").run(), /append-only/);
+      assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('the signing key file is private (mode 0600)', async () => {
+    const b = await trail.openBatch({ workOrder: 'WO-K', operator: 'alice' });
+    await trail.closeBatch(b.id);
+    assert.equal(statSync(join(tmp.dir, 'audit-signing-key.pem')).mode & 0o777, 0o600);
+  });
+});
