@@ -9,7 +9,6 @@ import type { Batch } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
-import { SIMULATED_FAULTS } from '../station/simulated-line.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
 import { loadStationConfig, type StationConfig, stationConfigPath } from '../station/station-config.ts';
 import { StationDb } from '../station/station-db.ts';

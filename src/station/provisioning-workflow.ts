@@ -305,8 +305,9 @@ class DeviceRun {
     if (label.kind === 'serial') agrees = normaliseSerial(label.value) === normaliseSerial(identity.hardwareSerial);
     else if (label.kind === 'mac') agrees = normaliseMac(label.value) === normaliseMac(identity.hardwareSerial);
     else {
+      // Under the as-scanned rule a device that knows no id yet has nothing to contradict the label.
       const expected = identity.deviceId ?? this.derivedId(identity.hardwareSerial);
-      agrees = expected !== undefined && safeCanonical(label.value) === safeCanonical(expected);
+      agrees = expected === undefined || safeCanonical(label.value) === safeCanonical(expected);
     }
     if (!agrees) {
       throw new StationFailure('LABEL_MISMATCH', {

@@ -1,0 +1,113 @@
+// The sealed write-ahead vault: key file outside the database with mode 0600, records sealed
+// (no plaintext secret anywhere in station.db or its WAL), bound to their device, and refused
+// with a clear error when the key is missing, insecure or wrong.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { secretDigest } from '../../src/serial/device-types.ts';
+import { SecretVault } from '../../src/station/secret-vault.ts';
+import { StationDb } from '../../src/station/station-db.ts';
+import { tempDir } from './station-harness.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function fresh() {
+  const dir = tempDir('imprint-vault-');
+  dirs.push(dir);
+  const db = StationDb.open(join(dir, 'station.db'));
+  return { dir, db, keyFile: join(dir, 'station.key') };
+}
+
+const input = (n: number) => ({ deviceId: `dev${n}`.padEnd(22, 'A'), hardwareSerial: `SN${n}`, fixture: 'f1' });
+
+function filesUnder(dir: string): Buffer {
+  return Buffer.concat(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('station.db'))
+      .map((f) => readFileSync(join(dir, f))),
+  );
+}
+
+test('the station key is a separate 0600 file and records are sealed: no plaintext secret in the database', () => {
+  const { dir, db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  const secrets = Array.from({ length: 5 }, () => randomBytes(32).toString('base64'));
+  const records = secrets.map((s, i) => vault.put(input(i), s));
+  for (const [i, r] of records.entries()) assert.equal(r.digest, secretDigest(secrets[i]));
+  const bytes = filesUnder(dir);
+  for (const s of secrets) {
+    assert.equal(bytes.includes(Buffer.from(s)), false, 'plaintext secret found in station.db');
+    assert.equal(bytes.includes(Buffer.from(s, 'base64')), false, 'raw secret bytes found in station.db');
+  }
+  // The key itself is not in the database either.
+  assert.equal(bytes.includes(readFileSync(keyFile)), false);
+  // Sealed records open again with the key.
+  const pending = vault.pending();
+  assert.deepEqual(
+    pending.map((p) => vault.reveal(p)),
+    secrets,
+  );
+  db.close();
+});
+
+test('a confirmed record is wiped (secure_delete) and the device enters the registry', () => {
+  const { dir, db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  const secret = randomBytes(32).toString('base64');
+  const rec = vault.put(input(1), secret);
+  const sealed = Buffer.from(vault.pending()[0].sealed);
+  vault.confirm(rec.vaultId, {
+    ...input(1),
+    digest: rec.digest,
+    fingerprint: rec.fingerprint,
+    writtenAt: new Date().toISOString(),
+  });
+  assert.equal(vault.pending().length, 0);
+  assert.equal(db.device(input(1).deviceId)?.state, 'written');
+  db.close(); // checkpoints the WAL
+  assert.equal(filesUnder(dir).includes(sealed), false, 'the sealed record is overwritten, not left in a free page');
+});
+
+test('a record is bound to its device: moved to another device id it does not open', () => {
+  const { db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  vault.put(input(1), randomBytes(32).toString('base64'));
+  const row = vault.pending()[0];
+  assert.throws(() => vault.reveal({ ...row, deviceId: input(2).deviceId }), { code: 'VAULT_RECORD_INVALID' });
+  db.close();
+});
+
+test('missing key with pending records: VAULT_KEY_MISSING, nothing is overwritten', () => {
+  const { db, keyFile } = fresh();
+  SecretVault.open({ keyFile, db }).put(input(1), randomBytes(32).toString('base64'));
+  rmSync(keyFile);
+  assert.throws(() => SecretVault.open({ keyFile, db }), { code: 'VAULT_KEY_MISSING' });
+  assert.equal(existsSync(keyFile), false, 'a new key is not made while old records wait');
+  assert.equal(db.vaultCount(), 1);
+  db.close();
+});
+
+test('a key readable by others is refused; a wrong key does not open records', () => {
+  const { db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  vault.put(input(1), randomBytes(32).toString('base64'));
+  chmodSync(keyFile, 0o644);
+  assert.throws(() => SecretVault.open({ keyFile, db }), { code: 'VAULT_KEY_INSECURE' });
+  chmodSync(keyFile, 0o600);
+  writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+  const other = SecretVault.open({ keyFile, db });
+  assert.throws(
+    () => other.reveal(other.pending()[0]),
+    (e: Error) => {
+      assert.equal((e as { code?: string }).code, 'VAULT_RECORD_INVALID');
+      return true;
+    },
+  );
+  db.close();
+});
