@@ -73,6 +73,15 @@ export function tamperCsrSubject(csrPem: string, from = 'anything'): string {
   return derToPem(der, 'CERTIFICATE REQUEST');
 }
 
+/** An EC P-256 CSR whose public point was altered so it is no longer on the curve. */
+export function tamperCsrEcPoint(csrPem: string): string {
+  const der = pemToDer(csrPem);
+  const at = der.indexOf(Buffer.from([0x03, 0x42, 0x00, 0x04])); // BIT STRING of an uncompressed P-256 point
+  if (at < 0) throw new Error('no uncompressed P-256 point in the CSR');
+  der[at + 4 + 63] ^= 0x01; // last byte of y
+  return derToPem(der, 'CERTIFICATE REQUEST');
+}
+
 /** Writes PEM files into `dir` and returns their paths, for openssl commands. */
 export function writeFiles(dir: string, files: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

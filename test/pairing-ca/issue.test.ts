@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, ExtendedKeyUsage, id_ce_extKeyUsage, id_kp_clientAuth } from '@peculiar/asn1-x509';
@@ -10,6 +11,7 @@ import {
   makeCsr,
   openssl,
   pemToDer,
+  tamperCsrEcPoint,
   tamperCsrSubject,
   tempDir,
   writeFiles,
@@ -40,7 +42,10 @@ describe('CertificateAuthority.issue', () => {
     rsaCsr = makeCsr('rsa-2048', '/CN=anything');
     files = writeFiles(tmp.dir, { 'ca.pem': ca.certificatePem });
   });
-  after(() => tmp.cleanup());
+  after(async () => {
+    await ca.close();
+    tmp.cleanup();
+  });
 
   function verifyWithOpenssl(leafPem: string, name: string) {
     const { [name]: leafPath } = writeFiles(tmp.dir, { [name]: leafPem });
@@ -77,7 +82,7 @@ describe('CertificateAuthority.issue', () => {
     assert.equal(issued.serialHex, 'ff01');
   });
 
-  it('issueAsync gives the same certificates and the same refusals, many at once', async () => {
+  it('issueAsync (signing threads) gives the same certificates and the same refusals, many at once', async () => {
     const all = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         ca.issueAsync({
@@ -105,9 +110,45 @@ describe('CertificateAuthority.issue', () => {
       code: 'INVALID_CSR',
     });
     await assert.rejects(ca.issueAsync({ csrPem: 'garbage', commonName: CN, serialHex: '01' }), { code: 'INVALID_CSR' });
+    await assert.rejects(ca.issueAsync({ csrPem: tamperCsrEcPoint(ecCsr.csrPem), commonName: CN, serialHex: '01' }), {
+      code: 'INVALID_CSR',
+      message: /EC P-256 public key is not valid/,
+    });
+    for (const kind of ['ec-p384', 'rsa-2048-pss'] as const) {
+      verifyWithOpenssl(
+        (await ca.issueAsync({ csrPem: makeCsr(kind).csrPem, commonName: CN, serialHex: '43' })).pem,
+        `async-${kind}.pem`,
+      );
+    }
     await assert.rejects(ca.issueAsync({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: 'nope' }), {
       code: 'INVALID_ARGUMENT',
     });
+  });
+
+  it('issueAsync leaves the process free to exit when idle, and refuses work after close()', async () => {
+    const script = `${tmp.dir}/issue-once.mts`;
+    const caModule = new URL('../../src/pairing/ca/certificate-authority.ts', import.meta.url).href;
+    writeFiles(tmp.dir, {
+      'issue-once.mts': `import { readFileSync } from 'node:fs';
+import { CertificateAuthority } from ${JSON.stringify(caModule)};
+const ca = CertificateAuthority.loadOrCreate(process.argv[2], { signingThreads: 2 });
+const issued = await ca.issueAsync({ csrPem: readFileSync(process.argv[3], 'utf8'), commonName: 'r/d', serialHex: '01' });
+process.stdout.write(issued.serialHex);
+`,
+      'once.csr': ecCsr.csrPem,
+    });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, `${tmp.dir}/ca`, `${tmp.dir}/once.csr`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '01', 'the result came back before the process exited, without close()');
+
+    const closing = CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 1 });
+    await closing.issueAsync({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: '01' });
+    await closing.close();
+    await assert.rejects(closing.issueAsync({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: '01' }), { code: 'CA_CLOSED' });
+    assert.throws(() => CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 0 }), { code: 'INVALID_ARGUMENT' });
   });
 
   it('issues for EC P-384 (SHA-384) and RSA-PSS signed CSRs', () => {

@@ -7,9 +7,10 @@ import { ImprintError } from '../../common/errors.ts';
 import { type CaMaterial, loadOrCreateCa } from './ca-key-store.ts';
 import { readCertificate } from './certificate-reader.ts';
 import { buildCrl, type RevocationReason } from './crl.ts';
-import { readCsr, type UnverifiedCsr, verifyCsr, verifyCsrAsync } from './csr.ts';
+import { badCsrSignature, invalidCsr, readCsr, type UnverifiedCsr, verifyCsr } from './csr.ts';
 import { pemDecode, pemEncode } from './pem.ts';
-import { type SigningScheme, signingSchemeFor, verifyKeyOptions } from './signature-algorithms.ts';
+import { type SigningScheme, signingSchemeFor, verifyKeyOptions, verifyPaddingOptions } from './signature-algorithms.ts';
+import { SigningThreads } from './signing-threads.ts';
 import { LeafCertificateBuilder, type LeafFields, serialInteger } from './x509-builder.ts';
 
 export const DEFAULT_CA_COMMON_NAME = 'Imprint Pairing CA';
@@ -74,8 +75,10 @@ export class CertificateAuthority {
   private readonly scheme: SigningScheme;
   private readonly leafBuilder: LeafCertificateBuilder;
   private readonly leafValidityDays: number;
+  private readonly signingThreads: number | undefined;
+  private threads: SigningThreads | undefined;
 
-  private constructor(material: CaMaterial, leafValidityDays: number) {
+  private constructor(material: CaMaterial, leafValidityDays: number, signingThreads: number | undefined) {
     this.material = material;
     this.certificatePem = material.certificatePem;
     this.certificateDer = material.certificate.der;
@@ -84,19 +87,25 @@ export class CertificateAuthority {
     this.scheme = signingSchemeFor(material.privateKey);
     this.leafBuilder = new LeafCertificateBuilder(material.privateKey, this.scheme, material.certificate.subject, material.keyId);
     this.leafValidityDays = leafValidityDays;
+    this.signingThreads = signingThreads;
   }
 
   /**
    * Loads the CA from `dir`, creating it (EC P-256 key, self-signed certificate valid `validityDays`) when absent.
-   * `leafValidityDays` is the default validity of issued device certificates.
+   * `leafValidityDays` is the default validity of issued device certificates; `signingThreads` the number of
+   * worker threads issueAsync uses.
    */
   static loadOrCreate(
     dir: string,
-    opts: { commonName?: string; validityDays?: number; leafValidityDays?: number } = {},
+    opts: { commonName?: string; validityDays?: number; leafValidityDays?: number; signingThreads?: number } = {},
   ): CertificateAuthority {
     const commonName = opts.commonName ?? DEFAULT_CA_COMMON_NAME;
     if (typeof commonName !== 'string' || commonName.length === 0 || commonName.length > 64) {
       throw badArgument('The CA common name must be 1 to 64 characters');
+    }
+    const threads = opts.signingThreads;
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
+      throw badArgument('signingThreads must be an integer from 1 to 64');
     }
     const material = loadOrCreateCa(dir, {
       commonName,
@@ -106,6 +115,7 @@ export class CertificateAuthority {
     return new CertificateAuthority(
       material,
       validityDays(opts.leafValidityDays, DEFAULT_LEAF_VALIDITY_DAYS, 'The leaf validity'),
+      opts.signingThreads,
     );
   }
 
@@ -120,13 +130,33 @@ export class CertificateAuthority {
   }
 
   /**
-   * issue() with the two signature operations (CSR check, certificate signing) on libuv's thread pool: the event
-   * loop only parses and encodes, so an HTTP server can use a second core. Same results and errors as issue().
+   * issue() with the costly steps (importing the device key, checking the CSR's signature, signing) on worker
+   * threads, so the event loop keeps only parsing and encoding. Same results and errors as issue(). The threads
+   * start on first use (`signingThreads` of loadOrCreate, default: the cores, at most 4) and hold the process
+   * open only while a job is out; close() stops them.
    */
   async issueAsync(opts: IssueOptions): Promise<IssuedCertificate> {
     const { csr, fields } = this.prepare(opts);
-    const parsed = await verifyCsrAsync(csr);
-    return this.result(await this.leafBuilder.buildAsync({ ...fields, spki: parsed.spki, keyFamily: parsed.keyFamily }), fields);
+    const tbs = this.leafBuilder.tbs({ ...fields, spki: csr.key.spki, keyFamily: csr.key.family });
+    this.threads ??= new SigningThreads(this.material.privateKey, this.scheme.hash, this.signingThreads);
+    const outcome = await this.threads.run({
+      jwk: csr.key.jwk,
+      spki: csr.key.spki,
+      hash: csr.scheme.hash,
+      options: verifyPaddingOptions(csr.scheme),
+      signedData: csr.signedData,
+      signature: csr.signature,
+      tbs,
+    });
+    if (!outcome.ok) {
+      throw outcome.reason === 'BAD_KEY' ? invalidCsr(`the ${csr.key.description} public key is not valid`) : badCsrSignature();
+    }
+    return this.result(this.leafBuilder.assemble(tbs, outcome.signature), fields);
+  }
+
+  /** Stops the signing threads of issueAsync (if any were started). The CA is unusable for issueAsync after. */
+  async close(): Promise<void> {
+    await this.threads?.close();
   }
 
   private prepare(opts: IssueOptions): {

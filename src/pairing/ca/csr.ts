@@ -4,7 +4,7 @@ import { type KeyObject, verify } from 'node:crypto';
 import { PairingError } from '../pairing-api.ts';
 import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
 import { PemError, pemDecode } from './pem.ts';
-import { importDeviceKey, KeyPolicyError } from './public-key-info.ts';
+import { type DeviceKeyDescription, describeDeviceKey, importDescribedKey, KeyPolicyError } from './public-key-info.ts';
 import { type KeyFamily, type VerifyScheme, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';
 
 export interface ParsedCsr {
@@ -16,8 +16,9 @@ export interface ParsedCsr {
   keyDescription: string;
 }
 
-/** A structurally valid CSR whose self-signature has not been checked yet. */
-export interface UnverifiedCsr extends ParsedCsr {
+/** A structurally valid CSR with an acceptable key, whose self-signature has not been checked yet. */
+export interface UnverifiedCsr {
+  key: DeviceKeyDescription;
   signedData: Buffer;
   signature: Buffer;
   scheme: VerifyScheme;
@@ -25,7 +26,7 @@ export interface UnverifiedCsr extends ParsedCsr {
 
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
 
-function invalid(message: string, cause?: unknown): PairingError {
+export function invalidCsr(message: string, cause?: unknown): PairingError {
   return new PairingError('INVALID_CSR', 422, `Invalid CSR: ${message}`, { cause });
 }
 
@@ -35,7 +36,7 @@ export function readCsr(csrPem: string): UnverifiedCsr {
   try {
     der = pemDecode(csrPem, CSR_LABELS);
   } catch (e) {
-    if (e instanceof PemError) throw invalid(e.message);
+    if (e instanceof PemError) throw invalidCsr(e.message);
     throw e;
   }
   try {
@@ -57,57 +58,38 @@ export function readCsr(csrPem: string): UnverifiedCsr {
     if (more) throw new DerError('trailing fields in certificationRequestInfo');
 
     const scheme = verifySchemeOf(der, algId);
-    const spkiDer = whole(der, spki);
-    const key = importDeviceKey(spkiDer);
-    if (scheme.family !== key.family) throw invalid(`the signature algorithm does not match the ${key.description} key`);
+    // A copy of the key, so the certificate does not keep the whole CSR buffer alive.
+    const key = describeDeviceKey(Buffer.from(whole(der, spki)));
+    if (scheme.family !== key.family) throw invalidCsr(`the signature algorithm does not match the ${key.description} key`);
     const sigBits = content(der, sig);
     if (sigBits.length < 2 || sigBits[0] !== 0) throw new DerError('malformed signature bit string');
-    return {
-      publicKey: key.publicKey,
-      spki: Buffer.from(spkiDer), // a copy, so the certificate does not keep the whole CSR buffer alive
-      keyFamily: key.family,
-      keyDescription: key.description,
-      signedData: whole(der, info),
-      signature: sigBits.subarray(1),
-      scheme,
-    };
+    return { key, signedData: whole(der, info), signature: sigBits.subarray(1), scheme };
   } catch (e) {
-    if (e instanceof DerError) throw invalid(`malformed structure (${e.message})`);
-    if (e instanceof KeyPolicyError) throw invalid(e.message);
+    if (e instanceof DerError) throw invalidCsr(`malformed structure (${e.message})`);
+    if (e instanceof KeyPolicyError) throw invalidCsr(e.message);
     throw e;
   }
 }
 
-const badSignature = () => invalid('the self-signature does not verify (no proof of possession of the private key)');
+export const badCsrSignature = () => invalidCsr('the self-signature does not verify (no proof of possession of the private key)');
 
-function result(csr: UnverifiedCsr): ParsedCsr {
-  return { publicKey: csr.publicKey, spki: csr.spki, keyFamily: csr.keyFamily, keyDescription: csr.keyDescription };
-}
-
-/** Checks the CSR's self-signature (proof of possession). Throws INVALID_CSR. */
+/** Imports the CSR's key and checks the CSR's self-signature (proof of possession). Throws INVALID_CSR. */
 export function verifyCsr(csr: UnverifiedCsr): ParsedCsr {
+  let publicKey: KeyObject;
+  try {
+    publicKey = importDescribedKey(csr.key);
+  } catch (e) {
+    if (e instanceof KeyPolicyError) throw invalidCsr(e.message);
+    throw e;
+  }
   let ok = false;
   try {
-    ok = verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(csr.publicKey, csr.scheme), csr.signature);
+    ok = verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(publicKey, csr.scheme), csr.signature);
   } catch {
     ok = false; // a signature OpenSSL cannot even decode is just a bad signature
   }
-  if (!ok) throw badSignature();
-  return result(csr);
-}
-
-/** verifyCsr on libuv's thread pool, so the signature check does not hold the event loop. */
-export function verifyCsrAsync(csr: UnverifiedCsr): Promise<ParsedCsr> {
-  return new Promise((resolve, reject) => {
-    try {
-      verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(csr.publicKey, csr.scheme), csr.signature, (err, ok) => {
-        if (err || !ok) reject(badSignature());
-        else resolve(result(csr));
-      });
-    } catch {
-      reject(badSignature());
-    }
-  });
+  if (!ok) throw badCsrSignature();
+  return { publicKey, spki: csr.key.spki, keyFamily: csr.key.family, keyDescription: csr.key.description };
 }
 
 /** Parses a PEM CSR and verifies its self-signature. Throws PairingError INVALID_CSR (an ImprintError). */

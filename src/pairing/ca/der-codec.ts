@@ -90,17 +90,21 @@ export const content = (buf: Buffer, t: Tlv): Buffer => buf.subarray(t.contentSt
 
 // ---- writer -------------------------------------------------------------------------------------------------
 
-function lengthBytes(len: number): number[] {
-  if (len < 0x80) return [len];
-  const out: number[] = [];
-  for (let v = len; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
-}
-
-/** One TLV with the given tag around the concatenation of `parts`. */
+/** One TLV with the given tag around the concatenation of `parts`, written into a single allocation. */
 export function tlv(tag: number, ...parts: Buffer[]): Buffer {
-  const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([tag, ...lengthBytes(body.length)]), body]);
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const lenOctets = len < 0x80 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : len < 0x1000000 ? 3 : 4;
+  const out = Buffer.allocUnsafe(2 + lenOctets + len);
+  out[0] = tag;
+  if (lenOctets === 0) out[1] = len;
+  else {
+    out[1] = 0x80 | lenOctets;
+    for (let i = 0; i < lenOctets; i++) out[2 + i] = (len >>> (8 * (lenOctets - 1 - i))) & 0xff;
+  }
+  let off = 2 + lenOctets;
+  for (const p of parts) off += p.copy(out, off);
+  return out;
 }
 
 export const seq = (...parts: Buffer[]): Buffer => tlv(TAG.SEQUENCE, ...parts);

@@ -1,16 +1,24 @@
 // SubjectPublicKeyInfo of a device key: which keys we accept, and a fast import into a Node KeyObject.
 // Why JWK: with OpenSSL 3, createPublicKey on SPKI DER costs ~120 µs (generic decoder) while a JWK import costs
-// ~80 µs for EC P-256 (mostly the point validation, which we want) and ~5 µs for RSA. The SPKI bytes go into the
-// certificate unchanged once their structure and the key itself have been validated here.
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { children, content, DerError, expectTag, oid, type readTlv, readWhole, TAG } from './der-codec.ts';
+// ~80 µs for EC P-256 (mostly curve setup and point validation, which we want) and ~5 µs for RSA. The SPKI bytes
+// go into the certificate unchanged once their structure and the key itself have been validated.
+// The import is split from the description so that it can run on a signing thread (signing-threads.ts).
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { children, content, DerError, expectTag, oid, readWhole, TAG, type Tlv } from './der-codec.ts';
 import type { KeyFamily } from './signature-algorithms.ts';
 
-export interface DevicePublicKey {
-  publicKey: KeyObject;
+/** A structurally valid device key that passed the policy, not yet imported. */
+export interface DeviceKeyDescription {
   family: KeyFamily;
   /** e.g. "EC P-256", "RSA 2048": harmless, for messages. */
   description: string;
+  spki: Buffer;
+  /** The key as JWK when that import path applies (uncompressed EC points, RSA); else import the SPKI. */
+  jwk?: JsonWebKey;
+}
+
+export interface DevicePublicKey extends DeviceKeyDescription {
+  publicKey: KeyObject;
 }
 
 export class KeyPolicyError extends Error {
@@ -26,23 +34,15 @@ const CURVES = new Map<string, { name: 'P-256' | 'P-384'; coordinateBytes: numbe
 export const RSA_MIN_BITS = 2048;
 export const RSA_MAX_BITS = 8192;
 
-function importKey(jwk: Record<string, string>, what: string): KeyObject {
-  try {
-    return createPublicKey({ key: jwk, format: 'jwk' });
-  } catch {
-    throw new KeyPolicyError(`the ${what} public key is not valid`);
-  }
-}
-
-function positiveMagnitude(buf: Buffer, t: ReturnType<typeof readTlv>, what: string): Buffer {
+function positiveMagnitude(buf: Buffer, t: Tlv | undefined, what: string): Buffer {
   expectTag(t, TAG.INTEGER, what);
-  const c = content(buf, t);
+  const c = content(buf, t as Tlv);
   if (c.length === 0 || c[0] & 0x80) throw new DerError(`${what} must be positive`);
   return c[0] === 0 && c.length > 1 ? c.subarray(1) : c;
 }
 
-/** Parses and validates a device's SPKI DER. Throws DerError (malformed) or KeyPolicyError (refused key). */
-export function importDeviceKey(spki: Buffer): DevicePublicKey {
+/** Parses a device's SPKI DER and applies the key policy. Throws DerError (malformed) or KeyPolicyError (refused). */
+export function describeDeviceKey(spki: Buffer): DeviceKeyDescription {
   const top = readWhole(spki, TAG.SEQUENCE);
   const [algId, keyBits, extra] = children(spki, top);
   expectTag(algId, TAG.SEQUENCE, 'algorithm');
@@ -60,18 +60,13 @@ export function importDeviceKey(spki: Buffer): DevicePublicKey {
     const curve = params?.tag === TAG.OID ? CURVES.get(spki.toString('hex', params.start, params.end)) : undefined;
     if (!curve) throw new KeyPolicyError('unsupported elliptic curve; use P-256 or P-384');
     const n = curve.coordinateBytes;
-    let publicKey: KeyObject;
+    const description = `EC ${curve.name}`;
     if (key.length === 1 + 2 * n && key[0] === 4) {
       const jwk = { kty: 'EC', crv: curve.name, x: key.toString('base64url', 1, 1 + n), y: key.toString('base64url', 1 + n) };
-      publicKey = importKey(jwk, 'EC');
-    } else {
-      try {
-        publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' }); // compressed points: rare, slower path
-      } catch {
-        throw new KeyPolicyError('the EC public key is not valid');
-      }
+      return { family: 'ecdsa', description, spki, jwk };
     }
-    return { publicKey, family: 'ecdsa', description: `EC ${curve.name}` };
+    if (key.length === 1 + n && (key[0] === 2 || key[0] === 3)) return { family: 'ecdsa', description, spki }; // compressed
+    throw new KeyPolicyError('the EC public key is not valid');
   }
 
   if (algHex === OID_RSA) {
@@ -79,7 +74,7 @@ export function importDeviceKey(spki: Buffer): DevicePublicKey {
       throw new DerError('unexpected RSA key parameters');
     const rsaKey = readWhole(key, TAG.SEQUENCE);
     const [nTlv, eTlv, tail] = children(key, rsaKey);
-    if (!nTlv || !eTlv || tail) throw new DerError('malformed RSA public key');
+    if (tail) throw new DerError('malformed RSA public key');
     const modulus = positiveMagnitude(key, nTlv, 'RSA modulus');
     const exponent = positiveMagnitude(key, eTlv, 'RSA exponent');
     const modulusBits = (modulus.length - 1) * 8 + (32 - Math.clz32(modulus[0]));
@@ -90,7 +85,25 @@ export function importDeviceKey(spki: Buffer): DevicePublicKey {
       throw new KeyPolicyError('unsupported RSA public exponent');
     }
     const jwk = { kty: 'RSA', n: modulus.toString('base64url'), e: exponent.toString('base64url') };
-    return { publicKey: importKey(jwk, 'RSA'), family: 'rsa', description: `RSA ${modulusBits}` };
+    return { family: 'rsa', description: `RSA ${modulusBits}`, spki, jwk };
   }
   throw new KeyPolicyError('unsupported key type; use EC P-256, EC P-384 or RSA');
+}
+
+/**
+ * Imports a described key (OpenSSL validates it, e.g. that an EC point is on the curve). Throws KeyPolicyError.
+ * Kept free of other imports' state: the signing threads run the same steps (see signing-threads.ts).
+ */
+export function importDescribedKey(d: DeviceKeyDescription): KeyObject {
+  try {
+    return d.jwk ? createPublicKey({ key: d.jwk, format: 'jwk' }) : createPublicKey({ key: d.spki, format: 'der', type: 'spki' });
+  } catch {
+    throw new KeyPolicyError(`the ${d.family === 'ecdsa' ? 'EC' : 'RSA'} public key is not valid`);
+  }
+}
+
+/** describeDeviceKey + importDescribedKey. */
+export function importDeviceKey(spki: Buffer): DevicePublicKey {
+  const d = describeDeviceKey(spki);
+  return { ...d, publicKey: importDescribedKey(d) };
 }

@@ -117,10 +117,14 @@ export function verifySchemeOf(buf: Buffer, algId: Tlv): VerifyScheme {
   throw new DerError('unsupported signature algorithm');
 }
 
+/** The padding/encoding options of crypto.verify for a scheme (without the key: also sent to signing threads). */
+export function verifyPaddingOptions(scheme: VerifyScheme): { dsaEncoding?: 'der'; padding?: number; saltLength?: number } {
+  if (scheme.family === 'ecdsa') return { dsaEncoding: 'der' };
+  if (scheme.pssSaltLength !== undefined) return { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pssSaltLength };
+  return { padding: constants.RSA_PKCS1_PADDING };
+}
+
 /** Arguments for crypto.verify's key parameter. */
 export function verifyKeyOptions(key: KeyObject, scheme: VerifyScheme) {
-  if (scheme.family === 'ecdsa') return { key, dsaEncoding: 'der' as const };
-  if (scheme.pssSaltLength !== undefined)
-    return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pssSaltLength };
-  return { key, padding: constants.RSA_PKCS1_PADDING };
+  return { key, ...verifyPaddingOptions(scheme) };
 }

@@ -94,12 +94,13 @@ export class LeafCertificateBuilder {
     return signStructure(this.tbs(f), this.caKey, this.scheme);
   }
 
-  /** The DER certificate, signed on libuv's thread pool. */
-  buildAsync(f: LeafFields): Promise<Buffer> {
-    return signStructureAsync(this.tbs(f), this.caKey, this.scheme);
+  /** The certificate from a TBSCertificate and its signature made elsewhere (a signing thread). */
+  assemble(tbs: Buffer, signature: Buffer): Buffer {
+    return seq(tbs, this.scheme.algorithmIdentifier, bitString(signature));
   }
 
-  private tbs(f: LeafFields): Buffer {
+  /** The TBSCertificate: everything the CA signs. */
+  tbs(f: LeafFields): Buffer {
     const ski = extension(OID_SKI, false, tlv(TAG.OCTET_STRING, keyIdentifier(f.spki)));
     const extensions = tlv(ctx(3), seq(this.constExtensions[f.keyFamily], ski, this.akiExtension));
     return seq(
@@ -119,15 +120,6 @@ export class LeafCertificateBuilder {
 export function signStructure(tbs: Buffer, key: KeyObject, scheme: SigningScheme): Buffer {
   const signature = sign(scheme.hash, tbs, { key, dsaEncoding: 'der' });
   return seq(tbs, scheme.algorithmIdentifier, bitString(signature));
-}
-
-export function signStructureAsync(tbs: Buffer, key: KeyObject, scheme: SigningScheme): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    sign(scheme.hash, tbs, { key, dsaEncoding: 'der' }, (err, signature) => {
-      if (err) reject(err);
-      else resolve(seq(tbs, scheme.algorithmIdentifier, bitString(signature)));
-    });
-  });
 }
 
 const SERIAL_HEX_RE = /^[0-9a-fA-F]{1,42}$/;
