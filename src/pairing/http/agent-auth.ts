@@ -64,6 +64,13 @@ export function authorizationPath(url: string): string {
   return segments.slice(2).join('/');
 }
 
+function checkPath(grant: AgentGrant, method: string, path: string): undefined {
+  for (const rule of grant.rules) {
+    if (rule.method.test(method) && rule.path.test(path)) return undefined;
+  }
+  throw new PairingError('UNAUTHORIZED_PATH', 403, `Unauthorized access to ${method} ${path}. Please verify your permissions`);
+}
+
 export class AgentAuthenticator {
   private readonly keys = new Map<string, { pem: string; key: KeyObject | undefined; algorithms: string[] }>();
   private readonly grants = new Map<string, AgentGrant>();
@@ -79,26 +86,35 @@ export class AgentAuthenticator {
 
   /**
    * Verify the token of an Authorization header against the realm's key and check that it allows
-   * METHOD on the path. Throws PairingError MISSING_TOKEN / INVALID_TOKEN (401) or UNAUTHORIZED_PATH (403).
+   * METHOD on the path. Throws (or rejects with) PairingError MISSING_TOKEN / INVALID_TOKEN (401) or
+   * UNAUTHORIZED_PATH (403). Returns undefined when decided synchronously (cached token), else a promise.
    */
-  async authorize(realm: RealmKey, authorization: string | string[] | undefined, method: string, path: string): Promise<void> {
+  authorize(
+    realm: RealmKey,
+    authorization: string | string[] | undefined,
+    method: string,
+    path: string,
+  ): Promise<void> | undefined {
     const token = bearerCredential(authorization);
     if (!token) throw missingTokenError();
-    const grant = await this.grantFor(realm, token);
-    for (const rule of grant.rules) {
-      if (rule.method.test(method) && rule.path.test(path)) return;
-    }
-    throw new PairingError('UNAUTHORIZED_PATH', 403, `Unauthorized access to ${method} ${path}. Please verify your permissions`);
+    // A token seen before is checked synchronously: no signature verification, no promise.
+    const cached = this.cachedGrant(realm, token);
+    if (cached) return checkPath(cached, method, path);
+    return this.verify(realm, token).then((grant) => checkPath(grant, method, path));
   }
 
-  private async grantFor(realm: RealmKey, token: string): Promise<AgentGrant> {
+  private cachedGrant(realm: RealmKey, token: string): AgentGrant | undefined {
     const cacheKey = `${realm.name}\n${token}`;
     const cached = this.grants.get(cacheKey);
+    if (!cached) return undefined;
+    if (cached.until > this.now() && cached.publicKeyPem === realm.publicKeyPem) return cached;
+    this.grants.delete(cacheKey);
+    return undefined;
+  }
+
+  private async verify(realm: RealmKey, token: string): Promise<AgentGrant> {
+    const cacheKey = `${realm.name}\n${token}`;
     const now = this.now();
-    if (cached) {
-      if (cached.until > now && cached.publicKeyPem === realm.publicKeyPem) return cached;
-      this.grants.delete(cacheKey);
-    }
     const { key, algorithms } = this.keyFor(realm);
     if (!key) throw invalidTokenError();
     let payload: Record<string, unknown>;

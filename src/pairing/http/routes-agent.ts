@@ -1,5 +1,5 @@
 // Agent API: register and unregister devices, authorized by an agent JWT.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { PairingError } from '../pairing-api.ts';
 import { authorizationPath } from './agent-auth.ts';
 import { ErrorReplies, RealmParams, RegisterBody, RegisterReply, UnregisterParams } from './schemas.ts';
@@ -18,9 +18,18 @@ const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
 
 export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
   // Runs before the body is read: unknown realm, then token, then `a_pa`, as Astarte's plugs do.
-  const authorizeAgent = async (req: FastifyRequest) => {
-    const realm = requireRealm(ctx, req);
-    await ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+  // Callback style: a cached token is decided without a promise (the hot path of registration).
+  const authorizeAgent = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    let pending: Promise<void> | undefined;
+    try {
+      const realm = requireRealm(ctx, req);
+      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    if (pending) pending.then(() => done(), done);
+    else done();
   };
 
   app.post(

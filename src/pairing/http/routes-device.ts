@@ -1,5 +1,5 @@
 // Device API: info, credentials and verify, authorized by the device's credentials secret.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { PairingError } from '../pairing-api.ts';
 import { bearerCredential } from './agent-auth.ts';
 import { requireRealm } from './routes-agent.ts';
@@ -22,17 +22,23 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   // The secret stays in this map for the request's lifetime only; it is never logged.
   const secrets = new WeakMap<FastifyRequest, string>();
 
-  const authenticateDevice = async (req: FastifyRequest) => {
-    requireRealm(ctx, req);
-    const secret = bearerCredential(req.headers.authorization);
-    if (!secret) throw new PairingError('UNAUTHORIZED', 401, 'Unauthorized');
-    secrets.set(req, secret);
+  const authenticateDevice = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    try {
+      requireRealm(ctx, req);
+      const secret = bearerCredential(req.headers.authorization);
+      if (!secret) throw new PairingError('UNAUTHORIZED', 401, 'Unauthorized');
+      secrets.set(req, secret);
+      done();
+    } catch (e) {
+      done(e as Error);
+    }
   };
   const secretOf = (req: FastifyRequest): string => secrets.get(req) ?? '';
 
   // Astarte has a :protocol route parameter and answers 400 for anything but astarte_mqtt_v1.
-  const requireMqttV1 = async (req: FastifyRequest) => {
-    if ((req.params as { protocol?: string }).protocol !== MQTT_V1) throw new PairingError('BAD_REQUEST', 400, 'Bad request');
+  const requireMqttV1 = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if ((req.params as { protocol?: string }).protocol === MQTT_V1) done();
+    else done(new PairingError('BAD_REQUEST', 400, 'Bad request'));
   };
 
   app.get(

@@ -56,6 +56,8 @@ export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
     loggerInstance: opts.logger,
     // One line per request is written by our onResponse hook, without headers or bodies.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (a measurable cost at 10k req/s): the request id goes in our line.
+    childLoggerFactory: (logger) => logger,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,
@@ -102,7 +104,13 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     const seconds = reply.elapsedTime / 1000;
     ctx.metrics.observeRequest(req.method, route, reply.statusCode, seconds);
     // URLs carry realm and device id, never a secret; headers and bodies are never logged.
-    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    const line = {
+      reqId: req.id,
+      method: req.method,
+      url: req.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
     if (route.startsWith('/v1/')) req.log.info(line, 'request');
     else req.log.debug(line, 'request');
     done();
