@@ -54,6 +54,7 @@ describe('CertificateAuthority.loadOrCreate', () => {
     const second = CertificateAuthority.loadOrCreate(dir);
     assert.notEqual(second.certificatePem, first.certificatePem);
     assert.equal(second.check(leaf.pem).ok, true);
+    assert.deepEqual(second.check(first.certificatePem), { ok: false, cause: 'INVALID' }, 'the old CA certificate is no client');
   });
 
   it('gives a clear error, without the key content, for a corrupt key file', () => {

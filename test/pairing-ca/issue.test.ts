@@ -189,8 +189,8 @@ process.stdout.write(issued.serialHex);
     }
   });
 
-  it('refuses an empty or control-character common name', () => {
-    for (const commonName of ['', 'a\nb', 'x'.repeat(257)]) {
+  it('refuses an empty, control-character or CA-named common name', () => {
+    for (const commonName of ['', 'a\nb', 'x'.repeat(257), 'Imprint Pairing CA']) {
       assert.throws(() => ca.issue({ csrPem: ecCsr.csrPem, commonName, serialHex: '01' }), { code: 'INVALID_ARGUMENT' });
     }
   });

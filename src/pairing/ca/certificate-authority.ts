@@ -172,6 +172,8 @@ export class CertificateAuthority {
     ) {
       throw badArgument(`The certificate common name must be 1 to ${MAX_CN_LENGTH} printable characters`);
     }
+    if (commonName === this.material.certificate.commonName)
+      throw badArgument("The certificate common name must differ from the CA's");
     const serial = serialInteger(opts.serialHex);
     if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
     const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
@@ -197,7 +199,8 @@ export class CertificateAuthority {
     } catch {
       return { ok: false, cause: 'INVALID' };
     }
-    if (cert.der.equals(this.certificateDer)) return { ok: false, cause: 'INVALID' }; // the CA is not a client
+    // The CA is not a client, nor is any earlier self-signed certificate of the same CA (re-created after a loss).
+    if (cert.subject.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID' };
     if (!cert.issuer.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID_ISSUER' };
     let signed = false;
     try {
