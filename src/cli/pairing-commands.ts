@@ -80,15 +80,18 @@ export function registerPairingCommands(program: Command): void {
     .option('--data <dir>', DATA_HELP)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '4003')
-    .option('--broker-url <url>', 'default MQTT broker URL for realms created without one')
+    .option('--broker-url <url>', 'MQTT broker URL for devices of realms created without --broker-url')
     .action(async (opts: { data?: string; host: string; port: string; brokerUrl?: string }) => {
       const port = parseInteger(opts.port, '--port', 0, 65535);
+      if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
+        throw new ImprintError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
+      }
       const logger = createLogger({ name: 'pairing' });
       const dataDir = resolve(opts.data ?? defaultDataDir());
-      const core = EmbeddedPairingCore.open({ dataDir, logger, defaultBrokerUrl: opts.brokerUrl });
+      const core = EmbeddedPairingCore.open({ dataDir, logger });
       let server: Awaited<ReturnType<typeof servePairing>>;
       try {
-        server = await servePairing({ core, logger, host: opts.host, port });
+        server = await servePairing({ core, logger, host: opts.host, port, defaultBrokerUrl: opts.brokerUrl });
       } catch (e) {
         await core.close();
         throw e;

@@ -178,6 +178,7 @@ describe('pairing HTTP device API', () => {
     );
     assert.match(m.text, /imprint_pairing_registrations_total 1\n/);
     assert.match(m.text, /imprint_pairing_credentials_issued_total [1-9]\d*\n/);
+    assert.match(m.text, /imprint_pairing_store_writes_total [1-9]\d*\n/);
   });
 
   test('logs have one line per request and never a secret, a token, a CSR or a certificate', async () => {
@@ -189,6 +190,23 @@ describe('pairing HTTP device API', () => {
     assert.match(all, /"status":403/);
     for (const needle of [secret, token, token.split('.')[2], 'BEGIN CERTIFICATE', 'credentials_secret', 'authorization']) {
       assert.ok(!all.toLowerCase().includes(needle.toLowerCase()), `log contains ${needle.slice(0, 12)}…`);
+    }
+  });
+});
+
+describe('pairing HTTP server --broker-url', () => {
+  test('devices of realms created without a broker URL get the server default; explicit ones keep theirs', async () => {
+    const s = await startTestServer({ defaultBrokerUrl: 'mqtts://broker.plant.example:8883/' });
+    try {
+      s.t.core.createRealm({ name: 'nobroker', publicKeyPem: s.t.agentKeys.publicKeyPem });
+      const info = async (realm: string) => {
+        const { credentialsSecret } = await s.t.core.registerDevice(realm, DEVICE);
+        return (await s.request('GET', `/v1/${realm}/devices/${DEVICE}/`, { auth: `Bearer ${credentialsSecret}` })).body;
+      };
+      assert.equal((await info('nobroker')).data.protocols.astarte_mqtt_v1.broker_url, 'mqtts://broker.plant.example:8883/');
+      assert.equal((await info(s.realm)).data.protocols.astarte_mqtt_v1.broker_url, 'mqtts://broker.test:8883/');
+    } finally {
+      await s.close();
     }
   });
 });

@@ -25,10 +25,10 @@ export interface TestResponse {
 }
 
 export async function startTestServer(
-  opts: { deviceRegistrationLimit?: number; logger?: Logger; now?: () => Date } = {},
+  opts: { deviceRegistrationLimit?: number; logger?: Logger; now?: () => Date; defaultBrokerUrl?: string } = {},
 ): Promise<TestServer> {
   const t = openTestCore({ deviceRegistrationLimit: opts.deviceRegistrationLimit, now: opts.now });
-  const app = await buildPairingServer({ core: t.core, logger: opts.logger });
+  const app = await buildPairingServer({ core: t.core, logger: opts.logger, defaultBrokerUrl: opts.defaultBrokerUrl });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -19,6 +19,8 @@ export class PairingMetrics {
   private readonly durations = new Map<string, Histogram>();
   private readonly events = new Map<string, number>();
   private readonly startedAt = Date.now();
+  /** The store's group-commit counters, when the core exposes them. */
+  storeStats: (() => { batches: number; writes: number }) | undefined;
 
   /** One finished HTTP request. `route` is the route pattern (e.g. /v1/:realm/agent/devices). */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -70,6 +72,15 @@ export class PairingMetrics {
       out.push(`# HELP imprint_pairing_${name}_total ${help}`);
       out.push(`# TYPE imprint_pairing_${name}_total counter`);
       out.push(`imprint_pairing_${name}_total ${this.events.get(name) ?? 0}`);
+    }
+    const store = this.storeStats?.();
+    if (store) {
+      out.push('# HELP imprint_pairing_store_commits_total Durable commits (one fsync each; writes are grouped).');
+      out.push('# TYPE imprint_pairing_store_commits_total counter');
+      out.push(`imprint_pairing_store_commits_total ${store.batches}`);
+      out.push('# HELP imprint_pairing_store_writes_total Writes committed (writes / commits = group commit size).');
+      out.push('# TYPE imprint_pairing_store_writes_total counter');
+      out.push(`imprint_pairing_store_writes_total ${store.writes}`);
     }
     out.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');
     out.push('# TYPE process_resident_memory_bytes gauge');

@@ -1,5 +1,6 @@
 // Device API: info, credentials and verify, authorized by the device's credentials secret.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { DEFAULT_BROKER_URL } from '../embedded-core.ts';
 import { PairingError } from '../pairing-api.ts';
 import { bearerCredential } from './agent-auth.ts';
 import { requireRealm } from './routes-agent.ts';
@@ -54,7 +55,13 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
       },
       onRequest: authenticateDevice,
     },
-    async (req) => ({ data: await ctx.core.getInfo(req.params.realm, req.params.hw_id, secretOf(req)) }),
+    async (req) => {
+      const info = await ctx.core.getInfo(req.params.realm, req.params.hw_id, secretOf(req));
+      if (ctx.defaultBrokerUrl && info.protocols.astarte_mqtt_v1.broker_url === DEFAULT_BROKER_URL) {
+        return { data: { ...info, protocols: { astarte_mqtt_v1: { broker_url: ctx.defaultBrokerUrl } } } };
+      }
+      return { data: info };
+    },
   );
 
   app.post(

@@ -27,6 +27,8 @@ export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
   getRealm(name: string): { name: string; publicKeyPem: string } | undefined;
   caCertificatePem(): string;
   crlPem(): string;
+  /** Group-commit figures for /metrics, when the core has them. */
+  storeStats?(): { batches: number; writes: number };
 }
 
 export interface PairingServerOptions {
@@ -34,6 +36,11 @@ export interface PairingServerOptions {
   logger?: Logger;
   /** Reported by GET /version; default: this package's version. */
   version?: string;
+  /**
+   * Broker URL given to devices of realms created without one of their own (whose broker URL is
+   * the core's placeholder DEFAULT_BROKER_URL): `imprint pairing serve --broker-url`.
+   */
+  defaultBrokerUrl?: string;
   /** Largest accepted request body, bytes (CSRs are ~1 KiB). */
   bodyLimit?: number;
   now?: () => number;
@@ -45,6 +52,7 @@ export interface RouteContext {
   auth: AgentAuthenticator;
   metrics: PairingMetrics;
   version: string;
+  defaultBrokerUrl?: string;
 }
 
 export const PACKAGE_VERSION: string = JSON.parse(
@@ -81,7 +89,9 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     auth: new AgentAuthenticator({ now: opts.now }),
     metrics: new PairingMetrics(),
     version: opts.version ?? PACKAGE_VERSION,
+    defaultBrokerUrl: opts.defaultBrokerUrl,
   };
+  ctx.metrics.storeStats = opts.core.storeStats ? () => opts.core.storeStats!() : undefined;
 
   await app.register(swagger, openApiOptions(ctx.version));
 
