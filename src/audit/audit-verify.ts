@@ -1,5 +1,6 @@
 // Offline verification of an export (CSV or JSON lines), from a string or streamed from a file.
 import { createReadStream } from 'node:fs';
+import { EVENT_FIELDS } from './audit-canonical.ts';
 import { ChainChecker, type ChainCheckerOptions } from './audit-chain.ts';
 import { CSV_COLUMNS, EXPORT_FORMAT, type ExportFormat } from './audit-export.ts';
 import type { AuditEvent, ChainStatus } from './audit-types.ts';
@@ -79,6 +80,8 @@ function csvEvent(columns: string[], fields: string[]): AuditEvent | string {
   return e as unknown as AuditEvent;
 }
 
+const EVENT_MEMBERS = new Set<string>([...EVENT_FIELDS, 'hash']);
+
 function jsonlVerifier(opts: ExportVerifyOptions): ExportStreamVerifier {
   let checker: ChainChecker | undefined;
   let rest = '';
@@ -116,7 +119,10 @@ function jsonlVerifier(opts: ExportVerifyOptions): ExportStreamVerifier {
       return;
     }
     const { v, ...event } = o;
+    const unknown = Object.keys(event).find((k) => !EVENT_MEMBERS.has(k));
     if (v !== 1) checker.fail(checker.nextSeq(), `line ${lineNo}: unknown event format ${JSON.stringify(v)}`);
+    else if (unknown)
+      checker.fail(checker.nextSeq(), `line ${lineNo}: unknown member ${JSON.stringify(unknown)} (not covered by the hash)`);
     else checker.push(event as unknown as AuditEvent);
   };
   return {
