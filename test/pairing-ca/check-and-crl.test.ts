@@ -118,6 +118,23 @@ describe('CertificateAuthority.check and .crl', () => {
     assert.equal(ok.status, 0, ok.stderr + ok.stdout);
   });
 
+  it('leaves out certificates that expired before the previous CRL period', () => {
+    const thisUpdate = new Date('2026-06-10T00:00:00Z');
+    const at = new Date('2026-01-01T00:00:00Z');
+    const crl = ca.crl(
+      [
+        { serialHex: 'aa01', revokedAt: at, reason: 'superseded', notAfter: new Date('2026-06-08T23:59:59Z') }, // long expired
+        { serialHex: 'aa02', revokedAt: at, reason: 'superseded', notAfter: new Date('2026-06-09T12:00:00Z') }, // listed once more
+        { serialHex: 'aa03', revokedAt: at, reason: 'superseded', notAfter: new Date('2026-09-01T00:00:00Z') },
+        { serialHex: 'aa04', revokedAt: at, reason: 'superseded' },
+      ],
+      { crlNumber: 3n, thisUpdate },
+    );
+    const text = openssl(['crl', '-noout', '-text'], { input: crl.pem }).stdout;
+    const listed = [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]);
+    assert.deepEqual(listed, ['AA02', 'AA03', 'AA04']);
+  });
+
   it('refuses bad CRL input with INVALID_ARGUMENT', () => {
     const at = new Date();
     assert.throws(() => ca.crl([{ serialHex: 'zz', revokedAt: at, reason: 'superseded' }], { crlNumber: 1n }), {

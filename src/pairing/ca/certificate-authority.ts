@@ -47,6 +47,11 @@ export interface RevokedEntry {
   serialHex: string;
   revokedAt: Date;
   reason: RevocationReason;
+  /**
+   * The revoked certificate's notAfter, when known: an entry is left out once the certificate expired before
+   * the previous CRL period (RFC 5280 §3.3), so the list does not grow forever.
+   */
+  notAfter?: Date;
 }
 
 function badArgument(message: string): ImprintError {
@@ -215,7 +220,10 @@ export class CertificateAuthority {
     return { ok: true, serialHex: cert.serialHex, commonName: cert.commonName, notAfter: cert.notAfter };
   }
 
-  /** A signed X.509 v2 CRL listing `revoked`. `nextUpdate` defaults to one day after `thisUpdate`. */
+  /**
+   * A signed X.509 v2 CRL listing `revoked` (without the entries of long-expired certificates, see RevokedEntry).
+   * `nextUpdate` defaults to one day after `thisUpdate`. The caller keeps `crlNumber` increasing with each new CRL.
+   */
   crl(revoked: RevokedEntry[], opts: { crlNumber: bigint; thisUpdate?: Date; nextUpdate?: Date }): { pem: string; der: Buffer } {
     if (typeof opts.crlNumber !== 'bigint' || opts.crlNumber < 0n || opts.crlNumber >= 1n << 159n) {
       throw badArgument('The CRL number must be a non-negative bigint of at most 20 octets');
@@ -225,7 +233,10 @@ export class CertificateAuthority {
       floorToSecond((opts.nextUpdate ?? new Date(thisUpdate.getTime() + DEFAULT_CRL_VALIDITY_MS)).getTime()),
     );
     if (nextUpdate <= thisUpdate) throw badArgument('The CRL nextUpdate must be after thisUpdate');
-    const entries = revoked.map((r) => {
+    // Entries of certificates that expired before the previous CRL period have been listed once after expiry.
+    const dropBefore = thisUpdate.getTime() - (nextUpdate.getTime() - thisUpdate.getTime());
+    const live = revoked.filter((r) => !(r.notAfter instanceof Date && r.notAfter.getTime() < dropBefore));
+    const entries = live.map((r) => {
       const serial = serialInteger(r.serialHex);
       if (!serial)
         throw badArgument(
