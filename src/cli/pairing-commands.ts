@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import pino from 'pino';
 import { ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
@@ -86,7 +87,8 @@ export function registerPairingCommands(program: Command): void {
       if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
         throw new ImprintError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
       }
-      const logger = createLogger({ name: 'pairing' });
+      // Buffered log writes: a request line per request must not cost a write(2) each.
+      const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
       const dataDir = resolve(opts.data ?? defaultDataDir());
       const core = EmbeddedPairingCore.open({ dataDir, logger });
       let server: Awaited<ReturnType<typeof servePairing>>;
@@ -107,7 +109,10 @@ export function registerPairingCommands(program: Command): void {
             .close()
             .then(() => core.close())
             .catch((e) => logger.error({ err: e }, 'shutdown failed'))
-            .finally(done);
+            .finally(() => {
+              logger.flush();
+              done();
+            });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -147,6 +147,9 @@ describe('pairing HTTP agent API', () => {
       assert.equal(r.status, 400, JSON.stringify(o));
       assert.deepEqual(r.body, { errors: { detail: 'Bad request' } });
     }
+    const huge = await bad({ body: { data: { hw_id: 'x'.repeat(100_000) } } });
+    assert.equal(huge.status, 413);
+    assert.ok(huge.body.errors.detail);
     assert.deepEqual((await bad({ body: { data: {} } })).body, { errors: { hw_id: ["can't be blank"] } });
     assert.deepEqual((await bad({ body: { data: { hw_id: '' } } })).body, { errors: { hw_id: ["can't be blank"] } });
     const typed = await bad({ body: { data: { hw_id: 42 } } });
