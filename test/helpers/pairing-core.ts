@@ -1,8 +1,10 @@
 // A throwaway embedded pairing core in a temp data dir, with one realm, for pairing tests.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedPairingCore, type RealmConfig } from '../../src/pairing/embedded-core.ts';
+import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
 import { makeAgentKeyPair, type PemKeyPair } from './pairing-keys.ts';
 
 export interface TestCore {
@@ -48,4 +50,14 @@ export function openTestCore(
     },
   };
   return t;
+}
+
+/** For assert.throws/rejects: a PairingError with this code (and HTTP status, when given). */
+export function isPairingError(code: PairingErrorCode, status?: number) {
+  return (e: unknown) => {
+    const err = e as { code?: string; status?: number; message?: string };
+    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
+    if (status !== undefined) assert.equal(err.status, status);
+    return true;
+  };
 }

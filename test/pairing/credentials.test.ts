@@ -3,21 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
-import { openTestCore } from '../helpers/pairing-core.ts';
+import { isPairingError, openTestCore } from '../helpers/pairing-core.ts';
 import { makeDeviceCsr, opensslSubject, opensslVerify, tamperCsrSignature } from '../helpers/pairing-keys.ts';
 
 const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function isPairingError(code: PairingErrorCode, status?: number) {
-  return (e: unknown) => {
-    const err = e as { code?: string; status?: number; message?: string };
-    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    if (status !== undefined) assert.equal(err.status, status);
-    return true;
-  };
-}
 
 test('credentials: the certificate has CN realm/device, verifies with openssl, and confirms the device', async () => {
   const t = openTestCore();

@@ -5,20 +5,10 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { EmbeddedPairingCore, PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
-import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
-import { makeTempDir, openTestCore } from '../helpers/pairing-core.ts';
+import { isPairingError, makeTempDir, openTestCore } from '../helpers/pairing-core.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 
 const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
-
-function isPairingError(code: PairingErrorCode, status?: number) {
-  return (e: unknown) => {
-    const err = e as { code?: string; status?: number; message?: string };
-    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    if (status !== undefined) assert.equal(err.status, status);
-    return true;
-  };
-}
 
 test('a registered device gets a 44-char Base64 secret that answers info as pending', async () => {
   const t = openTestCore();
