@@ -3,6 +3,7 @@
 // process hosts every fixture, and swapping the device in a fixture is attaching a new simulator
 // to the same port, so a line of thousands of devices does not spawn thousands of processes.
 // Driven over the IPC channel by simulated-line.ts; exits when its parent goes away.
+import { rmSync } from 'node:fs';
 import type { SerialPortStream } from '@serialport/stream';
 import { type DeviceSimOptions, DeviceSimulator } from '../../fixtures/device-simulator.ts';
 import { createPtyPair, type PtyPair } from '../../fixtures/pty-pair.ts';
@@ -10,7 +11,8 @@ import { closePort, openDevicePort } from '../serial/ports.ts';
 
 export type LineWorkerRequest =
   | { type: 'plug'; id: number; fixture: string; sim: DeviceSimOptions }
-  | { type: 'unplug'; id: number; fixture: string };
+  /** Take the device out of the fixture; `removeStorage` deletes its storage file (it left the line). */
+  | { type: 'unplug'; id: number; fixture: string; removeStorage?: string };
 
 export type LineWorkerReply =
   | { type: 'ready' }
@@ -86,6 +88,7 @@ process.on('message', (msg: LineWorkerRequest) => {
   const run = async () => {
     if (msg.type === 'plug') return plug(msg.fixture, msg.sim);
     unplug(msg.fixture);
+    if (msg.removeStorage) rmSync(msg.removeStorage, { force: true });
     return undefined;
   };
   run().then(

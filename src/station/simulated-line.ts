@@ -103,7 +103,8 @@ class DevicePlanner {
 interface Plugged {
   client: SerialDeviceClient;
   devicePort?: string;
-  unplug(): Promise<void>;
+  /** Take the device out; `removeStorage` also deletes its storage file (it left the line). */
+  unplug(removeStorage?: string): Promise<void>;
 }
 
 /** How a fixture's device gets wired: in-process, or through the PTY worker. */
@@ -137,14 +138,15 @@ class SimulatedSource implements DeviceSource {
       devicePort: plugged.devicePort,
       labelText: planned.labelText,
       release: async (result: ProvisionResult) => {
-        await plugged.unplug();
         const code = result.failure?.code;
         if (code && RESEAT_CODES.has(code) && planned.sim.faults) {
           // The operator re-seats the device: same serial and storage, the one-shot fault is spent.
           this.reseat = { sim: { ...planned.sim, faults: undefined }, labelText: planned.labelText };
+          await plugged.unplug();
           return;
         }
-        if (planned.sim.storageFile && !(code && KEEP_STORAGE_CODES.has(code))) rmSync(planned.sim.storageFile, { force: true });
+        const leaves = planned.sim.storageFile && !(code && KEEP_STORAGE_CODES.has(code));
+        await plugged.unplug(leaves ? planned.sim.storageFile : undefined);
       },
     };
   }
@@ -155,7 +157,13 @@ class SimulatedSource implements DeviceSource {
 function inProcessWiring(clientOpts?: DeviceClientOptions): Wiring {
   return async (_fixture, sim) => {
     const dev = await createInProcessDevice({ ...sim, clientOpts });
-    return { client: dev.client, unplug: () => dev.close() };
+    return {
+      client: dev.client,
+      unplug: async (removeStorage) => {
+        await dev.close();
+        if (removeStorage) rmSync(removeStorage, { force: true });
+      },
+    };
   };
 }
 
@@ -214,7 +222,11 @@ class PtyLine {
       this.clients.set(fixture, client);
     }
     const c = client;
-    return { client: c, devicePort: path, unplug: async () => void (await this.request({ type: 'unplug', fixture })) };
+    return {
+      client: c,
+      devicePort: path,
+      unplug: async (removeStorage) => void (await this.request({ type: 'unplug', fixture, removeStorage })),
+    };
   };
 
   async close(): Promise<void> {

@@ -120,12 +120,15 @@ const toRegistry = (r: RawRegistryRow): RegistryRow => ({
 
 export class StationDb {
   readonly db: Database.Database;
+  /** A second connection with synchronous=FULL, used only to insert write-ahead records. */
+  private readonly durable: Database.Database;
   private readonly stmts;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, durable: Database.Database) {
     this.db = db;
+    this.durable = durable;
     this.stmts = {
-      insertVault: db.prepare(
+      insertVault: durable.prepare(
         `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at)
          VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt)`,
       ),
@@ -157,8 +160,8 @@ export class StationDb {
     mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    // NORMAL survives a process crash; the write-ahead record insert switches to FULL (below) so
-    // it also survives power loss. Everything else can be lost to power loss safely: a lost wipe
+    // NORMAL survives a process crash; write-ahead records are inserted on a second connection
+    // with synchronous=FULL so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
     // or registry update brings the record back, and recovery settles it from the device.
     db.pragma('synchronous = NORMAL');
     // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
@@ -171,23 +174,22 @@ export class StationDb {
         db.pragma(`user_version = ${v + 1}`);
       })();
     }
-    return new StationDb(db);
+    const durable = new Database(file);
+    durable.pragma('synchronous = FULL');
+    durable.pragma('secure_delete = ON');
+    durable.pragma('busy_timeout = 5000');
+    return new StationDb(db, durable);
   }
 
   /** Durable (fsynced) before it returns: the caller sends the secret to the device next. */
   insertVaultRecord(row: Omit<VaultRow, 'id'>): number {
-    this.db.pragma('synchronous = FULL');
-    try {
-      const r = this.stmts.insertVault.run({
-        ...row,
-        devicePort: row.devicePort ?? null,
-        batchId: row.batchId ?? null,
-        operator: row.operator ?? null,
-      });
-      return Number(r.lastInsertRowid);
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    const r = this.stmts.insertVault.run({
+      ...row,
+      devicePort: row.devicePort ?? null,
+      batchId: row.batchId ?? null,
+      operator: row.operator ?? null,
+    });
+    return Number(r.lastInsertRowid);
   }
 
   deleteVaultRecord(id: number): void {
@@ -258,6 +260,7 @@ export class StationDb {
   }
 
   close(): void {
+    if (this.durable.open) this.durable.close();
     if (!this.db.open) return;
     // Fold the WAL back so wiped records do not linger in old WAL frames.
     this.db.pragma('wal_checkpoint(TRUNCATE)');

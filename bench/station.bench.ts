@@ -1,0 +1,124 @@
+// `npm run bench:station`: devices/hour of a simulated line with 1, 8 and 16 fixtures on PTYs
+// (the simulators run in their own process, on socat PTY pairs), and the station's own time per
+// device, excluding the simulated devices' time. Targets (issue 4): >= 30,000 devices/hour with
+// 8 fixtures, <= 2 ms of station time per device.
+//
+// Station time per device is measured two ways:
+//  - CPU: this process's CPU time (user + system) per device. The simulated devices run in the
+//    worker process, so this is the station's own work: workflow, vault, station.db, the embedded
+//    pairing core and the audit trail.
+//  - wall: per device, the time not spent awaiting the device, the pairing core or the audit
+//    trail's durable commit (the workflow's own code, including the synchronous fsync of the
+//    write-ahead record).
+// A last run puts the data folder on tmpfs (/dev/shm), where fsync is free: the CPU per device
+// there is the station's code alone, without the durable commits (write-ahead record, audit trail,
+// pairing core) that dominate on a real disk.
+// Options: BENCH_FIXTURES=1,8,16  BENCH_DEVICES_PER_FIXTURE=40  BENCH_WRITE_LATENCY_MS=20
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Station } from '../src/station/station.ts';
+import { defaultStationConfig } from '../src/station/station-config.ts';
+
+const TARGET_PER_HOUR_8 = 30_000;
+const TARGET_STATION_MS = 2;
+
+const fixtureCounts = (process.env.BENCH_FIXTURES ?? '1,8,16').split(',').map(Number);
+const perFixture = Number(process.env.BENCH_DEVICES_PER_FIXTURE ?? 40);
+const writeLatencyMs = Number(process.env.BENCH_WRITE_LATENCY_MS ?? 20);
+
+interface Figures {
+  fixtures: number;
+  devices: number;
+  perHour: number;
+  cpuMsPerDevice: number;
+  userMsPerDevice: number;
+  systemMsPerDevice: number;
+  wallStationMs: number;
+  deviceMs: number;
+  pairingMs: number;
+  auditMs: number;
+  failed: number;
+}
+
+async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? tmpdir()): Promise<Figures> {
+  const dataDir = mkdtempSync(join(base, 'imprint-bench-station-'));
+  const total = fixtures * perFixture;
+  const station = await Station.open({
+    dataDir,
+    config: { ...defaultStationConfig(), stationId: `bench-${fixtures}` },
+    simulate: { fixtures, writeLatencyMs, seed: 1 },
+    operator: 'bench',
+    maxDevices: total,
+  });
+  try {
+    // Measure from the moment every fixture has finished its first device (worker and PTYs up,
+    // code warm) to the last device.
+    let t0 = 0;
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let done0 = 0;
+    station.on('counters', (e) => {
+      if (e.type !== 'counters' || cpu0) return;
+      if (e.counters.done >= fixtures) {
+        t0 = performance.now();
+        cpu0 = process.cpuUsage();
+        done0 = e.counters.done;
+      }
+    });
+    await station.start();
+    await station.whenIdle();
+    const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    const s = station.summary();
+    const measured = s.done - done0;
+    return {
+      fixtures,
+      devices: s.done,
+      perHour: (measured / (t1 - t0)) * 3_600_000,
+      cpuMsPerDevice: (cpu.user + cpu.system) / 1000 / measured,
+      userMsPerDevice: cpu.user / 1000 / measured,
+      systemMsPerDevice: cpu.system / 1000 / measured,
+      wallStationMs: s.meanStationMs,
+      deviceMs: s.meanDeviceMs,
+      pairingMs: s.meanPairingMs,
+      auditMs: s.meanAuditMs,
+      failed: s.failed,
+    };
+  } finally {
+    await station.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+console.log(
+  `station bench: simulated devices on PTYs (worker process), ${perFixture} devices per fixture, OTP write latency ${writeLatencyMs} ms`,
+);
+const results: Figures[] = [];
+for (const n of fixtureCounts) {
+  const f = await runLine(n);
+  results.push(f);
+  console.log(
+    `${String(n).padStart(2)} fixture(s): ${Math.round(f.perHour).toLocaleString('en-US').padStart(7)} devices/hour` +
+      ` | station CPU ${f.cpuMsPerDevice.toFixed(2)} ms/device (user ${f.userMsPerDevice.toFixed(2)}, system ${f.systemMsPerDevice.toFixed(2)}), station wall ${f.wallStationMs.toFixed(2)} ms/device` +
+      ` | waits per device: device ${f.deviceMs.toFixed(1)} ms, pairing ${f.pairingMs.toFixed(2)} ms, audit commit ${f.auditMs.toFixed(2)} ms` +
+      (f.failed ? ` | ${f.failed} failed` : ''),
+  );
+}
+const eight = results.find((r) => r.fixtures === 8);
+if (eight) {
+  console.log(
+    `8 fixtures: ${Math.round(eight.perHour).toLocaleString('en-US')} devices/hour = ${(eight.perHour / TARGET_PER_HOUR_8).toFixed(2)}x the target of ${TARGET_PER_HOUR_8.toLocaleString('en-US')}`,
+  );
+}
+const worstCpu = Math.max(...results.map((r) => r.cpuMsPerDevice));
+const worstWall = Math.max(...results.map((r) => r.wallStationMs));
+console.log(
+  `station time per device (durable, on disk): CPU ${worstCpu.toFixed(2)} ms = ${(worstCpu / TARGET_STATION_MS).toFixed(2)}x the ${TARGET_STATION_MS} ms target, wall ${worstWall.toFixed(2)} ms = ${(worstWall / TARGET_STATION_MS).toFixed(2)}x`,
+);
+if (existsSync('/dev/shm') && process.env.BENCH_SKIP_TMPFS !== '1') {
+  const n = eight ? 8 : fixtureCounts[0];
+  const f = await runLine(n, '/dev/shm');
+  console.log(
+    `station code alone (data on tmpfs, ${n} fixtures): CPU ${f.cpuMsPerDevice.toFixed(2)} ms/device = ${(f.cpuMsPerDevice / TARGET_STATION_MS).toFixed(2)}x the target, wall ${f.wallStationMs.toFixed(2)} ms; ${Math.round(f.perHour).toLocaleString('en-US')} devices/hour`,
+  );
+}
