@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ELECTRON_DIR = fileURLToPath(new URL('../../electron/', import.meta.url));
-export const ELECTRON_DIST = join(ELECTRON_DIR, 'dist');
+/** Under the repository's gitignored dist/ (also outside lint). */
+export const ELECTRON_DIST = fileURLToPath(new URL('../../dist/electron/', import.meta.url));
 
 /** The Electron executable, or why there is none. */
 export function findElectronBinary(): { path: string } | { missing: string } {

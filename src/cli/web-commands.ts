@@ -1,4 +1,142 @@
-import type { Command } from 'commander';
+// `imprint web` (the UI and station API over HTTP on 127.0.0.1), `imprint start` (what `npm start`
+// runs: the desktop app when an Electron binary exists, else web mode) and `imprint admin-pin`.
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { buildElectronShell, findElectronBinary, runElectron } from '../api/electron-launcher.ts';
+import { ADMIN_PIN_ENV, OperatorAuth } from '../api/operator-auth.ts';
+import { ParentSecretStore } from '../api/parent-secret-store.ts';
+import { ensureRendererBuilt } from '../api/renderer-build.ts';
+import type { SimulationOptions } from '../api/station-service.ts';
+import { startWebMode } from '../api/web-mode.ts';
+import { ImprintError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { SIMULATED_FAULTS, type SimulatedFault } from '../station/simulated-line.ts';
 
-/** `imprint web …` subcommands (filled in by the web work). */
-export function registerWebCommands(_program: Command): void {}
+const DEFAULT_PORT = 4173;
+
+interface WebOpts {
+  port?: string;
+  data?: string;
+  simulate?: string;
+  faultRate?: string;
+  faults?: string;
+  pty?: boolean;
+  electronChild?: boolean;
+}
+
+function dataDir(opts: { data?: string }): string {
+  return resolve(opts.data ?? process.env.IMPRINT_DATA ?? './.data');
+}
+
+function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ImprintError('BAD_OPTION', `--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** --simulate N (and its fault options); default fault rate 10% so a new user also sees a FAIL. */
+function simulation(opts: WebOpts): SimulationOptions | undefined {
+  const fixtures = intOption(opts.simulate, 'simulate', 1, 32);
+  if (fixtures === undefined) return undefined;
+  const faultRate = opts.faultRate === undefined ? 0.1 : Number(opts.faultRate);
+  if (!(faultRate >= 0 && faultRate <= 1)) throw new ImprintError('BAD_OPTION', '--fault-rate must be between 0 and 1');
+  const faults = (opts.faults?.split(',').map((f) => f.trim()) ?? ['label-swap', 'pre-written']) as SimulatedFault[];
+  const unknown = faults.filter((f) => !SIMULATED_FAULTS.includes(f));
+  if (unknown.length)
+    throw new ImprintError('BAD_OPTION', `Unknown fault ${unknown.join(', ')} (known: ${SIMULATED_FAULTS.join(', ')})`);
+  return { fixtures, faultRate, faults, pty: opts.pty };
+}
+
+async function runWeb(opts: WebOpts, how: { banner?: string } = {}): Promise<void> {
+  const logger = createLogger({ name: 'imprint-web' });
+  const data = dataDir(opts);
+  const chosen = intOption(opts.port, 'port', 0, 65535);
+  const child = opts.electronChild && process.send !== undefined;
+  const start = (port: number) =>
+    startWebMode({
+      dataDir: data,
+      port,
+      simulate: simulation(opts),
+      secrets: child ? new ParentSecretStore() : undefined,
+      logger,
+    });
+  let mode: Awaited<ReturnType<typeof startWebMode>>;
+  try {
+    mode = await start(chosen ?? (child ? 0 : DEFAULT_PORT));
+  } catch (e) {
+    // The default port is taken (another station?): any free port will do.
+    if (chosen !== undefined || (e as { code?: string }).code !== 'EADDRINUSE') throw e;
+    mode = await start(0);
+  }
+  if (child) {
+    // The desktop shell gets the URL and token over its private IPC channel: nothing printed.
+    process.send?.({ type: 'ready', url: mode.web.url, token: mode.web.token });
+  } else {
+    if (how.banner) console.log(how.banner);
+    if (mode.adminPin.newPin) {
+      console.log(`First start: the admin PIN is ${mode.adminPin.newPin} (shown once; stored hashed in ${data}).`);
+      console.log('  Change it with `imprint admin-pin --reset`, or set IMPRINT_ADMIN_PIN.');
+    }
+    const status = await mode.service.getStatus();
+    if (status.simulated) console.log('SIMULATED line: no fixture port is configured, devices are simulated.');
+    console.log(`Imprint is running. Open: ${mode.web.openUrl}`);
+    console.log('Press Ctrl+C to stop.');
+  }
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('disconnect', stop);
+  });
+  await mode.close();
+}
+
+export function registerWebCommands(program: Command): void {
+  const simulateOptions = (cmd: Command) =>
+    cmd
+      .option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)')
+      .option('--simulate <n>', 'run a simulated line of N fixtures (default when no fixture port is configured: 2)')
+      .option('--fault-rate <r>', 'share of simulated devices with a fault, 0..1 (default 0.1)')
+      .option('--faults <list>', `simulated faults, comma-separated (${SIMULATED_FAULTS.join(', ')})`)
+      .option('--pty', 'simulated devices on PTYs through socat instead of in-process streams');
+
+  simulateOptions(
+    program
+      .command('web')
+      .description('serve the Imprint UI and station API on 127.0.0.1 (prints the URL with its session token)')
+      .option('--port <port>', 'port on 127.0.0.1 (default 4173; 0 picks a free one)'),
+  )
+    .addOption(new Option('--electron-child', "run as the desktop shell's core (URL and token over IPC)").hideHelp())
+    .action((opts: WebOpts) => runWeb(opts));
+
+  simulateOptions(
+    program
+      .command('start')
+      .description('start Imprint: the desktop app when Electron is available, else web mode (what `npm start` runs)')
+      .option('--port <port>', 'port for web mode (default 4173)')
+      .option('--web', 'web mode even when Electron is available'),
+  ).action(async (opts: WebOpts & { web?: boolean }) => {
+    await ensureRendererBuilt({ log: (l) => console.log(l) });
+    const electron = opts.web ? { missing: 'web mode requested' } : findElectronBinary();
+    if ('path' in electron) {
+      await buildElectronShell();
+      const env: NodeJS.ProcessEnv = { IMPRINT_DATA: dataDir(opts) };
+      if (opts.simulate) env.IMPRINT_SIMULATE = opts.simulate;
+      process.exitCode = await runElectron(electron.path, env);
+      return;
+    }
+    await runWeb(opts, { banner: `Electron is not available (${electron.missing}): starting web mode instead.` });
+  });
+
+  program
+    .command('admin-pin')
+    .description(`set a new random admin PIN for the station (printed once); or use ${ADMIN_PIN_ENV}`)
+    .option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)')
+    .requiredOption('--reset', 'make a new PIN, replacing the old one')
+    .action((opts: { data?: string }) => {
+      const pin = OperatorAuth.reset(dataDir(opts));
+      console.log(`New admin PIN: ${pin} (shown once; stored hashed). Restart the station to use it.`);
+    });
+}

@@ -1,37 +1,44 @@
-// Web mode in-process on a free port with a temp data dir, for the UI and API tests.
+// Web mode in-process on the real station (simulated line, in-process devices) on a free port
+// with a temp data dir, for the UI and API tests.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startWebServer, type WebServer } from '../../src/api/web-server.ts';
-import { FakeStationApi } from './fake-station-api.ts';
+import type { SimulationOptions } from '../../src/api/station-service.ts';
+import { startWebMode, type WebMode } from '../../src/api/web-mode.ts';
+import type { WebServer } from '../../src/api/web-server.ts';
 
 export interface TestStation {
+  mode: WebMode;
   web: WebServer;
   adminPin: string;
   dataDir: string;
   close(): Promise<void>;
 }
 
-export async function startTestStation(opts: { simulate: number; staticDir?: string }): Promise<TestStation> {
+export async function startTestStation(opts: { simulate: SimulationOptions }): Promise<TestStation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imprint-ui-'));
   const adminPin = '482915';
-  const api = new FakeStationApi(adminPin);
-  void opts;
-  const web = await startWebServer({
-    api,
-    port: 0,
-    staticDir: opts.staticDir ?? join(import.meta.dirname, '../../renderer/dist'),
-  });
-  return {
-    web,
-    adminPin,
-    dataDir,
-    async close() {
-      await api.stop();
-      await web.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    const mode = await startWebMode({
+      dataDir,
+      port: 0,
+      simulate: { swapDelayMs: 300, ...opts.simulate },
+      env: { IMPRINT_ADMIN_PIN: adminPin },
+    });
+    return {
+      mode,
+      web: mode.web,
+      adminPin,
+      dataDir,
+      async close() {
+        await mode.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** Await `p`, failing with `message` after `ms` (the timer never outlives the wait). */

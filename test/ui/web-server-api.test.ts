@@ -14,7 +14,7 @@ describe('web mode API', () => {
   let client: HttpStationClient;
 
   before(async () => {
-    st = await startTestStation({ simulate: 2 });
+    st = await startTestStation({ simulate: { fixtures: 2, seed: 7 } });
     client = new HttpStationClient({
       baseUrl: st.web.url,
       token: st.web.token,
@@ -28,7 +28,7 @@ describe('web mode API', () => {
   test('every route answers 401 without the session token, or with a wrong one', async () => {
     for (const [name, r] of Object.entries(ROUTES)) {
       const path = r.path.replace(':id', 'x');
-      for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
         const res = await fetch(`${st.web.url}${API_PREFIX}${path}`, { method: r.method, headers });
         assert.equal(res.status, 401, `${name} ${r.method} ${path} without a valid token`);
         const body = (await res.json()) as { error: { code: string } };
@@ -68,7 +68,8 @@ describe('web mode API', () => {
   test('status, sign-in, batches, scans, audit, settings and ports work through the client', async () => {
     const status = await client.getStatus();
     assert.equal(status.simulated, true);
-    assert.equal(status.fixtures.length, 2);
+    assert.equal(status.running, false);
+    assert.equal(status.pairing.mode, 'embedded');
 
     const session = await client.signIn({ badge: 'OP:Api Tester' });
     assert.deepEqual([session.name, session.role], ['Api Tester', 'operator']);
@@ -106,12 +107,13 @@ describe('web mode API', () => {
     const csv = await client.exportAudit({ format: 'csv', batchId: batch.id });
     assert.match(csv.split('\n')[0], /seq/);
     const jsonl = await client.exportAudit({ format: 'jsonl', batchId: batch.id });
-    assert.ok(
-      jsonl
-        .trim()
-        .split('\n')
-        .every((l) => typeof JSON.parse(l).seq === 'number'),
-    );
+    const lines = jsonl
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines[0].type, 'header');
+    assert.equal(lines.at(-1).type, 'trailer');
+    assert.ok(lines.slice(1, -1).every((l) => typeof l.seq === 'number' && typeof l.hash === 'string'));
 
     const closed = await client.closeBatch();
     assert.equal(closed.id, batch.id);
@@ -144,6 +146,8 @@ describe('web mode API', () => {
       await client.closeBatch();
     }
     assert.equal(seen[0]?.type, 'status', 'a fresh status comes first on connect');
+    const running = await client.getStatus();
+    assert.equal(running.fixtures.length, 2, 'two simulated fixtures');
     const pass = seen.find((e) => e.type === 'fixture' && e.fixture.outcome === 'pass');
     assert.ok(pass && pass.type === 'fixture' && pass.fixture.deviceId && pass.fixture.hardwareSerial);
     assert.ok(seen.some((e) => e.type === 'counters'));

@@ -1,0 +1,388 @@
+// The StationApi, implemented once over the station, its audit trail and its settings. Both
+// transports (Electron IPC, HTTP + SSE) carry exactly this object. Every input is checked here
+// against the same schemas, every settings change and sign-in is audited, and no secret (agent
+// token, admin PIN) ever leaves it.
+import { EventEmitter } from 'node:events';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
+import { ImprintError } from '../common/errors.ts';
+import { type Logger, silentLogger } from '../common/logger.ts';
+import { createDeviceClient } from '../serial/device-client.ts';
+import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
+import { maskSecret, type SecretStore } from '../station/secret-store.ts';
+import type { SimulatedFault } from '../station/simulated-line.ts';
+import { Station } from '../station/station.ts';
+import {
+  loadStationConfig,
+  parseStationConfig,
+  type StationConfig,
+  saveStationConfig,
+  stationConfigPath,
+  toStationSettings,
+} from '../station/station-config.ts';
+import { AuditQuerySchema, OpenBatchBody, ScanBody, SettingsPatchSchema, SignInBody, TestPortBody } from './api-schemas.ts';
+import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
+import type {
+  BatchReport,
+  OperatorSession,
+  PortInfo,
+  PortTestResult,
+  SettingsPatch,
+  StationApi,
+  StationEvent,
+  StationSettings,
+  StationStatus,
+} from './station-api.ts';
+
+/** The SecretStore entry holding the remote core's agent token. */
+export const AGENT_TOKEN_SECRET = 'agentToken';
+
+export interface SimulationOptions {
+  fixtures: number;
+  faultRate?: number;
+  faults?: readonly SimulatedFault[];
+  seed?: number;
+  /** Pause before each next device so a person can read each PASS/FAIL (default 1500 ms). */
+  swapDelayMs?: number;
+  /** Devices on PTYs in a worker process (needs socat) instead of in-process streams. */
+  pty?: boolean;
+}
+
+export interface StationServiceOptions {
+  dataDir: string;
+  auth: OperatorAuth;
+  secrets: SecretStore;
+  /** Run a simulated line. Default: simulated when no fixture port is configured. */
+  simulate?: SimulationOptions;
+  logger?: Logger;
+  /** Port discovery (the serial layer's by default). */
+  listPorts?: (configured: string[]) => Promise<PortInfo[]>;
+}
+
+function check<T>(schema: TSchema, value: unknown, what: string): T {
+  if (!Value.Check(schema, value)) {
+    const first = [...Value.Errors(schema, value)][0];
+    throw new ImprintError('VALIDATION', `Invalid ${what}${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
+  }
+  return value as T;
+}
+
+export class StationService implements StationApi {
+  private station: Station;
+  private config: StationConfig;
+  private readonly events = new EventEmitter<{ event: [StationEvent] }>();
+  private detach: () => void;
+  private operator?: OperatorSession;
+  private reloading: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly opts: StationServiceOptions,
+    station: Station,
+  ) {
+    this.station = station;
+    this.config = station.config;
+    this.log = opts.logger ?? silentLogger;
+    this.events.setMaxListeners(100);
+    this.detach = this.attach(station);
+  }
+
+  static async open(opts: StationServiceOptions): Promise<StationService> {
+    const config = loadStationConfig(stationConfigPath(opts.dataDir));
+    return new StationService(opts, await StationService.openStation(opts, config));
+  }
+
+  private static async openStation(opts: StationServiceOptions, config: StationConfig): Promise<Station> {
+    const sim = opts.simulate ?? (config.fixtures.length === 0 ? { fixtures: Math.max(config.simulatedFixtures, 2) } : undefined);
+    return Station.open({
+      dataDir: opts.dataDir,
+      config,
+      agentToken: config.pairing.mode === 'embedded' ? undefined : await opts.secrets.get(AGENT_TOKEN_SECRET),
+      simulate: sim && {
+        fixtures: sim.fixtures,
+        faultRate: sim.faultRate,
+        faults: sim.faults,
+        seed: sim.seed,
+        swapDelayMs: sim.swapDelayMs ?? 1500,
+        inProcess: !sim.pty,
+      },
+      logger: opts.logger,
+    });
+  }
+
+  private attach(station: Station): () => void {
+    return station.subscribe((e) => this.events.emit('event', e));
+  }
+
+  /** The running station (for the CLI and tests). */
+  get current(): Station {
+    return this.station;
+  }
+
+  private async audit(input: Omit<AuditEventInput, 'station'>): Promise<AuditEvent> {
+    return this.station.audit.append({
+      station: this.config.stationId,
+      batchId: this.station.audit.currentBatch()?.id,
+      ...input,
+    });
+  }
+
+  private requireOperator(): OperatorSession {
+    if (!this.operator) throw new ImprintError('NOT_SIGNED_IN', 'Sign in first: scan your badge or type your name');
+    return this.operator;
+  }
+
+  // ── state and events ───────────────────────────────────────────────────────────────────
+
+  async getStatus(): Promise<StationStatus> {
+    await this.reloading;
+    return this.station.status();
+  }
+
+  subscribe(listener: (event: StationEvent) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  // ── who is at the station ──────────────────────────────────────────────────────────────
+
+  async signIn(credentials: { name?: string; badge?: string; pin?: string }): Promise<OperatorSession> {
+    const creds = check<{ name?: string; badge?: string; pin?: string }>(SignInBody, credentials, 'sign-in');
+    let session: OperatorSession;
+    try {
+      session = await this.opts.auth.signIn(creds);
+    } catch (e) {
+      if (creds.pin !== undefined) {
+        await this.audit({
+          operator: creds.name,
+          step: 'sign-in',
+          outcome: 'fail',
+          errorCode: (e as ImprintError).code,
+          message: 'admin PIN refused',
+        });
+      }
+      throw e;
+    }
+    this.operator = session;
+    this.station.setOperator(session);
+    await this.audit({
+      operator: session.name,
+      step: 'sign-in',
+      outcome: 'info',
+      data: { role: session.role, by: creds.pin ? 'pin' : creds.badge ? 'badge' : 'name' },
+    });
+    return session;
+  }
+
+  async signOut(): Promise<void> {
+    const who = this.operator;
+    this.operator = undefined;
+    this.station.setOperator(undefined);
+    if (who) await this.audit({ operator: who.name, step: 'sign-out', outcome: 'info' });
+  }
+
+  // ── the line ───────────────────────────────────────────────────────────────────────────
+
+  async start(): Promise<void> {
+    this.requireOperator();
+    await this.reloading;
+    await this.station.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.station.stop();
+  }
+
+  async submitScan(text: string, fixtureId?: string): Promise<void> {
+    const body = check<{ text: string; fixtureId?: string }>(ScanBody, { text, fixtureId }, 'scan');
+    const scanned = body.text.trim();
+    if (BADGE_PATTERN.test(scanned)) {
+      await this.signIn({ badge: scanned });
+      return;
+    }
+    this.requireOperator();
+    await this.station.submitScan(scanned, body.fixtureId);
+  }
+
+  // ── batches ────────────────────────────────────────────────────────────────────────────
+
+  async openBatch(workOrder: string): Promise<Batch> {
+    const body = check<{ workOrder: string }>(
+      OpenBatchBody,
+      { workOrder: typeof workOrder === 'string' ? workOrder.trim() : workOrder },
+      'work order',
+    );
+    this.requireOperator();
+    return this.station.openBatch(body.workOrder);
+  }
+
+  async closeBatch(): Promise<Batch> {
+    this.requireOperator();
+    return this.station.closeBatch();
+  }
+
+  async listBatches(): Promise<Batch[]> {
+    return this.station.audit.listBatches();
+  }
+
+  async batchReport(batchId: string): Promise<BatchReport> {
+    const batch = typeof batchId === 'string' ? this.station.audit.getBatch(batchId) : undefined;
+    if (!batch) throw new ImprintError('BATCH_NOT_FOUND', `No batch ${String(batchId)}`);
+    const stats = this.station.audit.stats({ batchId: batch.id });
+    const summary: BatchSummary = batch.summary ?? {
+      total: stats.throughputPerHour.reduce((n, h) => n + h.passed + h.failed, 0),
+      passed: stats.throughputPerHour.reduce((n, h) => n + h.passed, 0),
+      failed: stats.throughputPerHour.reduce((n, h) => n + h.failed, 0),
+      failuresByCode: Object.fromEntries(stats.failuresByCode.map((f) => [f.code, f.count])),
+    };
+    return { batch, summary, throughputPerHour: stats.throughputPerHour, failuresByCode: stats.failuresByCode };
+  }
+
+  // ── the audit trail ────────────────────────────────────────────────────────────────────
+
+  async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
+  }
+
+  async verifyAudit(): Promise<ChainStatus> {
+    return this.station.audit.verify();
+  }
+
+  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
+    if (!opts || (opts.format !== 'csv' && opts.format !== 'jsonl'))
+      throw new ImprintError('VALIDATION', 'Export format must be csv or jsonl');
+    if (opts.batchId !== undefined && !this.station.audit.getBatch(opts.batchId)) {
+      throw new ImprintError('BATCH_NOT_FOUND', `No batch ${opts.batchId}`);
+    }
+    return this.station.audit.export({ format: opts.format, batchId: opts.batchId });
+  }
+
+  // ── settings (admin) ───────────────────────────────────────────────────────────────────
+
+  async getSettings(): Promise<StationSettings> {
+    return toStationSettings(this.config, maskSecret(await this.opts.secrets.get(AGENT_TOKEN_SECRET)));
+  }
+
+  async updateSettings(patch: SettingsPatch, pin: string): Promise<StationSettings> {
+    const p = check<SettingsPatch>(SettingsPatchSchema, patch, 'settings');
+    try {
+      await this.opts.auth.requireAdmin(pin);
+    } catch (e) {
+      await this.audit({
+        operator: this.operator?.name,
+        step: 'settings-change',
+        outcome: 'fail',
+        errorCode: (e as ImprintError).code,
+        message: 'settings change refused: not an admin',
+      });
+      throw e;
+    }
+    const before = this.config;
+    const { agentToken, ...pairingPatch } = p.pairing ?? {};
+    const next = parseStationConfig(
+      {
+        ...before,
+        ...(p.stationId !== undefined ? { stationId: p.stationId } : {}),
+        ...(p.realm !== undefined ? { realm: p.realm } : {}),
+        ...(p.deviceIdRule !== undefined ? { deviceIdRule: p.deviceIdRule } : {}),
+        ...(p.fixtures !== undefined ? { fixtures: p.fixtures } : {}),
+        ...(p.simulatedFixtures !== undefined ? { simulatedFixtures: p.simulatedFixtures } : {}),
+        pairing: dropUndefined({
+          ...before.pairing,
+          ...pairingPatch,
+          ...('url' in pairingPatch ? { url: pairingPatch.url } : {}),
+        }),
+      },
+      'settings',
+    );
+    const changed = changedKeys(before, next);
+    if (agentToken !== undefined) changed.push('pairing.agentToken');
+    if (agentToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, agentToken);
+    else if (agentToken === '') await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
+    saveStationConfig(stationConfigPath(this.opts.dataDir), next);
+    await this.audit({
+      operator: this.operator?.name ?? 'admin',
+      step: 'settings-change',
+      outcome: 'ok',
+      message: changed.length ? `changed ${changed.join(', ')}` : 'saved without changes',
+      // Values of non-secret settings only; the agent token is recorded as "changed", never its value.
+      data: { changed, before: publicView(before, changed), after: publicView(next, changed) },
+    });
+    await this.reload(next);
+    return this.getSettings();
+  }
+
+  /** Reopen the station on new settings, resuming the line if it was running. */
+  private reload(config: StationConfig): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      const wasRunning = this.station.status().running;
+      await this.station.close();
+      this.detach();
+      this.station = await StationService.openStation(this.opts, config);
+      this.config = this.station.config;
+      this.detach = this.attach(this.station);
+      this.station.setOperator(this.operator);
+      if (wasRunning) await this.station.start();
+      this.events.emit('event', { type: 'status', status: this.station.status() });
+    });
+    return this.reloading;
+  }
+
+  async listPorts(): Promise<PortInfo[]> {
+    const configured = this.config.fixtures.flatMap((f) => (f.scannerPort ? [f.devicePort, f.scannerPort] : [f.devicePort]));
+    return (this.opts.listPorts ?? listSerialPorts)(configured);
+  }
+
+  async testPort(path: string): Promise<PortTestResult> {
+    const body = check<{ path: string }>(TestPortBody, { path }, 'port');
+    const inUse =
+      this.station.status().running &&
+      this.station.fixtures().some((f) => f.devicePort === body.path || f.scannerPort === body.path);
+    if (inUse) return { path: body.path, ok: true, detail: 'In use by a running fixture (stop the line to test it)' };
+    let stream: Awaited<ReturnType<typeof openDevicePort>>;
+    try {
+      stream = await openDevicePort(body.path);
+    } catch (e) {
+      const err = e as ImprintError;
+      return { path: body.path, ok: false, detail: err.hint ? `${err.message}. ${err.hint}` : err.message };
+    }
+    const client = createDeviceClient(stream, { timeoutMs: 400, retries: 1, label: 'port-test' });
+    try {
+      const hello = await client.hello();
+      return {
+        path: body.path,
+        ok: true,
+        detail: `A device answered: ${hello.model}, firmware ${hello.firmware}, protocol v${hello.protocolVersion}`,
+      };
+    } catch {
+      return {
+        path: body.path,
+        ok: true,
+        detail: 'The port opens, but no device answered (a scanner only sends when it reads a label)',
+      };
+    } finally {
+      await client.close().catch(() => closeStream(stream));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reloading.catch(() => {});
+    this.detach();
+    await this.station.close();
+    this.log.debug('station service closed');
+  }
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function changedKeys(a: StationConfig, b: StationConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof StationConfig>;
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+function publicView(c: StationConfig, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k in c).map((k) => [k, c[k as keyof StationConfig]]));
+}

@@ -1,0 +1,64 @@
+// Web mode assembled: the station service on a data folder, the admin PIN, the secret store and
+// the web server. Used by `imprint web`, `imprint start`, the desktop shell's core child and tests.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Logger, silentLogger } from '../common/logger.ts';
+import { FileSecretStore, type SecretStore } from '../station/secret-store.ts';
+import { type AdminPinSetup, OperatorAuth } from './operator-auth.ts';
+import { ensureRendererBuilt } from './renderer-build.ts';
+import { type SimulationOptions, StationService } from './station-service.ts';
+import { startWebServer, type WebServer } from './web-server.ts';
+
+export interface WebModeOptions {
+  dataDir: string;
+  port?: number;
+  simulate?: SimulationOptions;
+  /** Default: a 0600 file `<data>/secrets.json`. */
+  secrets?: SecretStore;
+  /** Default: build renderer/dist when needed. */
+  staticDir?: string;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+  token?: string;
+}
+
+export interface WebMode {
+  service: StationService;
+  web: WebServer;
+  adminPin: AdminPinSetup;
+  close(): Promise<void>;
+}
+
+export function secretsFile(dataDir: string): string {
+  return join(dataDir, 'secrets.json');
+}
+
+export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logger = opts.logger ?? silentLogger;
+  const { auth, setup } = OperatorAuth.open(opts.dataDir, opts.env ?? process.env);
+  const staticDir = opts.staticDir ?? (await ensureRendererBuilt({ log: (l) => logger.info(l) }));
+  const service = await StationService.open({
+    dataDir: opts.dataDir,
+    auth,
+    secrets: opts.secrets ?? new FileSecretStore(secretsFile(opts.dataDir)),
+    simulate: opts.simulate,
+    logger,
+  });
+  let web: WebServer;
+  try {
+    web = await startWebServer({ api: service, port: opts.port, staticDir, logger, token: opts.token });
+  } catch (e) {
+    await service.close();
+    throw e;
+  }
+  return {
+    service,
+    web,
+    adminPin: setup,
+    async close() {
+      await web.close();
+      await service.close();
+    },
+  };
+}
