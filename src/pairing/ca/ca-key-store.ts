@@ -2,8 +2,20 @@
 // Created on first use, loaded afterwards. Files are created exclusively (write a temp file, then link it into
 // place) so two processes starting together end up sharing one CA instead of overwriting each other's.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ImprintError } from '../../common/errors.ts';
 import { type CertificateFields, readCertificate } from './certificate-reader.ts';
 import { pemDecode, pemEncode } from './pem.ts';
@@ -29,20 +41,49 @@ export interface CaStoreOptions {
   now: Date;
 }
 
-/** Writes `data` to `path` only if it does not exist yet. Returns false when another writer got there first. */
+/**
+ * Writes `data` to `path` only if it does not exist yet, durably (file and directory synced: a CA key that a
+ * published certificate depends on must survive a power cut). Returns false when another writer got there first.
+ */
 function createExclusive(path: string, data: string, mode: number): boolean {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, data, { mode, flag: 'wx' });
   try {
-    chmodSync(tmp, mode); // the umask may have narrowed or (rarely) the mode was ignored
+    return writeExclusive(path, data, mode);
+  } catch (e) {
+    throw new ImprintError('CA_STORE_UNWRITABLE', `Cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: e,
+      hint: 'Check the permissions and free space of the pairing data directory.',
+    });
+  }
+}
+
+function writeExclusive(path: string, data: string, mode: number): boolean {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    fchmodSync(fd, mode); // the umask may have narrowed the mode
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // e.g. a full disk: leave no half-written key behind
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  try {
     linkSync(tmp, path);
-    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   } finally {
     unlinkSync(tmp);
   }
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return true;
 }
 
 function readText(path: string, what: string): string {
