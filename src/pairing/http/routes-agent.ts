@@ -1,17 +1,9 @@
 // Agent API: register and unregister devices, authorized by an agent JWT.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { PairingError } from '../pairing-api.ts';
 import { authorizationPath } from './agent-auth.ts';
+import { requireRealm } from './realm-guard.ts';
 import { ErrorReplies, RealmParams, RegisterBody, RegisterReply, UnregisterParams } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
-
-/** The realm of a /v1/{realm}/… request; unknown realms are 403 "Forbidden" (Astarte does not reveal them). */
-export function requireRealm(ctx: RouteContext, req: FastifyRequest): { name: string; publicKeyPem: string } {
-  const name = (req.params as { realm?: string }).realm ?? '';
-  const realm = ctx.core.getRealm(name);
-  if (!realm) throw new PairingError('REALM_NOT_FOUND', 403, 'Forbidden');
-  return realm;
-}
 
 const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { DEFAULT_BROKER_URL } from '../embedded-core.ts';
 import { PairingError } from '../pairing-api.ts';
 import { bearerCredential } from './agent-auth.ts';
-import { requireRealm } from './routes-agent.ts';
+import { requireRealm } from './realm-guard.ts';
 import {
   CredentialsBody,
   CredentialsReply,

@@ -1,6 +1,6 @@
 // Service routes: version, health, metrics, the CA certificate and CRL, and the OpenAPI document.
 import { Type } from 'typebox';
-import { requireRealm } from './routes-agent.ts';
+import { requireRealm } from './realm-guard.ts';
 import { ErrorReplies, HealthReply, PemText, RealmParams, VersionReply } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
 

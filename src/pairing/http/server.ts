@@ -1,11 +1,11 @@
 // The pairing core as an HTTP server speaking Astarte's Pairing API. The HTTP layer translates
 // (routes, auth, bodies, statuses); the domain core decides.
-import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
+import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
 import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
 import {
@@ -55,10 +55,6 @@ export interface RouteContext {
   defaultBrokerUrl?: string;
 }
 
-export const PACKAGE_VERSION: string = JSON.parse(
-  readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-).version;
-
 export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
   return Fastify({
     loggerInstance: opts.logger,
@@ -88,7 +84,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     core: opts.core,
     auth: new AgentAuthenticator({ now: opts.now }),
     metrics: new PairingMetrics(),
-    version: opts.version ?? PACKAGE_VERSION,
+    version: opts.version ?? PAIRING_CORE_VERSION,
     defaultBrokerUrl: opts.defaultBrokerUrl,
   };
   ctx.metrics.storeStats = opts.core.storeStats ? () => opts.core.storeStats!() : undefined;
