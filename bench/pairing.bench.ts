@@ -26,7 +26,7 @@ interface LoadRequest {
   setupRequest?: (req: LoadRequest) => LoadRequest;
 }
 interface LoadResult {
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
@@ -47,6 +47,10 @@ if (process.argv.includes('--child-server')) {
   core.createRealm({ name: REALM, publicKeyPem: process.env.BENCH_PUBLIC_KEY ?? '', brokerUrl: 'mqtts://broker.bench:8883/' });
   const server = await servePairing({ core, host: '127.0.0.1', port: 0 });
   process.send?.({ url: server.url });
+  // CPU time of the server per request is robust to other load on the machine: the parent asks.
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
   process.once('SIGTERM', () => {
     void server
       .close()
@@ -72,6 +76,7 @@ interface Row {
   non2xx: number;
   errors: number;
   target: number;
+  cpuUs: number;
 }
 
 function startServer(dataDir: string, publicKeyPem: string): Promise<{ child: ChildProcess; url: string }> {
@@ -86,6 +91,13 @@ function startServer(dataDir: string, publicKeyPem: string): Promise<{ child: Ch
       resolve({ child, url: m.url });
     });
     child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
+  });
+}
+
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { cpu: NodeJS.CpuUsage }) => resolve(m.cpu.user + m.cpu.system));
+    child.send('cpu');
   });
 }
 
@@ -136,7 +148,8 @@ async function main(): Promise<void> {
     }
     console.log('done');
 
-    let n = 0;
+    // Static request lists (autocannon pre-builds them and cycles through them per connection);
+    // register alone needs a fresh body per request.
     const scenarios: Scenario[] = [
       {
         name: 'register',
@@ -147,48 +160,42 @@ async function main(): Promise<void> {
             path: registerPath,
             headers: { authorization: auth, 'content-type': 'application/json' },
             // A fresh device id per request: each one is a new durable registration.
-            setupRequest: (req) => ({ ...req, body: `{"data":{"hw_id":"${randomBytes(16).toString('base64url')}"}}` }),
+            setupRequest: (req) => {
+              req.body = `{"data":{"hw_id":"${randomBytes(16).toString('base64url')}"}}`;
+              return req;
+            },
           },
         ],
       },
       {
         name: 'info',
         target: 10000,
-        requests: [
-          {
-            method: 'GET',
-            setupRequest: (req) => {
-              const d = devices[n++ % devices.length];
-              return { ...req, path: `/v1/${REALM}/devices/${d.id}`, headers: { authorization: `Bearer ${d.secret}` } };
-            },
-          },
-        ],
+        requests: devices.map((d) => ({
+          method: 'GET',
+          path: `/v1/${REALM}/devices/${d.id}`,
+          headers: { authorization: `Bearer ${d.secret}` },
+        })),
       },
       {
         name: 'credentials',
         target: 3000,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req) => {
-              const d = devices[n++ % devices.length];
-              return {
-                ...req,
-                path: `/v1/${REALM}/devices/${d.id}/protocols/astarte_mqtt_v1/credentials`,
-                headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },
-                body: d.csrBody,
-              };
-            },
-          },
-        ],
+        requests: devices.map((d) => ({
+          method: 'POST',
+          path: `/v1/${REALM}/devices/${d.id}/protocols/astarte_mqtt_v1/credentials`,
+          headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },
+          body: d.csrBody,
+        })),
       },
     ];
 
     const rows: Row[] = [];
     for (const sc of scenarios) {
       if (warmup > 0) await load(url, sc.requests, warmup, connections);
+      const cpu0 = await serverCpu(child);
       const r = await load(url, sc.requests, duration, connections);
+      const cpuUs = ((await serverCpu(child)) - cpu0) / Math.max(1, r.requests.total);
       rows.push({
+        cpuUs,
         name: sc.name,
         rps: r.requests.average,
         p50: r.latency.p50,
@@ -202,12 +209,14 @@ async function main(): Promise<void> {
     console.log(
       `\npairing API over loopback HTTP: ${connections} connections, ${duration} s per scenario (+${warmup} s warm-up)`,
     );
-    console.log('scenario        req/s     p50 ms   p99 ms   target/s   ratio   non-2xx  errors');
+    console.log('scenario        req/s     p50 ms   p99 ms   target/s   ratio   server CPU µs/req   non-2xx  errors');
     for (const r of rows) {
       console.log(
-        `${r.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(8)} ${String(r.target).padStart(10)} ${(r.rps / r.target).toFixed(2).padStart(7)} ${String(r.non2xx).padStart(9)} ${String(r.errors).padStart(7)}`,
+        `${r.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(8)} ${String(r.target).padStart(10)} ${(r.rps / r.target).toFixed(2).padStart(7)} ${r.cpuUs.toFixed(0).padStart(19)} ${String(r.non2xx).padStart(9)} ${String(r.errors).padStart(7)}`,
       );
     }
+    const [load1] = (await import('node:os')).loadavg();
+    console.log(`(load average during the run: ${load1.toFixed(1)} on ${(await import('node:os')).cpus().length} cores)`);
     if (rows.some((r) => r.non2xx > 0 || r.errors > 0)) {
       console.log('\nWARNING: some requests failed (non-2xx or errors): figures are not valid.');
       process.exitCode = 1;
