@@ -20,11 +20,11 @@ export function findElectronBinary(): { path: string } | { missing: string } {
     return { missing: 'the electron package is not installed' };
   }
   const pathFile = join(pkgDir, 'path.txt');
-  if (!existsSync(pathFile)) return { missing: 'the Electron binary was not downloaded (node_modules/electron has no path.txt)' };
+  if (!existsSync(pathFile)) return { missing: 'its binary was not downloaded into node_modules/electron' };
   const rel = readFileSync(pathFile, 'utf8').trim();
   const base = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(pkgDir, 'dist');
   const exe = join(base, rel);
-  return existsSync(exe) ? { path: exe } : { missing: `the Electron binary ${exe} does not exist` };
+  return existsSync(exe) ? { path: exe } : { missing: `${exe} does not exist` };
 }
 
 /** Bundle electron/main.ts and electron/preload.ts into electron/dist/*.cjs. */

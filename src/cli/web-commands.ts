@@ -50,7 +50,8 @@ function simulation(opts: WebOpts): SimulationOptions | undefined {
 }
 
 async function runWeb(opts: WebOpts, how: { banner?: string } = {}): Promise<void> {
-  const logger = createLogger({ name: 'imprint-web' });
+  // Quiet by default: the console shows the URL; IMPRINT_LOG_LEVEL=info for more.
+  const logger = createLogger({ name: 'imprint-web', level: process.env.IMPRINT_LOG_LEVEL ?? 'warn' });
   const data = dataDir(opts);
   const chosen = intOption(opts.port, 'port', 0, 65535);
   const child = opts.electronChild && process.send !== undefined;
@@ -127,7 +128,7 @@ export function registerWebCommands(program: Command): void {
       process.exitCode = await runElectron(electron.path, env);
       return;
     }
-    await runWeb(opts, { banner: `Electron is not available (${electron.missing}): starting web mode instead.` });
+    await runWeb(opts, { banner: `Electron is not available (${electron.missing}), so Imprint starts in web mode instead.` });
   });
 
   program

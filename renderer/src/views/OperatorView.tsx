@@ -58,11 +58,24 @@ export function OperatorView({ api, status }: { api: StationApi; status: Station
       <ShiftCounters counters={status.counters} />
       <section className="fixtures" aria-label="Fixtures">
         {status.fixtures.length === 0 ? (
-          <p className="empty">No fixture is configured. An admin can add fixtures in Settings (F4).</p>
+          <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
           status.fixtures.map((f) => <FixtureCard key={f.id} fixture={f} />)
         )}
       </section>
     </div>
+  );
+}
+
+/** What to do when the line is stopped and no fixture card is up yet. */
+function GettingStarted({ signedIn, batchOpen }: { signedIn: boolean; batchOpen: boolean }) {
+  return (
+    <ol className="panel getting-started" data-testid="getting-started">
+      <li className={signedIn ? 'done' : ''}>Sign in: scan your badge (OP:your name) or type your name.</li>
+      <li className={batchOpen ? 'done' : ''}>
+        Open a batch for your work order in <a href="#/batches">Batches (F3)</a>.
+      </li>
+      <li>Press ▶ Start line. Each fixture then shows its device and a big PASS or FAIL.</li>
+    </ol>
   );
 }
