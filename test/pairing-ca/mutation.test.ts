@@ -28,7 +28,7 @@ describe('single-byte mutations', () => {
   });
   after(() => tmp.cleanup());
 
-  for (const kind of ['ec-p256', 'rsa-2048'] as const) {
+  for (const kind of ['ec-p256', 'rsa-2048', 'rsa-2048-pss'] as const) {
     it(`of a ${kind} CSR are all refused with INVALID_CSR`, () => {
       const der = pemToDer(makeCsr(kind).csrPem);
       const count = Math.min(800, der.length * 2);

@@ -65,9 +65,10 @@ export function readCsr(csrPem: string): UnverifiedCsr {
     if (sigBits.length < 2 || sigBits[0] !== 0) throw new DerError('malformed signature bit string');
     return { key, signedData: whole(der, info), signature: sigBits.subarray(1), scheme };
   } catch (e) {
-    if (e instanceof DerError) throw invalidCsr(`malformed structure (${e.message})`);
+    if (e instanceof PairingError) throw e;
     if (e instanceof KeyPolicyError) throw invalidCsr(e.message);
-    throw e;
+    // Anything else a hostile input provokes while decoding (DerError, or a RangeError deeper down) is malformed.
+    throw invalidCsr(`malformed structure (${e instanceof DerError ? e.message : 'undecodable'})`, e);
   }
 }
 

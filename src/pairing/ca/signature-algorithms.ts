@@ -1,7 +1,7 @@
 // Signature algorithms: which AlgorithmIdentifier the CA signs with, and how to verify a signature
 // described by an AlgorithmIdentifier (CSR proof of possession, certificate and CRL checks).
 import { constants, type KeyObject } from 'node:crypto';
-import { children, content, DerError, oid, readTlv, seq, TAG, type Tlv } from './der-codec.ts';
+import { children, content, DerError, expectTag, oid, readTlv, seq, TAG, type Tlv } from './der-codec.ts';
 
 export type KeyFamily = 'ecdsa' | 'rsa';
 
@@ -63,18 +63,21 @@ export function signingSchemeFor(key: KeyObject): SigningScheme {
 }
 
 /** Reads the hash AlgorithmIdentifier inside a PSS parameter ([0] or [1]'s MGF1 parameter). */
-function hashOf(buf: Buffer, algId: Tlv): VerifyScheme['hash'] {
-  const [o, params] = children(buf, algId);
+function hashOf(buf: Buffer, algId: Tlv | undefined): VerifyScheme['hash'] {
+  const [o, params, extra] = children(buf, expectTag(algId, TAG.SEQUENCE, 'hash algorithm'));
+  if (extra) throw new DerError('malformed hash algorithm');
   if (!o || o.tag !== TAG.OID) throw new DerError('malformed hash algorithm');
-  if (params && params.tag !== TAG.NULL) throw new DerError('unexpected hash parameters');
+  if (params && !(params.tag === TAG.NULL && params.end === params.contentStart))
+    throw new DerError('unexpected hash parameters');
   const h = HASHES.get(buf.toString('hex', o.start, o.end));
   if (!h) throw new DerError('unsupported hash algorithm (SHA-256, SHA-384 or SHA-512 required)');
   return h;
 }
 
 function smallInt(buf: Buffer, t: Tlv): number {
-  if (t.tag !== TAG.INTEGER || t.end - t.contentStart > 2) throw new DerError('malformed integer');
-  return content(buf, t).readUIntBE(0, t.end - t.contentStart);
+  const len = t.end - t.contentStart;
+  if (t.tag !== TAG.INTEGER || len < 1 || len > 2 || buf[t.contentStart] & 0x80) throw new DerError('malformed integer');
+  return content(buf, t).readUIntBE(0, len);
 }
 
 function pssScheme(buf: Buffer, params: Tlv | undefined): VerifyScheme {
@@ -88,9 +91,9 @@ function pssScheme(buf: Buffer, params: Tlv | undefined): VerifyScheme {
     if (inner.end !== field.end) throw new DerError('malformed PSS parameter');
     if (field.tag === 0xa0) hash = hashOf(buf, inner);
     else if (field.tag === 0xa1) {
-      const [mgfOid, mgfParams] = children(buf, inner);
+      const [mgfOid, mgfParams, extra] = children(buf, expectTag(inner, TAG.SEQUENCE, 'mask generation'));
+      if (extra) throw new DerError('malformed mask generation');
       if (!mgfOid || !buf.subarray(mgfOid.start, mgfOid.end).equals(OID.mgf1)) throw new DerError('unsupported mask generation');
-      if (!mgfParams) throw new DerError('MGF1 needs a hash');
       mgfHash = hashOf(buf, mgfParams);
     } else if (field.tag === 0xa2) saltLength = smallInt(buf, inner);
     else if (field.tag === 0xa3) {
