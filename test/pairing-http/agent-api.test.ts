@@ -182,9 +182,13 @@ describe('pairing HTTP agent API', () => {
     const id = 'Ct3Hq1aHS7qOlqgcGa1OZw';
     await register(id, all);
     const del = (x: string) => s.request('DELETE', `/v1/${s.realm}/agent/devices/${x}`, { auth: `Bearer ${all}` });
-    const ok = await del(id);
+    // With a JSON content type and no body, as curl -H 'Content-Type: application/json' -X DELETE sends it.
+    const ok = await fetch(`${s.base}/v1/${s.realm}/agent/devices/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${all}`, 'content-type': 'application/json' },
+    });
     assert.equal(ok.status, 204);
-    assert.equal(ok.text, '');
+    assert.equal(await ok.text(), '');
     const missing = await del('AAAAAAAAAAAAAAAAAAAAAA');
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, { errors: { detail: 'Device not found' } });

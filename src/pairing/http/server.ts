@@ -103,6 +103,14 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     return reply.code(answer.status).header('x-imprint-error', answer.code).send(answer.body);
   });
 
+  // An empty body with a JSON content type (curl or SDKs on DELETE) is no body, not a 400.
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(req, body as string, done);
+  });
+
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ errors: { detail: 'Page not found' } }));
 
   app.addHook('onResponse', (req, reply, done) => {
