@@ -142,6 +142,7 @@ describe('pairing HTTP agent API', () => {
       { body: [] },
       { body: { data: 'x' } },
       { rawBody: '{bad json' },
+      { rawBody: '' },
     ]) {
       const r = await bad(o);
       assert.equal(r.status, 400, JSON.stringify(o));
