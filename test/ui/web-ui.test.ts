@@ -44,6 +44,13 @@ function parseCsv(text: string): Record<string, string>[] {
   return body.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
 }
 
+/** The id of the focused element (the root tsconfig has no DOM types: this runs in the page). */
+function activeElementId(page: Page): Promise<string | undefined> {
+  return page.evaluate(
+    () => (globalThis as unknown as { document: { activeElement?: { id: string } } }).document.activeElement?.id,
+  );
+}
+
 describe('the Imprint UI in a browser', { skip }, () => {
   let st: TestStation;
   let browser: Browser;
@@ -88,14 +95,14 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await page.goto(st.web.openUrl);
     await page.getByTestId('simulated-banner').waitFor();
     assert.doesNotMatch(page.url(), /token=/, 'the token leaves the address bar');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'scan-field', 'the scan field has the focus');
+    assert.equal(await activeElementId(page), 'scan-field', 'the scan field has the focus');
     await screenshot(page, '01-operator-sign-in');
     // A keyboard-wedge scanner types the badge then Enter.
     await page.keyboard.type('OP:Alice Martin\n');
     await page.getByTestId('nav-operator').getByText('Alice Martin (operator)').waitFor();
     // A click somewhere on the page does not lose the scan field.
     await page.mouse.click(700, 600);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'scan-field');
+    assert.equal(await activeElementId(page), 'scan-field');
   });
 
   test('a batch is opened with a work order from the Batches view', async () => {
