@@ -19,6 +19,7 @@ export function BatchReportView({ api, batchId }: { api: StationApi; batchId: st
     );
   if (!report) return <p className="loading">Loading the report…</p>;
   const { batch, summary } = report;
+  const hours = report.throughputPerHour.map((h) => ({ ...h, hour: hourLabel(h.hour) }));
   const yieldPct = summary.total ? ((100 * summary.passed) / summary.total).toFixed(1) : '—';
   return (
     <article className="report" data-testid="batch-report">
@@ -68,14 +69,14 @@ export function BatchReportView({ api, batchId }: { api: StationApi; batchId: st
           <tr>
             <th>Chain</th>
             <td colSpan={3} className="mono">
-              {summary.firstEventHash ?? '—'} … {summary.lastEventHash ?? '—'}
+              {summary.firstEventHash ? `${summary.firstEventHash} … ${summary.lastEventHash}` : 'recorded when the batch closes'}
             </td>
           </tr>
         </tbody>
       </table>
       <section className="chart">
         <h2>Throughput per hour</h2>
-        <BarChart width={760} height={260} data={report.throughputPerHour}>
+        <BarChart width={760} height={260} data={hours}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="hour" />
           <YAxis allowDecimals={false} />
@@ -101,4 +102,10 @@ export function BatchReportView({ api, batchId }: { api: StationApi; batchId: st
       </section>
     </article>
   );
+}
+
+/** "2026-11-23T04:00:00.000Z" → "11-23 04:00 UTC" (the axis has no room for full timestamps). */
+function hourLabel(iso: string): string {
+  const m = /^\d{4}-(\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
