@@ -7,9 +7,8 @@
 //  - CPU: this process's CPU time (user + system) per device. The simulated devices run in the
 //    worker process, so this is the station's own work: workflow, vault, station.db, the embedded
 //    pairing core and the audit trail.
-//  - wall: per device, the time not spent awaiting the device, the pairing core or the audit
-//    trail's durable commit (the workflow's own code, including the synchronous fsync of the
-//    write-ahead record).
+//  - wall: per device, the time not spent awaiting the device, the pairing core, or the durable
+//    commits of the audit trail and of the write-ahead record (the workflow's own code).
 // A last run puts the data folder on tmpfs (/dev/shm), where fsync is free: the CPU per device
 // there is the station's code alone, without the durable commits (write-ahead record, audit trail,
 // pairing core) that dominate on a real disk.
@@ -37,7 +36,7 @@ interface Figures {
   wallStationMs: number;
   deviceMs: number;
   pairingMs: number;
-  auditMs: number;
+  commitMs: number;
   failed: number;
 }
 
@@ -81,7 +80,7 @@ async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? t
       wallStationMs: s.meanStationMs,
       deviceMs: s.meanDeviceMs,
       pairingMs: s.meanPairingMs,
-      auditMs: s.meanAuditMs,
+      commitMs: s.meanCommitMs,
       failed: s.failed,
     };
   } finally {
@@ -100,7 +99,7 @@ for (const n of fixtureCounts) {
   console.log(
     `${String(n).padStart(2)} fixture(s): ${Math.round(f.perHour).toLocaleString('en-US').padStart(7)} devices/hour` +
       ` | station CPU ${f.cpuMsPerDevice.toFixed(2)} ms/device (user ${f.userMsPerDevice.toFixed(2)}, system ${f.systemMsPerDevice.toFixed(2)}), station wall ${f.wallStationMs.toFixed(2)} ms/device` +
-      ` | waits per device: device ${f.deviceMs.toFixed(1)} ms, pairing ${f.pairingMs.toFixed(2)} ms, audit commit ${f.auditMs.toFixed(2)} ms` +
+      ` | waits per device: device ${f.deviceMs.toFixed(1)} ms, pairing ${f.pairingMs.toFixed(2)} ms, durable commits ${f.commitMs.toFixed(2)} ms` +
       (f.failed ? ` | ${f.failed} failed` : ''),
   );
 }

@@ -99,7 +99,7 @@ function printSummary(s: StationRunSummary, batch: Batch | undefined): void {
   const lines = [
     `devices: ${s.done}  passed: ${s.passed}  failed: ${s.failed}${s.resumed ? `  (resumed pending: ${s.resumed})` : ''}`,
     `throughput: ${s.devicesPerHour.toLocaleString('en-US')} devices/hour over ${(s.elapsedMs / 1000).toFixed(1)} s`,
-    `per device: station ${s.meanStationMs.toFixed(2)} ms, device ${s.meanDeviceMs.toFixed(1)} ms, pairing ${s.meanPairingMs.toFixed(2)} ms, audit commit wait ${s.meanAuditMs.toFixed(2)} ms`,
+    `per device: station ${s.meanStationMs.toFixed(2)} ms, device ${s.meanDeviceMs.toFixed(1)} ms, pairing ${s.meanPairingMs.toFixed(2)} ms, durable commits ${s.meanCommitMs.toFixed(2)} ms`,
   ];
   const codes = Object.entries(s.failuresByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length) lines.push(`failed by code: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);

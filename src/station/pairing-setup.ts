@@ -1,6 +1,7 @@
-// The pairing core the station registers with: the embedded core in `<data>/pairing` (its realm
-// created on first run, with a fresh EC P-256 realm key kept 0600 in the data folder) or a remote
-// core over HTTP with an agent token.
+// The pairing core the station registers with: the embedded core in the data folder itself (the
+// same layout as `imprint pairing … --data DIR`, so the pairing CLI sees the station's devices;
+// its realm is created on first run with a fresh EC P-256 realm key kept 0600 in
+// `<data>/realm-keys/`), or a remote core over HTTP with an agent token.
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { RemotePairingClient } from '../pairing/remote-client.ts';
 import type { StationConfig } from './station-config.ts';
 
 export function embeddedCoreDir(dataDir: string): string {
-  return join(dataDir, 'pairing');
+  return dataDir;
 }
 
 /** Where the embedded realm's private key lives (used to mint agent tokens for other tools). */

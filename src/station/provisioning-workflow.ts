@@ -5,6 +5,7 @@
 import type { FailureInfo, WorkflowStep } from '../api/station-api.ts';
 import type { AuditEventInput, AuditOutcome } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
+import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { canonicalDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../pairing/device-id.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClient, DeviceIdentity, StorageStatus } from '../serial/device-types.ts';
@@ -81,8 +82,8 @@ export interface WorkflowTiming {
   deviceMs: number;
   /** Awaiting the pairing core. */
   pairingMs: number;
-  /** Awaiting durable commits of the audit trail. */
-  auditMs: number;
+  /** Awaiting durable commits (write-ahead record and audit trail, which overlap). */
+  commitMs: number;
 }
 
 const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
@@ -126,7 +127,7 @@ class DeviceRun {
   private readonly started = performance.now();
   private deviceMs = 0;
   private pairingMs = 0;
-  private auditMs = 0;
+  private commitMs = 0;
   private deviceId?: string;
   private hardwareSerial?: string;
   private fingerprint?: string;
@@ -152,7 +153,7 @@ class DeviceRun {
           message: kind === 'resumed' ? 'provisioned (resumed a pending secret)' : 'provisioned',
           durationMs: this.elapsedMs(),
         });
-        await this.flushAudit();
+        await this.committed(this.flushAudit());
       } catch (e) {
         throw new StationFailure('STATION_ERROR', { detail: `audit trail: ${describe(e)}`, cause: e });
       }
@@ -164,7 +165,7 @@ class DeviceRun {
     }
     if (this.step !== 'record') this.audit(this.step, 'fail', { errorCode: failure.code, message: failure.message });
     this.audit('record', 'fail', { errorCode: failure.code, message: failure.message, durationMs: this.elapsedMs() });
-    await this.flushAudit().catch(() => {});
+    await this.committed(this.flushAudit()).catch(() => {});
     this.enter('done');
     return { outcome: 'fail', ...this.identityFields(), failure: failure.info, timing: this.timing() };
   }
@@ -184,21 +185,26 @@ class DeviceRun {
 
     this.enter('register');
     const secret = await this.register();
-    const sealed = this.ctx.vault.put(
-      {
-        deviceId: this.deviceId,
-        hardwareSerial: this.hardwareSerial!,
-        fixture: this.job.fixture,
-        devicePort: this.job.devicePort,
-        batchId: this.job.batchId,
-        operator: this.job.operator,
-      },
-      secret,
-    );
-    this.fingerprint = sealed.fingerprint;
+    // The sealed write-ahead record (on the vault's writer thread) and the trail's events so far
+    // are committed durably side by side; the secret is sent only once both are on disk.
+    this.fingerprint = secretFingerprint(secret);
     this.audit('register', 'ok', { data: { realm: this.ctx.pairing.realm } });
-    // The trail shows the registration before the device can hold the secret.
-    await this.flushAudit();
+    const [sealed] = await this.committed(
+      Promise.all([
+        this.ctx.vault.put(
+          {
+            deviceId: this.deviceId,
+            hardwareSerial: this.hardwareSerial!,
+            fixture: this.job.fixture,
+            devicePort: this.job.devicePort,
+            batchId: this.job.batchId,
+            operator: this.job.operator,
+          },
+          secret,
+        ),
+        this.flushAudit(),
+      ]),
+    );
 
     this.enter('write-secret');
     let digest: string;
@@ -439,16 +445,23 @@ class DeviceRun {
     } catch (e) {
       appended.push(Promise.reject(e));
     }
-    const t = performance.now();
-    const done = Promise.all(appended).then(() => {
-      this.auditMs += performance.now() - t;
-    });
+    const done = Promise.all(appended).then(() => {});
     done.catch(() => {}); // the sink reports its own errors; callers that care await `done`
     return done;
   }
 
   private identityFields(): { deviceId?: string; hardwareSerial?: string } {
     return { deviceId: this.deviceId, hardwareSerial: this.hardwareSerial };
+  }
+
+  /** Await a durable commit, counting the wait apart from the station's own time. */
+  private async committed<T>(commit: Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await commit;
+    } finally {
+      this.commitMs += performance.now() - t;
+    }
   }
 
   private elapsedMs(): number {
@@ -460,7 +473,7 @@ class DeviceRun {
       totalMs: performance.now() - this.started,
       deviceMs: this.deviceMs,
       pairingMs: this.pairingMs,
-      auditMs: this.auditMs,
+      commitMs: this.commitMs,
     };
   }
 }

@@ -85,10 +85,25 @@ export class SecretVault {
   }
 
   /**
-   * Seal and commit the record durably (synchronous=FULL). Call BEFORE the write command is sent:
-   * once this returns, a crash at any later point can be recovered from the device's digest.
+   * Seal and commit the record durably (synchronous=FULL). Await it BEFORE the write command is
+   * sent: once it resolves, a crash at any later point can be recovered from the device's digest.
    */
-  put(input: PendingSecretInput, credentialsSecret: string): PendingSecret {
+  async put(input: PendingSecretInput, credentialsSecret: string): Promise<PendingSecret> {
+    const { row, digest, fingerprint } = this.seal(input, credentialsSecret);
+    const vaultId = await this.db.insertVaultRecord(row);
+    return { vaultId, digest, fingerprint };
+  }
+
+  /** put() on the calling thread (tests and tools). */
+  putSync(input: PendingSecretInput, credentialsSecret: string): PendingSecret {
+    const { row, digest, fingerprint } = this.seal(input, credentialsSecret);
+    return { vaultId: this.db.insertVaultRecordSync(row), digest, fingerprint };
+  }
+
+  private seal(
+    input: PendingSecretInput,
+    credentialsSecret: string,
+  ): { row: Omit<VaultRow, 'id'>; digest: string; fingerprint: string } {
     const digest = secretDigest(credentialsSecret);
     const fingerprint = secretFingerprint(credentialsSecret);
     const iv = randomBytes(IV_BYTES);
@@ -96,8 +111,7 @@ export class SecretVault {
     cipher.setAAD(aad(input.deviceId, digest));
     const ct = Buffer.concat([cipher.update(credentialsSecret, 'utf8'), cipher.final()]);
     const sealed = Buffer.concat([Buffer.of(FORMAT_V1), iv, cipher.getAuthTag(), ct]);
-    const vaultId = this.db.insertVaultRecord({ ...input, sealed, digest, fingerprint, createdAt: new Date().toISOString() });
-    return { vaultId, digest, fingerprint };
+    return { row: { ...input, sealed, digest, fingerprint, createdAt: new Date().toISOString() }, digest, fingerprint };
   }
 
   /** Open a sealed record (recovery re-sends nothing, but a resumed write needs the secret). */

@@ -3,7 +3,11 @@
 // a record must be on disk before the device is sent its secret.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { ImprintError } from '../common/errors.ts';
+
+const VAULT_WRITER = new URL('./vault-writer-worker.mjs', import.meta.url);
 
 /** Numbered migrations, applied in order (PRAGMA user_version). */
 const MIGRATIONS: string[] = [
@@ -118,17 +122,60 @@ const toRegistry = (r: RawRegistryRow): RegistryRow => ({
   provisionedAt: r.provisioned_at ?? undefined,
 });
 
+/**
+ * Inserts write-ahead records with synchronous=FULL on a worker thread: the fsync runs off the
+ * event loop, so one device's durable commit never stalls the other fixtures.
+ */
+class VaultWriter {
+  private readonly worker: Worker;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
+
+  constructor(file: string) {
+    this.worker = new Worker(VAULT_WRITER, { execArgv: [], workerData: { file } });
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; rowid?: number; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if (m.error !== undefined) w?.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${m.error}`));
+      else w?.resolve(m.rowid!);
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', () => this.failAll(new Error('vault writer stopped')));
+  }
+
+  insert(row: Record<string, unknown>): Promise<number> {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.ref(); // keep the process alive until the record is durable
+      this.worker.postMessage({ id, row });
+    });
+  }
+
+  private failAll(e: Error): void {
+    for (const w of this.waiting.values())
+      w.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${e.message}`));
+    this.waiting.clear();
+  }
+
+  close(): void {
+    this.worker.postMessage({ type: 'close' });
+  }
+}
+
 export class StationDb {
   readonly db: Database.Database;
-  /** A second connection with synchronous=FULL, used only to insert write-ahead records. */
-  private readonly durable: Database.Database;
+  private writer?: VaultWriter;
+  private readonly file: string;
   private readonly stmts;
 
-  private constructor(db: Database.Database, durable: Database.Database) {
+  private constructor(db: Database.Database, file: string) {
     this.db = db;
-    this.durable = durable;
+    this.file = file;
     this.stmts = {
-      insertVault: durable.prepare(
+      insertVault: db.prepare(
         `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at)
          VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt)`,
       ),
@@ -160,8 +207,8 @@ export class StationDb {
     mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    // NORMAL survives a process crash; write-ahead records are inserted on a second connection
-    // with synchronous=FULL so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
+    // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
+    // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
     // or registry update brings the record back, and recovery settles it from the device.
     db.pragma('synchronous = NORMAL');
     // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
@@ -174,22 +221,37 @@ export class StationDb {
         db.pragma(`user_version = ${v + 1}`);
       })();
     }
-    const durable = new Database(file);
-    durable.pragma('synchronous = FULL');
-    durable.pragma('secure_delete = ON');
-    durable.pragma('busy_timeout = 5000');
-    return new StationDb(db, durable);
+    return new StationDb(db, file);
   }
 
-  /** Durable (fsynced) before it returns: the caller sends the secret to the device next. */
-  insertVaultRecord(row: Omit<VaultRow, 'id'>): number {
-    const r = this.stmts.insertVault.run({
+  /**
+   * Durable (fsynced, synchronous=FULL) when the promise resolves: the caller sends the secret to
+   * the device next. The commit runs on a worker thread, off the event loop.
+   */
+  insertVaultRecord(row: Omit<VaultRow, 'id'>): Promise<number> {
+    this.writer ??= new VaultWriter(this.file);
+    return this.writer.insert({
       ...row,
       devicePort: row.devicePort ?? null,
       batchId: row.batchId ?? null,
       operator: row.operator ?? null,
     });
-    return Number(r.lastInsertRowid);
+  }
+
+  /** The same insert on this thread (synchronous=FULL for the one statement): tests and tools. */
+  insertVaultRecordSync(row: Omit<VaultRow, 'id'>): number {
+    this.db.pragma('synchronous = FULL');
+    try {
+      const r = this.stmts.insertVault.run({
+        ...row,
+        devicePort: row.devicePort ?? null,
+        batchId: row.batchId ?? null,
+        operator: row.operator ?? null,
+      });
+      return Number(r.lastInsertRowid);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   deleteVaultRecord(id: number): void {
@@ -260,7 +322,8 @@ export class StationDb {
   }
 
   close(): void {
-    if (this.durable.open) this.durable.close();
+    this.writer?.close();
+    this.writer = undefined;
     if (!this.db.open) return;
     // Fold the WAL back so wiped records do not linger in old WAL frames.
     this.db.pragma('wal_checkpoint(TRUNCATE)');

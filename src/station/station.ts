@@ -56,11 +56,11 @@ export interface StationRunSummary {
   resumed: number;
   devicesPerHour: number;
   elapsedMs: number;
-  /** Mean per device: the station's own time (total minus device, pairing and audit waits), and each wait. */
+  /** Mean per device: the station's own time (total minus the waits), and the waits for the device, the pairing core and durable commits. */
   meanStationMs: number;
   meanDeviceMs: number;
   meanPairingMs: number;
-  meanAuditMs: number;
+  meanCommitMs: number;
   recovery?: Pick<RecoveryReport, 'completed' | 'discarded' | 'failed' | 'kept'>;
 }
 
@@ -89,7 +89,7 @@ export class Station extends EventEmitter<StationEvents> {
   private operator?: OperatorSession;
   private startedAt?: number;
   private claimed = 0;
-  private stats = { done: 0, passed: 0, failed: 0, resumed: 0, stationMs: 0, deviceMs: 0, pairingMs: 0, auditMs: 0 };
+  private stats = { done: 0, passed: 0, failed: 0, resumed: 0, stationMs: 0, deviceMs: 0, pairingMs: 0, commitMs: 0 };
   private failuresByCode: Record<string, number> = {};
   private lastRecovery?: RecoveryReport;
   private unsubscribeAudit: () => void;
@@ -313,7 +313,7 @@ export class Station extends EventEmitter<StationEvents> {
       meanStationMs: s.stationMs / n,
       meanDeviceMs: s.deviceMs / n,
       meanPairingMs: s.pairingMs / n,
-      meanAuditMs: s.auditMs / n,
+      meanCommitMs: s.commitMs / n,
       recovery: this.lastRecovery && {
         completed: this.lastRecovery.completed,
         discarded: this.lastRecovery.discarded,
@@ -398,8 +398,8 @@ export class Station extends EventEmitter<StationEvents> {
     const t = result.timing;
     s.deviceMs += t.deviceMs;
     s.pairingMs += t.pairingMs;
-    s.auditMs += t.auditMs;
-    s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.auditMs);
+    s.commitMs += t.commitMs;
+    s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs);
     if (result.outcome === 'pass' && !this.pairingStatus.reachable) this.setReachable(true);
     this.publish({ type: 'counters', counters: this.counters() });
   }

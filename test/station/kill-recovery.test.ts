@@ -141,7 +141,7 @@ test('kill -9 at random points loses nothing and leaves no unknown secret on any
 
   const trail = AuditTrail.open({ file: join(dir, 'data', 'audit.db'), stationId: 'kill-station', readonly: true });
   const db = StationDb.open(join(dir, 'data', 'station.db'));
-  const core = EmbeddedPairingCore.open({ dataDir: join(dir, 'data', 'pairing') });
+  const core = EmbeddedPairingCore.open({ dataDir: join(dir, 'data') });
   try {
     const chain = trail.verify();
     assert.equal(chain.ok, true, JSON.stringify(chain));

@@ -30,7 +30,7 @@ async function crashedDevice(serial: string, opts: { write?: boolean; preWritten
   devices.set(serial, dev);
   const deviceId = deriveDeviceId(serial);
   const { credentialsSecret } = await h.core.registerDevice(REALM, deviceId);
-  const rec = h.vault.put({ deviceId, hardwareSerial: serial, fixture: 'f1' }, credentialsSecret);
+  const rec = await h.vault.put({ deviceId, hardwareSerial: serial, fixture: 'f1' }, credentialsSecret);
   if (opts.write || opts.powerLoss) await dev.client.writeSecret(credentialsSecret).catch(() => {});
   return { dev, deviceId, secret: credentialsSecret, rec };
 }
@@ -98,7 +98,7 @@ test('a device confirmed but not yet locked when the station died is finished at
   devices.set(serial, dev);
   const deviceId = deriveDeviceId(serial);
   const { credentialsSecret } = await h.core.registerDevice(REALM, deviceId);
-  const rec = h.vault.put({ deviceId, hardwareSerial: serial, fixture: 'f1' }, credentialsSecret);
+  const rec = await h.vault.put({ deviceId, hardwareSerial: serial, fixture: 'f1' }, credentialsSecret);
   await dev.client.writeSecret(credentialsSecret);
   h.vault.confirm(rec.vaultId, {
     deviceId,

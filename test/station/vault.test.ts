@@ -33,12 +33,12 @@ function filesUnder(dir: string): Buffer {
   );
 }
 
-test('the station key is a separate 0600 file and records are sealed: no plaintext secret in the database', () => {
+test('the station key is a separate 0600 file and records are sealed: no plaintext secret in the database', async () => {
   const { dir, db, keyFile } = fresh();
   const vault = SecretVault.open({ keyFile, db });
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
   const secrets = Array.from({ length: 5 }, () => randomBytes(32).toString('base64'));
-  const records = secrets.map((s, i) => vault.put(input(i), s));
+  const records = await Promise.all(secrets.map((s, i) => vault.put(input(i), s)));
   for (const [i, r] of records.entries()) assert.equal(r.digest, secretDigest(secrets[i]));
   const bytes = filesUnder(dir);
   for (const s of secrets) {
@@ -60,7 +60,7 @@ test('a confirmed record is wiped (secure_delete) and the device enters the regi
   const { dir, db, keyFile } = fresh();
   const vault = SecretVault.open({ keyFile, db });
   const secret = randomBytes(32).toString('base64');
-  const rec = vault.put(input(1), secret);
+  const rec = vault.putSync(input(1), secret);
   const sealed = Buffer.from(vault.pending()[0].sealed);
   vault.confirm(rec.vaultId, {
     ...input(1),
@@ -77,7 +77,7 @@ test('a confirmed record is wiped (secure_delete) and the device enters the regi
 test('a record is bound to its device: moved to another device id it does not open', () => {
   const { db, keyFile } = fresh();
   const vault = SecretVault.open({ keyFile, db });
-  vault.put(input(1), randomBytes(32).toString('base64'));
+  vault.putSync(input(1), randomBytes(32).toString('base64'));
   const row = vault.pending()[0];
   assert.throws(() => vault.reveal({ ...row, deviceId: input(2).deviceId }), { code: 'VAULT_RECORD_INVALID' });
   db.close();
@@ -85,7 +85,7 @@ test('a record is bound to its device: moved to another device id it does not op
 
 test('missing key with pending records: VAULT_KEY_MISSING, nothing is overwritten', () => {
   const { db, keyFile } = fresh();
-  SecretVault.open({ keyFile, db }).put(input(1), randomBytes(32).toString('base64'));
+  SecretVault.open({ keyFile, db }).putSync(input(1), randomBytes(32).toString('base64'));
   rmSync(keyFile);
   assert.throws(() => SecretVault.open({ keyFile, db }), { code: 'VAULT_KEY_MISSING' });
   assert.equal(existsSync(keyFile), false, 'a new key is not made while old records wait');
@@ -96,7 +96,7 @@ test('missing key with pending records: VAULT_KEY_MISSING, nothing is overwritte
 test('a key readable by others is refused; a wrong key does not open records', () => {
   const { db, keyFile } = fresh();
   const vault = SecretVault.open({ keyFile, db });
-  vault.put(input(1), randomBytes(32).toString('base64'));
+  vault.putSync(input(1), randomBytes(32).toString('base64'));
   chmodSync(keyFile, 0o644);
   assert.throws(() => SecretVault.open({ keyFile, db }), { code: 'VAULT_KEY_INSECURE' });
   chmodSync(keyFile, 0o600);
