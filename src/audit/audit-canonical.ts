@@ -47,30 +47,22 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-/** The canonical body of an event (without its own hash). */
+// Characters JSON.stringify would escape (and any surrogate, so lone ones are escaped the same way).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function str(v: unknown): string {
+  return typeof v === 'string' && !NEEDS_ESCAPE.test(v) ? `"${v}"` : JSON.stringify(v);
+}
+
+/** The canonical body of an event (without its own hash). This is the append hot path. */
 export function canonicalBody(e: Omit<AuditEvent, 'hash'>): string {
-  // One JSON.stringify over an object literal in EVENT_FIELDS order (it drops undefined members);
-  // `data`, always last, is spliced in as canonical JSON. This is the append hot path.
-  const n = <T>(v: T | null | undefined) => (v === null ? undefined : v);
-  const head = JSON.stringify({
-    v: EVENT_FORMAT_VERSION,
-    seq: n(e.seq),
-    prevHash: n(e.prevHash),
-    ts: n(e.ts),
-    station: n(e.station),
-    operator: n(e.operator),
-    fixture: n(e.fixture),
-    batchId: n(e.batchId),
-    deviceId: n(e.deviceId),
-    hardwareSerial: n(e.hardwareSerial),
-    step: n(e.step),
-    outcome: n(e.outcome),
-    errorCode: n(e.errorCode),
-    message: n(e.message),
-    durationMs: n(e.durationMs),
-    secretFingerprint: n(e.secretFingerprint),
-  } satisfies Record<'v' | Exclude<(typeof EVENT_FIELDS)[number], 'data'>, unknown>);
-  return e.data === undefined || e.data === null ? head : `${head.slice(0, -1)},"data":${canonicalJson(e.data)}}`;
+  let out = `{"v":${EVENT_FORMAT_VERSION}`;
+  for (const f of EVENT_FIELDS) {
+    const v = e[f];
+    if (v === undefined || v === null) continue;
+    out += `,"${f}":${f === 'data' ? canonicalJson(v) : str(v)}`;
+  }
+  return `${out}}`;
 }
 
 /** Builds the stored event: assigns seq, ts, prevHash, computes the hash. `input` is already normalized. */

@@ -73,19 +73,22 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
       throw new ImprintError('AUDIT_INVALID_EVENT', 'a failed record event needs an errorCode');
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
+  for (const k in input) {
+    const v = input[k as keyof AuditEventInput];
     if (v === undefined || v === '') continue;
-    if (k === 'data') {
-      let text: string;
-      try {
-        text = canonicalJson(v);
-      } catch (e) {
-        throw new ImprintError('AUDIT_INVALID_EVENT', 'invalid audit event: data is not plain JSON', { cause: e });
-      }
-      if (Buffer.byteLength(text) > MAX_DATA_BYTES)
-        throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data is larger than ${MAX_DATA_BYTES} bytes`);
-      out.data = JSON.parse(text);
-    } else out[k] = v;
+    if (k !== 'data') {
+      out[k] = v;
+      continue;
+    }
+    let text: string;
+    try {
+      text = canonicalJson(v);
+    } catch (e) {
+      throw new ImprintError('AUDIT_INVALID_EVENT', 'invalid audit event: data is not plain JSON', { cause: e });
+    }
+    if (Buffer.byteLength(text) > MAX_DATA_BYTES)
+      throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data is larger than ${MAX_DATA_BYTES} bytes`);
+    out.data = JSON.parse(text);
   }
   return out as unknown as AuditEventInput;
 }

@@ -61,7 +61,20 @@ export const MIGRATIONS: readonly string[] = [
 
 /** Applies pending migrations; refuses a database written by a newer Imprint. */
 export function migrate(db: Database): void {
+  const current = checkSchemaVersion(db, { allowEmpty: true });
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** The schema version, after checking this Imprint can read it (read-only opens do not migrate). */
+export function checkSchemaVersion(db: Database, opts: { allowEmpty: boolean }): number {
   const current = db.pragma('user_version', { simple: true }) as number;
+  if (current === 0 && !opts.allowEmpty)
+    throw new ImprintError('AUDIT_OPEN_FAILED', 'this database is not an Imprint audit trail (no schema)');
   if (current > MIGRATIONS.length) {
     throw new ImprintError(
       'AUDIT_SCHEMA_TOO_NEW',
@@ -71,10 +84,5 @@ export function migrate(db: Database): void {
       },
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  return current;
 }

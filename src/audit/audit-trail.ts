@@ -11,7 +11,7 @@ import { type DbVerifyOptions, verifyDatabase } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { buildQuery } from './audit-query.ts';
-import { migrate } from './audit-schema.ts';
+import { checkSchemaVersion, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
@@ -50,6 +50,8 @@ export class AuditTrail {
   private readonly batches: BatchStore;
   private readonly insertStmt: Database.Statement;
   private readonly headStmt: Database.Statement;
+  /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
+  private readonly queryStmts = new Map<string, Database.Statement>();
   private key?: SigningKey;
   private head: { seq: number; hash: string };
   private queue: Job[] = [];
@@ -84,7 +86,13 @@ export class AuditTrail {
       this.db.pragma('cache_size = -65536');
     }
     this.db.pragma('busy_timeout = 5000');
-    if (!this.readonly) migrate(this.db);
+    try {
+      if (this.readonly) checkSchemaVersion(this.db, { allowEmpty: false });
+      else migrate(this.db);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.batches = new BatchStore(this.db);
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
@@ -116,12 +124,12 @@ export class AuditTrail {
 
   query(q: AuditQuery = {}): AuditEvent[] {
     const { sql, params } = buildQuery(q);
-    return (
-      this.db
-        .prepare(sql)
-        .pluck()
-        .all(...params) as string[]
-    ).map(eventFromEntry);
+    let stmt = this.queryStmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql).pluck();
+      this.queryStmts.set(sql, stmt);
+    }
+    return (stmt.all(...params) as string[]).map(eventFromEntry);
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level). */
@@ -264,7 +272,7 @@ export class AuditTrail {
       const { event, body } = sealEvent(input, head.seq + 1, ts, head.hash);
       this.insertStmt.run(event.seq, packEntry(event.hash, body));
       head = { seq: event.seq, hash: event.hash };
-      appended.push(event);
+      if (this.listeners.size > 0) appended.push(event);
       return event;
     };
     try {

@@ -1,12 +1,14 @@
 // A verify worker: walks one segment of the chain in its own read-only connection and hands the
-// result back through a MessagePort; the parent blocks on `done` (Atomics) so verify() stays synchronous.
+// result back through a MessagePort; the parent blocks on `done` (Atomics) so verify() stays
+// synchronous. Everything, imports included, sits inside the try: whatever fails, the parent is
+// told (it cannot receive 'error' events while it blocks).
 import { workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import { walkSegment } from './chain-link.mjs';
 
 const { file, fromSeq, toSeq, port, progress, done, index } = workerData;
 let result;
 try {
+  const { default: Database } = await import('better-sqlite3');
+  const { walkSegment } = await import('./chain-link.mjs');
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     result = walkSegment(db, fromSeq, toSeq, progress, index);
