@@ -65,14 +65,21 @@ export function canonicalBody(e: Omit<AuditEvent, 'hash'>): string {
   return `${out}}`;
 }
 
-/** Builds the stored event: assigns seq, ts, prevHash, computes the hash. `input` is already normalized. */
+/**
+ * Turns a normalized input into the stored event: assigns seq, ts, prevHash and the hash. Takes
+ * ownership of `input` (the private copy normalizeInput made) and completes it in place: on the
+ * append hot path one object per event instead of three.
+ */
 export function sealEvent(
   input: AuditEventInput,
   seq: number,
   ts: string,
   prevHash: string,
 ): { event: AuditEvent; body: string } {
-  const event = { ...input, seq, prevHash, ts } as AuditEvent;
+  const event = input as AuditEvent;
+  event.seq = seq;
+  event.prevHash = prevHash;
+  event.ts = ts;
   const body = canonicalBody(event);
   event.hash = hashBody(body);
   return { event, body };
