@@ -75,6 +75,9 @@ export class StationService implements StationApi {
   private detach: () => void;
   private operator?: OperatorSession;
   private reloading: Promise<void> = Promise.resolve();
+  /** False between closing the station for a reload and opening its successor. */
+  private stationOpen = true;
+  private wasRunning = false;
   private readonly log: Logger;
 
   private constructor(
@@ -298,8 +301,26 @@ export class StationService implements StationApi {
     );
     const changed = changedKeys(before, next);
     if (agentToken !== undefined) changed.push('pairing.agentToken');
+    const oldToken = await this.opts.secrets.get(AGENT_TOKEN_SECRET);
     if (agentToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, agentToken);
     else if (agentToken === '') await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
+    try {
+      await this.reload(next);
+    } catch (e) {
+      // The station would not open on the new settings: put the old ones back, running as before.
+      if (oldToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, oldToken);
+      else await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
+      await this.reload(before);
+      await this.audit({
+        operator: this.operator?.name ?? 'admin',
+        step: 'settings-change',
+        outcome: 'fail',
+        errorCode: (e as ImprintError).code ?? 'STATION_ERROR',
+        message: `settings not applied: ${(e as Error).message}`,
+        data: { changed },
+      });
+      throw e;
+    }
     saveStationConfig(stationConfigPath(this.opts.dataDir), next);
     await this.audit({
       operator: this.operator?.name ?? 'admin',
@@ -309,24 +330,29 @@ export class StationService implements StationApi {
       // Values of non-secret settings only; the agent token is recorded as "changed", never its value.
       data: { changed, before: publicView(before, changed), after: publicView(next, changed) },
     });
-    await this.reload(next);
     return this.getSettings();
   }
 
-  /** Reopen the station on new settings, resuming the line if it was running. */
+  /** Reopen the station on other settings, resuming the line if it was running. */
   private reload(config: StationConfig): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
-      const wasRunning = this.station.status().running;
-      await this.station.close();
-      this.detach();
+    const run = this.reloading.then(async () => {
+      if (this.stationOpen) {
+        this.wasRunning = this.station.status().running;
+        this.stationOpen = false;
+        await this.station.close();
+        this.detach();
+      }
       this.station = await StationService.openStation(this.opts, config);
+      this.stationOpen = true;
       this.config = this.station.config;
       this.detach = this.attach(this.station);
       this.station.setOperator(this.operator);
-      if (wasRunning) await this.station.start();
+      if (this.wasRunning) await this.station.start();
       this.events.emit('event', { type: 'status', status: this.station.status() });
     });
-    return this.reloading;
+    // Later calls wait for this reload, whatever its outcome.
+    this.reloading = run.catch(() => {});
+    return run;
   }
 
   async listPorts(): Promise<PortInfo[]> {
@@ -367,7 +393,9 @@ export class StationService implements StationApi {
   }
 
   async close(): Promise<void> {
-    await this.reloading.catch(() => {});
+    await this.reloading;
+    if (!this.stationOpen) return;
+    this.stationOpen = false;
     this.detach();
     await this.station.close();
     this.log.debug('station service closed');

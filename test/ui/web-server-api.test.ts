@@ -125,6 +125,34 @@ describe('web mode API', () => {
     assert.equal((await client.getStatus()).operator, undefined);
   });
 
+  test('settings: the agent token is never shown back, and settings the station cannot open are rolled back', async () => {
+    await client.signIn({ name: 'Plant IT', pin: st.adminPin });
+    await assert.rejects(
+      client.updateSettings({ pairing: { mode: 'remote', url: 'http://127.0.0.1:9/' } }, st.adminPin),
+      (e: StationApiError) => e.code === 'AGENT_TOKEN_MISSING',
+    );
+    assert.equal((await client.getSettings()).pairing.mode, 'embedded', 'rolled back');
+    assert.equal((await client.getStatus()).pairing.mode, 'embedded', 'the station runs on the old settings');
+    const failed = await client.queryAudit({ step: 'settings-change', outcome: 'fail' });
+    assert.ok(failed.some((e) => e.errorCode === 'AGENT_TOKEN_MISSING'));
+
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJhX3BhIjpbIi4qOjouKiJdfQ.c2lnbmF0dXJlLW5vdC1yZWFsbHktdmFsaWQ';
+    const remote = await client.updateSettings(
+      { pairing: { mode: 'remote', url: 'http://127.0.0.1:9/', agentToken: token } },
+      st.adminPin,
+    );
+    assert.equal(remote.pairing.mode, 'remote');
+    assert.match(remote.pairing.agentToken ?? '', /\(set\)$/);
+    const raw = await fetch(`${st.web.url}${API_PREFIX}/settings`, { headers: { authorization: `Bearer ${st.web.token}` } });
+    assert.ok(!(await raw.text()).includes(token.slice(10, 40)), 'the token is not in the settings answer');
+    const changes = await client.exportAudit({ format: 'jsonl' });
+    assert.ok(!changes.includes(token.slice(10, 40)), 'the token is not in the audit trail');
+    const back = await client.updateSettings({ pairing: { mode: 'embedded', agentToken: '' } }, st.adminPin);
+    assert.equal(back.pairing.mode, 'embedded');
+    assert.equal(back.pairing.agentToken, undefined, 'an empty token clears it');
+    await client.signOut();
+  });
+
   test('server-sent events deliver fixture events while the simulated line runs', async () => {
     await client.signIn({ name: 'Sse Tester' });
     await client.openBatch('WO-SSE');
