@@ -21,6 +21,7 @@ const C = Number(values.concurrency);
 async function run(label: string, n: number, target: number, one: (i: number) => Promise<unknown>): Promise<void> {
   const latencies: number[] = new Array(n);
   let next = 0;
+  const before = core.storeStats();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -33,11 +34,14 @@ async function run(label: string, n: number, target: number, one: (i: number) =>
     }),
   );
   const secs = (performance.now() - t0) / 1000;
+  const after = core.storeStats();
+  const writes = after.writes - before.writes;
+  const batches = after.batches - before.batches;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(n - 1, Math.floor(n * p))].toFixed(2);
   const rate = n / secs;
   console.log(
-    `${label.padEnd(12)} ${rate.toFixed(0).padStart(8)} ops/s  p50 ${pct(0.5)} ms  p99 ${pct(0.99)} ms  (${(rate / target).toFixed(1)}× the HTTP target ${target}/s)`,
+    `${label.padEnd(12)} ${rate.toFixed(0).padStart(8)} ops/s  p50 ${pct(0.5)} ms  p99 ${pct(0.99)} ms  (${(rate / target).toFixed(1)}× the HTTP target ${target}/s)${batches ? `, ${(writes / batches).toFixed(1)} writes per commit` : ''}`,
   );
 }
 

@@ -14,6 +14,8 @@ import type {
 } from './pairing-store.ts';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+/** Upper bound on how long a batch waits for companions (a slow disk must not add more latency). */
+const MAX_COMMIT_WAIT_MS = 5;
 
 export interface Migration {
   version: number;
@@ -125,6 +127,10 @@ export class SqlitePairingStore implements PairingStore {
   #flushed: Promise<void> | undefined;
   #closed = false;
   #stats = { batches: 0, writes: 0 };
+  #lastCommitMs = 0;
+  #batchStart = 0;
+  #seen = 0;
+  #flushDone: (() => void) | undefined;
 
   static open(file: string): SqlitePairingStore {
     return new SqlitePairingStore(file);
@@ -283,23 +289,43 @@ export class SqlitePairingStore implements PairingStore {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // Everything queued during this event-loop turn commits together.
-        this.#flushed = new Promise((done) =>
-          setImmediate(() => {
-            this.#flush();
-            done();
-          }),
-        );
+        this.#scheduleFlush();
       }
     });
   }
+
+  // Group commit. The batch starts with the first queued write and commits at the next event-loop
+  // turn in which no new write arrived (or once it has waited as long as the last commit took):
+  // writes that complete one by one (e.g. after signing on the thread pool) then share one fsync,
+  // while a burst arriving in one turn commits at once.
+  #scheduleFlush(): void {
+    this.#flushScheduled = true;
+    this.#batchStart = performance.now();
+    this.#seen = this.#queue.length;
+    this.#flushed = new Promise((done) => {
+      this.#flushDone = done;
+    });
+    setImmediate(this.#tick);
+  }
+
+  readonly #tick = (): void => {
+    const grew = this.#queue.length > this.#seen;
+    this.#seen = this.#queue.length;
+    const waited = performance.now() - this.#batchStart;
+    if (grew && !this.#closed && waited < Math.min(this.#lastCommitMs, MAX_COMMIT_WAIT_MS)) {
+      setImmediate(this.#tick);
+      return;
+    }
+    this.#flush();
+    this.#flushDone?.();
+  };
 
   #flush(): void {
     const batch = this.#queue;
     this.#queue = [];
     this.#flushScheduled = false;
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    const start = performance.now();
     try {
       this.#runBatch(batch, outcomes);
     } catch (e) {
@@ -308,6 +334,7 @@ export class SqlitePairingStore implements PairingStore {
       for (const w of batch) w.reject(err);
       return;
     }
+    this.#lastCommitMs = performance.now() - start;
     this.#stats.batches++;
     this.#stats.writes += batch.length;
     batch.forEach((w, i) => {
