@@ -61,6 +61,7 @@ export async function openDevicePort(path: string, opts: OpenPortOptions = {}): 
     const done = (e: Error | null) => {
       if (!e) {
         opts.logger?.debug({ port: path, baudRate }, 'port open');
+        if (!opts.binding) watchDeviceNode(port, path, opts.logger);
         resolve(port);
         return;
       }
@@ -71,6 +72,23 @@ export async function openDevicePort(path: string, opts: OpenPortOptions = {}): 
       : new SerialPort({ path, baudRate }, done);
   });
 }
+
+/**
+ * Close the port when its device node disappears (USB unplug, PTY pair gone). The kernel's hang-up
+ * on a PTY does not always reach serialport's poller, and an idle port never learns of it.
+ */
+function watchDeviceNode(port: SerialPortStream, path: string, logger?: Logger): void {
+  const timer = setInterval(() => {
+    if (existsSync(path)) return;
+    clearInterval(timer);
+    logger?.info({ port: path }, 'device node gone: closing the port');
+    if (port.isOpen) port.close(() => undefined, Object.assign(new Error(`${path} disappeared`), { disconnected: true }));
+  }, DEVICE_NODE_POLL_MS);
+  timer.unref();
+  port.once('close', () => clearInterval(timer));
+}
+
+const DEVICE_NODE_POLL_MS = 250;
 
 export function portError(path: string, e: Error): DeviceError {
   const text = e.message;

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { SerialPortStream } from '@serialport/stream';
 import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';
-import type { DeviceError } from './device-error.ts';
+import { DeviceError } from './device-error.ts';
 import { closePort, type OpenPortOptions, openDevicePort } from './ports.ts';
 
 export type PortState = 'connecting' | 'open' | 'waiting' | 'stopped';
@@ -27,6 +27,7 @@ export class ReconnectingPort extends EventEmitter<ReconnectingPortEvents> {
   private port?: SerialPortStream;
   private timer?: NodeJS.Timeout;
   private failures = 0;
+  private lastError?: DeviceError;
   private readonly log: Logger;
 
   constructor(
@@ -58,7 +59,7 @@ export class ReconnectingPort extends EventEmitter<ReconnectingPortEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('open', onOpen);
-        reject(this.lastError ?? new Error(`port ${this.path} did not open within ${timeoutMs} ms`));
+        reject(this.lastError ?? new DeviceError('PORT_ERROR', `Serial port ${this.path} did not open within ${timeoutMs} ms`));
       }, timeoutMs);
       const onOpen = (port: SerialPortStream) => {
         clearTimeout(timer);
@@ -67,8 +68,6 @@ export class ReconnectingPort extends EventEmitter<ReconnectingPortEvents> {
       this.once('open', onOpen);
     });
   }
-
-  private lastError?: DeviceError;
 
   async stop(): Promise<void> {
     this.setState('stopped');
@@ -90,8 +89,11 @@ export class ReconnectingPort extends EventEmitter<ReconnectingPortEvents> {
       this.lastError = undefined;
       this.port = port;
       port.once('close', () => this.onClose(port));
-      // A read error on an unplugged device is followed by 'close'; without a listener it would crash.
-      port.on('error', (e) => this.log.debug({ error: e.message }, 'port error'));
+      // A read or write error means the line is unusable: close it, and the reconnect loop takes over.
+      port.on('error', (e) => {
+        this.log.info({ error: e.message }, 'port error');
+        if (port.isOpen) port.close(() => undefined);
+      });
       this.setState('open');
       this.emit('open', port);
     } catch (e) {

@@ -140,6 +140,36 @@ describe('device simulator on a PTY', () => {
   });
 });
 
+describe('reconnecting port', () => {
+  it('waits for a missing port with backoff, opens it when it appears, and reopens it after an unplug', async (t) => {
+    const portDir = mkdtempSync(join(tmpdir(), 'imprint-reconnect-'));
+    t.after(() => rmSync(portDir, { recursive: true, force: true }));
+    const port = new ReconnectingPort(join(portDir, 'dev-station'), { initialDelayMs: 20, maxDelayMs: 100 });
+    t.after(() => port.stop());
+    const errors: string[] = [];
+    port.on('state', (_s, detail) => {
+      if (detail?.error) errors.push(detail.error.code);
+    });
+    await assert.rejects(port.waitOpen(200), isCode('PORT_ERROR'));
+    assert.ok(errors.length >= 2 && errors.every((c) => c === 'PORT_ERROR'), 'keeps retrying');
+
+    const pair = await createPtyPair({ dir: portDir, name: 'dev' });
+    t.after(() => pair.close());
+    const first = await port.waitOpen(3000);
+    // Timers of the port layer are unref'd; a station always has other work keeping it alive.
+    const keepAlive = setInterval(() => {}, 50);
+    t.after(() => clearInterval(keepAlive));
+    const closed = new Promise((r) => port.once('close', () => r(undefined)));
+    await pair.unplug();
+    await closed;
+    assert.equal(port.state, 'waiting');
+    const reopened = new Promise((r) => port.once('open', r));
+    await pair.restart();
+    assert.notEqual(await reopened, first, 'a new port on the same path');
+    assert.equal(port.state, 'open');
+  });
+});
+
 describe('scanner simulator on a PTY', () => {
   it('the scanner program writes reads that the scanner reader cleans and debounces', async (t) => {
     const pair = await createPtyPair({ name: 'scanner' });
