@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isImprintError } from '../../src/common/errors.ts';
@@ -55,6 +55,69 @@ describe('CertificateAuthority.loadOrCreate', () => {
     assert.notEqual(second.certificatePem, first.certificatePem);
     assert.equal(second.check(leaf.pem).ok, true);
     assert.deepEqual(second.check(first.certificatePem), { ok: false, cause: 'INVALID' }, 'the old CA certificate is no client');
+  });
+
+  it("works with a plant's own P-384 or RSA key, and with a plant's own CA certificate", () => {
+    const cases = [
+      {
+        name: 'p384',
+        genkey: ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp384r1'],
+        sig: /ecdsa-with-SHA384/,
+      },
+      {
+        name: 'rsa',
+        genkey: ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+        sig: /sha256WithRSAEncryption/,
+      },
+    ];
+    const csrPem = makeCsr().csrPem;
+    for (const c of cases) {
+      for (const ownCert of [false, true]) {
+        const dir = join(tmp.dir, `own-${c.name}-${ownCert}`);
+        mkdirSync(dir, { mode: 0o700 });
+        const key = openssl([...c.genkey, '-out', join(dir, CA_KEY_FILE)]);
+        assert.equal(key.status, 0, key.stderr);
+        if (ownCert) {
+          const cert = openssl(
+            [
+              'req',
+              '-x509',
+              '-key',
+              join(dir, CA_KEY_FILE),
+              '-subj',
+              '/O=Plant 7/CN=Plant CA',
+              '-days',
+              '30',
+              '-out',
+              join(dir, CA_CERT_FILE),
+            ].concat(['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']),
+          );
+          assert.equal(cert.status, 0, cert.stderr);
+        }
+        const ca = CertificateAuthority.loadOrCreate(dir);
+        const leaf = ca.issue({ csrPem, commonName: 'r/AJInS0w3VpWpuOqkXhgZdA', serialHex: '01' });
+        const f = writeFiles(tmp.dir, { 'own-ca.pem': ca.certificatePem, 'own-leaf.pem': leaf.pem });
+        const v = openssl(['verify', '-CAfile', f['own-ca.pem'], f['own-leaf.pem']]);
+        assert.equal(v.status, 0, `${c.name} ownCert=${ownCert}: ${v.stderr}${v.stdout}`);
+        const text = openssl(['x509', '-in', f['own-leaf.pem'], '-noout', '-text']).stdout;
+        assert.match(text, c.sig);
+        if (ownCert) assert.match(text, /Issuer: O = Plant 7, CN = Plant CA/);
+        assert.equal(ca.check(leaf.pem).ok, true);
+        const crl = writeFiles(tmp.dir, {
+          'own-crl.pem': ca.crl([{ serialHex: '01', revokedAt: new Date(), reason: 'superseded' }], { crlNumber: 1n }).pem,
+        });
+        const r = openssl([
+          'verify',
+          '-crl_check',
+          '-CRLfile',
+          crl['own-crl.pem'],
+          '-CAfile',
+          f['own-ca.pem'],
+          f['own-leaf.pem'],
+        ]);
+        assert.match(r.stdout + r.stderr, /certificate revoked/);
+      }
+    }
   });
 
   it('gives a clear error, without the key content, for a corrupt key file', () => {
