@@ -53,19 +53,20 @@ export class PortDeviceSource implements DeviceSource {
         this.lastSerial = undefined; // the fixture is empty (or the device is silent)
         if (!client.isOpen) this.client = undefined;
       } else if (this.opts.scanTriggered || serial !== this.lastSerial) {
-        return this.present(client);
+        return this.present(client, serial);
       }
       await sleep(pollMs, signal);
     }
     return undefined;
   }
 
-  private present(client: SerialDeviceClient): PresentedDevice {
+  private present(client: SerialDeviceClient, serial: string): PresentedDevice {
     return {
       client,
       devicePort: this.devicePort,
       release: async (result: ProvisionResult) => {
-        this.lastSerial = result.hardwareSerial;
+        // A device that failed before it said who it is is still the one that answered the poll.
+        this.lastSerial = result.hardwareSerial ?? serial;
         if (!client.isOpen) this.client = undefined;
       },
     };
