@@ -71,9 +71,26 @@ export function encodeFrame(frame: Frame): string {
   return line;
 }
 
-/** Parse one line (without its LF; a trailing CR is ignored). Never throws. */
+const FRAME_START = /[<>][0-9A-F]{4} [A-Z]/g;
+
+/**
+ * Parse one line (without its LF; a trailing CR is ignored). Never throws. When the line does not
+ * parse as it is, a frame that starts later in it is tried: a lost LF glues the rest of a damaged
+ * line to the front of the next frame, and that frame's CRC is still intact.
+ */
 export function parseLine(rawLine: string): DecodeResult {
   const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+  const whole = parseWholeLine(line);
+  if (whole.kind === 'frame') return whole;
+  for (const m of line.matchAll(FRAME_START)) {
+    if (m.index === 0) continue;
+    const tail = parseWholeLine(line.slice(m.index));
+    if (tail.kind === 'frame') return tail;
+  }
+  return whole;
+}
+
+function parseWholeLine(line: string): DecodeResult {
   if (line[0] !== '>' && line[0] !== '<') return { kind: 'noise', line };
   const head = line.slice(1, 5);
   const seq = SEQ.test(head) ? Number.parseInt(head, 16) : undefined;

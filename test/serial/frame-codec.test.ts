@@ -54,6 +54,15 @@ describe('frame codec', () => {
     assert.equal(parseLine(`${zero} *${crcHex(zero)}`).kind, 'error');
   });
 
+  it('recovers a frame glued behind the remains of a damaged line (a lost LF)', () => {
+    const lost = encodeFrame({ dir: '<', seq: 4, verb: 'OK', args: { state: 'empty' } }).slice(0, 12);
+    const next = encodeFrame({ dir: '<', seq: 5, verb: 'OK', args: { serial: 'SN-1' } });
+    const r = new FrameDecoder().push(`${lost}${next}`);
+    assert.equal(r.length, 1);
+    assert.deepEqual(r[0].kind === 'frame' && r[0].frame, { dir: '<', seq: 5, verb: 'OK', args: { serial: 'SN-1' } });
+    assert.equal(parseLine('noise <0005 OK *0000').kind, 'noise', 'a bad CRC later in the line is no frame');
+  });
+
   it('tolerates CR LF line endings', () => {
     const d = new FrameDecoder();
     const out = d.push(Buffer.from(encodeFrame({ dir: '<', seq: 1, verb: 'OK', args: {} }).replace('\n', '\r\n')));
