@@ -33,7 +33,7 @@ export function AuditEventDetail({ event, onClose }: { event: AuditEvent; onClos
           .map(([k, v]) => (
             <div key={k} className="detail-row">
               <dt>{k}</dt>
-              <dd className="mono">{String(v)}</dd>
+              <dd className={k === 'Message' ? '' : 'mono'}>{String(v)}</dd>
             </div>
           ))}
       </dl>

@@ -110,6 +110,11 @@ export function SettingsForm({
           <option key={p.path} value={p.path} />
         ))}
       </datalist>
+      {fixtures.length === 0 && (
+        <p className="empty">
+          No fixture port is configured: the station runs a SIMULATED line. Add a fixture to use real devices.
+        </p>
+      )}
       {fixtures.map((f, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: rows are controlled inputs edited in place; the id itself is being edited
         <div className="row fixture-row" key={i}>
