@@ -53,7 +53,6 @@ export class AuditTrail {
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
   private readonly queryStmts = new Map<string, Database.Statement>();
   private key?: SigningKey;
-  private head: { seq: number; hash: string };
   private queue: Job[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -96,7 +95,6 @@ export class AuditTrail {
     this.batches = new BatchStore(this.db);
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
-    this.head = this.readHead();
     this.openBatchId = this.batches.current()?.id;
   }
 
@@ -267,7 +265,7 @@ export class AuditTrail {
     this.queue = [];
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: ImprintError })[] = [];
     const appended: AuditEvent[] = [];
-    let head = this.head;
+    let head = { seq: 0, hash: GENESIS_HASH };
     const put = (input: AuditEventInput, ts: string): AuditEvent => {
       const { event, body } = sealEvent(input, head.seq + 1, ts, head.hash);
       this.insertStmt.run(event.seq, packEntry(event.hash, body));
@@ -305,14 +303,21 @@ export class AuditTrail {
       for (const job of jobs) job.reject(err);
       return;
     }
-    this.head = head;
     if (outcomes.some((o) => !o.ok)) this.reloadBatchState();
     jobs.forEach((job, i) => {
       const o = outcomes[i];
       if (o.ok) (job.resolve as (v: unknown) => void)(o.value);
       else job.reject(o.error);
     });
-    for (const e of appended) for (const l of this.listeners) l(e);
+    for (const e of appended)
+      for (const l of this.listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          // A listener's bug must not look like a failed append (the event is committed).
+          this.log.error({ err: (err as Error).message }, 'audit listener failed');
+        }
+      }
   }
 
   private readHead(): { seq: number; hash: string } {
@@ -433,8 +438,12 @@ export class AuditTrail {
     }
     // Read-only (e.g. the CLI on a copied database): export the key only when its file is there.
     const k = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
+    // The header names the station that wrote the events, not whoever exports them.
+    const writer = this.db.prepare('SELECT station FROM events WHERE seq >= ? ORDER BY seq LIMIT 1').pluck().get(range.from) as
+      | string
+      | undefined;
     return {
-      station: this.stationId,
+      station: writer ?? this.stationId,
       publicKey: k?.publicKey,
       keyId: k?.keyId,
       batchId,

@@ -60,32 +60,38 @@ export function bodyPrevHash(body) {
  * column per row, see packEntry).
  * Checks contiguity, that each body starts with its own seq and its predecessor's hash, and that
  * the stored hash is the SHA-256 of the body. Stops at the first problem.
- * `progress` (optional): an Int32Array cell updated every 16,384 events for a progress display.
+ * `progress` (optional): an Int32Array cell updated after each page, for a progress display.
  */
 export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
-  const stmt = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
+  // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator.
+  const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT 4096').pluck();
   let expected = fromSeq;
   let prev;
   let firstPrevHash;
   let count = 0;
-  for (const entry of stmt.iterate(fromSeq, toSeq)) {
-    const body = entryBody(entry);
-    if (prev === undefined) {
-      const claimedSeq = bodySeq(body);
-      firstPrevHash = bodyPrevHash(body);
-      if (claimedSeq !== expected || firstPrevHash === undefined)
+  for (;;) {
+    const entries = page.all(expected, toSeq);
+    if (entries.length === 0) break;
+    for (const entry of entries) {
+      const body = entryBody(entry);
+      if (prev === undefined) {
+        const claimedSeq = bodySeq(body);
+        firstPrevHash = bodyPrevHash(body);
+        if (claimedSeq !== expected || firstPrevHash === undefined)
+          return failAt(expected, body, entry, prev, count, firstPrevHash);
+      } else if (!body.startsWith(linkPrefix(expected, prev))) {
         return failAt(expected, body, entry, prev, count, firstPrevHash);
-    } else if (!body.startsWith(linkPrefix(expected, prev))) {
-      return failAt(expected, body, entry, prev, count, firstPrevHash);
+      }
+      const h = entryHash(entry);
+      if (hashBody(body) !== h) return { count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind: 'hash' } };
+      prev = h;
+      expected++;
+      count++;
     }
-    const h = entryHash(entry);
-    if (hashBody(body) !== h) return { count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind: 'hash' } };
-    prev = h;
-    expected++;
-    count++;
-    if (progress && (count & 16383) === 0) Atomics.store(progress, progressIndex, count);
+    if (progress) Atomics.store(progress, progressIndex, count);
+    // A page that ended early means rows are missing; the next query starts after the last row seen.
+    if (entries.length < 4096) break;
   }
-  if (progress) Atomics.store(progress, progressIndex, count);
   // Rows missing at the end of a segment show up as a gap at the start of the next one (or as
   // a shorter chain at the very end, which only an anchor such as a batch summary can reveal).
   if (expected <= toSeq) return { count, firstPrevHash, lastHash: prev, endSeq: expected - 1 };
