@@ -11,7 +11,7 @@ import type { StationApi } from '../src/api/station-api.ts';
 import { EVENT_CHANNEL, INVOKE_CHANNEL, isStationMethod, SUBSCRIBE_CHANNEL } from './ipc-channels.ts';
 import { answerSecretRequest, isSecretRequest } from './secret-bridge.ts';
 
-// Bundled to electron/dist/main.cjs: the repository root is two levels up.
+// Bundled to dist/electron/main.cjs: the repository root is two levels up.
 const ROOT = join(__dirname, '..', '..');
 const INDEX_HTML = join(ROOT, 'renderer', 'dist', 'index.html');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
