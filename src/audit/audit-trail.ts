@@ -109,7 +109,9 @@ export class AuditTrail {
       if (RESERVED_STEPS.has(e?.step))
         throw new ImprintError('AUDIT_INVALID_EVENT', `step ${e.step} is reserved for the audit trail itself`);
       const input = normalizeInput(e);
-      if (input.batchId !== undefined) this.assertBatchOpen(input.batchId);
+      // A batch closed meanwhile still takes the event (an audit event is never dropped); its
+      // signed summary keeps counting only what came before the close.
+      if (input.batchId !== undefined) this.batchStateOf(input.batchId);
       this.enqueue({ kind: 'event', input, ts: new Date().toISOString(), resolve, reject });
     });
   }
@@ -192,7 +194,8 @@ export class AuditTrail {
   closeBatch(batchId: string): Promise<Batch> {
     return new Promise((resolve, reject) => {
       this.assertWritable();
-      this.assertBatchOpen(batchId);
+      if (this.batchStateOf(batchId) === 'closed')
+        throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${batchId} is already closed`);
       this.batchState.set(batchId, 'closed');
       if (this.openBatchId === batchId) this.openBatchId = undefined;
       this.enqueue({ kind: 'close', batchId, ts: new Date().toISOString(), resolve, reject });
@@ -218,8 +221,10 @@ export class AuditTrail {
     throughputPerHour: ThroughputHour[];
     failuresByCode: { code: string; count: number }[];
   } {
-    const where = q.batchId ? `step = '${RECORD_STEP}' AND batch_id = ?` : `step = '${RECORD_STEP}'`;
-    const args = q.batchId ? [q.batchId] : [];
+    // For a batch: the devices its signed summary counts (record events before its close).
+    const closeSeq = q.batchId ? (this.batches.get(q.batchId)?.closeSeq ?? Number.MAX_SAFE_INTEGER) : 0;
+    const where = q.batchId ? `step = '${RECORD_STEP}' AND batch_id = ? AND seq < ?` : `step = '${RECORD_STEP}'`;
+    const args = q.batchId ? [q.batchId, closeSeq] : [];
     const hours = this.db
       .prepare(
         `SELECT substr(ts, 1, 13) || ':00:00.000Z' AS hour, sum(outcome = 'ok') AS passed, sum(outcome = 'fail') AS failed FROM events WHERE ${where} GROUP BY 1 ORDER BY 1`,
@@ -344,8 +349,9 @@ export class AuditTrail {
     if (id === undefined) return;
     const b = batchOf(id);
     if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${id}`);
-    if (b.closedAt) throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${id} is closed`, { hint: 'open a new batch' });
-    if (job.kind === 'close') cache.set(id, { ...b, closedAt: job.ts });
+    if (job.kind !== 'close') return;
+    if (b.closedAt) throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${id} is already closed`);
+    cache.set(id, { ...b, closedAt: job.ts });
   }
 
   private writeOpen(batch: Batch, put: (i: AuditEventInput, ts: string) => AuditEvent): Batch {
@@ -411,7 +417,8 @@ export class AuditTrail {
     if (this.readonly) throw new ImprintError('AUDIT_READONLY', 'the audit trail was opened read-only');
   }
 
-  private assertBatchOpen(batchId: string): void {
+  /** Open or closed (as of the queued jobs); throws AUDIT_UNKNOWN_BATCH for an id never opened. */
+  private batchStateOf(batchId: string): 'open' | 'closed' {
     let state = this.batchState.get(batchId);
     if (state === undefined) {
       const b = this.batches.get(batchId);
@@ -420,8 +427,7 @@ export class AuditTrail {
       state = b.closedAt ? 'closed' : 'open';
       this.batchState.set(batchId, state);
     }
-    if (state === 'closed')
-      throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${batchId} is closed`, { hint: 'open a new batch' });
+    return state;
   }
 
   private reloadBatchState(): void {

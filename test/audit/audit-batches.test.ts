@@ -65,8 +65,16 @@ describe('batches', () => {
     assert.equal((close.data as { publicKey: string }).publicKey, publicKey);
   });
 
-  test('a closed batch takes no more events and cannot be closed twice', async () => {
-    await assert.rejects(trail.append(deviceEvents(1, batch.id)[0]), { code: 'AUDIT_BATCH_CLOSED' });
+  test('an event for a closed batch is kept but not counted, and a batch closes once', async () => {
+    const late = await trail.append(deviceEvents(1, batch.id)[3]);
+    assert.equal(late.batchId, batch.id);
+    assert.equal(trail.getBatch(batch.id)?.summary?.total, 13, 'the signed summary is a snapshot at close');
+    assert.equal(
+      trail.stats({ batchId: batch.id }).throughputPerHour.reduce((a, h) => a + h.passed + h.failed, 0),
+      13,
+      'the batch report counts what the summary counts',
+    );
+    assert.ok(trail.verify().ok);
     await assert.rejects(trail.closeBatch(batch.id), { code: 'AUDIT_BATCH_CLOSED' });
     await assert.rejects(trail.closeBatch('nope'), { code: 'AUDIT_UNKNOWN_BATCH' });
   });
