@@ -1,7 +1,9 @@
 // Verifies an audit database: the hash chain (on several cores for long chains), then every
 // batch-close signature and summary, then the batches table against the chain.
+
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
 import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
@@ -25,15 +27,61 @@ interface Broken {
   reason: string;
 }
 
-export function verifyDatabase(db: Database, file: string, batches: BatchStore, opts: DbVerifyOptions = {}): ChainStatus {
-  const maxSeq = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
-  if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
-  const threads = Math.max(
-    1,
-    Math.min(opts.threads ?? (maxSeq < PARALLEL_THRESHOLD ? 1 : Math.min(availableParallelism(), 4)), 16, maxSeq),
-  );
-  const results = walkAll(db, file, maxSeq, threads, opts.onProgress);
+type SegmentRun = { from: number; to: number; r: SegmentResult };
 
+function plan(db: Database, opts: DbVerifyOptions): { maxSeq: number; threads: number } {
+  const maxSeq = (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+  const wanted = opts.threads ?? (maxSeq < PARALLEL_THRESHOLD ? 1 : Math.min(availableParallelism(), 4));
+  return { maxSeq, threads: Math.max(1, Math.min(wanted, 16, maxSeq)) };
+}
+
+/** Verifies synchronously (blocks the thread; long chains are walked on worker threads meanwhile). */
+export function verifyDatabase(db: Database, file: string, batches: BatchStore, opts: DbVerifyOptions = {}): ChainStatus {
+  const { maxSeq, threads } = plan(db, opts);
+  if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
+  return conclude(db, batches, maxSeq, walkAll(db, file, maxSeq, threads, opts.onProgress), opts.onProgress);
+}
+
+/**
+ * Verifies without blocking the event loop: every segment is walked on a worker thread (appends
+ * may go on meanwhile; the chain is checked up to the last event that existed at the start).
+ */
+export async function verifyDatabaseAsync(
+  db: Database,
+  file: string,
+  batches: BatchStore,
+  opts: DbVerifyOptions = {},
+): Promise<ChainStatus> {
+  const { maxSeq, threads } = plan(db, opts);
+  if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
+  const segments = split(maxSeq, threads);
+  const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
+  const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
+  const timer = opts.onProgress ? setInterval(() => opts.onProgress?.(progress.reduce((a, b) => a + b, 0)), 200) : undefined;
+  try {
+    const results = await Promise.all(
+      segments.map(async (seg, index) => {
+        const port = startWorker(file, seg, progress, done, index);
+        const [msg] = (await once(port, 'message')) as [SegmentResult & { error?: string }];
+        port.close();
+        if (msg.error) throw new ImprintError('AUDIT_VERIFY_FAILED', `verify worker failed: ${msg.error}`);
+        return { ...seg, r: msg };
+      }),
+    );
+    return conclude(db, batches, maxSeq, results, opts.onProgress);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** Stitches the segments, diagnoses the first failure, then checks the batches before it. */
+function conclude(
+  db: Database,
+  batches: BatchStore,
+  maxSeq: number,
+  results: SegmentRun[],
+  onProgress?: (n: number) => void,
+): ChainStatus {
   let broken: Broken | undefined;
   let prevHash = GENESIS_HASH;
   let events = 0;
@@ -57,38 +105,47 @@ export function verifyDatabase(db: Database, file: string, batches: BatchStore, 
   const batchProblem = checkBatches(db, batches, broken?.seq ?? maxSeq + 1);
   if (batchProblem && (!broken || batchProblem.seq < broken.seq)) broken = batchProblem;
   if (broken) return { ok: false, events: broken.seq - 1, brokenAt: broken.seq, reason: broken.reason };
-  opts.onProgress?.(events);
+  onProgress?.(events);
   return { ok: true, events, lastHash: prevHash };
 }
 
-function walkAll(db: Database, file: string, maxSeq: number, threads: number, onProgress?: (n: number) => void) {
+function split(maxSeq: number, threads: number): { from: number; to: number }[] {
   const size = Math.ceil(maxSeq / threads);
-  const segments = Array.from({ length: threads }, (_, i) => ({
-    from: i * size + 1,
-    to: Math.min(maxSeq, (i + 1) * size),
-  })).filter((s) => s.from <= s.to);
+  return Array.from({ length: threads }, (_, i) => ({ from: i * size + 1, to: Math.min(maxSeq, (i + 1) * size) })).filter(
+    (s) => s.from <= s.to,
+  );
+}
+
+function startWorker(
+  file: string,
+  seg: { from: number; to: number },
+  progress: Int32Array,
+  done: Int32Array,
+  index: number,
+): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  // execArgv: [] — the worker is plain JavaScript and needs no TypeScript loader.
+  const w = new Worker(WORKER_URL, {
+    execArgv: [],
+    workerData: { file, fromSeq: seg.from, toSeq: seg.to, port: port2, progress, done, index },
+    transferList: [port2],
+  });
+  w.unref();
+  return port1;
+}
+
+function walkAll(db: Database, file: string, maxSeq: number, threads: number, onProgress?: (n: number) => void): SegmentRun[] {
+  const segments = split(maxSeq, threads);
   const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
   const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const ports = segments.slice(1).map(({ from, to }, j) => {
-    const { port1, port2 } = new MessageChannel();
-    const index = j + 1;
-    // execArgv: [] — the worker is plain JavaScript and needs no TypeScript loader.
-    const w = new Worker(WORKER_URL, {
-      execArgv: [],
-      workerData: { file, fromSeq: from, toSeq: to, port: port2, progress, done, index },
-      transferList: [port2],
-    });
-    w.unref();
-    return port1;
-  });
+  const ports = segments.slice(1).map((seg, j) => startWorker(file, seg, progress, done, j + 1));
   const report = () => onProgress?.(progress.reduce((a, b) => a + b, 0));
-  // The main thread walks the first segment itself; it reads its own connection (sees this process's commits).
-  const first = walkSegment(db, segments[0].from, segments[0].to, progress, 0);
+  // The main thread walks the first segment itself, on its own connection.
+  const results: SegmentRun[] = [{ ...segments[0], r: walkSegment(db, segments[0].from, segments[0].to, progress, 0) }];
   report();
-  const results: { from: number; to: number; r: SegmentResult }[] = [{ ...segments[0], r: first }];
   ports.forEach((port, j) => {
     const index = j + 1;
-    // Block (verify() is synchronous) until the worker is done, reporting progress meanwhile.
+    // Block (this path is synchronous) until the worker is done, reporting progress meanwhile.
     for (let waited = 0; Atomics.load(done, index) === 0; waited++) {
       Atomics.wait(done, index, 0, 100);
       report();

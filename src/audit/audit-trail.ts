@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
-import { type DbVerifyOptions, verifyDatabase } from './audit-db-verify.ts';
+import { type DbVerifyOptions, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { buildQuery } from './audit-query.ts';
@@ -151,6 +151,16 @@ export class AuditTrail {
     this.assertOpen();
     this.flushNow();
     return verifyDatabase(this.db, this.file, this.batches, opts);
+  }
+
+  /**
+   * Like verify(), without blocking the event loop (appends go on meanwhile): for a station whose
+   * UI or HTTP server must stay responsive while a long chain is checked.
+   */
+  async verifyAsync(opts: DbVerifyOptions = {}): Promise<ChainStatus> {
+    this.assertOpen();
+    this.flushNow();
+    return verifyDatabaseAsync(this.db, this.file, this.batches, opts);
   }
 
   export(opts: { format: ExportFormat; batchId?: string }): string {

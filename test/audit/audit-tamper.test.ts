@@ -18,10 +18,10 @@ function copyTrail(src: string, dst: string): void {
   cpSync(join(src, 'audit-signing-key.pem'), join(dst, 'audit-signing-key.pem'));
 }
 
-function verifyCopy(dir: string, threads?: number) {
+async function verifyCopy(dir: string, threads?: number, async = false) {
   const t = AuditTrail.open({ file: join(dir, 'audit.db'), stationId: STATION, readonly: true });
   try {
-    return t.verify({ threads });
+    return async ? await t.verifyAsync({ threads }) : t.verify({ threads });
   } finally {
     t.close();
   }
@@ -49,15 +49,20 @@ describe('tampering with the database', () => {
   });
   after(() => pristine.cleanup());
 
-  // Each case runs single-threaded and split in 3 segments (worker threads): same verdict.
-  for (const threads of [1, 3]) {
+  // Each case runs single-threaded, split in 3 segments (2 worker threads), and fully on workers
+  // without blocking (verifyAsync): same verdict.
+  for (const [threads, async] of [
+    [1, false],
+    [3, false],
+    [2, true],
+  ] as const) {
     const tamper = (name: string, fn: (dir: string) => void, expect: (r: { at: number; reason: string }) => void) =>
-      test(`${name} (threads: ${threads})`, () => {
+      test(`${name} (threads: ${threads}${async ? ', async' : ''})`, async () => {
         const tmp = tempDir();
         try {
           copyTrail(pristine.dir, tmp.dir);
           fn(tmp.dir);
-          expect(broken(verifyCopy(tmp.dir, threads)));
+          expect(broken(await verifyCopy(tmp.dir, threads, async)));
         } finally {
           tmp.cleanup();
         }
@@ -130,7 +135,7 @@ describe('tampering with the database', () => {
     );
   }
 
-  test('rewriting the whole chain after a changed batch summary is caught by the signature', () => {
+  test('rewriting the whole chain after a changed batch summary is caught by the signature', async () => {
     const tmp = tempDir();
     try {
       copyTrail(pristine.dir, tmp.dir);
@@ -146,7 +151,7 @@ describe('tampering with the database', () => {
       prev = hashBody(body);
       setEntry(db, closeSeq, packEntry(prev, body));
       db.close();
-      const r = broken(verifyCopy(tmp.dir));
+      const r = broken(await verifyCopy(tmp.dir));
       assert.equal(r.at, closeSeq);
       assert.match(r.reason, /^bad batch signature/);
     } finally {
@@ -154,14 +159,14 @@ describe('tampering with the database', () => {
     }
   });
 
-  test('a batches table that disagrees with the signed close event is reported', () => {
+  test('a batches table that disagrees with the signed close event is reported', async () => {
     const tmp = tempDir();
     try {
       copyTrail(pristine.dir, tmp.dir);
       const db = attacker(tmp.dir);
       db.prepare("UPDATE batches SET summary = json_set(summary, '$.failed', 0)").run();
       db.close();
-      const r = broken(verifyCopy(tmp.dir));
+      const r = broken(await verifyCopy(tmp.dir));
       assert.equal(r.at, total);
       assert.match(r.reason, /batches table/);
     } finally {
