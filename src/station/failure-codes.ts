@@ -16,6 +16,10 @@ export const FAILURES = {
     message: 'The device did not report a usable hardware identity.',
     action: 'Reseat the device in the fixture and retry; if it fails again, set it aside for QA.',
   },
+  UNSUPPORTED_DEVICE: {
+    message: 'The device speaks a protocol version this station does not support.',
+    action: 'Set the device aside and tell engineering its model and firmware version.',
+  },
   INVALID_DEVICE_ID: {
     message: 'No valid device id could be made from the label.',
     action: 'Check the device id rule in the station settings, then rescan.',

@@ -2,7 +2,7 @@
 // wait for a device, run the workflow, release the device, repeat. Fixtures share nothing but the
 // station's databases, so a stalled or unplugged device only ever holds up its own fixture.
 import type { FixtureState, WorkflowStep } from '../api/station-api.ts';
-import { ImprintError } from '../common/errors.ts';
+import { describeError } from '../common/errors.ts';
 import type { DeviceClient } from '../serial/device-types.ts';
 import type { DeviceJob, ProvisioningWorkflow, ProvisionResult } from './provisioning-workflow.ts';
 
@@ -23,6 +23,8 @@ export interface DeviceSource {
   readonly scannerPort?: string;
   /** Resolves when the next device is in the fixture; undefined when stopped. */
   next(signal: AbortSignal): Promise<PresentedDevice | undefined>;
+  /** This device was already dealt with (by recovery at start): do not run it again. */
+  markHandled?(hardwareSerial: string): void;
   close(): Promise<void>;
 }
 
@@ -103,7 +105,7 @@ export class FixtureRunner {
         this.update({
           step: 'idle',
           outcome: 'fail',
-          failure: { code: 'STATION_ERROR', message: describe(e), action: 'Check the fixture port and cable.' },
+          failure: { code: 'STATION_ERROR', message: describeError(e), action: 'Check the fixture port and cable.' },
         });
         await sleep(1000, signal);
       } finally {
@@ -179,9 +181,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function describe(e: unknown): string {
-  if (e instanceof ImprintError) return `${e.code}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
 }

@@ -60,6 +60,10 @@ export class PortDeviceSource implements DeviceSource {
     return undefined;
   }
 
+  markHandled(hardwareSerial: string): void {
+    this.lastSerial = hardwareSerial;
+  }
+
   private present(client: SerialDeviceClient, serial: string): PresentedDevice {
     return {
       client,

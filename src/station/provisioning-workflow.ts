@@ -4,7 +4,7 @@
 // in the sealed write-ahead record only, from registration until the device confirms the write.
 import type { FailureInfo, WorkflowStep } from '../api/station-api.ts';
 import type { AuditEventInput, AuditOutcome } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
+import { describeError, ImprintError } from '../common/errors.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { canonicalDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../pairing/device-id.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
@@ -94,6 +94,7 @@ const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
   LOCKED: 'STORAGE_LOCKED',
   ALREADY_WRITTEN: 'UNKNOWN_SECRET',
   DEVICE_FAULT: 'DEVICE_FAULT',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_DEVICE',
 };
 
 /** Map a device-side error to a failure code; `fallback` for refusals specific to the step. */
@@ -155,13 +156,13 @@ class DeviceRun {
         });
         await this.committed(this.flushAudit());
       } catch (e) {
-        throw new StationFailure('STATION_ERROR', { detail: `audit trail: ${describe(e)}`, cause: e });
+        throw new StationFailure('STATION_ERROR', { detail: `audit trail: ${describeError(e)}`, cause: e });
       }
       this.ctx.db.markProvisioned(this.deviceId!, new Date().toISOString());
       this.enter('done');
       return { outcome: 'pass', kind, ...this.identityFields(), secretFingerprint: this.fingerprint, timing: this.timing() };
     } catch (e) {
-      failure = e instanceof StationFailure ? e : new StationFailure('STATION_ERROR', { detail: describe(e), cause: e });
+      failure = e instanceof StationFailure ? e : new StationFailure('STATION_ERROR', { detail: describeError(e), cause: e });
     }
     if (this.step !== 'record') this.audit(this.step, 'fail', { errorCode: failure.code, message: failure.message });
     this.audit('record', 'fail', { errorCode: failure.code, message: failure.message, durationMs: this.elapsedMs() });
@@ -295,7 +296,7 @@ class DeviceRun {
       try {
         this.label = this.ctx.parseLabel(this.job.labelText);
       } catch (e) {
-        throw new StationFailure('LABEL_UNREADABLE', { detail: describe(e), cause: e });
+        throw new StationFailure('LABEL_UNREADABLE', { detail: describeError(e), cause: e });
       }
     }
     this.audit('identify', 'ok', { data: this.label ? { label: this.label.raw } : undefined });
@@ -355,10 +356,10 @@ class DeviceRun {
             retried = true;
             continue;
           }
-          throw new StationFailure('PAIRING_UNREACHABLE', { detail: describe(e), cause: e });
+          throw new StationFailure('PAIRING_UNREACHABLE', { detail: describeError(e), cause: e });
         }
         if (code === 'ALREADY_REGISTERED') throw new StationFailure('DEVICE_ALREADY_REGISTERED', { cause: e });
-        throw new StationFailure('PAIRING_REJECTED', { detail: describe(e), cause: e });
+        throw new StationFailure('PAIRING_REJECTED', { detail: describeError(e), cause: e });
       } finally {
         this.pairingMs += performance.now() - t;
       }
@@ -476,11 +477,6 @@ class DeviceRun {
       commitMs: this.commitMs,
     };
   }
-}
-
-function describe(e: unknown): string {
-  if (e instanceof ImprintError) return `${e.code}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
 }
 
 function canonicalOrEmpty(id: string): string {

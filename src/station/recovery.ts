@@ -6,7 +6,7 @@
 //   anything else  → record a FAIL for QA and wipe the record;
 //   no answer      → keep the record pending and report it.
 import type { AuditEventInput } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
+import { describeError } from '../common/errors.ts';
 import type { DeviceClient, StorageStatus } from '../serial/device-types.ts';
 import { type FailureCode, failureInfo } from './failure-codes.ts';
 import type { AuditSink, ProvisioningWorkflow } from './provisioning-workflow.ts';
@@ -126,7 +126,7 @@ async function recoverOne(ctx: RecoveryContext, t: Target): Promise<RecoveryItem
   try {
     located = await ctx.locate(t);
   } catch (e) {
-    return item('kept', `device not reachable: ${describe(e)}`);
+    return item('kept', `device not reachable: ${describeError(e)}`);
   }
   if (!located) return item('kept', 'no fixture or port known for this device');
   let result: RecoveryItem | undefined;
@@ -153,7 +153,7 @@ async function settle(
     }
     status = await located.client.storageStatus();
   } catch (e) {
-    return item('kept', `device did not answer: ${describe(e)}`);
+    return item('kept', `device did not answer: ${describeError(e)}`);
   }
 
   if ((status.state === 'written' || status.state === 'locked') && status.digest === t.digest) {
@@ -185,9 +185,4 @@ async function settle(
   audit('fail', 'recover', { errorCode: code, message: `${info.message} (storage ${status.state})` });
   audit('fail', 'record', { errorCode: code, message: info.message });
   return item('failed', `${info.message} Storage: ${status.state}.`, code);
-}
-
-function describe(e: unknown): string {
-  if (e instanceof ImprintError) return `${e.code}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
 }

@@ -264,6 +264,12 @@ export class Station extends EventEmitter<StationEvents> {
     this.abort = abort;
     this.startedAt ??= Date.now();
     await this.buildFixtures();
+    // Devices recovery just completed or failed are still in their fixtures: not run twice.
+    for (const item of this.lastRecovery?.items ?? []) {
+      if (item.outcome !== 'completed' && item.outcome !== 'failed') continue;
+      const i = this.runners.findIndex((r) => r.id === item.fixture);
+      if (i >= 0) this.sources[i]?.markHandled?.(item.hardwareSerial);
+    }
     this.loops = Promise.all(this.runners.map((r) => r.run(abort.signal))).then(() => {});
     this.publishStatus();
   }
