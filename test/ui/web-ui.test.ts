@@ -69,6 +69,18 @@ describe('the Imprint UI in a browser', { skip }, () => {
     });
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+    // Count the oscillators the page starts: each PASS/FAIL cue plays through WebAudio.
+    await context.addInitScript(() => {
+      const g = globalThis as unknown as {
+        AudioContext: { prototype: { createOscillator: () => unknown } };
+        imprintTones?: number;
+      };
+      const create = g.AudioContext.prototype.createOscillator;
+      g.AudioContext.prototype.createOscillator = function (this: unknown) {
+        g.imprintTones = (g.imprintTones ?? 0) + 1;
+        return create.call(this);
+      };
+    });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
@@ -141,6 +153,8 @@ describe('the Imprint UI in a browser', { skip }, () => {
     const passed = Number(await page.locator('.counter-pass .counter-value').textContent());
     const failed = Number(await page.locator('.counter-fail .counter-value').textContent());
     assert.ok(passed >= 1 && failed >= 1, `counters show passes (${passed}) and failures (${failed})`);
+    const tones = await page.evaluate(() => (globalThis as unknown as { imprintTones?: number }).imprintTones ?? 0);
+    assert.ok(tones > 0, 'PASS/FAIL cues were played');
     await screenshot(page, '03-operator-pass-fail');
   });
 
