@@ -91,7 +91,8 @@ export class FixtureRunner {
       try {
         let labelText: string | undefined;
         if (this.opts.needsScan) {
-          this.update({ step: 'waiting-scan', outcome: undefined, failure: undefined });
+          // The last PASS/FAIL stays on screen until the next device starts.
+          this.update({ step: 'waiting-scan' });
           labelText = await this.waitForScan(signal);
           if (labelText === undefined) break;
         }

@@ -9,11 +9,14 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 import { createInProcessDevice, type InProcessDevice } from '../../fixtures/in-process-device.ts';
 import { spawnPtyDevice } from '../../fixtures/pty-device.ts';
+import { createPtyPair } from '../../fixtures/pty-pair.ts';
+import { emitScans } from '../../fixtures/scanner-simulator.ts';
 import type { FixtureState } from '../../src/api/station-api.ts';
 import { REDACTED_PATHS } from '../../src/common/logger.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { DeviceError } from '../../src/serial/device-error.ts';
 import type { DeviceClient } from '../../src/serial/device-types.ts';
+import { closePort, openDevicePort } from '../../src/serial/ports.ts';
 import { type DeviceSource, FixtureRunner } from '../../src/station/fixture-runner.ts';
 import { ensureEmbeddedRealm } from '../../src/station/pairing-setup.ts';
 import type { ProvisionResult } from '../../src/station/provisioning-workflow.ts';
@@ -225,6 +228,38 @@ test('a real PTY fixture waits for a keyboard-wedge scan, then provisions the de
     assert.equal(image.config.realm, REALM);
   } finally {
     await station.close();
+    await device.stop();
+  }
+});
+
+test('a fixture with its own serial scanner (PTY): a swapped label fails LABEL_MISMATCH, the right one passes', async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const device = await spawnPtyDevice({ hardwareSerial: 'PTY-SCAN-1', storageFile: join(dir, 'device.json') });
+  const scanner = await createPtyPair({ name: 'scanner' });
+  const config: StationConfig = {
+    ...defaultStationConfig(),
+    stationId: 'scan-station',
+    realm: REALM,
+    fixtures: [{ id: 'bay-1', devicePort: device.path, scannerPort: scanner.stationPath }],
+  };
+  const station = await Station.open({ dataDir: dir, config, operator: 'cy', maxDevices: 2 });
+  const gun = await openDevicePort(scanner.devicePath, { baudRate: 9600 });
+  try {
+    await station.start();
+    await waitFor('the fixture to wait for a scan', () => station.fixtures()[0]?.step === 'waiting-scan');
+    await emitScans(gun, ['PTY-SCAN-2']);
+    await waitFor('the first result', () => station.summary().done === 1);
+    assert.equal(station.fixtures()[0].failure?.code, 'LABEL_MISMATCH');
+    await waitFor('the fixture to wait again', () => station.fixtures()[0]?.step === 'waiting-scan');
+    await emitScans(gun, ['PTY-SCAN-1']);
+    await station.whenIdle();
+    assert.equal(station.summary().passed, 1, JSON.stringify(station.fixtures()[0].failure));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'device.json'), 'utf8')).otp.state, 'locked');
+  } finally {
+    await closePort(gun);
+    await station.close();
+    await scanner.close();
     await device.stop();
   }
 });

@@ -233,6 +233,22 @@ describe('provisioning workflow', () => {
     }
   });
 
+  test('a slow device (reply delay) still passes within the client timeouts', async () => {
+    const serial = nextSerial();
+    const dev = await createInProcessDevice({
+      hardwareSerial: serial,
+      replyDelayMs: 30,
+      clientOpts: { timeoutMs: 300, retries: 1 },
+    });
+    try {
+      const r = await h.workflow.provision({ fixture: 'f1', device: dev.client, labelText: serial });
+      assert.equal(r.outcome, 'pass', JSON.stringify(r.failure));
+      assert.ok(r.timing.deviceMs >= 30 * 6, 'the time went to the device, not the station');
+    } finally {
+      await dev.close();
+    }
+  });
+
   test('a device that stores something else fails DIGEST_MISMATCH and its record is wiped', async () => {
     const serial = nextSerial();
     const dev = await createInProcessDevice({ hardwareSerial: serial });
