@@ -10,12 +10,13 @@ import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey }
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { PairingError } from '../pairing/pairing-api.ts';
+import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
 
-function defaultDataDir(): string {
+export function defaultDataDir(): string {
   return process.env.IMPRINT_DATA || './.data';
 }
 
-const DATA_HELP = 'data directory (default: $IMPRINT_DATA, else ./.data)';
+export const DATA_HELP = 'data directory (default: $IMPRINT_DATA, else ./.data)';
 
 function readTextFile(path: string, what: string): string {
   try {
@@ -36,7 +37,7 @@ function parseInteger(value: string, name: string, min: number, max: number): nu
 }
 
 /** Domain errors → messages that make sense on a command line (the HTTP texts hide too much here). */
-function cliError(e: unknown, ctx: { realm?: string; deviceId?: string }): unknown {
+export function cliError(e: unknown, ctx: { realm?: string; deviceId?: string }): unknown {
   if (!(e instanceof PairingError)) return e;
   if (e.code === 'REALM_NOT_FOUND')
     return new ImprintError('REALM_NOT_FOUND', `Unknown realm "${ctx.realm}" (see: imprint pairing realm list)`);
@@ -82,42 +83,61 @@ export function registerPairingCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '4003')
     .option('--broker-url <url>', 'MQTT broker URL for devices of realms created without --broker-url')
-    .action(async (opts: { data?: string; host: string; port: string; brokerUrl?: string }) => {
-      const port = parseInteger(opts.port, '--port', 0, 65535);
-      if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
-        throw new ImprintError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
-      }
-      // Buffered log writes: a request line per request must not cost a write(2) each.
-      const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
-      const dataDir = resolve(opts.data ?? defaultDataDir());
-      const core = EmbeddedPairingCore.open({ dataDir, logger });
-      let server: Awaited<ReturnType<typeof servePairing>>;
-      try {
-        server = await servePairing({ core, logger, host: opts.host, port, defaultBrokerUrl: opts.brokerUrl });
-      } catch (e) {
-        await core.close();
-        throw e;
-      }
-      if (core.listRealms().length === 0) {
-        logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
-      }
-      console.log(`Pairing API listening on ${server.url}`);
-      await new Promise<void>((done) => {
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
-          server
-            .close()
-            .then(() => core.close())
-            .catch((e) => logger.error({ err: e }, 'shutdown failed'))
-            .finally(() => {
-              logger.flush();
-              done();
-            });
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
-    });
+    .option('--sign-realm <realm>', 'serve Foundries-compatible POST /sign for this realm (it needs a --factory)')
+    .option('--sign-gateway-url <url>', 'device gateway URL written into sota.toml (default: https://ota-lite.foundries.io:8443)')
+    .option('--sign-root-crt <file>', "root.crt given to /sign devices (default: this core's CA certificate)")
+    .action(
+      async (opts: {
+        data?: string;
+        host: string;
+        port: string;
+        brokerUrl?: string;
+        signRealm?: string;
+        signGatewayUrl?: string;
+        signRootCrt?: string;
+      }) => {
+        const port = parseInteger(opts.port, '--port', 0, 65535);
+        if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
+          throw new ImprintError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
+        }
+        // Buffered log writes: a request line per request must not cost a write(2) each.
+        const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
+        const dataDir = resolve(opts.data ?? defaultDataDir());
+        const core = EmbeddedPairingCore.open({ dataDir, logger });
+        let server: Awaited<ReturnType<typeof servePairing>>;
+        let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
+        try {
+          // Claims (always) and /sign (--sign-realm), audited in <data>/audit.db as station "pairing-core".
+          registration = await openDeviceRegistration(core, dataDir, opts, logger);
+          const { claims, sign } = registration;
+          server = await servePairing({ core, logger, host: opts.host, port, defaultBrokerUrl: opts.brokerUrl, claims, sign });
+        } catch (e) {
+          registration?.close();
+          await core.close();
+          throw e;
+        }
+        if (core.listRealms().length === 0) {
+          logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
+        }
+        console.log(`Pairing API listening on ${server.url}`);
+        await new Promise<void>((done) => {
+          const stop = (signal: string) => {
+            logger.info({ signal }, 'shutting down');
+            server
+              .close()
+              .then(() => registration?.close())
+              .then(() => core.close())
+              .catch((e) => logger.error({ err: e }, 'shutdown failed'))
+              .finally(() => {
+                logger.flush();
+                done();
+              });
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+      },
+    );
 
   const realm = pairing.command('realm').description('realms: agent public key, broker URL, registration limit');
 
@@ -127,7 +147,7 @@ export function registerPairingCommands(program: Command): void {
     .requiredOption('--public-key <file>', 'PEM public key of the realm (RSA or EC P-256/384/521)')
     .option('--broker-url <url>', 'MQTT broker URL given to devices (default: mqtts://localhost:8883/)')
     .option('--limit <n>', 'device registration limit')
-    .option('--factory <name>', 'factory / plant this realm belongs to (informational)')
+    .option('--factory <name>', 'factory name: the OU Foundries devices carry in their CSR for POST /sign')
     .option('--data <dir>', DATA_HELP)
     .action(
       async (name: string, opts: { publicKey: string; brokerUrl?: string; limit?: string; factory?: string; data?: string }) => {
@@ -219,6 +239,8 @@ export function registerPairingCommands(program: Command): void {
       }
       console.log(`Wrote ${privatePath} (keep it secret) and ${publicPath}`);
     });
+
+  registerPairingClaimCommands(pairing);
 
   const device = pairing.command('device').description('devices of a realm');
 

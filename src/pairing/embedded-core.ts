@@ -19,7 +19,7 @@ import {
   type RegisterOptions,
   type VerifyResult,
 } from './pairing-api.ts';
-import type { DeviceRow, PairingStore, RealmRow } from './pairing-store.ts';
+import type { DeviceRow, PairingStore, PairingStoreWriter, RealmRow } from './pairing-store.ts';
 import { hashSecret, verifySecret } from './secret-hash.ts';
 import { SqlitePairingStore } from './sqlite-store.ts';
 
@@ -112,7 +112,7 @@ function toDeviceRecord(d: DeviceRow): DeviceRecord {
   return rec;
 }
 
-function emptyDevice(realm: string, deviceId: string): DeviceRow {
+export function emptyDevice(realm: string, deviceId: string): DeviceRow {
   return {
     realm,
     deviceId,
@@ -156,10 +156,23 @@ function validateIntrospection(intro: unknown): Record<string, IntrospectionEntr
 }
 
 /** A random positive 128-bit serial with no leading zero byte (RFC 5280: at most 20 octets). */
-function newSerialHex(): string {
+export function newSerialHex(): string {
   const b = randomBytes(16);
   b[0] = (b[0] & 0x7f) | 0x40;
   return b.toString('hex');
+}
+
+/**
+ * What features built on the core in its own database and CA use (claim tokens, Foundries /sign): their
+ * tables are prepared on the store's connection and written in the same transactions as the device rows.
+ */
+export interface PairingCoreExtension {
+  write<T>(op: (tx: PairingStoreWriter) => T): Promise<T>;
+  prepare<T>(prepare: (db: import('better-sqlite3').Database) => T): T;
+  ca: CertificateAuthority;
+  now(): Date;
+  /** The realm, or PairingError REALM_NOT_FOUND. */
+  realm(name: string): RealmConfig;
 }
 
 export interface EmbeddedCoreOptions {
@@ -403,6 +416,20 @@ export class EmbeddedPairingCore implements PairingClient {
     if (checked.commonName !== `${realm}/${device.deviceId}`) return invalid('INVALID');
     if (this.#store.isRevoked(checked.serialHex)) return invalid('REVOKED');
     return { valid: true, timestamp, until: astarteTimestamp(checked.notAfter) };
+  }
+
+  // ---- extensions ---------------------------------------------------------------------------
+
+  extension(): PairingCoreExtension {
+    const store = this.#store;
+    if (!store.prepareExtension) throw new PairingError('BAD_REQUEST', 400, 'This pairing store has no extension tables');
+    return {
+      write: (op) => store.write(op),
+      prepare: (build) => store.prepareExtension!(build),
+      ca: this.#ca,
+      now: () => this.#now(),
+      realm: (name) => this.#requireRealm(name),
+    };
   }
 
   // ---- administration -----------------------------------------------------------------------

@@ -66,6 +66,17 @@ export type PairingErrorCode =
   | 'INVALID_CSR' // 422 malformed CSR or bad self-signature
   | 'VALIDATION' // 422 per-field errors (fields in details)
   | 'BAD_REQUEST' // 400 "Bad request"
+  | 'INVALID_REQUEST' // 400 with a specific message (Foundries /sign bodies)
+  | 'CLAIM_TOKEN_INVALID' // 401 claim token unverifiable (signature, algorithm, form)
+  | 'CLAIM_TOKEN_EXPIRED' // 401 claim token past its expiry
+  | 'CLAIM_TOKEN_REVOKED' // 403 claim token revoked by plant IT
+  | 'CLAIM_TOKEN_WRONG_REALM' // 403 claim token minted for another realm
+  | 'CLAIM_TOKEN_USED_UP' // 403 claim token has no use left
+  | 'SERIAL_NOT_ALLOWED' // 403 manufacturer id does not match the token's serial pattern
+  | 'WRONG_FACTORY' // 403 /sign CSR's OU is not the realm's factory
+  | 'ALREADY_CLAIMED' // 409 manufacturer id already claimed
+  | 'DEVICE_EXISTS' // 409 device id already known (a claim or /sign never takes a device over)
+  | 'ALREADY_SIGNED' // 409 /sign for a UUID already registered (until an operator re-opens it)
   | 'UNREACHABLE' // remote client only: the core did not answer (network, timeout)
   | 'REMOTE_ERROR'; // remote client only: an unexpected answer (5xx, garbled body)
 

@@ -80,6 +80,11 @@ export interface PairingStore extends PairingStoreReader {
   durability(): string;
   /** Committed write batches and the writes they carried (group commit at work). */
   commitStats(): { batches: number; writes: number };
+  /**
+   * Statements of a feature with its own tables in the same database, usable inside write() ops (same
+   * transaction). `db` is the engine's handle (better-sqlite3 for SqlitePairingStore).
+   */
+  prepareExtension?<T>(prepare: (db: import('better-sqlite3').Database) => T): T;
   /** Commit pending writes, then close. */
   close(): Promise<void>;
 }

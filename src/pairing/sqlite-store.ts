@@ -344,6 +344,15 @@ export class SqlitePairingStore implements PairingStore {
     });
   }
 
+  /**
+   * Statements of a feature keeping its own tables in this database (claim tokens, /sign records), prepared on
+   * this connection: called from a write() op they run inside that op's transaction, with the device rows.
+   */
+  prepareExtension<T>(prepare: (db: Database.Database) => T): T {
+    this.#assertOpen();
+    return prepare(this.#db);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

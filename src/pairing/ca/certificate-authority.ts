@@ -141,8 +141,25 @@ export class CertificateAuthority {
    * open only while a job is out; close() stops them.
    */
   async issueAsync(opts: IssueOptions): Promise<IssuedCertificate> {
+    return this.issueOnThreads(opts, undefined);
+  }
+
+  /**
+   * issueAsync() keeping a subject chosen by the caller (`subjectDer`, a whole Name, e.g. the CSR's own
+   * CN=uuid, OU=factory, businessCategory=production for Foundries devices) instead of CN=`commonName`.
+   * `commonName` must be the subject's CN (it is checked like issue()'s). Same proof-of-possession check.
+   */
+  async issueWithSubjectAsync(opts: IssueOptions & { subjectDer: Buffer }): Promise<IssuedCertificate> {
+    if (!Buffer.isBuffer(opts.subjectDer) || opts.subjectDer.length < 2 || opts.subjectDer[0] !== 0x30)
+      throw badArgument('The certificate subject must be a DER Name (SEQUENCE)');
+    if (opts.subjectDer.equals(this.material.certificate.subject))
+      throw badArgument("The certificate subject must differ from the CA's");
+    return this.issueOnThreads(opts, opts.subjectDer);
+  }
+
+  private async issueOnThreads(opts: IssueOptions, subjectDer: Buffer | undefined): Promise<IssuedCertificate> {
     const { csr, fields } = this.prepare(opts);
-    const tbs = this.leafBuilder.tbs({ ...fields, spki: csr.key.spki, keyFamily: csr.key.family });
+    const tbs = this.leafBuilder.tbs({ ...fields, subjectDer, spki: csr.key.spki, keyFamily: csr.key.family });
     this.threads ??= new SigningThreads(this.material.privateKey, this.scheme.hash, this.signingThreads);
     const outcome = await this.threads.run({
       jwk: csr.key.jwk,

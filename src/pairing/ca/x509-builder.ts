@@ -58,6 +58,8 @@ export interface LeafFields {
   notBefore: Date;
   notAfter: Date;
   commonName: string;
+  /** A whole subject Name DER to use instead of CN=commonName (Foundries /sign keeps the CSR's subject). */
+  subjectDer?: Buffer;
   spki: Buffer;
   keyFamily: KeyFamily;
 }
@@ -109,7 +111,7 @@ export class LeafCertificateBuilder {
       this.sigAlg,
       this.issuer,
       seq(time(f.notBefore), time(f.notAfter)),
-      commonNameDer(f.commonName),
+      f.subjectDer ?? commonNameDer(f.commonName),
       f.spki,
       extensions,
     );

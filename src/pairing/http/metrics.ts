@@ -38,7 +38,7 @@ export class PairingMetrics {
   }
 
   /** Domain events: registrations, credentials issued, verifications. */
-  count(event: 'registrations' | 'unregistrations' | 'credentials_issued' | 'credentials_verified'): void {
+  count(event: 'registrations' | 'unregistrations' | 'credentials_issued' | 'credentials_verified' | 'claims' | 'signs'): void {
     this.events.set(event, (this.events.get(event) ?? 0) + 1);
   }
 
@@ -67,6 +67,8 @@ export class PairingMetrics {
       ['unregistrations', 'Devices unregistered.'],
       ['credentials_issued', 'Client certificates issued.'],
       ['credentials_verified', 'Client certificates verified.'],
+      ['claims', 'Devices claimed with a fleet claim token.'],
+      ['signs', 'Foundries devices registered through /sign.'],
     ];
     for (const [name, help] of events) {
       out.push(`# HELP imprint_pairing_${name}_total ${help}`);

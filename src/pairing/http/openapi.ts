@@ -23,6 +23,11 @@ export function openApiOptions(version: string): SwaggerOptions {
         { name: 'device', description: 'Device info and credentials (Bearer credentials secret).' },
         { name: 'ca', description: 'Certificate authority: CA certificate and CRL (public).' },
         { name: 'service', description: 'Version, health, metrics and this document.' },
+        { name: 'claims', description: 'Device self-registration with a fleet claim token (our extension, no agent JWT).' },
+        {
+          name: 'foundries',
+          description: 'Foundries lmp-device-register compatible /sign (only with `imprint pairing serve --sign-realm`).',
+        },
       ],
       components: {
         securitySchemes: {

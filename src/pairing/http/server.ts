@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../../common/logger.ts';
 import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
 import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
+import { type ClaimApi, registerClaimRoutes } from './claim-routes.ts';
 import {
   type ErrorAnswer,
   frameworkAnswer,
@@ -21,6 +22,7 @@ import { openApiOptions } from './openapi.ts';
 import { registerAgentRoutes } from './routes-agent.ts';
 import { registerDeviceRoutes } from './routes-device.ts';
 import { registerServiceRoutes } from './routes-service.ts';
+import { registerSignRoutes, type SignApi } from './sign-routes.ts';
 
 /** What the server needs from a pairing core (EmbeddedPairingCore provides it). */
 export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
@@ -44,6 +46,10 @@ export interface PairingServerOptions {
   /** Largest accepted request body, bytes (CSRs are ~1 KiB). */
   bodyLimit?: number;
   now?: () => number;
+  /** Fleet claims: POST /v1/{realm}/claims (claims/claim-service.ts). */
+  claims?: ClaimApi;
+  /** Foundries-compatible POST /sign for one realm (`serve --sign-realm`; foundries/sign-service.ts). */
+  sign?: SignApi;
 }
 
 /** Shared by the route modules. */
@@ -133,6 +139,8 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   registerAgentRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
+  if (opts.claims) registerClaimRoutes(app, ctx, opts.claims);
+  if (opts.sign) registerSignRoutes(app, ctx, opts.sign);
   return app;
 }
 

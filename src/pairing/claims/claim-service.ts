@@ -1,0 +1,267 @@
+// Fleet claims: plant IT mints scoped claim tokens per realm; a device presents one with its
+// manufacturer id and gets registered (device id = UUIDv5 of the id in the realm's namespace).
+// Checks and the use count happen in one store transaction with the device row, so concurrent
+// claims can neither exceed a token's uses nor claim one manufacturer id twice, and a claim never
+// takes over a device the realm already knows (registered by a station, pending or not).
+import { randomUUID } from 'node:crypto';
+import { ImprintError } from '../../common/errors.ts';
+import { type Logger, silentLogger } from '../../common/logger.ts';
+import { secretFingerprint } from '../../common/secret-fingerprint.ts';
+import type { CoreAudit } from '../core-audit.ts';
+import { generateCredentialsSecret } from '../credentials-secret.ts';
+import { deriveDeviceId } from '../device-id.ts';
+import { type EmbeddedPairingCore, emptyDevice, type PairingCoreExtension } from '../embedded-core.ts';
+import { PairingError } from '../pairing-api.ts';
+import { hashSecret } from '../secret-hash.ts';
+import { ClaimStore, type ClaimTokenRecord } from './claim-store.ts';
+import { type ClaimSigningKey, type ClaimTokenPayload, readClaimTokenPayload } from './claim-token.ts';
+
+export const MAX_TOKEN_LIFETIME_S = 366 * 86400;
+const MAX_MANUFACTURER_ID = 256;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+export interface CreateClaimTokenOptions {
+  /** Base URL devices reach the pairing API at (e.g. https://pairing.plant.example:4003). */
+  pairingUrl: string;
+  expiresInSeconds: number;
+  maxUses?: number;
+  serialPattern?: string;
+  batch?: string;
+}
+
+export interface ClaimResult {
+  deviceId: string;
+  credentialsSecret: string;
+  pairingUrl: string;
+  brokerUrl: string;
+}
+
+const badArgument = (m: string) => new ImprintError('INVALID_ARGUMENT', m);
+
+/** The anchored form of a token's serial pattern (the whole manufacturer id must match). */
+export function serialPatternRegExp(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`, 'u');
+}
+
+export class ClaimService {
+  readonly #ext: PairingCoreExtension;
+  readonly #store: ClaimStore;
+  readonly #key: ClaimSigningKey;
+  readonly #audit: CoreAudit | undefined;
+  readonly #log: Logger;
+  readonly #patterns = new Map<string, RegExp>();
+
+  constructor(core: EmbeddedPairingCore, key: ClaimSigningKey, opts: { audit?: CoreAudit; logger?: Logger } = {}) {
+    this.#ext = core.extension();
+    this.#store = this.#ext.prepare((db) => new ClaimStore(db));
+    this.#key = key;
+    this.#audit = opts.audit;
+    this.#log = (opts.logger ?? silentLogger).child({ component: 'claims' });
+  }
+
+  async createToken(realm: string, o: CreateClaimTokenOptions): Promise<{ token: string; record: ClaimTokenRecord }> {
+    this.#ext.realm(realm);
+    if (!URL.canParse(o.pairingUrl) || !/^https?:$/.test(new URL(o.pairingUrl).protocol))
+      throw badArgument(`The pairing URL must be an absolute http(s) URL, got "${o.pairingUrl}"`);
+    if (!Number.isSafeInteger(o.expiresInSeconds) || o.expiresInSeconds < 60 || o.expiresInSeconds > MAX_TOKEN_LIFETIME_S)
+      throw badArgument('A claim token must expire between 1 minute and 366 days after it is minted');
+    if (o.maxUses !== undefined && !(Number.isSafeInteger(o.maxUses) && o.maxUses >= 1))
+      throw badArgument('--max-uses must be a positive integer');
+    if (o.serialPattern !== undefined) {
+      try {
+        serialPatternRegExp(o.serialPattern);
+      } catch {
+        throw badArgument(`--serial-pattern is not a valid regular expression: ${o.serialPattern}`);
+      }
+    }
+    if (o.batch !== undefined && (o.batch.length === 0 || o.batch.length > 128))
+      throw badArgument('--batch must be 1 to 128 characters');
+    const base = o.pairingUrl.replace(/\/+$/, '');
+    const now = this.#ext.now();
+    const iat = Math.floor(now.getTime() / 1000);
+    const payload: ClaimTokenPayload = {
+      jti: randomUUID(),
+      realm,
+      url: `${base}/v1/${realm}/claims`,
+      pairing_url: base,
+      iat,
+      exp: iat + o.expiresInSeconds,
+      ...(o.maxUses !== undefined && { max_uses: o.maxUses }),
+      ...(o.serialPattern !== undefined && { serial_pattern: o.serialPattern }),
+      ...(o.batch !== undefined && { batch: o.batch }),
+    };
+    const token = await this.#key.mint(payload);
+    const record = {
+      jti: payload.jti,
+      realm,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(payload.exp * 1000).toISOString(),
+      maxUses: o.maxUses ?? null,
+      serialPattern: o.serialPattern ?? null,
+      batch: o.batch ?? null,
+    };
+    await this.#ext.write(() => this.#store.insertToken(record));
+    await this.#audit?.record({
+      step: 'claim-token-create',
+      outcome: 'info',
+      message: `claim token ${record.jti} minted for realm ${realm}`,
+      data: {
+        realm,
+        jti: record.jti,
+        expiresAt: record.expiresAt,
+        maxUses: record.maxUses,
+        serialPattern: record.serialPattern,
+        workOrder: record.batch,
+      },
+    });
+    return { token, record: { ...record, uses: 0, revokedAt: null } };
+  }
+
+  listTokens(realm: string): ClaimTokenRecord[] {
+    this.#ext.realm(realm);
+    return this.#store.listTokens(realm);
+  }
+
+  async revokeToken(realm: string, jti: string, operator?: string): Promise<ClaimTokenRecord> {
+    this.#ext.realm(realm);
+    const at = this.#ext.now().toISOString();
+    const record = await this.#ext.write(() => {
+      const t = this.#store.getToken(jti);
+      if (!t || t.realm !== realm)
+        throw new ImprintError(
+          'CLAIM_TOKEN_NOT_FOUND',
+          `No claim token ${jti} in realm "${realm}" (see: imprint pairing claim-token list ${realm})`,
+        );
+      if (t.revokedAt)
+        throw new ImprintError('CLAIM_TOKEN_ALREADY_REVOKED', `Claim token ${jti} was already revoked at ${t.revokedAt}`);
+      this.#store.revoke(realm, jti, at);
+      return { ...t, revokedAt: at };
+    });
+    await this.#audit?.record({
+      step: 'claim-token-revoke',
+      outcome: 'info',
+      operator,
+      message: `claim token ${jti} revoked after ${record.uses} use(s)`,
+      data: { realm, jti, uses: record.uses, maxUses: record.maxUses, workOrder: record.batch },
+    });
+    return record;
+  }
+
+  /** A device's claim: token + manufacturer id → a registered device and its credentials secret. */
+  async claim(realm: string, token: string, manufacturerId: string): Promise<ClaimResult> {
+    const started = performance.now();
+    let payload: ClaimTokenPayload | undefined;
+    try {
+      const cfg = this.#ext.realm(realm);
+      if (typeof manufacturerId !== 'string' || manufacturerId.length > MAX_MANUFACTURER_ID || !PRINTABLE.test(manufacturerId))
+        throw new PairingError('VALIDATION', 422, 'Invalid manufacturer_id', {
+          fields: { manufacturer_id: [`must be 1 to ${MAX_MANUFACTURER_ID} printable ASCII characters without spaces`] },
+        });
+      payload = await this.#key.verify(token, this.#ext.now());
+      const p = payload;
+      if (p.realm !== realm)
+        throw new PairingError('CLAIM_TOKEN_WRONG_REALM', 403, `The claim token is for realm "${p.realm}", not "${realm}"`);
+      if (p.serial_pattern !== undefined && !this.#pattern(p.serial_pattern).test(manufacturerId))
+        throw new PairingError(
+          'SERIAL_NOT_ALLOWED',
+          403,
+          `Manufacturer id ${manufacturerId} is not allowed by this claim token (pattern ${p.serial_pattern})`,
+        );
+      const deviceId = deriveDeviceId(manufacturerId, cfg.deviceIdNamespace);
+      const credentialsSecret = generateCredentialsSecret();
+      const secretHash = hashSecret(credentialsSecret);
+      const use = await this.#ext.write((tx) => {
+        const t = this.#store.getToken(p.jti);
+        if (!t || t.realm !== realm)
+          throw new PairingError('CLAIM_TOKEN_INVALID', 401, 'Invalid claim token: unknown to this pairing core');
+        if (t.revokedAt) throw new PairingError('CLAIM_TOKEN_REVOKED', 403, 'The claim token has been revoked');
+        if (t.maxUses !== null && t.uses >= t.maxUses)
+          throw new PairingError(
+            'CLAIM_TOKEN_USED_UP',
+            403,
+            `The claim token has no use left (${t.maxUses} of ${t.maxUses} used)`,
+          );
+        const claimed = this.#store.claimOf(realm, manufacturerId);
+        if (claimed)
+          throw new PairingError(
+            'ALREADY_CLAIMED',
+            409,
+            `Manufacturer id ${manufacturerId} was already claimed (device ${claimed.deviceId}) at ${claimed.claimedAt}`,
+          );
+        if (tx.getDevice(realm, deviceId))
+          throw new PairingError(
+            'DEVICE_EXISTS',
+            409,
+            `Device ${deviceId} (manufacturer id ${manufacturerId}) is already known to realm "${realm}": a claim never takes over a registered device`,
+          );
+        const limit = cfg.deviceRegistrationLimit;
+        if (limit !== undefined && tx.countDevices(realm) >= limit)
+          throw new PairingError('REGISTRATION_LIMIT', 422, `The realm's device registration limit (${limit}) has been reached`);
+        const now = this.#ext.now().toISOString();
+        tx.putDevice({ ...emptyDevice(realm, deviceId), secretHash, firstRegistrationAt: now, lastRegistrationAt: now });
+        this.#store.bumpUses(p.jti);
+        this.#store.insertClaim(realm, manufacturerId, deviceId, p.jti, now);
+        return t.uses + 1;
+      });
+      await this.#audit?.record({
+        step: 'claim',
+        outcome: 'ok',
+        deviceId,
+        hardwareSerial: manufacturerId,
+        secretFingerprint: secretFingerprint(credentialsSecret),
+        durationMs: performance.now() - started,
+        data: { realm, jti: p.jti, use, maxUses: p.max_uses ?? null, workOrder: p.batch ?? null },
+      });
+      this.#log.debug({ realm, deviceId, jti: p.jti }, 'device claimed');
+      return { deviceId, credentialsSecret, pairingUrl: p.pairing_url, brokerUrl: cfg.brokerUrl };
+    } catch (e) {
+      await this.#refused(realm, manufacturerId, payload, token, e, started);
+      throw e;
+    }
+  }
+
+  #pattern(source: string): RegExp {
+    let re = this.#patterns.get(source);
+    if (!re) {
+      try {
+        re = serialPatternRegExp(source);
+      } catch {
+        throw new PairingError('SERIAL_NOT_ALLOWED', 403, 'The claim token carries an invalid serial pattern');
+      }
+      if (this.#patterns.size > 1000) this.#patterns.clear();
+      this.#patterns.set(source, re);
+    }
+    return re;
+  }
+
+  async #refused(
+    realm: string,
+    manufacturerId: unknown,
+    payload: ClaimTokenPayload | undefined,
+    token: string,
+    e: unknown,
+    started: number,
+  ): Promise<void> {
+    const code = e instanceof ImprintError ? e.code : 'INTERNAL';
+    // The token is never recorded; its id only once its signature is verified, else what it claims to be.
+    let claimedJti: unknown;
+    if (!payload) {
+      try {
+        claimedJti = readClaimTokenPayload(token).jti;
+      } catch {}
+    }
+    await this.#audit?.record({
+      step: 'claim-refused',
+      outcome: 'fail',
+      errorCode: code,
+      message: e instanceof Error ? e.message.slice(0, 500) : 'claim refused',
+      hardwareSerial: typeof manufacturerId === 'string' && manufacturerId.length > 0 ? manufacturerId.slice(0, 256) : undefined,
+      durationMs: performance.now() - started,
+      data: {
+        realm: typeof realm === 'string' ? realm.slice(0, 64) : null,
+        jti: payload?.jti ?? null,
+        ...(typeof claimedJti === 'string' && { unverifiedJti: claimedJti.slice(0, 64) }),
+      },
+    });
+  }
+}
