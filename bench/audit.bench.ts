@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PARALLEL_THRESHOLD } from '../src/audit/audit-db-verify.ts';
 import { AuditTrail } from '../src/audit/audit-trail.ts';
 import type { AuditEventInput } from '../src/audit/audit-types.ts';
 
@@ -46,7 +47,7 @@ try {
   const batch = await trail.openBatch({ workOrder: 'WO-BENCH', operator: 'bench' });
 
   // Every append is durable (WAL, synchronous=FULL); each event-loop turn's appends share one commit.
-  let t0 = performance.now();
+  const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let appended = 1;
   while (appended < TOTAL - 1) {
@@ -63,21 +64,25 @@ try {
   await trail.closeBatch(batch.id);
   const sizeMb = statSync(file).size / 1e6;
 
-  t0 = performance.now();
-  const vcpu0 = process.cpuUsage();
-  const status = trail.verify();
-  const vcpu = process.cpuUsage(vcpu0);
-  const verifyS = (performance.now() - t0) / 1000;
-  if (!status.ok) throw new Error(`bench chain does not verify: ${status.reason}`);
-
-  const t1 = performance.now();
-  const scpu0 = process.cpuUsage();
-  const single = trail.verify({ threads: 1 });
-  const verify1S = (performance.now() - t1) / 1000;
-  const scpu = process.cpuUsage(scpu0);
+  // Verify runs are CPU-bound: on a shared machine the best of three is the figure that says
+  // what the code costs (each run also prints, to show the spread).
+  const timeVerify = (threads?: number) => {
+    const t = performance.now();
+    const c = process.cpuUsage();
+    const st = trail.verify({ threads });
+    const used = process.cpuUsage(c);
+    if (!st.ok) throw new Error(`bench chain does not verify: ${st.reason}`);
+    return { status: st, s: (performance.now() - t) / 1000, cpu: (used.user + used.system) / 1e6 };
+  };
+  const runs = [timeVerify(), timeVerify(), timeVerify()];
+  const best = runs.reduce((a, b) => (b.s < a.s ? b : a));
+  const status = best.status;
+  const verifyS = best.s;
+  const vcpuS = best.cpu;
+  const single = timeVerify(1);
+  const verify1S = single.s;
   const middle = trail.query({ beforeSeq: Math.floor(status.events / 2), limit: 1 })[0];
   const midT = Date.parse(middle.ts);
-  if (!single.ok) throw new Error('single-thread verify failed');
 
   const queries: [string, Parameters<AuditTrail['query']>[0]][] = [
     ['by device', { deviceId: middle.deviceId }],
@@ -99,9 +104,8 @@ try {
   });
   trail.close();
 
-  const cpuS = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
   const per1M = 1e6 / status.events;
-  const threads = Math.min(availableParallelism(), 4);
+  const threads = status.events < PARALLEL_THRESHOLD ? 1 : Math.min(availableParallelism(), 4);
   console.log(
     `audit trail benchmark: ${status.events.toLocaleString('en')} events, database ${sizeMb.toFixed(0)} MB, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)} (${dir})`,
   );
@@ -109,7 +113,7 @@ try {
     `append, durable, group commit (${PER_TURN}/turn): ${Math.round(eventsPerS).toLocaleString('en')} events/s — ${ratio(eventsPerS, TARGET_EVENTS_PER_S, true)} of ${TARGET_EVENTS_PER_S.toLocaleString('en')}/s; CPU cost: ${Math.round(eventsPerCpuS).toLocaleString('en')} events per CPU-second`,
   );
   console.log(
-    `verify ${status.events.toLocaleString('en')}-event chain: ${verifyS.toFixed(2)} s with ${threads} threads (${(cpuS(vcpu) * per1M).toFixed(2)} CPU-s per 1M) — ${ratio(verifyS * per1M, TARGET_VERIFY_S, false)} of ${TARGET_VERIFY_S} s per 1M; one thread: ${verify1S.toFixed(2)} s (${cpuS(scpu).toFixed(2)} CPU-s)`,
+    `verify ${status.events.toLocaleString('en')}-event chain: ${verifyS.toFixed(2)} s with ${threads} threads (best of 3) (${(vcpuS * per1M).toFixed(2)} CPU-s per 1M; runs ${runs.map((r) => r.s.toFixed(2)).join(', ')} s) — ${ratio(verifyS * per1M, TARGET_VERIFY_S, false)} of ${TARGET_VERIFY_S} s per 1M; one thread: ${verify1S.toFixed(2)} s (${single.cpu.toFixed(2)} CPU-s)`,
   );
   for (const r of results)
     console.log(

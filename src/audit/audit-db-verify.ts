@@ -13,7 +13,7 @@ import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch
 import { bodySeq, entryBody, GENESIS_HASH, type SegmentResult, walkSegment } from './chain-link.mjs';
 
 /** Below this many events one thread is faster than starting workers. */
-const PARALLEL_THRESHOLD = 150_000;
+export const PARALLEL_THRESHOLD = 150_000;
 const WORKER_URL = new URL('./verify-worker.mjs', import.meta.url);
 
 export interface DbVerifyOptions {
