@@ -20,7 +20,11 @@ export interface ClaimsServer {
   sign?: SignService;
   trail: AuditTrail;
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
-  post(path: string, body: unknown, opts?: { raw?: string; contentType?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  post(
+    path: string,
+    body: unknown,
+    opts?: { raw?: string; contentType?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 

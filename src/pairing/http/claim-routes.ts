@@ -1,6 +1,7 @@
 // Device claims with a fleet claim token (no agent JWT): POST /v1/{realm}/claims.
 import { Type } from 'typebox';
 import type { ClaimService } from '../claims/claim-service.ts';
+import { PairingError } from '../pairing-api.ts';
 import { requireRealm } from './realm-guard.ts';
 import { ErrorReplies, RealmParams } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
@@ -46,7 +47,9 @@ export const ClaimReply = Type.Object(
   { description: 'Device claimed and registered' },
 );
 
-export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, claims: ClaimApi): void {
+const notEnabled = () => new PairingError('DEVICE_NOT_FOUND', 404, 'Page not found');
+
+export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, claims: ClaimApi | undefined): void {
   app.post(
     '/v1/:realm/claims',
     {
@@ -69,6 +72,7 @@ export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, clai
           403: errorReply(
             'Unknown realm, token revoked, for another realm, used up, or manufacturer id outside its serial pattern',
           ),
+          404: errorReply('Claims are not enabled on this server'),
           409: errorReply('Manufacturer id already claimed, or device id already registered'),
           422: errorReply('Invalid manufacturer_id, or the realm registration limit is reached'),
         },
@@ -76,6 +80,7 @@ export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, clai
       onRequest: async (req) => void requireRealm(ctx, req),
     },
     async (req, reply) => {
+      if (!claims) throw notEnabled();
       const { token, manufacturer_id } = req.body.data;
       const r = await claims.claim(req.params.realm, token, manufacturer_id);
       ctx.metrics.count('claims');

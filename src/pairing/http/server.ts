@@ -139,8 +139,9 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   registerAgentRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
-  if (opts.claims) registerClaimRoutes(app, ctx, opts.claims);
-  if (opts.sign) registerSignRoutes(app, ctx, opts.sign);
+  // Always declared (so every server serves the same OpenAPI document); 404 when not enabled.
+  registerClaimRoutes(app, ctx, opts.claims);
+  registerSignRoutes(app, ctx, opts.sign);
   return app;
 }
 

@@ -1,5 +1,5 @@
 // Foundries-compatible registration: POST /sign as factory-registration-ref answers it (lmp-device-register
-// with DEVICE_API=<core>/sign). Registered only when `imprint pairing serve --sign-realm REALM` is given.
+// with DEVICE_API=<core>/sign). Enabled only by `imprint pairing serve --sign-realm REALM` (else 404).
 import { Type } from 'typebox';
 import type { SignService } from '../foundries/sign-service.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
@@ -37,7 +37,7 @@ const SignReplySchema = Type.Object(
   { title: 'FoundriesSignResponse', description: 'Device registered: lmp-device-register writes each member as a file' },
 );
 
-export function registerSignRoutes(app: PairingFastify, ctx: RouteContext, sign: SignApi): void {
+export function registerSignRoutes(app: PairingFastify, ctx: RouteContext, sign: SignApi | undefined): void {
   void app.register(async (scope) => {
     // The body is parsed by the service, so that bad JSON is a clear, audited 400 like any other bad input.
     scope.removeAllContentTypeParsers();
@@ -60,6 +60,7 @@ export function registerSignRoutes(app: PairingFastify, ctx: RouteContext, sign:
             400: ErrorReply('Bad JSON, a missing or malformed field, or a `group` field'),
             403: ErrorReply("The CSR's OU is not the realm's factory"),
             409: ErrorReply('The UUID is already registered (re-open it first), or its device id is used by another device'),
+            404: ErrorReply('/sign is not enabled on this server (imprint pairing serve --sign-realm REALM)'),
             415: ErrorReply('The body is not application/json'),
             422: ErrorReply('Bad CSR: malformed, no CN or OU, or its signature does not verify'),
           },
@@ -68,6 +69,7 @@ export function registerSignRoutes(app: PairingFastify, ctx: RouteContext, sign:
         validatorCompiler: () => () => true,
       },
       async (req, reply) => {
+        if (!sign) return reply.code(404).send({ errors: { detail: 'Page not found' } });
         const answer = await sign.signText(typeof req.body === 'string' ? req.body : '');
         ctx.metrics.count('signs');
         return reply.code(201).send(answer);
@@ -75,6 +77,6 @@ export function registerSignRoutes(app: PairingFastify, ctx: RouteContext, sign:
     );
 
     // lmp-device-register first checks the endpoint with a HEAD request (any answer below 500 will do).
-    scope.head('/sign', { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
+    scope.head('/sign', { schema: { hide: true } }, async (_req, reply) => reply.code(sign ? 204 : 404).send());
   });
 }
