@@ -12,6 +12,8 @@ import { startWebServer, type WebServer } from './web-server.ts';
 export interface WebModeOptions {
   dataDir: string;
   port?: number;
+  /** Fall back to a free port when `port` is in use. */
+  anyPortIfTaken?: boolean;
   simulate?: SimulationOptions;
   /** Default: a 0600 file `<data>/secrets.json`. */
   secrets?: SecretStore;
@@ -47,7 +49,11 @@ export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
   });
   let web: WebServer;
   try {
-    web = await startWebServer({ api: service, port: opts.port, staticDir, logger, token: opts.token });
+    const serve = (port?: number) => startWebServer({ api: service, port, staticDir, logger, token: opts.token });
+    web = await serve(opts.port).catch((e: NodeJS.ErrnoException) => {
+      if (!opts.anyPortIfTaken || e.code !== 'EADDRINUSE') throw e;
+      return serve(0);
+    });
   } catch (e) {
     await service.close();
     throw e;

@@ -49,37 +49,30 @@ function simulation(opts: WebOpts): SimulationOptions | undefined {
   return { fixtures, faultRate, faults, pty: opts.pty };
 }
 
-async function runWeb(opts: WebOpts, how: { banner?: string } = {}): Promise<void> {
+async function runWeb(opts: WebOpts): Promise<void> {
   // Quiet by default: the console shows the URL; IMPRINT_LOG_LEVEL=info for more.
   const logger = createLogger({ name: 'imprint-web', level: process.env.IMPRINT_LOG_LEVEL ?? 'warn' });
   const data = dataDir(opts);
   const chosen = intOption(opts.port, 'port', 0, 65535);
   const child = opts.electronChild && process.send !== undefined;
-  const start = (port: number) =>
-    startWebMode({
-      dataDir: data,
-      port,
-      simulate: simulation(opts),
-      secrets: child ? new ParentSecretStore() : undefined,
-      logger,
-    });
-  let mode: Awaited<ReturnType<typeof startWebMode>>;
-  try {
-    mode = await start(chosen ?? (child ? 0 : DEFAULT_PORT));
-  } catch (e) {
+  const mode = await startWebMode({
+    dataDir: data,
+    port: chosen ?? (child ? 0 : DEFAULT_PORT),
     // The default port is taken (another station?): any free port will do.
-    if (chosen !== undefined || (e as { code?: string }).code !== 'EADDRINUSE') throw e;
-    mode = await start(0);
+    anyPortIfTaken: chosen === undefined,
+    simulate: simulation(opts),
+    secrets: child ? new ParentSecretStore() : undefined,
+    logger,
+  });
+  if (mode.adminPin.newPin) {
+    // Printed in both modes: `npm start` shows it in its terminal even when the desktop app opens.
+    console.log(`First start: the admin PIN is ${mode.adminPin.newPin} (shown once; stored hashed in ${data}).`);
+    console.log('  Change it with `imprint admin-pin --reset`, or set IMPRINT_ADMIN_PIN.');
   }
   if (child) {
     // The desktop shell gets the URL and token over its private IPC channel: nothing printed.
     process.send?.({ type: 'ready', url: mode.web.url, token: mode.web.token });
   } else {
-    if (how.banner) console.log(how.banner);
-    if (mode.adminPin.newPin) {
-      console.log(`First start: the admin PIN is ${mode.adminPin.newPin} (shown once; stored hashed in ${data}).`);
-      console.log('  Change it with `imprint admin-pin --reset`, or set IMPRINT_ADMIN_PIN.');
-    }
     const status = await mode.service.getStatus();
     if (status.simulated) console.log('SIMULATED line: no fixture port is configured, devices are simulated.');
     console.log(`Imprint is running. Open: ${mode.web.openUrl}`);
@@ -128,7 +121,8 @@ export function registerWebCommands(program: Command): void {
       process.exitCode = await runElectron(electron.path, env);
       return;
     }
-    await runWeb(opts, { banner: `Electron is not available (${electron.missing}), so Imprint starts in web mode instead.` });
+    console.log(`Electron is not available (${electron.missing}), so Imprint starts in web mode instead.`);
+    await runWeb(opts);
   });
 
   program
