@@ -101,8 +101,7 @@ const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
 function deviceFailure(e: unknown, fallback: FailureCode): StationFailure {
   if (e instanceof StationFailure) return e;
   const code = e instanceof ImprintError ? DEVICE_CODES[e.code] : undefined;
-  const detail = e instanceof ImprintError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-  return new StationFailure(code ?? fallback, { detail, cause: e });
+  return new StationFailure(code ?? fallback, { detail: describeError(e), cause: e });
 }
 
 const normaliseMac = (s: string) => s.replace(/[^0-9a-f]/gi, '').toLowerCase();

@@ -235,7 +235,7 @@ class PtyLine {
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
-      child.disconnect();
+      if (child.connected) child.disconnect();
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }

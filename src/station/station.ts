@@ -85,6 +85,7 @@ export class Station extends EventEmitter<StationEvents> {
   private sources: DeviceSource[] = [];
   private scannerClosers: (() => Promise<void>)[] = [];
   private abort?: AbortController;
+  private stopping?: Promise<void>;
   private loops?: Promise<void>;
   private operator?: OperatorSession;
   private startedAt?: number;
@@ -280,7 +281,15 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   /** Stop taking new devices; devices in progress finish first (bounded by device timeouts). */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    // One stop at a time: a signal handler and the normal end of a run may both ask.
+    this.stopping ??= this.stopNow().finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
     const abort = this.abort;
     if (!abort) return;
     abort.abort();
