@@ -55,6 +55,7 @@ async function runWeb(opts: WebOpts): Promise<void> {
   const data = dataDir(opts);
   const chosen = intOption(opts.port, 'port', 0, 65535);
   const child = opts.electronChild && process.send !== undefined;
+  if (!child) await ensureRendererBuilt({ log: (l) => console.log(l) });
   const mode = await startWebMode({
     dataDir: data,
     port: chosen ?? (child ? 0 : DEFAULT_PORT),
@@ -112,9 +113,9 @@ export function registerWebCommands(program: Command): void {
       .option('--port <port>', 'port for web mode (default 4173)')
       .option('--web', 'web mode even when Electron is available'),
   ).action(async (opts: WebOpts & { web?: boolean }) => {
-    await ensureRendererBuilt({ log: (l) => console.log(l) });
     const electron = opts.web ? { missing: 'web mode requested' } : findElectronBinary();
     if ('path' in electron) {
+      await ensureRendererBuilt({ log: (l) => console.log(l) });
       await buildElectronShell();
       const env: NodeJS.ProcessEnv = { IMPRINT_DATA: dataDir(opts) };
       if (opts.simulate) env.IMPRINT_SIMULATE = opts.simulate;
