@@ -3,10 +3,11 @@
 // recovery (a device could not be reached), 4 some devices failed.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import type { Batch } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
+import { describeError, ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
@@ -180,7 +181,10 @@ async function runCommand(opts: RunOpts): Promise<void> {
       progress.unref();
     }
     await station.start();
+    // Keyboard-wedge scanners type into the terminal: with requireScan, each stdin line is a scan.
+    const wedge = simulate === undefined && config.requireScan ? readScansFromStdin(station, opts.json === true) : undefined;
     await station.whenIdle();
+    wedge?.close();
     await station.stop();
     if (batch && opts.count !== undefined && station.summary().done >= opts.count) batch = await station.closeBatch();
     const summary = station.summary();
@@ -194,6 +198,18 @@ async function runCommand(opts: RunOpts): Promise<void> {
     process.off('SIGTERM', stopOnSignal);
     await station.close();
   }
+}
+
+function readScansFromStdin(station: Station, quiet: boolean): { close(): void } {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (line) => {
+    const text = line.trim();
+    if (!text) return;
+    station.submitScan(text).catch((e: unknown) => {
+      if (!quiet) console.error(`scan ignored: ${describeError(e)}`);
+    });
+  });
+  return { close: () => rl.close() };
 }
 
 async function recoverCommand(opts: CommonOpts & { config?: string; agentToken?: string }): Promise<void> {
