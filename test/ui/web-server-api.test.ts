@@ -1,13 +1,17 @@
 // The web-mode transport: every route of the station API over HTTP, the session token on each of
 // them, the Host check, and server-sent events delivering live fixture events.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { spawnPtyDevice } from '../../fixtures/pty-device.ts';
 import { API_PREFIX, ROUTES } from '../../src/api/api-routes.ts';
 import { HttpStationClient, type StationApiError } from '../../src/api/http-station-client.ts';
 import { openFetchEventStream } from '../../src/api/sse-reader.ts';
 import type { StationEvent } from '../../src/api/station-api.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
+
+const socatSkip = spawnSync('socat', ['-V']).status === 0 ? false : 'socat is not installed';
 
 describe('web mode API', () => {
   let st: TestStation;
@@ -151,6 +155,19 @@ describe('web mode API', () => {
     assert.equal(back.pairing.mode, 'embedded');
     assert.equal(back.pairing.agentToken, undefined, 'an empty token clears it');
     await client.signOut();
+  });
+
+  test('"test port" finds a device speaking the protocol on a real serial port (a socat PTY)', { skip: socatSkip }, async () => {
+    const device = await spawnPtyDevice({ hardwareSerial: 'PORTTEST-0001' });
+    try {
+      const listed = await client.listPorts();
+      assert.ok(Array.isArray(listed));
+      const result = await client.testPort(device.path);
+      assert.equal(result.ok, true);
+      assert.match(result.detail, /A device answered: .*protocol v\d/);
+    } finally {
+      await device.stop();
+    }
   });
 
   test('server-sent events deliver fixture events while the simulated line runs', async () => {
