@@ -43,7 +43,7 @@ describe('a device claims with a token', () => {
       headers: { authorization: `Bearer ${d.credentials_secret}` },
     });
     assert.equal(info.status, 200);
-    assert.equal((await info.json()).data.status, 'pending');
+    assert.equal(((await info.json()) as { data: { status: string } }).data.status, 'pending');
 
     const [ev] = s.trail.query({ step: 'claim', deviceId: d.device_id });
     assert.equal(ev.outcome, 'ok');
