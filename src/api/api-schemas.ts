@@ -80,6 +80,7 @@ export const SettingsPatchSchema = Type.Object(
     ),
     fixtures: Type.Optional(Type.Array(FixtureSettingsSchema, { maxItems: 64 })),
     simulatedFixtures: Type.Optional(Type.Integer({ minimum: 0, maximum: 32 })),
+    requireScan: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

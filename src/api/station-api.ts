@@ -103,6 +103,8 @@ export interface StationSettings {
   fixtures: FixtureSettings[];
   /** Run simulated fixtures when no fixture port is configured. */
   simulatedFixtures: number;
+  /** Each fixture waits for a label scan (keyboard wedge or scanner port) before each device. */
+  requireScan?: boolean;
 }
 
 export type SettingsPatch = Partial<Omit<StationSettings, 'pairing'>> & {

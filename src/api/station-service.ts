@@ -264,7 +264,8 @@ export class StationService implements StationApi {
   // ── settings (admin) ───────────────────────────────────────────────────────────────────
 
   async getSettings(): Promise<StationSettings> {
-    return toStationSettings(this.config, maskSecret(await this.opts.secrets.get(AGENT_TOKEN_SECRET)));
+    const settings = toStationSettings(this.config, maskSecret(await this.opts.secrets.get(AGENT_TOKEN_SECRET)));
+    return { ...settings, requireScan: this.config.requireScan === true };
   }
 
   async updateSettings(patch: SettingsPatch, pin: string): Promise<StationSettings> {
@@ -291,6 +292,7 @@ export class StationService implements StationApi {
         ...(p.deviceIdRule !== undefined ? { deviceIdRule: p.deviceIdRule } : {}),
         ...(p.fixtures !== undefined ? { fixtures: p.fixtures } : {}),
         ...(p.simulatedFixtures !== undefined ? { simulatedFixtures: p.simulatedFixtures } : {}),
+        ...(p.requireScan !== undefined ? { requireScan: p.requireScan } : {}),
         pairing: dropUndefined({
           ...before.pairing,
           ...pairingPatch,

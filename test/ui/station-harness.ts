@@ -15,14 +15,15 @@ export interface TestStation {
   close(): Promise<void>;
 }
 
-export async function startTestStation(opts: { simulate: SimulationOptions }): Promise<TestStation> {
+/** `simulate` undefined: the station decides (simulated until a fixture port is configured). */
+export async function startTestStation(opts: { simulate?: SimulationOptions }): Promise<TestStation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'imprint-ui-'));
   const adminPin = '482915';
   try {
     const mode = await startWebMode({
       dataDir,
       port: 0,
-      simulate: { swapDelayMs: 300, ...opts.simulate },
+      simulate: opts.simulate && { swapDelayMs: 300, ...opts.simulate },
       env: { IMPRINT_ADMIN_PIN: adminPin },
     });
     return {

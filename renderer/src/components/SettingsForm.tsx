@@ -23,6 +23,7 @@ export function SettingsForm({
   );
   const [fixtures, setFixtures] = useState<FixtureSettings[]>(settings.fixtures);
   const [simulated, setSimulated] = useState(settings.simulatedFixtures);
+  const [requireScan, setRequireScan] = useState(settings.requireScan === true);
 
   const patchFixture = (i: number, change: Partial<FixtureSettings>) =>
     setFixtures(
@@ -39,6 +40,7 @@ export function SettingsForm({
       deviceIdRule: ruleKind === 'uuidv5' ? { kind: 'uuidv5', namespace: namespace.trim() } : { kind: 'as-scanned' },
       fixtures,
       simulatedFixtures: simulated,
+      requireScan,
     };
     await onSave(patch);
     setAgentToken('');
@@ -104,6 +106,10 @@ export function SettingsForm({
           />
         </label>
       </div>
+      <label className="check">
+        <input type="checkbox" name="requireScan" checked={requireScan} onChange={(e) => setRequireScan(e.target.checked)} />
+        Wait for a label scan before each device (keyboard-wedge scanner or a fixture's scanner port)
+      </label>
       <h3>Fixtures</h3>
       <datalist id="port-paths">
         {ports.map((p) => (
