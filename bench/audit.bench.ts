@@ -43,8 +43,8 @@ function ratio(value: number, target: number, higherIsBetter: boolean): string {
 const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-bench-'));
 try {
   const file = join(dir, 'audit.db');
-  const trail = AuditTrail.open({ file, stationId: 'bench-station' });
-  const batch = await trail.openBatch({ workOrder: 'WO-BENCH', operator: 'bench' });
+  const writer = AuditTrail.open({ file, stationId: 'bench-station' });
+  const batch = await writer.openBatch({ workOrder: 'WO-BENCH', operator: 'bench' });
 
   // Every append is durable (WAL, synchronous=FULL); each event-loop turn's appends share one commit.
   const t0 = performance.now();
@@ -53,7 +53,7 @@ try {
   while (appended < TOTAL - 1) {
     const n = Math.min(PER_TURN, TOTAL - 1 - appended);
     const turn: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) turn.push(trail.append(event(appended + i, batch.id)));
+    for (let i = 0; i < n; i++) turn.push(writer.append(event(appended + i, batch.id)));
     await Promise.all(turn);
     appended += n;
   }
@@ -61,7 +61,10 @@ try {
   const eventsPerS = (appended - 1) / appendS;
   const cpu = process.cpuUsage(cpu0);
   const eventsPerCpuS = (appended - 1) / ((cpu.user + cpu.system) / 1e6);
-  await trail.closeBatch(batch.id);
+  await writer.closeBatch(batch.id);
+  writer.close();
+  // QA verifies and searches a trail as it finds it: a fresh (read-only) process view.
+  const trail = AuditTrail.open({ file, stationId: 'bench-station', readonly: true });
   const sizeMb = statSync(file).size / 1e6;
 
   // Verify runs are CPU-bound: on a shared machine the best of three is the figure that says
