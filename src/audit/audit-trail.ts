@@ -10,7 +10,7 @@ import { eventFromEntry, sealEvent } from './audit-canonical.ts';
 import { type DbVerifyOptions, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
-import { buildQuery } from './audit-query.ts';
+import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
 import { checkSchemaVersion, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
@@ -50,6 +50,7 @@ export class AuditTrail {
   private readonly batches: BatchStore;
   private readonly insertStmt: Database.Statement;
   private readonly headStmt: Database.Statement;
+  private readonly rangeStmt: Database.Statement;
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
   private readonly queryStmts = new Map<string, Database.Statement>();
   private key?: SigningKey;
@@ -94,6 +95,7 @@ export class AuditTrail {
     }
     this.batches = new BatchStore(this.db);
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
+    this.rangeStmt = this.db.prepare('SELECT entry FROM events WHERE seq >= ? ORDER BY seq LIMIT ?').pluck();
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
     this.openBatchId = this.batches.current()?.id;
   }
@@ -130,6 +132,13 @@ export class AuditTrail {
       this.queryStmts.set(sql, stmt);
     }
     return (stmt.all(...params) as string[]).map(eventFromEntry);
+  }
+
+  /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
+  eventsFrom(fromSeq: number, limit = 1000): AuditEvent[] {
+    if (!Number.isInteger(fromSeq) || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
+      throw new ImprintError('AUDIT_INVALID_QUERY', `eventsFrom needs an integer seq and a limit from 1 to ${MAX_QUERY_LIMIT}`);
+    return (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry);
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level). */

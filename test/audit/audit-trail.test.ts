@@ -57,6 +57,17 @@ describe('append and query', () => {
     );
   });
 
+  test('eventsFrom reads the chain in order, for incremental readers such as sync', () => {
+    const part = trail.eventsFrom(10, 5);
+    assert.deepEqual(
+      part.map((e) => e.seq),
+      [10, 11, 12, 13, 14],
+    );
+    assert.equal(part[1].prevHash, part[0].hash);
+    assert.equal(trail.eventsFrom(10_000).length, 0);
+    assert.throws(() => trail.eventsFrom(1, 0), { code: 'AUDIT_INVALID_QUERY' });
+  });
+
   test('time range queries are inclusive and reject bad dates', () => {
     const all = trail.query({ limit: 1000 });
     const mid = all[60];
