@@ -3,6 +3,7 @@
 // in a child process (its own core), autocannon in this one. Usage:
 //   npm run bench:pairing [-- --duration 5 --connections 64]
 // Targets (issue 2, 2-core machine): register ≥ 5,000/s, info ≥ 10,000/s, credentials ≥ 3,000/s.
+// Then bench/claims.bench.ts: claims/s and Foundries /sign/s (issue 7).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { generateRealmKeyPair, mintAgentToken } from '../src/pairing/agent-token
 import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { servePairing } from '../src/pairing/http/server.ts';
 import { makeDeviceCsr } from '../test/helpers/pairing-keys.ts';
+import { claimsBench } from './claims.bench.ts';
 
 const REALM = 'bench';
 
@@ -59,6 +61,8 @@ if (process.argv.includes('--child-server')) {
   });
 } else {
   await main();
+  // Device-initiated registration (issue 7): claims/s and /sign/s, same options.
+  await claimsBench(process.argv.slice(2));
 }
 
 // ---- parent: the load ---------------------------------------------------------------------------

@@ -123,6 +123,15 @@ describe('tokens that must be refused', () => {
     assert.equal(r.headers.get('x-imprint-error'), 'CLAIM_TOKEN_EXPIRED');
   });
 
+  test('a token that worked expires like any other (no stale verification)', async () => {
+    const token = await mint({ expiresInSeconds: 120 });
+    assert.equal((await claim(token, 'EXP-OK')).status, 201);
+    clock += 121_000;
+    const r = await claim(token, 'EXP-2');
+    assert.equal(r.status, 401);
+    assert.equal(r.headers.get('x-imprint-error'), 'CLAIM_TOKEN_EXPIRED');
+  });
+
   test('revoked (and the revocation is audited)', async () => {
     const token = await mint();
     const { jti } = readClaimTokenPayload(token);

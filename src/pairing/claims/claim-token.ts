@@ -28,6 +28,11 @@ export interface ClaimTokenPayload {
   batch?: string;
 }
 
+/** Verified tokens by their text: a fleet presents one token many times (the signature cannot change). */
+const VERIFIED_CACHE_SIZE = 256;
+
+const expired = () => new PairingError('CLAIM_TOKEN_EXPIRED', 401, 'The claim token has expired: ask plant IT for a new one');
+
 const invalid = (why: string) => new PairingError('CLAIM_TOKEN_INVALID', 401, `Invalid claim token: ${why}`);
 
 /** The payload of a token without verifying it: what firmware does to find its registration URL. */
@@ -56,6 +61,7 @@ export class ClaimSigningKey {
   readonly keyId: string;
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
+  readonly #verified = new Map<string, ClaimTokenPayload>();
 
   private constructor(privateKey: KeyObject, keyId: string) {
     this.#privateKey = privateKey;
@@ -105,9 +111,24 @@ export class ClaimSigningKey {
       .sign(this.#privateKey);
   }
 
-  /** Signature (ES256 only: HS256, none and other keys are refused), type, issuer and expiry. */
+  /**
+   * Signature (ES256 only: HS256, none and other keys are refused), type, issuer and expiry. A token verified
+   * before is not verified again (its expiry is); revocation and uses are the store's, checked on every claim.
+   */
   async verify(token: string, now: Date): Promise<ClaimTokenPayload> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw invalid('not a JWT');
+    const known = this.#verified.get(token);
+    if (known) {
+      if (Math.floor(now.getTime() / 1000) >= known.exp) throw expired();
+      return known;
+    }
+    const payload = await this.#verifySignature(token, now);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+    this.#verified.set(token, payload);
+    return payload;
+  }
+
+  async #verifySignature(token: string, now: Date): Promise<ClaimTokenPayload> {
     try {
       const { payload } = await jwtVerify(token, this.#publicKey, {
         algorithms: ['ES256'],
@@ -119,8 +140,7 @@ export class ClaimSigningKey {
       return checkPayload(payload);
     } catch (e) {
       if (e instanceof PairingError) throw e;
-      if (e instanceof joseErrors.JWTExpired)
-        throw new PairingError('CLAIM_TOKEN_EXPIRED', 401, 'The claim token has expired: ask plant IT for a new one');
+      if (e instanceof joseErrors.JWTExpired) throw expired();
       if (e instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('only ES256 tokens signed by this pairing core are accepted');
       if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid('the signature does not verify');
       throw invalid('malformed or not a claim token');

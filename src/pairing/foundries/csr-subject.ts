@@ -17,6 +17,8 @@ export interface CsrSubject {
   commonName?: string;
   organizationalUnit?: string;
   businessCategory?: string;
+  /** The SubjectPublicKeyInfo DER (what the certificate will certify), for the record's key hash. */
+  spki: Buffer;
 }
 
 const bad = (why: string, cause?: unknown) => new PairingError('INVALID_CSR', 422, `Invalid CSR: ${why}`, { cause });
@@ -31,9 +33,10 @@ export function readCsrSubject(csrPem: string): CsrSubject {
   try {
     const top = readWhole(der, TAG.SEQUENCE);
     const [info] = children(der, top);
-    const [, subject] = children(der, expectTag(info, TAG.SEQUENCE, 'certificationRequestInfo'));
+    const [, subject, spki] = children(der, expectTag(info, TAG.SEQUENCE, 'certificationRequestInfo'));
     expectTag(subject, TAG.SEQUENCE, 'subject');
-    const out: CsrSubject = { der: Buffer.from(whole(der, subject)) };
+    expectTag(spki, TAG.SEQUENCE, 'subjectPublicKeyInfo');
+    const out: CsrSubject = { der: Buffer.from(whole(der, subject)), spki: whole(der, spki) };
     for (const rdn of children(der, subject)) {
       for (const atv of children(der, expectTag(rdn, TAG.SET, 'RDN'))) {
         const [type, value] = children(der, expectTag(atv, TAG.SEQUENCE, 'attribute'));

@@ -3,7 +3,7 @@
 // the pairing core unchanged, for one realm whose factory name the CSR's OU must carry. Unlike the
 // reference: proof of possession is checked, a UUID registers once until an operator re-opens it,
 // every bad input is a clear 4xx, and every registration and refusal is an audit event.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import type { CoreAudit } from '../core-audit.ts';
@@ -191,7 +191,8 @@ export class SignService {
         validityDays: this.#validityDays,
         now: this.#ext.now(),
       });
-      const keyHash = keySha256(issued.pem);
+      // Which key the device registered (the certificate certifies the CSR's key, checked by the CA).
+      const keyHash = createHash('sha256').update(subject.spki).digest('hex');
       const signings = await this.#ext.write((tx) => {
         // Checked again in the transaction: a concurrent /sign of the same UUID may have won.
         const rec = this.#store.get(realm, id);
@@ -304,11 +305,4 @@ export class SignService {
       data: { realm: this.realm, uuid: id, certificateSerial: rec.certificateSerial },
     });
   }
-}
-
-/** SHA-256 of the certificate's SubjectPublicKeyInfo: which key the device registered, for the record. */
-function keySha256(certPem: string): string {
-  return createHash('sha256')
-    .update(new X509Certificate(certPem).publicKey.export({ format: 'der', type: 'spki' }))
-    .digest('hex');
 }
