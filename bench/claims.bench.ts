@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bitString, oid, seq, TAG, tlv } from '../src/pairing/ca/der-codec.ts';
 import { pemEncode } from '../src/pairing/ca/pem.ts';
@@ -195,5 +196,8 @@ export async function claimsBench(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv.includes('--child-server')) await childServer();
-else if (import.meta.url === `file://${process.argv[1]}`) await claimsBench(process.argv.slice(2));
+// Run as a program (not when bench/pairing.bench.ts imports it, nor in that bench's own child server).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes('--child-server')) await childServer();
+  else await claimsBench(process.argv.slice(2));
+}
