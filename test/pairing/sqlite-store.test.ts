@@ -70,7 +70,16 @@ test(
     const db = new Database(join(dir, 'p.sqlite'), { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), latest());
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['certificates', 'devices', 'meta', 'realm_device_counts', 'realms']);
+    assert.deepEqual(tables, [
+      'certificates',
+      'claim_tokens',
+      'claims',
+      'devices',
+      'meta',
+      'realm_device_counts',
+      'realms',
+      'sign_registrations',
+    ]);
     db.close();
   }),
 );
