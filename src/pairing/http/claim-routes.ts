@@ -3,16 +3,10 @@ import { Type } from 'typebox';
 import type { ClaimService } from '../claims/claim-service.ts';
 import { PairingError } from '../pairing-api.ts';
 import { requireRealm } from './realm-guard.ts';
-import { ErrorReplies, RealmParams } from './schemas.ts';
+import { ErrorReplies, errorReply, RealmParams } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
 
 export type ClaimApi = Pick<ClaimService, 'claim'>;
-
-const errorReply = (description: string) =>
-  Type.Object(
-    { errors: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])) },
-    { title: 'ErrorResponse', description },
-  );
 
 export const ClaimBody = Type.Object({
   data: Type.Object(

@@ -120,7 +120,7 @@ export const VersionReply = Type.Object({ data: Type.String() }, { description: 
 export const HealthReply = Type.Object({ status: Type.Literal('ok') }, { description: 'The server is up' });
 
 /** `{"errors":{"detail":"..."}}`, or per-field lists `{"errors":{"hw_id":["can't be blank"]}}` with 422. */
-function errorReply(description: string) {
+export function errorReply(description: string) {
   return Type.Object(
     { errors: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])) },
     { title: 'ErrorResponse', description },
