@@ -19,11 +19,11 @@ export interface ClaimsServer {
   claims: ClaimService;
   sign?: SignService;
   trail: AuditTrail;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
   post(
     path: string,
     body: unknown,
     opts?: { raw?: string; contentType?: string },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
   ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
