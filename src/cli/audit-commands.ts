@@ -9,6 +9,7 @@ import type { AuditEvent, AuditOutcome, Batch, ChainStatus } from '../audit/audi
 import { verifyExportFile } from '../audit/audit-verify.ts';
 import { ImprintError } from '../common/errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { queryRemoteAudit, type RemoteAuditQuery } from './sync-commands.ts';
 
 export const EXIT_VERIFY_FAILED = 3;
 
@@ -184,40 +185,35 @@ export function registerAuditCommands(program: Command): void {
     .option('--limit <n>', 'at most this many events (default 100, at most 10000)', parseLimit)
     .option('--json', 'print JSON (one array)')
     .option('--data <dir>', DATA_HELP)
-    .action(
-      async (opts: {
-        device?: string;
-        serial?: string;
-        batch?: string;
-        operator?: string;
-        station?: string;
-        outcome?: AuditOutcome;
-        step?: string;
-        from?: string;
-        to?: string;
-        limit?: number;
-        json?: boolean;
-        data?: string;
-      }) => {
-        await withTrail(openTrail({ data: opts.data }, 'read'), (t) => {
-          const events = t.query({
-            deviceId: opts.device,
-            hardwareSerial: opts.serial,
-            batchId: opts.batch,
-            operator: opts.operator,
-            station: opts.station,
-            outcome: opts.outcome,
-            step: opts.step,
-            from: opts.from,
-            to: opts.to,
-            limit: opts.limit,
-          });
-          if (opts.json) console.log(JSON.stringify(events));
-          else if (events.length === 0) console.log('no matching events');
-          else console.log(eventTable(events));
+    .option('--remote <url>', 'query the central audit of every station on this remote pairing core (imprint sync)')
+    .option('--agent-token <jwt>', 'with --remote: agent token (default: $IMPRINT_AGENT_TOKEN, else the station secret store)')
+    .option('--realm <realm>', 'with --remote: realm (default: the station config realm)')
+    .action(async (opts: RemoteAuditQuery) => {
+      if (opts.remote) {
+        const events = await queryRemoteAudit(opts);
+        if (opts.json) console.log(JSON.stringify(events));
+        else if (events.length === 0) console.log('no matching events');
+        else console.log(eventTable(events));
+        return;
+      }
+      await withTrail(openTrail({ data: opts.data }, 'read'), (t) => {
+        const events = t.query({
+          deviceId: opts.device,
+          hardwareSerial: opts.serial,
+          batchId: opts.batch,
+          operator: opts.operator,
+          station: opts.station,
+          outcome: opts.outcome,
+          step: opts.step,
+          from: opts.from,
+          to: opts.to,
+          limit: opts.limit,
         });
-      },
-    );
+        if (opts.json) console.log(JSON.stringify(events));
+        else if (events.length === 0) console.log('no matching events');
+        else console.log(eventTable(events));
+      });
+    });
 
   const batch = program.command('batch').description('batches (a shift or a work order), closed with a signed summary');
 

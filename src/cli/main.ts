@@ -5,6 +5,7 @@ import { registerAuditCommands } from './audit-commands.ts';
 import { registerPairingCommands } from './pairing-commands.ts';
 import { registerSerialCommands } from './serial-commands.ts';
 import { registerStationCommands } from './station-commands.ts';
+import { registerSyncCommands } from './sync-commands.ts';
 import { registerWebCommands } from './web-commands.ts';
 
 const program = new Command('imprint')
@@ -17,6 +18,7 @@ registerSerialCommands(program);
 registerStationCommands(program);
 registerAuditCommands(program);
 registerWebCommands(program);
+registerSyncCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,9 @@ import { ImprintError } from '../common/errors.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import { RemotePairingClient } from '../pairing/remote-client.ts';
+import { ConnectivityProbe } from '../sync/connectivity-probe.ts';
+import { FallbackPairingClient } from '../sync/offline-policy.ts';
+import { SyncState, syncStateFile } from '../sync/sync-state.ts';
 import type { StationConfig } from './station-config.ts';
 
 export function embeddedCoreDir(dataDir: string): string {
@@ -40,23 +43,38 @@ export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, 
   });
 }
 
+async function openEmbedded(dataDir: string, config: StationConfig): Promise<EmbeddedPairingCore> {
+  const core = EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(dataDir), defaultBrokerUrl: config.brokerUrl });
+  try {
+    ensureEmbeddedRealm(core, dataDir, config);
+  } catch (e) {
+    await core.close();
+    throw e;
+  }
+  return core;
+}
+
 export async function openPairing(opts: { dataDir: string; config: StationConfig; agentToken?: string }): Promise<PairingClient> {
   const { config } = opts;
-  if (config.pairing.mode === 'embedded') {
-    const core = EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(opts.dataDir), defaultBrokerUrl: config.brokerUrl });
-    try {
-      ensureEmbeddedRealm(core, opts.dataDir, config);
-    } catch (e) {
-      await core.close();
-      throw e;
-    }
-    return core;
-  }
+  if (config.pairing.mode === 'embedded') return openEmbedded(opts.dataDir, config);
   if (!config.pairing.url) throw new ImprintError('BAD_CONFIG', 'pairing.url is required for a remote pairing core');
   if (!opts.agentToken) {
     throw new ImprintError('AGENT_TOKEN_MISSING', 'A remote pairing core needs an agent token', {
       hint: 'Pass --agent-token or set IMPRINT_AGENT_TOKEN (plant IT mints it for the realm)',
     });
   }
-  return new RemotePairingClient({ baseUrl: config.pairing.url, agentToken: opts.agentToken });
+  if (config.pairing.mode !== 'remote-with-offline-fallback') {
+    return new RemotePairingClient({ baseUrl: config.pairing.url, agentToken: opts.agentToken });
+  }
+  // Offline fallback (src/sync/offline-policy.ts): short timeouts so an outage never stalls the line.
+  const remote = new RemotePairingClient({
+    baseUrl: config.pairing.url,
+    agentToken: opts.agentToken,
+    timeoutMs: 3000,
+    retries: 1,
+  });
+  const embedded = await openEmbedded(opts.dataDir, config);
+  const state = SyncState.open(syncStateFile(opts.dataDir));
+  const probe = new ConnectivityProbe({ url: remote.url });
+  return new FallbackPairingClient({ remote, embedded, probe, state, stationId: config.stationId });
 }

@@ -18,6 +18,7 @@ import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClientOptions } from '../serial/device-client.ts';
 import { parseLabel } from '../serial/label-parser.ts';
 import { openScannerReader } from '../serial/scanner-reader.ts';
+import { isOfflineAware } from '../sync/offline-policy.ts';
 import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { openPairing } from './pairing-setup.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
@@ -138,6 +139,15 @@ export class Station extends EventEmitter<StationEvents> {
       pairingUrl: parts.config.pairingUrl ?? parts.pairing.url ?? DEFAULT_PAIRING_URL,
       brokerUrl: parts.config.brokerUrl,
     });
+    // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
+    if (isOfflineAware(parts.pairing)) {
+      parts.pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
+      parts.pairing.onOfflineChange((s) => {
+        this.pairingStatus.offline = s.offline;
+        this.pairingStatus.reachable = s.reachable;
+        this.publishStatus();
+      });
+    }
     this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => this.publish({ type: 'audit', event }));
   }
 
@@ -415,7 +425,7 @@ export class Station extends EventEmitter<StationEvents> {
     s.pairingMs += t.pairingMs;
     s.commitMs += t.commitMs;
     s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs);
-    if (result.outcome === 'pass' && !this.pairingStatus.reachable) this.setReachable(true);
+    if (result.outcome === 'pass' && !this.pairingStatus.reachable && !this.pairingStatus.offline) this.setReachable(true);
     this.publish({ type: 'counters', counters: this.counters() });
   }
 

@@ -28,6 +28,10 @@ export function openApiOptions(version: string): SwaggerOptions {
           name: 'foundries',
           description: 'Foundries lmp-device-register compatible /sign (only with `imprint pairing serve --sign-realm`).',
         },
+        {
+          name: 'imports',
+          description: 'Offline batch import (secret hashes, never secrets) and the central audit of every station (agent JWT).',
+        },
       ],
       components: {
         securitySchemes: {

@@ -8,10 +8,13 @@ import type { PairingFastify, RouteContext } from './server.ts';
 const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
 
-export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
-  // Runs before the body is read: unknown realm, then token, then `a_pa`, as Astarte's plugs do.
-  // Callback style: a cached token is decided without a promise (the hot path of registration).
-  const authorizeAgent = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+/**
+ * onRequest hook of every agent route (also the import routes): runs before the body is read: unknown
+ * realm, then token, then `a_pa`, as Astarte's plugs do. Callback style: a cached token is decided
+ * without a promise (the hot path of registration).
+ */
+export function agentAuthorizer(ctx: RouteContext) {
+  return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     let pending: Promise<void> | undefined;
     try {
       const realm = requireRealm(ctx, req);
@@ -23,6 +26,10 @@ export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): voi
     if (pending) pending.then(() => done(), done);
     else done();
   };
+}
+
+export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
+  const authorizeAgent = agentAuthorizer(ctx);
 
   app.post(
     '/v1/:realm/agent/devices',

@@ -5,7 +5,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
-import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
+import { PAIRING_CORE_VERSION, type PairingCoreExtension } from '../embedded-core.ts';
+import { CentralAudit } from '../import/central-audit.ts';
+import { DeviceImportService } from '../import/import-service.ts';
 import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
 import { type ClaimApi, registerClaimRoutes } from './claim-routes.ts';
@@ -17,6 +19,7 @@ import {
   pairingErrorAnswer,
   validationAnswer,
 } from './error-replies.ts';
+import { type ImportApi, registerImportRoutes } from './import-routes.ts';
 import { PairingMetrics } from './metrics.ts';
 import { openApiOptions } from './openapi.ts';
 import { registerAgentRoutes } from './routes-agent.ts';
@@ -50,6 +53,16 @@ export interface PairingServerOptions {
   claims?: ClaimApi;
   /** Foundries-compatible POST /sign for one realm (`serve --sign-realm`; foundries/sign-service.ts). */
   sign?: SignApi;
+  /** Offline batch import and central audit; default: built on the core's own database when it has one. */
+  imports?: ImportApi;
+}
+
+/** The import API on a core's own database (EmbeddedPairingCore.extension()), when it has one. */
+function defaultImports(core: PairingServerCore): ImportApi | undefined {
+  const withExt = core as PairingServerCore & { extension?: () => PairingCoreExtension };
+  if (typeof withExt.extension !== 'function') return undefined;
+  const ext = withExt.extension();
+  return { devices: new DeviceImportService(ext), audit: new CentralAudit(ext) };
 }
 
 /** Shared by the route modules. */
@@ -142,6 +155,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   // Always declared (so every server serves the same OpenAPI document); 404 when not enabled.
   registerClaimRoutes(app, ctx, opts.claims);
   registerSignRoutes(app, ctx, opts.sign);
+  registerImportRoutes(app, ctx, opts.imports ?? defaultImports(opts.core));
   return app;
 }
 

@@ -1,0 +1,310 @@
+// `imprint sync`: push a station's offline registrations (device id + secret hash from its embedded
+// core, batch and operator from the journal; never a secret) and its audit events not yet held by
+// the remote core, in chunks. Resumable at any point: device results are acknowledged per chunk in
+// <data>/sync.db, and the audit resumes from what the remote says it holds of this station's chain.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { eventFromEntry } from '../audit/audit-canonical.ts';
+import type { AuditEvent } from '../audit/audit-types.ts';
+import { ImprintError } from '../common/errors.ts';
+import type { DeviceImportResult } from '../pairing/import/import-service.ts';
+import { SyncState, syncStateFile } from './sync-state.ts';
+
+export interface SyncOptions {
+  dataDir: string;
+  remoteUrl: string;
+  agentToken: string;
+  realm: string;
+  stationId: string;
+  /** Devices per import request (default 1000) and events per audit request (default 2000). */
+  deviceChunk?: number;
+  eventChunk?: number;
+  /** Per request, default 30 s. */
+  timeoutMs?: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export interface SyncProgress {
+  phase: 'devices' | 'audit';
+  done: number;
+  total: number;
+}
+
+export interface SyncConflictReport {
+  deviceId: string;
+  batch?: string;
+  reason: string;
+}
+
+export interface SyncSummary {
+  remote: string;
+  realm: string;
+  station: string;
+  devices: { pending: number; imported: number; alreadyPresent: number; conflicts: number };
+  conflicts: SyncConflictReport[];
+  audit: { sent: number; acceptedUpTo: number; localLastSeq: number };
+  finishedAt: string;
+}
+
+/** What a QA person does about a conflict (printed by the CLI and shown in the UI). */
+export const CONFLICT_ADVICE =
+  'The remote core kept its own registration. Check the device: if it holds the secret written by this station, ' +
+  'unregister it on the remote core (DELETE …/agent/devices/{id}) and sync again; otherwise re-provision it online.';
+
+interface SourceDevice {
+  deviceId: string;
+  secretHash: string;
+  registeredAt: string;
+}
+
+/** Registrations in the station's embedded core (`<data>/pairing.sqlite`), read-only. */
+function readEmbeddedDevices(dataDir: string, realm: string): SourceDevice[] {
+  const file = join(dataDir, 'pairing.sqlite');
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare<[string], { device_id: string; secret_hash: string; last_registration_at: string }>(
+        `SELECT device_id, secret_hash, last_registration_at FROM devices
+         WHERE realm = ? AND secret_hash IS NOT NULL ORDER BY last_registration_at, device_id`,
+      )
+      .all(realm)
+      .map((r) => ({ deviceId: r.device_id, secretHash: r.secret_hash, registeredAt: r.last_registration_at }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Reads the station's own trail (`<data>/audit.db`) in seq order, read-only, a chunk at a time. */
+class StationTrailReader {
+  readonly #db: Database.Database | undefined;
+  readonly #page: Database.Statement<[number, number], string> | undefined;
+  readonly lastSeq: number;
+
+  constructor(dataDir: string) {
+    const file = join(dataDir, 'audit.db');
+    if (!existsSync(file)) {
+      this.lastSeq = 0;
+      return;
+    }
+    this.#db = new Database(file, { readonly: true, fileMustExist: true });
+    this.#page = this.#db
+      .prepare<[number, number], string>('SELECT entry FROM events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .pluck();
+    this.lastSeq = (this.#db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+  }
+
+  after(seq: number, limit: number): AuditEvent[] {
+    return this.#page ? this.#page.all(seq, limit).map(eventFromEntry) : [];
+  }
+
+  hashAt(seq: number): string | undefined {
+    const e = this.after(seq - 1, 1)[0];
+    return e?.seq === seq ? e.hash : undefined;
+  }
+
+  close(): void {
+    this.#db?.close();
+  }
+}
+
+interface ApiAnswer {
+  status: number;
+  body: { data?: unknown; errors?: Record<string, unknown> } | undefined;
+}
+
+export class SyncClient {
+  readonly #o: Required<Omit<SyncOptions, 'onProgress'>> & Pick<SyncOptions, 'onProgress'>;
+  readonly #base: string;
+
+  constructor(opts: SyncOptions) {
+    if (!URL.canParse(opts.remoteUrl) || !/^https?:$/.test(new URL(opts.remoteUrl).protocol))
+      throw new ImprintError('INVALID_URL', `--remote must be an http(s) URL, not ${opts.remoteUrl}`);
+    this.#base = opts.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.#o = { deviceChunk: 1000, eventChunk: 2000, timeoutMs: 30_000, ...opts };
+  }
+
+  async #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiAnswer> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/v1/${encodeURIComponent(this.#o.realm)}/${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          authorization: `Bearer ${this.#o.agentToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        redirect: 'error',
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    } catch (e) {
+      const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error).name;
+      throw new ImprintError('SYNC_UNREACHABLE', `The remote pairing core ${new URL(this.#base).host} did not answer (${code})`, {
+        hint: 'Nothing is lost: run imprint sync again when the network is back (it resumes where it stopped)',
+        cause: e,
+      });
+    }
+  }
+
+  #refused(what: string, a: ApiAnswer): ImprintError {
+    const detail = a.body?.errors ? JSON.stringify(a.body.errors) : `HTTP ${a.status}`;
+    const hint =
+      a.status === 401 || a.status === 403
+        ? 'Check the agent token (its realm and a_pa scope must allow agent/imports/.* and agent/audit/.*)'
+        : undefined;
+    return new ImprintError('SYNC_REFUSED', `The remote pairing core refused ${what}: ${detail}`, {
+      hint,
+      details: { status: a.status },
+    });
+  }
+
+  async run(): Promise<SyncSummary> {
+    const o = this.#o;
+    const state = SyncState.open(syncStateFile(o.dataDir));
+    const trail = new StationTrailReader(o.dataDir);
+    try {
+      const devices = await this.#syncDevices(state);
+      const audit = await this.#syncAudit(state, trail);
+      const summary: SyncSummary = {
+        remote: this.#base,
+        realm: o.realm,
+        station: o.stationId,
+        devices: devices.counts,
+        conflicts: devices.conflicts,
+        audit,
+        finishedAt: new Date().toISOString(),
+      };
+      state.recordRun(this.#base, o.realm, summary.finishedAt, summary);
+      return summary;
+    } finally {
+      trail.close();
+      state.close();
+    }
+  }
+
+  async #syncDevices(state: SyncState) {
+    const o = this.#o;
+    const acked = state.acks(this.#base, o.realm);
+    // Pending: a registration whose current hash this remote has not accepted yet. Conflicts are sent
+    // again each time: once QA resolved one on the remote, the next sync imports the device.
+    const pending = readEmbeddedDevices(o.dataDir, o.realm).filter((d) => {
+      const a = acked.get(d.deviceId);
+      return a?.secretHash !== d.secretHash || a.result === 'conflict';
+    });
+    const counts = { pending: pending.length, imported: 0, alreadyPresent: 0, conflicts: 0 };
+    const conflicts: SyncConflictReport[] = [];
+    // Grouped by batch: one import request never mixes two batches.
+    const byBatch = new Map<string, (SourceDevice & { operator?: string; hardwareSerial?: string })[]>();
+    for (const d of pending) {
+      const j = state.offlineRegistration(o.realm, d.deviceId);
+      const batch = j?.batch ?? `embedded-${o.stationId}`;
+      const list = byBatch.get(batch) ?? [];
+      list.push({ ...d, operator: j?.operator, hardwareSerial: j?.hardwareSerial });
+      byBatch.set(batch, list);
+    }
+    let done = 0;
+    o.onProgress?.({ phase: 'devices', done, total: pending.length });
+    for (const [batch, list] of byBatch) {
+      for (let i = 0; i < list.length; i += o.deviceChunk) {
+        const chunk = list.slice(i, i + o.deviceChunk);
+        const a = await this.#request('POST', 'agent/imports/devices', {
+          data: {
+            station: o.stationId,
+            batch,
+            devices: chunk.map((d) => ({
+              device_id: d.deviceId,
+              secret_hash: d.secretHash,
+              registered_at: d.registeredAt,
+              ...(d.operator ? { operator: d.operator } : {}),
+              ...(d.hardwareSerial ? { hardware_serial: d.hardwareSerial } : {}),
+            })),
+          },
+        });
+        if (a.status !== 200) throw this.#refused(`the devices of batch ${batch}`, a);
+        const data = a.body?.data as
+          | { results: { device_id: string; result: DeviceImportResult; reason?: string }[] }
+          | undefined;
+        const results = data?.results ?? [];
+        const hashOf = new Map(chunk.map((d) => [d.deviceId, d.secretHash]));
+        state.recordAcks(
+          this.#base,
+          o.realm,
+          results.map((r) => ({
+            deviceId: r.device_id,
+            secretHash: hashOf.get(r.device_id) ?? '',
+            result: r.result,
+            reason: r.reason,
+          })),
+          new Date().toISOString(),
+        );
+        for (const r of results) {
+          if (r.result === 'imported') counts.imported++;
+          else if (r.result === 'already_present') counts.alreadyPresent++;
+          else {
+            counts.conflicts++;
+            conflicts.push({ deviceId: r.device_id, batch, reason: r.reason ?? 'conflict' });
+          }
+        }
+        done += chunk.length;
+        o.onProgress?.({ phase: 'devices', done, total: pending.length });
+      }
+    }
+    return { counts, conflicts };
+  }
+
+  async #syncAudit(state: SyncState, trail: StationTrailReader) {
+    const o = this.#o;
+    const headAnswer = await this.#request('GET', `agent/imports/audit/${encodeURIComponent(o.stationId)}`);
+    if (headAnswer.status !== 200) throw this.#refused("this station's chain head", headAnswer);
+    const head = headAnswer.body?.data as { accepted_up_to: number; last_hash: string };
+    let cursor = head.accepted_up_to;
+    if (cursor > trail.lastSeq || (cursor > 0 && trail.hashAt(cursor) !== head.last_hash)) {
+      throw new ImprintError(
+        'SYNC_CHAIN_MISMATCH',
+        `The remote core holds a different chain for station ${o.stationId} (up to event ${cursor})`,
+        { hint: 'Another station uses the same station id, or this trail was replaced: ask QA before syncing it' },
+      );
+    }
+    const start = cursor;
+    const total = trail.lastSeq - start;
+    o.onProgress?.({ phase: 'audit', done: 0, total });
+    for (;;) {
+      const events = trail.after(cursor, o.eventChunk);
+      if (events.length === 0) break;
+      const a = await this.#request('POST', 'agent/imports/audit', { data: { station: o.stationId, events } });
+      if (a.status !== 200) {
+        const seq = a.body?.errors?.seq;
+        if (typeof seq === 'number') {
+          throw new ImprintError(
+            'SYNC_CHAIN_REFUSED',
+            `The remote core refused this station's audit chain at event ${seq}: ${String(a.body?.errors?.detail ?? '')}`,
+            {
+              hint: 'Run imprint audit verify on this station: its trail was altered or is incomplete',
+              details: { seq, status: a.status },
+            },
+          );
+        }
+        throw this.#refused('audit events', a);
+      }
+      const d = a.body?.data as { accepted_up_to: number; last_hash: string };
+      cursor = d.accepted_up_to;
+      state.recordAuditAck(this.#base, o.realm, o.stationId, cursor, d.last_hash, new Date().toISOString());
+      o.onProgress?.({ phase: 'audit', done: cursor - start, total });
+    }
+    return { sent: cursor - start, acceptedUpTo: cursor, localLastSeq: trail.lastSeq };
+  }
+}
+
+/** Conflicts recorded by earlier syncs (for `imprint sync conflicts` and the UI). */
+export function recordedConflicts(dataDir: string) {
+  const state = SyncState.open(syncStateFile(dataDir));
+  try {
+    return state.conflicts();
+  } finally {
+    state.close();
+  }
+}
