@@ -124,7 +124,9 @@ export function registerSyncCommands(program: Command): void {
     .description('devices the remote core refused on import (registered elsewhere or already confirmed), for QA')
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
-    .action((opts: { data?: string; json?: boolean }) => {
+    .action((_opts: unknown, cmd: Command) => {
+      // `--data` and `--json` may be taken by the parent `sync` command: read both levels.
+      const opts = cmd.optsWithGlobals() as { data?: string; json?: boolean };
       const conflicts = recordedConflicts(dataDir(opts));
       if (opts.json) console.log(JSON.stringify(conflicts));
       else if (conflicts.length === 0) console.log('no conflicts');

@@ -95,7 +95,7 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
 
   /** Probe now (for a status refresh); switches back online when the remote answers. */
   async refresh(): Promise<OfflineState> {
-    const c = await this.#probe.check();
+    const c = await this.#probe.check({ fresh: true });
     if (c.reachable && this.#offline) this.#setOffline(false);
     else if (!c.reachable && !this.#offline) this.#setOffline(true, c.reason);
     return this.offlineState();

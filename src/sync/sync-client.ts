@@ -301,6 +301,7 @@ export class SyncClient {
 
 /** Conflicts recorded by earlier syncs (for `imprint sync conflicts` and the UI). */
 export function recordedConflicts(dataDir: string) {
+  if (!existsSync(syncStateFile(dataDir))) return [];
   const state = SyncState.open(syncStateFile(dataDir));
   try {
     return state.conflicts();

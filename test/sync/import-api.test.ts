@@ -57,7 +57,7 @@ describe('import API and central audit', () => {
     cleanups.push(station.dir);
     const sent: string[] = [];
     const realFetch = globalThis.fetch;
-    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
       if (typeof init?.body === 'string') sent.push(init.body);
       return realFetch(input, init);
     }) as typeof fetch;
