@@ -17,11 +17,13 @@ export interface SyncOptions {
   agentToken: string;
   realm: string;
   stationId: string;
-  /** Devices per import request (default 1000) and events per audit request (default 2000). */
+  /** Devices per import request (default 1000) and events per audit request (default 5000). */
   deviceChunk?: number;
   eventChunk?: number;
   /** Per request, default 30 s. */
   timeoutMs?: number;
+  /** Device import requests in flight at once (default 2); audit chunks always go one after another. */
+  concurrency?: number;
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -122,7 +124,7 @@ export class SyncClient {
     if (!URL.canParse(opts.remoteUrl) || !/^https?:$/.test(new URL(opts.remoteUrl).protocol))
       throw new ImprintError('INVALID_URL', `--remote must be an http(s) URL, not ${opts.remoteUrl}`);
     this.#base = opts.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-    this.#o = { deviceChunk: 1000, eventChunk: 2000, timeoutMs: 30_000, ...opts };
+    this.#o = { deviceChunk: 1000, eventChunk: 5000, timeoutMs: 30_000, concurrency: 2, ...opts };
   }
 
   async #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiAnswer> {
@@ -206,53 +208,59 @@ export class SyncClient {
       list.push({ ...d, operator: j?.operator, hardwareSerial: j?.hardwareSerial });
       byBatch.set(batch, list);
     }
+    const jobs: { batch: string; chunk: (SourceDevice & { operator?: string; hardwareSerial?: string })[] }[] = [];
+    for (const [batch, list] of byBatch) {
+      for (let i = 0; i < list.length; i += o.deviceChunk) jobs.push({ batch, chunk: list.slice(i, i + o.deviceChunk) });
+    }
     let done = 0;
     o.onProgress?.({ phase: 'devices', done, total: pending.length });
-    for (const [batch, list] of byBatch) {
-      for (let i = 0; i < list.length; i += o.deviceChunk) {
-        const chunk = list.slice(i, i + o.deviceChunk);
-        const a = await this.#request('POST', 'agent/imports/devices', {
-          data: {
-            station: o.stationId,
-            batch,
-            devices: chunk.map((d) => ({
-              device_id: d.deviceId,
-              secret_hash: d.secretHash,
-              registered_at: d.registeredAt,
-              ...(d.operator ? { operator: d.operator } : {}),
-              ...(d.hardwareSerial ? { hardware_serial: d.hardwareSerial } : {}),
-            })),
-          },
-        });
-        if (a.status !== 200) throw this.#refused(`the devices of batch ${batch}`, a);
-        const data = a.body?.data as
-          | { results: { device_id: string; result: DeviceImportResult; reason?: string }[] }
-          | undefined;
-        const results = data?.results ?? [];
-        const hashOf = new Map(chunk.map((d) => [d.deviceId, d.secretHash]));
-        state.recordAcks(
-          this.#base,
-          o.realm,
-          results.map((r) => ({
-            deviceId: r.device_id,
-            secretHash: hashOf.get(r.device_id) ?? '',
-            result: r.result,
-            reason: r.reason,
+    const sendChunk = async ({ batch, chunk }: (typeof jobs)[number]) => {
+      const a = await this.#request('POST', 'agent/imports/devices', {
+        data: {
+          station: o.stationId,
+          batch,
+          devices: chunk.map((d) => ({
+            device_id: d.deviceId,
+            secret_hash: d.secretHash,
+            registered_at: d.registeredAt,
+            ...(d.operator ? { operator: d.operator } : {}),
+            ...(d.hardwareSerial ? { hardware_serial: d.hardwareSerial } : {}),
           })),
-          new Date().toISOString(),
-        );
-        for (const r of results) {
-          if (r.result === 'imported') counts.imported++;
-          else if (r.result === 'already_present') counts.alreadyPresent++;
-          else {
-            counts.conflicts++;
-            conflicts.push({ deviceId: r.device_id, batch, reason: r.reason ?? 'conflict' });
-          }
+        },
+      });
+      if (a.status !== 200) throw this.#refused(`the devices of batch ${batch}`, a);
+      const data = a.body?.data as { results: { device_id: string; result: DeviceImportResult; reason?: string }[] } | undefined;
+      const results = data?.results ?? [];
+      const hashOf = new Map(chunk.map((d) => [d.deviceId, d.secretHash]));
+      state.recordAcks(
+        this.#base,
+        o.realm,
+        results.map((r) => ({
+          deviceId: r.device_id,
+          secretHash: hashOf.get(r.device_id) ?? '',
+          result: r.result,
+          reason: r.reason,
+        })),
+        new Date().toISOString(),
+      );
+      for (const r of results) {
+        if (r.result === 'imported') counts.imported++;
+        else if (r.result === 'already_present') counts.alreadyPresent++;
+        else {
+          counts.conflicts++;
+          conflicts.push({ deviceId: r.device_id, batch, reason: r.reason ?? 'conflict' });
         }
-        done += chunk.length;
-        o.onProgress?.({ phase: 'devices', done, total: pending.length });
       }
-    }
+      done += chunk.length;
+      o.onProgress?.({ phase: 'devices', done, total: pending.length });
+    };
+    // Device chunks are independent (each device in one chunk): a few in flight keep both ends busy.
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) await sendChunk(jobs[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, jobs.length) }, worker));
+    conflicts.sort((x, y) => x.deviceId.localeCompare(y.deviceId));
     return { counts, conflicts };
   }
 

@@ -85,6 +85,8 @@ export class SyncState {
     const db = new Database(file);
     this.#db = db;
     db.pragma('journal_mode = WAL');
+    // The journal must survive power loss (it says which batch an offline registration belongs to);
+    // an acknowledgement lost with the last transaction only means a chunk is sent again (harmless).
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);

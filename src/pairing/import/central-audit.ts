@@ -69,6 +69,12 @@ function isoOrThrow(name: string, v: string): string {
   return d.toISOString();
 }
 
+const STRING_FIELDS = ['ts', 'station', 'step', 'outcome', 'deviceId', 'hardwareSerial', 'batchId', 'operator'] as const;
+
+function hasStringFields(e: AuditEvent): boolean {
+  return STRING_FIELDS.every((f) => e[f] === undefined || typeof e[f] === 'string');
+}
+
 export class CentralAudit {
   readonly #ext: PairingCoreExtension;
   readonly #db: Database;
@@ -94,7 +100,8 @@ export class CentralAudit {
         )
         .pluck(),
       insert: db.prepare(
-        'INSERT INTO central_audit_events (realm, station, seq, hash, body, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+        `INSERT INTO central_audit_events (realm, station, seq, hash, body, ts, device_id, hardware_serial, batch_id, operator, step, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       putHead: db.prepare(
         `INSERT INTO central_audit_heads (realm, station, last_seq, last_hash, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -157,12 +164,26 @@ export class CentralAudit {
         if (seq !== lastSeq + 1)
           refuse('gap', lastSeq + 1, `seq gap: event ${lastSeq + 1} is missing (event ${lastSeq} is followed by ${seq})`);
         const body = bodies[i];
-        if (body === undefined) refuse('malformed', seq, `malformed event ${seq}`);
+        if (body === undefined || !hasStringFields(e)) refuse('malformed', seq, `malformed event ${seq}`);
         if (e.prevHash !== lastHash)
           refuse('broken-link', seq, `prevHash mismatch: event ${seq} does not link to event ${seq - 1}`);
         if (hashBody(body as string) !== e.hash)
           refuse('tampered', seq, `hash mismatch: the content of event ${seq} was changed`);
-        this.#s.insert.run(realm, station, seq, e.hash, body, now);
+        // The body was made from these very fields (bodyOfEvent), so the columns cannot disagree with it.
+        this.#s.insert.run(
+          realm,
+          station,
+          seq,
+          e.hash,
+          body,
+          e.ts,
+          e.deviceId ?? null,
+          e.hardwareSerial ?? null,
+          e.batchId ?? null,
+          e.operator ?? null,
+          e.step,
+          e.outcome,
+        );
         lastSeq = seq;
         lastHash = e.hash;
       });

@@ -21,21 +21,20 @@ CREATE TABLE device_imports (
 CREATE INDEX device_imports_result ON device_imports (realm, result);
 
 -- One row per station event, exactly as the station chained it (`body` is the canonical body the
--- hash covers); the query columns are generated from it, as in the station's own trail.
+-- hash covers). The query columns are filled from the same event the body was made from, on arrival.
 CREATE TABLE central_audit_events (
   realm TEXT NOT NULL REFERENCES realms (name),
   station TEXT NOT NULL,
   seq INTEGER NOT NULL,
   hash TEXT NOT NULL,
   body TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  ts TEXT GENERATED ALWAYS AS (body ->> '$.ts') VIRTUAL,
-  device_id TEXT GENERATED ALWAYS AS (body ->> '$.deviceId') VIRTUAL,
-  hardware_serial TEXT GENERATED ALWAYS AS (body ->> '$.hardwareSerial') VIRTUAL,
-  batch_id TEXT GENERATED ALWAYS AS (body ->> '$.batchId') VIRTUAL,
-  operator TEXT GENERATED ALWAYS AS (body ->> '$.operator') VIRTUAL,
-  step TEXT GENERATED ALWAYS AS (body ->> '$.step') VIRTUAL,
-  outcome TEXT GENERATED ALWAYS AS (body ->> '$.outcome') VIRTUAL,
+  ts TEXT NOT NULL,
+  device_id TEXT,
+  hardware_serial TEXT,
+  batch_id TEXT,
+  operator TEXT,
+  step TEXT NOT NULL,
+  outcome TEXT NOT NULL,
   PRIMARY KEY (realm, station, seq)
 ) WITHOUT ROWID;
 
