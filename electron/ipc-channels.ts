@@ -24,6 +24,8 @@ export const STATION_METHODS = [
   'updateSettings',
   'listPorts',
   'testPort',
+  'syncStatus',
+  'sync',
 ] as const satisfies readonly Exclude<keyof StationApi, 'subscribe'>[];
 
 export type StationMethod = (typeof STATION_METHODS)[number];

@@ -22,6 +22,8 @@ export const ROUTES = {
   updateSettings: { method: 'PATCH', path: '/settings' },
   listPorts: { method: 'GET', path: '/ports' },
   testPort: { method: 'POST', path: '/ports/test' },
+  syncStatus: { method: 'GET', path: '/sync' },
+  sync: { method: 'POST', path: '/sync' },
 } as const;
 
 /** Session token: `Authorization: Bearer <token>`, or `?token=` where headers cannot be set (EventSource). */

@@ -13,6 +13,7 @@ import type {
   StationEvent,
   StationSettings,
   StationStatus,
+  SyncStatus,
 } from './station-api.ts';
 
 /** An error answered by the station, carried across the transport with its code and hint. */
@@ -155,5 +156,11 @@ export class HttpStationClient implements StationApi {
   }
   testPort(path: string): Promise<PortTestResult> {
     return this.call('testPort', { body: { path } });
+  }
+  syncStatus(): Promise<SyncStatus> {
+    return this.call('syncStatus');
+  }
+  sync(): Promise<SyncStatus> {
+    return this.call('sync');
   }
 }

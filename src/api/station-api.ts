@@ -135,6 +135,29 @@ export interface BatchReport {
   failuresByCode: { code: string; count: number }[];
 }
 
+/** Offline batches and sync (issue 6, docs/sync.md). */
+export interface SyncConflictView {
+  deviceId: string;
+  batch?: string;
+  reason: string;
+  at: string;
+  remote: string;
+}
+
+export interface SyncStatus {
+  /** The remote pairing core synced to (pairing.url); undefined when none is configured. */
+  remote?: string;
+  /** Registrations of the embedded core the remote has not accepted yet (conflicts included). */
+  pendingDevices: number;
+  /** Audit events past the remote's last acknowledgement. */
+  pendingEvents: number;
+  lastSync?: { at: string; remote: string; imported: number; alreadyPresent: number; conflicts: number; eventsSent: number };
+  /** Devices the remote refused (registered elsewhere, already confirmed): for QA. */
+  conflicts: SyncConflictView[];
+  /** What QA does about a conflict. */
+  advice: string;
+}
+
 export interface StationApi {
   getStatus(): Promise<StationStatus>;
   /** Live events; returns an unsubscribe function. */
@@ -162,4 +185,9 @@ export interface StationApi {
   updateSettings(patch: SettingsPatch, pin: string): Promise<StationSettings>;
   listPorts(): Promise<PortInfo[]>;
   testPort(path: string): Promise<PortTestResult>;
+
+  /** What is left to push to the remote pairing core (no network). */
+  syncStatus(): Promise<SyncStatus>;
+  /** Push offline registrations and audit events to the remote core now (signed-in user). */
+  sync(): Promise<SyncStatus>;
 }

@@ -21,6 +21,8 @@ import {
   stationConfigPath,
   toStationSettings,
 } from '../station/station-config.ts';
+import { SyncClient } from '../sync/sync-client.ts';
+import { readSyncStatus } from '../sync/sync-status.ts';
 import { AuditQuerySchema, OpenBatchBody, ScanBody, SettingsPatchSchema, SignInBody, TestPortBody } from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
 import type {
@@ -33,6 +35,7 @@ import type {
   StationEvent,
   StationSettings,
   StationStatus,
+  SyncStatus,
 } from './station-api.ts';
 
 /** The SecretStore entry holding the remote core's agent token. */
@@ -78,6 +81,8 @@ export class StationService implements StationApi {
   /** False between closing the station for a reload and opening its successor. */
   private stationOpen = true;
   private wasRunning = false;
+  /** The sync in progress: a second click waits for it instead of starting another. */
+  private syncing?: Promise<unknown>;
   private readonly log: Logger;
 
   private constructor(
@@ -246,6 +251,42 @@ export class StationService implements StationApi {
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
     return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
+  }
+
+  // ── offline batches and sync (src/sync, docs/sync.md) ──────────────────────────────────
+
+  async syncStatus(): Promise<SyncStatus> {
+    return readSyncStatus({
+      dataDir: this.opts.dataDir,
+      remoteUrl: this.config.pairing.url,
+      realm: this.config.realm,
+      stationId: this.config.stationId,
+    });
+  }
+
+  async sync(): Promise<SyncStatus> {
+    this.requireOperator();
+    const remoteUrl = this.config.pairing.url;
+    if (!remoteUrl) {
+      throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured', {
+        hint: 'Set the pairing URL and agent token in the settings',
+      });
+    }
+    const agentToken = await this.opts.secrets.get(AGENT_TOKEN_SECRET);
+    if (!agentToken) throw new ImprintError('AGENT_TOKEN_MISSING', 'The remote pairing core needs an agent token');
+    this.syncing ??= new SyncClient({
+      dataDir: this.opts.dataDir,
+      remoteUrl,
+      agentToken,
+      realm: this.config.realm,
+      stationId: this.config.stationId,
+    })
+      .run()
+      .finally(() => {
+        this.syncing = undefined;
+      });
+    await this.syncing;
+    return this.syncStatus();
   }
 
   async verifyAudit(): Promise<ChainStatus> {

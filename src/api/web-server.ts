@@ -184,6 +184,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   app.post<{ Body: Static<typeof TestPortBody> }>(p('testPort'), { schema: { body: TestPortBody } }, (req) =>
     api.testPort(req.body.path),
   );
+  app.get(p('syncStatus'), () => api.syncStatus());
+  app.post(p('sync'), () => api.sync());
 
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const streams = new Set<() => void>();

@@ -11,6 +11,7 @@ import type {
   StationEvent,
   StationSettings,
   StationStatus,
+  SyncStatus,
 } from '../../src/api/station-api.ts';
 import type { AuditEvent, AuditQuery, Batch, ChainStatus } from '../../src/audit/audit-types.ts';
 import { ImprintError } from '../../src/common/errors.ts';
@@ -183,5 +184,11 @@ export class FakeStationApi implements StationApi {
   }
   async testPort(path: string): Promise<PortTestResult> {
     return { path, ok: false, detail: 'no answer' };
+  }
+  async syncStatus(): Promise<SyncStatus> {
+    return { pendingDevices: 0, pendingEvents: 0, conflicts: [], advice: '' };
+  }
+  async sync(): Promise<SyncStatus> {
+    return this.syncStatus();
   }
 }

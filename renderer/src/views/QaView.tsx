@@ -6,6 +6,7 @@ import { AuditEventDetail } from '../components/AuditEventDetail.tsx';
 import { AuditEventTable } from '../components/AuditEventTable.tsx';
 import { AuditSearchForm, EMPTY_SEARCH, type SearchFields, toAuditQuery } from '../components/AuditSearchForm.tsx';
 import { ChainStatusBadge } from '../components/ChainStatusBadge.tsx';
+import { SyncPanel } from '../components/SyncPanel.tsx';
 import { downloadText } from '../download.ts';
 
 export function QaView({ api, status }: { api: StationApi; status: StationStatus }) {
@@ -54,6 +55,7 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
   return (
     <div className="qa-view">
       <ChainStatusBadge chain={chain} onVerify={verify} />
+      <SyncPanel api={api} status={status} />
       <AuditSearchForm batches={batches} onSearch={run} />
       <div className="row qa-actions">
         <span>{events.length} events</span>

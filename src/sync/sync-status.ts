@@ -1,0 +1,73 @@
+// What is left to sync, read from the station's own files (no network): registrations the remote has
+// not accepted, audit events past its last acknowledgement, the last run and the open conflicts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SyncStatus } from '../api/station-api.ts';
+import { CONFLICT_ADVICE, type SyncSummary } from './sync-client.ts';
+import { SyncState, syncStateFile } from './sync-state.ts';
+
+function readOnly<T>(file: string, read: (db: Database.Database) => T, empty: T): T {
+  if (!existsSync(file)) return empty;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function readSyncStatus(opts: { dataDir: string; remoteUrl?: string; realm: string; stationId: string }): SyncStatus {
+  const remote = opts.remoteUrl?.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const hashes = readOnly(
+    join(opts.dataDir, 'pairing.sqlite'),
+    (db) =>
+      db
+        .prepare<[string], { device_id: string; secret_hash: string }>(
+          'SELECT device_id, secret_hash FROM devices WHERE realm = ? AND secret_hash IS NOT NULL',
+        )
+        .all(opts.realm),
+    [],
+  );
+  const lastSeq = readOnly(
+    join(opts.dataDir, 'audit.db'),
+    (db) => (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0,
+    0,
+  );
+  if (!existsSync(syncStateFile(opts.dataDir))) {
+    return { remote, pendingDevices: hashes.length, pendingEvents: lastSeq, conflicts: [], advice: CONFLICT_ADVICE };
+  }
+  const state = SyncState.open(syncStateFile(opts.dataDir));
+  try {
+    const acks = remote ? state.acks(remote, opts.realm) : new Map();
+    const pendingDevices = hashes.filter((h) => {
+      const a = acks.get(h.device_id);
+      return a?.secretHash !== h.secret_hash || a.result === 'conflict';
+    }).length;
+    const acked = remote ? (state.auditAck(remote, opts.realm, opts.stationId)?.seq ?? 0) : 0;
+    const run = state.lastRun();
+    const s = run?.summary as SyncSummary | undefined;
+    return {
+      remote,
+      pendingDevices,
+      pendingEvents: Math.max(0, lastSeq - acked),
+      lastSync:
+        run && s
+          ? {
+              at: run.finishedAt,
+              remote: run.remote,
+              imported: s.devices.imported,
+              alreadyPresent: s.devices.alreadyPresent,
+              conflicts: s.devices.conflicts,
+              eventsSent: s.audit.sent,
+            }
+          : undefined,
+      conflicts: state
+        .conflicts()
+        .map((c) => ({ deviceId: c.deviceId, batch: c.batch, reason: c.reason, at: c.at, remote: c.remote })),
+      advice: CONFLICT_ADVICE,
+    };
+  } finally {
+    state.close();
+  }
+}
