@@ -13,6 +13,7 @@ import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import { FileSecretStore } from '../../src/station/secret-store.ts';
 import { defaultStationConfig } from '../../src/station/station-config.ts';
 import { openTestCore } from '../helpers/pairing-core.ts';
+import { chromiumAvailable, launchBrowser, screenshot } from '../ui/browser-harness.ts';
 import { makeStationData } from './sync-harness.ts';
 
 const remote = openTestCore({ realm: 'plant' });
@@ -67,6 +68,25 @@ test('station API: sync status, Sync now, conflicts listed with what to do', asy
       [[ids[2], 'registered elsewhere with another secret']],
     );
     assert.match(after.advice, /unregister it on the remote core/);
+
+    // The QA view (F2) shows the same, and its Sync now button runs a sync.
+    if (!chromiumAvailable()) return;
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(mode.web.openUrl);
+      await page.keyboard.type('OP:Quinn QA\n');
+      await page.getByTestId('nav-operator').getByText('Quinn QA').waitFor({ timeout: 15_000 });
+      await page.keyboard.press('F2');
+      const panel = page.getByTestId('sync-panel');
+      await panel.getByText('To push: 1 offline registrations').waitFor({ timeout: 15_000 });
+      await page.getByTestId('sync-conflicts').getByText(ids[2]).waitFor();
+      await page.getByTestId('sync-now').click();
+      await panel.getByText(/Last sync .* 0 imported, 0 already present, 1 conflicts/).waitFor({ timeout: 15_000 });
+      await screenshot(page, 'sync-panel');
+    } finally {
+      await browser.close();
+    }
   } finally {
     await mode.close();
     await server.close();
