@@ -12,8 +12,11 @@ export interface PresentedDevice {
   devicePort?: string;
   /** The label read with this device by the fixture's own (simulated) scanner, if any. */
   labelText?: string;
-  /** The station is done with this device; a simulated line uses the result (e.g. to re-seat it). */
-  release(result: ProvisionResult): Promise<void>;
+  /**
+   * The station is done with this device; a simulated line uses the result (e.g. to re-seat it).
+   * Without a result the device was not run (the run's budget was spent).
+   */
+  release(result?: ProvisionResult): Promise<void>;
 }
 
 /** Where a fixture's devices come from: a real port, or a simulated line. */
@@ -37,10 +40,8 @@ export interface FixtureRunnerOptions {
   needsScan: boolean;
   /** Who and which batch, read at the start of each device. */
   jobContext: () => Pick<DeviceJob, 'operator' | 'batchId'>;
-  /** Permission to start one more device (the run's budget); false ends this fixture's loop. */
+  /** Permission to run the device now present (the run's budget); false ends this fixture's loop. */
   claim: () => boolean;
-  /** A claimed device that never started (stopped while waiting): give the budget back. */
-  unclaim: () => void;
   onState: (state: FixtureState) => void;
   onResult: (result: ProvisionResult, state: FixtureState) => void;
 }
@@ -86,8 +87,6 @@ export class FixtureRunner {
   /** The loop; resolves when stopped (signal) or when the run's budget is spent. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (!this.opts.claim()) break;
-      let started = false;
       try {
         let labelText: string | undefined;
         if (this.opts.needsScan) {
@@ -98,7 +97,12 @@ export class FixtureRunner {
         }
         const device = await this.opts.source.next(signal);
         if (!device) break;
-        started = true;
+        // The budget is taken by devices actually present, so a fixture waiting for a device
+        // never holds a share another fixture's device needs.
+        if (!this.opts.claim()) {
+          await device.release();
+          break;
+        }
         await this.provision(device, labelText ?? device.labelText);
       } catch (e) {
         if (signal.aborted) break;
@@ -109,8 +113,6 @@ export class FixtureRunner {
           failure: { code: 'STATION_ERROR', message: describeError(e), action: 'Check the fixture port and cable.' },
         });
         await sleep(1000, signal);
-      } finally {
-        if (!started) this.opts.unclaim();
       }
     }
     this.scanWaiter = undefined;

@@ -68,9 +68,9 @@ export class PortDeviceSource implements DeviceSource {
     return {
       client,
       devicePort: this.devicePort,
-      release: async (result: ProvisionResult) => {
+      release: async (result?: ProvisionResult) => {
         // A device that failed before it said who it is is still the one that answered the poll.
-        this.lastSerial = result.hardwareSerial ?? serial;
+        if (result) this.lastSerial = result.hardwareSerial ?? serial;
         if (!client.isOpen) this.client = undefined;
       },
     };

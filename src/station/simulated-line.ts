@@ -137,8 +137,8 @@ class SimulatedSource implements DeviceSource {
       client: plugged.client,
       devicePort: plugged.devicePort,
       labelText: planned.labelText,
-      release: async (result: ProvisionResult) => {
-        const code = result.failure?.code;
+      release: async (result?: ProvisionResult) => {
+        const code = result?.failure?.code;
         if (code && RESEAT_CODES.has(code) && planned.sim.faults) {
           // The operator re-seats the device: same serial and storage, the one-shot fault is spent.
           this.reseat = { sim: { ...planned.sim, faults: undefined }, labelText: planned.labelText };

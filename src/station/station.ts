@@ -23,7 +23,7 @@ import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { openPairing } from './pairing-setup.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
 import { type AuditSink, type PairingRoute, ProvisioningWorkflow, type ProvisionResult } from './provisioning-workflow.ts';
-import { type DeviceLocator, type RecoveryReport, recoverPending } from './recovery.ts';
+import { type DeviceLocator, type RecoveryItem, type RecoveryReport, recoverPending } from './recovery.ts';
 import { SecretVault } from './secret-vault.ts';
 import { SimulatedLine, type SimulatedLineOptions, simulatedDeviceLocator, simulatedFixtureId } from './simulated-line.ts';
 import { DEFAULT_PAIRING_URL, loadStationConfig, type StationConfig, stationConfigPath } from './station-config.ts';
@@ -268,16 +268,22 @@ export class Station extends EventEmitter<StationEvents> {
 
   async start(): Promise<void> {
     if (this.abort) return;
+    let recovered: RecoveryItem[] = [];
     if (this.opts.recoverOnStart !== false && (this.vault.pending().length > 0 || this.db.devicesInState('written').length > 0)) {
-      await this.recover();
+      recovered = (await this.recover()).items.filter((i) => i.outcome === 'completed' || i.outcome === 'failed');
     }
     const abort = new AbortController();
     this.abort = abort;
     this.startedAt ??= Date.now();
+    for (const item of recovered) {
+      this.claimed++;
+      this.countRecovered(item);
+    }
+    if (this.opts.maxDevices !== undefined && this.stats.done >= this.opts.maxDevices) abort.abort();
     await this.buildFixtures();
-    // Devices recovery just completed or failed are still in their fixtures: not run twice.
-    for (const item of this.lastRecovery?.items ?? []) {
-      if (item.outcome !== 'completed' && item.outcome !== 'failed') continue;
+    // Devices recovery just completed or failed are done (they count towards --count) and are
+    // still in their fixtures: not run twice.
+    for (const item of recovered) {
       const i = this.runners.findIndex((r) => r.id === item.fixture);
       if (i >= 0) this.sources[i]?.markHandled?.(item.hardwareSerial);
     }
@@ -401,9 +407,6 @@ export class Station extends EventEmitter<StationEvents> {
         this.claimed++;
         return true;
       },
-      unclaim: () => {
-        this.claimed--;
-      },
       onState: (fixture) => this.publish({ type: 'fixture', fixture }),
       onResult: (result) => this.count(result),
     });
@@ -427,6 +430,21 @@ export class Station extends EventEmitter<StationEvents> {
     s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs);
     if (result.outcome === 'pass' && !this.pairingStatus.reachable && !this.pairingStatus.offline) this.setReachable(true);
     this.publish({ type: 'counters', counters: this.counters() });
+    // Budget spent: fixtures still waiting for a device stop waiting.
+    if (this.opts.maxDevices !== undefined && s.done >= this.opts.maxDevices) this.abort?.abort();
+  }
+
+  private countRecovered(item: RecoveryItem): void {
+    const s = this.stats;
+    s.done++;
+    if (item.outcome === 'completed') {
+      s.passed++;
+      s.resumed++;
+    } else {
+      s.failed++;
+      const code = item.code ?? 'UNKNOWN';
+      this.failuresByCode[code] = (this.failuresByCode[code] ?? 0) + 1;
+    }
   }
 
   private setReachable(reachable: boolean): void {

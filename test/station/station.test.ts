@@ -94,7 +94,6 @@ test('parallel fixtures are independent: a stalled and an unplugged device never
       needsScan: false,
       jobContext: () => ({ operator: 'ann' }),
       claim: () => true,
-      unclaim: () => {},
       onState: (s) => states.set(id, s),
       onResult: (r) => results.set(id, [...(results.get(id) ?? []), r]),
     });
