@@ -129,6 +129,7 @@ class SimulatedSource implements DeviceSource {
     if (this.presented && this.swapDelayMs > 0) await sleep(this.swapDelayMs, signal);
     this.presented = true;
     if (signal.aborted) return undefined;
+    const reseated = this.reseat !== undefined;
     const planned = this.reseat ?? this.planner.plan(this.index);
     this.reseat = undefined;
     const plugged = await this.wire(this.fixture, planned.sim);
@@ -145,7 +146,10 @@ class SimulatedSource implements DeviceSource {
           await plugged.unplug();
           return;
         }
-        const leaves = planned.sim.storageFile && !(code && KEEP_STORAGE_CODES.has(code));
+        // A re-seated device that was not run again may hold a pending secret: its storage stays
+        // for recovery. A device never run, or finished, leaves the line.
+        const keep = result ? code !== undefined && KEEP_STORAGE_CODES.has(code) : reseated;
+        const leaves = planned.sim.storageFile && !keep;
         await plugged.unplug(leaves ? planned.sim.storageFile : undefined);
       },
     };
