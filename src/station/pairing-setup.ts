@@ -76,5 +76,8 @@ export async function openPairing(opts: { dataDir: string; config: StationConfig
   const embedded = await openEmbedded(opts.dataDir, config);
   const state = SyncState.open(syncStateFile(opts.dataDir));
   const probe = new ConnectivityProbe({ url: remote.url });
-  return new FallbackPairingClient({ remote, embedded, probe, state, stationId: config.stationId });
+  const client = new FallbackPairingClient({ remote, embedded, probe, state, stationId: config.stationId });
+  // Know the state before the first device (the station's status shows it); never blocks opening.
+  void client.refresh().catch(() => {});
+  return client;
 }

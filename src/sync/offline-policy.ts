@@ -52,6 +52,8 @@ export interface FallbackPairingClientOptions {
   stationId: string;
   logger?: Logger;
   now?: () => Date;
+  /** How often to probe while offline and idle (default 5 s). */
+  watchIntervalMs?: number;
 }
 
 export class FallbackPairingClient implements OfflineAwarePairingClient {
@@ -66,6 +68,9 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
   readonly #now: () => Date;
   readonly #listeners = new Set<(s: OfflineState) => void>();
   #context: () => RegistrationContext = () => ({});
+  /** While offline: probes now and then so the status turns back to online even when the line is idle. */
+  #watch: NodeJS.Timeout | undefined;
+  readonly #watchMs: number;
   #offline = false;
   #outageBatch: string | undefined;
 
@@ -78,6 +83,7 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
     this.#stationId = opts.stationId;
     this.#log = (opts.logger ?? silentLogger).child({ component: 'offline-fallback' });
     this.#now = opts.now ?? (() => new Date());
+    this.#watchMs = opts.watchIntervalMs ?? 5000;
   }
 
   setContext(context: () => RegistrationContext): void {
@@ -136,10 +142,15 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
   #setOffline(offline: boolean, reason?: string): void {
     if (this.#offline === offline) return;
     this.#offline = offline;
-    if (offline) this.#log.warn({ url: this.url, reason }, 'remote pairing core unreachable: registering offline');
-    else {
+    if (offline) {
+      this.#log.warn({ url: this.url, reason }, 'remote pairing core unreachable: registering offline');
+      this.#watch = setInterval(() => void this.refresh().catch(() => {}), this.#watchMs);
+      this.#watch.unref();
+    } else {
       this.#log.info({ url: this.url }, 'remote pairing core answers again: registering online');
       this.#outageBatch = undefined;
+      clearInterval(this.#watch);
+      this.#watch = undefined;
     }
     const s = this.offlineState();
     for (const l of this.#listeners) l(s);
@@ -173,6 +184,8 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
     await Promise.allSettled([this.#remote.close(), this.#embedded.close()]);
     this.#state.close();
   }

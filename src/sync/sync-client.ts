@@ -142,7 +142,13 @@ export class SyncClient {
         redirect: 'error',
       });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      let answer: ApiAnswer['body'];
+      try {
+        answer = text ? JSON.parse(text) : undefined;
+      } catch {
+        answer = undefined; // not our API's answer (a proxy's error page): reported by its status
+      }
+      return { status: res.status, body: answer };
     } catch (e) {
       const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error).name;
       throw new ImprintError('SYNC_UNREACHABLE', `The remote pairing core ${new URL(this.#base).host} did not answer (${code})`, {

@@ -3,6 +3,7 @@
 // per remote core, what it acknowledged: each device's result for the hash sent, and the audit
 // cursor. A sync cut at any point resumes from here; acknowledgements are written only after the
 // remote's answer, so at worst a chunk is sent twice (harmless: the import is idempotent).
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
 
@@ -70,7 +71,7 @@ CREATE TABLE IF NOT EXISTS sync_runs (
 `;
 
 export function syncStateFile(dataDir: string): string {
-  return `${dataDir.replace(/\/+$/, '')}/sync.db`;
+  return join(dataDir, 'sync.db');
 }
 
 export class SyncState {
