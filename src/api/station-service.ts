@@ -290,7 +290,7 @@ export class StationService implements StationApi {
   }
 
   async verifyAudit(): Promise<ChainStatus> {
-    return this.station.audit.verify();
+    return this.station.audit.verifyAsync();
   }
 
   async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
