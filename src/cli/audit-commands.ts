@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { AuditTrail } from '../audit/audit-trail.ts';
-import type { AuditEvent, AuditOutcome, Batch, ChainStatus } from '../audit/audit-types.ts';
+import type { AuditEvent, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { verifyExportFile } from '../audit/audit-verify.ts';
 import { ImprintError } from '../common/errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
