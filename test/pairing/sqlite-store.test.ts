@@ -71,9 +71,12 @@ test(
     assert.equal(db.pragma('user_version', { simple: true }), latest());
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     assert.deepEqual(tables, [
+      'central_audit_events',
+      'central_audit_heads',
       'certificates',
       'claim_tokens',
       'claims',
+      'device_imports',
       'devices',
       'meta',
       'realm_device_counts',
