@@ -8,7 +8,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,34 +21,11 @@ import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { SignService } from '../src/pairing/foundries/sign-service.ts';
 import { servePairing } from '../src/pairing/http/server.ts';
 import { makeAgentKeyPair } from '../test/helpers/pairing-keys.ts';
+import { autocannon, type LoadRequest } from './load-generator.ts';
 
 const REALM = 'bench';
 const SIGN_REALM = 'fio';
 const FACTORY = 'bench-factory';
-
-interface LoadRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: LoadRequest) => LoadRequest;
-}
-interface LoadResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  duration: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
-  url: string;
-  connections: number;
-  duration?: number;
-  amount?: number;
-  pipelining: number;
-  requests: LoadRequest[];
-}) => Promise<LoadResult>;
 
 /** A PKCS#10 CSR as lmp-device-register makes it (EC P-256, CN=uuid, OU=factory, businessCategory=production). */
 function foundriesCsr(uuid: string): string {

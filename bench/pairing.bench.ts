@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,31 +15,9 @@ import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { servePairing } from '../src/pairing/http/server.ts';
 import { makeDeviceCsr } from '../test/helpers/pairing-keys.ts';
 import { claimsBench } from './claims.bench.ts';
+import { autocannon, type LoadRequest } from './load-generator.ts';
 
 const REALM = 'bench';
-
-// The few autocannon types used here (the package ships none).
-interface LoadRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (req: LoadRequest) => LoadRequest;
-}
-interface LoadResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining: number;
-  requests: LoadRequest[];
-}) => Promise<LoadResult>;
 
 // ---- child: the server --------------------------------------------------------------------------
 if (process.argv.includes('--child-server')) {

@@ -9,15 +9,10 @@ import type { AuditEvent, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { verifyExportFile } from '../audit/audit-verify.ts';
 import { ImprintError } from '../common/errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { queryRemoteAudit, type RemoteAuditQuery } from './sync-commands.ts';
 
 export const EXIT_VERIFY_FAILED = 3;
-
-const DATA_HELP = 'data directory holding audit.db (default: $IMPRINT_DATA, else ./.data)';
-
-function dataDir(opts: { data?: string }): string {
-  return opts.data ?? (process.env.IMPRINT_DATA || './.data');
-}
 
 /** The station id: --station, else the station config's, else the default derived from the host name. */
 function stationId(dir: string, explicit?: string): string {
@@ -35,7 +30,7 @@ function stationId(dir: string, explicit?: string): string {
 }
 
 function openTrail(opts: { data?: string; station?: string }, mode: 'read' | 'write'): AuditTrail {
-  const dir = dataDir(opts);
+  const dir = resolveDataDir(opts);
   const file = join(dir, 'audit.db');
   if (mode === 'read' && !existsSync(file))
     throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {

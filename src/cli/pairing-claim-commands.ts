@@ -10,7 +10,8 @@ import { ClaimSigningKey } from '../pairing/claims/claim-token.ts';
 import { CoreAudit, openCoreAuditTrail } from '../pairing/core-audit.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { SignService } from '../pairing/foundries/sign-service.ts';
-import { cliError, DATA_HELP, defaultDataDir } from './pairing-commands.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { cliError } from './pairing-commands.ts';
 
 const DURATION = /^(\d+)([smhdw])$/;
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
@@ -122,7 +123,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
         if (o.maxUses !== undefined && !/^\d+$/.test(o.maxUses))
           throw new ImprintError('INVALID_ARGUMENT', `--max-uses must be a positive integer, got "${o.maxUses}"`);
         const pairingUrl = o.url ?? process.env.IMPRINT_PAIRING_URL ?? 'http://localhost:4003';
-        const { token, record } = await withClaims(o.data ?? defaultDataDir(), realm, (claims) =>
+        const { token, record } = await withClaims(resolveDataDir(o), realm, (claims) =>
           claims.createToken(realm, {
             pairingUrl,
             expiresInSeconds: parseDuration(o.expires, '--expires'),
@@ -149,7 +150,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
     .action(async (realm: string, o: { data?: string; json?: boolean }) => {
-      const list = await withClaims(o.data ?? defaultDataDir(), realm, async (claims) => claims.listTokens(realm));
+      const list = await withClaims(resolveDataDir(o), realm, async (claims) => claims.listTokens(realm));
       if (o.json) {
         console.log(JSON.stringify(list, null, 2));
         return;
@@ -190,9 +191,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
     .description('revoke a claim token: every later claim with it is refused (audited)')
     .option('--data <dir>', DATA_HELP)
     .action(async (realm: string, tokenId: string, o: { data?: string }) => {
-      const r = await withClaims(o.data ?? defaultDataDir(), realm, (claims) =>
-        claims.revokeToken(realm, tokenId, operatorName()),
-      );
+      const r = await withClaims(resolveDataDir(o), realm, (claims) => claims.revokeToken(realm, tokenId, operatorName()));
       console.log(`Claim token ${r.jti} revoked (${r.uses} use(s) made)`);
     });
 
@@ -202,7 +201,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
     .description('allow a device UUID to register once more through /sign (audited)')
     .option('--data <dir>', DATA_HELP)
     .action(async (realm: string, uuid: string, o: { data?: string }) => {
-      await withClaims(o.data ?? defaultDataDir(), realm, async (_claims, core, audit) => {
+      await withClaims(resolveDataDir(o), realm, async (_claims, core, audit) => {
         const service = new SignService(core, { realm, audit });
         await service.reopen(uuid, operatorName());
       });

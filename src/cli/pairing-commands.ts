@@ -10,13 +10,8 @@ import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey }
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { PairingError } from '../pairing/pairing-api.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
-
-export function defaultDataDir(): string {
-  return process.env.IMPRINT_DATA || './.data';
-}
-
-export const DATA_HELP = 'data directory (default: $IMPRINT_DATA, else ./.data)';
 
 function readTextFile(path: string, what: string): string {
   try {
@@ -102,7 +97,7 @@ export function registerPairingCommands(program: Command): void {
         }
         // Buffered log writes: a request line per request must not cost a write(2) each.
         const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
-        const dataDir = resolve(opts.data ?? defaultDataDir());
+        const dataDir = resolveDataDir(opts);
         const core = EmbeddedPairingCore.open({ dataDir, logger });
         let server: Awaited<ReturnType<typeof servePairing>>;
         let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
@@ -154,7 +149,7 @@ export function registerPairingCommands(program: Command): void {
         const publicKeyPem = readTextFile(opts.publicKey, 'public key file');
         parsePublicKey(publicKeyPem);
         const limit = opts.limit === undefined ? undefined : parseInteger(opts.limit, '--limit', 0, Number.MAX_SAFE_INTEGER);
-        const created = await withCore(opts.data ?? defaultDataDir(), { realm: name }, (core) =>
+        const created = await withCore(resolveDataDir(opts), { realm: name }, (core) =>
           core.createRealm({
             name,
             publicKeyPem,
@@ -175,7 +170,7 @@ export function registerPairingCommands(program: Command): void {
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
     .action(async (opts: { data?: string; json?: boolean }) => {
-      const realms = await withCore(opts.data ?? defaultDataDir(), {}, (core) => core.listRealms());
+      const realms = await withCore(resolveDataDir(opts), {}, (core) => core.listRealms());
       if (opts.json) {
         console.log(JSON.stringify(realms, null, 2));
         return;
@@ -250,7 +245,7 @@ export function registerPairingCommands(program: Command): void {
     .option('--off', 'lift the inhibition')
     .option('--data <dir>', DATA_HELP)
     .action(async (realmName: string, deviceId: string, opts: { off?: boolean; data?: string }) => {
-      await withCore(opts.data ?? defaultDataDir(), { realm: realmName, deviceId }, (core) =>
+      await withCore(resolveDataDir(opts), { realm: realmName, deviceId }, (core) =>
         core.setInhibited(realmName, deviceId, !opts.off),
       );
       console.log(`Device ${deviceId} in realm ${realmName}: ${opts.off ? 'inhibition lifted' : 'inhibited'}`);
@@ -262,7 +257,7 @@ export function registerPairingCommands(program: Command): void {
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
     .action(async (realmName: string, deviceId: string, opts: { data?: string; json?: boolean }) => {
-      const record = await withCore(opts.data ?? defaultDataDir(), { realm: realmName, deviceId }, (core) =>
+      const record = await withCore(resolveDataDir(opts), { realm: realmName, deviceId }, (core) =>
         core.showDevice(realmName, deviceId),
       );
       if (opts.json) {

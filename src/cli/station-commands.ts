@@ -13,6 +13,7 @@ import { FileSecretStore } from '../station/secret-store.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
 import { loadStationConfig, type StationConfig, stationConfigPath } from '../station/station-config.ts';
 import { StationDb } from '../station/station-db.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -38,10 +39,6 @@ interface RunOpts extends CommonOpts {
   faultRate?: number;
   seed?: number;
   writeLatency?: number;
-}
-
-function dataDir(opts: CommonOpts): string {
-  return resolve(opts.data ?? process.env.IMPRINT_DATA ?? './.data');
 }
 
 const intArg =
@@ -116,7 +113,7 @@ function printSummary(s: StationRunSummary, batch: Batch | undefined): void {
 }
 
 async function runCommand(opts: RunOpts): Promise<void> {
-  const data = dataDir(opts);
+  const data = resolveDataDir(opts);
   if (opts.simulate !== undefined && opts.config) usage('--simulate and --config cannot be used together');
   if ((opts.inProcess || opts.faultRate !== undefined) && opts.simulate === undefined)
     usage('--in-process and --fault-rate need --simulate N');
@@ -213,7 +210,7 @@ function readScansFromStdin(station: Station, quiet: boolean): { close(): void }
 }
 
 async function recoverCommand(opts: CommonOpts & { config?: string; agentToken?: string }): Promise<void> {
-  const data = dataDir(opts);
+  const data = resolveDataDir(opts);
   const config = opts.config
     ? loadStationConfig(resolve(opts.config), { mustExist: true })
     : loadStationConfig(stationConfigPath(data));
@@ -247,7 +244,7 @@ async function recoverCommand(opts: CommonOpts & { config?: string; agentToken?:
 }
 
 function statusCommand(opts: CommonOpts): void {
-  const data = dataDir(opts);
+  const data = resolveDataDir(opts);
   const dbFile = join(data, 'station.db');
   if (!existsSync(dbFile)) {
     if (opts.json) console.log(JSON.stringify({ dataDir: data, initialised: false }));
@@ -309,8 +306,7 @@ export function registerStationCommands(program: Command): void {
     cmd.exitOverride((err) => {
       process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     });
-  const common = (cmd: Command) =>
-    cmd.option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)').option('--json', 'print JSON instead of text');
+  const common = (cmd: Command) => cmd.option('--data <dir>', DATA_HELP).option('--json', 'print JSON instead of text');
 
   usageExit(
     common(

@@ -1,6 +1,6 @@
 // `imprint sync`: push offline batches and the audit trail to the remote pairing core;
 // `imprint sync conflicts`: what QA must look at. Also the remote side of `imprint audit query --remote`.
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-types.ts';
@@ -8,8 +8,8 @@ import { ImprintError } from '../common/errors.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { CONFLICT_ADVICE, recordedConflicts, SyncClient, type SyncProgress, type SyncSummary } from '../sync/sync-client.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
-const DATA_HELP = "the station's data directory (default: $IMPRINT_DATA, else ./.data)";
 /** `imprint sync` exit code when some devices are in conflict (everything else was synced). */
 export const EXIT_SYNC_CONFLICTS = 5;
 
@@ -21,13 +21,9 @@ interface RemoteOpts {
   json?: boolean;
 }
 
-function dataDir(opts: { data?: string }): string {
-  return resolve(opts.data ?? process.env.IMPRINT_DATA ?? './.data');
-}
-
 /** Remote URL, realm, station id and agent token: flags, else the station's config and secret store. */
 async function remoteTarget(opts: RemoteOpts) {
-  const data = dataDir(opts);
+  const data = resolveDataDir(opts);
   const config = loadStationConfig(stationConfigPath(data));
   const remoteUrl = opts.remote ?? config.pairing.url;
   if (!remoteUrl) {
@@ -127,7 +123,7 @@ export function registerSyncCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => {
       // `--data` and `--json` may be taken by the parent `sync` command: read both levels.
       const opts = cmd.optsWithGlobals() as { data?: string; json?: boolean };
-      const conflicts = recordedConflicts(dataDir(opts));
+      const conflicts = recordedConflicts(resolveDataDir(opts));
       if (opts.json) console.log(JSON.stringify(conflicts));
       else if (conflicts.length === 0) console.log('no conflicts');
       else {

@@ -1,6 +1,3 @@
-// `imprint web` (the UI and station API over HTTP on 127.0.0.1), `imprint start` (what `npm start`
-// runs: the desktop app when an Electron binary exists, else web mode) and `imprint admin-pin`.
-import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { buildElectronShell, findElectronBinary, runElectron } from '../api/electron-launcher.ts';
 import { ADMIN_PIN_ENV, OperatorAuth } from '../api/operator-auth.ts';
@@ -11,6 +8,7 @@ import { startWebMode } from '../api/web-mode.ts';
 import { ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { SIMULATED_FAULTS, type SimulatedFault } from '../station/simulated-line.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
 const DEFAULT_PORT = 4173;
 
@@ -22,10 +20,6 @@ interface WebOpts {
   faults?: string;
   pty?: boolean;
   electronChild?: boolean;
-}
-
-function dataDir(opts: { data?: string }): string {
-  return resolve(opts.data ?? process.env.IMPRINT_DATA ?? './.data');
 }
 
 function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -52,7 +46,7 @@ function simulation(opts: WebOpts): SimulationOptions | undefined {
 async function runWeb(opts: WebOpts): Promise<void> {
   // Quiet by default: the console shows the URL; IMPRINT_LOG_LEVEL=info for more.
   const logger = createLogger({ name: 'imprint-web', level: process.env.IMPRINT_LOG_LEVEL ?? 'warn' });
-  const data = dataDir(opts);
+  const data = resolveDataDir(opts);
   const chosen = intOption(opts.port, 'port', 0, 65535);
   const child = opts.electronChild && process.send !== undefined;
   if (!child) await ensureRendererBuilt({ log: (l) => console.log(l) });
@@ -91,7 +85,7 @@ async function runWeb(opts: WebOpts): Promise<void> {
 export function registerWebCommands(program: Command): void {
   const simulateOptions = (cmd: Command) =>
     cmd
-      .option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)')
+      .option('--data <dir>', DATA_HELP)
       .option('--simulate <n>', 'run a simulated line of N fixtures (default when no fixture port is configured: 2)')
       .option('--fault-rate <r>', 'share of simulated devices with a fault, 0..1 (default 0.1)')
       .option('--faults <list>', `simulated faults, comma-separated (${SIMULATED_FAULTS.join(', ')})`)
@@ -117,7 +111,7 @@ export function registerWebCommands(program: Command): void {
     if ('path' in electron) {
       await ensureRendererBuilt({ log: (l) => console.log(l) });
       await buildElectronShell();
-      const env: NodeJS.ProcessEnv = { IMPRINT_DATA: dataDir(opts) };
+      const env: NodeJS.ProcessEnv = { IMPRINT_DATA: resolveDataDir(opts) };
       if (opts.simulate) env.IMPRINT_SIMULATE = opts.simulate;
       process.exitCode = await runElectron(electron.path, env);
       return;
@@ -129,10 +123,10 @@ export function registerWebCommands(program: Command): void {
   program
     .command('admin-pin')
     .description(`set a new random admin PIN for the station (printed once); or use ${ADMIN_PIN_ENV}`)
-    .option('--data <dir>', 'data folder (default: $IMPRINT_DATA or ./.data)')
+    .option('--data <dir>', DATA_HELP)
     .requiredOption('--reset', 'make a new PIN, replacing the old one')
     .action((opts: { data?: string }) => {
-      const pin = OperatorAuth.reset(dataDir(opts));
+      const pin = OperatorAuth.reset(resolveDataDir(opts));
       console.log(`New admin PIN: ${pin} (shown once; stored hashed). Restart the station to use it.`);
     });
 }
