@@ -31,6 +31,7 @@ interface RunOpts extends CommonOpts {
   count?: number;
   config?: string;
   pairing?: string;
+  policy?: 'remote' | 'remote-with-offline-fallback';
   agentToken?: string;
   realm?: string;
   operator?: string;
@@ -69,9 +70,10 @@ function runConfig(opts: RunOpts, data: string): StationConfig {
   if (opts.realm) config.realm = opts.realm;
   if (opts.pairing) {
     if (opts.pairing === 'embedded') config.pairing = { mode: 'embedded' };
-    else if (/^https?:\/\//.test(opts.pairing)) config.pairing = { mode: 'remote', url: opts.pairing };
+    else if (/^https?:\/\//.test(opts.pairing)) config.pairing = { mode: opts.policy ?? 'remote', url: opts.pairing };
     else usage(`--pairing must be "embedded" or an http(s) URL, not ${opts.pairing}`);
   }
+  if (opts.policy && !(opts.pairing && /^https?:\/\//.test(opts.pairing))) usage('--policy needs --pairing URL');
   return config;
 }
 
@@ -317,6 +319,12 @@ export function registerStationCommands(program: Command): void {
         .option('--count <m>', 'stop after M devices', intArg('--count', 1))
         .option('--config <file>', 'station config file with fixtures (device port, scanner port, baud)')
         .option('--pairing <mode>', '"embedded" or the URL of a remote pairing core')
+        .addOption(
+          new Option(
+            '--policy <policy>',
+            'with --pairing URL: "remote" (fail when unreachable, the default) or "remote-with-offline-fallback" (register offline, sync later)',
+          ).choices(['remote', 'remote-with-offline-fallback']),
+        )
         .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
         .option('--realm <name>', 'realm to register devices in')
         .option('--operator <name>', 'operator recorded in the audit trail')
