@@ -47,22 +47,32 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-// Characters JSON.stringify would escape (and any surrogate, so lone ones are escaped the same way).
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-function str(v: unknown): string {
-  return typeof v === 'string' && !NEEDS_ESCAPE.test(v) ? `"${v}"` : JSON.stringify(v);
-}
-
-/** The canonical body of an event (without its own hash). This is the append hot path. */
+/**
+ * The canonical body of an event (without its own hash). This is the append hot path: one native
+ * JSON.stringify of an object literal whose members are in canonical order (it omits undefined
+ * members, and `?? undefined` drops nulls too), with `data` (last in the order) spliced in as
+ * canonical JSON. Every value is written exactly as JSON.stringify writes it on its own.
+ */
 export function canonicalBody(e: Omit<AuditEvent, 'hash'>): string {
-  let out = `{"v":${EVENT_FORMAT_VERSION}`;
-  for (const f of EVENT_FIELDS) {
-    const v = e[f];
-    if (v === undefined || v === null) continue;
-    out += `,"${f}":${f === 'data' ? canonicalJson(v) : str(v)}`;
-  }
-  return `${out}}`;
+  const head = JSON.stringify({
+    v: EVENT_FORMAT_VERSION,
+    seq: e.seq ?? undefined,
+    prevHash: e.prevHash ?? undefined,
+    ts: e.ts ?? undefined,
+    station: e.station ?? undefined,
+    operator: e.operator ?? undefined,
+    fixture: e.fixture ?? undefined,
+    batchId: e.batchId ?? undefined,
+    deviceId: e.deviceId ?? undefined,
+    hardwareSerial: e.hardwareSerial ?? undefined,
+    step: e.step ?? undefined,
+    outcome: e.outcome ?? undefined,
+    errorCode: e.errorCode ?? undefined,
+    message: e.message ?? undefined,
+    durationMs: e.durationMs ?? undefined,
+    secretFingerprint: e.secretFingerprint ?? undefined,
+  });
+  return e.data === undefined || e.data === null ? head : `${head.slice(0, -1)},"data":${canonicalJson(e.data)}}`;
 }
 
 /**

@@ -40,6 +40,18 @@ export interface ThroughputHour {
   failed: number;
 }
 
+// Appends in the same millisecond share one ISO timestamp string (formatting one costs ~0.5 µs).
+let lastMs = -1;
+let lastIso = '';
+function nowIso(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export class AuditTrail {
   readonly file: string;
   readonly stationId: string;
@@ -78,6 +90,9 @@ export class AuditTrail {
       });
     }
     if (!this.readonly) {
+      // A new file gets 16 KiB pages (before anything is written; an existing file keeps its own):
+      // shallower index B-trees, so each append's nine index inserts cost less.
+      this.db.pragma('page_size = 16384');
       // Durable: every commit is fsynced to the WAL before append() resolves.
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -114,7 +129,7 @@ export class AuditTrail {
       // A batch closed meanwhile still takes the event (an audit event is never dropped); its
       // signed summary keeps counting only what came before the close.
       if (input.batchId !== undefined) this.batchStateOf(input.batchId);
-      this.enqueue({ kind: 'event', input, ts: new Date().toISOString(), resolve, reject });
+      this.enqueue({ kind: 'event', input, ts: nowIso(), resolve, reject });
     });
   }
 

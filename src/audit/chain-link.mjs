@@ -79,7 +79,7 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
         firstPrevHash = bodyPrevHash(body);
         if (claimedSeq !== expected || firstPrevHash === undefined)
           return failAt(expected, body, entry, prev, count, firstPrevHash);
-      } else if (!body.startsWith(linkPrefix(expected, prev))) {
+      } else if (!linksTo(entry, expected, prev)) {
         return failAt(expected, body, entry, prev, count, firstPrevHash);
       }
       const h = entryHash(entry);
@@ -96,6 +96,28 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
   // a shorter chain at the very end, which only an anchor such as a batch summary can reveal).
   if (expected <= toSeq) return { count, firstPrevHash, lastHash: prev, endSeq: expected - 1 };
   return { count, firstPrevHash, lastHash: prev, endSeq: toSeq };
+}
+
+// Offsets in an entry `["<hash>",{"v":1,"seq":<seq>,"prevHash":"<prev>",…}]` (see packEntry).
+const BODY_AT = 68;
+const PREV_MEMBER = ',"prevHash":"';
+
+/**
+ * Same as entryBody(entry).startsWith(linkPrefix(seq, prev)), compared in place: building the
+ * prefix string for every event cost a fifth of the walk.
+ */
+function linksTo(entry, seq, prev) {
+  if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return false;
+  const digits = String(seq);
+  const seqAt = BODY_AT + SEQ_PREFIX.length;
+  if (!entry.startsWith(digits, seqAt)) return false;
+  const prevAt = seqAt + digits.length + PREV_MEMBER.length;
+  return (
+    entry.startsWith(PREV_MEMBER, seqAt + digits.length) &&
+    entry.startsWith(prev, prevAt) &&
+    entry.charCodeAt(prevAt + prev.length) === 34 && // "
+    entry.charCodeAt(prevAt + prev.length + 1) === 44 // ,
+  );
 }
 
 function failAt(expected, body, entry, prev, count, firstPrevHash) {
