@@ -18,6 +18,7 @@ export const STATION_METHODS = [
   'listBatches',
   'batchReport',
   'queryAudit',
+  'queryRemoteAudit',
   'verifyAudit',
   'exportAudit',
   'getSettings',

@@ -16,6 +16,7 @@ export const ROUTES = {
   listBatches: { method: 'GET', path: '/batches' },
   batchReport: { method: 'GET', path: '/batches/:id/report' },
   queryAudit: { method: 'GET', path: '/audit/events' },
+  queryRemoteAudit: { method: 'GET', path: '/audit/remote-events' },
   verifyAudit: { method: 'GET', path: '/audit/verify' },
   exportAudit: { method: 'GET', path: '/audit/export' },
   getSettings: { method: 'GET', path: '/settings' },

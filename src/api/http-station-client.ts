@@ -138,6 +138,9 @@ export class HttpStationClient implements StationApi {
   queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
     return this.call('queryAudit', { query: query as Record<string, unknown> });
   }
+  queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    return this.call('queryRemoteAudit', { query: query as Record<string, unknown> });
+  }
   verifyAudit(): Promise<ChainStatus> {
     return this.call('verifyAudit');
   }

@@ -177,6 +177,12 @@ export interface StationApi {
   batchReport(batchId: string): Promise<BatchReport>;
 
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * The same search over the central audit of every station on the remote pairing core
+   * (pairing.url, with the station's agent token, which stays in the station). Errors:
+   * NO_REMOTE / AGENT_TOKEN_MISSING when not configured, UNREACHABLE when the remote does not answer.
+   */
+  queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]>;
   verifyAudit(): Promise<ChainStatus>;
   exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string>;
 

@@ -21,6 +21,7 @@ import {
   stationConfigPath,
   toStationSettings,
 } from '../station/station-config.ts';
+import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { SyncClient } from '../sync/sync-client.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
 import { AuditQuerySchema, OpenBatchBody, ScanBody, SettingsPatchSchema, SignInBody, TestPortBody } from './api-schemas.ts';
@@ -251,6 +252,23 @@ export class StationService implements StationApi {
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
     return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
+  }
+
+  async queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    const q = check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query');
+    const remoteUrl = this.config.pairing.url;
+    if (!remoteUrl) {
+      throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured', {
+        hint: 'Set the pairing URL and agent token in the settings to search all stations',
+      });
+    }
+    const agentToken = await this.opts.secrets.get(AGENT_TOKEN_SECRET);
+    if (!agentToken) {
+      throw new ImprintError('AGENT_TOKEN_MISSING', 'The remote pairing core needs an agent token', {
+        hint: 'Set the agent token in the settings',
+      });
+    }
+    return fetchRemoteAudit({ remoteUrl, agentToken, realm: this.config.realm }, q);
   }
 
   // ── offline batches and sync (src/sync, docs/sync.md) ──────────────────────────────────

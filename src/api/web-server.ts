@@ -60,6 +60,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   BATCH_ALREADY_OPEN: 409,
   NO_OPEN_BATCH: 409,
   VALIDATION: 400,
+  // The station is fine; the remote core it asked on the caller's behalf is not.
+  UNREACHABLE: 502,
+  REMOTE_QUERY_FAILED: 502,
 };
 
 function statusFor(e: ImprintError): number {
@@ -168,6 +171,14 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     (req) => {
       const { token: _t, ...query } = req.query;
       return api.queryAudit(query);
+    },
+  );
+  app.get<{ Querystring: Static<typeof AuditQuerySchema> & { token?: string } }>(
+    p('queryRemoteAudit'),
+    { schema: { querystring: { ...AuditQuerySchema, additionalProperties: true } } },
+    (req) => {
+      const { token: _t, ...query } = req.query;
+      return api.queryRemoteAudit(query);
     },
   );
   app.get(p('verifyAudit'), () => api.verifyAudit());

@@ -7,6 +7,7 @@ import type { AuditEvent, AuditOutcome } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { CONFLICT_ADVICE, recordedConflicts, SyncClient, type SyncProgress, type SyncSummary } from '../sync/sync-client.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
@@ -149,34 +150,19 @@ export interface RemoteAuditQuery extends RemoteOpts {
 /** `imprint audit query --remote URL …`: the central audit of every station, from the remote core. */
 export async function queryRemoteAudit(opts: RemoteAuditQuery): Promise<AuditEvent[]> {
   const t = await remoteTarget(opts);
-  const params = new URLSearchParams();
-  const put = (k: string, v: string | number | undefined) => v !== undefined && v !== '' && params.set(k, String(v));
-  put('device_id', opts.device);
-  put('hardware_serial', opts.serial);
-  put('batch_id', opts.batch);
-  put('operator', opts.operator);
-  put('station', opts.station);
-  put('outcome', opts.outcome);
-  put('step', opts.step);
-  put('from', opts.from);
-  put('to', opts.to);
-  put('limit', opts.limit);
-  const base = t.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-  let res: Response;
-  try {
-    res = await fetch(`${base}/v1/${encodeURIComponent(t.realm)}/agent/audit/events?${params}`, {
-      headers: { accept: 'application/json', authorization: `Bearer ${t.agentToken}` },
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw new ImprintError('UNREACHABLE', `The remote pairing core ${new URL(base).host} did not answer`, { cause: e });
-  }
-  const body = (await res.json().catch(() => undefined)) as { data?: { events: AuditEvent[] }; errors?: unknown } | undefined;
-  if (res.status !== 200 || !body?.data) {
-    throw new ImprintError(
-      'REMOTE_QUERY_FAILED',
-      `The remote core refused the query: ${JSON.stringify(body?.errors ?? res.status)}`,
-    );
-  }
-  return body.data.events;
+  return fetchRemoteAudit(
+    { remoteUrl: t.remoteUrl, agentToken: t.agentToken, realm: t.realm, timeoutMs: 30_000 },
+    {
+      deviceId: opts.device,
+      hardwareSerial: opts.serial,
+      batchId: opts.batch,
+      operator: opts.operator,
+      station: opts.station,
+      outcome: opts.outcome,
+      step: opts.step,
+      from: opts.from,
+      to: opts.to,
+      limit: opts.limit,
+    },
+  );
 }

@@ -165,6 +165,9 @@ export class FakeStationApi implements StationApi {
   async queryAudit(q: AuditQuery) {
     return this.events.filter((e) => !q.deviceId || e.deviceId === q.deviceId).reverse();
   }
+  async queryRemoteAudit(_q: AuditQuery): Promise<AuditEvent[]> {
+    throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured');
+  }
   async verifyAudit(): Promise<ChainStatus> {
     return { ok: true, events: this.events.length, lastHash: 'x' };
   }

@@ -1,13 +1,19 @@
 import type { AuditEvent } from '../../../src/audit/audit-types.ts';
 
+/** Rows of several stations share seq numbers: a row is its station and seq. */
+const rowKey = (e: AuditEvent) => `${e.station}:${e.seq}`;
+
 export function AuditEventTable({
   events,
   selected,
   onSelect,
+  showStation = false,
 }: {
   events: AuditEvent[];
-  selected?: number;
+  selected?: AuditEvent;
   onSelect: (e: AuditEvent) => void;
+  /** The station id column (events of every station from the remote core). */
+  showStation?: boolean;
 }) {
   if (events.length === 0) return <p className="empty">No event matches.</p>;
   return (
@@ -15,6 +21,7 @@ export function AuditEventTable({
       <table className="events" data-testid="audit-results">
         <thead>
           <tr>
+            {showStation && <th>Station</th>}
             <th>#</th>
             <th>Time (UTC)</th>
             <th>Step</th>
@@ -29,12 +36,13 @@ export function AuditEventTable({
         <tbody>
           {events.map((e) => (
             <tr
-              key={e.seq}
+              key={rowKey(e)}
               tabIndex={0}
-              className={`outcome-${e.outcome} ${selected === e.seq ? 'selected' : ''}`}
+              className={`outcome-${e.outcome} ${selected && rowKey(selected) === rowKey(e) ? 'selected' : ''}`}
               onClick={() => onSelect(e)}
               onKeyDown={(k) => k.key === 'Enter' && onSelect(e)}
             >
+              {showStation && <td className="mono nowrap">{e.station}</td>}
               <td>{e.seq}</td>
               <td className="mono nowrap">{e.ts.slice(0, 19).replace('T', ' ')}</td>
               <td>{e.step}</td>

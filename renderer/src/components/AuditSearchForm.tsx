@@ -6,6 +6,7 @@ export interface SearchFields {
   hardwareSerial: string;
   batchId: string;
   operator: string;
+  station: string;
   from: string;
   to: string;
   outcome: '' | 'ok' | 'fail' | 'info';
@@ -16,6 +17,7 @@ export const EMPTY_SEARCH: SearchFields = {
   hardwareSerial: '',
   batchId: '',
   operator: '',
+  station: '',
   from: '',
   to: '',
   outcome: '',
@@ -32,6 +34,7 @@ export function toAuditQuery(f: SearchFields): AuditQuery {
     hardwareSerial: f.hardwareSerial.trim() || undefined,
     batchId: f.batchId || undefined,
     operator: f.operator.trim() || undefined,
+    station: f.station.trim() || undefined,
     outcome: f.outcome || undefined,
     from: toIso(f.from),
     to: toIso(f.to),
@@ -39,7 +42,16 @@ export function toAuditQuery(f: SearchFields): AuditQuery {
   };
 }
 
-export function AuditSearchForm({ batches, onSearch }: { batches: Batch[]; onSearch: (f: SearchFields) => void }) {
+export function AuditSearchForm({
+  batches,
+  onSearch,
+  showStation = false,
+}: {
+  batches: Batch[];
+  onSearch: (f: SearchFields) => void;
+  /** A station id filter (searching every station on the remote core). */
+  showStation?: boolean;
+}) {
   const [f, setF] = useState<SearchFields>(EMPTY_SEARCH);
   const field = (key: keyof SearchFields, label: string, type = 'text') => (
     <label className="field">
@@ -70,6 +82,7 @@ export function AuditSearchForm({ batches, onSearch }: { batches: Batch[]; onSea
         </select>
       </label>
       {field('operator', 'Operator')}
+      {showStation && field('station', 'Station')}
       {field('from', 'From', 'datetime-local')}
       {field('to', 'To', 'datetime-local')}
       <label className="field">

@@ -9,7 +9,11 @@ import { ChainStatusBadge } from '../components/ChainStatusBadge.tsx';
 import { SyncPanel } from '../components/SyncPanel.tsx';
 import { downloadText } from '../download.ts';
 
+/** Whose events the search covers: this station's trail, or every station's on the remote core. */
+export type AuditScope = 'station' | 'remote';
+
 export function QaView({ api, status }: { api: StationApi; status: StationStatus }) {
+  const [scope, setScope] = useState<AuditScope>('station');
   const [chain, setChain] = useState<ChainStatus>();
   const [batches, setBatches] = useState<Batch[]>([]);
   const [search, setSearch] = useState<SearchFields>(EMPTY_SEARCH);
@@ -23,14 +27,21 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
   }, [api]);
 
   const run = useCallback(
-    (f: SearchFields) => {
+    (f: SearchFields, where: AuditScope) => {
       setSearch(f);
-      api.queryAudit(toAuditQuery(f)).then(
+      setSelected(undefined);
+      const query = toAuditQuery(f);
+      const request = where === 'remote' ? api.queryRemoteAudit(query) : api.queryAudit({ ...query, station: undefined });
+      request.then(
         (ev) => {
           setEvents(ev);
           setError(undefined);
         },
-        (e) => setError(errorText(e)),
+        (e) => {
+          // No stale rows under a message saying the search failed.
+          setEvents([]);
+          setError(errorText(e));
+        },
       );
     },
     [api],
@@ -38,9 +49,17 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
 
   useEffect(() => {
     verify();
-    run(EMPTY_SEARCH);
     api.listBatches().then(setBatches, () => {});
-  }, [api, verify, run]);
+  }, [api, verify]);
+
+  useEffect(() => {
+    run(EMPTY_SEARCH, 'station');
+  }, [run]);
+
+  const switchScope = (next: AuditScope) => {
+    setScope(next);
+    run(search, next);
+  };
 
   const exportAs = async (format: 'csv' | 'jsonl') => {
     try {
@@ -56,16 +75,33 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     <div className="qa-view">
       <ChainStatusBadge chain={chain} onVerify={verify} />
       <SyncPanel api={api} status={status} />
-      <AuditSearchForm batches={batches} onSearch={run} />
+      <fieldset className="row audit-scope" data-testid="audit-scope">
+        <legend>Search</legend>
+        <label>
+          <input type="radio" name="audit-scope" checked={scope === 'station'} onChange={() => switchScope('station')} />
+          This station
+        </label>
+        <label>
+          <input type="radio" name="audit-scope" checked={scope === 'remote'} onChange={() => switchScope('remote')} />
+          All stations (remote core)
+        </label>
+      </fieldset>
+      <AuditSearchForm batches={batches} onSearch={(f) => run(f, scope)} showStation={scope === 'remote'} />
       <div className="row qa-actions">
-        <span>{events.length} events</span>
-        <button type="button" className="btn" data-testid="export-csv" onClick={() => exportAs('csv')}>
-          Export CSV
-        </button>
-        <button type="button" className="btn" data-testid="export-jsonl" onClick={() => exportAs('jsonl')}>
-          Export JSON lines
-        </button>
-        {search.batchId && (
+        <span>
+          {events.length} events{scope === 'remote' ? ' from the remote core' : ''}
+        </span>
+        {scope === 'station' && (
+          <>
+            <button type="button" className="btn" data-testid="export-csv" onClick={() => exportAs('csv')}>
+              Export CSV
+            </button>
+            <button type="button" className="btn" data-testid="export-jsonl" onClick={() => exportAs('jsonl')}>
+              Export JSON lines
+            </button>
+          </>
+        )}
+        {scope === 'station' && search.batchId && (
           <a className="btn" href={`#/report/${encodeURIComponent(search.batchId)}`}>
             Batch report
           </a>
@@ -77,7 +113,7 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
         </p>
       )}
       <div className="qa-results">
-        <AuditEventTable events={events} selected={selected?.seq} onSelect={setSelected} />
+        <AuditEventTable events={events} selected={selected} onSelect={setSelected} showStation={scope === 'remote'} />
         {selected && <AuditEventDetail event={selected} onClose={() => setSelected(undefined)} />}
       </div>
     </div>

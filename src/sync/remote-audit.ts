@@ -1,0 +1,57 @@
+// The central audit of every station, read from a remote pairing core
+// (`GET /v1/{realm}/agent/audit/events`, agent scope). One client for `imprint audit query --remote`
+// and the QA view's "All stations (remote core)" scope. The agent token goes in the request only.
+import type { AuditEvent, AuditQuery } from '../audit/audit-types.ts';
+import { ImprintError } from '../common/errors.ts';
+
+export interface RemoteAuditTarget {
+  remoteUrl: string;
+  agentToken: string;
+  realm: string;
+  /** Default 10 s: a QA search should say "unreachable" quickly rather than hang. */
+  timeoutMs?: number;
+}
+
+/** Query parameter names of the central audit route, by AuditQuery field. */
+const PARAMS: Partial<Record<keyof AuditQuery, string>> = {
+  deviceId: 'device_id',
+  hardwareSerial: 'hardware_serial',
+  batchId: 'batch_id',
+  operator: 'operator',
+  station: 'station',
+  outcome: 'outcome',
+  step: 'step',
+  from: 'from',
+  to: 'to',
+  limit: 'limit',
+};
+
+/** Events of every station matching the query, newest first. */
+export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQuery): Promise<AuditEvent[]> {
+  const params = new URLSearchParams();
+  for (const [field, name] of Object.entries(PARAMS)) {
+    const v = query[field as keyof AuditQuery];
+    if (v !== undefined && v !== '' && name) params.set(name, String(v));
+  }
+  const base = target.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const host = new URL(base).host;
+  let res: Response;
+  try {
+    res = await fetch(`${base}/v1/${encodeURIComponent(target.realm)}/agent/audit/events?${params}`, {
+      headers: { accept: 'application/json', authorization: `Bearer ${target.agentToken}` },
+      signal: AbortSignal.timeout(target.timeoutMs ?? 10_000),
+    });
+  } catch (e) {
+    throw new ImprintError('UNREACHABLE', `The remote pairing core ${host} did not answer`, {
+      cause: e,
+      hint: 'Check the network and that the remote core is running, then search again',
+    });
+  }
+  const body = (await res.json().catch(() => undefined)) as { data?: { events: AuditEvent[] }; errors?: unknown } | undefined;
+  if (res.status !== 200 || !body?.data) {
+    const why =
+      res.status === 401 || res.status === 403 ? 'the agent token was refused' : JSON.stringify(body?.errors ?? res.status);
+    throw new ImprintError('REMOTE_QUERY_FAILED', `The remote core ${host} refused the query: ${why}`);
+  }
+  return body.data.events;
+}

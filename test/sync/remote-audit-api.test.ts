@@ -1,0 +1,141 @@
+// The QA view pointed at a remote: the station API's queryRemoteAudit (web mode's HTTP transport)
+// searches the central audit of a real remote `imprint pairing serve` after a sync, and the QA
+// view's scope switch shows the remote's events of every station.
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { HttpStationClient } from '../../src/api/http-station-client.ts';
+import { startWebMode } from '../../src/api/web-mode.ts';
+import { mintAgentToken } from '../../src/pairing/agent-token.ts';
+import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { FileSecretStore } from '../../src/station/secret-store.ts';
+import { defaultStationConfig } from '../../src/station/station-config.ts';
+import { SyncClient } from '../../src/sync/sync-client.ts';
+import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
+import { chromiumAvailable, launchBrowser, screenshot } from '../ui/browser-harness.ts';
+import { createRemoteRealm, freePort, RemoteProcess } from './remote-process.ts';
+import { makeStationData, tempDir } from './sync-harness.ts';
+
+const REALM = 'plant';
+const dirs: string[] = [];
+const remotes: RemoteProcess[] = [];
+after(async () => {
+  for (const r of remotes) await r.kill();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function writeStation(dir: string, stationId: string, url?: string): void {
+  const pairing = url ? { mode: 'remote-with-offline-fallback', url } : { mode: 'embedded' };
+  writeFileSync(join(dir, 'station.json'), JSON.stringify({ ...defaultStationConfig(), stationId, realm: REALM, pairing }));
+}
+
+test('queryRemoteAudit: every station on the remote core, same filters; clear errors; the QA view scope switch', {
+  timeout: 180_000,
+}, async () => {
+  const keys = makeAgentKeyPair();
+  const remoteDir = tempDir('imprint-remote-audit-core-');
+  dirs.push(remoteDir);
+  await createRemoteRealm(remoteDir, REALM, keys.publicKeyPem);
+  const remote = new RemoteProcess(remoteDir, await freePort());
+  remotes.push(remote);
+  await remote.start();
+  const token = await mintAgentToken({ privateKey: keys.privateKeyPem });
+
+  // Another station synced earlier: its events exist only on the remote core.
+  const other = await makeStationData({ realm: REALM, stationId: 'line-x', devices: [deriveDeviceId('X-1')] });
+  dirs.push(other.dir);
+  await new SyncClient({ dataDir: other.dir, remoteUrl: remote.url, agentToken: token, realm: REALM, stationId: 'line-x' }).run();
+
+  // This station, pointed at the remote, syncs through the station API.
+  const mine = await makeStationData({
+    realm: REALM,
+    stationId: 'line-r',
+    devices: ['R-1', 'R-2'].map((s) => deriveDeviceId(s)),
+  });
+  dirs.push(mine.dir);
+  writeStation(mine.dir, 'line-r', remote.url);
+  await new FileSecretStore(join(mine.dir, 'secrets.json')).set('agentToken', token);
+  // A station with no remote configured.
+  const detached = await makeStationData({ realm: REALM, stationId: 'line-d', devices: [] });
+  dirs.push(detached.dir);
+  writeStation(detached.dir, 'line-d');
+
+  const env = { IMPRINT_ADMIN_PIN: '482915' };
+  const mode = await startWebMode({ dataDir: mine.dir, port: 0, simulate: { fixtures: 1 }, env });
+  const detachedMode = await startWebMode({ dataDir: detached.dir, port: 0, simulate: { fixtures: 1 }, env });
+  try {
+    const client = new HttpStationClient({ baseUrl: mode.web.url, token: mode.web.token, openEvents: () => () => {} });
+    await client.signIn({ name: 'Quinn QA' });
+    await client.sync();
+
+    const all = await client.queryRemoteAudit({});
+    assert.deepEqual([...new Set(all.map((e) => e.station))].sort(), ['line-r', 'line-x']);
+    const records = await client.queryRemoteAudit({ station: 'line-x', step: 'record', outcome: 'ok' });
+    assert.deepEqual(
+      records.map((e) => [e.station, e.deviceId]),
+      [['line-x', deriveDeviceId('X-1')]],
+    );
+    const byDevice = await client.queryRemoteAudit({ deviceId: deriveDeviceId('R-2') });
+    assert.deepEqual(byDevice.map((e) => e.step).sort(), ['record', 'register']);
+    // The local scope holds this station's events only.
+    assert.ok((await client.queryAudit({})).every((e) => e.station === 'line-r'));
+    await assert.rejects(client.queryRemoteAudit({ outcome: 'maybe' } as never), { code: 'VALIDATION' });
+    // The agent token never reaches the UI: not in settings, not in any answer.
+    assert.ok(!JSON.stringify(await client.getSettings()).includes(token));
+
+    const detachedClient = new HttpStationClient({
+      baseUrl: detachedMode.web.url,
+      token: detachedMode.web.token,
+      openEvents: () => () => {},
+    });
+    await assert.rejects(detachedClient.queryRemoteAudit({}), { code: 'NO_REMOTE', message: /No remote pairing core/ });
+
+    if (chromiumAvailable()) {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        await page.goto(mode.web.openUrl);
+        await page.keyboard.type('OP:Quinn QA\n');
+        await page.getByTestId('nav-operator').getByText('Quinn QA').waitFor({ timeout: 15_000 });
+        await page.keyboard.press('F2');
+        const results = page.getByTestId('audit-results');
+        await results.waitFor({ timeout: 15_000 });
+        assert.equal(await results.getByText('line-x').count(), 0);
+        await page.getByLabel('All stations (remote core)').check();
+        await results.getByRole('columnheader', { name: 'Station' }).waitFor({ timeout: 15_000 });
+        await results.getByText('line-x').first().waitFor({ timeout: 15_000 });
+        await page.getByText(/events from the remote core/).waitFor();
+        // Same filters, plus the station: only line-x's events.
+        await page.locator('input[name="station"]').fill('line-x');
+        await page.getByRole('button', { name: 'Search' }).click();
+        await results.locator('tbody tr').first().waitFor();
+        // line-x has 2 events on the remote (register, record); line-r's rows go away.
+        await page.getByText('2 events from the remote core').waitFor({ timeout: 15_000 });
+        assert.equal(await results.locator('tbody tr').filter({ hasNotText: 'line-x' }).count(), 0);
+        await screenshot(page, 'qa-remote-scope');
+
+        // The remote goes away: a clear message, no stale rows.
+        await remote.kill();
+        await page.getByRole('button', { name: 'Search' }).click();
+        await page
+          .getByRole('alert')
+          .getByText(/did not answer/)
+          .waitFor({ timeout: 30_000 });
+        assert.equal(await results.count(), 0);
+        await page.getByLabel('This station').check();
+        await results.locator('tbody tr').first().waitFor({ timeout: 15_000 });
+        assert.equal(await results.getByRole('columnheader', { name: 'Station' }).count(), 0);
+        assert.equal(await page.getByRole('alert').count(), 0);
+      } finally {
+        await browser.close();
+      }
+    } else {
+      await remote.kill();
+    }
+    await assert.rejects(client.queryRemoteAudit({}), { code: 'UNREACHABLE', message: /did not answer/ });
+  } finally {
+    await detachedMode.close();
+    await mode.close();
+  }
+});
