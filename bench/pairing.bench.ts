@@ -39,7 +39,7 @@ if (process.argv.includes('--child-server')) {
 } else {
   await main();
   // Device-initiated registration (issue 7): claims/s and /sign/s, same options.
-  await claimsBench(process.argv.slice(2));
+  if (!process.argv.some((a) => a.startsWith('--only'))) await claimsBench(process.argv.slice(2));
 }
 
 // ---- parent: the load ---------------------------------------------------------------------------
@@ -61,10 +61,20 @@ interface Row {
 }
 
 function startServer(dataDir: string, publicKeyPem: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child-server'], {
-    env: { ...process.env, BENCH_DATA_DIR: dataDir, BENCH_PUBLIC_KEY: publicKeyPem },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      new URL(import.meta.url).pathname,
+      '--child-server',
+    ],
+    {
+      env: { ...process.env, BENCH_DATA_DIR: dataDir, BENCH_PUBLIC_KEY: publicKeyPem },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('bench server did not start within 30 s')), 30_000);
     child.once('message', (m: { url: string }) => {
@@ -102,7 +112,10 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '64' },
       devices: { type: 'string', default: '256' },
+      // e.g. --only credentials: run just the named scenarios (comma-separated), and skip the claims bench.
+      only: { type: 'string', default: '' },
     },
+    strict: false,
   });
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
@@ -169,8 +182,11 @@ async function main(): Promise<void> {
       },
     ];
 
+    const only = String(values.only ?? '')
+      .split(',')
+      .filter(Boolean);
     const rows: Row[] = [];
-    for (const sc of scenarios) {
+    for (const sc of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
       if (warmup > 0) await load(url, sc.requests, warmup, connections);
       const cpu0 = await serverCpu(child);
       const r = await load(url, sc.requests, duration, connections);

@@ -137,7 +137,7 @@ export class CertificateAuthority {
   /**
    * issue() with the costly steps (importing the device key, checking the CSR's signature, signing) on worker
    * threads, so the event loop keeps only parsing and encoding. Same results and errors as issue(). The threads
-   * start on first use (`signingThreads` of loadOrCreate, default: the cores, at most 4) and hold the process
+   * start on first use (`signingThreads` of loadOrCreate, default: the cores less one, 1 to 4) and hold the process
    * open only while a job is out; close() stops them.
    */
   async issueAsync(opts: IssueOptions): Promise<IssuedCertificate> {

@@ -66,7 +66,10 @@ interface Reply {
   signature?: Uint8Array;
 }
 
-export const DEFAULT_SIGNING_THREADS = Math.max(1, Math.min(4, availableParallelism()));
+// One core is left to the event loop (HTTP, storage): on 2 cores a single thread gets every job of a loop turn
+// in one message, and the server spends ~10% less CPU per credentials request than with two threads that split
+// the batches and preempt the event loop (bench/pairing.bench.ts, server CPU µs/request).
+export const DEFAULT_SIGNING_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
 export class SigningThreads {
   private readonly threads: Thread[] = [];
