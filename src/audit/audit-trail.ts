@@ -302,13 +302,18 @@ export class AuditTrail {
     if (this.queue.length === 0) return;
     const jobs = this.queue;
     this.queue = [];
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: ImprintError })[] = [];
+    // Per job: the value it resolves with; refusals (rare) are kept apart. No per-event wrapper
+    // objects on this hot path: garbage collection was a sixth of an append's CPU time.
+    const values: unknown[] = new Array(jobs.length);
+    let refusals: Map<number, ImprintError> | undefined;
     const appended: AuditEvent[] = [];
-    let head = { seq: 0, hash: GENESIS_HASH };
+    let headSeq = 0;
+    let headHash = GENESIS_HASH;
     const put = (input: AuditEventInput, ts: string): AuditEvent => {
-      const { event, body } = sealEvent(input, head.seq + 1, ts, head.hash);
+      const { event, body } = sealEvent(input, headSeq + 1, ts, headHash);
       this.insertStmt.run(event.seq, packEntry(event.hash, body));
-      head = { seq: event.seq, hash: event.hash };
+      headSeq = event.seq;
+      headHash = event.hash;
       if (this.listeners.size > 0) appended.push(event);
       return event;
     };
@@ -317,20 +322,22 @@ export class AuditTrail {
       // the same file (e.g. `imprint batch open` beside a running station) cannot fork the chain.
       this.db
         .transaction(() => {
-          head = this.readHead();
+          const head = this.readHead();
+          headSeq = head.seq;
+          headHash = head.hash;
           const batchCheck = new Map<string, StoredBatch | undefined>();
-          for (const job of jobs) {
+          for (let i = 0; i < jobs.length; i++) {
+            const job = jobs[i];
             try {
               this.checkJobAgainstDb(job, batchCheck);
-              let value: unknown;
-              if (job.kind === 'event') value = put(job.input, job.ts);
-              else if (job.kind === 'open') value = this.writeOpen(job.batch, put);
-              else value = this.writeClose(job.batchId, job.ts, put);
-              outcomes.push({ ok: true, value });
+              if (job.kind === 'event') values[i] = put(job.input, job.ts);
+              else if (job.kind === 'open') values[i] = this.writeOpen(job.batch, put);
+              else values[i] = this.writeClose(job.batchId, job.ts, put);
             } catch (e) {
               // Refusals are decided before anything is written for the job; anything else aborts all.
               if (!(e instanceof ImprintError)) throw e;
-              outcomes.push({ ok: false, error: e });
+              refusals ??= new Map();
+              refusals.set(i, e);
             }
           }
         })
@@ -342,12 +349,12 @@ export class AuditTrail {
       for (const job of jobs) job.reject(err);
       return;
     }
-    if (outcomes.some((o) => !o.ok)) this.reloadBatchState();
-    jobs.forEach((job, i) => {
-      const o = outcomes[i];
-      if (o.ok) (job.resolve as (v: unknown) => void)(o.value);
-      else job.reject(o.error);
-    });
+    if (refusals) this.reloadBatchState();
+    for (let i = 0; i < jobs.length; i++) {
+      const refusal = refusals?.get(i);
+      if (refusal) jobs[i].reject(refusal);
+      else (jobs[i].resolve as (v: unknown) => void)(values[i]);
+    }
     for (const e of appended)
       for (const l of this.listeners) {
         try {
