@@ -11,7 +11,7 @@ import { type DbVerifyOptions, verifyDatabase, verifyDatabaseAsync } from './aud
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
-import { checkSchemaVersion, migrate } from './audit-schema.ts';
+import { checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
@@ -111,7 +111,7 @@ export class AuditTrail {
     this.batches = new BatchStore(this.db);
     this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
     this.rangeStmt = this.db.prepare('SELECT entry FROM events WHERE seq >= ? ORDER BY seq LIMIT ?').pluck();
-    this.headStmt = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
+    this.headStmt = this.db.prepare(`SELECT seq, ${ENTRY_HASH} FROM events ORDER BY seq DESC LIMIT 1`).raw();
     this.openBatchId = this.batches.current()?.id;
   }
 

@@ -2,6 +2,7 @@
 // The chain is the source of truth: verify() checks this table against the signed close events.
 import type { Database, Statement } from 'better-sqlite3';
 import { RECORD_STEP } from './audit-event-schema.ts';
+import { ENTRY_HASH } from './audit-schema.ts';
 import type { Batch, BatchSummary } from './audit-types.ts';
 
 interface BatchRow {
@@ -74,8 +75,10 @@ export class BatchStore {
     this.countStmt = db.prepare(
       `SELECT outcome, error_code AS code, count(*) AS n FROM events WHERE batch_id = ? AND step = '${RECORD_STEP}' AND seq < ? GROUP BY outcome, error_code`,
     );
-    this.lastHashStmt = db.prepare('SELECT hash FROM events WHERE batch_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1').pluck();
-    this.hashAtStmt = db.prepare('SELECT hash FROM events WHERE seq = ?').pluck();
+    this.lastHashStmt = db
+      .prepare(`SELECT ${ENTRY_HASH} FROM events WHERE batch_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1`)
+      .pluck();
+    this.hashAtStmt = db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
   }
 
   insert(b: Batch, openSeq: number): void {

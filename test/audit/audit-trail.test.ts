@@ -3,7 +3,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { AuditTrail } from '../../src/audit/audit-trail.ts';
+import { sealEvent } from '../../src/audit/audit-canonical.ts';
+import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
+import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
 import { deviceEvents, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
@@ -117,6 +119,53 @@ describe('append and query', () => {
   });
 });
 
+describe('schema upgrades', () => {
+  test('a trail written with schema v1 is upgraded in place: it still verifies, queries and appends', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'audit.db');
+    try {
+      // A v1 file as the first release wrote it: `hash` and `body` were generated columns then.
+      const v1 = new Database(file);
+      v1.exec(MIGRATIONS[0]);
+      v1.pragma('user_version = 1');
+      let prevHash = '0'.repeat(64);
+      for (let seq = 1; seq <= 3; seq++) {
+        const { event, body } = sealEvent(
+          { station: STATION, step: 'identify', outcome: 'ok', deviceId: `dev-${seq}` },
+          seq,
+          `2026-11-23T00:00:0${seq}.000Z`,
+          prevHash,
+        );
+        v1.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)').run(seq, `["${event.hash}",${body}]`);
+        prevHash = event.hash;
+      }
+      v1.close();
+
+      const trail = AuditTrail.open({ file, stationId: STATION });
+      let lastHash = '';
+      try {
+        assert.deepEqual(trail.verify(), { ok: true, events: 3, lastHash: prevHash });
+        assert.equal(trail.query({ deviceId: 'dev-2' })[0].seq, 2);
+        const next = await trail.append({ station: STATION, step: 'identify', outcome: 'ok', deviceId: 'dev-4' });
+        assert.equal(next.prevHash, prevHash);
+        assert.equal(trail.verify().events, 4);
+        lastHash = next.hash;
+      } finally {
+        trail.close();
+      }
+      const db = new Database(file, { readonly: true });
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      // The hash and body stay readable with sqlite3, from the events_text view.
+      const row = db.prepare('SELECT hash, body FROM events_text WHERE seq = 4').get() as { hash: string; body: string };
+      assert.equal(row.hash, lastHash);
+      assert.match(row.body, /^\{"v":1,"seq":4,"prevHash":"[0-9a-f]{64}",/);
+      db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('durability and group commit', () => {
   test('the trail runs in WAL mode with synchronous=FULL', () => {
     const tmp = tempDir();
@@ -125,7 +174,7 @@ describe('durability and group commit', () => {
       assert.deepEqual(trail.storageSettings(), { journalMode: 'wal', synchronous: 'FULL' });
       const db = new Database(join(tmp.dir, 'audit.db'), { readonly: true });
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
       db.close();
     } finally {
       trail.close();
