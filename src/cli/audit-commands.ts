@@ -9,6 +9,7 @@ import type { AuditEvent, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { verifyExportFile } from '../audit/audit-verify.ts';
 import { ImprintError } from '../common/errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { auditQueryFromOptions } from './audit-query-options.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { queryRemoteAudit, type RemoteAuditQuery } from './sync-commands.ts';
 
@@ -192,18 +193,7 @@ export function registerAuditCommands(program: Command): void {
         return;
       }
       await withTrail(openTrail({ data: opts.data }, 'read'), (t) => {
-        const events = t.query({
-          deviceId: opts.device,
-          hardwareSerial: opts.serial,
-          batchId: opts.batch,
-          operator: opts.operator,
-          station: opts.station,
-          outcome: opts.outcome,
-          step: opts.step,
-          from: opts.from,
-          to: opts.to,
-          limit: opts.limit,
-        });
+        const events = t.query(auditQueryFromOptions(opts));
         if (opts.json) console.log(JSON.stringify(events));
         else if (events.length === 0) console.log('no matching events');
         else console.log(eventTable(events));

@@ -3,12 +3,13 @@
 import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import type { AuditEvent, AuditOutcome } from '../audit/audit-types.ts';
+import type { AuditEvent } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { CONFLICT_ADVICE, recordedConflicts, SyncClient, type SyncProgress, type SyncSummary } from '../sync/sync-client.ts';
+import { type AuditQueryOptions, auditQueryFromOptions } from './audit-query-options.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
 /** `imprint sync` exit code when some devices are in conflict (everything else was synced). */
@@ -134,35 +135,13 @@ export function registerSyncCommands(program: Command): void {
     });
 }
 
-export interface RemoteAuditQuery extends RemoteOpts {
-  device?: string;
-  serial?: string;
-  batch?: string;
-  operator?: string;
-  station?: string;
-  outcome?: AuditOutcome;
-  step?: string;
-  from?: string;
-  to?: string;
-  limit?: number;
-}
+export interface RemoteAuditQuery extends RemoteOpts, AuditQueryOptions {}
 
 /** `imprint audit query --remote URL …`: the central audit of every station, from the remote core. */
 export async function queryRemoteAudit(opts: RemoteAuditQuery): Promise<AuditEvent[]> {
   const t = await remoteTarget(opts);
   return fetchRemoteAudit(
     { remoteUrl: t.remoteUrl, agentToken: t.agentToken, realm: t.realm, timeoutMs: 30_000 },
-    {
-      deviceId: opts.device,
-      hardwareSerial: opts.serial,
-      batchId: opts.batch,
-      operator: opts.operator,
-      station: opts.station,
-      outcome: opts.outcome,
-      step: opts.step,
-      from: opts.from,
-      to: opts.to,
-      limit: opts.limit,
-    },
+    auditQueryFromOptions(opts),
   );
 }
