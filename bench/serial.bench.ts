@@ -4,11 +4,11 @@
 // those bytes need at 115200 baud 8N1 (10 bits per byte): the physical floor of a real line.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createInProcessDevice } from '../fixtures/in-process-device.ts';
-import { type PtyDevice, spawnPtyDevice } from '../fixtures/pty-device.ts';
 import { createDeviceClient, type SerialDeviceClient } from '../src/serial/device-client.ts';
 import { secretDigest } from '../src/serial/device-types.ts';
 import { openDevicePort } from '../src/serial/ports.ts';
+import { createInProcessDevice } from '../src/sim/in-process-device.ts';
+import { type PtyDevice, spawnPtyDevice } from '../src/sim/pty-device.ts';
 
 const ROUND_TRIPS_PER_EXCHANGE = 7;
 const BAUD = 115200;

@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../fixtures/device-sim-cli.ts');
+await import('../src/sim/device-sim-cli.ts');

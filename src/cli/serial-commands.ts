@@ -1,5 +1,5 @@
 // `imprint serial …` (ports, probe a device, watch a scanner) and `imprint sim …` (the device and
-// scanner simulators, which live in fixtures/ and load only when asked for).
+// scanner simulators, which live in src/sim/ and load only when asked for).
 import type { Command } from 'commander';
 import { ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
@@ -120,7 +120,7 @@ export function registerSerialCommands(program: Command): void {
     .allowUnknownOption()
     .argument('[args...]')
     .action(async (args: string[]) => {
-      const { runDeviceSim } = await import('../../fixtures/device-sim-program.ts');
+      const { runDeviceSim } = await import('../sim/device-sim-program.ts');
       process.exitCode = await runDeviceSim(args);
     });
   sim
@@ -130,7 +130,7 @@ export function registerSerialCommands(program: Command): void {
     .allowUnknownOption()
     .argument('[args...]')
     .action(async (args: string[]) => {
-      const { runScannerSim } = await import('../../fixtures/scanner-sim-program.ts');
+      const { runScannerSim } = await import('../sim/scanner-sim-program.ts');
       process.exitCode = await runScannerSim(args);
     });
 }

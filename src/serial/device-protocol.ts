@@ -1,5 +1,5 @@
 // Constants of the device provisioning protocol (docs/device-protocol.md), shared by the station
-// side (src/serial) and the device simulator (fixtures/).
+// side (src/serial) and the device simulator (src/sim/).
 
 /** Protocol versions this station speaks, newest last. */
 export const PROTOCOL_VERSIONS = [1] as const;

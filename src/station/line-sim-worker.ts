@@ -5,9 +5,9 @@
 // Driven over the IPC channel by simulated-line.ts; exits when its parent goes away.
 import { rmSync } from 'node:fs';
 import type { SerialPortStream } from '@serialport/stream';
-import { type DeviceSimOptions, DeviceSimulator } from '../../fixtures/device-simulator.ts';
-import { createPtyPair, type PtyPair } from '../../fixtures/pty-pair.ts';
 import { closePort, openDevicePort } from '../serial/ports.ts';
+import { type DeviceSimOptions, DeviceSimulator } from '../sim/device-simulator.ts';
+import { createPtyPair, type PtyPair } from '../sim/pty-pair.ts';
 
 export type LineWorkerRequest =
   | { type: 'plug'; id: number; fixture: string; sim: DeviceSimOptions }

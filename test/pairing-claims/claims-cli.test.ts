@@ -1,5 +1,5 @@
 // Plant IT's side and the device's side as processes: `imprint pairing serve --sign-realm`, the
-// claim-token commands, and fixtures/claim-device-example.ts claiming as firmware would.
+// claim-token commands, and examples/claim-device-example.ts claiming as firmware would.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/imprint.mjs');
-const EXAMPLE = join(ROOT, 'fixtures/claim-device-example.ts');
+const EXAMPLE = join(ROOT, 'examples/claim-device-example.ts');
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, args, {

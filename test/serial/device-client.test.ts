@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import { createInProcessDevice, type InProcessDeviceOptions } from '../../fixtures/in-process-device.ts';
 import { DeviceError } from '../../src/serial/device-error.ts';
 import { secretDigest } from '../../src/serial/device-types.ts';
+import { createInProcessDevice, type InProcessDeviceOptions } from '../../src/sim/in-process-device.ts';
 
 const newSecret = () => randomBytes(32).toString('base64');
 const CONFIG = {
@@ -125,7 +125,7 @@ describe('protocol errors', () => {
     const d = await device({ clientOpts: { timeoutMs: 100 } });
     // The client only sends known commands; drive the link directly as a newer station would.
     const { FramedLink } = await import('../../src/serial/framed-link.ts');
-    const { createDuplexPair } = await import('../../fixtures/duplex-pair.ts');
+    const { createDuplexPair } = await import('../../src/sim/duplex-pair.ts');
     const [station, dev] = createDuplexPair();
     d.simulator.attach(dev);
     const link = new FramedLink(station, { timeoutMs: 100 });
@@ -149,8 +149,8 @@ describe('sessions and the reply cache', () => {
   });
 
   it('a repeated sequence number is answered from the cache, until HELLO starts a new session', async () => {
-    const { DeviceSimulator } = await import('../../fixtures/device-simulator.ts');
-    const { createDuplexPair } = await import('../../fixtures/duplex-pair.ts');
+    const { DeviceSimulator } = await import('../../src/sim/device-simulator.ts');
+    const { createDuplexPair } = await import('../../src/sim/duplex-pair.ts');
     const { encodeFrame, FrameDecoder } = await import('../../src/serial/frame-codec.ts');
     const sim = new DeviceSimulator({ hardwareSerial: 'SN-C' });
     const [station, dev] = createDuplexPair();

@@ -1,9 +1,9 @@
 // The simulator's command line: every fault flag reaches the simulator, bad values are refused.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { parseDeviceSimArgs } from '../../fixtures/device-sim-program.ts';
-import type { DeviceSimOptions } from '../../fixtures/device-simulator.ts';
-import { deviceSimArgs } from '../../fixtures/pty-device.ts';
+import { parseDeviceSimArgs } from '../../src/sim/device-sim-program.ts';
+import type { DeviceSimOptions } from '../../src/sim/device-simulator.ts';
+import { deviceSimArgs } from '../../src/sim/pty-device.ts';
 
 it('options survive the trip through the command line (as spawnPtyDevice passes them)', () => {
   const opts: DeviceSimOptions = {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../../fixtures/seeded-random.ts';
 import { crc16CcittFalse, crcHex } from '../../src/serial/crc16.ts';
 import { MAX_FRAME_BYTES } from '../../src/serial/device-protocol.ts';
 import { decodeValue, encodeFrame, encodeValue, FrameDecoder, parseLine, redactLine } from '../../src/serial/frame-codec.ts';
+import { seededRandom } from '../../src/sim/seeded-random.ts';
 
 const SECRET = Buffer.alloc(32, 0xfb).toString('base64'); // has '+' and '/'
 

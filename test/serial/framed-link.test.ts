@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createDuplexPair } from '../../fixtures/duplex-pair.ts';
 import { DeviceError } from '../../src/serial/device-error.ts';
 import { encodeFrame, type Frame, FrameDecoder } from '../../src/serial/frame-codec.ts';
 import { FramedLink } from '../../src/serial/framed-link.ts';
+import { createDuplexPair } from '../../src/sim/duplex-pair.ts';
 
 /** A device whose every answer the test decides: `onRequest` returns the lines to send back. */
 function scriptedDevice(end: Duplex, onRequest: (f: Frame, count: number) => string[] | Promise<string[]>): Frame[] {

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { DeviceSimulator } from '../../fixtures/device-simulator.ts';
-import { createDuplexPair } from '../../fixtures/duplex-pair.ts';
 import { parseLine } from '../../src/serial/frame-codec.ts';
+import { DeviceSimulator } from '../../src/sim/device-simulator.ts';
+import { createDuplexPair } from '../../src/sim/duplex-pair.ts';
 
 it('the documented transcript is what the simulator answers', async () => {
   const doc = readFileSync(new URL('../../docs/device-protocol.md', import.meta.url), 'utf8');

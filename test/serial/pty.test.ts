@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { spawnPtyDevice } from '../../fixtures/pty-device.ts';
-import { createPtyPair } from '../../fixtures/pty-pair.ts';
 import { createDeviceClient, type SerialDeviceClient } from '../../src/serial/device-client.ts';
 import { DeviceError } from '../../src/serial/device-error.ts';
 import { secretDigest } from '../../src/serial/device-types.ts';
 import { closePort, listPorts, openDevicePort } from '../../src/serial/ports.ts';
 import { ReconnectingPort } from '../../src/serial/reconnecting-port.ts';
 import { ScannerReader, type ScanRead } from '../../src/serial/scanner-reader.ts';
+import { spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { createPtyPair } from '../../src/sim/pty-pair.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'imprint-pty-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,7 +181,7 @@ describe('scanner simulator on a PTY', () => {
     let duplicates = 0;
     reader.on('scan', (r) => scans.push(r));
     reader.on('duplicate', () => duplicates++);
-    const cli = fileURLToPath(new URL('../../fixtures/scanner-sim-cli.ts', import.meta.url));
+    const cli = fileURLToPath(new URL('../../src/sim/scanner-sim-cli.ts', import.meta.url));
     const args = ['--port', pair.devicePath, '--prefix', '#', '--aim', ']d2', '--duplicates', '2', '--interval', '0'];
     const proc = spawn(
       process.execPath,

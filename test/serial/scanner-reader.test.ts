@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDuplexPair } from '../../fixtures/duplex-pair.ts';
-import { emitScans } from '../../fixtures/scanner-simulator.ts';
 import { parseLabel } from '../../src/serial/label-parser.ts';
 import { ScannerReader, type ScannerReaderOptions, type ScanRead } from '../../src/serial/scanner-reader.ts';
+import { createDuplexPair } from '../../src/sim/duplex-pair.ts';
+import { emitScans } from '../../src/sim/scanner-simulator.ts';
 
 async function collect(labels: string[], emit: Parameters<typeof emitScans>[2], readerOpts: ScannerReaderOptions = {}) {
   const [station, scanner] = createDuplexPair();

@@ -10,11 +10,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type PtyDevice, spawnPtyDevice } from '../../fixtures/pty-device.ts';
-import { seededRandom } from '../../fixtures/seeded-random.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
+import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { seededRandom } from '../../src/sim/seeded-random.ts';
 import { StationDb } from '../../src/station/station-db.ts';
 import { tempDir } from './station-harness.ts';
 

@@ -2,12 +2,12 @@
 // pairing core: what the device holds, what the core accepts, what the vault and the trail say.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createInProcessDevice } from '../../fixtures/in-process-device.ts';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { PairingError } from '../../src/pairing/pairing-api.ts';
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import type { DeviceClient } from '../../src/serial/device-types.ts';
 import { secretDigest } from '../../src/serial/device-types.ts';
+import { createInProcessDevice } from '../../src/sim/in-process-device.ts';
 import { FAILURES } from '../../src/station/failure-codes.ts';
 import { FAST_CLIENT, type Harness, openHarness, REALM } from './station-harness.ts';
 

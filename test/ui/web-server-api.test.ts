@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { spawnPtyDevice } from '../../fixtures/pty-device.ts';
 import { API_PREFIX, ROUTES } from '../../src/api/api-routes.ts';
 import { HttpStationClient, type StationApiError } from '../../src/api/http-station-client.ts';
 import { openFetchEventStream } from '../../src/api/sse-reader.ts';
 import type { StationEvent } from '../../src/api/station-api.ts';
+import { spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
 
 const socatSkip = spawnSync('socat', ['-V']).status === 0 ? false : 'socat is not installed';
