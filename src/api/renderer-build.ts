@@ -60,9 +60,17 @@ export async function ensureRendererBuilt(opts: { force?: boolean; log?: (line: 
   if (!opts.force && rendererIsBuilt()) return RENDERER_DIST;
   return withBuildLock(async () => {
     if (!opts.force && rendererIsBuilt()) return RENDERER_DIST;
+    // Vite and React are build-time (dev) dependencies: an install without them serves the UI
+    // built at install time (`npm run build:ui`, run by `prepare`), even if sources changed since.
+    const vite = await import('vite').catch(() => undefined);
+    if (!vite) {
+      if (existsSync(join(RENDERER_DIST, 'index.html'))) return RENDERER_DIST;
+      throw new ImprintError('UI_NOT_BUILT', 'The Imprint UI is not built and its build tools are not installed', {
+        hint: 'Run `npm install` (with dev dependencies) then `npm run build:ui`, or install a package that ships renderer/dist',
+      });
+    }
     opts.log?.('Building the Imprint UI (first start or changed sources)…');
-    const { build } = await import('vite');
-    await build({ configFile: join(RENDERER_DIR, 'vite.config.ts'), logLevel: 'warn' });
+    await vite.build({ configFile: join(RENDERER_DIR, 'vite.config.ts'), logLevel: 'warn' });
     return RENDERER_DIST;
   });
 }

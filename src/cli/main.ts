@@ -1,24 +1,24 @@
-// The `imprint` command line. Each area registers its own subcommands.
+// The `imprint` command line. Each area registers its own subcommands; only the one the command
+// line names is loaded (src/cli/command-areas.ts).
 import { Command } from 'commander';
 import { describeError } from '../common/errors.ts';
-import { registerAuditCommands } from './audit-commands.ts';
-import { registerPairingCommands } from './pairing-commands.ts';
-import { registerSerialCommands } from './serial-commands.ts';
-import { registerStationCommands } from './station-commands.ts';
-import { registerSyncCommands } from './sync-commands.ts';
-import { registerWebCommands } from './web-commands.ts';
+import { AREAS, areaOf } from './command-areas.ts';
 
 const program = new Command('imprint')
   .description('Imprint: factory registration station for Astarte-compatible pairing')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Every usage error exits 2, in every command (subcommands inherit this): help and --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-registerPairingCommands(program);
-registerSerialCommands(program);
-registerStationCommands(program);
-registerAuditCommands(program);
-registerWebCommands(program);
-registerSyncCommands(program);
+const area = areaOf(process.argv);
+if (area) {
+  (await area.load())(program);
+} else {
+  // Help, a version query or an unknown command: list every area without loading any.
+  for (const a of AREAS)
+    for (const [name, description] of Object.entries(a.commands)) program.command(name).description(description);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -134,14 +134,14 @@ describe('imprint audit / batch CLI', () => {
     });
   });
 
-  test('usage errors and a missing trail exit 1 with a one-line message', async () => {
+  test('a missing trail exits 1 and a usage error exits 2, each with a one-line message', async () => {
     const [missing, format] = await Promise.all([
       imprint(['audit', 'verify', '--data', join(tmp.dir, 'nowhere')]),
       imprint(['audit', 'export', '--format', 'xml', '--data', data]),
     ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^imprint: AUDIT_NOT_FOUND: no audit trail at .*nowhere/);
-    assert.equal(format.code, 1);
+    assert.equal(format.code, 2);
     assert.match(format.stderr, /xml/);
   });
 });
