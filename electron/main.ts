@@ -2,22 +2,35 @@
 // and no station logic here: the station core runs as a Node child (its native modules are built
 // for Node, not Electron) serving the station API on 127.0.0.1; this process relays it over IPC.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent, ipcMain, session } from 'electron';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, session } from 'electron';
 import { HttpStationClient } from '../src/api/http-station-client.ts';
 import { openFetchEventStream } from '../src/api/sse-reader.ts';
 import type { StationApi } from '../src/api/station-api.ts';
-import { EVENT_CHANNEL, INVOKE_CHANNEL, isStationMethod, SUBSCRIBE_CHANNEL } from './ipc-channels.ts';
+import { fromPage } from './ipc-guard.ts';
 import { answerSecretRequest, isSecretRequest } from './secret-bridge.ts';
+import { wireStationIpc } from './station-ipc.ts';
 
-// Bundled to dist/electron/main.cjs: the repository root is two levels up.
-const ROOT = join(__dirname, '..', '..');
+// Bundled to dist/electron/main.cjs (next to preload.cjs): the repository root is two levels up.
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
 const INDEX_HTML = join(ROOT, 'renderer', 'dist', 'index.html');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
 
 let core: ChildProcess | undefined;
 let mainWindow: BrowserWindow | undefined;
+
+// Every IPC handler is registered here, at startup, and only through the guard: a message is
+// served only from our window's top frame showing our page. The API arrives once the core is up.
+let stationReady: (api: StationApi) => void = () => {};
+const station = new Promise<StationApi>((resolve) => {
+  stationReady = resolve;
+});
+wireStationIpc(
+  station,
+  fromPage(() => mainWindow, INDEX_URL),
+);
 
 /** Start the core child (`imprint web --electron-child`) and wait for its URL and session token. */
 function startCore(): Promise<{ url: string; token: string }> {
@@ -41,37 +54,6 @@ function startCore(): Promise<{ url: string; token: string }> {
   });
 }
 
-/** Only our own page in our own window may call the station. */
-function trusted(event: IpcMainInvokeEvent | IpcMainEvent): boolean {
-  const frameUrl = event.senderFrame?.url.split('#')[0];
-  return !!mainWindow && event.sender === mainWindow.webContents && frameUrl === INDEX_URL;
-}
-
-function wireIpc(api: StationApi): void {
-  ipcMain.handle(INVOKE_CHANNEL, async (event, method: unknown, args: unknown) => {
-    if (!trusted(event) || !isStationMethod(method) || !Array.isArray(args)) {
-      return { ok: false, error: { code: 'FORBIDDEN', message: 'Refused: not a station API call from the Imprint window' } };
-    }
-    try {
-      const fn = api[method] as (...a: unknown[]) => Promise<unknown>;
-      return { ok: true, value: await fn.apply(api, args) };
-    } catch (e) {
-      const err = e as { code?: string; message?: string; hint?: string };
-      return { ok: false, error: { code: err.code ?? 'ERROR', message: err.message ?? String(e), hint: err.hint } };
-    }
-  });
-  let unsubscribe: (() => void) | undefined;
-  ipcMain.on(SUBSCRIBE_CHANNEL, (event) => {
-    if (!trusted(event)) return;
-    unsubscribe?.();
-    const target = event.sender;
-    unsubscribe = api.subscribe((e) => {
-      if (!target.isDestroyed()) target.send(EVENT_CHANNEL, e);
-    });
-    target.once('destroyed', () => unsubscribe?.());
-  });
-}
-
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1366,
@@ -79,7 +61,7 @@ function createWindow(): BrowserWindow {
     backgroundColor: '#0e1116',
     title: 'Imprint',
     webPreferences: {
-      preload: join(__dirname, 'preload.cjs'),
+      preload: join(HERE, 'preload.cjs'),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -87,35 +69,37 @@ function createWindow(): BrowserWindow {
       spellcheck: false,
     },
   });
-  win.webContents.on('will-navigate', (e, url) => {
-    if (url.split('#')[0] !== INDEX_URL) e.preventDefault();
-  });
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.removeMenu();
   void win.loadFile(INDEX_HTML, { hash: '/operator' });
   return win;
 }
 
+// Whatever web contents exist (there should be one), none leaves our page, opens a window or
+// embeds a webview.
 app.on('web-contents-created', (_e, contents) => {
   contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.on('will-navigate', (e, url) => {
+    if (url.split('#')[0] !== INDEX_URL) e.preventDefault();
+  });
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
-app.whenReady().then(
-  async () => {
+app
+  .whenReady()
+  .then(async () => {
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
     const { url, token } = await startCore();
-    const api = new HttpStationClient({ baseUrl: url, token, openEvents: (u, onData) => openFetchEventStream(u, onData) });
-    wireIpc(api);
+    stationReady(new HttpStationClient({ baseUrl: url, token, openEvents: (u, onData) => openFetchEventStream(u, onData) }));
     mainWindow = createWindow();
     mainWindow.on('closed', () => {
       mainWindow = undefined;
     });
-  },
-  (e) => {
+  })
+  .catch((e) => {
     console.error(`imprint: ${(e as Error).message}`);
     app.exit(1);
-  },
-);
+  });
 
 app.on('window-all-closed', () => app.quit());
 app.on('will-quit', () => {

@@ -2,15 +2,14 @@
 // with context isolation; it forwards calls to the main process and never holds state or logic.
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
 import type { StationApi, StationEvent } from '../src/api/station-api.ts';
-import { EVENT_CHANNEL, INVOKE_CHANNEL, STATION_METHODS, SUBSCRIBE_CHANNEL } from './ipc-channels.ts';
+import { EVENT_CHANNEL, INVOKE_CHANNEL, type IpcReply, STATION_METHODS, SUBSCRIBE_CHANNEL } from './ipc-channels.ts';
 
 const api: Record<string, unknown> = {};
-type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string; hint?: string } };
 
 for (const method of STATION_METHODS) {
   api[method] = async (...args: unknown[]) => {
     // Main answers with an envelope: errors crossing the bridge keep only their message.
-    const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, method, args)) as Reply;
+    const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, method, args)) as IpcReply;
     if (reply.ok) return reply.value;
     throw new Error(reply.error.hint ? `${reply.error.message}. ${reply.error.hint}` : reply.error.message);
   };

@@ -1,11 +1,9 @@
-// Web mode: the session token arrives in the URL fragment (#token=…, never sent to a server) or
-// ?token=…; the page keeps it in sessionStorage and removes it from the address bar.
+// Web mode: the session token arrives in the URL fragment (#token=…), which browsers never send to
+// a server; the page keeps it in sessionStorage and removes it from the address bar.
 const KEY = 'imprint.sessionToken';
 
 export function takeSessionToken(): string | undefined {
-  const fromHash = new URLSearchParams(location.hash.replace(/^#\/?/, '')).get('token');
-  const fromQuery = new URLSearchParams(location.search).get('token');
-  const token = fromHash ?? fromQuery;
+  const token = new URLSearchParams(location.hash.replace(/^#\/?/, '')).get('token');
   if (token) {
     sessionStorage.setItem(KEY, token);
     history.replaceState(null, '', `${location.pathname}#/operator`);

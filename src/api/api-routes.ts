@@ -5,7 +5,8 @@ export const API_PREFIX = '/api';
 
 export const ROUTES = {
   status: { method: 'GET', path: '/status' },
-  events: { method: 'GET', path: '/events' },
+  // The only route that takes the token in its URL: EventSource cannot set a header.
+  events: { method: 'GET', path: '/events', tokenInQuery: true },
   signIn: { method: 'POST', path: '/session' },
   signOut: { method: 'DELETE', path: '/session' },
   start: { method: 'POST', path: '/line/start' },
@@ -27,7 +28,7 @@ export const ROUTES = {
   sync: { method: 'POST', path: '/sync' },
 } as const;
 
-/** Session token: `Authorization: Bearer <token>`, or `?token=` where headers cannot be set (EventSource). */
+/** Session token: `Authorization: Bearer <token>` on every route; `?token=` also on a `tokenInQuery` route. */
 export const TOKEN_QUERY_PARAM = 'token';
 
 /** The error body every failing route answers with. */

@@ -2,7 +2,7 @@
 // main process (which talks to the core running as a Node child). Environment-neutral: fetch only;
 // how the event stream is opened is injected (EventSource in a browser, a fetch stream in Node).
 import type { AuditEvent, AuditQuery, Batch, ChainStatus } from '../audit/audit-types.ts';
-import { API_PREFIX, type ApiErrorBody, ROUTES } from './api-routes.ts';
+import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import type {
   BatchReport,
   OperatorSession,
@@ -88,7 +88,9 @@ export class HttpStationClient implements StationApi {
   subscribe(listener: (event: StationEvent) => void): () => void {
     this.listeners.add(listener);
     if (!this.closeStream) {
-      const url = this.url('events', {}, { token: this.opts.token });
+      // The stream is the one route that takes the token in its URL (EventSource sets no header);
+      // every other call carries it in the Authorization header only.
+      const url = this.url('events', {}, { [TOKEN_QUERY_PARAM]: this.opts.token });
       this.closeStream = this.opts.openEvents(url, (data) => {
         let event: StationEvent;
         try {

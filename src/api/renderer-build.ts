@@ -23,6 +23,7 @@ export function rendererIsBuilt(): boolean {
   const sources = [
     join(RENDERER_DIR, 'src'),
     join(RENDERER_DIR, 'index.html'),
+    join(RENDERER_DIR, 'public'),
     join(RENDERER_DIR, 'vite.config.ts'),
     SHARED_SOURCES,
   ];

@@ -1,13 +1,24 @@
 // Web mode: the station API over HTTP + server-sent events, and the built renderer, on 127.0.0.1
-// only. Every /api request needs the session token (Bearer header, or ?token= for EventSource).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+// only. Who may call what is decided per matched route in web-access.ts: the static UI is public,
+// every other route needs the session token.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyRouterOptions,
+  type FastifySchema,
+  type RawServerDefault,
+  type RouteGenericInterface,
+  type RouteHandlerMethod,
+} from 'fastify';
 import type { Static } from 'typebox';
 import { type ImprintError, isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
-import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
+import { API_PREFIX, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import {
   AuditQuerySchema,
   BatchParams,
@@ -19,6 +30,7 @@ import {
   UpdateSettingsBody,
 } from './api-schemas.ts';
 import type { StationApi, StationEvent } from './station-api.ts';
+import { installAccessControl, type RegisteredRoute, sendError } from './web-access.ts';
 
 export const WEB_HOST = '127.0.0.1';
 
@@ -45,6 +57,8 @@ export interface WebServer {
   openUrl: string;
   port: number;
   token: string;
+  /** Every route the router holds, with who may call it (the security tests sweep them all). */
+  routes: readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -81,45 +95,41 @@ const MIME: Record<string, string> = {
   '.wav': 'audio/wav',
 };
 
+/**
+ * One spelling per route: exact case, no doubled or trailing slash, no `;` parameters (the
+ * router's typings lack that last option, which it honours).
+ */
+const ROUTER_OPTIONS: FastifyRouterOptions<RawServerDefault> & { useSemicolonDelimiter: boolean } = {
+  caseSensitive: true,
+  ignoreTrailingSlash: false,
+  ignoreDuplicateSlashes: false,
+  useSemicolonDelimiter: false,
+  maxParamLength: 100,
+};
+
 export function newSessionToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function tokenMatches(expected: Buffer, given: string | undefined): boolean {
-  if (!given) return false;
-  const g = Buffer.from(given);
-  return g.length === expected.length && timingSafeEqual(g, expected);
-}
-
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const token = opts.token ?? newSessionToken();
-  const expected = Buffer.from(token);
   const log = opts.logger ?? silentLogger;
   const api = opts.api;
-  // No request logging: URLs of event streams carry the token.
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  // No request logging: URLs of event streams carry the token. No automatic HEAD twins: the
+  // routes registered below are exactly what can be reached.
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: 256 * 1024,
+    exposeHeadRoutes: false,
+    routerOptions: ROUTER_OPTIONS,
+    // A malformed URL (bad percent-encoding) names no route: the same bare 404, no echo of it.
+    frameworkErrors: (_err, _req, reply) => sendError(reply, 404, { code: 'NOT_FOUND', message: 'Not found' }),
+  });
   let port = 0;
-
-  app.addHook('onRequest', async (req, reply) => {
-    // Only our own origin: a page on another site resolving to 127.0.0.1 (DNS rebinding) is refused.
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (host !== `${WEB_HOST}:${port}` && host !== `localhost:${port}`) {
-      return sendError(reply, 421, { code: 'BAD_HOST', message: 'Unexpected Host header' });
-    }
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    if (!req.url.startsWith(`${API_PREFIX}/`)) return;
-    reply.header('cache-control', 'no-store');
-    const header = req.headers.authorization;
-    const bearer = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const query = (req.query as Record<string, string | undefined>)?.[TOKEN_QUERY_PARAM];
-    if (!tokenMatches(expected, bearer ?? query)) {
-      return sendError(reply, 401, {
-        code: 'UNAUTHORIZED',
-        message: 'Missing or wrong session token',
-        hint: 'Open the URL printed by `imprint web` (it carries the token)',
-      });
-    }
+  const routes = installAccessControl(app, {
+    token,
+    tokenQueryParam: TOKEN_QUERY_PARAM,
+    allowedHosts: () => [`${WEB_HOST}:${port}`, `localhost:${port}`],
   });
 
   app.setErrorHandler((err, _req, reply) => {
@@ -137,70 +147,58 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return sendError(reply, 500, { code: 'INTERNAL', message: 'The station hit an internal error; see its log' });
   });
 
-  const p = (r: keyof typeof ROUTES) => `${API_PREFIX}${ROUTES[r].path}`;
+  /** One station API route, its method, path and token rule taken from the shared route table. */
+  function route<G extends RouteGenericInterface = RouteGenericInterface>(
+    name: keyof typeof ROUTES,
+    schema: FastifySchema | undefined,
+    handler: RouteHandlerMethod<RawServerDefault, IncomingMessage, ServerResponse, G>,
+  ): void {
+    const r = ROUTES[name];
+    app.route<G>({
+      method: r.method,
+      url: `${API_PREFIX}${r.path}`,
+      schema,
+      config: { stationAccess: 'tokenInQuery' in r ? 'session-stream' : 'session' },
+      handler,
+    });
+  }
 
-  app.get(p('status'), () => api.getStatus());
-  app.post<{ Body: Static<typeof SignInBody> }>(p('signIn'), { schema: { body: SignInBody } }, (req) => api.signIn(req.body));
-  app.delete(p('signOut'), async () => {
-    await api.signOut();
-    return { ok: true };
-  });
-  app.post(p('start'), async () => {
-    await api.start();
-    return { ok: true };
-  });
-  app.post(p('stop'), async () => {
-    await api.stop();
-    return { ok: true };
-  });
-  app.post<{ Body: Static<typeof ScanBody> }>(p('submitScan'), { schema: { body: ScanBody } }, async (req) => {
-    await api.submitScan(req.body.text, req.body.fixtureId);
-    return { ok: true };
-  });
-  app.post<{ Body: Static<typeof OpenBatchBody> }>(p('openBatch'), { schema: { body: OpenBatchBody } }, (req) =>
-    api.openBatch(req.body.workOrder),
+  const ok = { ok: true } as const;
+  const done = (p: Promise<void>) => p.then(() => ok);
+  route('status', undefined, () => api.getStatus());
+  route<{ Body: Static<typeof SignInBody> }>('signIn', { body: SignInBody }, (req) => api.signIn(req.body));
+  route('signOut', undefined, () => done(api.signOut()));
+  route('start', undefined, () => done(api.start()));
+  route('stop', undefined, () => done(api.stop()));
+  route<{ Body: Static<typeof ScanBody> }>('submitScan', { body: ScanBody }, (req) =>
+    done(api.submitScan(req.body.text, req.body.fixtureId)),
   );
-  app.post(p('closeBatch'), () => api.closeBatch());
-  app.get(p('listBatches'), () => api.listBatches());
-  app.get<{ Params: Static<typeof BatchParams> }>(p('batchReport'), { schema: { params: BatchParams } }, (req) =>
-    api.batchReport(req.params.id),
+  route<{ Body: Static<typeof OpenBatchBody> }>('openBatch', { body: OpenBatchBody }, (req) => api.openBatch(req.body.workOrder));
+  route('closeBatch', undefined, () => api.closeBatch());
+  route('listBatches', undefined, () => api.listBatches());
+  route<{ Params: Static<typeof BatchParams> }>('batchReport', { params: BatchParams }, (req) => api.batchReport(req.params.id));
+  route<{ Querystring: Static<typeof AuditQuerySchema> }>('queryAudit', { querystring: AuditQuerySchema }, (req) =>
+    api.queryAudit(req.query),
   );
-  app.get<{ Querystring: Static<typeof AuditQuerySchema> & { token?: string } }>(
-    p('queryAudit'),
-    { schema: { querystring: { ...AuditQuerySchema, additionalProperties: true } } },
-    (req) => {
-      const { token: _t, ...query } = req.query;
-      return api.queryAudit(query);
-    },
+  route<{ Querystring: Static<typeof AuditQuerySchema> }>('queryRemoteAudit', { querystring: AuditQuerySchema }, (req) =>
+    api.queryRemoteAudit(req.query),
   );
-  app.get<{ Querystring: Static<typeof AuditQuerySchema> & { token?: string } }>(
-    p('queryRemoteAudit'),
-    { schema: { querystring: { ...AuditQuerySchema, additionalProperties: true } } },
-    (req) => {
-      const { token: _t, ...query } = req.query;
-      return api.queryRemoteAudit(query);
-    },
-  );
-  app.get(p('verifyAudit'), () => api.verifyAudit());
-  app.get<{ Querystring: Static<typeof ExportQuery> }>(
-    p('exportAudit'),
-    { schema: { querystring: { ...ExportQuery, additionalProperties: true } } },
-    async (req) => ({ content: await api.exportAudit({ format: req.query.format, batchId: req.query.batchId }) }),
-  );
-  app.get(p('getSettings'), () => api.getSettings());
-  app.patch<{ Body: Static<typeof UpdateSettingsBody> }>(p('updateSettings'), { schema: { body: UpdateSettingsBody } }, (req) =>
+  route('verifyAudit', undefined, () => api.verifyAudit());
+  route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => ({
+    content: await api.exportAudit({ format: req.query.format, batchId: req.query.batchId }),
+  }));
+  route('getSettings', undefined, () => api.getSettings());
+  route<{ Body: Static<typeof UpdateSettingsBody> }>('updateSettings', { body: UpdateSettingsBody }, (req) =>
     api.updateSettings(req.body.patch as Parameters<StationApi['updateSettings']>[0], req.body.pin),
   );
-  app.get(p('listPorts'), () => api.listPorts());
-  app.post<{ Body: Static<typeof TestPortBody> }>(p('testPort'), { schema: { body: TestPortBody } }, (req) =>
-    api.testPort(req.body.path),
-  );
-  app.get(p('syncStatus'), () => api.syncStatus());
-  app.post(p('sync'), () => api.sync());
+  route('listPorts', undefined, () => api.listPorts());
+  route<{ Body: Static<typeof TestPortBody> }>('testPort', { body: TestPortBody }, (req) => api.testPort(req.body.path));
+  route('syncStatus', undefined, () => api.syncStatus());
+  route('sync', undefined, () => api.sync());
 
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const streams = new Set<() => void>();
-  app.get(p('events'), (req, reply) => streamEvents(req, reply));
+  route('events', undefined, (req, reply) => streamEvents(req, reply));
 
   function streamEvents(req: FastifyRequest, reply: FastifyReply): void {
     reply.hijack();
@@ -230,8 +228,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     req.raw.on('close', end);
   }
 
-  const staticRoot = opts.staticDir ? resolve(opts.staticDir) : undefined;
-  app.get('/*', (req, reply) => serveStatic(staticRoot, req, reply));
+  registerStaticUi(app, opts.staticDir ? resolve(opts.staticDir) : undefined);
 
   await app.listen({ host: WEB_HOST, port: opts.port ?? 0 });
   const addr = app.server.address();
@@ -243,6 +240,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     openUrl: `${url}/#token=${token}`,
     port,
     token,
+    routes,
     async close() {
       for (const end of [...streams]) end();
       await app.close();
@@ -250,25 +248,50 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
 }
 
-function sendError(reply: FastifyReply, status: number, error: ApiErrorBody['error']): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error }));
+/** Names a static route can carry literally (no `:` or `*`, which the router would read as patterns). */
+const STATIC_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The built renderer as one public GET route per file, listed when the server starts: no
+ * catch-all, so a path that is not a file of the UI matches nothing. The UI routes with the URL
+ * fragment (#/qa …), so `/` is the only page.
+ */
+function registerStaticUi(app: FastifyInstance, root: string | undefined): void {
+  const index = root && join(root, 'index.html');
+  const pub = { stationAccess: 'public' } as const;
+  if (!root || !index || !existsSync(index)) {
+    app.get('/', { config: pub }, (_req, reply) =>
+      uiHeaders(reply)
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The Imprint UI is not built yet. Run `npm start` (or `imprint web`), which builds it.'),
+    );
+    return;
+  }
+  app.get('/', { config: pub }, (_req, reply) => sendFile(reply, index, 'no-store'));
+  for (const file of listFiles(root)) {
+    const rel = relative(root, file).split(sep);
+    if (!rel.every((part) => STATIC_NAME.test(part))) continue;
+    const cache = file === index ? 'no-store' : 'public, max-age=3600';
+    app.get(`/${rel.join('/')}`, { config: pub }, (_req, reply) => sendFile(reply, file, cache));
+  }
 }
 
-function serveStatic(root: string | undefined, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-  reply.header('x-frame-options', 'DENY');
-  const index = root ? join(root, 'index.html') : undefined;
-  if (!root || !index || !existsSync(index)) {
-    return reply
-      .code(503)
-      .type('text/plain; charset=utf-8')
-      .send('The Imprint UI is not built yet. Run `npm start` (or `imprint web`), which builds it.');
-  }
-  const rel = decodeURIComponent(req.url.split('?')[0]).replace(/^\/+/, '');
-  const file = normalize(join(root, rel));
-  if (file !== root && !file.startsWith(root + sep)) return sendError(reply, 404, { code: 'NOT_FOUND', message: 'Not found' });
-  const target = rel && existsSync(file) && statSync(file).isFile() ? file : index;
-  const ext = extname(target);
-  reply.header('cache-control', target === index ? 'no-store' : 'public, max-age=3600');
-  return reply.type(MIME[ext] ?? 'application/octet-stream').send(readFileSync(target));
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? listFiles(p) : e.isFile() ? [p] : [];
+  });
+}
+
+function uiHeaders(reply: FastifyReply): FastifyReply {
+  return reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-frame-options', 'DENY');
+}
+
+function sendFile(reply: FastifyReply, file: string, cacheControl: string): FastifyReply {
+  if (!existsSync(file)) return sendError(reply, 404, { code: 'NOT_FOUND', message: 'Not found' });
+  return uiHeaders(reply)
+    .header('cache-control', cacheControl)
+    .type(MIME[extname(file)] ?? 'application/octet-stream')
+    .send(readFileSync(file));
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ImprintError } from '../common/errors.ts';
+import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
@@ -109,7 +110,7 @@ export function registerPairingCommands(program: Command): void {
         } catch (e) {
           registration?.close();
           await core.close();
-          throw e;
+          throw listenFailure(e, { host: opts.host, port, portOption: '--port', hostOption: '--host' }) ?? e;
         }
         if (core.listRealms().length === 0) {
           logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');

@@ -5,7 +5,9 @@ import { ParentSecretStore } from '../api/parent-secret-store.ts';
 import { ensureRendererBuilt } from '../api/renderer-build.ts';
 import type { SimulationOptions } from '../api/station-service.ts';
 import { startWebMode } from '../api/web-mode.ts';
+import { WEB_HOST } from '../api/web-server.ts';
 import { ImprintError } from '../common/errors.ts';
+import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { SIMULATED_FAULTS, type SimulatedFault } from '../station/simulated-line.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
@@ -50,14 +52,17 @@ async function runWeb(opts: WebOpts): Promise<void> {
   const chosen = intOption(opts.port, 'port', 0, 65535);
   const child = opts.electronChild && process.send !== undefined;
   if (!child) await ensureRendererBuilt({ log: (l) => console.log(l) });
+  const port = chosen ?? (child ? 0 : DEFAULT_PORT);
   const mode = await startWebMode({
     dataDir: data,
-    port: chosen ?? (child ? 0 : DEFAULT_PORT),
+    port,
     // The default port is taken (another station?): any free port will do.
     anyPortIfTaken: chosen === undefined,
     simulate: simulation(opts),
     secrets: child ? new ParentSecretStore() : undefined,
     logger,
+  }).catch((e: unknown) => {
+    throw listenFailure(e, { host: WEB_HOST, port, portOption: '--port' }) ?? e;
   });
   if (mode.adminPin.newPin) {
     // Printed in both modes: `npm start` shows it in its terminal even when the desktop app opens.

@@ -1,5 +1,6 @@
 // The web-mode transport: every route of the station API over HTTP, the session token on each of
-// them, the Host check, and server-sent events delivering live fixture events.
+// them, the Host check, the static UI, and server-sent events delivering live fixture events.
+// (Every spelling of every route: test/security/station-routes.test.ts.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
@@ -67,6 +68,20 @@ describe('web mode API', () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.match(await page.text(), /<div id="root">/);
+  });
+
+  test('the UI files are served as they are; any other path is a bare 404 that echoes nothing', async () => {
+    const page = await (await fetch(`${st.web.url}/`)).text();
+    const script = /src="\.?\/?(assets\/[^"]+\.js)"/.exec(page)?.[1];
+    assert.ok(script, 'the page names its script');
+    const js = await fetch(`${st.web.url}/${script}`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    for (const path of ['/qa', '/assets/nope.js', '/index.html/', '/API/status', '/api/nope', '/%2e%2e/package.json']) {
+      const res = await fetch(`${st.web.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: 'Not found' } });
+    }
   });
 
   test('status, sign-in, batches, scans, audit, settings and ports work through the client', async () => {

@@ -1,0 +1,90 @@
+// A stand-in for the `electron` module, which cannot run here (no Electron binary): it records
+// every IPC handler main registers and every channel the preload uses, and keeps the app from
+// ever becoming ready. electron-ipc.test.ts resolves `electron` to this file.
+import { tmpdir } from 'node:os';
+
+type Fn = (...args: unknown[]) => unknown;
+
+export interface Registration {
+  via: 'handle' | 'handleOnce' | 'on' | 'once' | 'addListener' | 'prependListener' | 'prependOnceListener';
+  channel: string;
+  handler: Fn;
+}
+
+/** Everything registered on ipcMain, in order. */
+export const registered: Registration[] = [];
+/** Channels the preload used, and how. */
+export const rendererUse: { via: string; channel: string }[] = [];
+/** What the preload exposed to the page. */
+export const exposed = new Map<string, unknown>();
+
+const record = (via: Registration['via']) => (channel: string, handler: Fn) => {
+  registered.push({ via, channel, handler });
+  return ipcMain;
+};
+
+export const ipcMain = {
+  handle: record('handle'),
+  handleOnce: record('handleOnce'),
+  on: record('on'),
+  once: record('once'),
+  addListener: record('addListener'),
+  prependListener: record('prependListener'),
+  prependOnceListener: record('prependOnceListener'),
+  removeHandler() {},
+  removeListener() {
+    return ipcMain;
+  },
+};
+
+export const ipcRenderer = {
+  invoke(channel: string) {
+    rendererUse.push({ via: 'invoke', channel });
+    return Promise.resolve({ ok: true, value: null });
+  },
+  send(channel: string) {
+    rendererUse.push({ via: 'send', channel });
+  },
+  on(channel: string) {
+    rendererUse.push({ via: 'on', channel });
+    return ipcRenderer;
+  },
+  removeListener() {
+    return ipcRenderer;
+  },
+};
+
+export const contextBridge = {
+  exposeInMainWorld(key: string, api: unknown) {
+    exposed.set(key, api);
+  },
+};
+
+export const app = {
+  on() {
+    return app;
+  },
+  once() {
+    return app;
+  },
+  /** Never ready: no core child is started, no window opens. */
+  whenReady: () => new Promise<void>(() => {}),
+  isReady: () => false,
+  exit() {},
+  quit() {},
+  getPath: () => tmpdir(),
+};
+
+export class BrowserWindow {
+  static getAllWindows(): BrowserWindow[] {
+    return [];
+  }
+}
+
+export const session = { defaultSession: { setPermissionRequestHandler() {} } };
+
+export const safeStorage = {
+  isEncryptionAvailable: () => false,
+  encryptString: (s: string) => Buffer.from(s),
+  decryptString: (b: Buffer) => b.toString(),
+};
