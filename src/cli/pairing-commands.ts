@@ -6,12 +6,13 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
-import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
+import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { PairingError } from '../pairing/pairing-api.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
+import { EXIT_USAGE } from './station-commands.ts';
 
 function readTextFile(path: string, what: string): string {
   try {
@@ -199,12 +200,14 @@ export function registerPairingCommands(program: Command): void {
     .option('--scope <METHOD::PATH>', 'allowed "METHOD::PATH" regex, repeatable (default: ".*::.*", everything)', collect, [])
     .option('--ttl <seconds>', 'lifetime in seconds, 0 for no expiry', '3600')
     .action(async (opts: { privateKey: string; scope: string[]; ttl: string }) => {
+      try {
+        checkScopes(opts.scope);
+      } catch (e) {
+        process.exitCode = EXIT_USAGE;
+        throw e;
+      }
       const privateKey = parsePrivateKey(readTextFile(opts.privateKey, 'private key file'));
       const ttlSeconds = parseInteger(opts.ttl, '--ttl', 0, 10 * 365 * 24 * 3600);
-      for (const scope of opts.scope) {
-        if (!scope.includes('::'))
-          throw new ImprintError('INVALID_ARGUMENT', `--scope must look like METHOD::PATH, got "${scope}"`);
-      }
       const token = await mintAgentToken({ privateKey, scopes: opts.scope.length ? opts.scope : undefined, ttlSeconds });
       console.log(token);
     });

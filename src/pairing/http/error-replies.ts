@@ -56,8 +56,8 @@ export function pairingErrorAnswer(err: ImprintError, idField?: string): ErrorAn
     'DEVICE_NOT_FOUND',
     'BAD_REQUEST',
     'MISSING_TOKEN',
-    'INVALID_TOKEN',
   ];
+  // INVALID_TOKEN carries Guardian's text for its status: 401 "Invalid JWT token" or 403 "Forbidden".
   const detail = fixed.includes(code) ? defaultDetail : err.message || defaultDetail;
   return { status, body: { errors: { detail } }, code };
 }

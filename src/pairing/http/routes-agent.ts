@@ -18,7 +18,8 @@ export function agentAuthorizer(ctx: RouteContext) {
     let pending: Promise<void> | undefined;
     try {
       const realm = requireRealm(ctx, req);
-      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+      const path = authorizationPath(req.routeOptions.url ?? '', req.params as Record<string, unknown>);
+      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
     } catch (e) {
       done(e as Error);
       return;
