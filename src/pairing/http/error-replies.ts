@@ -49,14 +49,7 @@ export function pairingErrorAnswer(err: ImprintError, idField?: string): ErrorAn
     return { status, body: { errors: { [idField]: [INVALID_DEVICE_ID_MESSAGE] } }, code };
   }
   // The fixed Astarte texts win over the domain's wording, so clients that match on them keep working.
-  const fixed = [
-    'REALM_NOT_FOUND',
-    'FORBIDDEN',
-    'UNAUTHORIZED',
-    'DEVICE_NOT_FOUND',
-    'BAD_REQUEST',
-    'MISSING_TOKEN',
-  ];
+  const fixed = ['REALM_NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'DEVICE_NOT_FOUND', 'BAD_REQUEST', 'MISSING_TOKEN'];
   // INVALID_TOKEN carries Guardian's text for its status: 401 "Invalid JWT token" or 403 "Forbidden".
   const detail = fixed.includes(code) ? defaultDetail : err.message || defaultDetail;
   return { status, body: { errors: { detail } }, code };
