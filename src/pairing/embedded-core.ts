@@ -129,25 +129,16 @@ export function emptyDevice(realm: string, deviceId: string): DeviceRow {
   };
 }
 
+/** Astarte's changeset for initial_introspection (DeviceRegistrationRequest): its field messages, its rules. */
 function validateIntrospection(intro: unknown): Record<string, IntrospectionEntry> | null {
   if (intro === undefined || intro === null) return null;
+  if (typeof intro !== 'object' || Array.isArray(intro)) throw errors.validation({ initial_introspection: ['is invalid'] });
   const problems: string[] = [];
-  if (typeof intro !== 'object' || Array.isArray(intro)) {
-    problems.push('must be an object of interface name to {major, minor}');
-  } else {
-    for (const [name, v] of Object.entries(intro as Record<string, unknown>)) {
-      const e = v as { major?: unknown; minor?: unknown } | null;
-      const ok =
-        typeof e === 'object' &&
-        e !== null &&
-        Number.isInteger(e.major) &&
-        Number.isInteger(e.minor) &&
-        (e.major as number) >= 0 &&
-        (e.minor as number) >= 0 &&
-        ((e.major as number) > 0 || (e.minor as number) > 0);
-      if (!ok || name.length === 0)
-        problems.push(`${name || '(empty)'}: major and minor must be non-negative integers, not both 0`);
-    }
+  for (const [name, v] of Object.entries(intro as Record<string, unknown>)) {
+    const e = v as { major?: unknown; minor?: unknown } | null;
+    if (typeof e !== 'object' || e === null || !Number.isInteger(e.major) || !Number.isInteger(e.minor))
+      problems.push(`has invalid format for interface ${name}`);
+    else if ((e.major as number) < 0 || (e.minor as number) < 0) problems.push(`has negative versions in interface ${name}`);
   }
   if (problems.length) throw errors.validation({ initial_introspection: problems });
   const out: Record<string, IntrospectionEntry> = {};
