@@ -1,7 +1,9 @@
 // The `imprint` command line. Each area registers its own subcommands.
 import { Command } from 'commander';
 import { describeError } from '../common/errors.ts';
+import { registerAstartectlUtilsCommands } from './astartectl-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerCompletionCommand } from './completion.ts';
 import { registerPairingCommands } from './pairing-commands.ts';
 import { registerSerialCommands } from './serial-commands.ts';
 import { registerStationCommands } from './station-commands.ts';
@@ -19,6 +21,8 @@ registerStationCommands(program);
 registerAuditCommands(program);
 registerWebCommands(program);
 registerSyncCommands(program);
+registerAstartectlUtilsCommands(program);
+registerCompletionCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,6 +10,7 @@ import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, par
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { PairingError } from '../pairing/pairing-api.ts';
+import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
@@ -253,6 +254,7 @@ export function registerPairingCommands(program: Command): void {
 
   registerPairingClaimCommands(pairing);
   registerPairingBrokerCommands(pairing);
+  registerAstartectlPairingCommands(pairing);
 
   const device = pairing.command('device').description('devices of a realm');
 

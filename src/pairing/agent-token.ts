@@ -45,6 +45,8 @@ export interface MintAgentTokenOptions {
   privateKey: string | KeyObject;
   /** `a_pa` entries; default: everything. */
   scopes?: string[];
+  /** Astarte claims to sign instead of `{a_pa: scopes}` (`imprint utils gen-jwt`: a_aea, a_rma, a_pa, …). */
+  claims?: Record<string, string[]>;
   /** Lifetime in seconds; 0 or undefined = no `exp` claim. */
   ttlSeconds?: number;
   /** `sub` claim, for humans reading the token. */
@@ -111,7 +113,7 @@ export async function mintAgentToken(opts: MintAgentTokenOptions): Promise<strin
   // A token whose scopes a server would silently ignore would fail later, far from the typo.
   if (opts.scopes) checkScopes(opts.scopes);
   const nowSec = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
-  const jwt = new SignJWT({ a_pa: opts.scopes ?? [ALL_ACCESS_SCOPE] })
+  const jwt = new SignJWT(opts.claims ?? { a_pa: opts.scopes ?? [ALL_ACCESS_SCOPE] })
     .setProtectedHeader({ alg, typ: 'JWT' })
     .setIssuedAt(nowSec);
   if (opts.ttlSeconds && opts.ttlSeconds > 0) jwt.setExpirationTime(nowSec + Math.floor(opts.ttlSeconds));
