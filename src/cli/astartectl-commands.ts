@@ -222,7 +222,10 @@ export function registerAstartectlUtilsCommands(program: Command): void {
       for (const c of o.claims) {
         const prefix = Object.keys(JWT_TYPES).find((t) => c.startsWith(`${t}:`));
         const targets = prefix ? [prefix] : sets;
-        for (const t of targets) (claims[JWT_TYPES[t]] ??= []).push(prefix ? c.slice(prefix.length + 1) : c);
+        for (const t of targets) {
+          const key = JWT_TYPES[t];
+          claims[key] = [...(claims[key] ?? []), prefix ? c.slice(prefix.length + 1) : c];
+        }
       }
       for (const [k, v] of Object.entries(claims))
         if (v.length === 0) claims[k] = k === 'a_ch' ? ['JOIN::.*', 'WATCH::.*'] : ['.*::.*'];

@@ -168,7 +168,7 @@ function isChainError(e: unknown): e is AuditChainError {
   return e instanceof Error && e.name === 'AuditChainError';
 }
 
-export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imports: ImportApi | undefined): void {
+export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, imports: ImportApi | undefined): void {
   const api = (): ImportApi =>
     imports ??
     (() => {
