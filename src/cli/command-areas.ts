@@ -46,6 +46,22 @@ export const AREAS: Area[] = [
     commands: { sync: "push offline batches and the station's audit trail to the remote pairing core" },
     load: async () => (await import('./sync-commands.ts')).registerSyncCommands,
   },
+  {
+    commands: { utils: 'key pairs, device ids and JWTs (as astartectl utils)' },
+    load: async () => (await import('./astartectl-commands.ts')).registerAstartectlUtilsCommands,
+  },
+  {
+    commands: { completion: 'print a shell completion script: bash or zsh (e.g. source <(imprint completion bash))' },
+    // Completion is generated from the whole command tree, so this one area loads all the others.
+    load: async () => {
+      const others = await Promise.all(AREAS.filter((a) => !('completion' in a.commands)).map((a) => a.load()));
+      const { registerCompletionCommand } = await import('./completion.ts');
+      return (program) => {
+        for (const register of others) register(program);
+        registerCompletionCommand(program);
+      };
+    },
+  },
 ];
 
 /** The area a command line is about: `imprint station run …`, or `imprint help station`. */

@@ -7,12 +7,15 @@ import pino from 'pino';
 import { ImprintError } from '../common/errors.ts';
 import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
-import { generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
+import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { PairingError } from '../pairing/pairing-api.ts';
+import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
+import { EXIT_USAGE } from './station-commands.ts';
 
 function readTextFile(path: string, what: string): string {
   try {
@@ -79,6 +82,10 @@ export function registerPairingCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '4003')
     .option('--broker-url <url>', 'MQTT broker URL for devices of realms created without --broker-url')
+    .option(
+      '--public-url <url>',
+      "this server's URL as devices and brokers reach it, for the OCSP URL in certificates (default: http://HOST:PORT)",
+    )
     .option('--sign-realm <realm>', 'serve Foundries-compatible POST /sign for this realm (it needs a --factory)')
     .option('--sign-gateway-url <url>', 'device gateway URL written into sota.toml (default: https://ota-lite.foundries.io:8443)')
     .option('--sign-root-crt <file>', "root.crt given to /sign devices (default: this core's CA certificate)")
@@ -88,6 +95,7 @@ export function registerPairingCommands(program: Command): void {
         host: string;
         port: string;
         brokerUrl?: string;
+        publicUrl?: string;
         signRealm?: string;
         signGatewayUrl?: string;
         signRootCrt?: string;
@@ -98,8 +106,14 @@ export function registerPairingCommands(program: Command): void {
         }
         // Buffered log writes: a request line per request must not cost a write(2) each.
         const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
+        if (opts.publicUrl !== undefined && !/^https?:\/\/[\x21-\x7e]+$/.test(opts.publicUrl)) {
+          throw new ImprintError('INVALID_ARGUMENT', `--public-url must be an absolute http(s) URL, got "${opts.publicUrl}"`);
+        }
         const dataDir = resolveDataDir(opts);
-        const core = EmbeddedPairingCore.open({ dataDir, logger });
+        // Known once listening (port 0 picks one): certificates issued from then on carry the OCSP URL.
+        let publicUrl = opts.publicUrl?.replace(/\/+$/, '');
+        const ocspUrl = (realm: string) => (publicUrl ? `${publicUrl}/v1/${encodeURIComponent(realm)}/ca/ocsp` : undefined);
+        const core = EmbeddedPairingCore.open({ dataDir, logger, ocspUrl });
         let server: Awaited<ReturnType<typeof servePairing>>;
         let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
         try {
@@ -115,6 +129,7 @@ export function registerPairingCommands(program: Command): void {
         if (core.listRealms().length === 0) {
           logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
         }
+        publicUrl ??= server.url;
         console.log(`Pairing API listening on ${server.url}`);
         await new Promise<void>((done) => {
           const stop = (signal: string) => {
@@ -200,12 +215,14 @@ export function registerPairingCommands(program: Command): void {
     .option('--scope <METHOD::PATH>', 'allowed "METHOD::PATH" regex, repeatable (default: ".*::.*", everything)', collect, [])
     .option('--ttl <seconds>', 'lifetime in seconds, 0 for no expiry', '3600')
     .action(async (opts: { privateKey: string; scope: string[]; ttl: string }) => {
+      try {
+        checkScopes(opts.scope);
+      } catch (e) {
+        process.exitCode = EXIT_USAGE;
+        throw e;
+      }
       const privateKey = parsePrivateKey(readTextFile(opts.privateKey, 'private key file'));
       const ttlSeconds = parseInteger(opts.ttl, '--ttl', 0, 10 * 365 * 24 * 3600);
-      for (const scope of opts.scope) {
-        if (!scope.includes('::'))
-          throw new ImprintError('INVALID_ARGUMENT', `--scope must look like METHOD::PATH, got "${scope}"`);
-      }
       const token = await mintAgentToken({ privateKey, scopes: opts.scope.length ? opts.scope : undefined, ttlSeconds });
       console.log(token);
     });
@@ -237,6 +254,8 @@ export function registerPairingCommands(program: Command): void {
     });
 
   registerPairingClaimCommands(pairing);
+  registerPairingBrokerCommands(pairing);
+  registerAstartectlPairingCommands(pairing);
 
   const device = pairing.command('device').description('devices of a realm');
 

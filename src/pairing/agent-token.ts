@@ -7,11 +7,46 @@ import { ImprintError } from '../common/errors.ts';
 /** Every agent API route, every method. */
 export const ALL_ACCESS_SCOPE = '.*::.*';
 
+/** One compiled `a_pa` entry. */
+export interface PathRule {
+  method: RegExp;
+  path: RegExp;
+}
+
+/**
+ * One `a_pa` entry "METHOD::PATH" → method and path regexes, each anchored at both ends; undefined when
+ * malformed (no `::`, or a regex that does not compile). A server ignores such entries, as Astarte does;
+ * `mintAgentToken` refuses them.
+ */
+export function compileScope(scope: unknown): PathRule | undefined {
+  if (typeof scope !== 'string') return undefined;
+  const sep = scope.indexOf('::');
+  if (sep < 0) return undefined;
+  try {
+    // Grouped so that an alternation such as `GET|POST` stays inside the anchors.
+    return { method: new RegExp(`^(?:${scope.slice(0, sep)})$`), path: new RegExp(`^(?:${scope.slice(sep + 2)})$`) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws ImprintError INVALID_SCOPE naming the first entry that a server would ignore. */
+export function checkScopes(scopes: readonly string[]): void {
+  for (const scope of scopes) {
+    if (!scope.includes('::'))
+      throw new ImprintError('INVALID_SCOPE', `Scope "${scope}" must look like METHOD::PATH (e.g. POST::agent/devices)`);
+    if (!compileScope(scope))
+      throw new ImprintError('INVALID_SCOPE', `Scope "${scope}" is not a valid regular expression on both sides of "::"`);
+  }
+}
+
 export interface MintAgentTokenOptions {
   /** PEM (PKCS#8, SEC1 or PKCS#1) or a KeyObject. */
   privateKey: string | KeyObject;
   /** `a_pa` entries; default: everything. */
   scopes?: string[];
+  /** Astarte claims to sign instead of `{a_pa: scopes}` (`imprint utils gen-jwt`: a_aea, a_rma, a_pa, …). */
+  claims?: Record<string, string[]>;
   /** Lifetime in seconds; 0 or undefined = no `exp` claim. */
   ttlSeconds?: number;
   /** `sub` claim, for humans reading the token. */
@@ -75,8 +110,10 @@ export function parsePublicKey(pem: string): KeyObject {
 export async function mintAgentToken(opts: MintAgentTokenOptions): Promise<string> {
   const key = typeof opts.privateKey === 'string' ? parsePrivateKey(opts.privateKey) : opts.privateKey;
   const alg = algorithmForKey(key);
+  // A token whose scopes a server would silently ignore would fail later, far from the typo.
+  if (opts.scopes) checkScopes(opts.scopes);
   const nowSec = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
-  const jwt = new SignJWT({ a_pa: opts.scopes ?? [ALL_ACCESS_SCOPE] })
+  const jwt = new SignJWT(opts.claims ?? { a_pa: opts.scopes ?? [ALL_ACCESS_SCOPE] })
     .setProtectedHeader({ alg, typ: 'JWT' })
     .setIssuedAt(nowSec);
   if (opts.ttlSeconds && opts.ttlSeconds > 0) jwt.setExpirationTime(nowSec + Math.floor(opts.ttlSeconds));

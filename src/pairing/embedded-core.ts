@@ -17,6 +17,7 @@ import {
   type PairingClient,
   PairingError,
   type RegisterOptions,
+  type VerifyCause,
   type VerifyResult,
 } from './pairing-api.ts';
 import type { DeviceRow, PairingStore, PairingStoreWriter, RealmRow } from './pairing-store.ts';
@@ -128,25 +129,16 @@ export function emptyDevice(realm: string, deviceId: string): DeviceRow {
   };
 }
 
+/** Astarte's changeset for initial_introspection (DeviceRegistrationRequest): its field messages, its rules. */
 function validateIntrospection(intro: unknown): Record<string, IntrospectionEntry> | null {
   if (intro === undefined || intro === null) return null;
+  if (typeof intro !== 'object' || Array.isArray(intro)) throw errors.validation({ initial_introspection: ['is invalid'] });
   const problems: string[] = [];
-  if (typeof intro !== 'object' || Array.isArray(intro)) {
-    problems.push('must be an object of interface name to {major, minor}');
-  } else {
-    for (const [name, v] of Object.entries(intro as Record<string, unknown>)) {
-      const e = v as { major?: unknown; minor?: unknown } | null;
-      const ok =
-        typeof e === 'object' &&
-        e !== null &&
-        Number.isInteger(e.major) &&
-        Number.isInteger(e.minor) &&
-        (e.major as number) >= 0 &&
-        (e.minor as number) >= 0 &&
-        ((e.major as number) > 0 || (e.minor as number) > 0);
-      if (!ok || name.length === 0)
-        problems.push(`${name || '(empty)'}: major and minor must be non-negative integers, not both 0`);
-    }
+  for (const [name, v] of Object.entries(intro as Record<string, unknown>)) {
+    const e = v as { major?: unknown; minor?: unknown } | null;
+    if (typeof e !== 'object' || e === null || !Number.isInteger(e.major) || !Number.isInteger(e.minor))
+      problems.push(`has invalid format for interface ${name}`);
+    else if ((e.major as number) < 0 || (e.minor as number) < 0) problems.push(`has negative versions in interface ${name}`);
   }
   if (problems.length) throw errors.validation({ initial_introspection: problems });
   const out: Record<string, IntrospectionEntry> = {};
@@ -182,6 +174,8 @@ export interface EmbeddedCoreOptions {
   now?: () => Date;
   /** Durability of the store; FULL is the only setting (an acknowledged write survives power loss). */
   synchronous?: 'FULL';
+  /** The OCSP responder URL of a realm, written into its certificates (`pairing serve` knows its public URL). */
+  ocspUrl?: (realm: string) => string | undefined;
 }
 
 export class EmbeddedPairingCore implements PairingClient {
@@ -193,6 +187,7 @@ export class EmbeddedPairingCore implements PairingClient {
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #defaultBrokerUrl: string;
+  readonly #ocspUrl: (realm: string) => string | undefined;
   // Realms are few and read on every request: keep them in memory (a miss re-reads the store, so
   // a realm created by another process, e.g. the CLI, becomes visible).
   readonly #realms = new Map<string, RealmConfig>();
@@ -217,6 +212,7 @@ export class EmbeddedPairingCore implements PairingClient {
     this.#log = (opts.logger ?? silentLogger).child({ component: 'pairing-core' });
     this.#now = opts.now ?? (() => new Date());
     this.#defaultBrokerUrl = opts.defaultBrokerUrl ?? DEFAULT_BROKER_URL;
+    this.#ocspUrl = opts.ocspUrl ?? (() => undefined);
   }
 
   // ---- realms -------------------------------------------------------------------------------
@@ -374,7 +370,13 @@ export class EmbeddedPairingCore implements PairingClient {
     let issued: IssuedCertificate;
     try {
       // On libuv's pool: CSR check and signing leave the event loop free for other requests.
-      issued = await this.#ca.issueAsync({ csrPem, commonName: `${realm}/${device.deviceId}`, serialHex, now: this.#now() });
+      issued = await this.#ca.issueAsync({
+        csrPem,
+        commonName: `${realm}/${device.deviceId}`,
+        serialHex,
+        now: this.#now(),
+        ocspUrl: this.#ocspUrl(realm),
+      });
     } catch (e) {
       if (isImprintError(e) && e.code === 'INVALID_CSR') throw new PairingError('INVALID_CSR', 422, e.message, { cause: e });
       throw e;
@@ -404,7 +406,7 @@ export class EmbeddedPairingCore implements PairingClient {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
     const now = this.#now();
     const timestamp = astarteTimestamp(now);
-    const invalid = (cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' | 'REVOKED'): VerifyResult => ({
+    const invalid = (cause: VerifyCause): VerifyResult => ({
       valid: false,
       timestamp,
       cause,
@@ -480,6 +482,31 @@ export class EmbeddedPairingCore implements PairingClient {
 
   crlPem(): string {
     return this.crl().pem;
+  }
+
+  /** The OCSP answer (DER) for a realm: certificates of other realms are `unknown` there. */
+  async ocspResponse(realm: string, requestDer: Buffer): Promise<Buffer> {
+    this.#requireRealm(realm);
+    return this.#ca.ocspResponse(
+      requestDer,
+      async (serialHex) => {
+        const c = await this.#store.getCertificate(serialHex);
+        if (!c || c.realm !== realm) return { status: 'unknown' };
+        if (c.revokedAt && c.reason) return { status: 'revoked', revokedAt: new Date(c.revokedAt), reason: c.reason };
+        return { status: 'good' };
+      },
+      { now: this.#now() },
+    );
+  }
+
+  /** Readiness for /health: the store answers a read. */
+  async ready(): Promise<boolean> {
+    try {
+      await this.#store.getRealm('');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Store figures for metrics: durability setting, committed batches and writes (group commit). */

@@ -21,7 +21,19 @@ export type VerifyResult =
   | { valid: true; timestamp: string; until: string }
   | { valid: false; timestamp: string; cause: VerifyCause; details: null };
 
-export type VerifyCause = 'EXPIRED' | 'INVALID_ISSUER' | 'INVALID' | 'REVOKED' | 'INVALID_SUBJECT' | 'NOT_YET_VALID';
+/**
+ * Astarte's causes (its CertVerifier's mapping of path validation failures; MISSING_BASIC_CONSTRAINT,
+ * INVALID_KEY_USAGE and NAME_NOT_PERMITTED can come from a real Astarte only), plus our REVOKED.
+ */
+export type VerifyCause =
+  | 'EXPIRED'
+  | 'INVALID_ISSUER'
+  | 'INVALID_SIGNATURE'
+  | 'NAME_NOT_PERMITTED'
+  | 'MISSING_BASIC_CONSTRAINT'
+  | 'INVALID_KEY_USAGE'
+  | 'INVALID'
+  | 'REVOKED';
 
 export interface RegisterOptions {
   initialIntrospection?: Record<string, IntrospectionEntry>;

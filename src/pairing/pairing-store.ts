@@ -38,6 +38,12 @@ export interface IssuedCertificateRow {
   notAfter: string;
 }
 
+/** An issued certificate and its revocation, if any (OCSP answers from it). */
+export interface CertificateRow extends IssuedCertificateRow {
+  revokedAt: string | null;
+  reason: RevocationReason | null;
+}
+
 export interface RevokedCertificateRow {
   serialHex: string;
   revokedAt: string;
@@ -55,6 +61,8 @@ export interface PairingStoreReader {
    */
   countDevices(realm: string): number;
   isRevoked(serialHex: string): boolean;
+  /** The certificate this core issued with that serial (canonical lowercase hex), undefined when none. */
+  getCertificate(serialHex: string): CertificateRow | undefined;
   listRevoked(): RevokedCertificateRow[];
   /** Increases with every revocation: the CRL number. */
   revocationCount(): number;

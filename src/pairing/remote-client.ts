@@ -322,6 +322,7 @@ export function errorFromAnswer(
     if (detail === 'Device already registered') code = 'ALREADY_REGISTERED';
     else if (hasFields && Object.values(fields).some((l) => l.some((m) => m.includes('valid base64 encoded 128 bits id'))))
       code = 'INVALID_DEVICE_ID';
+    else if (fields.csr) code = 'INVALID_CSR';
     else code = 'VALIDATION';
   } else return new PairingError('REMOTE_ERROR', status, `Unexpected status ${status} from the pairing server (${operation})`);
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
 import type {
+  CertificateRow,
   DeviceRow,
   IssuedCertificateRow,
   PairingStore,
@@ -71,6 +72,16 @@ interface DeviceDbRow {
   certificate_serial: string | null;
   certificate_not_after: string | null;
   initial_introspection: string | null;
+}
+
+interface CertificateDbRow {
+  serial: string;
+  realm: string;
+  device_id: string;
+  issued_at: string;
+  not_after: string;
+  revoked_at: string | null;
+  revocation_reason: RevocationReason | null;
 }
 
 interface RealmDbRow {
@@ -176,6 +187,7 @@ export class SqlitePairingStore implements PairingStore {
         'UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL',
       ),
       isRevoked: db.prepare<[string], number>('SELECT 1 FROM certificates WHERE serial = ? AND revoked_at IS NOT NULL').pluck(),
+      getCertificate: db.prepare<[string], CertificateDbRow>('SELECT * FROM certificates WHERE serial = ?'),
       listRevoked: db.prepare<[], { serial: string; revoked_at: string; revocation_reason: RevocationReason }>(
         'SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial',
       ),
@@ -192,6 +204,7 @@ export class SqlitePairingStore implements PairingStore {
       getDevice: (realm, id) => this.getDevice(realm, id),
       countDevices: (realm) => this.countDevices(realm),
       isRevoked: (serial) => this.isRevoked(serial),
+      getCertificate: (serial) => this.getCertificate(serial),
       listRevoked: () => this.listRevoked(),
       revocationCount: () => this.revocationCount(),
       putDevice: (d) => {
@@ -254,6 +267,20 @@ export class SqlitePairingStore implements PairingStore {
 
   isRevoked(serialHex: string): boolean {
     return this.#stmts.isRevoked.get(serialHex.toLowerCase()) !== undefined;
+  }
+
+  getCertificate(serialHex: string): CertificateRow | undefined {
+    const r = this.#stmts.getCertificate.get(serialHex.toLowerCase());
+    if (!r) return undefined;
+    return {
+      serialHex: r.serial,
+      realm: r.realm,
+      deviceId: r.device_id,
+      issuedAt: r.issued_at,
+      notAfter: r.not_after,
+      revokedAt: r.revoked_at,
+      reason: r.revocation_reason,
+    };
   }
 
   listRevoked(): RevokedCertificateRow[] {

@@ -10,11 +10,24 @@ import { AREAS, areaOf } from '../../src/cli/command-areas.ts';
 const BIN = fileURLToPath(new URL('../../bin/imprint.mjs', import.meta.url));
 
 test('each area registers exactly the top-level commands the help table lists', async () => {
+  const everything = new Command('imprint');
   for (const area of AREAS) {
     const program = new Command('imprint');
     (await area.load())(program);
-    assert.deepEqual(program.commands.map((c) => c.name()).sort(), Object.keys(area.commands).sort());
+    const names = program.commands.map((c) => c.name()).sort();
+    if ('completion' in area.commands) {
+      // The completion area registers the whole tree, to complete it.
+      assert.deepEqual(names, AREAS.flatMap((a) => Object.keys(a.commands)).sort());
+      continue;
+    }
+    assert.deepEqual(names, Object.keys(area.commands).sort());
+    (await area.load())(everything);
   }
+  assert.equal(
+    new Set(everything.commands.map((c) => c.name())).size,
+    everything.commands.length,
+    'no command is registered twice',
+  );
 });
 
 test('a command line loads the area it names, help included', () => {

@@ -24,9 +24,9 @@ describe('CertificateAuthority.check and .crl', () => {
     assert.deepEqual(ca.check(issued.pem), { ok: true, serialHex: 'c0ffee', commonName: CN, notAfter: issued.notAfter });
   });
 
-  it('answers INVALID_ISSUER for a certificate of another CA, even one with the same name', () => {
+  it("answers INVALID_SIGNATURE for another CA with the CA's name, INVALID_ISSUER for another name (Astarte's causes)", () => {
     const foreign = otherCa.issue({ csrPem, commonName: CN, serialHex: '01' });
-    assert.deepEqual(ca.check(foreign.pem), { ok: false, cause: 'INVALID_ISSUER' });
+    assert.deepEqual(ca.check(foreign.pem), { ok: false, cause: 'INVALID_SIGNATURE' });
     const renamed = CertificateAuthority.loadOrCreate(`${tmp.dir}/renamed-ca`, { commonName: 'Someone Else' });
     assert.deepEqual(ca.check(renamed.issue({ csrPem, commonName: CN, serialHex: '01' }).pem), {
       ok: false,
@@ -34,23 +34,29 @@ describe('CertificateAuthority.check and .crl', () => {
     });
   });
 
-  it('answers INVALID_ISSUER when the signature was tampered with', () => {
+  it('answers INVALID_SIGNATURE when the signed content was tampered with', () => {
     const der = pemToDer(ca.issue({ csrPem, commonName: CN, serialHex: '02' }).pem);
     const i = der.indexOf(Buffer.from(CN));
     der[i + CN.length - 1] ^= 0x01; // change the subject: the CA's signature no longer covers it
-    assert.deepEqual(ca.check(derToPem(der, 'CERTIFICATE')), { ok: false, cause: 'INVALID_ISSUER' });
+    assert.deepEqual(ca.check(derToPem(der, 'CERTIFICATE')), { ok: false, cause: 'INVALID_SIGNATURE' });
   });
 
-  it('answers EXPIRED after notAfter and NOT_YET_VALID before notBefore', () => {
+  it('answers EXPIRED after notAfter and before notBefore (Erlang reports both as cert_expired), before any issuer check', () => {
     const issued = ca.issue({ csrPem, commonName: CN, serialHex: '03', validityDays: 1 });
     assert.equal(ca.check(issued.pem, issued.notAfter).ok, true); // notAfter itself is still valid
     assert.deepEqual(ca.check(issued.pem, new Date(issued.notAfter.getTime() + 1000)), { ok: false, cause: 'EXPIRED' });
-    assert.deepEqual(ca.check(issued.pem, new Date(issued.notBefore.getTime() - 1000)), { ok: false, cause: 'NOT_YET_VALID' });
+    assert.deepEqual(ca.check(issued.pem, new Date(issued.notBefore.getTime() - 1000)), { ok: false, cause: 'EXPIRED' });
+    const foreign = otherCa.issue({ csrPem, commonName: CN, serialHex: '05', validityDays: 1 });
+    assert.deepEqual(ca.check(foreign.pem, new Date(foreign.notAfter.getTime() + 1000)), { ok: false, cause: 'EXPIRED' });
   });
 
   it('answers INVALID for garbage, other PEM types and the CA certificate itself', () => {
     const leafDer = pemToDer(ca.issue({ csrPem, commonName: CN, serialHex: '04' }).pem);
-    for (const pem of ['', 'garbage', csrPem, derToPem(leafDer.subarray(0, 100), 'CERTIFICATE'), ca.certificatePem]) {
+    const leafPem = derToPem(leafDer, 'CERTIFICATE');
+    const garbage = ['', 'garbage', csrPem, derToPem(leafDer.subarray(0, 100), 'CERTIFICATE'), ca.certificatePem];
+    // As Astarte: exactly one PEM entry; a chain, or a certificate with its key, is INVALID.
+    garbage.push(leafPem + ca.certificatePem, leafPem + csrPem);
+    for (const pem of garbage) {
       assert.deepEqual(ca.check(pem), { ok: false, cause: 'INVALID' });
     }
     assert.deepEqual(ca.check(undefined as unknown as string), { ok: false, cause: 'INVALID' });

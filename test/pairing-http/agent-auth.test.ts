@@ -55,7 +55,9 @@ test('bearer parsing, scope compilation and the authorization path', () => {
   assert.ok(rule);
   assert.ok(rule.method.test('POST') && !rule.method.test('POSTX'));
   assert.ok(rule.path.test('agent/devices') && !rule.path.test('agent/devices/y'));
-  assert.equal(authorizationPath('/v1/realm/agent/devices'), 'agent/devices');
-  assert.equal(authorizationPath('/v1/realm/agent/devices/abc/?q=1'), 'agent/devices/abc');
-  assert.equal(authorizationPath('/v1/realm'), '');
+  // Built from the matched route and its decoded parameters, never from the request's spelling.
+  assert.equal(authorizationPath('/v1/:realm/agent/devices', { realm: 'r' }), 'agent/devices');
+  assert.equal(authorizationPath('/v1/:realm/agent/devices/:device_id', { realm: 'r', device_id: 'a/b' }), 'agent/devices/a/b');
+  assert.equal(authorizationPath('/v1/:realm/x/*', { realm: 'r', '*': 'y/z' }), 'x/y/z');
+  assert.throws(() => authorizationPath('/health', {}));
 });

@@ -5,13 +5,23 @@
 import { verify } from 'node:crypto';
 import { ImprintError } from '../../common/errors.ts';
 import { type CaMaterial, loadOrCreateCa } from './ca-key-store.ts';
-import { readCertificate } from './certificate-reader.ts';
+import { readCertificate, sameName } from './certificate-reader.ts';
 import { buildCrl, type RevocationReason } from './crl.ts';
 import { badCsrSignature, invalidCsr, readCsr, type UnverifiedCsr, verifyCsr } from './csr.ts';
+import {
+  buildOcspResponse,
+  certIdNamesIssuer,
+  type OcspCertId,
+  OcspMalformed,
+  type OcspRequest,
+  type OcspStatus,
+  ocspErrorResponse,
+  readOcspRequest,
+} from './ocsp.ts';
 import { pemDecode, pemEncode } from './pem.ts';
 import { type SigningScheme, signingSchemeFor, verifyKeyOptions, verifyPaddingOptions } from './signature-algorithms.ts';
 import { SigningThreads } from './signing-threads.ts';
-import { LeafCertificateBuilder, type LeafFields, serialInteger } from './x509-builder.ts';
+import { keyIdentifier, LeafCertificateBuilder, type LeafFields, serialInteger, subjectPublicKeyBits } from './x509-builder.ts';
 
 export const DEFAULT_CA_COMMON_NAME = 'Imprint Pairing CA';
 export const DEFAULT_CA_VALIDITY_DAYS = 3650;
@@ -19,13 +29,20 @@ export const DEFAULT_LEAF_VALIDITY_DAYS = 90;
 /** notBefore is backdated by this much so devices with a slightly slow clock accept a fresh certificate. */
 export const CLOCK_SKEW_MS = 3600_000;
 export const DEFAULT_CRL_VALIDITY_MS = 86400_000;
+/** OCSP answers are live from the store: caches may keep one for an hour. */
+export const DEFAULT_OCSP_VALIDITY_MS = 3600_000;
 const MAX_VALIDITY_DAYS = 36500;
 const MAX_CN_LENGTH = 256;
 const REASONS = new Set<RevocationReason>(['superseded', 'unspecified', 'keyCompromise']);
 
-export type CheckResult =
-  | { ok: true; serialHex: string; commonName: string; notAfter: Date }
-  | { ok: false; cause: 'INVALID' | 'INVALID_ISSUER' | 'EXPIRED' | 'NOT_YET_VALID' };
+/**
+ * Why check() refused a certificate, with Astarte's names (its CertVerifier maps Erlang's path validation
+ * reasons): cert_expired (before notBefore too) → EXPIRED, invalid_issuer → INVALID_ISSUER,
+ * invalid_signature → INVALID_SIGNATURE, anything else (unparsable, not exactly one certificate) → INVALID.
+ */
+export type CheckCause = 'INVALID' | 'EXPIRED' | 'INVALID_ISSUER' | 'INVALID_SIGNATURE';
+
+export type CheckResult = { ok: true; serialHex: string; commonName: string; notAfter: Date } | { ok: false; cause: CheckCause };
 
 export interface IssuedCertificate {
   pem: string;
@@ -41,6 +58,8 @@ export interface IssueOptions {
   serialHex: string;
   validityDays?: number;
   now?: Date;
+  /** OCSP responder URL written into the certificate's authorityInfoAccess (http or https). */
+  ocspUrl?: string;
 }
 
 export interface RevokedEntry {
@@ -199,6 +218,9 @@ export class CertificateAuthority {
     const serial = serialInteger(opts.serialHex);
     if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
     const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
+    const ocspUrl = opts.ocspUrl;
+    if (ocspUrl !== undefined && !(/^https?:\/\/[\x21-\x7e]{1,500}$/.test(ocspUrl) && URL.canParse(ocspUrl)))
+      throw badArgument('The OCSP URL must be an absolute http(s) URL of printable ASCII characters');
     const csr = readCsr(opts.csrPem);
 
     const now = floorToSecond((opts.now ?? new Date()).getTime());
@@ -206,35 +228,76 @@ export class CertificateAuthority {
     const notAfter = new Date(Math.min(now + days * 86400_000, this.notAfter.getTime()));
     if (notAfter <= notBefore)
       throw new ImprintError('CA_EXPIRED', 'The CA certificate has expired; it cannot issue certificates');
-    return { csr, fields: { serial: serial.der, serialHex: serial.canonicalHex, notBefore, notAfter, commonName } };
+    return { csr, fields: { serial: serial.der, serialHex: serial.canonicalHex, notBefore, notAfter, commonName, ocspUrl } };
   }
 
   private result(der: Buffer, f: { serialHex: string; notBefore: Date; notAfter: Date }): IssuedCertificate {
     return { pem: pemEncode(der, 'CERTIFICATE'), serialHex: f.serialHex, notBefore: f.notBefore, notAfter: f.notAfter };
   }
 
-  /** Checks that `certPem` was issued by this CA and is within its validity. Revocation is the caller's. */
+  /**
+   * Checks that `certPem` is a certificate this CA issued, within its validity, in the order of Erlang's
+   * path validation that Astarte runs (time, issuer name, signature), so that each failure gets Astarte's
+   * cause. Revocation and the subject are the caller's.
+   */
   check(certPem: string, now: Date = new Date()): CheckResult {
     let cert: ReturnType<typeof readCertificate>;
     try {
+      // As Astarte: exactly one PEM entry, and it must be a certificate (a chain or a key alongside is INVALID).
+      if (typeof certPem !== 'string' || certPem.split('-----BEGIN ').length !== 2) return { ok: false, cause: 'INVALID' };
       cert = readCertificate(pemDecode(certPem, ['CERTIFICATE']));
     } catch {
       return { ok: false, cause: 'INVALID' };
     }
-    // The CA is not a client, nor is any earlier self-signed certificate of the same CA (re-created after a loss).
-    if (cert.subject.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID' };
-    if (!cert.issuer.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID_ISSUER' };
+    const t = now.getTime();
+    // notAfter is inclusive, to the second; Erlang reports both ends of the validity as cert_expired.
+    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime() + 999) return { ok: false, cause: 'EXPIRED' };
+    if (!sameName(cert.issuer, this.material.certificate.subject)) return { ok: false, cause: 'INVALID_ISSUER' };
     let signed = false;
     try {
       signed = verify(cert.scheme.hash, cert.tbs, verifyKeyOptions(this.material.publicKey, cert.scheme), cert.signature);
     } catch {
       signed = false;
     }
-    if (!signed) return { ok: false, cause: 'INVALID_ISSUER' };
-    const t = now.getTime();
-    if (t < cert.notBefore.getTime()) return { ok: false, cause: 'NOT_YET_VALID' };
-    if (t > cert.notAfter.getTime() + 999) return { ok: false, cause: 'EXPIRED' }; // notAfter is inclusive, to the second
+    if (!signed) return { ok: false, cause: 'INVALID_SIGNATURE' };
+    // The CA is not a client, nor is any earlier self-signed certificate of the same CA (re-created after a loss).
+    if (cert.subject.equals(this.material.certificate.subject)) return { ok: false, cause: 'INVALID' };
     return { ok: true, serialHex: cert.serialHex, commonName: cert.commonName, notAfter: cert.notAfter };
+  }
+
+  /**
+   * The DER OCSPResponse (RFC 6960) to a DER OCSPRequest: for each certificate asked about, `lookup` gives the
+   * status of a serial this CA issued (`unknown` when it never did; CertIDs naming another issuer are
+   * `unknown` too). Signed by the CA key; thisUpdate = now, nextUpdate = now + `validityMs`. A request that
+   * cannot be read gets a malformedRequest response, never an exception.
+   */
+  async ocspResponse(
+    requestDer: Buffer,
+    lookup: (serialHex: string) => OcspStatus | Promise<OcspStatus>,
+    opts: { now?: Date; validityMs?: number } = {},
+  ): Promise<Buffer> {
+    let request: OcspRequest;
+    try {
+      request = readOcspRequest(requestDer);
+    } catch (e) {
+      if (e instanceof OcspMalformed) return ocspErrorResponse('malformedRequest');
+      throw e;
+    }
+    const producedAt = new Date(floorToSecond((opts.now ?? new Date()).getTime()));
+    const nextUpdate = new Date(producedAt.getTime() + (opts.validityMs ?? DEFAULT_OCSP_VALIDITY_MS));
+    const caSpki = this.material.certificate.spki;
+    const answers: Array<{ certId: OcspCertId; status: OcspStatus }> = [];
+    for (const certId of request.certIds) {
+      const ours = certIdNamesIssuer(certId, this.material.certificate.subject, subjectPublicKeyBits(caSpki));
+      answers.push({ certId, status: ours ? await lookup(certId.serialHex) : { status: 'unknown' } });
+    }
+    const signer = {
+      key: this.material.privateKey,
+      scheme: this.scheme,
+      keyHash: keyIdentifier(caSpki),
+      certificateDer: this.certificateDer,
+    };
+    return buildOcspResponse(signer, answers, { producedAt, nextUpdate }, request.nonceExtension);
   }
 
   /**

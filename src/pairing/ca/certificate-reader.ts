@@ -110,3 +110,41 @@ export function readCertificate(der: Buffer): CertificateFields {
     commonName: firstCommonName(der, subject),
   };
 }
+
+const NORMALIZED_STRINGS = new Set<number>([TAG.UTF8_STRING, TAG.PRINTABLE_STRING]);
+
+function atvs(buf: Buffer, name: Tlv): Array<{ type: string; tag: number; value: Buffer }> | undefined {
+  const out: Array<{ type: string; tag: number; value: Buffer }> = [];
+  for (const rdn of children(buf, name)) {
+    const inner = children(buf, expectTag(rdn, TAG.SET, 'RDN'));
+    if (inner.length !== 1) return undefined; // multi-valued RDNs: only an exact match will do
+    const [type, value] = children(buf, expectTag(inner[0], TAG.SEQUENCE, 'attribute'));
+    if (!type || !value) throw new DerError('malformed attribute');
+    out.push({ type: buf.toString('hex', type.start, type.end), tag: value.tag, value: content(buf, value) });
+  }
+  return out;
+}
+
+const fold = (v: Buffer) => v.toString('utf8').trim().replace(/\s+/g, ' ').toLowerCase();
+
+/**
+ * Whether two DER Names are the same issuer as Erlang's public_key compares them in Astarte's path validation
+ * (pubkey_cert:is_issuer): exact, or equal once PrintableString/UTF8String values are compared without case
+ * and with spaces collapsed.
+ */
+export function sameName(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true;
+  try {
+    const x = atvs(a, readWhole(a, TAG.SEQUENCE));
+    const y = atvs(b, readWhole(b, TAG.SEQUENCE));
+    if (!x || !y || x.length !== y.length) return false;
+    return x.every((v, i) => {
+      const w = y[i];
+      if (v.type !== w.type) return false;
+      if (v.tag === w.tag && v.value.equals(w.value)) return true;
+      return NORMALIZED_STRINGS.has(v.tag) && NORMALIZED_STRINGS.has(w.tag) && fold(v.value) === fold(w.value);
+    });
+  } catch {
+    return false;
+  }
+}

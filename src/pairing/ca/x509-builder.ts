@@ -34,14 +34,25 @@ const OID_SKI = oid('2.5.29.14');
 const TRUE = Buffer.from([TAG.BOOLEAN, 1, 0xff]);
 const V3 = tlv(ctx(0), Buffer.from([TAG.INTEGER, 1, 2]));
 
-/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's value. */
-export function keyIdentifier(spki: Buffer): Buffer {
+/** The subjectPublicKey BIT STRING's value (without its unused-bits octet): what key ids and OCSP key hashes hash. */
+export function subjectPublicKeyBits(spki: Buffer): Buffer {
   const top = readWhole(spki, TAG.SEQUENCE);
   const [, key] = children(spki, top);
   expectTag(key, TAG.BIT_STRING, 'subjectPublicKey');
-  return createHash('sha1')
-    .update(spki.subarray(key.contentStart + 1, key.end))
-    .digest();
+  return spki.subarray(key.contentStart + 1, key.end);
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's value. */
+export function keyIdentifier(spki: Buffer): Buffer {
+  return createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+}
+
+const OID_AIA = oid('1.3.6.1.5.5.7.1.1');
+const OID_AD_OCSP = oid('1.3.6.1.5.5.7.48.1');
+
+/** authorityInfoAccess with one OCSP responder URL (RFC 5280 §4.2.2.1), non-critical. */
+export function ocspAccessExtension(url: string): Buffer {
+  return extension(OID_AIA, false, seq(seq(OID_AD_OCSP, tlv(ctx(6, false), Buffer.from(url, 'latin1')))));
 }
 
 /** Name ::= CN=<commonName> as a single UTF8String RDN. */
@@ -62,6 +73,8 @@ export interface LeafFields {
   subjectDer?: Buffer;
   spki: Buffer;
   keyFamily: KeyFamily;
+  /** OCSP responder URL for the authorityInfoAccess extension (omitted when undefined). */
+  ocspUrl?: string;
 }
 
 /** Builds and signs device certificates; everything that does not depend on the device is encoded once. */
@@ -70,6 +83,8 @@ export class LeafCertificateBuilder {
   private readonly issuer: Buffer;
   private readonly constExtensions: { ecdsa: Buffer; rsa: Buffer };
   private readonly akiExtension: Buffer;
+  // A core has one responder URL per realm: encode each once.
+  private readonly aiaExtensions = new Map<string, Buffer>();
 
   constructor(
     private readonly caKey: KeyObject,
@@ -91,6 +106,16 @@ export class LeafCertificateBuilder {
     this.akiExtension = extension(oid('2.5.29.35'), false, seq(tlv(ctx(0, false), caKeyId)));
   }
 
+  private aiaExtension(url: string): Buffer {
+    let ext = this.aiaExtensions.get(url);
+    if (!ext) {
+      if (this.aiaExtensions.size >= 1000) this.aiaExtensions.clear();
+      ext = ocspAccessExtension(url);
+      this.aiaExtensions.set(url, ext);
+    }
+    return ext;
+  }
+
   /** The DER certificate. */
   build(f: LeafFields): Buffer {
     return signStructure(this.tbs(f), this.caKey, this.scheme);
@@ -104,7 +129,8 @@ export class LeafCertificateBuilder {
   /** The TBSCertificate: everything the CA signs. */
   tbs(f: LeafFields): Buffer {
     const ski = extension(OID_SKI, false, tlv(TAG.OCTET_STRING, keyIdentifier(f.spki)));
-    const extensions = tlv(ctx(3), seq(this.constExtensions[f.keyFamily], ski, this.akiExtension));
+    const aia = f.ocspUrl === undefined ? Buffer.alloc(0) : this.aiaExtension(f.ocspUrl);
+    const extensions = tlv(ctx(3), seq(this.constExtensions[f.keyFamily], ski, this.akiExtension, aia));
     return seq(
       V3,
       f.serial,

@@ -1,19 +1,18 @@
 // Agent API authentication and authorization, as Astarte's Pairing API does it:
 // a JWT signed with the realm's key (asymmetric algorithms only), whose `a_pa` claim lists
 // "METHOD::PATH" regexes, each part anchored at both ends, PATH relative to /v1/{realm}/.
+// Failures follow Guardian's mapping in Astarte: a token that cannot be verified (malformed, bad
+// signature, wrong key or algorithm) is 401 "Invalid JWT token"; a verified token whose claims
+// fail (exp, nbf, and our iat check) is 403 "Forbidden".
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { compileScope, type PathRule } from '../agent-token.ts';
 import { PairingError } from '../pairing-api.ts';
 
 interface RealmKey {
   name: string;
   publicKeyPem: string;
-}
-
-interface PathRule {
-  method: RegExp;
-  path: RegExp;
 }
 
 /** What a verified token allows, cached per (realm, token) for the token's remaining lifetime. */
@@ -28,12 +27,23 @@ const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const EC_ALGORITHMS: Record<string, string[]> = { prime256v1: ['ES256'], secp384r1: ['ES384'], secp521r1: ['ES512'] };
 const BEARER = /^bearer:?\s+(.+)$/i;
 
+/**
+ * How far in the future a token's `iat` may be (clock skew between the machine that minted it and
+ * this server). Astarte does not check `iat`; a token "issued" a day ahead is a forged or broken one.
+ */
+export const IAT_CLOCK_SKEW_SECONDS = 300;
+
 export function missingTokenError(): PairingError {
   return new PairingError('MISSING_TOKEN', 401, 'Missing authorization token');
 }
 
 export function invalidTokenError(): PairingError {
   return new PairingError('INVALID_TOKEN', 401, 'Invalid JWT token');
+}
+
+/** A verified token whose claims are refused (expired, not yet valid, issued in the future): Guardian's 403. */
+export function refusedTokenError(): PairingError {
+  return new PairingError('INVALID_TOKEN', 403, 'Forbidden');
 }
 
 /** The Bearer credential of an Authorization header (Astarte accepts `Bearer x` and `bearer: x`). */
@@ -44,31 +54,30 @@ export function bearerCredential(header: string | string[] | undefined): string 
   return m ? m[1].trim() || undefined : undefined;
 }
 
-/** One `a_pa` entry → method and path regexes; undefined when malformed (Astarte ignores it). */
-export function compileScope(scope: unknown): PathRule | undefined {
-  if (typeof scope !== 'string') return undefined;
-  const sep = scope.indexOf('::');
-  if (sep < 0) return undefined;
-  try {
-    // Grouped so that an alternation such as `GET|POST` stays inside the anchors.
-    return { method: new RegExp(`^(?:${scope.slice(0, sep)})$`), path: new RegExp(`^(?:${scope.slice(sep + 2)})$`) };
-  } catch {
-    return undefined;
-  }
+/**
+ * The path the `a_pa` regexes see, built from the route the router matched and its decoded parameters
+ * (never from the request's spelling): `/v1/:realm/agent/devices/:device_id` with device_id `X` is
+ * `agent/devices/X`, whether the client wrote `%61gent`, `agent/devices/X/` or `agent/devices/X?q`.
+ */
+export function authorizationPath(routeUrl: string, params: Record<string, unknown>): string {
+  const segments = routeUrl.split('/').filter((s) => s.length > 0);
+  if (segments[0] !== 'v1' || segments[1] !== ':realm') throw new Error(`not a realm route: ${routeUrl}`);
+  return segments
+    .slice(2)
+    .map((seg) => (seg === '*' ? String(params['*'] ?? '') : seg.startsWith(':') ? String(params[seg.slice(1)] ?? '') : seg))
+    .join('/');
 }
 
-/** The path the `a_pa` regexes see: the URL path after /v1/{realm}/, without empty segments or query. */
-export function authorizationPath(url: string): string {
-  const q = url.indexOf('?');
-  const segments = (q < 0 ? url : url.slice(0, q)).split('/').filter((s) => s.length > 0);
-  return segments.slice(2).join('/');
-}
-
-function checkPath(grant: AgentGrant, method: string, path: string): undefined {
+function checkPath(grant: AgentGrant, realm: string, method: string, path: string): undefined {
   for (const rule of grant.rules) {
     if (rule.method.test(method) && rule.path.test(path)) return undefined;
   }
-  throw new PairingError('UNAUTHORIZED_PATH', 403, `Unauthorized access to ${method} ${path}. Please verify your permissions`);
+  // As Astarte, the message names the full request path (the decoded one the router matched).
+  throw new PairingError(
+    'UNAUTHORIZED_PATH',
+    403,
+    `Unauthorized access to ${method} /v1/${realm}/${path}. Please verify your permissions`,
+  );
 }
 
 export class AgentAuthenticator {
@@ -86,8 +95,9 @@ export class AgentAuthenticator {
 
   /**
    * Verify the token of an Authorization header against the realm's key and check that it allows
-   * METHOD on the path. Throws (or rejects with) PairingError MISSING_TOKEN / INVALID_TOKEN (401) or
-   * UNAUTHORIZED_PATH (403). Returns undefined when decided synchronously (cached token), else a promise.
+   * METHOD on the path (relative to /v1/{realm}/). Throws (or rejects with) PairingError MISSING_TOKEN
+   * (401), INVALID_TOKEN (401 unverifiable, 403 claims refused) or UNAUTHORIZED_PATH (403). Returns
+   * undefined when decided synchronously (cached token), else a promise.
    */
   authorize(
     realm: RealmKey,
@@ -99,8 +109,8 @@ export class AgentAuthenticator {
     if (!token) throw missingTokenError();
     // A token seen before is checked synchronously: no signature verification, no promise.
     const cached = this.cachedGrant(realm, token);
-    if (cached) return checkPath(cached, method, path);
-    return this.verify(realm, token).then((grant) => checkPath(grant, method, path));
+    if (cached) return checkPath(cached, realm.name, method, path);
+    return this.verify(realm, token).then((grant) => checkPath(grant, realm.name, method, path));
   }
 
   private cachedGrant(realm: RealmKey, token: string): AgentGrant | undefined {
@@ -121,9 +131,12 @@ export class AgentAuthenticator {
     try {
       // jwtVerify refuses `alg: none` and any algorithm outside the list (so every HS*).
       ({ payload } = await jwtVerify(token, key, { algorithms, currentDate: new Date(now) }));
-    } catch {
+    } catch (e) {
+      // Signature verified, claim refused (exp, nbf): Guardian answers these with 403.
+      if (e instanceof joseErrors.JWTExpired || e instanceof joseErrors.JWTClaimValidationFailed) throw refusedTokenError();
       throw invalidTokenError();
     }
+    if (typeof payload.iat === 'number' && payload.iat > now / 1000 + IAT_CLOCK_SKEW_SECONDS) throw refusedTokenError();
     const scopes = Array.isArray(payload.a_pa) ? payload.a_pa : [];
     const rules = scopes.map(compileScope).filter((r): r is PathRule => r !== undefined);
     const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY;
@@ -158,3 +171,5 @@ export class AgentAuthenticator {
     return entry;
   }
 }
+
+export { compileScope };

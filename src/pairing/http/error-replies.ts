@@ -49,15 +49,8 @@ export function pairingErrorAnswer(err: ImprintError, idField?: string): ErrorAn
     return { status, body: { errors: { [idField]: [INVALID_DEVICE_ID_MESSAGE] } }, code };
   }
   // The fixed Astarte texts win over the domain's wording, so clients that match on them keep working.
-  const fixed = [
-    'REALM_NOT_FOUND',
-    'FORBIDDEN',
-    'UNAUTHORIZED',
-    'DEVICE_NOT_FOUND',
-    'BAD_REQUEST',
-    'MISSING_TOKEN',
-    'INVALID_TOKEN',
-  ];
+  const fixed = ['REALM_NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'DEVICE_NOT_FOUND', 'BAD_REQUEST', 'MISSING_TOKEN'];
+  // INVALID_TOKEN carries Guardian's text for its status: 401 "Invalid JWT token" or 403 "Forbidden".
   const detail = fixed.includes(code) ? defaultDetail : err.message || defaultDetail;
   return { status, body: { errors: { detail } }, code };
 }
@@ -78,11 +71,19 @@ export function validationAnswer(err: FastifyError): ErrorAnswer {
   if (err.validationContext !== 'body') return badRequest();
   const fields: Record<string, string[]> = {};
   for (const e of errors) {
-    const path = e.instancePath.split('/').filter(Boolean);
+    // JSON pointer segments (an interface name may hold "/" or "~").
+    const path = e.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     if (path[0] !== 'data') return badRequest();
     let field = path[1];
     let message = 'is invalid';
-    if (field === undefined && e.keyword === 'required') {
+    if (field === 'initial_introspection' && path.length >= 3) {
+      // Astarte's DeviceRegistrationRequest changeset messages, per interface.
+      message =
+        e.keyword === 'minimum' ? `has negative versions in interface ${path[2]}` : `has invalid format for interface ${path[2]}`;
+    } else if (field === undefined && e.keyword === 'required') {
       field = String(e.params.missingProperty);
       message = "can't be blank";
     } else if (field === undefined) {

@@ -1,12 +1,12 @@
 // Offline batch import and the central audit (issue 6), under the agent scope: a station pushes the
 // registrations it made offline (secret hashes, never secrets) and its audit events; QA queries the
-// events of every station. Authorised by the agent JWT (`a_pa`), like the rest of the agent API.
+// events of every station. Authorised by the agent JWT (`a_pa`), like the rest of the agent API (attached
+// to every non-public route by route-access.ts).
 import { type Static, Type } from 'typebox';
 import type { AuditEvent } from '../../audit/audit-types.ts';
 import { type AuditChainError, type CentralAudit, MAX_CENTRAL_QUERY_LIMIT } from '../import/central-audit.ts';
 import type { DeviceImportService } from '../import/import-service.ts';
 import { PairingError } from '../pairing-api.ts';
-import { agentAuthorizer } from './routes-agent.ts';
 import { ErrorReplies, RealmParams } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
 
@@ -168,8 +168,7 @@ function isChainError(e: unknown): e is AuditChainError {
   return e instanceof Error && e.name === 'AuditChainError';
 }
 
-export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imports: ImportApi | undefined): void {
-  const onRequest = agentAuthorizer(ctx);
+export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, imports: ImportApi | undefined): void {
   const api = (): ImportApi =>
     imports ??
     (() => {
@@ -191,7 +190,6 @@ export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imp
         body: DeviceImportBody,
         response: { 200: DeviceImportReply, ...agentErrors },
       },
-      onRequest,
     },
     async (req) => {
       const { station, batch, devices } = req.body.data;
@@ -231,7 +229,6 @@ export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imp
         querystring: Type.Object({ station: Type.Optional(Type.String()) }),
         response: { 200: ConflictsReply, ...agentErrors },
       },
-      onRequest,
     },
     async (req) => {
       const rows = api().devices.conflicts(req.params.realm, req.query.station);
@@ -271,7 +268,6 @@ export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imp
           422: ChainRefusedReply('A broken link or a changed event (or per-field errors)'),
         },
       },
-      onRequest,
     },
     async (req, reply) => {
       const { station, events } = req.body.data;
@@ -299,7 +295,6 @@ export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imp
         params: StationParams,
         response: { 200: ChainHeadReply, ...agentErrors },
       },
-      onRequest,
     },
     async (req) => {
       const h = api().audit.head(req.params.realm, req.params.station);
@@ -319,7 +314,6 @@ export function registerImportRoutes(app: PairingFastify, ctx: RouteContext, imp
         querystring: CentralQuery,
         response: { 200: EventsReply, ...agentErrors },
       },
-      onRequest,
     },
     async (req) => {
       const q = req.query as Static<typeof CentralQuery>;

@@ -10,6 +10,8 @@ const NO_CORE: PairingServerCore = {
   getRealm: () => undefined,
   caCertificatePem: unused,
   crlPem: unused,
+  ocspResponse: unused,
+  ready: unused,
   registerDevice: unused,
   unregisterDevice: unused,
   getInfo: unused,

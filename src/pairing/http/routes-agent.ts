@@ -9,16 +9,17 @@ const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
 
 /**
- * onRequest hook of every agent route (also the import routes): runs before the body is read: unknown
- * realm, then token, then `a_pa`, as Astarte's plugs do. Callback style: a cached token is decided
- * without a promise (the hot path of registration).
+ * onRequest hook of every route that is not public (route-access.ts attaches it: agent and import routes):
+ * runs before the body is read: unknown realm, then token, then `a_pa` on the matched route, as Astarte's
+ * plugs do. Callback style: a cached token is decided without a promise (the hot path of registration).
  */
 export function agentAuthorizer(ctx: RouteContext) {
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     let pending: Promise<void> | undefined;
     try {
       const realm = requireRealm(ctx, req);
-      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+      const path = authorizationPath(req.routeOptions.url ?? '', req.params as Record<string, unknown>);
+      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
     } catch (e) {
       done(e as Error);
       return;
@@ -29,8 +30,6 @@ export function agentAuthorizer(ctx: RouteContext) {
 }
 
 export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
-  const authorizeAgent = agentAuthorizer(ctx);
-
   app.post(
     '/v1/:realm/agent/devices',
     {
@@ -47,7 +46,6 @@ export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): voi
         body: RegisterBody,
         response: { 201: RegisterReply, ...agentErrors },
       },
-      onRequest: authorizeAgent,
     },
     async (req, reply) => {
       const { hw_id, initial_introspection } = req.body.data;
@@ -75,7 +73,6 @@ export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): voi
         params: UnregisterParams,
         response: { 204: { type: 'null', description: 'Device unregistered' }, ...agentErrors, 404: e404 },
       },
-      onRequest: authorizeAgent,
     },
     async (req, reply) => {
       await ctx.core.unregisterDevice(req.params.realm, req.params.device_id);

@@ -1,5 +1,6 @@
 // Device API: info, credentials and verify, authorized by the device's credentials secret.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { pemDecode } from '../ca/pem.ts';
 import { DEFAULT_BROKER_URL } from '../embedded-core.ts';
 import { PairingError } from '../pairing-api.ts';
 import { bearerCredential } from './agent-auth.ts';
@@ -17,6 +18,17 @@ import {
 import type { PairingFastify, RouteContext } from './server.ts';
 
 const MQTT_V1 = 'astarte_mqtt_v1';
+
+/** As Erlang's public_key:pem_decode in Astarte's changeset: exactly one entry, a certificate request. */
+function isSinglePemCsr(text: unknown): boolean {
+  if (typeof text !== 'string' || text.split('-----BEGIN ').length !== 2) return false;
+  try {
+    pemDecode(text, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const deviceErrors = ErrorReplies;
 
 export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): void {
@@ -40,6 +52,19 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   const requireMqttV1 = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if ((req.params as { protocol?: string }).protocol === MQTT_V1) done();
     else done(new PairingError('BAD_REQUEST', 400, 'Bad request'));
+  };
+
+  // Astarte's CredentialsRequest changeset: the csr must be one PEM certificate request, checked before the
+  // device and its secret (a CSR that is PEM but unusable is the CA's to refuse, with its reason).
+  const requirePemCsr = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const csr = (req.body as { data?: { csr?: unknown } } | undefined)?.data?.csr;
+    if (isSinglePemCsr(csr)) done();
+    else
+      done(
+        new PairingError('INVALID_CSR', 422, 'Invalid CSR: not a PEM certificate request', {
+          fields: { csr: ['is not a valid PEM CSR'] },
+        }),
+      );
   };
 
   app.get(
@@ -81,6 +106,7 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
       },
       onRequest: authenticateDevice,
       preValidation: requireMqttV1,
+      preHandler: requirePemCsr,
     },
     async (req, reply) => {
       const { clientCrt } = await ctx.core.requestCredentials(

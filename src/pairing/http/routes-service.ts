@@ -1,7 +1,10 @@
 // Service routes: version, health, metrics, the CA certificate and CRL, and the OpenAPI document.
+// (OCSP is in ocsp-routes.ts.)
+
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { requireRealm } from './realm-guard.ts';
-import { ErrorReplies, HealthReply, PemText, RealmParams, VersionReply } from './schemas.ts';
+import { ErrorReplies, PemText, RealmParams, VersionReply } from './schemas.ts';
 import type { PairingFastify, RouteContext } from './server.ts';
 
 const PEM_TYPE = 'application/x-pem-file';
@@ -28,10 +31,30 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
     async () => ({ data: ctx.version }),
   );
 
+  // As Astarte: an empty body, 200 when the store answers, 503 when it does not.
+  const health = async (_req: unknown, reply: FastifyReply) => reply.code((await ctx.core.ready()) ? 200 : 503).send();
+  const healthReplies = {
+    200: Type.Null({ description: 'Ready: the store answers (empty body)' }),
+    503: Type.Null({ description: 'Not ready: the store does not answer (empty body)' }),
+  };
   app.get(
     '/health',
-    { schema: { tags: ['service'], operationId: 'getHealth', summary: 'Liveness', response: { 200: HealthReply } } },
-    async () => ({ status: 'ok' as const }),
+    { schema: { tags: ['service'], operationId: 'getHealth', summary: 'Readiness', response: healthReplies } },
+    health,
+  );
+  app.get(
+    '/v1/:realm/health',
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getRealmHealth',
+        summary: 'Readiness (realm scoped, as Astarte)',
+        params: RealmParams,
+        response: { ...healthReplies, 403: ErrorReplies[403] },
+      },
+      onRequest: async (req) => void requireRealm(ctx, req),
+    },
+    health,
   );
 
   app.get(

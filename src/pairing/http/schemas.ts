@@ -104,7 +104,8 @@ export const VerifyReply = Type.Object(
           valid: Type.Literal(false),
           timestamp: Timestamp,
           cause: Type.String({
-            description: 'EXPIRED, INVALID_ISSUER, INVALID, INVALID_SUBJECT, NOT_YET_VALID or (our extension) REVOKED.',
+            description:
+              "Astarte's: EXPIRED (also before notBefore), INVALID_ISSUER, INVALID_SIGNATURE, INVALID; our extension: REVOKED.",
           }),
           details: Type.Null(),
         }),
@@ -116,8 +117,6 @@ export const VerifyReply = Type.Object(
 );
 
 export const VersionReply = Type.Object({ data: Type.String() }, { description: 'Server version' });
-
-export const HealthReply = Type.Object({ status: Type.Literal('ok') }, { description: 'The server is up' });
 
 /** `{"errors":{"detail":"..."}}`, or per-field lists `{"errors":{"hw_id":["can't be blank"]}}` with 422. */
 export function errorReply(description: string) {

@@ -21,8 +21,10 @@ import {
 } from './error-replies.ts';
 import { type ImportApi, registerImportRoutes } from './import-routes.ts';
 import { PairingMetrics } from './metrics.ts';
+import { registerOcspRoutes } from './ocsp-routes.ts';
 import { openApiOptions } from './openapi.ts';
-import { registerAgentRoutes } from './routes-agent.ts';
+import { guardRoute, type RegisteredRoute } from './route-access.ts';
+import { agentAuthorizer, registerAgentRoutes } from './routes-agent.ts';
 import { registerDeviceRoutes } from './routes-device.ts';
 import { registerServiceRoutes } from './routes-service.ts';
 import { registerSignRoutes, type SignApi } from './sign-routes.ts';
@@ -32,6 +34,10 @@ export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
   getRealm(name: string): { name: string; publicKeyPem: string } | undefined;
   caCertificatePem(): string;
   crlPem(): string;
+  /** The DER OCSPResponse to a DER OCSPRequest about the realm's certificates. */
+  ocspResponse(realm: string, requestDer: Buffer): Promise<Buffer>;
+  /** Readiness: false when the store does not answer (GET /health then answers 503). */
+  ready(): Promise<boolean>;
   /** Group-commit figures for /metrics, when the core has them. */
   storeStats?(): { batches: number; writes: number };
 }
@@ -96,6 +102,13 @@ function idFieldOf(req: FastifyRequest): string {
   return req.params && typeof req.params === 'object' && 'device_id' in req.params ? 'device_id' : 'hw_id';
 }
 
+const registeredRoutesOf = new WeakMap<object, RegisteredRoute[]>();
+
+/** Every route the server registered, with whether it is public (for the deny-by-default tests). */
+export function registeredRoutes(app: PairingFastify): readonly RegisteredRoute[] {
+  return registeredRoutesOf.get(app) ?? [];
+}
+
 export async function buildPairingServer(opts: PairingServerOptions): Promise<PairingFastify> {
   const logger = opts.logger ?? silentLogger;
   const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
@@ -107,6 +120,10 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     defaultBrokerUrl: opts.defaultBrokerUrl,
   };
   ctx.metrics.storeStats = opts.core.storeStats ? () => opts.core.storeStats!() : undefined;
+  // Deny by default: before any route exists, so that every route gets the agent check unless it is listed public.
+  const routes: RegisteredRoute[] = [];
+  registeredRoutesOf.set(app, routes);
+  app.addHook('onRoute', guardRoute(agentAuthorizer(ctx), routes));
 
   await app.register(swagger, openApiOptions(ctx.version));
 
@@ -152,6 +169,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   registerAgentRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
+  registerOcspRoutes(app, ctx);
   // Always declared (so every server serves the same OpenAPI document); 404 when not enabled.
   registerClaimRoutes(app, ctx, opts.claims);
   registerSignRoutes(app, ctx, opts.sign);
