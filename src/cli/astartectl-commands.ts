@@ -15,7 +15,7 @@ import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { IntrospectionEntry, PairingAgentApi } from '../pairing/pairing-api.ts';
 import { RemotePairingClient } from '../pairing/remote-client.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
-import { cliError } from './pairing-commands.ts';
+import { cliError } from './pairing-cli-errors.ts';
 import { EXIT_USAGE } from './station-commands.ts';
 
 function usage(message: string): never {

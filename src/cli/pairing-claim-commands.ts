@@ -11,7 +11,7 @@ import { CoreAudit, openCoreAuditTrail } from '../pairing/core-audit.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { SignService } from '../pairing/foundries/sign-service.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
-import { cliError } from './pairing-commands.ts';
+import { cliError } from './pairing-cli-errors.ts';
 
 const DURATION = /^(\d+)([smhdw])$/;
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };

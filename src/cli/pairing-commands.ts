@@ -15,6 +15,7 @@ import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
+import { cliError } from './pairing-cli-errors.ts';
 import { EXIT_USAGE } from './station-commands.ts';
 
 function readTextFile(path: string, what: string): string {
@@ -33,22 +34,6 @@ function parseInteger(value: string, name: string, min: number, max: number): nu
     throw new ImprintError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return Number(value);
-}
-
-/** Domain errors → messages that make sense on a command line (the HTTP texts hide too much here). */
-export function cliError(e: unknown, ctx: { realm?: string; deviceId?: string }): unknown {
-  if (!(e instanceof PairingError)) return e;
-  if (e.code === 'REALM_NOT_FOUND')
-    return new ImprintError('REALM_NOT_FOUND', `Unknown realm "${ctx.realm}" (see: imprint pairing realm list)`);
-  if (e.code === 'DEVICE_NOT_FOUND')
-    return new ImprintError('DEVICE_NOT_FOUND', `Device ${ctx.deviceId} not found in realm "${ctx.realm}"`);
-  if (e.fields) {
-    const text = Object.entries(e.fields)
-      .map(([k, v]) => `${k} ${v.join(', ')}`)
-      .join('; ');
-    return new ImprintError(e.code, `Invalid input: ${text}`);
-  }
-  return e;
 }
 
 async function withCore<T>(
