@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { describeError } from '../common/errors.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerDeviceTestCommands } from './device-test-commands.ts';
 import { registerPairingCommands } from './pairing-commands.ts';
 import { registerSerialCommands } from './serial-commands.ts';
 import { registerStationCommands } from './station-commands.ts';
@@ -15,6 +16,7 @@ const program = new Command('imprint')
 
 registerPairingCommands(program);
 registerSerialCommands(program);
+registerDeviceTestCommands(program);
 registerStationCommands(program);
 registerAuditCommands(program);
 registerWebCommands(program);
