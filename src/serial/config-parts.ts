@@ -10,13 +10,15 @@ import {
   REQUIRED_CAPABILITIES,
 } from './device-protocol.ts';
 import type { DeviceHello, ProvisioningConfig } from './device-types.ts';
-import { encodeFrame } from './frame-codec.ts';
+import { encodeValue } from './frame-codec.ts';
 
 export type ConfigPlan = { parts: Record<string, string>[] } | { refused: string; cause: 'device' | 'config' };
 
-/** Bytes of a request frame on the wire (the sequence number is always 4 digits). */
+/** Bytes of a request frame on the wire, LF included (any length: nothing is encoded for sending). */
 export function requestBytes(verb: string, args: Record<string, string>): number {
-  return encodeFrame({ dir: '>', seq: 1, verb, args }).length;
+  let n = '>0000 '.length + verb.length + ' *0000\n'.length;
+  for (const [k, v] of Object.entries(args)) n += 1 + k.length + 1 + encodeValue(v).length;
+  return n;
 }
 
 /** The limit the station respects: what the device announced, never more than 512. */

@@ -6,7 +6,7 @@ export const DEVICE_DEVIATIONS = {
   'cache-by-seq': { breaks: 'C-NEW-LINE', what: 'answers from the reply cache by sequence number alone' },
   'no-reply-cache': { breaks: 'C-REPLAY', what: 'executes a retransmitted request again instead of replaying its reply' },
   'hello-keeps-cache': { breaks: 'C-HELLO', what: 'HELLO does not clear the reply cache' },
-  'short-buffer': { breaks: 'F-MAX', what: 'announces max=512 but drops lines longer than 256 bytes' },
+  'short-buffer': { breaks: 'F-MAX', what: 'announces max=512 but drops lines longer than 400 bytes' },
   'no-default-version': { breaks: 'H-NO-V', what: 'refuses a HELLO without v=' },
   'digest-of-bytes': { breaks: 'W-DIGEST', what: 'digests the 32 decoded bytes instead of the 44 characters' },
   overwrite: { breaks: 'W-ONCE', what: 'written storage takes a different secret' },

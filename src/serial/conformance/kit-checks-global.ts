@@ -55,7 +55,7 @@ export const GLOBAL_CHECKS: Check[] = [
         k,
         bad.map((b) => b.l),
       );
-      if (bad.length === 0) return undefined;
+      if (bad.length === 0) return { note: `${k.link.lines.length - k.link.sessionStart} lines checked` };
       return `${bad.length} bad line${bad.length > 1 ? 's' : ''} from the device; the first: ${bad[0].problem}`;
     },
   },
@@ -63,9 +63,12 @@ export const GLOBAL_CHECKS: Check[] = [
     id: 'W-NO-ECHO',
     async run(k) {
       if (k.secretsSent.size === 0) return { skip: 'no secret was written (needs --destructive)' };
-      const echoed = k.link.lines.filter((l) => l.dir === 'rx' && [...k.secretsSent].some((s) => l.line.includes(s)));
+      const echoed = k.link.lines
+        .slice(k.link.sessionStart)
+        .filter((l) => l.dir === 'rx' && [...k.secretsSent].some((s) => l.line.includes(s)));
       show(k, echoed);
-      return echoed.length === 0 ? undefined : `the device sent a secret back: ${echoed[0].line}`;
+      if (echoed.length === 0) return { note: `${k.secretsSent.size} secrets looked for in every line the device sent` };
+      return `the device sent a secret back: ${echoed[0].line}`;
     },
   },
   { id: 'T-QUICK', run: async (k) => withinLimit(k, 'quick', QUICK_REPLY_LIMIT_MS) },

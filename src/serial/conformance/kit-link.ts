@@ -36,6 +36,8 @@ export class KitLink {
   /** Lines recorded for the rule being checked. */
   evidence: WireLine[] = [];
   readonly sentSeqs = new Set<number>();
+  /** Lines before this index arrived before the kit said anything (stale bytes in a tty buffer). */
+  sessionStart = 0;
   private seq = randomInt(1, 0xff00);
   private rxBuffer = '';
   private readonly started = performance.now();
@@ -124,6 +126,7 @@ export class KitLink {
 
   private waitUntil(done: () => boolean, ms: number): Promise<boolean> {
     if (done()) return Promise.resolve(true);
+    if (this.closedReason) return Promise.resolve(false);
     return new Promise((resolve) => {
       const check = () => {
         if (!done() && !this.closedReason) return;

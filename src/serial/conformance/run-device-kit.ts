@@ -51,13 +51,14 @@ export async function runDeviceKit(stream: Duplex, opts: KitOptions & { port?: s
         continue;
       }
       link.evidence = [];
+      const wasOpen = !link.closedReason;
       let verdict: Awaited<ReturnType<Check['run']>>;
       try {
         verdict = await check.run(k);
       } catch (e) {
         verdict = `the kit failed: ${describeError(e)}`;
       }
-      if (link.closedReason) {
+      if (wasOpen && link.closedReason) {
         stopped = `${link.closedReason} during ${check.id}`;
         verdict ??= link.closedReason;
       }
@@ -69,6 +70,9 @@ export async function runDeviceKit(stream: Duplex, opts: KitOptions & { port?: s
     }
   };
 
+  // Whatever a tty buffer still holds from an earlier session is not this device's answer to us.
+  await link.idle(100);
+  link.sessionStart = link.lines.length;
   await run(WIRE_CHECKS);
   if (opts.destructive && !stopped) {
     link.evidence = [];
