@@ -35,9 +35,9 @@ export const WIRE_CHECKS: Check[] = [
     id: 'H-REPLY',
     async run(k) {
       const x = await k.request('HELLO', { v: '1' });
+      if (x.reply?.verb === 'OK') k.hello = x.reply.args;
       const bad = expectOk(x, { v: '1', model: MODEL_PATTERN, fw: FIRMWARE_PATTERN, caps: CAPS_PATTERN, max: /^[1-9][0-9]*$/ });
       if (bad) return bad;
-      k.hello = x.reply!.args;
       if (k.hello.minor !== undefined && !/^(0|[1-9][0-9]*)$/.test(k.hello.minor)) return `minor=${k.hello.minor} is not decimal`;
       if (k.max < MIN_DEVICE_MAX_BYTES || k.max > 512) return `max=${k.max} is outside 128..512`;
       const missing = REQUIRED_CAPABILITIES.filter((c) => !k.caps.includes(c));

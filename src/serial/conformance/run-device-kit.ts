@@ -66,7 +66,8 @@ export async function runDeviceKit(stream: Duplex, opts: KitOptions & { port?: s
       else if (typeof verdict === 'string') record(check.id, 'fail', verdict, link.evidence);
       else if ('skip' in verdict) record(check.id, 'skip', verdict.skip, link.evidence);
       else record(check.id, 'pass', verdict.note, link.evidence);
-      if (check.id === 'H-REPLY' && !link.lines.some((l) => l.dir === 'rx')) stopped = 'the device did not answer HELLO';
+      // Without a HELLO reply nothing else can be judged (not even the device's frame limit).
+      if (check.id === 'H-REPLY' && Object.keys(k.hello).length === 0) stopped = 'no valid OK reply to HELLO';
     }
   };
 
