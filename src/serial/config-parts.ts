@@ -2,11 +2,10 @@
 // parts (`more=1` on every part but the last) for v1.1 devices, else a refusal, decided before
 // anything is written to the device (docs/device-protocol.md, CONFIG).
 import {
-  isBrokerUrl,
-  isPairingUrl,
+  CONFIG_KEYS,
+  configValueProblem,
   MAX_FRAME_BYTES,
   MIN_DEVICE_MAX_BYTES,
-  REALM_PATTERN,
   REQUIRED_CAPABILITIES,
 } from './device-protocol.ts';
 import type { DeviceHello, ProvisioningConfig } from './device-types.ts';
@@ -72,9 +71,9 @@ export function planConfig(config: ProvisioningConfig, hello: DeviceHello): Conf
 
 /** The station's own config against the protocol's value rules: a device would refuse it after LOCK. */
 function invalidValue(args: Record<string, string>): string | undefined {
-  if (!REALM_PATTERN.test(args.realm)) return 'realm: 1-48 lowercase letters and digits, starting with a letter';
-  if (!isPairingUrl(args.pairing_url)) return 'pairing URL: http(s)://, printable ASCII, at most 256 bytes';
-  if (args.broker_url !== undefined && !isBrokerUrl(args.broker_url))
-    return 'broker URL: scheme://, printable ASCII, at most 256 bytes';
+  for (const key of CONFIG_KEYS) {
+    const problem = args[key] === undefined ? undefined : configValueProblem(key, args[key]);
+    if (problem) return problem;
+  }
   return undefined;
 }

@@ -3,6 +3,7 @@
 import { crcHex } from '../crc16.ts';
 import {
   CAPS_PATTERN,
+  configValueProblem,
   DIGEST_PATTERN,
   FIRMWARE_PATTERN,
   GTIN_PATTERN,
@@ -82,7 +83,7 @@ export const WIRE_CHECKS: Check[] = [
       const id = a.reply!.args;
       if (id.mac !== undefined && !MAC_PATTERN.test(id.mac)) return `mac=${id.mac} is not like A4:CF:12:0B:9E:01`;
       if (id.gtin !== undefined && !GTIN_PATTERN.test(id.gtin)) return `gtin=${id.gtin} is not 14 digits`;
-      if (id.device_id !== undefined && !/^[A-Za-z0-9_-]{21}[AQgw]$/.test(id.device_id))
+      if (id.device_id !== undefined && configValueProblem('device_id', id.device_id))
         return `device_id=${id.device_id} is not canonical`;
       if (said(a) !== said(b)) return `two IDENTITY replies differ: ${said(a)} / ${said(b)}`;
       k.state.identity = said(a);
