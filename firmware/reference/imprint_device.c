@@ -340,15 +340,19 @@ static void cmd_config(struct imprint_device *d, uint16_t seq, const struct args
         if (a->more) { begin(d, seq, "OK"); return; } /* a part: stage it, store nothing yet */
         if ((d->staged_keys & 7u) != 7u) problem = "realm, device_id and pairing_url are required";
     }
-    if (!problem) {
+    if (problem) {
+        reply_error(d, seq, "BAD_ARGUMENT", problem);
+    } else {
         if (!(d->staged_keys & K_BROKER_URL)) st->broker_url[0] = 0; /* a whole CONFIG replaces */
-        if (hal_config_save((const uint8_t *)st, sizeof *st) != 0) problem = "config storage failed";
-        else d->config = *st;
+        if (hal_config_save((const uint8_t *)st, sizeof *st) != 0) {
+            reply_error(d, seq, "DEVICE_FAULT", "config storage failed");
+        } else {
+            d->config = *st;
+            begin(d, seq, "OK");
+        }
     }
-    memset(st, 0, sizeof *st);
+    memset(st, 0, sizeof *st); /* staged keys are gone after the last part, stored or refused */
     d->staged_keys = 0;
-    if (!problem) { begin(d, seq, "OK"); return; }
-    reply_error(d, seq, strcmp(problem, "config storage failed") == 0 ? "DEVICE_FAULT" : "BAD_ARGUMENT", problem);
 }
 
 static void execute(struct imprint_device *d, uint16_t seq, const char *verb, const struct args *a)
@@ -565,6 +569,7 @@ void imprint_device_init(struct imprint_device *d, const struct imprint_device_c
     memset(d, 0, sizeof *d);
     d->cfg = *cfg;
     if (d->cfg.max > IMPRINT_LINE_MAX) d->cfg.max = IMPRINT_LINE_MAX;
+    if (d->cfg.max > 512) d->cfg.max = 512; /* the protocol's range is 128..512 */
     if (d->cfg.max < 128) d->cfg.max = 128;
     if (hal_config_load((uint8_t *)&d->config, sizeof d->config) != (int)sizeof d->config) memset(&d->config, 0, sizeof d->config);
     d->config.realm[48] = d->config.device_id[22] = d->config.pairing_url[256] = d->config.broker_url[256] = 0;

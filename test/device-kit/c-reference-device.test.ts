@@ -9,9 +9,11 @@ import { after, describe, test } from 'node:test';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { runDeviceKit } from '../../src/serial/conformance/run-device-kit.ts';
+import { crcHex } from '../../src/serial/crc16.ts';
 import { createDeviceClient } from '../../src/serial/device-client.ts';
 import { secretDigest } from '../../src/serial/device-types.ts';
 import { closePort, openDevicePort } from '../../src/serial/ports.ts';
+import { seededRandom } from '../../src/sim/seeded-random.ts';
 import { embeddedCoreDir } from '../../src/station/pairing-setup.ts';
 import { Station } from '../../src/station/station.ts';
 import { defaultStationConfig, type StationConfig } from '../../src/station/station-config.ts';
@@ -123,6 +125,52 @@ describe('the C reference device', () => {
     const report = await kit(d.path, true);
     assert.equal(report.counts.fail, 0, failures(report));
     assert.equal(report.device.max, '128');
+  });
+
+  test('survives 3000 random lines (broken frames, stray bytes, endless lines) and still answers', async () => {
+    const d = await device({ serial: 'CREF-FUZZ', max: 200 });
+    const port = await openDevicePort(d.path);
+    const random = seededRandom(42);
+    const pieces = [
+      '>',
+      '<',
+      ' ',
+      '*',
+      '=',
+      '%',
+      '%0',
+      '%FF',
+      '\r',
+      'A',
+      '0',
+      'STATUS',
+      'WRITE',
+      'CONFIG',
+      'HELLO',
+      'more=1',
+      'v=1',
+      '\x00',
+      '\xff',
+      'x'.repeat(300),
+    ];
+    for (let i = 0; i < 3000; i++) {
+      let line = '';
+      for (let n = Math.floor(random() * 12); n > 0; n--) line += pieces[Math.floor(random() * pieces.length)];
+      if (random() < 0.3)
+        line = `>${Math.floor(random() * 65536)
+          .toString(16)
+          .toUpperCase()
+          .padStart(4, '0')} ${line}`;
+      if (random() < 0.5) line = `${line} *${crcHex(line)}`;
+      port.write(Buffer.from(`${line}\n`, 'latin1'));
+    }
+    const client = createDeviceClient(port, { timeoutMs: 2000 });
+    try {
+      assert.deepEqual(await client.storageStatus(), { state: 'empty' });
+      assert.equal((await client.identity()).hardwareSerial, 'CREF-FUZZ');
+    } finally {
+      await client.close();
+    }
   });
 
   test('the station provisions it to PASS over its PTY', async () => {
