@@ -47,6 +47,10 @@ export const AREAS: Area[] = [
     load: async () => (await import('./sync-commands.ts')).registerSyncCommands,
   },
   {
+    commands: { 'device-test': "check a device's side of the device protocol, rule by rule (the conformance kit)" },
+    load: async () => (await import('./device-test-commands.ts')).registerDeviceTestCommands,
+  },
+  {
     commands: { utils: 'key pairs, device ids and JWTs (as astartectl utils)' },
     load: async () => (await import('./astartectl-commands.ts')).registerAstartectlUtilsCommands,
   },

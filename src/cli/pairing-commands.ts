@@ -10,7 +10,6 @@ import { createLogger } from '../common/logger.ts';
 import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
-import { PairingError } from '../pairing/pairing-api.ts';
 import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';

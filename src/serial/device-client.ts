@@ -2,8 +2,17 @@
 // (a real serial port, a PTY, or an in-process stream pair to the simulator).
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../common/logger.ts';
+import { deviceFrameLimit, deviceUnsuitable, planConfig, requestBytes } from './config-parts.ts';
 import { DeviceError } from './device-error.ts';
-import { DIGEST_PATTERN, isValidSecret, PROTOCOL_VERSIONS, WIRE_ERROR_CODES } from './device-protocol.ts';
+import {
+  DIGEST_PATTERN,
+  GTIN_PATTERN,
+  isValidSecret,
+  MAC_PATTERN,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSIONS,
+  WIRE_ERROR_CODES,
+} from './device-protocol.ts';
 import type {
   DeviceClient,
   DeviceErrorCode,
@@ -43,7 +52,13 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
   const link = new FramedLink(stream, opts);
   const writeTimeoutMs = opts.writeTimeoutMs ?? Math.max(3000, opts.timeoutMs ?? 0);
 
+  // The device's frame limit, known after HELLO; the station never sends a longer frame.
+  let frameLimit = MAX_FRAME_BYTES;
   async function call(verb: string, args: Record<string, string> = {}, slow = false): Promise<Record<string, string>> {
+    const bytes = requestBytes(verb, args);
+    if (bytes > frameLimit) {
+      throw new DeviceError('UNSUPPORTED_DEVICE', `${verb} needs ${bytes} bytes, the device takes at most ${frameLimit}`);
+    }
     const reply = await link.request(verb, args, slow ? { timeoutMs: writeTimeoutMs } : {});
     return okArgs(verb, reply);
   }
@@ -51,14 +66,17 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
   // Every connection starts with HELLO (it also clears the device's reply cache, so a reply from
   // an earlier session can never answer this one). Commands sent before it trigger it.
   let session: Promise<DeviceHello> | undefined;
-  async function ensureSession(): Promise<void> {
+  async function sessionHello(): Promise<DeviceHello> {
     session ??= client.hello();
     try {
-      await session;
+      return await session;
     } catch (e) {
       session = undefined;
       throw e;
     }
+  }
+  async function ensureSession(): Promise<void> {
+    await sessionHello();
   }
 
   const client: SerialDeviceClient = {
@@ -79,7 +97,8 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
         );
       }
       const hello = helloFrom(a);
-      session ??= Promise.resolve(hello);
+      frameLimit = deviceFrameLimit(hello);
+      session = Promise.resolve(hello);
       return hello;
     },
 
@@ -87,7 +106,18 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
       await ensureSession();
       const a = await call('IDENTITY');
       if (!a.serial) throw malformed('IDENTITY', 'no serial');
-      return a.device_id ? { hardwareSerial: a.serial, deviceId: a.device_id } : { hardwareSerial: a.serial };
+      const identity: DeviceIdentity = { hardwareSerial: a.serial };
+      if (a.mac !== undefined) {
+        const mac = a.mac.toUpperCase();
+        if (!MAC_PATTERN.test(mac)) throw malformed('IDENTITY', 'mac is not six hex bytes with colons');
+        identity.mac = mac;
+      }
+      if (a.gtin !== undefined) {
+        if (!GTIN_PATTERN.test(a.gtin)) throw malformed('IDENTITY', 'gtin is not 14 digits');
+        identity.gtin = a.gtin;
+      }
+      if (a.device_id) identity.deviceId = a.device_id;
+      return identity;
     },
 
     async storageStatus(): Promise<StorageStatus> {
@@ -114,10 +144,18 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
     },
 
     async writeConfig(config: ProvisioningConfig): Promise<void> {
-      const args: Record<string, string> = { realm: config.realm, device_id: config.deviceId, pairing_url: config.pairingUrl };
-      if (config.brokerUrl) args.broker_url = config.brokerUrl;
-      await ensureSession();
-      await call('CONFIG', args, true);
+      const hello = await sessionHello();
+      const plan = planConfig(config, hello);
+      if ('refused' in plan) throw refusal(plan.refused, plan.cause);
+      for (const part of plan.parts) await call('CONFIG', part, true);
+    },
+
+    async preflight(config: ProvisioningConfig): Promise<void> {
+      const hello = await sessionHello();
+      const unsuitable = deviceUnsuitable(hello);
+      if (unsuitable) throw refusal(unsuitable, 'device');
+      const plan = planConfig(config, hello);
+      if ('refused' in plan) throw refusal(plan.refused, plan.cause);
     },
 
     async factoryReset(): Promise<void> {
@@ -143,12 +181,29 @@ export async function openDeviceClient(
 }
 
 function helloFrom(a: Record<string, string>): DeviceHello {
+  const decimal = (key: string, absent: number): number => {
+    if (a[key] === undefined) return absent;
+    if (!/^(0|[1-9][0-9]{0,5})$/.test(a[key])) throw malformed('HELLO', `${key} is not a decimal number`);
+    return Number(a[key]);
+  };
   return {
     protocolVersion: Number(a.v),
+    minor: decimal('minor', 0),
     model: a.model ?? '',
     firmware: a.fw ?? '',
     capabilities: a.caps ? a.caps.split(',').filter(Boolean) : [],
+    // A v1.0 device without `max=` takes what version 1.0 promised: 512 bytes.
+    maxFrameBytes: decimal('max', MAX_FRAME_BYTES),
   };
+}
+
+/** Refused before anything is written: the device cannot take this (or the station's config is out of the protocol). */
+function refusal(why: string, cause: 'device' | 'config'): DeviceError {
+  return cause === 'device'
+    ? new DeviceError('UNSUPPORTED_DEVICE', `The station cannot provision this device: ${why}`)
+    : new DeviceError('BAD_ARGUMENT', `The provisioning config breaks the device protocol: ${why}`, {
+        hint: 'Fix the realm, pairing URL or broker URL in the station settings',
+      });
 }
 
 function okArgs(verb: string, reply: Frame): Record<string, string> {

@@ -4,13 +4,22 @@ import { createHash } from 'node:crypto';
 
 export interface DeviceHello {
   protocolVersion: number;
+  /** The revision of that version: 1 for v1.1, 0 for a v1.0 device (no `minor=` in its reply). */
+  minor: number;
   model: string;
   firmware: string;
   capabilities: string[];
+  /** The longest frame the device takes (`max=`, CR and LF included); 512 when it announces none. */
+  maxFrameBytes: number;
 }
 
+/** What a device says it is (IDENTITY). A label is cross-checked against these (docs/labels.md). */
 export interface DeviceIdentity {
   hardwareSerial: string;
+  /** Its network MAC, normalised `A4:CF:12:0B:9E:01`, when it reports one (`mac=`, v1.1). */
+  mac?: string;
+  /** Its GTIN-14 (product type), when it reports one (`gtin=`, v1.1). */
+  gtin?: string;
   /** The device id the device already knows (from a previous provisioning config), if any. */
   deviceId?: string;
 }
@@ -40,7 +49,13 @@ export interface DeviceClient {
   /** Write the secret; resolves with the digest the device computed over what it stored. */
   writeSecret(credentialsSecret: string): Promise<{ digest: string }>;
   lock(): Promise<void>;
+  /** Deliver the config, in parts (`more=1`) when one frame would exceed the device's `max`. */
   writeConfig(config: ProvisioningConfig): Promise<void>;
+  /**
+   * Before anything is registered or written: can the station provision this device with this
+   * config (capabilities, frame limit)? Rejects with UNSUPPORTED_DEVICE saying why.
+   */
+  preflight?(config: ProvisioningConfig): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,12 +71,13 @@ export type DeviceErrorCode =
   | 'BAD_ARGUMENT' // device rejected an argument
   | 'UNKNOWN_COMMAND'
   | 'UNSUPPORTED_VERSION'
+  | 'UNSUPPORTED_DEVICE' // lacks a capability the station needs, or its frame limit is too small for the config
   | 'DEVICE_FAULT' // device reported an internal error
   | 'TIMEOUT' // no valid reply after all retries
   | 'DISCONNECTED' // port closed / device unplugged
   | 'PORT_ERROR'; // could not open the port (wrong path, busy, permissions)
 
-/** SHA-256 digest of a secret as the device computes it (lowercase hex). */
+/** The digest of the protocol: SHA-256 over the 44 ASCII characters of the secret, lowercase hex. */
 export function secretDigest(credentialsSecret: string): string {
   return createHash('sha256').update(credentialsSecret, 'ascii').digest('hex');
 }

@@ -8,7 +8,8 @@ import { describeError, ImprintError } from '../common/errors.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { canonicalDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../pairing/device-id.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
-import type { DeviceClient, DeviceIdentity, StorageStatus } from '../serial/device-types.ts';
+import type { DeviceClient, DeviceIdentity, ProvisioningConfig, StorageStatus } from '../serial/device-types.ts';
+import { checkLabel } from '../serial/label-identity.ts';
 import { type FailureCode, StationFailure } from './failure-codes.ts';
 import type { SecretVault } from './secret-vault.ts';
 import type { StationDb } from './station-db.ts';
@@ -18,6 +19,7 @@ export interface ScannedLabel {
   kind: 'serial' | 'mac' | 'device-id';
   value: string;
   raw: string;
+  gtin?: string;
 }
 
 export type DeviceIdRule = { kind: 'uuidv5'; namespace: string } | { kind: 'as-scanned' };
@@ -95,6 +97,7 @@ const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
   ALREADY_WRITTEN: 'UNKNOWN_SECRET',
   DEVICE_FAULT: 'DEVICE_FAULT',
   UNSUPPORTED_VERSION: 'UNSUPPORTED_DEVICE',
+  UNSUPPORTED_DEVICE: 'UNSUPPORTED_DEVICE',
 };
 
 /** Map a device-side error to a failure code; `fallback` for refusals specific to the step. */
@@ -103,9 +106,6 @@ function deviceFailure(e: unknown, fallback: FailureCode): StationFailure {
   const code = e instanceof ImprintError ? DEVICE_CODES[e.code] : undefined;
   return new StationFailure(code ?? fallback, { detail: describeError(e), cause: e });
 }
-
-const normaliseMac = (s: string) => s.replace(/[^0-9a-f]/gi, '').toLowerCase();
-const normaliseSerial = (s: string) => s.trim().toUpperCase();
 
 export class ProvisioningWorkflow {
   private readonly ctx: WorkflowContext;
@@ -174,6 +174,8 @@ class DeviceRun {
     const identity = await this.identify();
     this.crossCheck(identity);
     this.deviceId = this.makeDeviceId(identity);
+    // Capabilities and frame limit: refuse a device the station cannot finish before writing anything.
+    await this.onDevice((d) => d.preflight?.(this.provisioningConfig()) ?? Promise.resolve(), 'STATION_ERROR');
 
     this.enter('storage-status');
     const storage = await this.onDevice((d) => d.storageStatus(), 'DEVICE_FAULT');
@@ -307,19 +309,8 @@ class DeviceRun {
     const label = this.label;
     if (!label) return;
     this.enter('cross-check');
-    let agrees: boolean;
-    if (label.kind === 'serial') agrees = normaliseSerial(label.value) === normaliseSerial(identity.hardwareSerial);
-    else if (label.kind === 'mac') agrees = normaliseMac(label.value) === normaliseMac(identity.hardwareSerial);
-    else {
-      // Under the as-scanned rule a device that knows no id yet has nothing to contradict the label.
-      const expected = identity.deviceId ?? this.derivedId(identity.hardwareSerial);
-      agrees = expected === undefined || safeCanonical(label.value) === safeCanonical(expected);
-    }
-    if (!agrees) {
-      throw new StationFailure('LABEL_MISMATCH', {
-        detail: `label ${label.kind} ${label.value}, device ${identity.hardwareSerial}`,
-      });
-    }
+    const check = checkLabel(label, identity, (serial) => this.derivedId(serial));
+    if (!check.agrees) throw new StationFailure('LABEL_MISMATCH', { detail: check.detail });
     this.audit('cross-check', 'ok');
   }
 
@@ -385,17 +376,17 @@ class DeviceRun {
     this.audit('lock', 'ok', alreadyLocked ? { message: 'already locked' } : {});
 
     this.enter('write-config');
-    await this.onDevice(
-      (d) =>
-        d.writeConfig({
-          realm: this.ctx.pairing.realm,
-          deviceId: this.deviceId!,
-          pairingUrl: this.ctx.pairingUrl,
-          ...(this.ctx.brokerUrl ? { brokerUrl: this.ctx.brokerUrl } : {}),
-        }),
-      'CONFIG_FAILED',
-    );
+    await this.onDevice((d) => d.writeConfig(this.provisioningConfig()), 'CONFIG_FAILED');
     this.audit('write-config', 'ok');
+  }
+
+  private provisioningConfig(): ProvisioningConfig {
+    return {
+      realm: this.ctx.pairing.realm,
+      deviceId: this.deviceId!,
+      pairingUrl: this.ctx.pairingUrl,
+      ...(this.ctx.brokerUrl ? { brokerUrl: this.ctx.brokerUrl } : {}),
+    };
   }
 
   private async onDevice<T>(fn: (d: DeviceClient) => Promise<T>, fallback: FailureCode): Promise<T> {
@@ -484,8 +475,4 @@ function canonicalOrEmpty(id: string): string {
   } catch {
     return '';
   }
-}
-
-function safeCanonical(id: string): string {
-  return canonicalOrEmpty(id) || id;
 }

@@ -49,9 +49,11 @@ for (const transport of ['stream-pair', 'mock-binding'] as const) {
       const hello = await c.hello();
       assert.deepEqual(hello, {
         protocolVersion: 1,
+        minor: 1,
         model: 'acme-gw',
         firmware: '2.1.0',
         capabilities: ['write', 'lock', 'config'],
+        maxFrameBytes: 512,
       });
       assert.deepEqual(await c.identity(), { hardwareSerial: 'SN-0001' });
       assert.deepEqual(await c.storageStatus(), { state: 'empty' });

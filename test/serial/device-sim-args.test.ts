@@ -11,6 +11,11 @@ it('options survive the trip through the command line (as spawnPtyDevice passes 
     storageFile: '/tmp/x.json',
     model: 'm',
     firmware: '9.9',
+    mac: 'A4:CF:12:0B:9E:01',
+    gtin: '09506000134352',
+    maxFrameBytes: 160,
+    protocolMinor: 0,
+    deviations: ['overwrite', 'echo-secret'],
     writeLatencyMs: 30,
     replyDelayMs: 5,
     reportedSerial: 'SN999',
@@ -23,6 +28,7 @@ it('options survive the trip through the command line (as spawnPtyDevice passes 
       disconnectMidWrite: true,
       powerLossDuringWrite: true,
       preWrittenSecret: Buffer.alloc(32, 1).toString('base64'),
+      raceWrite: Buffer.alloc(32, 2).toString('base64'),
     },
   };
   const parsed = parseDeviceSimArgs(['--port', '/dev/pts/9', ...deviceSimArgs(opts)]);
@@ -36,4 +42,6 @@ it('refuses missing and out-of-range arguments', () => {
   assert.throws(() => parseDeviceSimArgs(['--port', 'p', '--serial', 'S', '--drop-rate', '2']), /--drop-rate/);
   assert.throws(() => parseDeviceSimArgs(['--port', 'p', '--serial', 'S', '--slow', 'soon']), /--slow/);
   assert.throws(() => parseDeviceSimArgs(['--port', 'p', '--serial', 'S', '--frobnicate']));
+  assert.throws(() => parseDeviceSimArgs(['--port', 'p', '--serial', 'S', '--deviate', 'be-nice']), /--deviate/);
+  assert.throws(() => parseDeviceSimArgs(['--port', 'p', '--serial', 'S', '--protocol-minor', '2']), /--protocol-minor/);
 });

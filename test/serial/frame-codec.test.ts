@@ -63,6 +63,24 @@ describe('frame codec', () => {
     assert.equal(parseLine('noise <0005 OK *0000').kind, 'noise', 'a bad CRC later in the line is no frame');
   });
 
+  it('v1.1 values: %XX in either case; a bad escape, non-UTF-8 or NUL is malformed; hex case of seq and CRC is strict', () => {
+    assert.equal(decodeValue('a%2fb%2Fc'), 'a/b/c');
+    assert.equal(decodeValue('caf%C3%A9'), 'café');
+    for (const bad of ['%zz', '%4', '%FF', '%C3%28', '%ED%A0%80', '%00', 'caf\xe9'])
+      assert.equal(decodeValue(bad), undefined, bad);
+    const body = '>00AB STATUS';
+    assert.equal(parseLine(`${body} *${crcHex(body)}`).kind, 'frame');
+    const lowerSeq = '>00ab STATUS';
+    assert.deepEqual(parseLine(`${lowerSeq} *${crcHex(lowerSeq)}`), {
+      kind: 'error',
+      code: 'BAD_FRAME',
+      line: `${lowerSeq} *${crcHex(lowerSeq)}`,
+      seq: undefined,
+    });
+    assert.equal(crcHex(body), '1F83');
+    assert.deepEqual(parseLine(`${body} *1f83`), { kind: 'error', code: 'BAD_FRAME', line: `${body} *1f83`, seq: 0xab });
+  });
+
   it('tolerates CR LF line endings', () => {
     const d = new FrameDecoder();
     const out = d.push(Buffer.from(encodeFrame({ dir: '<', seq: 1, verb: 'OK', args: {} }).replace('\n', '\r\n')));
