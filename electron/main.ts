@@ -13,6 +13,7 @@ import { answerSecretRequest, isSecretRequest } from './secret-bridge.ts';
 
 // Bundled to dist/electron/main.cjs: the repository root is two levels up.
 const ROOT = join(__dirname, '..', '..');
+process.umask(0o077); // the station data and the sealed secrets file are private (0700 / 0600)
 const INDEX_HTML = join(ROOT, 'renderer', 'dist', 'index.html');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
 

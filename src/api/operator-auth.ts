@@ -2,10 +2,11 @@
 // The PIN is never stored in clear: a bcrypt hash in a 0600 file, or IMPRINT_ADMIN_PIN from the
 // environment. A fresh station makes a random PIN on first start and prints it once.
 import { randomInt } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import type { OperatorSession } from './station-api.ts';
 
 export const ADMIN_PIN_FILE = 'admin-pin.json';
@@ -59,7 +60,7 @@ export class OperatorAuth {
   static reset(dataDir: string, pin: string = String(randomInt(0, 1_000_000)).padStart(6, '0')): string {
     checkPinShape(pin);
     const file = join(dataDir, ADMIN_PIN_FILE);
-    mkdirSync(dirname(file), { recursive: true });
+    ensurePrivateDir(dirname(file));
     writeFileSync(file, `${JSON.stringify({ version: 1, hash: bcrypt.hashSync(pin, 10) })}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     return pin;

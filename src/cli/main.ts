@@ -8,6 +8,9 @@ import { registerStationCommands } from './station-commands.ts';
 import { registerSyncCommands } from './sync-commands.ts';
 import { registerWebCommands } from './web-commands.ts';
 
+// Everything the station and the core create is private to its owner (0700 folders, 0600 files).
+process.umask(0o077);
+
 const program = new Command('imprint')
   .description('Imprint: factory registration station for Astarte-compatible pairing')
   .version('0.1.0')

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 import type {
   DeviceRow,
   IssuedCertificateRow,
@@ -137,6 +138,7 @@ export class SqlitePairingStore implements PairingStore {
   }
 
   private constructor(file: string) {
+    preparePrivateDatabase(file);
     const db = new Database(file);
     this.#db = db;
     try {

@@ -2,9 +2,10 @@
 // the write, a secret exists only in memory and here: AES-256-GCM under a station key that lives
 // in its own file (mode 0600) outside the database, so a copy of station.db reveals nothing.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { secretDigest } from '../serial/device-types.ts';
 import type { RegistryRow, StationDb, VaultRow } from './station-db.ts';
@@ -53,7 +54,7 @@ export function loadOrCreateStationKey(keyFile: string, opts: { create: boolean 
       hint: 'Restore the station key file from its backup; without it pending records cannot be recovered',
     });
   }
-  mkdirSync(dirname(keyFile), { recursive: true });
+  ensurePrivateDir(dirname(keyFile));
   const key = randomBytes(KEY_BYTES);
   const fd = openSync(keyFile, 'wx', 0o600);
   try {

@@ -5,9 +5,10 @@
 // mid-device finds it again at restart, like a device still sitting in its fixture.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient, type DeviceClientOptions, type SerialDeviceClient } from '../serial/device-client.ts';
 import { openDevicePort } from '../serial/ports.ts';
 import type { DeviceSimFaults, DeviceSimOptions } from '../sim/device-simulator.ts';
@@ -251,7 +252,7 @@ export class SimulatedLine {
   private readonly pty?: PtyLine;
 
   constructor(opts: SimulatedLineOptions) {
-    if (opts.persistStorage !== false) mkdirSync(simulatedStorageDir(opts.dataDir), { recursive: true });
+    if (opts.persistStorage !== false) ensurePrivateDir(simulatedStorageDir(opts.dataDir));
     const planner = new DevicePlanner(opts);
     this.pty = opts.inProcess ? undefined : new PtyLine(opts.clientOpts);
     const wiring = this.pty ? this.pty.wiring : inProcessWiring(opts.clientOpts);

@@ -1,11 +1,10 @@
 // The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
 // secrets and the registry of devices this station provisioned. Durable settings throughout:
 // a record must be on disk before the device is sent its secret.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 
 const VAULT_WRITER = new URL('./vault-writer-worker.mjs', import.meta.url);
 
@@ -204,7 +203,7 @@ export class StationDb {
   }
 
   static open(file: string): StationDb {
-    mkdirSync(dirname(file), { recursive: true });
+    preparePrivateDatabase(file);
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
