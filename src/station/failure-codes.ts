@@ -84,6 +84,10 @@ export const FAILURES = {
     message: 'The device reported an internal fault.',
     action: 'Set the device aside for QA.',
   },
+  DEVICE_GONE: {
+    message: 'The device left the line holding its confirmed secret before it was locked and configured.',
+    action: 'If the device turns up, set it aside for QA with its serial: it was not finished.',
+  },
   RECOVERY_MISMATCH: {
     message: 'After a station restart the device holds a secret that does not match the pending record.',
     action: 'Set the device aside for QA with its serial.',

@@ -8,7 +8,7 @@ import { ImprintError } from '../common/errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { secretDigest } from '../serial/device-types.ts';
-import type { RegistryRow, StationDb, VaultRow } from './station-db.ts';
+import type { NewVaultRow, StationDb, VaultRow, WrittenDevice } from './station-db.ts';
 
 const FORMAT_V1 = 1;
 const KEY_BYTES = 32;
@@ -22,6 +22,8 @@ export interface PendingSecretInput {
   devicePort?: string;
   batchId?: string;
   operator?: string;
+  realm?: string;
+  simulated?: boolean;
 }
 
 export interface PendingSecret {
@@ -101,10 +103,7 @@ export class SecretVault {
     return { vaultId: this.db.insertVaultRecordSync(row), digest, fingerprint };
   }
 
-  private seal(
-    input: PendingSecretInput,
-    credentialsSecret: string,
-  ): { row: Omit<VaultRow, 'id'>; digest: string; fingerprint: string } {
+  private seal(input: PendingSecretInput, credentialsSecret: string): { row: NewVaultRow; digest: string; fingerprint: string } {
     const digest = secretDigest(credentialsSecret);
     const fingerprint = secretFingerprint(credentialsSecret);
     const iv = randomBytes(IV_BYTES);
@@ -137,7 +136,7 @@ export class SecretVault {
   }
 
   /** The device confirmed the write: wipe the record and enter the device as written, atomically. */
-  confirm(vaultId: number | undefined, registry: Omit<RegistryRow, 'state' | 'provisionedAt'>): void {
+  confirm(vaultId: number | undefined, registry: WrittenDevice): void {
     this.db.confirmWritten(vaultId, registry);
   }
 

@@ -17,7 +17,7 @@ import { seededRandom } from '../sim/seeded-random.ts';
 import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
 import type { LineWorkerReply, LineWorkerRequest } from './line-sim-worker.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
-import type { DeviceLocator } from './recovery.ts';
+import type { LocatedDevice } from './recovery.ts';
 
 export type SimulatedFault = 'label-swap' | 'pre-written' | 'power-loss' | 'unplug-mid-write' | 'noisy-line' | 'silent';
 
@@ -149,7 +149,8 @@ class SimulatedSource implements DeviceSource {
         }
         // A re-seated device that was not run again may hold a pending secret: its storage stays
         // for recovery. A device never run, or finished, leaves the line.
-        const keep = result ? code !== undefined && KEEP_STORAGE_CODES.has(code) : reseated;
+        // An interrupted device (the line stopped while paused) may hold our secret: it stays too.
+        const keep = result ? result.outcome === 'interrupted' || (code !== undefined && KEEP_STORAGE_CODES.has(code)) : reseated;
         const leaves = planned.sim.storageFile && !keep;
         await plugged.unplug(leaves ? planned.sim.storageFile : undefined);
       },
@@ -267,8 +268,14 @@ export class SimulatedLine {
   }
 }
 
-/** Recovery for simulated devices: a device left in a fixture is found again by its storage file. */
-export function simulatedDeviceLocator(dataDir: string, clientOpts?: DeviceClientOptions): DeviceLocator {
+/**
+ * Recovery for simulated devices: a device left in a fixture is found again by its storage file.
+ * Without one (undefined) the simulated device never stored anything and its simulator is gone.
+ */
+export function simulatedDeviceLocator(
+  dataDir: string,
+  clientOpts?: DeviceClientOptions,
+): (record: { hardwareSerial: string }) => Promise<LocatedDevice | undefined> {
   return async ({ hardwareSerial }) => {
     const storageFile = join(simulatedStorageDir(dataDir), `${hardwareSerial}.json`);
     if (!existsSync(storageFile)) return undefined;
