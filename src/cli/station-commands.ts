@@ -141,7 +141,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
   const onLine = (change: LineChange, pause: LinePause) => {
     const line = lineMessage(change, pause);
     if (line) console.error(line);
-    clearTimeout(maxPauseTimer);
+    if (change === 'resumed' || change === 'stopped') clearTimeout(maxPauseTimer);
     if (change === 'paused' && opts.maxPause !== undefined) {
       // Give up after --max-pause seconds: stop (devices in progress keep their pending records).
       maxPauseTimer = setTimeout(() => stopLine(), opts.maxPause * 1000);

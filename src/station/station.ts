@@ -520,7 +520,6 @@ export class Station extends EventEmitter<StationEvents> {
     s.pairingMs += t.pairingMs;
     s.commitMs += t.commitMs;
     s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs - t.pausedMs);
-    if (result.outcome === 'pass' && !this.pairingStatus.reachable && !this.pairingStatus.offline) this.setReachable(true);
     this.publish({ type: 'counters', counters: this.counters() });
     // Budget spent: fixtures still waiting for a device stop waiting.
     if (this.opts.maxDevices !== undefined && s.done >= this.opts.maxDevices) this.abort?.abort();
@@ -537,12 +536,6 @@ export class Station extends EventEmitter<StationEvents> {
       const code = item.code ?? 'UNKNOWN';
       this.failuresByCode[code] = (this.failuresByCode[code] ?? 0) + 1;
     }
-  }
-
-  private setReachable(reachable: boolean): void {
-    if (this.pairingStatus.reachable === reachable) return;
-    this.pairingStatus.reachable = reachable;
-    this.publishStatus();
   }
 
   private locator(): DeviceLocator {
@@ -608,9 +601,10 @@ export class Station extends EventEmitter<StationEvents> {
         data: { ...at, retries: info.retries, pausedMs: ms, pauseRecorded: this.pauses.recorded },
       }).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'line event not written'));
     }
-    // The status bar's "pairing reachable" follows an unreachable core's pause.
-    if (info.code === 'PAIRING_CORE_UNREACHABLE' && change === 'paused') this.pairingStatus.reachable = false;
-    if (change === 'resumed' && !this.pairingStatus.offline) this.pairingStatus.reachable = true;
+    // The status bar's "pairing reachable" follows a pause for an unreachable core.
+    if (info.code === 'PAIRING_CORE_UNREACHABLE' && !this.pairingStatus.offline) {
+      this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
+    }
     this.opts.onLine?.(change, info);
     this.publishStatus();
   }
