@@ -47,7 +47,9 @@ export function loadOrCreateStationKey(keyFile: string, opts: { create: boolean 
     }
     const key = readFileSync(keyFile);
     if (key.length !== KEY_BYTES) {
-      throw new ImprintError('VAULT_KEY_INVALID', `The station key ${keyFile} is not a ${KEY_BYTES}-byte key`);
+      throw new ImprintError('VAULT_KEY_INVALID', `The station key ${keyFile} is not a ${KEY_BYTES}-byte key (damaged or cut)`, {
+        hint: 'Restore station.key from its backup. Only if `imprint station status` lists no pending record, move the file away: the station then makes a new key',
+      });
     }
     return key;
   }

@@ -261,24 +261,36 @@ export class StationDb {
   }
 
   static open(file: string): StationDb {
-    preparePrivateDatabase(file);
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
-    // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
-    // or registry update brings the record back, and recovery settles it from the device.
-    db.pragma('synchronous = NORMAL');
-    // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
-    db.pragma('secure_delete = ON');
-    db.pragma('busy_timeout = 5000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[v]);
-        db.pragma(`user_version = ${v + 1}`);
-      })();
+    let db: Database.Database | undefined;
+    try {
+      preparePrivateDatabase(file);
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
+      // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
+      // or registry update brings the record back, and recovery settles it from the device.
+      db.pragma('synchronous = NORMAL');
+      // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+      db.pragma('secure_delete = ON');
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > MIGRATIONS.length) throw new Error(`it has schema version ${version}, newer than this station knows`);
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        const d = db;
+        d.transaction(() => {
+          d.exec(MIGRATIONS[v]);
+          d.pragma(`user_version = ${v + 1}`);
+        })();
+      }
+      return new StationDb(db, file);
+    } catch (e) {
+      db?.close();
+      // The SQLite code stays in the cause: a damaged or full disk is told as such (line-faults.ts).
+      throw new ImprintError('STATION_DB_UNUSABLE', `The station database ${file} cannot be used: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'Restore the data folder from its backup; pending secrets are only recoverable with station.db and station.key',
+      });
     }
-    return new StationDb(db, file);
   }
 
   /**

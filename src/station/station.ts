@@ -22,7 +22,7 @@ import { parseLabel } from '../serial/label-parser.ts';
 import { openScannerReader } from '../serial/scanner-reader.ts';
 import { isOfflineAware } from '../sync/offline-policy.ts';
 import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
-import { linePauseInfo } from './line-faults.ts';
+import { lineFaultOf, linePauseInfo } from './line-faults.ts';
 import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
 import { openPairing } from './pairing-setup.ts';
 import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
@@ -33,6 +33,16 @@ import { SecretVault } from './secret-vault.ts';
 import { SimulatedLine, type SimulatedLineOptions, simulatedDeviceLocator, simulatedFixtureId } from './simulated-line.ts';
 import { DEFAULT_PAIRING_URL, loadStationConfig, type StationConfig, stationConfigPath } from './station-config.ts';
 import { type RegistryRow, StationDb, type VaultRow } from './station-db.ts';
+
+/** A store that cannot be opened because of the disk (damaged, full, read-only) is named in the error. */
+async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (!lineFaultOf(e, 'data') || (e as Error).message.includes(file)) throw e;
+    throw new ImprintError('STATION_DATA_UNUSABLE', `${file} cannot be used: ${(e as Error).message}`, { cause: e });
+  }
+}
 
 const SIMULATOR_GONE = {
   gone: true,
@@ -186,10 +196,16 @@ export class Station extends EventEmitter<StationEvents> {
       const vault = SecretVault.open({ keyFile: join(opts.dataDir, 'station.key'), db });
       // A caller that shows the line's pauses (onLine) hears of failed commits from the gate, once.
       const auditLog = opts.onLine ? opts.logger?.child({ component: 'audit' }, { level: 'fatal' }) : opts.logger;
-      audit = AuditTrail.open({ file: join(opts.dataDir, 'audit.db'), stationId: config.stationId, logger: auditLog });
+      const auditFile = join(opts.dataDir, 'audit.db');
+      audit = await naming(auditFile, async () => AuditTrail.open({ file: auditFile, stationId: config.stationId, logger: auditLog }));
       const pairing = opts.pairing
         ? { client: opts.pairing, owns: false }
-        : { client: await openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken }), owns: true };
+        : {
+            client: await naming(join(opts.dataDir, 'pairing.sqlite'), () =>
+              openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken }),
+            ),
+            owns: true,
+          };
       return new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
     } catch (e) {
       audit?.close();

@@ -177,7 +177,7 @@ export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
       notBefore: new Date(Math.floor(o.now.getTime() / 1000) * 1000 - 3600_000),
       notAfter: new Date(Math.floor(o.now.getTime() / 1000) * 1000 + o.validityDays * 86400_000),
     });
-    createExclusive(certPath, pemEncode(der, 'CERTIFICATE'), 0o644);
+    createExclusive(certPath, pemEncode(der, 'CERTIFICATE'), 0o600); // public, yet private on disk like every product file
   }
   const cert = loadCertificate(certPath, privateKey);
   const keyId = cert.fields.subjectKeyId ?? keyIdentifier(cert.fields.spki);
