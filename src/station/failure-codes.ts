@@ -40,13 +40,14 @@ export const FAILURES = {
     message: 'The device storage is locked and cannot take a secret.',
     action: 'Set the device aside for QA.',
   },
+  // Kept for trails written before the line paused for an unreachable core (LINE_FAULTS).
   PAIRING_UNREACHABLE: {
     message: 'The pairing core did not answer: the device was not registered.',
     action: 'Keep the device, tell plant IT the pairing core is down, retry when it is back.',
   },
   PAIRING_REJECTED: {
     message: 'The pairing core refused to register the device.',
-    action: 'Set the device aside and tell plant IT (realm, agent token or registration limit).',
+    action: 'Set the device aside for QA and tell plant IT its device id: the core refused this device.',
   },
   DEVICE_ALREADY_REGISTERED: {
     message: 'The pairing core says this device is already registered and in use.',

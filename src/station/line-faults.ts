@@ -109,7 +109,10 @@ export function lineFaultOf(e: unknown, step: StationStep): LineFault | undefine
   if (step === 'pairing' && top && PAIRING_CODES[top.code]) return make(PAIRING_CODES[top.code], top.message);
   // Then the storage cause: an embedded core that cannot write is the station's disk, not the core.
   for (const link of chain) {
-    const why = top && top !== link && !top.message.includes(link.message) ? `${top.message} (${link.message})` : (top?.message ?? link.message);
+    const why =
+      top && top !== link && !top.message.includes(link.message)
+        ? `${top.message} (${link.message})`
+        : (top?.message ?? link.message);
     for (const [code, pattern] of STORAGE_CODES) if (pattern.test(link.code)) return make(code, why);
   }
   const wrapper = chain.find((l) => WRITE_FAILED.has(l.code));

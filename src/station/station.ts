@@ -197,7 +197,9 @@ export class Station extends EventEmitter<StationEvents> {
       // A caller that shows the line's pauses (onLine) hears of failed commits from the gate, once.
       const auditLog = opts.onLine ? opts.logger?.child({ component: 'audit' }, { level: 'fatal' }) : opts.logger;
       const auditFile = join(opts.dataDir, 'audit.db');
-      audit = await naming(auditFile, async () => AuditTrail.open({ file: auditFile, stationId: config.stationId, logger: auditLog }));
+      audit = await naming(auditFile, async () =>
+        AuditTrail.open({ file: auditFile, stationId: config.stationId, logger: auditLog }),
+      );
       const pairing = opts.pairing
         ? { client: opts.pairing, owns: false }
         : {

@@ -1,11 +1,12 @@
 // The line gate: a station fault pauses the line once, the failed step is retried with backoff,
 // every waiting step goes on when a retry succeeds, and a stop ends the waits cleanly.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../../src/common/errors.ts';
 import { PairingError } from '../../src/pairing/pairing-api.ts';
-import { lineFaultOf } from '../../src/station/line-faults.ts';
+import { LINE_FAULTS, lineFaultOf } from '../../src/station/line-faults.ts';
 import { type LineChange, LineGate, LineInterrupted } from '../../src/station/line-gate.ts';
 
 const diskFull = () =>
@@ -119,4 +120,14 @@ test('an answer that is not a station fault ends the pause (the core took the to
   refused = false;
   await assert.rejects(register, (e: unknown) => (e as PairingError).code === 'ALREADY_REGISTERED');
   assert.equal(g.pause, undefined);
+});
+
+test('every line fault has a message and an action, and docs/station.md lists it with both', () => {
+  const doc = readFileSync(new URL('../../docs/station.md', import.meta.url), 'utf8');
+  for (const [code, f] of Object.entries(LINE_FAULTS)) {
+    assert.ok(
+      doc.includes(`| \`${code}\` | ${f.message} | ${f.action} |`),
+      `docs/station.md: row for ${code} missing or out of date`,
+    );
+  }
 });
