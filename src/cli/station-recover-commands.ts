@@ -72,7 +72,7 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
         const verb = decided.kind === 'discard' ? 'DISCARDED' : 'SET ASIDE';
         for (const s of decided.settled) console.log(`${verb} ${s.id} ${s.hardwareSerial} ${s.deviceId}: ${s.detail}`);
         if (decided.settled.length === 0) console.log(`nothing to ${decided.kind}`);
-        for (const id of unknown) console.error(`no pending record matches ${id} (imprint station status lists them)`);
+        for (const id of unknown) console.error(`${id}: ${wrongKind(left, decided.kind, id)}`);
       }
       if (report.interruptedBy) console.error(`stopped by a station fault: ${report.interruptedBy.detail}`);
       if (stillPending) console.log(`still pending: ${stillPending}: ${SETTLE_HINT}`);
@@ -87,6 +87,16 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
   } finally {
     await station.close();
   }
+}
+
+/** Why an id matched nothing: the other decision is the one that applies to it, or it is not pending. */
+function wrongKind(left: { records: VaultRow[]; unfinished: RegistryRow[] }, kind: string, id: string): string {
+  const is = (r: { deviceId: string; hardwareSerial: string }) => r.deviceId === id || r.hardwareSerial === id;
+  if (kind === 'discard' && left.unfinished.some(is))
+    return 'this device confirmed its secret: --discard only gives up secrets no device confirmed; use --set-aside';
+  if (kind === 'set-aside' && left.records.some((r) => is(r) || String(r.id) === id))
+    return 'this record was never confirmed by its device: use --discard';
+  return 'no pending record matches it (imprint station status lists them)';
 }
 
 function mentions(report: RecoveryReport, id: string): boolean {
