@@ -56,8 +56,8 @@ test('a full disk: one linePause in the API, one banner in the operator view, go
       await page.getByTestId('start-line').click();
       const banner = page.getByTestId('line-paused');
       await banner.waitFor({ timeout: 30_000 });
-      assert.match(await banner.textContent(), /LINE PAUSED — Station storage full/);
-      assert.match(await banner.textContent(), /Free disk space/);
+      assert.match((await banner.textContent()) ?? '', /LINE PAUSED — Station storage full/);
+      assert.match((await banner.textContent()) ?? '', /Free disk space/);
       assert.equal(await page.getByTestId('line-paused').count(), 1, 'one banner for the whole line');
       await screenshot(page, 'operator-line-paused');
       full = false;
