@@ -138,8 +138,12 @@ async function runCommand(opts: RunOpts): Promise<void> {
   const operator = opts.operator ?? process.env.IMPRINT_OPERATOR ?? process.env.USER ?? 'operator';
   let maxPauseTimer: NodeJS.Timeout | undefined;
   let stopLine = () => {};
+  let told: string | undefined;
   const onLine = (change: LineChange, pause: LinePause) => {
-    const line = lineMessage(change, pause);
+    // A pause is told once; again only if its reason changes (a storage fault during a pairing pause).
+    const reason = change === 'retry-failed' && pause.code !== told ? 'paused' : change;
+    told = change === 'resumed' || change === 'stopped' ? undefined : pause.code;
+    const line = lineMessage(reason, pause);
     if (line) console.error(line);
     if (change === 'resumed' || change === 'stopped') clearTimeout(maxPauseTimer);
     if (change === 'paused' && opts.maxPause !== undefined) {
