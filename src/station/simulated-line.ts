@@ -186,7 +186,11 @@ class PtyLine {
   private start(): Promise<void> {
     this.ready ??= new Promise((resolve, reject) => {
       const worker = new URL('./line-sim-worker.ts', import.meta.url);
-      const child = fork(worker, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      // tsx resolved here, not from the working directory: `station run` works from any folder.
+      const child = fork(worker, [], {
+        execArgv: ['--import', import.meta.resolve('tsx')],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
       this.child = child;
       child.on('message', (msg: LineWorkerReply) => {
         if (msg.type === 'ready') resolve();

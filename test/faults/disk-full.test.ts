@@ -81,49 +81,53 @@ const SITES: Record<string, (station: Station, full: () => boolean) => void> = {
   },
 };
 
-for (const [site, inject] of Object.entries(SITES)) {
-  test(`injected full disk at the ${site}: one pause, zero FAILED, resumes, nothing lost`, async () => {
-    const COUNT = 8;
-    const log = lineLog();
-    const station = await openSimulatedStation({ dir: dir(), count: COUNT, log });
-    let full = false;
-    // The disk fills after the first devices are through.
-    station.on('counters', (e) => {
-      if (e.type === 'counters' && e.counters.done === 2) full = true;
-    });
-    // A registration started while the line is paused for a full disk is exactly the fault we guard against.
-    let registeredWhileFull = 0;
-    const register = station.pairing.registerDevice.bind(station.pairing);
-    station.pairing.registerDevice = async (...a) => {
-      const duringPause = station.status().linePause !== undefined;
-      const r = await register(...a);
-      if (duringPause && full) registeredWhileFull++;
-      return r;
-    };
-    inject(station, () => full);
-    try {
-      await station.start();
-      const pause = await log.paused();
-      assert.equal(pause.code, 'STATION_STORAGE_FULL');
-      assert.match(pause.message, /storage full/i);
-      assert.equal(station.status().linePause?.code, 'STATION_STORAGE_FULL', 'the API shows the paused line');
-      await log.retriesFailed(2);
-      assert.equal(station.summary().failed, 0, 'no device failed while paused');
-      assert.equal(registeredWhileFull, 0, 'nothing registered while the station could not record');
-      full = false; // space freed
-      await station.whenIdle();
-      await station.stop();
-      assert.equal(log.count('paused'), 1, 'one paused state');
-      assert.equal(log.count('resumed'), 1);
-      assert.equal(station.status().linePause, undefined);
-      assertNothingLost(station, COUNT);
-      const resume = station.audit.query({ step: 'line-resume' });
-      assert.equal(resume.length, 1, 'the pause is in the trail');
-      assert.equal(resume[0].data?.code, 'STATION_STORAGE_FULL');
-    } finally {
-      await station.close();
-    }
+/** A simulated line whose disk fills at `site` after two devices, then has room again. */
+async function fullDiskAt(site: keyof typeof SITES): Promise<void> {
+  const inject = SITES[site];
+  const COUNT = 8;
+  const log = lineLog();
+  const station = await openSimulatedStation({ dir: dir(), count: COUNT, log });
+  let full = false;
+  // The disk fills after the first devices are through.
+  station.on('counters', (e) => {
+    if (e.type === 'counters' && e.counters.done === 2) full = true;
   });
+  // A registration started while the line is paused for a full disk is exactly the fault we guard against.
+  let registeredWhileFull = 0;
+  const register = station.pairing.registerDevice.bind(station.pairing);
+  station.pairing.registerDevice = async (...a) => {
+    const duringPause = station.status().linePause !== undefined;
+    const r = await register(...a);
+    if (duringPause && full) registeredWhileFull++;
+    return r;
+  };
+  inject(station, () => full);
+  try {
+    await station.start();
+    const pause = await log.paused();
+    assert.equal(pause.code, 'STATION_STORAGE_FULL');
+    assert.match(pause.message, /storage full/i);
+    assert.equal(station.status().linePause?.code, 'STATION_STORAGE_FULL', 'the API shows the paused line');
+    await log.retriesFailed(2);
+    assert.equal(station.summary().failed, 0, 'no device failed while paused');
+    assert.equal(registeredWhileFull, 0, 'nothing registered while the station could not record');
+    full = false; // space freed
+    await station.whenIdle();
+    await station.stop();
+    assert.equal(log.count('paused'), 1, 'one paused state');
+    assert.equal(log.count('resumed'), 1);
+    assert.equal(station.status().linePause, undefined);
+    assertNothingLost(station, COUNT);
+    const resume = station.audit.query({ step: 'line-resume' });
+    assert.equal(resume.length, 1, 'the pause is in the trail');
+    assert.equal(resume[0].data?.code, 'STATION_STORAGE_FULL');
+  } finally {
+    await station.close();
+  }
+}
+
+for (const site of Object.keys(SITES)) {
+  test(`injected full disk at the ${site}: one pause, zero FAILED, resumes, nothing lost`, () => fullDiskAt(site));
 }
 
 test('a real 2 MB tmpfs: `station run` pauses once with "station storage full", resumes when space is freed', async (t) => {
@@ -135,7 +139,8 @@ test('a real 2 MB tmpfs: `station run` pauses once with "station storage full", 
   } catch (e) {
     // Without root there is no tmpfs to mount: the injected faults above cover the same paths.
     if (isRoot) assert.fail(`running as root but could not mount a 2 MB tmpfs on ${mnt}: ${(e as Error).message}`);
-    t.diagnostic('not root: no tmpfs mounted; the injected SQLITE_FULL / ENOSPC tests cover the same steps');
+    t.diagnostic('not root: no tmpfs can be mounted here, so the disk fills by injection instead');
+    await fullDiskAt('audit trail commit (SQLITE_FULL)');
     return;
   }
   const data = join(mnt, 'data');

@@ -287,6 +287,7 @@ test('the simulated line killed mid-run (--simulate 4 --write-latency 400): `sta
   const data = tempDir('imprint-kill-sim-');
   dirs.push(data);
   const random = seededRandom(4242);
+  let goneSettled = 0;
   for (let round = 0; round < 3; round++) {
     const child = spawn(process.execPath, [BIN, 'station', 'run', '--simulate', '4', '--write-latency', '400', '--data', data], {
       cwd: ROOT,
@@ -309,7 +310,6 @@ test('the simulated line killed mid-run (--simulate 4 --write-latency 400): `sta
     await exited;
     children.delete(child);
 
-    const before = JSON.parse((await imprint(['station', 'status', '--json', '--data', data])).stdout);
     const recover = await imprint(['station', 'recover', '--json', '--data', data]);
     assert.equal(recover.code, 0, recover.stdout + recover.stderr);
     const report = JSON.parse(recover.stdout);
@@ -317,10 +317,16 @@ test('the simulated line killed mid-run (--simulate 4 --write-latency 400): `sta
     const status = await imprint(['station', 'status', '--json', '--data', data]);
     assert.equal(status.code, 0);
     assert.deepEqual(JSON.parse(status.stdout).pending, []);
-    // Simulated devices that are gone were settled by the station, audited as such.
+    // Simulated devices that are gone were settled by the station itself, each audited as such.
     const gone = report.items.filter((i: { detail: string }) => /simulated device is gone/.test(i.detail));
-    assert.ok(gone.length <= before.pending.length + before.unfinished.length);
+    goneSettled += gone.length;
+    assert.ok(gone.every((i: { outcome: string }) => i.outcome === 'discarded' || i.outcome === 'failed'));
   }
+  const decisions = JSON.parse((await imprint(['audit', 'query', '--step', 'recover', '--json', '--data', data])).stdout).filter(
+    (e: { data?: { decision?: string } }) => e.data?.decision !== undefined,
+  );
+  assert.equal(decisions.length, goneSettled, 'each settlement by the station is in the trail');
+  assert.ok(decisions.every((e: { data: { automatic: boolean } }) => e.data.automatic === true));
   const verify = await imprint(['audit', 'verify', '--data', data]);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
