@@ -63,7 +63,8 @@ test('a full disk: one linePause in the API, one banner in the operator view, go
       full = false;
       await page.getByTestId('line-retry').click();
       await banner.waitFor({ state: 'detached', timeout: 30_000 });
-      await page.getByText('PASS').first().waitFor({ timeout: 30_000 });
+      // A fixture card's big PASS (exact: the counters' "Passed" label is not one).
+      await page.getByText('✔ PASS', { exact: true }).first().waitFor({ timeout: 30_000 });
     }
     const paused = browser ? undefined : await client.getStatus();
     if (paused) {
