@@ -15,6 +15,7 @@ import { wireStationIpc } from './station-ipc.ts';
 // Bundled to dist/electron/main.cjs (next to preload.cjs): the repository root is two levels up.
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
+process.umask(0o077); // the station data and the sealed secrets file are private (0700 / 0600)
 const INDEX_HTML = join(ROOT, 'renderer', 'dist', 'index.html');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
 

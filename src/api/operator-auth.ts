@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import type { OperatorSession } from './station-api.ts';
 
 export const ADMIN_PIN_FILE = 'admin-pin.json';
@@ -91,7 +92,7 @@ export class OperatorAuth {
   static reset(dataDir: string, pin: string = String(randomInt(0, 1_000_000)).padStart(6, '0')): string {
     checkPinShape(pin);
     const file = join(dataDir, ADMIN_PIN_FILE);
-    mkdirSync(dirname(file), { recursive: true });
+    ensurePrivateDir(dirname(file));
     writeFileSync(file, `${JSON.stringify({ version: 1, hash: bcrypt.hashSync(pin, 10) })}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     rmSync(join(dataDir, ADMIN_PIN_LOCKOUT_FILE), { force: true });

@@ -65,10 +65,32 @@ export interface PairingStatus {
   offline: boolean;
 }
 
+/**
+ * The whole line is paused by a fault of the station itself (storage full, pairing core
+ * unreachable, agent token refused…), never of a device: no device is failed for it, and the
+ * station retries by itself (Start line retries at once).
+ */
+export interface LinePause {
+  code: string;
+  /** For the operator: what is wrong with the station. */
+  message: string;
+  /** For the operator: what to do (and whether the line resumes by itself). */
+  action: string;
+  /** Where it was seen and the underlying error (for plant IT). */
+  detail?: string;
+  since: string;
+  /** Retries that failed since the pause began. */
+  retries: number;
+  /** When the station tries again by itself. */
+  nextRetryAt?: string;
+}
+
 export interface StationStatus {
   stationId: string;
   simulated: boolean;
   running: boolean;
+  /** Present while the line is paused by a station fault. */
+  linePause?: LinePause;
   operator?: OperatorSession;
   batch?: Batch;
   pairing: PairingStatus;

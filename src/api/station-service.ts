@@ -10,6 +10,7 @@ import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
+import { LINE_FAULTS, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
 import { Station } from '../station/station.ts';
@@ -129,12 +130,20 @@ export class StationService implements StationApi {
     return this.station;
   }
 
+  /** Sign-ins and settings changes are audited; a station that cannot record refuses them in plain words. */
   private async audit(input: Omit<AuditEventInput, 'station'>): Promise<AuditEvent> {
-    return this.station.audit.append({
-      station: this.config.stationId,
-      batchId: this.station.audit.currentBatch()?.id,
-      ...input,
-    });
+    try {
+      return await this.station.audit.append({
+        station: this.config.stationId,
+        batchId: this.station.audit.currentBatch()?.id,
+        ...input,
+      });
+    } catch (e) {
+      const fault = lineFaultOf(e, 'audit');
+      if (!fault) throw e;
+      const f = LINE_FAULTS[fault.code];
+      throw new ImprintError(fault.code, `${f.message} (${fault.detail})`, { hint: f.action, cause: e });
+    }
   }
 
   private requireOperator(): OperatorSession {

@@ -1,8 +1,8 @@
 // Web mode assembled: the station service on a data folder, the admin PIN, the secret store and
 // the web server. Used by `imprint web`, `imprint start`, the desktop shell's core child and tests.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { FileSecretStore, type SecretStore } from '../station/secret-store.ts';
 import { type AdminPinSetup, OperatorAuth } from './operator-auth.ts';
 import { ensureRendererBuilt } from './renderer-build.ts';
@@ -36,7 +36,7 @@ export function secretsFile(dataDir: string): string {
 }
 
 export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  ensurePrivateDir(opts.dataDir, opts.logger);
   const logger = opts.logger ?? silentLogger;
   const { auth, setup } = OperatorAuth.open(opts.dataDir, opts.env ?? process.env);
   const staticDir = opts.staticDir ?? (await ensureRendererBuilt({ log: (l) => logger.info(l) }));

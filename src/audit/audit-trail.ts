@@ -1,11 +1,11 @@
 // The tamper-evident audit trail: an append-only, hash-chained SQLite table with group commit,
 // indexed queries, batches closed with a signed summary, verification and exports.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
 import { type DbVerifyOptions, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
@@ -80,7 +80,7 @@ export class AuditTrail {
     this.log = opts.logger ?? silentLogger;
     this.keyDir = opts.keyDir ?? dirname(opts.file);
     this.readonly = opts.readonly ?? false;
-    if (!this.readonly) mkdirSync(dirname(opts.file), { recursive: true });
+    if (!this.readonly) preparePrivateDatabase(opts.file);
     try {
       this.db = new Database(opts.file, { readonly: this.readonly, fileMustExist: this.readonly });
     } catch (e) {

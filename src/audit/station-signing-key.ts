@@ -1,9 +1,10 @@
 // The station's Ed25519 signing key for batch summaries: a PKCS#8 PEM file with mode 0600 next
 // to the audit database. Only the public key (SPKI, base64) ever leaves this module.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 
 export const SIGNING_KEY_FILE = 'audit-signing-key.pem';
 
@@ -30,7 +31,7 @@ export function loadOrCreateSigningKey(keyDir: string): SigningKey {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw keyError(file, e);
   }
   if (pem === undefined) {
-    mkdirSync(keyDir, { recursive: true });
+    ensurePrivateDir(keyDir);
     privateKey = generateKeyPairSync('ed25519').privateKey;
     try {
       // 'wx': never overwrite a key another process created a moment ago.

@@ -16,7 +16,7 @@ import type { IntrospectionEntry, PairingAgentApi } from '../pairing/pairing-api
 import { RemotePairingClient } from '../pairing/remote-client.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { cliError } from './pairing-cli-errors.ts';
-import { EXIT_USAGE } from './station-commands.ts';
+import { EXIT_USAGE } from './station-exit.ts';
 
 function usage(message: string): never {
   process.exitCode = EXIT_USAGE;

@@ -4,6 +4,9 @@ import { Command } from 'commander';
 import { describeError } from '../common/errors.ts';
 import { AREAS, areaOf } from './command-areas.ts';
 
+// Everything the station and the core create is private to its owner (0700 folders, 0600 files).
+process.umask(0o077);
+
 const program = new Command('imprint')
   .description('Imprint: factory registration station for Astarte-compatible pairing')
   .version('0.1.0')

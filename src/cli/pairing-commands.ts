@@ -15,7 +15,7 @@ import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
 import { cliError } from './pairing-cli-errors.ts';
-import { EXIT_USAGE } from './station-commands.ts';
+import { EXIT_USAGE } from './station-exit.ts';
 
 function readTextFile(path: string, what: string): string {
   try {

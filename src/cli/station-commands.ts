@@ -1,27 +1,29 @@
-// `imprint station run | recover | status`: the headless station. Exit codes (docs/station.md):
-// 0 every device passed (or nothing to do), 1 error, 2 bad usage, 3 records left pending after
-// recovery (a device could not be reached), 4 some devices failed.
-import { existsSync } from 'node:fs';
+// `imprint station run | recover | status`: the headless station. Exit codes (station-exit.ts,
+// docs/station.md): 0 every device passed (or nothing to do), 1 error, 2 bad usage, 3 records
+// still pending, 4 some devices failed, 6 a fault of the station stopped the line.
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { AuditTrail } from '../audit/audit-trail.ts';
+import type { LinePause } from '../api/station-api.ts';
 import type { Batch } from '../audit/audit-types.ts';
 import { describeError, ImprintError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
+import type { LineChange } from '../station/line-gate.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
 import { loadStationConfig, type StationConfig, stationConfigPath } from '../station/station-config.ts';
-import { StationDb } from '../station/station-db.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import {
+  EXIT_DEVICES_FAILED,
+  EXIT_OK,
+  EXIT_PENDING,
+  EXIT_STATION_FAULT,
+  EXIT_USAGE,
+  reportStationError,
+} from './station-exit.ts';
+import { type RecoverOpts, recoverCommand, statusCommand } from './station-recover-commands.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_PENDING = 3;
-export const EXIT_DEVICES_FAILED = 4;
-
-interface CommonOpts {
+export interface CommonOpts {
   data?: string;
   json?: boolean;
 }
@@ -40,6 +42,7 @@ interface RunOpts extends CommonOpts {
   faultRate?: number;
   seed?: number;
   writeLatency?: number;
+  maxPause?: number;
 }
 
 const intArg =
@@ -57,7 +60,7 @@ const rateArg = (v: string): number => {
   return n;
 };
 
-function usage(message: string): never {
+export function usage(message: string): never {
   process.exitCode = EXIT_USAGE;
   throw new ImprintError('BAD_USAGE', message);
 }
@@ -77,7 +80,7 @@ function runConfig(opts: RunOpts, data: string): StationConfig {
   return config;
 }
 
-async function agentToken(opts: RunOpts, data: string): Promise<string | undefined> {
+export async function agentToken(opts: { agentToken?: string }, data: string): Promise<string | undefined> {
   return (
     opts.agentToken ??
     process.env.IMPRINT_AGENT_TOKEN ??
@@ -109,6 +112,8 @@ function printSummary(s: StationRunSummary, batch: Batch | undefined): void {
       `recovery at start: completed ${r.completed}, discarded ${r.discarded}, failed ${r.failed}, still pending ${r.kept}`,
     );
   }
+  if (s.pauses) lines.push(`line paused ${s.pauses} time(s) by a station fault, ${(s.pausedMs / 1000).toFixed(1)} s in all`);
+  if (s.linePause) lines.push(`stopped while paused: ${s.linePause.message} ${s.linePause.action}`);
   if (batch)
     lines.push(`batch: ${batch.id} (work order ${batch.workOrder})${batch.closedAt ? ' closed with a signed summary' : ''}`);
   console.log(lines.join('\n'));
@@ -131,6 +136,21 @@ async function runCommand(opts: RunOpts): Promise<void> {
   }
   const logger = createLogger({ level: process.env.IMPRINT_LOG_LEVEL ?? (opts.json ? 'error' : 'warn') });
   const operator = opts.operator ?? process.env.IMPRINT_OPERATOR ?? process.env.USER ?? 'operator';
+  let maxPauseTimer: NodeJS.Timeout | undefined;
+  let stopLine = () => {};
+  let told: string | undefined;
+  const onLine = (change: LineChange, pause: LinePause) => {
+    // A pause is told once; again only if its reason changes (a storage fault during a pairing pause).
+    const reason = change === 'retry-failed' && pause.code !== told ? 'paused' : change;
+    told = change === 'resumed' || change === 'stopped' ? undefined : pause.code;
+    const line = lineMessage(reason, pause);
+    if (line) console.error(line);
+    if (change === 'resumed' || change === 'stopped') clearTimeout(maxPauseTimer);
+    if (change === 'paused' && opts.maxPause !== undefined) {
+      // Give up after --max-pause seconds: stop (devices in progress keep their pending records).
+      maxPauseTimer = setTimeout(() => stopLine(), opts.maxPause * 1000);
+    }
+  };
   const station = await Station.open({
     dataDir: data,
     config,
@@ -147,8 +167,10 @@ async function runCommand(opts: RunOpts): Promise<void> {
           },
     operator,
     maxDevices: opts.count,
+    onLine,
     logger,
   });
+  stopLine = () => void station.stop();
   let batch: Batch | undefined;
   const stopOnSignal = () => {
     if (!opts.json) console.error('\nstopping: finishing the devices in progress…');
@@ -185,13 +207,32 @@ async function runCommand(opts: RunOpts): Promise<void> {
     await station.whenIdle();
     wedge?.close();
     await station.stop();
-    if (batch && opts.count !== undefined && station.summary().done >= opts.count) batch = await station.closeBatch();
+    const done = station.summary();
+    if (batch && !done.linePause && opts.count !== undefined && done.done >= opts.count) batch = await station.closeBatch();
     const summary = station.summary();
+    const pending = station.pending();
+    const stillPending = pending.records.length + pending.unfinished.length;
     if (opts.json) {
-      console.log(JSON.stringify({ ...summary, stationId: config.stationId, simulated: simulate !== undefined, batch }, null, 2));
-    } else printSummary(summary, batch);
-    process.exitCode = summary.failed > 0 ? EXIT_DEVICES_FAILED : EXIT_OK;
+      console.log(
+        JSON.stringify(
+          { ...summary, stillPending, stationId: config.stationId, simulated: simulate !== undefined, batch },
+          null,
+          2,
+        ),
+      );
+    } else {
+      printSummary(summary, batch);
+      if (stillPending) console.log(`still pending: ${stillPending} (imprint station status lists them)`);
+    }
+    process.exitCode = summary.linePause
+      ? EXIT_STATION_FAULT
+      : summary.failed > 0
+        ? EXIT_DEVICES_FAILED
+        : stillPending > 0
+          ? EXIT_PENDING
+          : EXIT_OK;
   } finally {
+    clearTimeout(maxPauseTimer);
     if (progress) clearInterval(progress);
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
@@ -209,93 +250,6 @@ function readScansFromStdin(station: Station, quiet: boolean): { close(): void }
     });
   });
   return { close: () => rl.close() };
-}
-
-async function recoverCommand(opts: CommonOpts & { config?: string; agentToken?: string }): Promise<void> {
-  const data = resolveDataDir(opts);
-  const config = opts.config
-    ? loadStationConfig(resolve(opts.config), { mustExist: true })
-    : loadStationConfig(stationConfigPath(data));
-  const station = await Station.open({
-    dataDir: data,
-    config,
-    agentToken: config.pairing.mode === 'embedded' ? undefined : await agentToken(opts, data),
-    recoverOnStart: false,
-    logger: createLogger({ level: process.env.IMPRINT_LOG_LEVEL ?? 'error' }),
-  });
-  try {
-    const report = await station.recover();
-    if (opts.json) console.log(JSON.stringify(report, null, 2));
-    else {
-      if (report.items.length === 0) console.log('nothing to recover: no pending records');
-      for (const i of report.items) {
-        console.log(
-          `${i.outcome.toUpperCase()} ${i.fixture} ${i.hardwareSerial} ${i.deviceId}${i.code ? ` ${i.code}` : ''}: ${i.detail}`,
-        );
-      }
-      if (report.items.length) {
-        console.log(
-          `completed ${report.completed}, discarded ${report.discarded}, failed ${report.failed}, still pending ${report.kept}`,
-        );
-      }
-    }
-    process.exitCode = report.kept > 0 ? EXIT_PENDING : EXIT_OK;
-  } finally {
-    await station.close();
-  }
-}
-
-function statusCommand(opts: CommonOpts): void {
-  const data = resolveDataDir(opts);
-  const dbFile = join(data, 'station.db');
-  if (!existsSync(dbFile)) {
-    if (opts.json) console.log(JSON.stringify({ dataDir: data, initialised: false }));
-    else console.log(`no station data in ${data}`);
-    return;
-  }
-  const db = StationDb.open(dbFile);
-  let batch: Batch | undefined;
-  let events: number | undefined;
-  try {
-    const auditFile = join(data, 'audit.db');
-    if (existsSync(auditFile)) {
-      const config = loadStationConfig(stationConfigPath(data));
-      const trail = AuditTrail.open({ file: auditFile, stationId: config.stationId, readonly: true });
-      try {
-        batch = trail.currentBatch();
-        events = trail.query({ limit: 1 })[0]?.seq ?? 0;
-      } finally {
-        trail.close();
-      }
-    }
-    const pending = db.vaultRecords().map((r) => ({
-      id: r.id,
-      deviceId: r.deviceId,
-      hardwareSerial: r.hardwareSerial,
-      fixture: r.fixture,
-      devicePort: r.devicePort,
-      secretFingerprint: r.fingerprint,
-      createdAt: r.createdAt,
-    }));
-    const devices = db.deviceCounts();
-    if (opts.json) {
-      console.log(
-        JSON.stringify({ dataDir: data, initialised: true, pending, devices, auditEvents: events, openBatch: batch }, null, 2),
-      );
-      return;
-    }
-    console.log(`data: ${data}`);
-    console.log(`pending write-ahead records: ${pending.length}`);
-    for (const p of pending)
-      console.log(`  ${p.fixture} ${p.hardwareSerial} ${p.deviceId} since ${p.createdAt} (${p.secretFingerprint})`);
-    console.log(
-      `devices: provisioned ${devices.provisioned}, written (to finish) ${devices.written}, failed (QA) ${devices.failed}`,
-    );
-    if (events !== undefined) console.log(`audit events: ${events}`);
-    console.log(`open batch: ${batch ? `${batch.id} (work order ${batch.workOrder}, operator ${batch.operator})` : 'none'}`);
-  } finally {
-    db.close();
-  }
 }
 
 /** `imprint station …` subcommands. */
@@ -332,21 +286,39 @@ export function registerStationCommands(program: Command): void {
         .option('--in-process', 'simulated devices in-process instead of on PTYs')
         .option('--fault-rate <r>', 'share of simulated devices with an injected fault (0..1)', rateArg)
         .option('--seed <n>', 'seed for the simulated line', intArg('--seed', 0))
-        .option('--write-latency <ms>', 'simulated OTP programming time (default 20)', intArg('--write-latency', 0, 60000)),
+        .option('--write-latency <ms>', 'simulated OTP programming time (default 20)', intArg('--write-latency', 0, 60000))
+        .option(
+          '--max-pause <s>',
+          'stop (exit 6) when a station fault keeps the line paused this long (default: wait for it to clear)',
+          intArg('--max-pause', 1),
+        ),
     ),
-  ).action((opts: RunOpts) => runCommand(opts));
+  ).action((opts: RunOpts) => runCommand(opts).catch(reportStationError));
 
   usageExit(
     common(
       station
         .command('recover')
-        .description('Settle pending write-ahead records by asking each device for its digest')
+        .description('Settle pending records: ask each device for its digest, or decide (--discard, --set-aside)')
         .option('--config <file>', 'station config file (fixture ports)')
-        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN')),
+        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
+        .option('--discard [id...]', 'discard records whose device never confirmed the write (record id, device id or serial)')
+        .option('--set-aside [id...]', 'set aside confirmed devices that were never finished (device id or serial)')
+        .option('--all', 'with --discard / --set-aside: every record still pending')
+        .option('--operator <name>', 'who decides (recorded in the audit trail; default $IMPRINT_OPERATOR)'),
     ),
-  ).action((opts) => recoverCommand(opts));
+  ).action((opts: RecoverOpts) => recoverCommand(opts).catch(reportStationError));
 
-  usageExit(common(station.command('status').description('Pending write-ahead records and device counts'))).action(
-    (opts: CommonOpts) => statusCommand(opts),
-  );
+  usageExit(
+    common(station.command('status').description('Pending records (age, fixture, device, why) and device counts')),
+  ).action((opts: CommonOpts) => statusCommand(opts).catch(reportStationError));
+}
+
+/** One line per change of the line's state (a pause is told once; a retry that fails is not). */
+function lineMessage(change: LineChange, p: LinePause): string | undefined {
+  const ago = ((Date.now() - Date.parse(p.since)) / 1000).toFixed(1);
+  if (change === 'paused') return `LINE PAUSED — ${p.message} ${p.action}\n  (${p.code}: ${p.detail ?? ''}; retrying by itself)`;
+  if (change === 'resumed') return `line resumed after ${ago} s (${p.code} cleared)`;
+  if (change === 'stopped') return `line stopped while paused (${p.code}) after ${ago} s`;
+  return undefined;
 }

@@ -1,11 +1,12 @@
 // The pairing core in-process: realms, devices and their credentials secrets, certificates.
 // Exactly Astarte's Pairing semantics (see docs and pairing-api.ts); the HTTP server only translates.
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate as isUuid } from 'uuid';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { CertificateAuthority, type IssuedCertificate } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
 import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from './device-id.ts';
@@ -194,7 +195,7 @@ export class EmbeddedPairingCore implements PairingClient {
   #crlCache: { pem: string; der: Buffer; revocations: number; at: number } | undefined;
 
   static open(opts: EmbeddedCoreOptions): EmbeddedPairingCore {
-    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(opts.dataDir);
     const store = SqlitePairingStore.open(join(opts.dataDir, 'pairing.sqlite'));
     let ca: CertificateAuthority;
     try {

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 import type {
   CertificateRow,
   DeviceRow,
@@ -148,6 +149,7 @@ export class SqlitePairingStore implements PairingStore {
   }
 
   private constructor(file: string) {
+    preparePrivateDatabase(file);
     const db = new Database(file);
     this.#db = db;
     try {

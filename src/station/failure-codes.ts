@@ -40,13 +40,14 @@ export const FAILURES = {
     message: 'The device storage is locked and cannot take a secret.',
     action: 'Set the device aside for QA.',
   },
+  // Kept for trails written before the line paused for an unreachable core (LINE_FAULTS).
   PAIRING_UNREACHABLE: {
     message: 'The pairing core did not answer: the device was not registered.',
     action: 'Keep the device, tell plant IT the pairing core is down, retry when it is back.',
   },
   PAIRING_REJECTED: {
     message: 'The pairing core refused to register the device.',
-    action: 'Set the device aside and tell plant IT (realm, agent token or registration limit).',
+    action: 'Set the device aside for QA and tell plant IT its device id: the core refused this device.',
   },
   DEVICE_ALREADY_REGISTERED: {
     message: 'The pairing core says this device is already registered and in use.',
@@ -83,6 +84,10 @@ export const FAILURES = {
   DEVICE_FAULT: {
     message: 'The device reported an internal fault.',
     action: 'Set the device aside for QA.',
+  },
+  DEVICE_GONE: {
+    message: 'The device left the line holding its confirmed secret before it was locked and configured.',
+    action: 'If the device turns up, set it aside for QA with its serial: it was not finished.',
   },
   RECOVERY_MISMATCH: {
     message: 'After a station restart the device holds a secret that does not match the pending record.',

@@ -42,6 +42,8 @@ export interface FixtureRunnerOptions {
   jobContext: () => Pick<DeviceJob, 'operator' | 'batchId'>;
   /** Permission to run the device now present (the run's budget); false ends this fixture's loop. */
   claim: () => boolean;
+  /** Resolves when the line is not paused by a station fault: no new device is taken during a pause. */
+  lineOpen?: (signal: AbortSignal) => Promise<void>;
   onState: (state: FixtureState) => void;
   onResult: (result: ProvisionResult, state: FixtureState) => void;
 }
@@ -95,6 +97,8 @@ export class FixtureRunner {
           labelText = await this.waitForScan(signal);
           if (labelText === undefined) break;
         }
+        await this.opts.lineOpen?.(signal);
+        if (signal.aborted) break;
         const device = await this.opts.source.next(signal);
         if (!device) break;
         // The budget is taken by devices actually present, so a fixture waiting for a device
@@ -135,20 +139,26 @@ export class FixtureRunner {
       devicePort: device.devicePort,
       device: device.client,
       labelText,
+      simulated: this.opts.source.simulated,
       ...ctx,
       onStep: (step: WorkflowStep, info) => {
         if (step !== 'done') this.update({ step, ...info });
       },
     });
-    this.update({
-      step: 'done',
-      outcome: result.outcome,
-      deviceId: result.deviceId,
-      hardwareSerial: result.hardwareSerial,
-      failure: result.failure,
-      finishedAt: new Date().toISOString(),
-    });
-    this.opts.onResult(result, this._state);
+    if (result.outcome === 'interrupted') {
+      // Stopped while the line was paused: neither PASS nor FAIL; a pending record stays for recovery.
+      this.update({ step: 'idle', finishedAt: new Date().toISOString() });
+    } else {
+      this.update({
+        step: 'done',
+        outcome: result.outcome,
+        deviceId: result.deviceId,
+        hardwareSerial: result.hardwareSerial,
+        failure: result.failure,
+        finishedAt: new Date().toISOString(),
+      });
+      this.opts.onResult(result, this._state);
+    }
     await device.release(result);
   }
 

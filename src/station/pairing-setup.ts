@@ -3,9 +3,10 @@
 // its realm is created on first run with a fresh EC P-256 realm key kept 0600 in
 // `<data>/realm-keys/`), or a remote core over HTTP with an agent token.
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import { RemotePairingClient } from '../pairing/remote-client.ts';
@@ -33,7 +34,7 @@ export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, 
     });
   }
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  mkdirSync(join(embeddedCoreDir(dataDir), 'realm-keys'), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(join(embeddedCoreDir(dataDir), 'realm-keys'));
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
   core.createRealm({
     name: config.realm,

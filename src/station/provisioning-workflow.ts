@@ -1,7 +1,10 @@
 // One device through the station: identify → cross-check → storage status → register → write
-// secret → verify → lock → write config → record. Each step is audited; each failure becomes a
-// StationFailure with a code, a message and an operator action. The secret lives in memory and
-// in the sealed write-ahead record only, from registration until the device confirms the write.
+// secret → verify → lock → write config → record. Each step is audited; each failure of the device
+// becomes a StationFailure with a code, a message and an operator action. The secret lives in
+// memory and in the sealed write-ahead record only, from registration until the device confirms
+// the write. Every station-side step (registration, write-ahead record, trail, registry) runs
+// through the line gate: a fault of the station itself pauses the whole line and the step waits
+// to be retried; it never fails the device (line-gate.ts).
 import type { FailureInfo, WorkflowStep } from '../api/station-api.ts';
 import type { AuditEventInput, AuditOutcome } from '../audit/audit-types.ts';
 import { describeError, ImprintError } from '../common/errors.ts';
@@ -11,6 +14,8 @@ import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClient, DeviceIdentity, ProvisioningConfig, StorageStatus } from '../serial/device-types.ts';
 import { checkLabel } from '../serial/label-identity.ts';
 import { type FailureCode, StationFailure } from './failure-codes.ts';
+import type { LineFault, StationStep } from './line-faults.ts';
+import { LineGate, LineInterrupted } from './line-gate.ts';
 import type { SecretVault } from './secret-vault.ts';
 import type { StationDb } from './station-db.ts';
 
@@ -30,15 +35,10 @@ export interface AuditSink {
   append(event: AuditEventInput): unknown;
 }
 
-/**
- * Which pairing core registers a device. A seam for the offline fallback (issue 6): a resolver
- * may answer the embedded core under an offline batch when the remote one is unreachable.
- */
+/** Which pairing core registers a device, in which realm (the offline policy lives in the client). */
 export interface PairingRoute {
   client: PairingClient;
   realm: string;
-  /** Called once when `client` is unreachable; may return another route to retry on. */
-  onUnreachable?: (error: unknown) => Promise<PairingRoute | undefined>;
 }
 
 export interface WorkflowContext {
@@ -53,6 +53,8 @@ export interface WorkflowContext {
   /** Written into the device's provisioning config. */
   pairingUrl: string;
   brokerUrl?: string;
+  /** The line's gate (Station owns it). Default: one that does not wait, so a station fault interrupts the device. */
+  line?: LineGate;
 }
 
 export interface DeviceJob {
@@ -63,16 +65,21 @@ export interface DeviceJob {
   labelText?: string;
   operator?: string;
   batchId?: string;
+  /** A simulated device (recorded with its pending record: recovery settles it by itself once the simulator is gone). */
+  simulated?: boolean;
   onStep?: (step: WorkflowStep, info: { deviceId?: string; hardwareSerial?: string }) => void;
 }
 
 export interface ProvisionResult {
-  outcome: 'pass' | 'fail';
+  /** 'interrupted': a station fault stopped the device mid-way (not counted; pending records stay for recovery). */
+  outcome: 'pass' | 'fail' | 'interrupted';
   /** 'new': registered and written now; 'resumed': finished a device holding our pending secret. */
   kind?: 'new' | 'resumed';
   deviceId?: string;
   hardwareSerial?: string;
   failure?: FailureInfo;
+  /** Why an interrupted device stopped (undefined: the line was stopped while paused). */
+  interruptedBy?: LineFault;
   secretFingerprint?: string;
   timing: WorkflowTiming;
 }
@@ -86,6 +93,8 @@ export interface WorkflowTiming {
   pairingMs: number;
   /** Awaiting durable commits (write-ahead record and audit trail, which overlap). */
   commitMs: number;
+  /** Waiting while the line was paused by a station fault (not in the figures above). */
+  pausedMs: number;
 }
 
 const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
@@ -109,13 +118,15 @@ function deviceFailure(e: unknown, fallback: FailureCode): StationFailure {
 
 export class ProvisioningWorkflow {
   private readonly ctx: WorkflowContext;
+  private readonly line: LineGate;
 
   constructor(ctx: WorkflowContext) {
     this.ctx = ctx;
+    this.line = ctx.line ?? new LineGate({ wait: false });
   }
 
   async provision(job: DeviceJob): Promise<ProvisionResult> {
-    const run = new DeviceRun(this.ctx, job);
+    const run = new DeviceRun(this.ctx, this.line, job);
     return run.execute();
   }
 }
@@ -123,11 +134,13 @@ export class ProvisioningWorkflow {
 /** The state of one device going through the workflow. */
 class DeviceRun {
   private readonly ctx: WorkflowContext;
+  private readonly line: LineGate;
   private readonly job: DeviceJob;
   private readonly started = performance.now();
   private deviceMs = 0;
   private pairingMs = 0;
   private commitMs = 0;
+  private readonly pausedAtStart: number;
   private deviceId?: string;
   private hardwareSerial?: string;
   private fingerprint?: string;
@@ -136,9 +149,11 @@ class DeviceRun {
   private step: WorkflowStep = 'identify';
   private stepStarted = performance.now();
 
-  constructor(ctx: WorkflowContext, job: DeviceJob) {
+  constructor(ctx: WorkflowContext, line: LineGate, job: DeviceJob) {
     this.ctx = ctx;
+    this.line = line;
     this.job = job;
+    this.pausedAtStart = line.pausedMs;
   }
 
   async execute(): Promise<ProvisionResult> {
@@ -148,26 +163,34 @@ class DeviceRun {
       this.enter('record');
       // The record is durable in the trail before the registry says "provisioned": a crash in
       // between finishes the device again at restart rather than losing its record.
-      try {
-        this.audit('record', 'ok', {
-          message: kind === 'resumed' ? 'provisioned (resumed a pending secret)' : 'provisioned',
-          durationMs: this.elapsedMs(),
-        });
-        await this.committed(this.flushAudit());
-      } catch (e) {
-        throw new StationFailure('STATION_ERROR', { detail: `audit trail: ${describeError(e)}`, cause: e });
-      }
-      this.ctx.db.markProvisioned(this.deviceId!, new Date().toISOString());
+      this.audit('record', 'ok', {
+        message: kind === 'resumed' ? 'provisioned (resumed a pending secret)' : 'provisioned',
+        durationMs: this.elapsedMs(),
+      });
+      await this.committed(this.flushAudit());
+      await this.station('registry', () => this.ctx.db.markProvisioned(this.deviceId!, new Date().toISOString()));
       this.enter('done');
       return { outcome: 'pass', kind, ...this.identityFields(), secretFingerprint: this.fingerprint, timing: this.timing() };
     } catch (e) {
+      if (e instanceof LineInterrupted) return this.interrupted(e);
       failure = e instanceof StationFailure ? e : new StationFailure('STATION_ERROR', { detail: describeError(e), cause: e });
     }
     if (this.step !== 'record') this.audit(this.step, 'fail', { errorCode: failure.code, message: failure.message });
     this.audit('record', 'fail', { errorCode: failure.code, message: failure.message, durationMs: this.elapsedMs() });
-    await this.committed(this.flushAudit()).catch(() => {});
+    try {
+      await this.committed(this.flushAudit());
+    } catch (e) {
+      if (e instanceof LineInterrupted) return this.interrupted(e);
+      // Not a station fault (an invalid event: a bug): the failure itself still stands.
+    }
     this.enter('done');
     return { outcome: 'fail', ...this.identityFields(), failure: failure.info, timing: this.timing() };
+  }
+
+  /** The line was stopped while paused, or the gate does not wait: the device is not counted. */
+  private interrupted(e: LineInterrupted): ProvisionResult {
+    this.enter('done');
+    return { outcome: 'interrupted', ...this.identityFields(), interruptedBy: e.fault, timing: this.timing() };
   }
 
   private async steps(): Promise<'new' | 'resumed'> {
@@ -183,29 +206,28 @@ class DeviceRun {
     if (storage.state !== 'empty') return this.handleWritten(storage);
 
     // Empty storage: any record still pending for this device is stale (the write never landed).
-    this.ctx.vault.discardForDevice(this.deviceId);
+    const deviceId = this.deviceId;
+    await this.station('vault', () => this.ctx.vault.discardForDevice(deviceId));
 
     this.enter('register');
     const secret = await this.register();
     // The sealed write-ahead record (on the vault's writer thread) and the trail's events so far
-    // are committed durably side by side; the secret is sent only once both are on disk.
+    // are committed durably side by side, each retried until it holds if the station faults;
+    // the secret is sent only once both are on disk.
     this.fingerprint = secretFingerprint(secret);
     this.audit('register', 'ok', { data: { realm: this.ctx.pairing.realm } });
+    const record = {
+      deviceId,
+      hardwareSerial: this.hardwareSerial!,
+      fixture: this.job.fixture,
+      devicePort: this.job.devicePort,
+      batchId: this.job.batchId,
+      operator: this.job.operator,
+      realm: this.ctx.pairing.realm,
+      simulated: this.job.simulated === true,
+    };
     const [sealed] = await this.committed(
-      Promise.all([
-        this.ctx.vault.put(
-          {
-            deviceId: this.deviceId,
-            hardwareSerial: this.hardwareSerial!,
-            fixture: this.job.fixture,
-            devicePort: this.job.devicePort,
-            batchId: this.job.batchId,
-            operator: this.job.operator,
-          },
-          secret,
-        ),
-        this.flushAudit(),
-      ]),
+      Promise.all([this.station('vault', () => this.ctx.vault.put(record, secret)), this.flushAudit()]),
     );
 
     this.enter('write-secret');
@@ -219,10 +241,10 @@ class DeviceRun {
 
     this.enter('verify');
     if (digest !== sealed.digest) {
-      this.ctx.vault.discard(sealed.vaultId);
+      await this.station('vault', () => this.ctx.vault.discard(sealed.vaultId));
       throw new StationFailure('DIGEST_MISMATCH');
     }
-    this.confirm(sealed.vaultId, sealed.digest);
+    await this.confirm(sealed.vaultId, sealed.digest);
     this.audit('verify', 'ok');
 
     await this.finish(false);
@@ -236,7 +258,7 @@ class DeviceRun {
    */
   private async settleFailedWrite(error: StationFailure, vaultId: number, ours: string): Promise<string> {
     if (error.code === 'STORAGE_TORN' || error.code === 'STORAGE_LOCKED') {
-      this.ctx.vault.discard(vaultId);
+      await this.station('vault', () => this.ctx.vault.discard(vaultId));
       throw error;
     }
     let status: StorageStatus;
@@ -249,15 +271,16 @@ class DeviceRun {
       this.audit('write-secret', 'ok', { message: `confirmed by storage status after ${error.code}` });
       return ours;
     }
-    this.ctx.vault.discard(vaultId);
+    await this.station('vault', () => this.ctx.vault.discard(vaultId));
     if (status.state === 'torn') throw new StationFailure('STORAGE_TORN', { cause: error });
     throw error;
   }
 
   /** Storage is not empty: finish our own pending or half-done device, refuse anything else. */
   private async handleWritten(storage: StorageStatus): Promise<'resumed'> {
+    const deviceId = this.deviceId!;
     if (storage.state === 'torn') {
-      this.ctx.vault.discardForDevice(this.deviceId!); // a torn storage holds no whole secret
+      await this.station('vault', () => this.ctx.vault.discardForDevice(deviceId)); // a torn storage holds no whole secret
       throw new StationFailure('STORAGE_TORN');
     }
     if (storage.state === 'empty') throw new StationFailure('STATION_ERROR', { detail: 'unexpected empty storage' });
@@ -266,7 +289,7 @@ class DeviceRun {
     if (pending && pending.deviceId === this.deviceId) {
       // Our secret reached the device but the confirmation did not reach us (crash, unplug).
       this.fingerprint = pending.fingerprint;
-      this.confirm(pending.id, digest);
+      await this.confirm(pending.id, digest);
       this.audit('verify', 'ok', { message: 'device holds the pending secret: completing it' });
       await this.finish(storage.state === 'locked');
       return 'resumed';
@@ -281,7 +304,7 @@ class DeviceRun {
       return 'resumed';
     }
     // Not our digest: no pending secret of ours can be on this device any more.
-    this.ctx.vault.discardForDevice(this.deviceId!);
+    await this.station('vault', () => this.ctx.vault.discardForDevice(deviceId));
     if (storage.state === 'locked') throw new StationFailure('ALREADY_PROVISIONED', { detail: 'storage locked' });
     throw new StationFailure('UNKNOWN_SECRET');
   }
@@ -329,37 +352,31 @@ class DeviceRun {
     return canonicalDeviceId(candidate);
   }
 
+  /**
+   * Only the device's own answers fail it here (already registered and in use, an id the core
+   * refuses). The core unreachable, the agent token refused, the registration limit or a core
+   * that cannot write pause the line; the registration is retried once it resumes.
+   */
   private async register(): Promise<string> {
-    let route: PairingRoute | undefined = this.ctx.pairing;
-    let retried = false;
-    while (route) {
-      const t = performance.now();
-      try {
-        const { credentialsSecret } = await route.client.registerDevice(route.realm, this.deviceId!);
-        return credentialsSecret;
-      } catch (e) {
-        const code = e instanceof ImprintError ? e.code : undefined;
-        if (code === 'UNREACHABLE' || code === 'REMOTE_ERROR') {
-          const next: PairingRoute | undefined = retried ? undefined : await route.onUnreachable?.(e);
-          if (next) {
-            route = next;
-            retried = true;
-            continue;
-          }
-          throw new StationFailure('PAIRING_UNREACHABLE', { detail: describeError(e), cause: e });
-        }
-        if (code === 'ALREADY_REGISTERED') throw new StationFailure('DEVICE_ALREADY_REGISTERED', { cause: e });
-        throw new StationFailure('PAIRING_REJECTED', { detail: describeError(e), cause: e });
-      } finally {
-        this.pairingMs += performance.now() - t;
-      }
+    const { client, realm } = this.ctx.pairing;
+    const deviceId = this.deviceId!;
+    const t = performance.now();
+    const paused = this.line.pausedMs;
+    try {
+      return (await this.line.guard('pairing', () => client.registerDevice(realm, deviceId))).credentialsSecret;
+    } catch (e) {
+      if (e instanceof LineInterrupted) throw e;
+      const code = e instanceof ImprintError ? e.code : undefined;
+      if (code === 'ALREADY_REGISTERED') throw new StationFailure('DEVICE_ALREADY_REGISTERED', { cause: e });
+      throw new StationFailure('PAIRING_REJECTED', { detail: describeError(e), cause: e });
+    } finally {
+      this.pairingMs += performance.now() - t - (this.line.pausedMs - paused);
     }
-    throw new StationFailure('PAIRING_UNREACHABLE');
   }
 
   /** The device proved it holds the secret: wipe the write-ahead record, keep the digest. */
-  private confirm(vaultId: number, digest: string): void {
-    this.ctx.vault.confirm(vaultId, {
+  private confirm(vaultId: number, digest: string): Promise<void> {
+    const row = {
       deviceId: this.deviceId!,
       hardwareSerial: this.hardwareSerial!,
       digest,
@@ -367,7 +384,14 @@ class DeviceRun {
       fixture: this.job.fixture,
       batchId: this.job.batchId,
       writtenAt: new Date().toISOString(),
-    });
+      simulated: this.job.simulated === true,
+    };
+    return this.station('registry', () => this.ctx.vault.confirm(vaultId, row));
+  }
+
+  /** A station-side step: a fault of the station pauses the line and the step waits to be retried. */
+  private station<T>(step: StationStep, op: () => T | Promise<T>): Promise<T> {
+    return this.line.guard(step, op);
   }
 
   private async finish(alreadyLocked: boolean): Promise<void> {
@@ -426,19 +450,28 @@ class DeviceRun {
     });
   }
 
-  /** Append the buffered events; settles when the last one is durable. */
+  /**
+   * Append the buffered events; settles when the last one is durable. Events a station fault kept
+   * from the disk are appended again once the line resumes: the trail misses none.
+   */
   private flushAudit(): Promise<void> {
-    const events = this.events;
+    let events = this.events;
     this.events = [];
-    const appended: unknown[] = [];
-    try {
-      for (const e of events) appended.push(this.ctx.audit.append(e));
-    } catch (e) {
-      appended.push(Promise.reject(e));
-    }
-    const done = Promise.all(appended).then(() => {});
-    done.catch(() => {}); // the sink reports its own errors; callers that care await `done`
-    return done;
+    return this.station('audit', async () => {
+      const settled = await Promise.allSettled(
+        events.map((e) => {
+          try {
+            return Promise.resolve(this.ctx.audit.append(e));
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        }),
+      );
+      const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ event: events[i], reason: s.reason }] : []));
+      if (failed.length === 0) return;
+      events = failed.map((f) => f.event);
+      throw failed[0].reason;
+    });
   }
 
   private identityFields(): { deviceId?: string; hardwareSerial?: string } {
@@ -448,10 +481,11 @@ class DeviceRun {
   /** Await a durable commit, counting the wait apart from the station's own time. */
   private async committed<T>(commit: Promise<T>): Promise<T> {
     const t = performance.now();
+    const paused = this.line.pausedMs;
     try {
       return await commit;
     } finally {
-      this.commitMs += performance.now() - t;
+      this.commitMs += performance.now() - t - (this.line.pausedMs - paused);
     }
   }
 
@@ -465,6 +499,7 @@ class DeviceRun {
       deviceMs: this.deviceMs,
       pairingMs: this.pairingMs,
       commitMs: this.commitMs,
+      pausedMs: this.line.pausedMs - this.pausedAtStart,
     };
   }
 }

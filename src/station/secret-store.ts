@@ -1,8 +1,8 @@
 // Where the station keeps small secrets it must remember (agent tokens): behind an interface so
 // the Electron shell can put them in the OS keychain (safeStorage) instead of this 0600 file.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { ImprintError } from '../common/errors.ts';
+import { writePrivateFile } from '../common/private-fs.ts';
 
 export interface SecretStore {
   get(name: string): Promise<string | undefined>;
@@ -34,11 +34,7 @@ export class FileSecretStore implements SecretStore {
   }
 
   private write(values: Record<string, string>): void {
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.file);
+    writePrivateFile(this.file, `${JSON.stringify(values, null, 2)}\n`);
   }
 
   async get(name: string): Promise<string | undefined> {

@@ -2,12 +2,13 @@
 // the write, a secret exists only in memory and here: AES-256-GCM under a station key that lives
 // in its own file (mode 0600) outside the database, so a copy of station.db reveals nothing.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { secretDigest } from '../serial/device-types.ts';
-import type { RegistryRow, StationDb, VaultRow } from './station-db.ts';
+import type { NewVaultRow, StationDb, VaultRow, WrittenDevice } from './station-db.ts';
 
 const FORMAT_V1 = 1;
 const KEY_BYTES = 32;
@@ -21,6 +22,8 @@ export interface PendingSecretInput {
   devicePort?: string;
   batchId?: string;
   operator?: string;
+  realm?: string;
+  simulated?: boolean;
 }
 
 export interface PendingSecret {
@@ -44,7 +47,9 @@ export function loadOrCreateStationKey(keyFile: string, opts: { create: boolean 
     }
     const key = readFileSync(keyFile);
     if (key.length !== KEY_BYTES) {
-      throw new ImprintError('VAULT_KEY_INVALID', `The station key ${keyFile} is not a ${KEY_BYTES}-byte key`);
+      throw new ImprintError('VAULT_KEY_INVALID', `The station key ${keyFile} is not a ${KEY_BYTES}-byte key (damaged or cut)`, {
+        hint: 'Restore station.key from its backup. Only if `imprint station status` lists no pending record, move the file away: the station then makes a new key',
+      });
     }
     return key;
   }
@@ -53,7 +58,7 @@ export function loadOrCreateStationKey(keyFile: string, opts: { create: boolean 
       hint: 'Restore the station key file from its backup; without it pending records cannot be recovered',
     });
   }
-  mkdirSync(dirname(keyFile), { recursive: true });
+  ensurePrivateDir(dirname(keyFile));
   const key = randomBytes(KEY_BYTES);
   const fd = openSync(keyFile, 'wx', 0o600);
   try {
@@ -100,10 +105,7 @@ export class SecretVault {
     return { vaultId: this.db.insertVaultRecordSync(row), digest, fingerprint };
   }
 
-  private seal(
-    input: PendingSecretInput,
-    credentialsSecret: string,
-  ): { row: Omit<VaultRow, 'id'>; digest: string; fingerprint: string } {
+  private seal(input: PendingSecretInput, credentialsSecret: string): { row: NewVaultRow; digest: string; fingerprint: string } {
     const digest = secretDigest(credentialsSecret);
     const fingerprint = secretFingerprint(credentialsSecret);
     const iv = randomBytes(IV_BYTES);
@@ -136,7 +138,7 @@ export class SecretVault {
   }
 
   /** The device confirmed the write: wipe the record and enter the device as written, atomically. */
-  confirm(vaultId: number | undefined, registry: Omit<RegistryRow, 'state' | 'provisionedAt'>): void {
+  confirm(vaultId: number | undefined, registry: WrittenDevice): void {
     this.db.confirmWritten(vaultId, registry);
   }
 

@@ -5,9 +5,10 @@
 // mid-device finds it again at restart, like a device still sitting in its fixture.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImprintError } from '../common/errors.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient, type DeviceClientOptions, type SerialDeviceClient } from '../serial/device-client.ts';
 import { openDevicePort } from '../serial/ports.ts';
 import type { DeviceSimFaults, DeviceSimOptions } from '../sim/device-simulator.ts';
@@ -16,7 +17,7 @@ import { seededRandom } from '../sim/seeded-random.ts';
 import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
 import type { LineWorkerReply, LineWorkerRequest } from './line-sim-worker.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
-import type { DeviceLocator } from './recovery.ts';
+import type { LocatedDevice } from './recovery.ts';
 
 export type SimulatedFault = 'label-swap' | 'pre-written' | 'power-loss' | 'unplug-mid-write' | 'noisy-line' | 'silent';
 
@@ -148,7 +149,8 @@ class SimulatedSource implements DeviceSource {
         }
         // A re-seated device that was not run again may hold a pending secret: its storage stays
         // for recovery. A device never run, or finished, leaves the line.
-        const keep = result ? code !== undefined && KEEP_STORAGE_CODES.has(code) : reseated;
+        // An interrupted device (the line stopped while paused) may hold our secret: it stays too.
+        const keep = result ? result.outcome === 'interrupted' || (code !== undefined && KEEP_STORAGE_CODES.has(code)) : reseated;
         const leaves = planned.sim.storageFile && !keep;
         await plugged.unplug(leaves ? planned.sim.storageFile : undefined);
       },
@@ -184,7 +186,11 @@ class PtyLine {
   private start(): Promise<void> {
     this.ready ??= new Promise((resolve, reject) => {
       const worker = new URL('./line-sim-worker.ts', import.meta.url);
-      const child = fork(worker, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      // tsx resolved here, not from the working directory: `station run` works from any folder.
+      const child = fork(worker, [], {
+        execArgv: ['--import', import.meta.resolve('tsx')],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
       this.child = child;
       child.on('message', (msg: LineWorkerReply) => {
         if (msg.type === 'ready') resolve();
@@ -251,7 +257,7 @@ export class SimulatedLine {
   private readonly pty?: PtyLine;
 
   constructor(opts: SimulatedLineOptions) {
-    if (opts.persistStorage !== false) mkdirSync(simulatedStorageDir(opts.dataDir), { recursive: true });
+    if (opts.persistStorage !== false) ensurePrivateDir(simulatedStorageDir(opts.dataDir));
     const planner = new DevicePlanner(opts);
     this.pty = opts.inProcess ? undefined : new PtyLine(opts.clientOpts);
     const wiring = this.pty ? this.pty.wiring : inProcessWiring(opts.clientOpts);
@@ -266,8 +272,14 @@ export class SimulatedLine {
   }
 }
 
-/** Recovery for simulated devices: a device left in a fixture is found again by its storage file. */
-export function simulatedDeviceLocator(dataDir: string, clientOpts?: DeviceClientOptions): DeviceLocator {
+/**
+ * Recovery for simulated devices: a device left in a fixture is found again by its storage file.
+ * Without one (undefined) the simulated device never stored anything and its simulator is gone.
+ */
+export function simulatedDeviceLocator(
+  dataDir: string,
+  clientOpts?: DeviceClientOptions,
+): (record: { hardwareSerial: string }) => Promise<LocatedDevice | undefined> {
   return async ({ hardwareSerial }) => {
     const storageFile = join(simulatedStorageDir(dataDir), `${hardwareSerial}.json`);
     if (!existsSync(storageFile)) return undefined;

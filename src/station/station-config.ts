@@ -1,13 +1,14 @@
 // The station's configuration file (`<data>/station.json`, or any file given to `--config`):
 // schema, defaults, load and save. The agent token never lives here: it comes from the
 // SecretStore, `--agent-token` or IMPRINT_AGENT_TOKEN.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { StationSettings } from '../api/station-api.ts';
 import { ImprintError } from '../common/errors.ts';
+import { writePrivateFile } from '../common/private-fs.ts';
 import { DEFAULT_DEVICE_ID_NAMESPACE } from '../pairing/device-id.ts';
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
@@ -113,10 +114,7 @@ export function loadStationConfig(file: string, opts: { mustExist?: boolean } = 
 /** Save atomically (write a temp file, then rename) so a crash never leaves half a config. */
 export function saveStationConfig(file: string, config: StationConfig): void {
   parseStationConfig(config);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, file);
+  writePrivateFile(file, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** The settings view the station API shows (agent token masked by the caller). */

@@ -1,11 +1,10 @@
 // The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
 // secrets and the registry of devices this station provisioned. Durable settings throughout:
 // a record must be on disk before the device is sent its secret.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 
 const VAULT_WRITER = new URL('./vault-writer-worker.mjs', import.meta.url);
 
@@ -39,9 +38,24 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX devices_digest ON devices(digest);
    CREATE INDEX devices_serial ON devices(hardware_serial);`,
+  // 2: the realm a record was registered in, whether its device is simulated (recovery settles a
+  // simulated device that is gone by itself), and why recovery could not settle it yet.
+  `ALTER TABLE vault_records ADD COLUMN realm TEXT;
+   ALTER TABLE vault_records ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE vault_records ADD COLUMN pending_reason TEXT;
+   ALTER TABLE vault_records ADD COLUMN checked_at TEXT;
+   ALTER TABLE devices ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN pending_reason TEXT;
+   ALTER TABLE devices ADD COLUMN checked_at TEXT;`,
 ];
 
-export interface VaultRow {
+/** Why recovery could not settle a record yet, and when it last tried. */
+export interface PendingNote {
+  pendingReason?: string;
+  checkedAt?: string;
+}
+
+export interface VaultRow extends PendingNote {
   id: number;
   deviceId: string;
   hardwareSerial: string;
@@ -53,12 +67,15 @@ export interface VaultRow {
   batchId?: string;
   operator?: string;
   createdAt: string;
+  /** The realm it was registered in (undefined for records older than migration 2). */
+  realm?: string;
+  simulated: boolean;
 }
 
 /** written: the device confirmed the secret; provisioned: locked, configured, recorded; failed: QA. */
 export type RegistryState = 'written' | 'provisioned' | 'failed';
 
-export interface RegistryRow {
+export interface RegistryRow extends PendingNote {
   deviceId: string;
   hardwareSerial: string;
   digest: string;
@@ -68,7 +85,15 @@ export interface RegistryRow {
   state: RegistryState;
   writtenAt: string;
   provisionedAt?: string;
+  simulated: boolean;
 }
+
+/** What a new write-ahead record holds (the rest is filled in by the database). */
+export type NewVaultRow = Omit<VaultRow, 'id' | 'simulated' | keyof PendingNote> & { simulated?: boolean };
+/** What confirming a write enters in the registry. */
+export type WrittenDevice = Omit<RegistryRow, 'state' | 'provisionedAt' | 'simulated' | keyof PendingNote> & {
+  simulated?: boolean;
+};
 
 interface RawVaultRow {
   id: number;
@@ -82,6 +107,10 @@ interface RawVaultRow {
   batch_id: string | null;
   operator: string | null;
   created_at: string;
+  realm: string | null;
+  simulated: number;
+  pending_reason: string | null;
+  checked_at: string | null;
 }
 
 interface RawRegistryRow {
@@ -94,6 +123,9 @@ interface RawRegistryRow {
   state: RegistryState;
   written_at: string;
   provisioned_at: string | null;
+  simulated: number;
+  pending_reason: string | null;
+  checked_at: string | null;
 }
 
 const toVault = (r: RawVaultRow): VaultRow => ({
@@ -108,6 +140,10 @@ const toVault = (r: RawVaultRow): VaultRow => ({
   batchId: r.batch_id ?? undefined,
   operator: r.operator ?? undefined,
   createdAt: r.created_at,
+  realm: r.realm ?? undefined,
+  simulated: r.simulated === 1,
+  pendingReason: r.pending_reason ?? undefined,
+  checkedAt: r.checked_at ?? undefined,
 });
 
 const toRegistry = (r: RawRegistryRow): RegistryRow => ({
@@ -120,7 +156,25 @@ const toRegistry = (r: RawRegistryRow): RegistryRow => ({
   state: r.state,
   writtenAt: r.written_at,
   provisionedAt: r.provisioned_at ?? undefined,
+  simulated: r.simulated === 1,
+  pendingReason: r.pending_reason ?? undefined,
+  checkedAt: r.checked_at ?? undefined,
 });
+
+/** The bound parameters of a new write-ahead record (the writer thread uses the same statement). */
+export const INSERT_VAULT_SQL = `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at, realm, simulated)
+   VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt, @realm, @simulated)`;
+
+function vaultParams(row: NewVaultRow): Record<string, unknown> {
+  return {
+    ...row,
+    devicePort: row.devicePort ?? null,
+    batchId: row.batchId ?? null,
+    operator: row.operator ?? null,
+    realm: row.realm ?? null,
+    simulated: row.simulated ? 1 : 0,
+  };
+}
 
 /**
  * Inserts write-ahead records with synchronous=FULL on a worker thread: the fsync runs off the
@@ -132,14 +186,17 @@ class VaultWriter {
   private readonly waiting = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
 
   constructor(file: string) {
-    this.worker = new Worker(VAULT_WRITER, { execArgv: [], workerData: { file } });
+    this.worker = new Worker(VAULT_WRITER, { execArgv: [], workerData: { file, sql: INSERT_VAULT_SQL } });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; rowid?: number; error?: string }) => {
+    this.worker.on('message', (m: { id: number; rowid?: number; error?: string; code?: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
-      if (m.error !== undefined) w?.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${m.error}`));
-      else w?.resolve(m.rowid!);
+      if (m.error !== undefined) {
+        // The SQLite or errno code travels with the message: it says whether the station's disk is full.
+        const cause = Object.assign(new Error(m.error), { code: m.code });
+        w?.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${m.error}`, { cause }));
+      } else w?.resolve(m.rowid!);
     });
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', () => this.failAll(new Error('vault writer stopped')));
@@ -175,10 +232,7 @@ export class StationDb {
     this.db = db;
     this.file = file;
     this.stmts = {
-      insertVault: db.prepare(
-        `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at)
-         VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt)`,
-      ),
+      insertVault: db.prepare(INSERT_VAULT_SQL),
       deleteVault: db.prepare('DELETE FROM vault_records WHERE id = ?'),
       deleteVaultByDevice: db.prepare('DELETE FROM vault_records WHERE device_id = ?'),
       vaultAll: db.prepare('SELECT * FROM vault_records ORDER BY id'),
@@ -186,12 +240,15 @@ export class StationDb {
       vaultByDigest: db.prepare('SELECT * FROM vault_records WHERE digest = ? ORDER BY id DESC LIMIT 1'),
       vaultCount: db.prepare('SELECT COUNT(*) AS n FROM vault_records'),
       upsertDevice: db.prepare(
-        `INSERT INTO devices (device_id, hardware_serial, digest, fingerprint, fixture, batch_id, state, written_at)
-         VALUES (@deviceId, @hardwareSerial, @digest, @fingerprint, @fixture, @batchId, 'written', @writtenAt)
+        `INSERT INTO devices (device_id, hardware_serial, digest, fingerprint, fixture, batch_id, state, written_at, simulated)
+         VALUES (@deviceId, @hardwareSerial, @digest, @fingerprint, @fixture, @batchId, 'written', @writtenAt, @simulated)
          ON CONFLICT(device_id) DO UPDATE SET hardware_serial = excluded.hardware_serial, digest = excluded.digest,
            fingerprint = excluded.fingerprint, fixture = excluded.fixture, batch_id = excluded.batch_id,
-           state = 'written', written_at = excluded.written_at, provisioned_at = NULL`,
+           state = 'written', written_at = excluded.written_at, provisioned_at = NULL, simulated = excluded.simulated,
+           pending_reason = NULL, checked_at = NULL`,
       ),
+      noteVault: db.prepare('UPDATE vault_records SET pending_reason = ?, checked_at = ? WHERE id = ?'),
+      noteDevice: db.prepare(`UPDATE devices SET pending_reason = ?, checked_at = ? WHERE device_id = ? AND state = 'written'`),
       markProvisioned: db.prepare(
         `UPDATE devices SET state = 'provisioned', provisioned_at = ? WHERE device_id = ? AND state = 'written'`,
       ),
@@ -204,50 +261,52 @@ export class StationDb {
   }
 
   static open(file: string): StationDb {
-    mkdirSync(dirname(file), { recursive: true });
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
-    // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
-    // or registry update brings the record back, and recovery settles it from the device.
-    db.pragma('synchronous = NORMAL');
-    // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
-    db.pragma('secure_delete = ON');
-    db.pragma('busy_timeout = 5000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[v]);
-        db.pragma(`user_version = ${v + 1}`);
-      })();
+    let db: Database.Database | undefined;
+    try {
+      preparePrivateDatabase(file);
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
+      // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
+      // or registry update brings the record back, and recovery settles it from the device.
+      db.pragma('synchronous = NORMAL');
+      // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+      db.pragma('secure_delete = ON');
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > MIGRATIONS.length) throw new Error(`it has schema version ${version}, newer than this station knows`);
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        const d = db;
+        d.transaction(() => {
+          d.exec(MIGRATIONS[v]);
+          d.pragma(`user_version = ${v + 1}`);
+        })();
+      }
+      return new StationDb(db, file);
+    } catch (e) {
+      db?.close();
+      // The SQLite code stays in the cause: a damaged or full disk is told as such (line-faults.ts).
+      throw new ImprintError('STATION_DB_UNUSABLE', `The station database ${file} cannot be used: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'Restore the data folder from its backup; pending secrets are only recoverable with station.db and station.key',
+      });
     }
-    return new StationDb(db, file);
   }
 
   /**
    * Durable (fsynced, synchronous=FULL) when the promise resolves: the caller sends the secret to
    * the device next. The commit runs on a worker thread, off the event loop.
    */
-  insertVaultRecord(row: Omit<VaultRow, 'id'>): Promise<number> {
+  insertVaultRecord(row: NewVaultRow): Promise<number> {
     this.writer ??= new VaultWriter(this.file);
-    return this.writer.insert({
-      ...row,
-      devicePort: row.devicePort ?? null,
-      batchId: row.batchId ?? null,
-      operator: row.operator ?? null,
-    });
+    return this.writer.insert(vaultParams(row));
   }
 
   /** The same insert on this thread (synchronous=FULL for the one statement): tests and tools. */
-  insertVaultRecordSync(row: Omit<VaultRow, 'id'>): number {
+  insertVaultRecordSync(row: NewVaultRow): number {
     this.db.pragma('synchronous = FULL');
     try {
-      const r = this.stmts.insertVault.run({
-        ...row,
-        devicePort: row.devicePort ?? null,
-        batchId: row.batchId ?? null,
-        operator: row.operator ?? null,
-      });
+      const r = this.stmts.insertVault.run(vaultParams(row));
       return Number(r.lastInsertRowid);
     } finally {
       this.db.pragma('synchronous = NORMAL');
@@ -285,11 +344,21 @@ export class StationDb {
    * The device confirmed the write: in one transaction, wipe its write-ahead record and enter it in
    * the registry as written (the secret is no longer needed, only its digest).
    */
-  confirmWritten(vaultId: number | undefined, row: Omit<RegistryRow, 'state' | 'provisionedAt'>): void {
+  confirmWritten(vaultId: number | undefined, row: WrittenDevice): void {
     this.db.transaction(() => {
       if (vaultId !== undefined) this.stmts.deleteVault.run(vaultId);
-      this.stmts.upsertDevice.run({ ...row, batchId: row.batchId ?? null });
+      this.stmts.upsertDevice.run({ ...row, batchId: row.batchId ?? null, simulated: row.simulated ? 1 : 0 });
     })();
+  }
+
+  /** Recovery could not settle this record: say why, for `station status`. */
+  notePendingRecord(id: number, reason: string, at: string): void {
+    this.stmts.noteVault.run(reason, at, id);
+  }
+
+  /** Recovery could not finish this confirmed device: say why, for `station status`. */
+  notePendingDevice(deviceId: string, reason: string, at: string): void {
+    this.stmts.noteDevice.run(reason, at, deviceId);
   }
 
   markProvisioned(deviceId: string, at: string): void {
@@ -325,8 +394,12 @@ export class StationDb {
     this.writer?.close();
     this.writer = undefined;
     if (!this.db.open) return;
-    // Fold the WAL back so wiped records do not linger in old WAL frames.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      // Fold the WAL back so wiped records do not linger in old WAL frames.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A full or read-only disk: the next close folds it (the WAL stays private, 0600).
+    }
     this.db.close();
   }
 }

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type {
   FixtureState,
+  LinePause,
   OperatorSession,
   PairingStatus,
   ShiftCounters,
@@ -14,20 +15,39 @@ import { AuditTrail } from '../audit/audit-trail.ts';
 import type { AuditEvent, AuditEventInput, Batch } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClientOptions } from '../serial/device-client.ts';
 import { parseLabel } from '../serial/label-parser.ts';
 import { openScannerReader } from '../serial/scanner-reader.ts';
 import { isOfflineAware } from '../sync/offline-policy.ts';
 import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
+import { lineFaultOf, linePauseInfo } from './line-faults.ts';
+import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
 import { openPairing } from './pairing-setup.ts';
+import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
 import { type AuditSink, type PairingRoute, ProvisioningWorkflow, type ProvisionResult } from './provisioning-workflow.ts';
 import { type DeviceLocator, type RecoveryItem, type RecoveryReport, recoverPending } from './recovery.ts';
 import { SecretVault } from './secret-vault.ts';
 import { SimulatedLine, type SimulatedLineOptions, simulatedDeviceLocator, simulatedFixtureId } from './simulated-line.ts';
 import { DEFAULT_PAIRING_URL, loadStationConfig, type StationConfig, stationConfigPath } from './station-config.ts';
-import { StationDb } from './station-db.ts';
+import { type RegistryRow, StationDb, type VaultRow } from './station-db.ts';
+
+/** A store that cannot be opened because of the disk (damaged, full, read-only) is named in the error. */
+async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (!lineFaultOf(e, 'data') || (e as Error).message.includes(file)) throw e;
+    throw new ImprintError('STATION_DATA_UNUSABLE', `${file} cannot be used: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+const SIMULATOR_GONE = {
+  gone: true,
+  reason: 'the simulated device is gone: no simulator or storage file holds it any more',
+} as const;
 
 export interface StationOptions {
   dataDir: string;
@@ -44,6 +64,15 @@ export interface StationOptions {
   maxDevices?: number;
   /** Settle pending records at start (default true). */
   recoverOnStart?: boolean;
+  /**
+   * On a fault of the station itself (storage, pairing core unreachable, token refused): pause the
+   * line and retry (default), or interrupt at once (one-shot commands such as `station recover`).
+   */
+  waitOnFault?: boolean;
+  /** Retry backoff while paused: first wait and ceiling (default 1 s doubling to 10 s). */
+  retry?: { firstMs?: number; maxMs?: number };
+  /** Told of every pause, failed retry, resume and stop while paused (the CLI prints them; the log then keeps them at info). */
+  onLine?: (change: LineChange, pause: LinePause) => void;
   clientOpts?: DeviceClientOptions;
   logger?: Logger;
 }
@@ -63,6 +92,11 @@ export interface StationRunSummary {
   meanPairingMs: number;
   meanCommitMs: number;
   recovery?: Pick<RecoveryReport, 'completed' | 'discarded' | 'failed' | 'kept'>;
+  /** Times the line paused for a station fault, and for how long in all. */
+  pauses: number;
+  pausedMs: number;
+  /** The pause in force when the run ended (stopped while paused). */
+  linePause?: LinePause;
 }
 
 /** Listen by type ('fixture', 'counters', 'status', 'audit') or to everything ('event'). */
@@ -95,6 +129,8 @@ export class Station extends EventEmitter<StationEvents> {
   private failuresByCode: Record<string, number> = {};
   private lastRecovery?: RecoveryReport;
   private unsubscribeAudit: () => void;
+  private readonly gate: LineGate;
+  private pauses = { count: 0, ms: 0, last: undefined as LinePause | undefined, recorded: false };
 
   private constructor(
     opts: StationOptions,
@@ -119,18 +155,17 @@ export class Station extends EventEmitter<StationEvents> {
       reachable: true,
       offline: false,
     };
-    const route: PairingRoute = {
-      client: parts.pairing,
-      realm: parts.config.realm,
-      // Seam for the offline fallback (issue 6): answer an embedded route under an offline batch.
-      onUnreachable: async () => {
-        this.setReachable(false);
-        return undefined;
-      },
-    };
+    this.gate = new LineGate({
+      wait: opts.waitOnFault ?? true,
+      firstRetryMs: opts.retry?.firstMs,
+      maxRetryMs: opts.retry?.maxMs,
+      onChange: (change, pause) => this.lineChanged(change, pause),
+    });
+    const route: PairingRoute = { client: parts.pairing, realm: parts.config.realm };
     this.workflow = new ProvisioningWorkflow({
       stationId: parts.config.stationId,
       pairing: route,
+      line: this.gate,
       vault: parts.vault,
       db: parts.db,
       audit: this.auditSink(),
@@ -153,15 +188,26 @@ export class Station extends EventEmitter<StationEvents> {
 
   /** Open the station's databases and pairing core (creating the embedded realm on first run). */
   static async open(opts: StationOptions): Promise<Station> {
+    ensurePrivateDir(opts.dataDir, opts.logger);
     const config = opts.config ?? loadStationConfig(stationConfigPath(opts.dataDir));
     const db = StationDb.open(join(opts.dataDir, 'station.db'));
     let audit: AuditTrail | undefined;
     try {
       const vault = SecretVault.open({ keyFile: join(opts.dataDir, 'station.key'), db });
-      audit = AuditTrail.open({ file: join(opts.dataDir, 'audit.db'), stationId: config.stationId, logger: opts.logger });
+      // A caller that shows the line's pauses (onLine) hears of failed commits from the gate, once.
+      const auditLog = opts.onLine ? opts.logger?.child({ component: 'audit' }, { level: 'fatal' }) : opts.logger;
+      const auditFile = join(opts.dataDir, 'audit.db');
+      audit = await naming(auditFile, async () =>
+        AuditTrail.open({ file: auditFile, stationId: config.stationId, logger: auditLog }),
+      );
       const pairing = opts.pairing
         ? { client: opts.pairing, owns: false }
-        : { client: await openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken }), owns: true };
+        : {
+            client: await naming(join(opts.dataDir, 'pairing.sqlite'), () =>
+              openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken }),
+            ),
+            owns: true,
+          };
       return new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
     } catch (e) {
       audit?.close();
@@ -177,6 +223,7 @@ export class Station extends EventEmitter<StationEvents> {
       stationId: this.config.stationId,
       simulated: this.simulated,
       running: this.abort !== undefined,
+      linePause: this.currentPause(),
       operator: this.operator,
       batch: this.audit.currentBatch(),
       pairing: { ...this.pairingStatus },
@@ -253,8 +300,11 @@ export class Station extends EventEmitter<StationEvents> {
       audit: this.auditSink(),
       workflow: this.workflow,
       locate: this.locator(),
+      pairing: this.pairing,
+      realm: this.config.realm,
       operator: this.operator?.name,
       batchId: this.audit.currentBatch()?.id,
+      line: this.gate,
     });
     this.lastRecovery = report;
     for (const item of report.items) {
@@ -266,8 +316,61 @@ export class Station extends EventEmitter<StationEvents> {
     return report;
   }
 
+  /** What is still pending: records whose device never confirmed the write, and confirmed devices not finished. */
+  pending(): { records: VaultRow[]; unfinished: RegistryRow[] } {
+    return { records: this.vault.pending(), unfinished: this.db.devicesInState('written') };
+  }
+
+  /**
+   * An operator's decision on what recovery could not settle (`station recover --discard` /
+   * `--set-aside`): records whose device never confirmed the write are discarded, confirmed
+   * devices that were never finished are set aside. Each is audited with the operator's name.
+   */
+  async decide(
+    decision: 'discard' | 'set-aside',
+    select: { all?: boolean; ids?: string[] },
+    operator: string,
+  ): Promise<{ settled: { id: string; deviceId: string; hardwareSerial: string; detail: string }[]; unmatched: string[] }> {
+    const ctx: DecisionContext = {
+      stationId: this.config.stationId,
+      vault: this.vault,
+      db: this.db,
+      audit: this.auditSink(),
+      pairing: this.pairing,
+      realm: this.config.realm,
+      line: this.gate,
+      batchId: this.audit.currentBatch()?.id,
+    };
+    const by = { operator, reason: `decided by ${operator}`, automatic: false };
+    const wanted = new Set(select.ids ?? []);
+    const matched = new Set<string>();
+    const picks = <T extends { deviceId: string; hardwareSerial: string }>(rows: T[], key: (r: T) => string): T[] =>
+      rows.filter((r) => {
+        const hit = [key(r), r.deviceId, r.hardwareSerial].find((k) => wanted.has(k));
+        if (hit) matched.add(hit);
+        return select.all === true || hit !== undefined;
+      });
+    const settled: { id: string; deviceId: string; hardwareSerial: string; detail: string }[] = [];
+    if (decision === 'discard') {
+      for (const r of picks(this.vault.pending(), (r) => String(r.id))) {
+        const d = await discardPending(ctx, r, by);
+        settled.push({ id: String(r.id), deviceId: r.deviceId, hardwareSerial: r.hardwareSerial, detail: d.detail });
+      }
+    } else {
+      for (const r of picks(this.db.devicesInState('written'), (r) => r.deviceId)) {
+        const d = await setAsideDevice(ctx, r, by);
+        settled.push({ id: r.deviceId, deviceId: r.deviceId, hardwareSerial: r.hardwareSerial, detail: d.detail });
+      }
+    }
+    return { settled, unmatched: [...wanted].filter((w) => !matched.has(w)) };
+  }
+
   async start(): Promise<void> {
-    if (this.abort) return;
+    if (this.abort) {
+      this.gate.retryNow(); // Start line while paused: retry at once
+      return;
+    }
+    this.gate.restart();
     let recovered: RecoveryItem[] = [];
     if (this.opts.recoverOnStart !== false && (this.vault.pending().length > 0 || this.db.devicesInState('written').length > 0)) {
       recovered = (await this.recover()).items.filter((i) => i.outcome === 'completed' || i.outcome === 'failed');
@@ -287,6 +390,7 @@ export class Station extends EventEmitter<StationEvents> {
       const i = this.runners.findIndex((r) => r.id === item.fixture);
       if (i >= 0) this.sources[i]?.markHandled?.(item.hardwareSerial);
     }
+    // While the line is paused, no fixture takes a new device.
     this.loops = Promise.all(this.runners.map((r) => r.run(abort.signal))).then(() => {});
     this.publishStatus();
   }
@@ -309,6 +413,8 @@ export class Station extends EventEmitter<StationEvents> {
     const abort = this.abort;
     if (!abort) return;
     abort.abort();
+    // Steps waiting in a pause end now (their devices are not counted; pending records stay).
+    this.gate.stop();
     await this.loops;
     for (const close of this.scannerClosers) await close().catch(() => {});
     for (const s of this.sources) await s.close().catch(() => {});
@@ -351,6 +457,9 @@ export class Station extends EventEmitter<StationEvents> {
         failed: this.lastRecovery.failed,
         kept: this.lastRecovery.kept,
       },
+      pauses: this.pauses.count,
+      pausedMs: this.pauses.ms,
+      linePause: this.currentPause() ?? this.pauses.last,
     };
   }
 
@@ -407,6 +516,7 @@ export class Station extends EventEmitter<StationEvents> {
         this.claimed++;
         return true;
       },
+      lineOpen: (signal) => this.gate.whenOpen(signal),
       onState: (fixture) => this.publish({ type: 'fixture', fixture }),
       onResult: (result) => this.count(result),
     });
@@ -427,8 +537,7 @@ export class Station extends EventEmitter<StationEvents> {
     s.deviceMs += t.deviceMs;
     s.pairingMs += t.pairingMs;
     s.commitMs += t.commitMs;
-    s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs);
-    if (result.outcome === 'pass' && !this.pairingStatus.reachable && !this.pairingStatus.offline) this.setReachable(true);
+    s.stationMs += Math.max(0, t.totalMs - t.deviceMs - t.pairingMs - t.commitMs - t.pausedMs);
     this.publish({ type: 'counters', counters: this.counters() });
     // Budget spent: fixtures still waiting for a device stop waiting.
     if (this.opts.maxDevices !== undefined && s.done >= this.opts.maxDevices) this.abort?.abort();
@@ -447,26 +556,75 @@ export class Station extends EventEmitter<StationEvents> {
     }
   }
 
-  private setReachable(reachable: boolean): void {
-    if (this.pairingStatus.reachable === reachable) return;
-    this.pairingStatus.reachable = reachable;
-    this.publishStatus();
-  }
-
   private locator(): DeviceLocator {
     const simulated = simulatedDeviceLocator(this.dataDir, this.opts.clientOpts);
     const ports = portDeviceLocator(this.config.fixtures, this.log);
-    return async (record) => (await simulated(record)) ?? (await ports(record));
+    // A simulated record is looked for by its storage file only; records from before station.db
+    // migration 2 (simulated unknown) by storage file, then by port.
+    return async (record) => {
+      const found = await simulated(record);
+      if (found || record.simulated) return found ?? SIMULATOR_GONE;
+      return ports(record);
+    };
   }
 
   private auditSink(): AuditSink {
-    return {
-      append: (event: AuditEventInput) =>
-        this.audit.append(event).catch((e: unknown) => {
-          this.log.error({ err: (e as Error).message, step: event.step }, 'audit event not written');
-          throw e;
-        }),
-    };
+    // Failures are not logged here: a station fault is told once, by the line gate.
+    return { append: (event: AuditEventInput) => this.audit.append(event) };
+  }
+
+  private currentPause(): LinePause | undefined {
+    const p = this.gate.pause;
+    return p && linePauseInfo(p.fault, p.since, p.retries, p.nextRetryAt);
+  }
+
+  /** One pause, told once: the log, the trail (when it can be written), the status, the CLI. */
+  private lineChanged(change: LineChange, pause: ActivePause): void {
+    const info = linePauseInfo(pause.fault, pause.since, pause.retries, pause.nextRetryAt);
+    const at = { code: info.code, detail: info.detail, since: info.since };
+    const event = (input: Omit<AuditEventInput, 'station'>) =>
+      this.audit.append({
+        station: this.config.stationId,
+        operator: this.operator?.name,
+        batchId: this.audit.currentBatch()?.id,
+        ...input,
+      });
+    if (change === 'paused') {
+      this.pauses.count++;
+      this.pauses.recorded = false;
+      // Told once: as an error in the log, unless the caller shows it to the operator itself.
+      this.log[this.opts.onLine ? 'info' : 'error'](at, `line paused: ${info.message} ${info.action}`);
+      // Written now if the trail can take it; otherwise the resume event carries the pause.
+      event({ step: 'line-pause', outcome: 'fail', errorCode: info.code, message: info.message, data: at }).then(
+        () => {
+          this.pauses.recorded = true;
+        },
+        () => {},
+      );
+    } else if (change === 'retry-failed') {
+      this.log.debug({ ...at, retries: info.retries }, 'line still paused');
+    } else {
+      const ms = Date.now() - pause.since.getTime();
+      this.pauses.ms += ms;
+      this.pauses.last = change === 'stopped' ? info : undefined;
+      const how = change === 'resumed' ? 'resumed' : 'stopped while paused';
+      this.log[this.opts.onLine ? 'info' : 'warn'](
+        { ...at, retries: info.retries, pausedMs: ms },
+        `line ${how} after ${(ms / 1000).toFixed(1)} s`,
+      );
+      event({
+        step: change === 'resumed' ? 'line-resume' : 'line-stop',
+        outcome: 'info',
+        message: `line ${how} after ${(ms / 1000).toFixed(1)} s (${info.code})`,
+        data: { ...at, retries: info.retries, pausedMs: ms, pauseRecorded: this.pauses.recorded },
+      }).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'line event not written'));
+    }
+    // The status bar's "pairing reachable" follows a pause for an unreachable core.
+    if (info.code === 'PAIRING_CORE_UNREACHABLE' && !this.pairingStatus.offline) {
+      this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
+    }
+    this.opts.onLine?.(change, info);
+    this.publishStatus();
   }
 
   private publishStatus(): void {

@@ -9,10 +9,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('secure_delete = ON');
 db.pragma('busy_timeout = 5000');
-const insert = db.prepare(
-  `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at)
-   VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt)`,
-);
+const insert = db.prepare(workerData.sql);
 
 parentPort.on('message', (msg) => {
   if (msg.type === 'close') {
@@ -24,6 +21,8 @@ parentPort.on('message', (msg) => {
     const r = insert.run({ ...msg.row, sealed: Buffer.from(msg.row.sealed) });
     parentPort.postMessage({ id: msg.id, rowid: Number(r.lastInsertRowid) });
   } catch (e) {
-    parentPort.postMessage({ id: msg.id, error: e instanceof Error ? e.message : String(e) });
+    // The code (SQLITE_FULL, SQLITE_IOERR_…) tells the station whether its own storage failed.
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    parentPort.postMessage({ id: msg.id, error: e instanceof Error ? e.message : String(e), code });
   }
 });

@@ -1,5 +1,6 @@
 // The station's policy when the remote pairing core is unreachable:
-// - `remote`: the device fails with PAIRING_UNREACHABLE (the plain RemotePairingClient does that);
+// - `remote`: the plain RemotePairingClient answers UNREACHABLE and the station pauses the whole line
+//   (PAIRING_CORE_UNREACHABLE, src/station/line-gate.ts) until the core answers again;
 // - `remote-with-offline-fallback`: this client registers in the station's embedded core instead,
 //   journalled under an offline batch for `imprint sync`, and goes back to the remote by itself as
 //   soon as it answers again (probed with GET /health, short timeout, cached);

@@ -5,6 +5,7 @@
 // remote's answer, so at worst a chunk is sent twice (harmless: the import is idempotent).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
 
 export interface OfflineRegistration {
@@ -83,6 +84,7 @@ export class SyncState {
   }
 
   private constructor(file: string) {
+    preparePrivateDatabase(file);
     const db = new Database(file);
     this.#db = db;
     db.pragma('journal_mode = WAL');

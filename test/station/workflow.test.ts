@@ -317,8 +317,8 @@ describe('device id rule and pairing failures', () => {
     }
   });
 
-  test('pairing core unreachable: PAIRING_UNREACHABLE, the device is left empty', async () => {
-    // A closed port on 127.0.0.1: nothing listens there.
+  test('pairing core unreachable: a station fault, not a device failure; the device is left empty', async () => {
+    // A closed port on 127.0.0.1: nothing listens there. The harness's gate does not wait.
     const h = await openHarness({
       pairing: () => new RemotePairingClient({ baseUrl: 'http://127.0.0.1:9', agentToken: 'x', timeoutMs: 500, retries: 0 }),
     });
@@ -326,10 +326,12 @@ describe('device id rule and pairing failures', () => {
     const dev = await createInProcessDevice({ hardwareSerial: serial });
     try {
       const r = await h.workflow.provision({ fixture: 'f1', device: dev.client, labelText: serial });
-      assert.equal(r.failure?.code, 'PAIRING_UNREACHABLE');
+      assert.equal(r.outcome, 'interrupted');
+      assert.equal(r.failure, undefined, 'the device is not failed for the station');
+      assert.equal(r.interruptedBy?.code, 'PAIRING_CORE_UNREACHABLE');
       assert.equal((await dev.client.storageStatus()).state, 'empty');
       assert.equal(h.vault.pending().length, 0);
-      assert.equal(h.audit.query({ step: 'record' })[0].errorCode, 'PAIRING_UNREACHABLE');
+      assert.equal(h.audit.query({ step: 'record' }).length, 0, 'no record event: the device is not counted');
     } finally {
       await dev.close();
       await h.close();

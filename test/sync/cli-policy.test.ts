@@ -1,5 +1,6 @@
-// `imprint station run --pairing URL --policy …` with the remote stopped: plain `remote` fails each
-// device with PAIRING_UNREACHABLE, `remote-with-offline-fallback` passes them in the embedded core.
+// `imprint station run --pairing URL --policy …` with the remote stopped: plain `remote` pauses the
+// line (a station fault, no device failed; --max-pause ends the run with exit 6),
+// `remote-with-offline-fallback` passes them in the embedded core.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ function dir(): string {
   return d;
 }
 
-test('station run --policy: remote fails PAIRING_UNREACHABLE, remote-with-offline-fallback passes offline', async () => {
+test('station run --policy: remote pauses the line (PAIRING_CORE_UNREACHABLE), remote-with-offline-fallback passes offline', async () => {
   // A URL nobody listens on: the remote core is stopped.
   const url = `http://127.0.0.1:${await freePort()}`;
   const token = await mintAgentToken({ privateKey: makeAgentKeyPair().privateKeyPem });
@@ -50,15 +51,16 @@ test('station run --policy: remote fails PAIRING_UNREACHABLE, remote-with-offlin
   const plain = dir();
   const fallback = dir();
   const [remote, offline, usage] = await Promise.all([
-    run(plain, []),
+    run(plain, ['--max-pause', '1']),
     run(fallback, ['--policy', 'remote-with-offline-fallback']),
     runCli(['station', 'run', '--data', dir(), '--simulate', '1', '--count', '1', '--policy', 'remote'], { env }),
   ]);
 
-  assert.equal(remote.code, 4, remote.stderr);
-  const failed = JSON.parse(remote.stdout);
-  assert.equal(failed.passed, 0);
-  assert.deepEqual(failed.failuresByCode, { PAIRING_UNREACHABLE: 2 });
+  assert.equal(remote.code, 6, remote.stderr);
+  const paused = JSON.parse(remote.stdout);
+  assert.equal(paused.passed, 0);
+  assert.equal(paused.failed, 0);
+  assert.equal(paused.linePause?.code, 'PAIRING_CORE_UNREACHABLE');
 
   assert.equal(offline.code, 0, offline.stderr);
   assert.equal(JSON.parse(offline.stdout).passed, 2);

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
 import { FixtureCard } from '../components/FixtureCard.tsx';
+import { LinePausedBanner } from '../components/LinePausedBanner.tsx';
 import { ScanField } from '../components/ScanField.tsx';
 import { ShiftCounters } from '../components/ShiftCounters.tsx';
 import { SignInPanel } from '../components/SignInPanel.tsx';
@@ -40,6 +41,10 @@ export function OperatorView({ api, status }: { api: StationApi; status: Station
           )}
         </div>
       </div>
+      {status.linePause && (
+        // Start line on a paused line retries at once.
+        <LinePausedBanner pause={status.linePause} onRetry={() => act(() => api.start())} />
+      )}
       {message && (
         <p
           className={`banner-msg banner-${message.kind}`}

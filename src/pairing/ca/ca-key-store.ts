@@ -8,7 +8,6 @@ import {
   fchmodSync,
   fsyncSync,
   linkSync,
-  mkdirSync,
   openSync,
   readFileSync,
   rmSync,
@@ -17,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ImprintError } from '../../common/errors.ts';
+import { ensurePrivateDir } from '../../common/private-fs.ts';
 import { type CertificateFields, readCertificate } from './certificate-reader.ts';
 import { pemDecode, pemEncode } from './pem.ts';
 import { signingSchemeFor } from './signature-algorithms.ts';
@@ -144,7 +144,7 @@ function loadCertificate(path: string, privateKey: KeyObject): { pem: string; fi
 
 export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dir);
   } catch (e) {
     throw new ImprintError(
       'CA_STORE_UNREADABLE',
@@ -177,7 +177,7 @@ export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
       notBefore: new Date(Math.floor(o.now.getTime() / 1000) * 1000 - 3600_000),
       notAfter: new Date(Math.floor(o.now.getTime() / 1000) * 1000 + o.validityDays * 86400_000),
     });
-    createExclusive(certPath, pemEncode(der, 'CERTIFICATE'), 0o644);
+    createExclusive(certPath, pemEncode(der, 'CERTIFICATE'), 0o600); // public, yet private on disk like every product file
   }
   const cert = loadCertificate(certPath, privateKey);
   const keyId = cert.fields.subjectKeyId ?? keyIdentifier(cert.fields.spki);
