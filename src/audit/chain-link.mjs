@@ -1,7 +1,9 @@
 // The hash-chain primitives shared by the trail (main thread) and the verify workers.
 // Plain JavaScript on purpose: worker threads load this file directly, without a TypeScript
 // loader, so a 1,000,000-event chain can be verified on several cores in well under 2 s.
+import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
+import { bodyProblem, lastBodyHadReplacement } from './canonical-check.mjs';
 
 /** The prevHash of the first event: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -58,8 +60,9 @@ export function bodyPrevHash(body) {
 /**
  * Walks events fromSeq..toSeq (inclusive) of an open better-sqlite3 database (one `entry`
  * column per row, see packEntry).
- * Checks contiguity, that each body starts with its own seq and its predecessor's hash, and that
- * the stored hash is the SHA-256 of the body. Stops at the first problem.
+ * Checks contiguity, that each body starts with its own seq and its predecessor's hash, that it is
+ * in canonical form (valid UTF-8 included), and that the stored hash is the SHA-256 of the body.
+ * Stops at the first problem.
  * `progress` (optional): an Int32Array cell updated after each page, for a progress display.
  */
 export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
@@ -69,10 +72,23 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
   let prev;
   let firstPrevHash;
   let count = 0;
+  const stop = (kind, detail) => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
   for (;;) {
-    const entries = page.all(expected, toSeq);
+    let entries;
+    try {
+      entries = page.all(expected, toSeq);
+    } catch (e) {
+      if (!isDamage(e)) throw e;
+      return {
+        count,
+        firstPrevHash,
+        lastHash: prev,
+        failure: { seq: firstUnreadable(db, expected, toSeq), kind: 'damaged', detail: e.message },
+      };
+    }
     if (entries.length === 0) break;
     for (const entry of entries) {
+      if (typeof entry !== 'string' || !isEntryShape(entry)) return stop('malformed', 'not a stored event row');
       const body = entryBody(entry);
       if (prev === undefined) {
         const claimedSeq = bodySeq(body);
@@ -82,8 +98,12 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
       } else if (!linksTo(entry, expected, prev)) {
         return failAt(expected, body, entry, prev, count, firstPrevHash);
       }
+      const problem = bodyProblem(body);
+      if (problem !== undefined) return stop('canonical', problem);
+      // The text holds U+FFFD: make sure it was stored as such, not put there for invalid bytes.
+      if (lastBodyHadReplacement() && !storedAsUtf8(db, expected)) return stop('canonical', 'not valid UTF-8');
       const h = entryHash(entry);
-      if (hashBody(body) !== h) return { count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind: 'hash' } };
+      if (hashBody(body) !== h) return stop('hash');
       prev = h;
       expected++;
       count++;
@@ -93,9 +113,46 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
     if (entries.length < 4096) break;
   }
   // Rows missing at the end of a segment show up as a gap at the start of the next one (or as
-  // a shorter chain at the very end, which only an anchor such as a batch summary can reveal).
+  // a shorter chain at the very end, which only an anchor such as a checkpoint can reveal).
   if (expected <= toSeq) return { count, firstPrevHash, lastHash: prev, endSeq: expected - 1 };
   return { count, firstPrevHash, lastHash: prev, endSeq: toSeq };
+}
+
+/** A SQLite error that means the file itself is damaged (truncated, overwritten, not a database). */
+export function isDamage(e) {
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
+}
+
+/** The first seq from `fromSeq` whose row cannot be read (one row at a time: only after a damaged page). */
+function firstUnreadable(db, fromSeq, toSeq) {
+  const one = db.prepare('SELECT entry FROM events WHERE seq = ?').pluck();
+  for (let seq = fromSeq; seq <= toSeq && seq < fromSeq + 4096; seq++) {
+    try {
+      if (one.get(seq) === undefined) return seq;
+    } catch {
+      return seq;
+    }
+  }
+  return fromSeq;
+}
+
+/** `["<64 chars>",…]`: the frame of a stored row (the hash's digits are checked by comparison). */
+function isEntryShape(entry) {
+  return (
+    entry.length > 70 &&
+    entry.charCodeAt(0) === 91 && // [
+    entry.charCodeAt(1) === 34 && // "
+    entry.charCodeAt(66) === 34 &&
+    entry.charCodeAt(67) === 44 && // ,
+    entry.charCodeAt(entry.length - 1) === 93 // ]
+  );
+}
+
+/** Whether the row's stored bytes are valid UTF-8 (the driver decodes invalid bytes to U+FFFD). */
+function storedAsUtf8(db, seq) {
+  const bytes = db.prepare('SELECT CAST(entry AS BLOB) FROM events WHERE seq = ?').pluck().get(seq);
+  return Buffer.isBuffer(bytes) && isUtf8(bytes);
 }
 
 // Offsets in an entry `["<hash>",{"v":1,"seq":<seq>,"prevHash":"<prev>",…}]` (see packEntry).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
-import type { AuditEventInput } from '../../src/audit/audit-types.ts';
+import type { AuditEventInput, ChainStatus } from '../../src/audit/audit-types.ts';
 
 export const STATION = 'line-1';
 
@@ -68,4 +68,9 @@ export async function seed(trail: AuditTrail, devices: number, batchId?: string,
     for (const e of deviceEvents(i, batchId, fail)) all.push(trail.append(e));
   }
   await Promise.all(all);
+}
+
+/** The verdict of a status without its details (anchors reached, key ids, notes). */
+export function chainOf(s: ChainStatus): Partial<ChainStatus> {
+  return s.ok ? { ok: true, events: s.events, lastHash: s.lastHash } : s;
 }

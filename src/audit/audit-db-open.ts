@@ -1,0 +1,110 @@
+// Opening audit.db: private files for a writer; for a reader, a clear answer on a damaged file,
+// and a private temporary copy when the file sits on read-only media (SQLite cannot read a WAL
+// database there: it needs to create the -shm file next to it).
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ImprintError } from '../common/errors.ts';
+import { damageReason } from './audit-db-verify.ts';
+import { isDamage } from './chain-link.mjs';
+
+export interface OpenedDb {
+  db: Database.Database;
+  /** The file actually opened: `file`, or its private copy (verify workers open it too). */
+  path: string;
+  /** Removes the private copy, if any (after db.close()). */
+  cleanup(): void;
+}
+
+/** SQLite's own files next to the database (created with the database file's mode). */
+const SIDE_FILES = ['-wal', '-shm'];
+
+/** Opens (creating if needed) a trail for writing; the database and its side files are 0600. */
+export function openForWriting(file: string): OpenedDb {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    // SQLite creates -wal and -shm with the database file's permissions: create it private first.
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw openError(file, e);
+  }
+  for (const f of [file, ...SIDE_FILES.map((s) => file + s)]) makePrivate(f);
+  try {
+    return { db: new Database(file), path: file, cleanup: () => {} };
+  } catch (e) {
+    throw openError(file, e);
+  }
+}
+
+/** A file readable by others (an older Imprint, a umask) is tightened rather than refused. */
+function makePrivate(file: string): void {
+  try {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch {
+    // Missing, or not ours to change: SQLite's own error (if any) says more.
+  }
+}
+
+/** Opens an existing trail read-only; throws AUDIT_DAMAGED for a damaged file. */
+export function openForReading(file: string): OpenedDb {
+  if (!existsSync(file))
+    throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {
+      hint: 'pass --data DIR (the folder holding audit.db)',
+    });
+  if (statSync(file).size === 0)
+    throw new ImprintError('AUDIT_DAMAGED', `the database file ${file} is empty (truncated to nothing)`, {
+      hint: 'restore it from a backup or the copy synced upstream',
+    });
+  try {
+    return probe({ db: new Database(file, { readonly: true, fileMustExist: true }), path: file, cleanup: () => {} });
+  } catch (e) {
+    if (!onReadOnlyMedia(e)) throw readError(file, e);
+  }
+  return openPrivateCopy(file);
+}
+
+/** A first read: a damaged file or read-only media often only show here, not at open. */
+function probe(o: OpenedDb): OpenedDb {
+  try {
+    o.db.pragma('user_version');
+    o.db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return o;
+  } catch (e) {
+    o.db.close();
+    o.cleanup();
+    throw e;
+  }
+}
+
+function onReadOnlyMedia(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'));
+}
+
+/** Read-only media: verify a private copy (with its WAL, so nothing committed is missed). */
+function openPrivateCopy(file: string): OpenedDb {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-readonly-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const copy = join(dir, 'audit.db');
+  try {
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    return probe({ db: new Database(copy, { readonly: true, fileMustExist: true }), path: copy, cleanup });
+  } catch (e) {
+    cleanup();
+    throw readError(file, e);
+  }
+}
+
+function readError(file: string, e: unknown): ImprintError {
+  if (isDamage(e)) return new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e });
+  return openError(file, e, 'check --data (the folder holding audit.db) and that the file is readable');
+}
+
+function openError(file: string, e: unknown, hint?: string): ImprintError {
+  return new ImprintError('AUDIT_OPEN_FAILED', `cannot open the audit trail ${file}: ${(e as Error).message}`, {
+    cause: e,
+    hint,
+  });
+}
