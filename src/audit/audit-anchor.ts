@@ -57,6 +57,11 @@ export function parseAnchorArgument(arg: string, trustedKeyIds?: readonly string
   return anchorFromCheckpoint(c, source, trustedKeyIds);
 }
 
+/** "the trail ends at event N", or that it holds none. */
+export function endsAt(lastSeq: number): string {
+  return lastSeq === 0 ? 'the trail holds no event' : `the trail ends at event ${lastSeq}`;
+}
+
 /**
  * Checks anchors against a chain verified up to `lastSeq` (its last event): each must name an event
  * the chain holds, with the same hash. Returns the earliest break.
@@ -75,7 +80,7 @@ export function checkAnchors(
     else if (a.seq > lastSeq)
       keep({
         seq: lastSeq + 1,
-        reason: `event ${lastSeq + 1} is missing: the trail ends at event ${lastSeq}, but ${a.source} records event ${a.seq} (the end of the trail was cut)`,
+        reason: `event ${lastSeq + 1} is missing: ${endsAt(lastSeq)}, but ${a.source} records event ${a.seq} (the end of the trail was cut)`,
       });
     else if (a.seq > 0 && hashAt(a.seq) !== a.hash)
       keep({

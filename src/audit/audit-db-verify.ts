@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
-import { type Anchor, anchorFromCheckpoint, checkAnchors } from './audit-anchor.ts';
+import { type Anchor, anchorFromCheckpoint, checkAnchors, endsAt } from './audit-anchor.ts';
 import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
 import { ENTRY_HASH } from './audit-schema.ts';
 import type { ChainStatus } from './audit-types.ts';
@@ -106,7 +106,7 @@ export function damageReason(e: unknown): string {
 
 /**
  * Stitches the segments and diagnoses the first failure, then checks the batches and the anchors
- * against the chain before it. The earliest problem wins (a chain problem over others at the same seq).
+ * against the chain before it. The earliest problem wins; at the same seq: chain, batches, anchors.
  */
 function conclude(t: DbVerifyTarget, maxSeq: number, results: SegmentRun[], opts: DbVerifyOptions): ChainStatus {
   const { db } = t;
@@ -134,9 +134,9 @@ function conclude(t: DbVerifyTarget, maxSeq: number, results: SegmentRun[], opts
   };
   const limitSeq = broken?.seq ?? maxSeq + 1;
   const keyIds = new Set<string>();
-  earliest(checkBatches(t, limitSeq, maxSeq, opts.trustedKeyIds, keyIds));
   const hashAt = db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
   const { anchors, notes } = anchorsOf(t, maxSeq, opts, keyIds);
+  earliest(checkBatches(t, limitSeq, maxSeq, opts.trustedKeyIds, keyIds));
   earliest(checkAnchors(anchors, limitSeq - 1, (seq) => hashAt.get(seq) as string | undefined));
   if (broken) return { ok: false, events: broken.seq - 1, brokenAt: broken.seq, reason: broken.reason };
   opts.onProgress?.(events);
@@ -301,7 +301,7 @@ function checkBatches(
     if (last > maxSeq)
       cut = {
         seq: maxSeq + 1,
-        reason: `event ${maxSeq + 1} is missing: the trail ends at event ${maxSeq}, but the batches table records batch ${b.id} at event ${last} (the end of the trail was cut)`,
+        reason: `event ${maxSeq + 1} is missing: ${endsAt(maxSeq)}, but the batches table records batch ${b.id} at event ${last} (the end of the trail was cut)`,
       };
   }
   return cut;

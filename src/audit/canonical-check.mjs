@@ -258,6 +258,16 @@ function codesAt(s, p, codes) {
   return true;
 }
 
+/** Why the member at p is not allowed there: a repeated, misplaced or unknown one. */
+function misplaced(s, p, next) {
+  if (next === 0) return 'not an event body';
+  const name = s.slice(p, s.indexOf(':', p));
+  const earlier = BODY_MEMBERS.findIndex((m) => `"${m}"` === name);
+  if (earlier === next - 1) return `duplicate member ${name}`;
+  if (earlier >= 0) return `member ${name} repeated or out of order`;
+  return `unknown member ${name.slice(0, 40)}`;
+}
+
 function scanBody(s) {
   if (s.charCodeAt(0) !== 123) return fail('not a JSON object', 0);
   let p = 1;
@@ -267,7 +277,7 @@ function scanBody(s) {
     const nameLength = s.indexOf('"', p + 1) - p + 2;
     let i = next;
     while (i < MEMBER_CODES.length && (MEMBER_CODES[i].length !== nameLength || !codesAt(s, p, MEMBER_CODES[i]))) i++;
-    if (i === MEMBER_CODES.length) return fail(next === 0 ? 'not an event body' : 'unknown, repeated or misplaced member', p);
+    if (i === MEMBER_CODES.length) return fail(misplaced(s, p, next), p);
     if (next < 3 && i !== next) return fail(`member ${BODY_MEMBERS[next]} missing`, p);
     p = scanMemberValue(s, p + MEMBER_CODES[i].length, KIND[i]);
     if (p < 0) return -1;

@@ -66,28 +66,39 @@ export function bodyPrevHash(body) {
  * `progress` (optional): an Int32Array cell updated after each page, for a progress display.
  */
 export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
-  // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator.
-  const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT 4096').pluck();
+  // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator. A page is a
+  // range of seqs: when it holds as many rows as seqs, every row is at its own seq.
+  const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
+  const ids = db.prepare('SELECT seq FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
   let expected = fromSeq;
   let prev;
   let firstPrevHash;
   let count = 0;
   const stop = (kind, detail) => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
-  for (;;) {
+  while (expected <= toSeq) {
+    const last = Math.min(toSeq, expected + PAGE_ROWS - 1);
     let entries;
+    let rows;
     try {
-      entries = page.all(expected, toSeq);
+      entries = page.all(expected, last);
+      rows = entries.length;
+      // A row of this range is missing: walk up to it, then report the gap there.
+      if (rows !== last - expected + 1) {
+        const got = ids.all(expected, last);
+        rows = 0;
+        while (rows < got.length && got[rows] === expected + rows) rows++;
+      }
     } catch (e) {
       if (!isDamage(e)) throw e;
       return {
         count,
         firstPrevHash,
         lastHash: prev,
-        failure: { seq: firstUnreadable(db, expected, toSeq), kind: 'damaged', detail: e.message },
+        failure: { seq: firstUnreadable(db, expected, last), kind: 'damaged', detail: e.message },
       };
     }
-    if (entries.length === 0) break;
-    for (const entry of entries) {
+    for (let i = 0; i < rows; i++) {
+      const entry = entries[i];
       if (typeof entry !== 'string' || !isEntryShape(entry)) return stop('malformed', 'not a stored event row');
       const body = entryBody(entry);
       if (prev === undefined) {
@@ -109,14 +120,12 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
       count++;
     }
     if (progress) Atomics.store(progress, progressIndex, count);
-    // A page that ended early means rows are missing; the next query starts after the last row seen.
-    if (entries.length < 4096) break;
+    if (rows !== entries.length || expected <= last) return stop('seq');
   }
-  // Rows missing at the end of a segment show up as a gap at the start of the next one (or as
-  // a shorter chain at the very end, which only an anchor such as a checkpoint can reveal).
-  if (expected <= toSeq) return { count, firstPrevHash, lastHash: prev, endSeq: expected - 1 };
   return { count, firstPrevHash, lastHash: prev, endSeq: toSeq };
 }
+
+const PAGE_ROWS = 4096;
 
 /** A SQLite error that means the file itself is damaged (truncated, overwritten, not a database). */
 export function isDamage(e) {
