@@ -131,7 +131,8 @@ export class ChainChecker {
         firstSeq,
         `the export starts at event ${firstSeq}, after event ${before.seq} that ${before.source} records: it cannot be checked against it`,
       );
-    const anchorBreak = checkAnchors(anchors, Math.min(lastSeq, (this.broken?.seq ?? lastSeq + 1) - 1), (seq) =>
+    const inRange = anchors.filter((a) => a.invalid || a.seq >= firstSeq);
+    const anchorBreak = checkAnchors(inRange, Math.min(lastSeq, (this.broken?.seq ?? lastSeq + 1) - 1), (seq) =>
       this.anchored.get(seq),
     );
     if (anchorBreak && (!this.broken || anchorBreak.seq < this.broken.seq)) this.broken = anchorBreak;
@@ -172,7 +173,7 @@ export class ChainChecker {
     }
     if (e.step === 'batch-open') {
       t.opened = true;
-      t.summary.firstEventHash = e.hash;
+      t.summary.firstEventHash ??= e.hash;
     } else if (e.step === 'batch-close') {
       const problem = batchCloseProblem(e.batchId, e.data, this.opts.trustedKeyIds);
       if (problem) return problem;

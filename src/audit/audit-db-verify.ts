@@ -273,36 +273,56 @@ function checkBatches(
     .raw()
     .all(limitSeq) as [number, string][];
   const closedInChain = new Set<string>();
+  let first: Broken | undefined;
+  const keep = (b: Broken) => {
+    if (!first || b.seq < first.seq) first = b;
+  };
   for (const [seq, entry] of closes) {
-    const e = eventFromEntry(entry);
-    const problem = batchCloseProblem(e.batchId, e.data, trustedKeyIds);
-    if (problem) return { seq, reason: problem };
-    const data = e.data as unknown as BatchCloseData;
-    keyIds.add(data.signingKeyId);
-    const stored = batches.get(data.batch.id);
-    if (!stored) return { seq, reason: `batch ${data.batch.id} is closed in the chain but missing from the batches table` };
-    const openSeq = batches.openEventSeq(data.batch.id);
-    const mismatch = summaryMismatch(data.summary, batches.computeSummary(data.batch.id, openSeq, seq));
-    if (mismatch) return { seq, reason: mismatch };
-    if (
-      stored.openSeq !== openSeq ||
-      stored.closeSeq !== seq ||
-      stored.signature !== data.signature ||
-      canonicalJson(stored.summary) !== canonicalJson(data.summary)
-    )
-      return { seq, reason: `batches table entry for ${data.batch.id} differs from its signed batch-close event` };
-    closedInChain.add(data.batch.id);
+    const problem = closeProblem(t, seq, entry, trustedKeyIds, keyIds);
+    if (problem) {
+      keep({ seq, reason: problem });
+      break;
+    }
+    closedInChain.add(eventFromEntry(entry).batchId as string);
   }
-  let cut: Broken | undefined;
   for (const b of batches.list()) {
     if (b.closeSeq !== undefined && b.closeSeq < limitSeq && b.closeSeq <= maxSeq && !closedInChain.has(b.id))
-      return { seq: b.closeSeq, reason: `batch ${b.id} is marked closed but its batch-close event is missing` };
+      keep({ seq: b.closeSeq, reason: `batch ${b.id} is marked closed but its batch-close event is missing` });
     const last = Math.max(b.openSeq, b.closeSeq ?? 0);
     if (last > maxSeq)
-      cut = {
+      keep({
         seq: maxSeq + 1,
         reason: `event ${maxSeq + 1} is missing: ${endsAt(maxSeq)}, but the batches table records batch ${b.id} at event ${last} (the end of the trail was cut)`,
-      };
+      });
   }
-  return cut;
+  return first;
+}
+
+/** Why a batch-close event (at `seq`) does not hold: signature, recomputed summary, batches row. */
+function closeProblem(
+  t: DbVerifyTarget,
+  seq: number,
+  entry: string,
+  trustedKeyIds: readonly string[] | undefined,
+  keyIds: Set<string>,
+): string | undefined {
+  const { batches } = t;
+  const e = eventFromEntry(entry);
+  const problem = batchCloseProblem(e.batchId, e.data, trustedKeyIds);
+  if (problem) return problem;
+  const data = e.data as unknown as BatchCloseData;
+  keyIds.add(data.signingKeyId);
+  const stored = batches.get(data.batch.id);
+  if (!stored) return `batch ${data.batch.id} is closed in the chain but missing from the batches table`;
+  const openSeq = batches.openEventSeq(data.batch.id);
+  const mismatch = summaryMismatch(data.summary, batches.computeSummary(data.batch.id, openSeq, seq));
+  if (mismatch) return mismatch;
+  if (
+    stored.openSeq !== openSeq ||
+    stored.closeSeq !== seq ||
+    stored.signature !== data.signature ||
+    canonicalJson(stored.summary) !== canonicalJson(data.summary)
+  )
+    return `batches table entry for ${data.batch.id} differs from its signed batch-close event`;
+  return undefined;
 }

@@ -239,10 +239,36 @@ function scanMemberValue(s, p, kind) {
 export function bodyProblem(s) {
   problem = undefined;
   sawReplacement = false;
+  if (PLAIN_BODY.test(s) && plainBodyRest(s)) return undefined;
   plainText = !SPECIAL.test(s);
   scanBody(s);
   plainText = false;
   return problem;
+}
+
+// The usual event, checked by one native regular expression: the members in order, strings
+// without anything to escape (so such a string is exactly its canonical form), a number's shape.
+// What the expression cannot say (a safe seq, a canonical number, the inside of `data`) is
+// checked after it; anything unusual takes the character scanner, which also names the problem.
+const PLAIN_STRING = '"[^"\\\\\\u0000-\\u001f\\ud800-\\udfff\\ufffd]+"';
+const STRING_MEMBER = (m) => `(?:,"${m}":${PLAIN_STRING})?`;
+const PLAIN_BODY = new RegExp(
+  `^\\{"v":1,"seq":[1-9][0-9]{0,15},"prevHash":"[0-9a-f]{64}"${BODY_MEMBERS.slice(3, 14).map(STRING_MEMBER).join('')}` +
+    '(?:,"durationMs":-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)?' +
+    `${STRING_MEMBER('secretFingerprint')}(?:,"data":\\{.*\\})?\\}$`,
+  's',
+);
+const SEQ_AT = '{"v":1,"seq":'.length;
+
+/** After PLAIN_BODY matched: true when the body is canonical; false lets the scanner decide. */
+function plainBodyRest(s) {
+  const seqEnd = s.indexOf(',', SEQ_AT);
+  if (seqEnd - SEQ_AT === 16 && !Number.isSafeInteger(Number(s.slice(SEQ_AT, seqEnd)))) return false;
+  // Top-level strings hold no quote, so the first `,"data":{` is the member, and a `,"durationMs":` before it too.
+  const dataAt = s.indexOf(',"data":{');
+  const durationAt = s.indexOf(',"durationMs":');
+  if (durationAt >= 0 && (dataAt < 0 || durationAt < dataAt) && scanNumber(s, durationAt + 14) < 0) return false;
+  return dataAt < 0 || scanObject(s, dataAt + 8, 1) === s.length - 1;
 }
 
 /**
