@@ -165,6 +165,13 @@ export class ChainChecker {
   }
 
   private checkBatch(e: AuditEvent): string | undefined {
+    // A batch-close is checked even without a batchId (it then names another batch).
+    if (e.step === 'batch-close') {
+      const problem = batchCloseProblem(e.batchId, e.data, this.opts.trustedKeyIds);
+      if (problem) return problem;
+      this.signedBatches++;
+      this.keyIds.add((e.data as unknown as BatchCloseData).signingKeyId);
+    }
     if (!e.batchId) return undefined;
     let t = this.tallies.get(e.batchId);
     if (!t) {
@@ -175,13 +182,9 @@ export class ChainChecker {
       t.opened = true;
       t.summary.firstEventHash ??= e.hash;
     } else if (e.step === 'batch-close') {
-      const problem = batchCloseProblem(e.batchId, e.data, this.opts.trustedKeyIds);
-      if (problem) return problem;
-      this.signedBatches++;
-      this.keyIds.add((e.data as unknown as BatchCloseData).signingKeyId);
       // Counts can only be recomputed when the whole batch is in this export.
-      if (t.opened) return summaryMismatch((e.data as unknown as BatchCloseData).summary, t.summary);
-      return undefined;
+      const mismatch = t.opened && summaryMismatch((e.data as unknown as BatchCloseData).summary, t.summary);
+      if (mismatch) return mismatch;
     } else if (e.step === RECORD_STEP) {
       const s = t.summary;
       s.total++;

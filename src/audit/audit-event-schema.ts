@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile';
 import { ImprintError } from '../common/errors.ts';
 import { canonicalJson } from './audit-canonical.ts';
 import type { AuditEventInput } from './audit-types.ts';
-import { jsonValueProblem } from './canonical-check.mjs';
+import { jsonValueProblem, wellFormed } from './canonical-check.mjs';
 
 const Name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Opt = (max: number) => Type.Optional(Type.String({ maxLength: max }));
@@ -78,7 +78,7 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     const v = input[k as keyof AuditEventInput];
     if (v === undefined || v === '') continue;
     if (k !== 'data') {
-      out[k] = v;
+      out[k] = typeof v === 'string' ? wellFormed(v) : v;
       continue;
     }
     let text: string;

@@ -4,3 +4,4 @@ export declare const MAX_DATA_DEPTH: number;
 export declare function bodyProblem(text: string): string | undefined;
 export declare function lastBodyHadReplacement(): boolean;
 export declare function jsonValueProblem(text: string, opts?: { object?: boolean }): string | undefined;
+export declare function wellFormed(text: string): string;

@@ -53,6 +53,8 @@ let problem;
  */
 let plainText = false;
 const SPECIAL = /[\\\u0000-\u001f\ud800-\udfff\ufffd]/;
+/** Set when a string holds an escaped (lone) surrogate: allowed in `data`, not in the other members. */
+let sawLoneSurrogate = false;
 /** Set when a string holds U+FFFD: the caller may need to check the stored bytes were valid UTF-8. */
 let sawReplacement = false;
 
@@ -119,6 +121,7 @@ function scanEscape(s, p) {
       if (w >= 0xdc00 && w <= 0xdfff) return fail('escaped surrogate pair', p);
     }
   } else if (v < 0xdc00 || v > 0xdfff) return fail('escape not in canonical form', p);
+  if (v >= 0xd800) sawLoneSurrogate = true;
   return p + 6;
 }
 
@@ -229,8 +232,10 @@ function scanMemberValue(s, p, kind) {
     case 'object':
       return s.charCodeAt(p) === 123 ? scanObject(s, p, 1) : fail('data must be an object', p);
     default:
+      sawLoneSurrogate = false;
       p = scanString(s, p);
       if (p < 0) return -1;
+      if (sawLoneSurrogate) return fail('lone surrogate outside data (not representable in a CSV export)', start);
       return p - start === 2 ? fail('empty string (an empty member is written by leaving it out)', start) : p;
   }
 }
@@ -326,4 +331,12 @@ export function jsonValueProblem(text, { object = false } = {}) {
   const end = scanValue(text, 0, 0);
   if (end >= 0 && end !== text.length) fail('text after the end of the value', end);
   return problem;
+}
+
+/**
+ * A string with every lone surrogate replaced by U+FFFD. Members other than `data` must be
+ * well-formed Unicode: a CSV export is UTF-8 text, which cannot carry a lone surrogate.
+ */
+export function wellFormed(text) {
+  return text.isWellFormed() ? text : text.toWellFormed();
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalBody } from '../../src/audit/audit-canonical.ts';
 import type { AuditEvent } from '../../src/audit/audit-types.ts';
-import { BODY_MEMBERS, bodyProblem, jsonValueProblem, MAX_DATA_DEPTH } from '../../src/audit/canonical-check.mjs';
+import { BODY_MEMBERS, bodyProblem, jsonValueProblem, MAX_DATA_DEPTH, wellFormed } from '../../src/audit/canonical-check.mjs';
 
 const Z = '0'.repeat(64);
 const head = `{"v":1,"seq":7,"prevHash":"${Z}"`;
@@ -30,7 +30,7 @@ function oracleCanonical(text: string): boolean {
   if (o.v !== 1 || !Number.isSafeInteger(o.seq) || (o.seq as number) < 1) return false;
   if (typeof o.prevHash !== 'string' || !/^[0-9a-f]{64}$/.test(o.prevHash)) return false;
   for (const [k, v] of Object.entries(o)) {
-    if (STRING_MEMBERS.has(k) && (typeof v !== 'string' || v === '')) return false;
+    if (STRING_MEMBERS.has(k) && (typeof v !== 'string' || v === '' || /[\ud800-\udfff]/u.test(v))) return false;
     if (k === 'durationMs' && typeof v !== 'number') return false;
     if (k === 'data' && (v === null || typeof v !== 'object' || Array.isArray(v) || depthOf(v) > MAX_DATA_DEPTH)) return false;
   }
@@ -75,7 +75,8 @@ describe('canonical form of an event body', () => {
     ['a tab as \\t', body(',"message":"\\t"'), true],
     ['a raw control character', body(',"message":"a\u0001b"'), false],
     ['DEL and U+2028 as themselves', body(',"message":"\u007f\u2028é😀"'), true],
-    ['a lone surrogate, escaped', body(',"message":"\\ud800x"'), true],
+    ['a lone surrogate, escaped, outside data', body(',"message":"\\ud800x"'), false],
+    ['a lone surrogate, escaped, in data', body(',"data":{"a":"\\ud800x"}'), true],
     ['a lone surrogate, raw', body(',"message":"\ud800x"'), false],
     ['an escaped surrogate pair', body(',"message":"\\ud83d\\ude00"'), false],
     ['data with sorted keys', body(',"data":{"10":1,"9":2,"a":[true,false,null,{"b":{}}],"é":"ü"}'), true],
@@ -100,7 +101,26 @@ describe('canonical form of an event body', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
-    const ALPHABET = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u0001', '\u007f', 'é', '\u2028', '😀', '\ud800', '\udfff', '～', '\ufffd'];
+    const ALPHABET = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '"',
+      '\\',
+      '/',
+      '\n',
+      '\t',
+      '\u0001',
+      '\u007f',
+      'é',
+      '\u2028',
+      '😀',
+      '\ud800',
+      '\udfff',
+      '～',
+      '\ufffd',
+    ];
     const str = () => Array.from({ length: 1 + rnd(6) }, () => ALPHABET[rnd(ALPHABET.length)]).join('');
     const NUMBERS = [0, 1, -1, 1.5, 1e16, 1e21, 1e-7, 1e-6, 123.456, 2 ** 53, 5e-324, -0.25, 1e300];
     const value = (depth: number): unknown => {
@@ -126,18 +146,21 @@ describe('canonical form of an event body', () => {
       (t) => t.replace(/,"message":"[^"]*"/, ',"message":""'),
     ];
     let mutated = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 5000; i++) {
       const e = {
         seq: 1 + rnd(1000),
         prevHash: Z,
         ts: '2026-11-23T00:00:00.000Z',
-        station: str(),
-        operator: rnd(2) ? str() : undefined,
+        // Members other than data are well-formed Unicode (append replaces lone surrogates).
+        station: wellFormed(str()),
+        operator: rnd(2) ? wellFormed(str()) : undefined,
         step: 'record',
         outcome: 'ok',
-        message: rnd(2) ? str() : undefined,
+        message: rnd(2) ? wellFormed(str()) : undefined,
         durationMs: rnd(2) ? (NUMBERS[rnd(NUMBERS.length)] as number) : undefined,
-        data: rnd(2) ? (Object.fromEntries(Array.from({ length: rnd(4) }, () => [str(), value(1)])) as Record<string, unknown>) : undefined,
+        data: rnd(2)
+          ? (Object.fromEntries(Array.from({ length: rnd(4) }, () => [str(), value(1)])) as Record<string, unknown>)
+          : undefined,
       };
       const text = canonicalBody(e as unknown as AuditEvent);
       assert.equal(bodyProblem(text), undefined, text);
