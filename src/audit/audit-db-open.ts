@@ -108,3 +108,15 @@ function openError(file: string, e: unknown, hint?: string): ImprintError {
     hint,
   });
 }
+
+/** Runs a read; a damaged file becomes AUDIT_DAMAGED with a sentence (sync or async). */
+export function readingDamaged<T>(file: string, read: () => T): T {
+  const damaged = (e: unknown) =>
+    isDamage(e) ? new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e }) : e;
+  try {
+    const out = read();
+    return (out instanceof Promise ? out.catch((e) => Promise.reject(damaged(e))) : out) as T;
+  } catch (e) {
+    throw damaged(e);
+  }
+}

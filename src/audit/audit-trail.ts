@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
-import { openForReading, openForWriting } from './audit-db-open.ts';
+import { openForReading, openForWriting, readingDamaged } from './audit-db-open.ts';
 import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
@@ -162,14 +162,14 @@ export class AuditTrail {
       stmt = this.db.prepare(sql).pluck();
       this.queryStmts.set(sql, stmt);
     }
-    return (stmt.all(...params) as string[]).map(eventFromEntry);
+    return readingDamaged(this.file, () => (stmt.all(...params) as string[]).map(eventFromEntry));
   }
 
   /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
   eventsFrom(fromSeq: number, limit = 1000): AuditEvent[] {
     if (!Number.isInteger(fromSeq) || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
       throw new ImprintError('AUDIT_INVALID_QUERY', `eventsFrom needs an integer seq and a limit from 1 to ${MAX_QUERY_LIMIT}`);
-    return (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry);
+    return readingDamaged(this.file, () => (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry));
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level). */
@@ -226,14 +226,14 @@ export class AuditTrail {
   export(opts: { format: ExportFormat; batchId?: string }): string {
     this.assertOpen();
     this.flushNow();
-    return exportToString(this.db, this.exportContext(opts.batchId), opts.format);
+    return readingDamaged(this.file, () => exportToString(this.db, this.exportContext(opts.batchId), opts.format));
   }
 
   /** Streams an export to a file (for big trails); resolves with the number of events written. */
   async exportToFile(opts: { format: ExportFormat; file: string; batchId?: string }): Promise<{ events: number }> {
     this.assertOpen();
     this.flushNow();
-    return exportToFile(this.db, this.exportContext(opts.batchId), opts.format, opts.file);
+    return readingDamaged(this.file, () => exportToFile(this.db, this.exportContext(opts.batchId), opts.format, opts.file));
   }
 
   openBatch(opts: { workOrder: string; operator: string; offline?: boolean }): Promise<Batch> {

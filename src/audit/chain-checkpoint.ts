@@ -86,18 +86,6 @@ export function readCheckpointFile(file: string): CheckpointRead {
   return typeof c === 'string' ? { problem: c } : { checkpoint: c };
 }
 
-/** Writes the file atomically: a private temporary file, fsync, rename over the old one. */
-export function writeCheckpointFileSync(file: string, c: Checkpoint, tmp = `${file}.${process.pid}.tmp`): void {
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, checkpointText(c));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 let writers = 0;
 
 /**

@@ -66,7 +66,10 @@ export function loadOrCreateSigningKey(keyDir: string): SigningKey {
     }
     if (privateKey.asymmetricKeyType !== 'ed25519') throw keyError(file, new Error('not an Ed25519 key'));
     // A key readable by others is tightened rather than refused: the station must keep working.
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    // (Not possible on read-only media or for another user's file: reading it is still fine.)
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch {}
   }
   const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
   return {
