@@ -85,7 +85,7 @@ export function checkAnchors(
     else if (a.seq > 0 && hashAt(a.seq) !== a.hash)
       keep({
         seq: a.seq,
-        reason: `event ${a.seq} is not the one ${a.source} records (hash ${a.hash.slice(0, 12)}…): the trail was cut and written again`,
+        reason: `event ${a.seq} is not the one ${a.source} records (hash ${a.hash.slice(0, 12)}…): the trail was cut at or before event ${a.seq} and written again`,
       });
   }
   return first;

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import { canonicalJson, EVENT_FIELDS } from './audit-canonical.ts';
+import { canonicalJson, EVENT_FIELDS, entryText, eventFromEntry } from './audit-canonical.ts';
 import { entryBody, entryHash } from './chain-link.mjs';
 import { type ExportHeader, makeHeader, makeTrailer } from './export-envelope.ts';
 import type { SigningKey } from './station-signing-key.ts';
@@ -36,8 +36,7 @@ export function csvField(v: unknown): string {
 }
 
 function csvRow(entry: string): string {
-  const e = JSON.parse(entryBody(entry)) as Record<string, unknown>;
-  e.hash = entryHash(entry);
+  const e = eventFromEntry(entry) as unknown as Record<string, unknown>;
   return `${CSV_COLUMNS.map((c) => csvField(e[c])).join(',')}\r\n`;
 }
 
@@ -49,7 +48,8 @@ function csvEnvelope(o: { type: string }): string {
   return `${fields.join(',')}\r\n`;
 }
 
-function jsonlRow(entry: string): string {
+function jsonlRow(stored: string): string {
+  const entry = entryText(stored);
   return `${entryBody(entry).slice(0, -1)},"hash":"${entryHash(entry)}"}\n`;
 }
 
@@ -63,7 +63,7 @@ function start(ctx: ExportContext, format: ExportFormat): { header: ExportHeader
 }
 
 function end(ctx: ExportContext, header: ExportHeader, format: ExportFormat, events: number, last?: [number, string]): string {
-  return envelope(makeTrailer(header, ctx.key, events, last && { seq: last[0], hash: entryHash(last[1]) }), format);
+  return envelope(makeTrailer(header, ctx.key, events, last && { seq: last[0], hash: entryHash(entryText(last[1])) }), format);
 }
 
 /** Pages through the range without holding an open cursor across awaits (the connection stays usable). */

@@ -1,4 +1,5 @@
 // Shared helpers for the audit tests: temp trails, sample events, and "attacker" access to the DB.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +74,27 @@ export async function seed(trail: AuditTrail, devices: number, batchId?: string,
 /** The verdict of a status without its details (anchors reached, key ids, notes). */
 export function chainOf(s: ChainStatus): Partial<ChainStatus> {
   return s.ok ? { ok: true, events: s.events, lastHash: s.lastHash } : s;
+}
+
+const BIN = new URL('../../bin/imprint.mjs', import.meta.url).pathname;
+
+/** Runs `imprint …` as a user would (own process); `uid`: run as another user (tests running as root). */
+export function imprintCli(
+  args: string[],
+  opts: { uid?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.IMPRINT_DATA;
+    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, env: { ...env, HOME: tmpdir() } };
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env, timeout: 120_000, killSignal: 'SIGKILL', ...ids },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
