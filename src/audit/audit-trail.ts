@@ -308,6 +308,14 @@ export class AuditTrail {
     return { throughputPerHour: hours, failuresByCode: failures };
   }
 
+  /**
+   * The chain-head checkpoint as this writer keeps it: its file, how many times it was refreshed,
+   * and `blocked` when the checkpoint is kept as evidence (the chain no longer reaches it).
+   */
+  anchorState(): { file: string; refreshes: number; blocked?: string } {
+    return { file: this.checkpointFile, refreshes: this.checkpoints?.refreshes ?? 0, blocked: this.checkpoints?.blocked };
+  }
+
   /** The station's public signing key (base64 SPKI) and its id. */
   publicKey(): { publicKey: string; keyId: string } {
     const k = this.signingKey();

@@ -97,6 +97,8 @@ let writers = 0;
 export class CheckpointWriter {
   private readonly tmpPrefix: string;
   private writes = 0;
+  /** Checkpoints installed by this writer (for benchmarks and status). */
+  refreshes = 0;
   private written?: { seq: number; hash: string };
   private wanted?: { seq: number; hash: string };
   private inFlight = false;
@@ -202,6 +204,7 @@ export class CheckpointWriter {
     else {
       renameSync(tmp, this.file);
       this.written = head;
+      this.refreshes++;
     }
   }
 
