@@ -1,7 +1,7 @@
 // The chain-head checkpoint: a signed statement "event <seq> of this trail has hash <hash>", kept
 // outside audit.db (`<data>/audit.head`) and refreshed after every group commit, so that cutting
 // events off the end of the database is evident (docs/audit-trail.md, "Anchors").
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../common/logger.ts';
@@ -118,6 +118,7 @@ export class CheckpointWriter {
    * or just-upgraded trail, or when the chain reaches it with the same hash.
    */
   start(head: { seq: number; hash: string }, hashAt: (seq: number) => string | undefined, upgraded: boolean): void {
+    this.removeStaleTemporaries();
     const read = readCheckpointFile(this.file);
     if ('missing' in read) {
       if (head.seq > 0 && !upgraded) this.blocked = 'the chain-head checkpoint is missing';
@@ -208,6 +209,19 @@ export class CheckpointWriter {
     }
   }
 
+  /** Temporary files of writers that died before their rename (`audit.head.<pid>-<n>-<m>.tmp`). */
+  private removeStaleTemporaries(): void {
+    const prefix = `${basename(this.file)}.`;
+    try {
+      for (const name of readdirSync(dirname(this.file))) {
+        const pid = Number(/^(\d+)-\d+-\d+\.tmp$/.exec(name.slice(prefix.length))?.[1]);
+        if (name.startsWith(prefix) && pid && !processAlive(pid)) unlinkSync(join(dirname(this.file), name));
+      }
+    } catch {
+      // Only tidiness: a leftover temporary file is never read.
+    }
+  }
+
   private failed(e: unknown, tmp: string): void {
     try {
       unlinkSync(tmp);
@@ -216,5 +230,14 @@ export class CheckpointWriter {
     }
     // The events are committed in audit.db; only the anchor lags (verify still passes).
     this.log.error({ file: this.file, err: (e as Error).message }, 'audit trail: cannot refresh the chain-head checkpoint');
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

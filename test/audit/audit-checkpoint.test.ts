@@ -1,7 +1,7 @@
 // The chain-head checkpoint (<data>/audit.head): kept at the head by the writer, never ahead of
 // the database, never moved over evidence of a cut, started on upgraded trails.
 import assert from 'node:assert/strict';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -199,6 +199,21 @@ describe('the chain-head checkpoint', () => {
       b.close();
       a.close();
       assert.deepEqual({ seq: head(tmp.dir).seq, hash: head(tmp.dir).hash }, last);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('temporary files left by a writer that died are removed; those of a live one are not', () => {
+    const tmp = tempDir();
+    try {
+      const dead = join(tmp.dir, 'audit.head.2147483646-1-1.tmp');
+      const live = join(tmp.dir, `audit.head.${process.pid}-999-1.tmp`);
+      writeFileSync(dead, 'x');
+      writeFileSync(live, 'x');
+      openTrail(tmp.dir).close();
+      assert.equal(existsSync(dead), false);
+      assert.equal(existsSync(live), true);
     } finally {
       tmp.cleanup();
     }
