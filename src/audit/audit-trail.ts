@@ -16,7 +16,7 @@ import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
 import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
-import { GENESIS_HASH, packEntry } from './chain-link.mjs';
+import { GENESIS_HASH, isDamage, packEntry } from './chain-link.mjs';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
 export interface AuditTrailOptions {
@@ -327,9 +327,12 @@ export class AuditTrail {
     if (this.closed) return;
     this.flushNow();
     this.closed = true;
-    this.checkpoints?.flushSync(this.readHead());
-    this.db.close();
-    this.cleanupCopy();
+    try {
+      this.bringCheckpointToHead();
+    } finally {
+      this.db.close();
+      this.cleanupCopy();
+    }
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────
@@ -414,9 +417,21 @@ export class AuditTrail {
       }
   }
 
+  /** A writer's checkpoint, written now (a refresh may still be in flight); verify reports a damaged file itself. */
+  private bringCheckpointToHead(): void {
+    if (!this.checkpoints) return;
+    let head: { seq: number; hash: string };
+    try {
+      head = this.readHead();
+    } catch (e) {
+      if (isDamage(e)) return;
+      throw e;
+    }
+    this.checkpoints.flushSync(head);
+  }
+
   private verifyTarget(): DbVerifyTarget {
-    // A writer first brings its checkpoint to the head (a refresh may still be in flight).
-    this.checkpoints?.flushSync(this.readHead());
+    this.bringCheckpointToHead();
     // Read before the walk: the checkpoint never runs ahead of the committed chain.
     const read = readCheckpointFile(this.checkpointFile);
     return {
