@@ -131,16 +131,24 @@ const isDigit = (c) => c >= 48 && c <= 57;
 function scanNumber(s, p) {
   const start = p;
   if (s.charCodeAt(p) === 45) p++; // -
+  const intStart = p;
   let c = s.charCodeAt(p);
   if (c === 48) p++;
   else if (c >= 49 && c <= 57) while (isDigit(s.charCodeAt(++p)));
   else return fail('expected a value', start);
+  const intDigits = p - intStart;
   c = s.charCodeAt(p);
   // Fast path: a non-negative integer below 10^15 (a seq, most durations) is written as its digits.
-  if (c !== 46 && c !== 101 && c !== 69 && p - start <= 15 && s.charCodeAt(start) !== 45) return p;
+  if (c !== 46 && c !== 101 && c !== 69 && intDigits <= 15 && start === intStart) return p;
+  let fracStart = p;
   if (c === 46) {
+    fracStart = p + 1;
     if (!isDigit(s.charCodeAt(++p))) return fail('malformed number', start);
     while (isDigit(s.charCodeAt(++p)));
+    c = s.charCodeAt(p);
+    // Fast path: a decimal of at most 15 significant digits, no final zero, between 10^-6 and
+    // 10^15, is its own shortest round-trip form (15 digits always survive a double).
+    if (c !== 101 && c !== 69 && s.charCodeAt(p - 1) !== 48 && decimalIsShortest(s, intStart, intDigits, fracStart, p)) return p;
   }
   c = s.charCodeAt(p);
   if (c === 101 || c === 69) {
@@ -152,6 +160,14 @@ function scanNumber(s, p) {
   const text = s.slice(start, p);
   if (String(Number(text)) !== text) return fail(`number ${text} not in canonical form`, start);
   return p;
+}
+
+function decimalIsShortest(s, intStart, intDigits, fracStart, end) {
+  if (s.charCodeAt(intStart) !== 48) return intDigits + (end - fracStart) <= 15;
+  // 0.xxx: below 10^-6 ECMAScript writes an exponent.
+  let zeros = 0;
+  while (s.charCodeAt(fracStart + zeros) === 48) zeros++;
+  return zeros < 6 && end - fracStart - zeros <= 15;
 }
 
 function scanValue(s, p, depth) {
@@ -269,10 +285,11 @@ const SEQ_AT = '{"v":1,"seq":'.length;
 function plainBodyRest(s) {
   const seqEnd = s.indexOf(',', SEQ_AT);
   if (seqEnd - SEQ_AT === 16 && !Number.isSafeInteger(Number(s.slice(SEQ_AT, seqEnd)))) return false;
-  // Top-level strings hold no quote, so the first `,"data":{` is the member, and a `,"durationMs":` before it too.
-  const dataAt = s.indexOf(',"data":{');
-  const durationAt = s.indexOf(',"durationMs":');
-  if (durationAt >= 0 && (dataAt < 0 || durationAt < dataAt) && scanNumber(s, durationAt + 14) < 0) return false;
+  // `data` is the last member and an object: the body then ends with `}}`. Top-level strings hold
+  // no quote, so the first `,"data":{` is that member, and the last `,"durationMs":` before it is too.
+  const dataAt = s.charCodeAt(s.length - 2) === 125 ? s.indexOf(',"data":{') : -1;
+  const durationAt = dataAt < 0 ? s.lastIndexOf(',"durationMs":') : s.lastIndexOf(',"durationMs":', dataAt);
+  if (durationAt >= 0 && scanNumber(s, durationAt + 14) < 0) return false;
   return dataAt < 0 || scanObject(s, dataAt + 8, 1) === s.length - 1;
 }
 
