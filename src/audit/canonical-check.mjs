@@ -256,11 +256,18 @@ function scanMemberValue(s, p, kind) {
   }
 }
 
-/** Checks an event body: undefined when it is canonical, else the first problem in words. */
-export function bodyProblem(s) {
+/**
+ * Checks an event body: undefined when it is canonical, else the first problem in words.
+ * `checkedUpTo` (optional): the caller already checked the body up to this index exactly, from
+ * `{"v":1,"seq":` to the closing quote of prevHash (the verify walk does, linking events).
+ */
+export function bodyProblem(s, checkedUpTo = 0) {
   problem = undefined;
   sawReplacement = false;
-  if (PLAIN_BODY.test(s) && plainBodyRest(s)) return undefined;
+  if (checkedUpTo > 0) {
+    PLAIN_TAIL.lastIndex = checkedUpTo;
+    if (PLAIN_TAIL.test(s) && plainBodyRest(s)) return undefined;
+  } else if (PLAIN_BODY.test(s) && plainBodyRest(s)) return undefined;
   plainText = !SPECIAL.test(s);
   scanBody(s);
   plainText = false;
@@ -273,12 +280,13 @@ export function bodyProblem(s) {
 // checked after it; anything unusual takes the character scanner, which also names the problem.
 const PLAIN_STRING = '"[^"\\\\\\u0000-\\u001f\\ud800-\\udfff\\ufffd]+"';
 const STRING_MEMBER = (m) => `(?:,"${m}":${PLAIN_STRING})?`;
-const PLAIN_BODY = new RegExp(
-  `^\\{"v":1,"seq":[1-9][0-9]{0,15},"prevHash":"[0-9a-f]{64}"${BODY_MEMBERS.slice(3, 14).map(STRING_MEMBER).join('')}` +
-    '(?:,"durationMs":-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)?' +
-    `${STRING_MEMBER('secretFingerprint')}(?:,"data":\\{.*\\})?\\}$`,
-  's',
-);
+const PLAIN_MEMBERS =
+  BODY_MEMBERS.slice(3, 14).map(STRING_MEMBER).join('') +
+  '(?:,"durationMs":-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)?' +
+  `${STRING_MEMBER('secretFingerprint')}(?:,"data":\\{.*\\})?\\}$`;
+const PLAIN_BODY = new RegExp(`^\\{"v":1,"seq":[1-9][0-9]{0,15},"prevHash":"[0-9a-f]{64}"${PLAIN_MEMBERS}`, 's');
+/** The same from after prevHash, for a caller that checked the start (sticky: from lastIndex). */
+const PLAIN_TAIL = new RegExp(PLAIN_MEMBERS, 'sy');
 const SEQ_AT = '{"v":1,"seq":'.length;
 
 /** After PLAIN_BODY matched: true when the body is canonical; false lets the scanner decide. */

@@ -54,7 +54,8 @@ export function bodyPrevHash(body) {
   if (seq === undefined) return undefined;
   const start = SEQ_PREFIX.length + String(seq).length + ',"prevHash":"'.length;
   const h = body.slice(start, start + 64);
-  return body.slice(start + 64, start + 66) === '",' && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
+  const after = body.slice(start + 64, start + 66);
+  return (after === '",' || after === '"}') && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
 }
 
 /**
@@ -101,15 +102,18 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
       const entry = entries[i];
       if (typeof entry !== 'string' || !isEntryShape(entry)) return stop('malformed', 'not a stored event row');
       const body = entryBody(entry);
+      // Where the part of the body not yet checked starts (0: all of it).
+      let rest = 0;
       if (prev === undefined) {
         const claimedSeq = bodySeq(body);
         firstPrevHash = bodyPrevHash(body);
         if (claimedSeq !== expected || firstPrevHash === undefined)
           return failAt(expected, body, entry, prev, count, firstPrevHash);
-      } else if (!linksTo(entry, expected, prev)) {
-        return failAt(expected, body, entry, prev, count, firstPrevHash);
+      } else {
+        rest = linksTo(entry, expected, prev);
+        if (rest < 0) return failAt(expected, body, entry, prev, count, firstPrevHash);
       }
-      const problem = bodyProblem(body);
+      const problem = bodyProblem(body, rest);
       if (problem !== undefined) return stop('canonical', problem);
       // The text holds U+FFFD: make sure it was stored as such, not put there for invalid bytes.
       if (lastBodyHadReplacement() && !storedAsUtf8(db, expected)) return stop('canonical', 'not valid UTF-8');
@@ -170,20 +174,21 @@ const PREV_MEMBER = ',"prevHash":"';
 
 /**
  * Same as entryBody(entry).startsWith(linkPrefix(seq, prev)), compared in place: building the
- * prefix string for every event cost a fifth of the walk.
+ * prefix string for every event cost a fifth of the walk. Returns where the rest of the body
+ * starts (the `,` or `}` after prevHash, as an index into the body), or -1.
  */
 function linksTo(entry, seq, prev) {
-  if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return false;
+  if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return -1;
   const digits = String(seq);
   const seqAt = BODY_AT + SEQ_PREFIX.length;
-  if (!entry.startsWith(digits, seqAt)) return false;
+  if (!entry.startsWith(digits, seqAt)) return -1;
   const prevAt = seqAt + digits.length + PREV_MEMBER.length;
-  return (
+  const linked =
     entry.startsWith(PREV_MEMBER, seqAt + digits.length) &&
     entry.startsWith(prev, prevAt) &&
     entry.charCodeAt(prevAt + prev.length) === 34 && // "
-    entry.charCodeAt(prevAt + prev.length + 1) === 44 // ,
-  );
+    (entry.charCodeAt(prevAt + prev.length + 1) === 44 || entry.charCodeAt(prevAt + prev.length + 1) === 125); // , or }
+  return linked ? prevAt + prev.length + 1 - BODY_AT : -1;
 }
 
 function failAt(expected, body, entry, prev, count, firstPrevHash) {

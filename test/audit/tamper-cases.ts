@@ -292,6 +292,20 @@ export const DB_CASES: DbCase[] = [
       }),
     expect: (p) => ({ ok: false, brokenAt: p.closeSeq }),
   },
+  {
+    name: 'the last event replaced by a minimal one (v, seq, prevHash), re-anchored with the station key',
+    tamper: (dir, p) =>
+      withDb(dir, (db) => {
+        const prev = JSON.parse(entryOf(db, p.total - 1))[0] as string;
+        const body = `{"v":1,"seq":${p.total},"prevHash":"${prev}"}`;
+        putBody(db, p.total, body);
+        writeFileSync(
+          join(dir, 'audit.head'),
+          checkpointText(makeCheckpoint(loadOrCreateSigningKey(dir), p.total, hashBody(body))),
+        );
+      }),
+    expect: () => ({ ok: true }),
+  },
   { name: 're-signed with another key, not pinned', tamper: resignWithAnotherKey, expect: () => ({ ok: true }) },
   {
     name: 're-signed with another key, key pinned',
