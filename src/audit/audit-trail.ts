@@ -127,7 +127,11 @@ export class AuditTrail {
       const hashAt = this.db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
       // A trail upgraded from before checkpoints (or a new one) starts its checkpoint now.
       const upgraded = upgradedFrom > 0 && upgradedFrom < CHECKPOINT_SCHEMA;
-      this.checkpoints.start(this.readHead(), (seq) => hashAt.get(seq) as string | undefined, upgraded);
+      this.checkpoints.start(
+        () => this.readHead(),
+        (seq) => hashAt.get(seq) as string | undefined,
+        upgraded,
+      );
     }
   }
 

@@ -117,9 +117,11 @@ export class CheckpointWriter {
    * Decides, at open, whether this trail may move the checkpoint: yes when it is missing on a new
    * or just-upgraded trail, or when the chain reaches it with the same hash.
    */
-  start(head: { seq: number; hash: string }, hashAt: (seq: number) => string | undefined, upgraded: boolean): void {
+  start(readHead: () => { seq: number; hash: string }, hashAt: (seq: number) => string | undefined, upgraded: boolean): void {
     this.removeStaleTemporaries();
     const read = readCheckpointFile(this.file);
+    // The head is read after the checkpoint: another writer may commit and refresh in between.
+    const head = readHead();
     if ('missing' in read) {
       if (head.seq > 0 && !upgraded) this.blocked = 'the chain-head checkpoint is missing';
     } else if ('problem' in read) this.blocked = `the chain-head checkpoint ${read.problem}`;
