@@ -212,10 +212,10 @@ export class AuditTrail {
   }
 
   /**
-   * A signed checkpoint of the chain's current head, for QA to keep outside the station
-   * (`imprint audit anchor`); verify the trail first. Needs the station key.
+   * A signed checkpoint of `head` (default: the chain's current head), for QA to keep outside the
+   * station (`imprint audit anchor`): pass the head a verify just checked. Needs the station key.
    */
-  anchor(): Checkpoint {
+  anchor(head?: { seq: number; hash: string }): Checkpoint {
     this.assertOpen();
     this.flushNow();
     const key = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
@@ -223,8 +223,8 @@ export class AuditTrail {
       throw new ImprintError('AUDIT_SIGNING_KEY', `no station signing key in ${this.keyDir}: the anchor cannot be signed`, {
         hint: 'run this on the station, or keep the unsigned <seq>:<hash> form',
       });
-    const head = this.readHead();
-    return makeCheckpoint(key, head.seq, head.hash);
+    const at = head ?? this.readHead();
+    return makeCheckpoint(key, at.seq, at.hash);
   }
 
   export(opts: { format: ExportFormat; batchId?: string }): string {

@@ -215,7 +215,17 @@ export function registerAuditCommands(program: Command): void {
       await withTrail(trail, (t) => {
         const status = t.verify();
         if (!status.ok) return printStatus(status, `audit trail ${t.file}`, opts.json ?? false);
-        const c = t.anchor();
+        // The head that was verified (another process may append meanwhile).
+        const head = { seq: status.events, hash: status.lastHash };
+        let c: ReturnType<AuditTrail['anchor']>;
+        try {
+          c = t.anchor(head);
+        } catch (e) {
+          if (!isImprintError(e) || e.code !== 'AUDIT_SIGNING_KEY' || opts.json || opts.out) throw e;
+          console.log(`audit trail ${t.file}: ${status.events} events, intact`);
+          console.log(`anchor (unsigned: no station key here): ${shortAnchor(head)}`);
+          return;
+        }
         if (opts.out) writeFileSync(opts.out, checkpointText(c), { mode: 0o600 });
         if (opts.json) return console.log(JSON.stringify(c));
         console.log(`audit trail ${t.file}: ${status.events} events, intact`);
