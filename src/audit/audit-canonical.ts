@@ -2,6 +2,7 @@
 // Body = compact JSON object with the fields in this fixed order, absent fields omitted, `data`
 // with its keys sorted recursively; hash = hex SHA-256 of the body's UTF-8 bytes.
 
+import { ImprintError } from '../common/errors.ts';
 import type { AuditEvent, AuditEventInput } from './audit-types.ts';
 import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.mjs';
 
@@ -95,9 +96,31 @@ export function sealEvent(
   return { event, body };
 }
 
+/**
+ * The text of a stored `entry`, or AUDIT_DAMAGED when the row holds something else (a damaged or
+ * tampered file): readers of a trail that does not verify get a sentence, not a JavaScript error.
+ */
+export function entryText(entry: unknown, seq?: number): string {
+  if (typeof entry === 'string' && entry.length > 70) return entry;
+  throw unreadableEntry(seq);
+}
+
+function unreadableEntry(seq?: number): ImprintError {
+  const which = seq === undefined ? 'a stored event' : `event ${seq}`;
+  return new ImprintError('AUDIT_DAMAGED', `${which} cannot be read: the audit trail is damaged or was tampered with`, {
+    hint: 'run imprint audit verify',
+  });
+}
+
 /** The event stored as an `entry` row (see packEntry). */
-export function eventFromEntry(entry: string): AuditEvent {
-  const event = JSON.parse(entryBody(entry)) as AuditEvent & { v?: number };
+export function eventFromEntry(stored: unknown): AuditEvent {
+  const entry = entryText(stored);
+  let event: AuditEvent & { v?: number };
+  try {
+    event = JSON.parse(entryBody(entry));
+  } catch {
+    throw unreadableEntry();
+  }
   delete event.v;
   event.hash = entryHash(entry);
   return event;

@@ -1,5 +1,6 @@
 // Incremental verification of a stream of exported events (CSV or JSON lines): links, hashes,
-// contiguity and batch summaries, reporting the first broken place precisely.
+// contiguity, batch summaries and anchors, reporting the first broken place precisely.
+import { type Anchor, checkAnchors } from './audit-anchor.ts';
 import { bodyOfEvent } from './audit-canonical.ts';
 import { RECORD_STEP } from './audit-event-schema.ts';
 import type { AuditEvent, BatchSummary, ChainStatus } from './audit-types.ts';
@@ -17,10 +18,12 @@ interface Tally {
 }
 
 export interface ChainCheckerOptions {
-  /** Seq the export says it starts at (JSON lines header); undefined: accept the first row's seq. */
+  /** Seq the export says it starts at (its header); undefined: accept the first row's seq. */
   fromSeq?: number;
   /** Only accept batch signatures by these key ids (default: any key embedded in the export). */
   trustedKeyIds?: readonly string[];
+  /** Events the export must hold with these hashes (see audit-anchor.ts). */
+  anchors?: readonly Anchor[];
 }
 
 export class ChainChecker {
@@ -33,9 +36,30 @@ export class ChainChecker {
   private pendingSeq?: { expected: number; found: number };
   private readonly tallies = new Map<string, Tally>();
   private signedBatches = 0;
+  private readonly keyIds = new Set<string>();
+  /** Hashes of the events anchors name, as they go by. */
+  private readonly anchored = new Map<number, string>();
 
   constructor(private readonly opts: ChainCheckerOptions = {}) {
     this.expected = opts.fromSeq;
+    for (const a of opts.anchors ?? []) this.anchored.set(a.seq, '');
+  }
+
+  /** Events verified so far. */
+  get events(): number {
+    return this.verified;
+  }
+
+  /** The last verified event. */
+  get last(): { seq: number; hash: string } | undefined {
+    return this.prevHash === undefined || this.expected === undefined
+      ? undefined
+      : { seq: this.expected - 1, hash: this.prevHash };
+  }
+
+  /** Counts a key id whose signature the caller verified (the export's own). */
+  addKeyId(keyId: string): void {
+    this.keyIds.add(keyId);
   }
 
   get done(): boolean {
@@ -92,27 +116,37 @@ export class ChainChecker {
     this.prevHash = e.hash;
     this.expected = e.seq + 1;
     this.verified++;
+    if (this.anchored.has(e.seq)) this.anchored.set(e.seq, e.hash);
   }
 
-  /** `lastSeq`: what the export's trailer says the last event is (JSON lines), to detect truncation. */
-  finish(trailer?: { lastSeq: number | null; events: number }): ChainStatus {
+  /** Ends the stream: the anchors, then the verdict. Call after any trailer check (fail()). */
+  finish(): ChainStatus {
     this.resolvePending(undefined);
-    if (!this.broken && trailer) {
-      const lastSeen = this.expected === undefined ? null : this.expected - 1;
-      if (trailer.lastSeq !== null && lastSeen !== trailer.lastSeq)
-        this.broken = {
-          seq: (lastSeen ?? 0) + 1,
-          reason: `event ${(lastSeen ?? 0) + 1} is missing: the export ends early (trailer says ${trailer.lastSeq})`,
-        };
-    }
+    const firstSeq = this.firstSeq ?? this.opts.fromSeq ?? 1;
+    const lastSeq = this.expected === undefined ? firstSeq - 1 : this.expected - 1;
+    const anchors = this.opts.anchors ?? [];
+    const before = anchors.find((a) => a.seq < firstSeq && !a.invalid);
+    if (before)
+      this.fail(
+        firstSeq,
+        `the export starts at event ${firstSeq}, after event ${before.seq} that ${before.source} records: it cannot be checked against it`,
+      );
+    const inRange = anchors.filter((a) => a.invalid || a.seq >= firstSeq);
+    const anchorBreak = checkAnchors(inRange, Math.min(lastSeq, (this.broken?.seq ?? lastSeq + 1) - 1), (seq) =>
+      this.anchored.get(seq),
+    );
+    if (anchorBreak && (!this.broken || anchorBreak.seq < this.broken.seq)) this.broken = anchorBreak;
     if (this.broken) return { ok: false, events: this.verified, brokenAt: this.broken.seq, reason: this.broken.reason };
-    return {
+    const status: ChainStatus = {
       ok: true,
       events: this.verified,
       lastHash: this.prevHash ?? GENESIS_HASH,
-      firstSeq: this.firstSeq ?? 1,
+      firstSeq,
       signedBatches: this.signedBatches,
     };
+    if (anchors.length) status.anchors = anchors.map((a) => ({ source: a.source, seq: a.seq }));
+    if (this.keyIds.size) status.keyIds = [...this.keyIds].sort();
+    return status;
   }
 
   private resolvePending(nextSeq: number | undefined): void {
@@ -131,6 +165,13 @@ export class ChainChecker {
   }
 
   private checkBatch(e: AuditEvent): string | undefined {
+    // A batch-close is checked even without a batchId (it then names another batch).
+    if (e.step === 'batch-close') {
+      const problem = batchCloseProblem(e.batchId, e.data, this.opts.trustedKeyIds);
+      if (problem) return problem;
+      this.signedBatches++;
+      this.keyIds.add((e.data as unknown as BatchCloseData).signingKeyId);
+    }
     if (!e.batchId) return undefined;
     let t = this.tallies.get(e.batchId);
     if (!t) {
@@ -139,14 +180,11 @@ export class ChainChecker {
     }
     if (e.step === 'batch-open') {
       t.opened = true;
-      t.summary.firstEventHash = e.hash;
+      t.summary.firstEventHash ??= e.hash;
     } else if (e.step === 'batch-close') {
-      const problem = batchCloseProblem(e.batchId, e.data, this.opts.trustedKeyIds);
-      if (problem) return problem;
-      this.signedBatches++;
       // Counts can only be recomputed when the whole batch is in this export.
-      if (t.opened) return summaryMismatch((e.data as unknown as BatchCloseData).summary, t.summary);
-      return undefined;
+      const mismatch = t.opened && summaryMismatch((e.data as unknown as BatchCloseData).summary, t.summary);
+      if (mismatch) return mismatch;
     } else if (e.step === RECORD_STEP) {
       const s = t.summary;
       s.total++;

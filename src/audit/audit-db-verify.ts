@@ -1,16 +1,20 @@
 // Verifies an audit database: the hash chain (on several cores for long chains), then every
-// batch-close signature and summary, then the batches table against the chain.
+// batch-close signature and summary, the batches table against the chain, and the anchors (the
+// chain-head checkpoint, anchors QA kept) that the end of the trail must still reach.
 
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { ImprintError } from '../common/errors.ts';
+import { type Anchor, anchorFromCheckpoint, checkAnchors, endsAt } from './audit-anchor.ts';
 import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
+import { ENTRY_HASH } from './audit-schema.ts';
 import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
-import { bodySeq, entryBody, GENESIS_HASH, type SegmentResult, walkSegment } from './chain-link.mjs';
+import type { CheckpointRead } from './chain-checkpoint.ts';
+import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.mjs';
 
 /** Below this many events one thread is faster than starting workers. */
 export const PARALLEL_THRESHOLD = 150_000;
@@ -20,6 +24,22 @@ export interface DbVerifyOptions {
   onProgress?: (n: number) => void;
   /** Threads to use (default: available cores, at most 4). 1 = no workers. */
   threads?: number;
+  /** Only accept signatures (batch summaries, the checkpoint) by these station key ids. */
+  trustedKeyIds?: readonly string[];
+  /** Anchors the trail must still reach, besides its own checkpoint (`--anchor`, later `--remote`). */
+  anchors?: readonly Anchor[];
+}
+
+/** What verify needs besides the connection. */
+export interface DbVerifyTarget {
+  db: Database;
+  file: string;
+  batches: BatchStore;
+  /**
+   * The chain-head checkpoint, read before the walk starts (it never runs ahead of the committed
+   * chain, so a chain read after it must reach it). `required`: the trail keeps one (schema ≥ 3).
+   */
+  checkpoint: { file: string; read: CheckpointRead; required: boolean };
 }
 
 interface Broken {
@@ -36,52 +56,60 @@ function plan(db: Database, opts: DbVerifyOptions): { maxSeq: number; threads: n
 }
 
 /** Verifies synchronously (blocks the thread; long chains are walked on worker threads meanwhile). */
-export function verifyDatabase(db: Database, file: string, batches: BatchStore, opts: DbVerifyOptions = {}): ChainStatus {
-  const { maxSeq, threads } = plan(db, opts);
-  if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
-  return conclude(db, batches, maxSeq, walkAll(db, file, maxSeq, threads, opts.onProgress), opts.onProgress);
+export function verifyDatabase(t: DbVerifyTarget, opts: DbVerifyOptions = {}): ChainStatus {
+  try {
+    const { maxSeq, threads } = plan(t.db, opts);
+    return conclude(t, maxSeq, maxSeq === 0 ? [] : walkAll(t.db, t.file, maxSeq, threads, opts.onProgress), opts);
+  } catch (e) {
+    return damaged(e);
+  }
 }
 
 /**
  * Verifies without blocking the event loop: every segment is walked on a worker thread (appends
  * may go on meanwhile; the chain is checked up to the last event that existed at the start).
  */
-export async function verifyDatabaseAsync(
-  db: Database,
-  file: string,
-  batches: BatchStore,
-  opts: DbVerifyOptions = {},
-): Promise<ChainStatus> {
-  const { maxSeq, threads } = plan(db, opts);
-  if (maxSeq === 0) return { ok: true, events: 0, lastHash: GENESIS_HASH };
-  const segments = split(maxSeq, threads);
-  const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const timer = opts.onProgress ? setInterval(() => opts.onProgress?.(progress.reduce((a, b) => a + b, 0)), 200) : undefined;
+export async function verifyDatabaseAsync(t: DbVerifyTarget, opts: DbVerifyOptions = {}): Promise<ChainStatus> {
+  let timer: NodeJS.Timeout | undefined;
   try {
+    const { maxSeq, threads } = plan(t.db, opts);
+    const segments = maxSeq === 0 ? [] : split(maxSeq, threads);
+    const progress = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, segments.length)));
+    const done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, segments.length)));
+    if (opts.onProgress) timer = setInterval(() => opts.onProgress?.(progress.reduce((a, b) => a + b, 0)), 200);
     const results = await Promise.all(
       segments.map(async (seg, index) => {
-        const port = startWorker(file, seg, progress, done, index);
+        const port = startWorker(t.file, seg, progress, done, index);
         const [msg] = (await once(port, 'message')) as [SegmentResult & { error?: string }];
         port.close();
         if (msg.error) throw new ImprintError('AUDIT_VERIFY_FAILED', `verify worker failed: ${msg.error}`);
         return { ...seg, r: msg };
       }),
     );
-    return conclude(db, batches, maxSeq, results, opts.onProgress);
+    return conclude(t, maxSeq, results, opts);
+  } catch (e) {
+    return damaged(e);
   } finally {
     if (timer) clearInterval(timer);
   }
 }
 
-/** Stitches the segments, diagnoses the first failure, then checks the batches before it. */
-function conclude(
-  db: Database,
-  batches: BatchStore,
-  maxSeq: number,
-  results: SegmentRun[],
-  onProgress?: (n: number) => void,
-): ChainStatus {
+/** A damaged file is a verification result ("broken"), never a JavaScript error. */
+function damaged(e: unknown): ChainStatus {
+  if (!isDamage(e)) throw e;
+  return { ok: false, events: 0, brokenAt: 1, reason: damageReason(e) };
+}
+
+export function damageReason(e: unknown): string {
+  return `the database file is damaged (${(e as Error).message}): restore it from a backup or the copy synced upstream`;
+}
+
+/**
+ * Stitches the segments and diagnoses the first failure, then checks the batches and the anchors
+ * against the chain before it. The earliest problem wins; at the same seq: chain, batches, anchors.
+ */
+function conclude(t: DbVerifyTarget, maxSeq: number, results: SegmentRun[], opts: DbVerifyOptions): ChainStatus {
+  const { db } = t;
   let broken: Broken | undefined;
   let prevHash = GENESIS_HASH;
   let events = 0;
@@ -101,12 +129,57 @@ function conclude(
     events += r.count;
     prevHash = r.lastHash ?? prevHash;
   }
-
-  const batchProblem = checkBatches(db, batches, broken?.seq ?? maxSeq + 1);
-  if (batchProblem && (!broken || batchProblem.seq < broken.seq)) broken = batchProblem;
+  const earliest = (b: Broken | undefined) => {
+    if (b && (!broken || b.seq < broken.seq)) broken = b;
+  };
+  const limitSeq = broken?.seq ?? maxSeq + 1;
+  const keyIds = new Set<string>();
+  const hashAt = db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
+  const { anchors, notes } = anchorsOf(t, maxSeq, opts, keyIds);
+  earliest(checkBatches(t, limitSeq, maxSeq, opts.trustedKeyIds, keyIds));
+  earliest(checkAnchors(anchors, limitSeq - 1, (seq) => hashAt.get(seq) as string | undefined));
   if (broken) return { ok: false, events: broken.seq - 1, brokenAt: broken.seq, reason: broken.reason };
-  onProgress?.(events);
-  return { ok: true, events, lastHash: prevHash };
+  opts.onProgress?.(events);
+  const status: ChainStatus = { ok: true, events, lastHash: prevHash };
+  if (anchors.length) status.anchors = anchors.map((a) => ({ source: a.source, seq: a.seq }));
+  if (keyIds.size) status.keyIds = [...keyIds].sort();
+  if (notes.length) status.notes = notes;
+  return status;
+}
+
+/** The checkpoint (or why it cannot vouch for the end of the trail) and the caller's anchors. */
+function anchorsOf(
+  t: DbVerifyTarget,
+  maxSeq: number,
+  opts: DbVerifyOptions,
+  keyIds: Set<string>,
+): { anchors: Anchor[]; notes: string[] } {
+  const anchors: Anchor[] = [];
+  const notes: string[] = [];
+  const { file, read, required } = t.checkpoint;
+  const source = 'the chain-head checkpoint';
+  if ('checkpoint' in read) {
+    const c = read.checkpoint;
+    anchors.push(anchorFromCheckpoint(c, `${source} of ${c.time}`, opts.trustedKeyIds));
+    keyIds.add(c.keyId);
+    if (c.seq < maxSeq)
+      notes.push(`the last ${maxSeq - c.seq} events are not anchored yet (the station stopped before refreshing ${file})`);
+  } else if ('problem' in read) {
+    anchors.push({
+      seq: 0,
+      hash: '',
+      source,
+      invalid: `${source} ${file} ${read.problem}: the end of the trail cannot be checked`,
+    });
+  } else if (maxSeq > 0 && required) {
+    anchors.push({ seq: 0, hash: '', source, invalid: `${source} ${file} is missing: the end of the trail cannot be checked` });
+  } else if (maxSeq > 0) {
+    notes.push(
+      'the end of this trail is not anchored: it was written before chain-head checkpoints (any station start adds one)',
+    );
+  }
+  anchors.push(...(opts.anchors ?? []));
+  return { anchors, notes };
 }
 
 function split(maxSeq: number, threads: number): { from: number; to: number }[] {
@@ -169,6 +242,8 @@ function diagnose(db: Database, f: NonNullable<SegmentResult['failure']>): Broke
   if (f.kind === 'hash') return { seq, reason: `hash mismatch: the content of event ${seq} was changed` };
   if (f.kind === 'link') return { seq, reason: linkReason(seq) };
   if (f.kind === 'malformed') return { seq, reason: `malformed event ${seq}: not a canonical event body` };
+  if (f.kind === 'canonical') return { seq, reason: `malformed event ${seq}: not in canonical form (${f.detail})` };
+  if (f.kind === 'damaged') return { seq, reason: `event ${seq} cannot be read: ${damageReason({ message: f.detail })}` };
   const rows = db.prepare('SELECT seq, entry FROM events WHERE seq >= ? ORDER BY seq LIMIT 2').raw().all(seq) as [
     number,
     string,
@@ -176,37 +251,78 @@ function diagnose(db: Database, f: NonNullable<SegmentResult['failure']>): Broke
   if (rows.length === 0) return { seq, reason: `event ${seq} is missing (the chain ends at ${seq - 1})` };
   const [rowSeq, entry] = rows[0];
   if (rowSeq !== seq) return { seq, reason: `seq gap: event ${seq} is missing (event ${seq - 1} is followed by ${rowSeq})` };
-  const claimed = bodySeq(entryBody(entry));
+  const claimed = typeof entry === 'string' ? bodySeq(entryBody(entry)) : undefined;
   return { seq, reason: `reordered: the row at seq ${seq} holds event ${claimed}` };
 }
 
-/** Every batch-close event (before `limitSeq`): signature, recomputed summary, batches table row. */
-function checkBatches(db: Database, batches: BatchStore, limitSeq: number): Broken | undefined {
+/**
+ * The batches against the chain (before `limitSeq`): every batch-close event's signature, its
+ * summary recomputed from the events, and its row in the batches table; rows the chain does not
+ * back; and rows that record events past the end of the chain (the end was cut).
+ */
+function checkBatches(
+  t: DbVerifyTarget,
+  limitSeq: number,
+  maxSeq: number,
+  trustedKeyIds: readonly string[] | undefined,
+  keyIds: Set<string>,
+): Broken | undefined {
+  const { db, batches } = t;
   const closes = db
     .prepare("SELECT seq, entry FROM events WHERE step = 'batch-close' AND seq < ? ORDER BY seq")
     .raw()
     .all(limitSeq) as [number, string][];
   const closedInChain = new Set<string>();
+  let first: Broken | undefined;
+  const keep = (b: Broken) => {
+    if (!first || b.seq < first.seq) first = b;
+  };
   for (const [seq, entry] of closes) {
-    const e = eventFromEntry(entry);
-    const problem = batchCloseProblem(e.batchId, e.data);
-    if (problem) return { seq, reason: problem };
-    const data = e.data as unknown as BatchCloseData;
-    const stored = batches.get(data.batch.id);
-    if (!stored) return { seq, reason: `batch ${data.batch.id} is closed in the chain but missing from the batches table` };
-    const mismatch = summaryMismatch(data.summary, batches.computeSummary(data.batch.id, stored.openSeq, seq));
-    if (mismatch) return { seq, reason: mismatch };
-    if (
-      stored.closeSeq !== seq ||
-      stored.signature !== data.signature ||
-      canonicalJson(stored.summary) !== canonicalJson(data.summary)
-    )
-      return { seq, reason: `batches table entry for ${data.batch.id} differs from its signed batch-close event` };
-    closedInChain.add(data.batch.id);
+    const problem = closeProblem(t, seq, entry, trustedKeyIds, keyIds);
+    if (problem) {
+      keep({ seq, reason: problem });
+      break;
+    }
+    closedInChain.add(eventFromEntry(entry).batchId as string);
   }
   for (const b of batches.list()) {
-    if (b.closeSeq !== undefined && b.closeSeq < limitSeq && !closedInChain.has(b.id))
-      return { seq: b.closeSeq, reason: `batch ${b.id} is marked closed but its batch-close event is missing` };
+    if (b.closeSeq !== undefined && b.closeSeq < limitSeq && b.closeSeq <= maxSeq && !closedInChain.has(b.id))
+      keep({ seq: b.closeSeq, reason: `batch ${b.id} is marked closed but its batch-close event is missing` });
+    const last = Math.max(b.openSeq, b.closeSeq ?? 0);
+    if (last > maxSeq)
+      keep({
+        seq: maxSeq + 1,
+        reason: `event ${maxSeq + 1} is missing: ${endsAt(maxSeq)}, but the batches table records batch ${b.id} at event ${last} (the end of the trail was cut)`,
+      });
   }
+  return first;
+}
+
+/** Why a batch-close event (at `seq`) does not hold: signature, recomputed summary, batches row. */
+function closeProblem(
+  t: DbVerifyTarget,
+  seq: number,
+  entry: string,
+  trustedKeyIds: readonly string[] | undefined,
+  keyIds: Set<string>,
+): string | undefined {
+  const { batches } = t;
+  const e = eventFromEntry(entry);
+  const problem = batchCloseProblem(e.batchId, e.data, trustedKeyIds);
+  if (problem) return problem;
+  const data = e.data as unknown as BatchCloseData;
+  keyIds.add(data.signingKeyId);
+  const stored = batches.get(data.batch.id);
+  if (!stored) return `batch ${data.batch.id} is closed in the chain but missing from the batches table`;
+  const openSeq = batches.openEventSeq(data.batch.id);
+  const mismatch = summaryMismatch(data.summary, batches.computeSummary(data.batch.id, openSeq, seq));
+  if (mismatch) return mismatch;
+  if (
+    stored.openSeq !== openSeq ||
+    stored.closeSeq !== seq ||
+    stored.signature !== data.signature ||
+    canonicalJson(stored.summary) !== canonicalJson(data.summary)
+  )
+    return `batches table entry for ${data.batch.id} differs from its signed batch-close event`;
   return undefined;
 }

@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile';
 import { ImprintError } from '../common/errors.ts';
 import { canonicalJson } from './audit-canonical.ts';
 import type { AuditEventInput } from './audit-types.ts';
+import { jsonValueProblem, wellFormed } from './canonical-check.mjs';
 
 const Name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Opt = (max: number) => Type.Optional(Type.String({ maxLength: max }));
@@ -77,7 +78,7 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     const v = input[k as keyof AuditEventInput];
     if (v === undefined || v === '') continue;
     if (k !== 'data') {
-      out[k] = v;
+      out[k] = typeof v === 'string' ? wellFormed(v) : v;
       continue;
     }
     let text: string;
@@ -88,6 +89,9 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     }
     if (Buffer.byteLength(text) > MAX_DATA_BYTES)
       throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data is larger than ${MAX_DATA_BYTES} bytes`);
+    // What verify accepts (canonical-check.mjs), so that nothing appended can fail it later.
+    const problem = jsonValueProblem(text, { object: true });
+    if (problem) throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data ${problem}`);
     out.data = JSON.parse(text);
   }
   return out as unknown as AuditEventInput;

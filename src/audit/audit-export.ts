@@ -3,25 +3,29 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import { canonicalJson, EVENT_FIELDS } from './audit-canonical.ts';
+import { canonicalJson, EVENT_FIELDS, entryText, eventFromEntry } from './audit-canonical.ts';
 import { entryBody, entryHash } from './chain-link.mjs';
+import { type ExportHeader, makeHeader, makeTrailer } from './export-envelope.ts';
+import type { SigningKey } from './station-signing-key.ts';
 
 export type ExportFormat = 'csv' | 'jsonl';
 
 export interface ExportContext {
   station: string;
-  publicKey?: string;
-  keyId?: string;
+  /** Signs the trailer (the station key). */
+  key: SigningKey;
   batchId?: string;
   /** Inclusive seq range: a batch export is the contiguous stretch from its open to its close event. */
   from: number;
   to: number;
 }
 
-export const EXPORT_FORMAT = 'imprint-audit-export/1';
+export { EXPORT_FORMAT } from './export-envelope.ts';
 
 /** CSV columns: the canonical fields with the hash right after prevHash. */
 export const CSV_COLUMNS: readonly string[] = ['seq', 'prevHash', 'hash', ...EVENT_FIELDS.slice(2)];
+/** CSV: the header and trailer are records with this in `seq` and their JSON in `data`. */
+const DATA_COLUMN = CSV_COLUMNS.indexOf('data');
 
 const PAGE = 5000;
 
@@ -32,37 +36,34 @@ export function csvField(v: unknown): string {
 }
 
 function csvRow(entry: string): string {
-  const e = JSON.parse(entryBody(entry)) as Record<string, unknown>;
-  e.hash = entryHash(entry);
+  const e = eventFromEntry(entry) as unknown as Record<string, unknown>;
   return `${CSV_COLUMNS.map((c) => csvField(e[c])).join(',')}\r\n`;
 }
 
-function jsonlRow(entry: string): string {
+/** The CSV record carrying the header or trailer: its type in `seq`, its canonical JSON in `data`. */
+function csvEnvelope(o: { type: string }): string {
+  const fields = CSV_COLUMNS.map(() => '');
+  fields[0] = o.type;
+  fields[DATA_COLUMN] = csvField(o);
+  return `${fields.join(',')}\r\n`;
+}
+
+function jsonlRow(stored: string): string {
+  const entry = entryText(stored);
   return `${entryBody(entry).slice(0, -1)},"hash":"${entryHash(entry)}"}\n`;
 }
 
-function header(ctx: ExportContext, format: ExportFormat): string {
-  if (format === 'csv') return `${CSV_COLUMNS.join(',')}\r\n`;
-  const h: Record<string, unknown> = {
-    type: 'header',
-    format: EXPORT_FORMAT,
-    station: ctx.station,
-    exportedAt: new Date().toISOString(),
-    fromSeq: ctx.from,
-  };
-  if (ctx.batchId) h.batchId = ctx.batchId;
-  if (ctx.publicKey) {
-    h.publicKey = ctx.publicKey;
-    h.keyId = ctx.keyId;
-  }
-  return `${JSON.stringify(h)}\n`;
+function envelope(o: { type: string }, format: ExportFormat): string {
+  return format === 'csv' ? csvEnvelope(o) : `${canonicalJson(o)}\n`;
 }
 
-function trailer(format: ExportFormat, events: number, lastSeq: number | undefined, lastHash: string | undefined): string {
-  // CSV stays plain RFC 4180 (no trailer row); JSON lines end with a count so truncation shows.
-  return format === 'csv'
-    ? ''
-    : `${JSON.stringify({ type: 'trailer', events, lastSeq: lastSeq ?? null, lastHash: lastHash ?? null })}\n`;
+function start(ctx: ExportContext, format: ExportFormat): { header: ExportHeader; text: string } {
+  const header = makeHeader({ station: ctx.station, fromSeq: ctx.from, batchId: ctx.batchId, key: ctx.key });
+  return { header, text: (format === 'csv' ? `${CSV_COLUMNS.join(',')}\r\n` : '') + envelope(header, format) };
+}
+
+function end(ctx: ExportContext, header: ExportHeader, format: ExportFormat, events: number, last?: [number, string]): string {
+  return envelope(makeTrailer(header, ctx.key, events, last && { seq: last[0], hash: entryHash(entryText(last[1])) }), format);
 }
 
 /** Pages through the range without holding an open cursor across awaits (the connection stays usable). */
@@ -79,7 +80,8 @@ function* pages(db: Database, ctx: ExportContext): Generator<[number, string][]>
 
 export function exportToString(db: Database, ctx: ExportContext, format: ExportFormat): string {
   const row = format === 'csv' ? csvRow : jsonlRow;
-  const parts = [header(ctx, format)];
+  const { header, text } = start(ctx, format);
+  const parts = [text];
   let n = 0;
   let last: [number, string] | undefined;
   for (const rows of pages(db, ctx)) {
@@ -87,7 +89,7 @@ export function exportToString(db: Database, ctx: ExportContext, format: ExportF
     n += rows.length;
     last = rows[rows.length - 1];
   }
-  parts.push(trailer(format, n, last?.[0], last && entryHash(last[1])));
+  parts.push(end(ctx, header, format, n, last));
   return parts.join('');
 }
 
@@ -98,7 +100,7 @@ export async function exportToFile(
   file: string,
 ): Promise<{ events: number }> {
   const row = format === 'csv' ? csvRow : jsonlRow;
-  const out = createWriteStream(file, { flags: 'w' });
+  const out = createWriteStream(file, { flags: 'w', mode: 0o600 });
   const failed = once(out, 'error').then(([e]) => {
     throw e;
   });
@@ -108,13 +110,14 @@ export async function exportToFile(
   };
   let n = 0;
   let last: [number, string] | undefined;
-  await write(header(ctx, format));
+  const { header, text } = start(ctx, format);
+  await write(text);
   for (const rows of pages(db, ctx)) {
     await write(rows.map((r) => row(r[1])).join(''));
     n += rows.length;
     last = rows[rows.length - 1];
   }
-  await write(trailer(format, n, last?.[0], last && entryHash(last[1])));
+  await write(end(ctx, header, format, n, last));
   out.end();
   await Promise.race([once(out, 'finish'), failed]);
   return { events: n };

@@ -67,10 +67,16 @@ export const MIGRATIONS: readonly string[] = [
   CREATE VIEW events_text AS
     SELECT seq, substr(entry, 3, 64) AS hash, substr(entry, 69, length(entry) - 69) AS body FROM events;
   `,
+  // 3: no table change. From this version on the trail keeps its signed chain-head checkpoint
+  // outside the file (<dir>/audit.head), and verify requires it once the trail has events.
+  `SELECT 1;`,
 ];
 
-/** Applies pending migrations; refuses a database written by a newer Imprint. */
-export function migrate(db: Database): void {
+/** The first schema whose trails keep a chain-head checkpoint (verify then requires it). */
+export const CHECKPOINT_SCHEMA = 3;
+
+/** Applies pending migrations; refuses a database written by a newer Imprint. Returns the version found. */
+export function migrate(db: Database): number {
   const current = checkSchemaVersion(db, { allowEmpty: true });
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
@@ -78,6 +84,7 @@ export function migrate(db: Database): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+  return current;
 }
 
 /** The schema version, after checking this Imprint can read it (read-only opens do not migrate). */

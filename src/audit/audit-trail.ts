@@ -1,21 +1,22 @@
 // The tamper-evident audit trail: an append-only, hash-chained SQLite table with group commit,
 // indexed queries, batches closed with a signed summary, verification and exports.
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
-import { preparePrivateDatabase } from '../common/private-fs.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
-import { type DbVerifyOptions, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
+import { openForReading, openForWriting, readingDamaged } from './audit-db-open.ts';
+import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
-import { checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
+import { CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
-import { GENESIS_HASH, packEntry } from './chain-link.mjs';
+import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
+import { GENESIS_HASH, isDamage, packEntry } from './chain-link.mjs';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
 export interface AuditTrailOptions {
@@ -55,7 +56,14 @@ function nowIso(): string {
 export class AuditTrail {
   readonly file: string;
   readonly stationId: string;
+  /** `<dir>/audit.head`: the signed chain-head checkpoint kept outside the database. */
+  readonly checkpointFile: string;
   private readonly db: Database.Database;
+  /** The file opened: `file`, or a private copy of it (read-only media). */
+  private readonly dbPath: string;
+  private readonly cleanupCopy: () => void;
+  private readonly schemaVersion: number;
+  private readonly checkpoints?: CheckpointWriter;
   private readonly log: Logger;
   private readonly keyDir: string;
   private readonly readonly: boolean;
@@ -77,35 +85,36 @@ export class AuditTrail {
   private constructor(opts: AuditTrailOptions) {
     this.file = opts.file;
     this.stationId = opts.stationId;
+    this.checkpointFile = checkpointFileFor(opts.file);
     this.log = opts.logger ?? silentLogger;
     this.keyDir = opts.keyDir ?? dirname(opts.file);
     this.readonly = opts.readonly ?? false;
-    if (!this.readonly) preparePrivateDatabase(opts.file);
+    const opened = this.readonly ? openForReading(opts.file) : openForWriting(opts.file);
+    this.db = opened.db;
+    this.dbPath = opened.path;
+    this.cleanupCopy = opened.cleanup;
+    let upgradedFrom = 0;
     try {
-      this.db = new Database(opts.file, { readonly: this.readonly, fileMustExist: this.readonly });
-    } catch (e) {
-      throw new ImprintError('AUDIT_OPEN_FAILED', `cannot open the audit trail ${opts.file}: ${(e as Error).message}`, {
-        cause: e,
-        hint: this.readonly ? 'check --data (the folder holding audit.db)' : undefined,
-      });
-    }
-    if (!this.readonly) {
-      // A new file gets 16 KiB pages (before anything is written; an existing file keeps its own):
-      // shallower index B-trees, so each append's nine index inserts cost less.
-      this.db.pragma('page_size = 16384');
-      // Durable: every commit is fsynced to the WAL before append() resolves.
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      // Fewer, larger checkpoints and a bigger page cache keep the nine index B-trees fast to update.
-      this.db.pragma('wal_autocheckpoint = 10000');
-      this.db.pragma('cache_size = -65536');
-    }
-    this.db.pragma('busy_timeout = 5000');
-    try {
-      if (this.readonly) checkSchemaVersion(this.db, { allowEmpty: false });
-      else migrate(this.db);
+      if (!this.readonly) {
+        // A new file gets 16 KiB pages (before anything is written; an existing file keeps its own):
+        // shallower index B-trees, so each append's nine index inserts cost less.
+        this.db.pragma('page_size = 16384');
+        // Durable: every commit is fsynced to the WAL before append() resolves.
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = FULL');
+        // Fewer, larger checkpoints and a bigger page cache keep the nine index B-trees fast to update.
+        this.db.pragma('wal_autocheckpoint = 10000');
+        this.db.pragma('cache_size = -65536');
+      }
+      this.db.pragma('busy_timeout = 5000');
+      if (this.readonly) this.schemaVersion = checkSchemaVersion(this.db, { allowEmpty: false });
+      else {
+        upgradedFrom = migrate(this.db);
+        this.schemaVersion = checkSchemaVersion(this.db, { allowEmpty: true });
+      }
     } catch (e) {
       this.db.close();
+      this.cleanupCopy();
       throw e;
     }
     this.batches = new BatchStore(this.db);
@@ -113,6 +122,17 @@ export class AuditTrail {
     this.rangeStmt = this.db.prepare('SELECT entry FROM events WHERE seq >= ? ORDER BY seq LIMIT ?').pluck();
     this.headStmt = this.db.prepare(`SELECT seq, ${ENTRY_HASH} FROM events ORDER BY seq DESC LIMIT 1`).raw();
     this.openBatchId = this.batches.current()?.id;
+    if (!this.readonly) {
+      this.checkpoints = new CheckpointWriter(this.checkpointFile, () => this.signingKey(), this.log);
+      const hashAt = this.db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
+      // A trail upgraded from before checkpoints (or a new one) starts its checkpoint now.
+      const upgraded = upgradedFrom > 0 && upgradedFrom < CHECKPOINT_SCHEMA;
+      this.checkpoints.start(
+        () => this.readHead(),
+        (seq) => hashAt.get(seq) as string | undefined,
+        upgraded,
+      );
+    }
   }
 
   static open(opts: AuditTrailOptions): AuditTrail {
@@ -146,14 +166,14 @@ export class AuditTrail {
       stmt = this.db.prepare(sql).pluck();
       this.queryStmts.set(sql, stmt);
     }
-    return (stmt.all(...params) as string[]).map(eventFromEntry);
+    return readingDamaged(this.file, () => (stmt.all(...params) as string[]).map(eventFromEntry));
   }
 
   /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
   eventsFrom(fromSeq: number, limit = 1000): AuditEvent[] {
     if (!Number.isInteger(fromSeq) || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
       throw new ImprintError('AUDIT_INVALID_QUERY', `eventsFrom needs an integer seq and a limit from 1 to ${MAX_QUERY_LIMIT}`);
-    return (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry);
+    return readingDamaged(this.file, () => (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry));
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level). */
@@ -171,10 +191,14 @@ export class AuditTrail {
     return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
   }
 
+  /**
+   * Walks the whole chain, checks every batch summary and the batches table, and that the chain
+   * still reaches its chain-head checkpoint and any `anchors` given.
+   */
   verify(opts: DbVerifyOptions = {}): ChainStatus {
     this.assertOpen();
     this.flushNow();
-    return verifyDatabase(this.db, this.file, this.batches, opts);
+    return verifyDatabase(this.verifyTarget(), opts);
   }
 
   /**
@@ -184,20 +208,36 @@ export class AuditTrail {
   async verifyAsync(opts: DbVerifyOptions = {}): Promise<ChainStatus> {
     this.assertOpen();
     this.flushNow();
-    return verifyDatabaseAsync(this.db, this.file, this.batches, opts);
+    return verifyDatabaseAsync(this.verifyTarget(), opts);
+  }
+
+  /**
+   * A signed checkpoint of `head` (default: the chain's current head), for QA to keep outside the
+   * station (`imprint audit anchor`): pass the head a verify just checked. Needs the station key.
+   */
+  anchor(head?: { seq: number; hash: string }): Checkpoint {
+    this.assertOpen();
+    this.flushNow();
+    const key = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
+    if (!key)
+      throw new ImprintError('AUDIT_SIGNING_KEY', `no station signing key in ${this.keyDir}: the anchor cannot be signed`, {
+        hint: 'run this on the station, or keep the unsigned <seq>:<hash> form',
+      });
+    const at = head ?? this.readHead();
+    return makeCheckpoint(key, at.seq, at.hash);
   }
 
   export(opts: { format: ExportFormat; batchId?: string }): string {
     this.assertOpen();
     this.flushNow();
-    return exportToString(this.db, this.exportContext(opts.batchId), opts.format);
+    return readingDamaged(this.file, () => exportToString(this.db, this.exportContext(opts.batchId), opts.format));
   }
 
   /** Streams an export to a file (for big trails); resolves with the number of events written. */
   async exportToFile(opts: { format: ExportFormat; file: string; batchId?: string }): Promise<{ events: number }> {
     this.assertOpen();
     this.flushNow();
-    return exportToFile(this.db, this.exportContext(opts.batchId), opts.format, opts.file);
+    return readingDamaged(this.file, () => exportToFile(this.db, this.exportContext(opts.batchId), opts.format, opts.file));
   }
 
   openBatch(opts: { workOrder: string; operator: string; offline?: boolean }): Promise<Batch> {
@@ -272,18 +312,31 @@ export class AuditTrail {
     return { throughputPerHour: hours, failuresByCode: failures };
   }
 
+  /**
+   * The chain-head checkpoint as this writer keeps it: its file, how many times it was refreshed,
+   * and `blocked` when the checkpoint is kept as evidence (the chain no longer reaches it).
+   */
+  anchorState(): { file: string; refreshes: number; blocked?: string } {
+    return { file: this.checkpointFile, refreshes: this.checkpoints?.refreshes ?? 0, blocked: this.checkpoints?.blocked };
+  }
+
   /** The station's public signing key (base64 SPKI) and its id. */
   publicKey(): { publicKey: string; keyId: string } {
     const k = this.signingKey();
     return { publicKey: k.publicKey, keyId: k.keyId };
   }
 
-  /** Commits anything queued, then closes the database. */
+  /** Commits anything queued, brings the checkpoint to the head, then closes the database. */
   close(): void {
     if (this.closed) return;
     this.flushNow();
     this.closed = true;
-    this.db.close();
+    try {
+      this.bringCheckpointToHead();
+    } finally {
+      this.db.close();
+      this.cleanupCopy();
+    }
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────
@@ -350,6 +403,8 @@ export class AuditTrail {
       return;
     }
     if (refusals) this.reloadBatchState();
+    // Once per commit, off the append path: the anchor that makes a cut end of the chain evident.
+    if (headSeq > 0) this.checkpoints?.refresh({ seq: headSeq, hash: headHash });
     for (let i = 0; i < jobs.length; i++) {
       const refusal = refusals?.get(i);
       if (refusal) jobs[i].reject(refusal);
@@ -364,6 +419,31 @@ export class AuditTrail {
           this.log.error({ err: (err as Error).message }, 'audit listener failed');
         }
       }
+  }
+
+  /** A writer's checkpoint, written now (a refresh may still be in flight); verify reports a damaged file itself. */
+  private bringCheckpointToHead(): void {
+    if (!this.checkpoints) return;
+    let head: { seq: number; hash: string };
+    try {
+      head = this.readHead();
+    } catch (e) {
+      if (isDamage(e)) return;
+      throw e;
+    }
+    this.checkpoints.flushSync(head);
+  }
+
+  private verifyTarget(): DbVerifyTarget {
+    this.bringCheckpointToHead();
+    // Read before the walk: the checkpoint never runs ahead of the committed chain.
+    const read = readCheckpointFile(this.checkpointFile);
+    return {
+      db: this.db,
+      file: this.dbPath,
+      batches: this.batches,
+      checkpoint: { file: this.checkpointFile, read, required: this.schemaVersion >= CHECKPOINT_SCHEMA },
+    };
   }
 
   private readHead(): { seq: number; hash: string } {
@@ -483,16 +563,19 @@ export class AuditTrail {
       if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${batchId}`);
       range = { from: b.openSeq, to: b.closeSeq ?? Number.MAX_SAFE_INTEGER };
     }
-    // Read-only (e.g. the CLI on a copied database): export the key only when its file is there.
-    const k = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
+    // Read-only (e.g. the CLI on a copied database): the key must be there, never created.
+    const key = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
+    if (!key)
+      throw new ImprintError('AUDIT_SIGNING_KEY', `no station signing key in ${this.keyDir}: an export must be signed`, {
+        hint: 'export on the station (or keep the key with the database); `imprint audit verify --data` needs no key',
+      });
     // The header names the station that wrote the events, not whoever exports them.
     const writer = this.db.prepare('SELECT station FROM events WHERE seq >= ? ORDER BY seq LIMIT 1').pluck().get(range.from) as
       | string
       | undefined;
     return {
       station: writer ?? this.stationId,
-      publicKey: k?.publicKey,
-      keyId: k?.keyId,
+      key,
       batchId,
       ...range,
       to: Math.min(range.to, this.readHead().seq),

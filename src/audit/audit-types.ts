@@ -55,6 +55,12 @@ export type ChainStatus =
       firstSeq?: number;
       /** Batch-close events whose signature was verified (exports). */
       signedBatches?: number;
+      /** Anchors the trail reached: its chain-head checkpoint, anchors given to verify, an export's signed trailer. */
+      anchors?: { source: string; seq: number }[];
+      /** Ids of the station keys whose signatures were verified (pin them with --key-id). */
+      keyIds?: string[];
+      /** What a careful reader should know although nothing is broken (e.g. events not anchored yet). */
+      notes?: string[];
     }
   | { ok: false; events: number; brokenAt: number; reason: string };
 

@@ -1,14 +1,21 @@
 // Offline verification of an export (CSV or JSON lines), from a string or streamed from a file.
+// Every line must be valid UTF-8 and every value in canonical form; the signed trailer vouches
+// for the header (where the export starts) and for its end (how many events, the last hash).
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { EVENT_FIELDS } from './audit-canonical.ts';
-import { ChainChecker, type ChainCheckerOptions } from './audit-chain.ts';
-import { CSV_COLUMNS, EXPORT_FORMAT, type ExportFormat } from './audit-export.ts';
+import type { Anchor } from './audit-anchor.ts';
+import { ChainChecker } from './audit-chain.ts';
+import { CSV_COLUMNS, type ExportFormat } from './audit-export.ts';
 import type { AuditEvent, ChainStatus } from './audit-types.ts';
+import { bodyProblem, jsonValueProblem } from './canonical-check.mjs';
 import { CsvReader } from './csv-reader.ts';
+import { type ExportHeader, type ExportTrailer, parseHeader, parseTrailer, trailerProblem } from './export-envelope.ts';
 
 export interface ExportVerifyOptions {
-  /** Only accept batch signatures by these station key ids. */
+  /** Only accept signatures (the export's, batch summaries) by these station key ids. */
   trustedKeyIds?: readonly string[];
+  /** Events the export must hold with these hashes (`--anchor`). */
+  anchors?: readonly Anchor[];
 }
 
 /** Guesses the format from the first character: JSON lines start with "{". */
@@ -16,157 +23,221 @@ export function detectFormat(firstChunk: string): ExportFormat {
   return firstChunk.trimStart().startsWith('{') ? 'jsonl' : 'csv';
 }
 
-/** A stream verifier for one format: feed chunks, then finish. */
-interface ExportStreamVerifier {
-  push(chunk: string): void;
+/** Takes the export line by line (`undefined`: the line is not valid UTF-8), then the verdict. */
+interface LineVerifier {
+  line(text: string | undefined): void;
   finish(): ChainStatus;
 }
 
-function csvVerifier(opts: ExportVerifyOptions): ExportStreamVerifier {
-  const reader = new CsvReader();
-  const checker = new ChainChecker({ trustedKeyIds: opts.trustedKeyIds });
-  let columns: string[] | undefined;
-  const onRecords = (records: { fields: string[]; line: number }[]) => {
-    for (const { fields, line } of records) {
-      if (checker.done) return;
-      if (!columns) {
-        columns = fields;
-        const missing = CSV_COLUMNS.filter((c) => !fields.includes(c));
-        if (missing.length) checker.fail(1, `not an Imprint audit CSV export: missing columns ${missing.join(', ')}`);
-        continue;
-      }
-      if (fields.length === 1 && fields[0] === '') continue; // blank line
-      const e = csvEvent(columns, fields);
-      if (typeof e === 'string') checker.fail(checker.nextSeq(), `line ${line}: ${e}`);
-      else checker.push(e);
+/**
+ * What both formats share: the header (first), the events, the trailer (last), the signature.
+ * Problems before the header is read are at event 1; all others at the seq the next event should have.
+ */
+class EnvelopeCheck {
+  header?: ExportHeader;
+  trailer?: ExportTrailer;
+  checker?: ChainChecker;
+  private early?: string;
+  lineNo = 0;
+
+  constructor(private readonly opts: ExportVerifyOptions) {}
+
+  get done(): boolean {
+    return this.early !== undefined || (this.checker?.done ?? false);
+  }
+
+  fail(reason: string): void {
+    if (this.checker) this.checker.fail(this.checker.nextSeq(), `line ${this.lineNo}: ${reason}`);
+    else this.early ??= `line ${this.lineNo}: ${reason}`;
+  }
+
+  onHeader(text: string): void {
+    const h = parseHeader(text);
+    if (typeof h === 'string') {
+      this.early = `line ${this.lineNo}: ${h}`;
+      return;
     }
+    this.header = h;
+    this.checker = new ChainChecker({ fromSeq: h.fromSeq, trustedKeyIds: this.opts.trustedKeyIds, anchors: this.opts.anchors });
+  }
+
+  onTrailer(text: string): void {
+    const t = this.trailer ? 'a second trailer' : parseTrailer(text);
+    if (typeof t === 'string') this.fail(t);
+    else this.trailer = t;
+  }
+
+  onEvent(e: AuditEvent): void {
+    if (this.trailer) this.fail('an event after the trailer');
+    else this.checker?.push(e);
+  }
+
+  finish(): ChainStatus {
+    const { checker, header } = this;
+    if (!checker || !header) return { ok: false, events: 0, brokenAt: 1, reason: this.early ?? 'empty export: no header' };
+    if (!this.trailer)
+      checker.fail(checker.nextSeq(), `event ${checker.nextSeq()} is missing: the export ends without its signed trailer`);
+    else {
+      const problem = trailerProblem(
+        header,
+        this.trailer,
+        { events: checker.events, last: checker.last },
+        this.opts.trustedKeyIds,
+      );
+      if (problem) checker.fail(checker.nextSeq(), problem);
+      else checker.addKeyId(header.keyId);
+    }
+    const status = checker.finish();
+    if (status.ok)
+      status.anchors = [{ source: "the export's signed trailer", seq: this.trailer?.lastSeq ?? 0 }, ...(status.anchors ?? [])];
+    return status;
+  }
+}
+
+const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+
+function jsonlVerifier(opts: ExportVerifyOptions): LineVerifier {
+  const env = new EnvelopeCheck(opts);
+  return {
+    line(text) {
+      env.lineNo++;
+      if (env.done) return;
+      if (text === undefined) return env.fail('not valid UTF-8');
+      if (text === '') return env.fail('an empty line');
+      if (!env.header) return env.onHeader(text);
+      if (text.startsWith('{"events":')) return env.onTrailer(text);
+      // An event: its canonical body with "hash" as the last member.
+      const m = HASH_SUFFIX.exec(text);
+      if (!m) return env.fail('not an event: it must end with the "hash" member');
+      const body = `${text.slice(0, m.index)}}`;
+      const problem = bodyProblem(body);
+      if (problem) return env.fail(`not in canonical form (${problem})`);
+      const e = JSON.parse(body) as AuditEvent & { v?: number };
+      delete e.v;
+      e.hash = m[1];
+      env.onEvent(e);
+    },
+    finish: () => env.finish(),
+  };
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const POSITIVE_INTEGER = /^[1-9][0-9]*$/;
+const DATA_COLUMN = CSV_COLUMNS.indexOf('data');
+
+function csvVerifier(opts: ExportVerifyOptions): LineVerifier {
+  const env = new EnvelopeCheck(opts);
+  const reader = new CsvReader();
+  let columns = false;
+  const onRecord = (fields: string[]) => {
+    if (env.done) return;
+    if (!columns) {
+      columns = true;
+      if (fields.join(',') !== CSV_COLUMNS.join(','))
+        env.fail(`not an Imprint audit CSV export: the columns must be ${CSV_COLUMNS.join(',')}`);
+      return;
+    }
+    if (fields.length !== CSV_COLUMNS.length) return env.fail(`expected ${CSV_COLUMNS.length} fields, found ${fields.length}`);
+    const type = fields[0];
+    if (type === 'header' || type === 'trailer') {
+      if (fields.some((f, i) => i !== 0 && i !== DATA_COLUMN && f !== ''))
+        return env.fail(`the ${type} record has values outside seq and data`);
+      return type === 'header'
+        ? env.header
+          ? env.fail('a second header')
+          : env.onHeader(fields[DATA_COLUMN])
+        : env.onTrailer(fields[DATA_COLUMN]);
+    }
+    if (!env.header) return env.fail('the first record after the column names must be the header');
+    const e = csvEvent(fields);
+    if (typeof e === 'string') env.fail(e);
+    else env.onEvent(e);
+  };
+  const afterRead = (records: { fields: string[] }[]) => {
+    for (const r of records) onRecord(r.fields);
+    if (reader.error) env.fail(`malformed CSV: ${reader.error}`);
   };
   return {
-    push: (chunk) => {
-      onRecords(reader.push(chunk));
-      if (reader.error) checker.fail(checker.nextSeq(), `malformed CSV: ${reader.error}`);
+    line(text) {
+      env.lineNo++;
+      if (env.done) return;
+      if (text === undefined) return env.fail('not valid UTF-8');
+      afterRead(reader.push(`${text}\n`));
     },
-    finish: () => {
-      onRecords(reader.end());
-      if (reader.error) checker.fail(checker.nextSeq(), `malformed CSV: ${reader.error}`);
-      if (!columns) checker.fail(1, 'empty export');
-      return checker.finish();
+    finish() {
+      if (!env.done) afterRead(reader.end());
+      return env.finish();
     },
   };
 }
 
-/** A typed event from a CSV record, or a reason it is malformed. */
-function csvEvent(columns: string[], fields: string[]): AuditEvent | string {
-  if (fields.length !== columns.length) return `expected ${columns.length} fields, found ${fields.length}`;
+/** A typed event from a CSV record whose every value is in canonical form, or why not. */
+function csvEvent(fields: string[]): AuditEvent | string {
   const e: Record<string, unknown> = {};
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i];
+  for (let i = 0; i < CSV_COLUMNS.length; i++) {
+    const c = CSV_COLUMNS[i];
     const v = fields[i];
-    if (v === '') continue;
-    if (c === 'seq' || c === 'durationMs') {
-      const n = Number(v);
-      if (!Number.isFinite(n)) return `${c} is not a number`;
-      e[c] = n;
+    if (v === '') continue; // empty = absent
+    if (c === 'seq') {
+      if (!POSITIVE_INTEGER.test(v) || !Number.isSafeInteger(Number(v)))
+        return `seq ${JSON.stringify(v)} is not a positive integer in canonical form`;
+      e.seq = Number(v);
+    } else if (c === 'prevHash' || c === 'hash') {
+      if (!HEX64.test(v)) return `${c} is not 64 lower-case hex digits`;
+      e[c] = v;
+    } else if (c === 'durationMs') {
+      if (jsonValueProblem(v) !== undefined || typeof JSON.parse(v) !== 'number')
+        return `durationMs ${JSON.stringify(v)} is not a number in canonical form`;
+      e.durationMs = Number(v);
     } else if (c === 'data') {
-      try {
-        e.data = JSON.parse(v);
-      } catch {
-        return 'data is not JSON';
-      }
+      const problem = jsonValueProblem(v, { object: true });
+      if (problem) return `data is not a JSON object in canonical form (${problem})`;
+      e.data = JSON.parse(v);
     } else e[c] = v;
   }
-  if (typeof e.seq !== 'number' || typeof e.hash !== 'string' || typeof e.prevHash !== 'string')
-    return 'seq, prevHash or hash missing';
+  if (e.seq === undefined || e.hash === undefined || e.prevHash === undefined) return 'seq, prevHash or hash missing';
   return e as unknown as AuditEvent;
 }
 
-const EVENT_MEMBERS = new Set<string>([...EVENT_FIELDS, 'hash']);
-
-function jsonlVerifier(opts: ExportVerifyOptions): ExportStreamVerifier {
-  let checker: ChainChecker | undefined;
-  let rest = '';
-  let lineNo = 0;
-  let trailer: { lastSeq: number | null; events: number } | undefined;
-  let earlyProblem: string | undefined;
-  const onLine = (line: string) => {
-    lineNo++;
-    if (line.trim() === '' || checker?.done || earlyProblem) return;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      if (!checker) earlyProblem = `line ${lineNo} is not JSON`;
-      else checker.fail(checker.nextSeq(), `line ${lineNo} is not JSON`);
-      return;
-    }
-    if (!checker) {
-      if (o.type !== 'header' || o.format !== EXPORT_FORMAT) {
-        earlyProblem = `not an Imprint audit export: the first line must be a ${EXPORT_FORMAT} header`;
-        return;
-      }
-      checker = new ChainChecker({
-        fromSeq: typeof o.fromSeq === 'number' ? o.fromSeq : undefined,
-        trustedKeyIds: opts.trustedKeyIds,
-      });
-      return;
-    }
-    if (trailer) {
-      checker.fail(checker.nextSeq(), `line ${lineNo}: content after the trailer`);
-      return;
-    }
-    if (o.type === 'trailer') {
-      trailer = { lastSeq: typeof o.lastSeq === 'number' ? o.lastSeq : null, events: Number(o.events) };
-      return;
-    }
-    const { v, ...event } = o;
-    const unknown = Object.keys(event).find((k) => !EVENT_MEMBERS.has(k));
-    if (v !== 1) checker.fail(checker.nextSeq(), `line ${lineNo}: unknown event format ${JSON.stringify(v)}`);
-    else if (unknown)
-      checker.fail(checker.nextSeq(), `line ${lineNo}: unknown member ${JSON.stringify(unknown)} (not covered by the hash)`);
-    else checker.push(event as unknown as AuditEvent);
-  };
-  return {
-    push: (chunk) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) onLine(l);
-    },
-    finish: () => {
-      if (rest) onLine(rest);
-      if (!checker) return { ok: false, events: 0, brokenAt: 1, reason: earlyProblem ?? 'empty export' };
-      if (!trailer)
-        checker.fail(checker.nextSeq(), `event ${checker.nextSeq()} is missing: the export ends without its trailer line`);
-      return checker.finish(trailer);
-    },
-  };
-}
-
-function verifierFor(format: ExportFormat, opts: ExportVerifyOptions): ExportStreamVerifier {
+function verifierFor(format: ExportFormat, opts: ExportVerifyOptions): LineVerifier {
   return format === 'csv' ? csvVerifier(opts) : jsonlVerifier(opts);
 }
 
-/** Verifies an export held in memory. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
+/** Verifies an export held in memory (a JavaScript string: lone surrogates count as invalid UTF-8). */
 export function verifyExport(
   content: string,
   format: ExportFormat = detectFormat(content),
   opts: ExportVerifyOptions = {},
 ): ChainStatus {
   const v = verifierFor(format, opts);
-  v.push(content);
+  const lines = content.split('\n');
+  // The last line ends with a line feed: nothing after it.
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (const l of lines) v.line(LONE_SURROGATE.test(l) ? undefined : l);
   return v.finish();
 }
 
-/** Verifies an export file of any size, streaming it. */
+/** Verifies an export file of any size, streaming it line by line. */
 export async function verifyExportFile(
   file: string,
   opts: ExportVerifyOptions & { format?: ExportFormat } = {},
 ): Promise<ChainStatus> {
-  let v: ExportStreamVerifier | undefined;
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    v ??= verifierFor(opts.format ?? detectFormat(chunk as string), opts);
-    v.push(chunk as string);
+  let v: LineVerifier | undefined;
+  let rest: Buffer = Buffer.alloc(0);
+  const emit = (line: Buffer) => {
+    v ??= verifierFor(opts.format ?? detectFormat(line.toString('latin1')), opts);
+    v.line(isUtf8(line) ? line.toString('utf8') : undefined);
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    let buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+      emit(buf.subarray(0, nl));
+      buf = buf.subarray(nl + 1);
+    }
+    rest = Buffer.from(buf);
   }
+  if (rest.length) emit(rest);
   return (v ?? verifierFor(opts.format ?? 'csv', opts)).finish();
 }
-
-export type { ChainCheckerOptions };

@@ -61,6 +61,7 @@ export class BatchStore {
   private readonly countStmt: Statement;
   private readonly lastHashStmt: Statement;
   private readonly hashAtStmt: Statement;
+  private readonly openEventStmt: Statement;
 
   constructor(db: Database) {
     this.insertStmt = db.prepare(
@@ -79,6 +80,9 @@ export class BatchStore {
       .prepare(`SELECT ${ENTRY_HASH} FROM events WHERE batch_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1`)
       .pluck();
     this.hashAtStmt = db.prepare(`SELECT ${ENTRY_HASH} FROM events WHERE seq = ?`).pluck();
+    this.openEventStmt = db
+      .prepare("SELECT seq FROM events WHERE batch_id = ? AND step = 'batch-open' ORDER BY seq LIMIT 1")
+      .pluck();
   }
 
   insert(b: Batch, openSeq: number): void {
@@ -116,8 +120,13 @@ export class BatchStore {
     return r && toBatch(r);
   }
 
+  /** Seq of the batch's batch-open event in the chain (verify trusts the chain, not this table). */
+  openEventSeq(batchId: string): number | undefined {
+    return this.openEventStmt.get(batchId) as number | undefined;
+  }
+
   /** Counts of the batch's record events before `beforeSeq` (one record event per device). */
-  computeSummary(batchId: string, openSeq: number, beforeSeq: number): BatchSummary {
+  computeSummary(batchId: string, openSeq: number | undefined, beforeSeq: number): BatchSummary {
     const s: BatchSummary = { total: 0, passed: 0, failed: 0, failuresByCode: {} };
     for (const r of this.countStmt.all(batchId, beforeSeq) as { outcome: string; code: string | null; n: number }[]) {
       s.total += r.n;
@@ -128,7 +137,7 @@ export class BatchStore {
         s.failuresByCode[code] = (s.failuresByCode[code] ?? 0) + r.n;
       }
     }
-    const first = this.hashAtStmt.get(openSeq) as string | undefined;
+    const first = openSeq === undefined ? undefined : (this.hashAtStmt.get(openSeq) as string | undefined);
     const last = this.lastHashStmt.get(batchId, beforeSeq) as string | undefined;
     if (first) s.firstEventHash = first;
     if (last) s.lastEventHash = last;

@@ -10,8 +10,9 @@ export declare function entryHash(entry: string): string;
 export declare function entryBody(entry: string): string;
 export declare function bodySeq(body: string): number | undefined;
 export declare function bodyPrevHash(body: string): string | undefined;
+export declare function isDamage(e: unknown): boolean;
 
-export type SegmentFailureKind = 'hash' | 'link' | 'seq' | 'malformed';
+export type SegmentFailureKind = 'hash' | 'link' | 'seq' | 'malformed' | 'canonical' | 'damaged';
 
 export interface SegmentResult {
   count: number;
@@ -19,7 +20,7 @@ export interface SegmentResult {
   lastHash?: string;
   /** Last seq walked when the segment completed; absent after a failure. */
   endSeq?: number;
-  failure?: { seq: number; kind: SegmentFailureKind; claimedSeq?: number; storedHash?: string };
+  failure?: { seq: number; kind: SegmentFailureKind; claimedSeq?: number; storedHash?: string; detail?: string };
 }
 
 export declare function walkSegment(

@@ -1,7 +1,9 @@
 // The hash-chain primitives shared by the trail (main thread) and the verify workers.
 // Plain JavaScript on purpose: worker threads load this file directly, without a TypeScript
 // loader, so a 1,000,000-event chain can be verified on several cores in well under 2 s.
+import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
+import { bodyProblem, lastBodyHadReplacement } from './canonical-check.mjs';
 
 /** The prevHash of the first event: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -52,50 +54,118 @@ export function bodyPrevHash(body) {
   if (seq === undefined) return undefined;
   const start = SEQ_PREFIX.length + String(seq).length + ',"prevHash":"'.length;
   const h = body.slice(start, start + 64);
-  return body.slice(start + 64, start + 66) === '",' && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
+  const after = body.slice(start + 64, start + 66);
+  return (after === '",' || after === '"}') && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
 }
 
 /**
  * Walks events fromSeq..toSeq (inclusive) of an open better-sqlite3 database (one `entry`
  * column per row, see packEntry).
- * Checks contiguity, that each body starts with its own seq and its predecessor's hash, and that
- * the stored hash is the SHA-256 of the body. Stops at the first problem.
+ * Checks contiguity, that each body starts with its own seq and its predecessor's hash, that it is
+ * in canonical form (valid UTF-8 included), and that the stored hash is the SHA-256 of the body.
+ * Stops at the first problem.
  * `progress` (optional): an Int32Array cell updated after each page, for a progress display.
  */
 export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
-  // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator.
-  const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT 4096').pluck();
+  // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator. A page is a
+  // range of seqs: when it holds as many rows as seqs, every row is at its own seq.
+  const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
+  const ids = db.prepare('SELECT seq FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
   let expected = fromSeq;
   let prev;
   let firstPrevHash;
   let count = 0;
-  for (;;) {
-    const entries = page.all(expected, toSeq);
-    if (entries.length === 0) break;
-    for (const entry of entries) {
+  const stop = (kind, detail) => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
+  while (expected <= toSeq) {
+    const last = Math.min(toSeq, expected + PAGE_ROWS - 1);
+    let entries;
+    let rows;
+    try {
+      entries = page.all(expected, last);
+      rows = entries.length;
+      // A row of this range is missing: walk up to it, then report the gap there.
+      if (rows !== last - expected + 1) {
+        const got = ids.all(expected, last);
+        rows = 0;
+        while (rows < got.length && got[rows] === expected + rows) rows++;
+      }
+    } catch (e) {
+      if (!isDamage(e)) throw e;
+      return {
+        count,
+        firstPrevHash,
+        lastHash: prev,
+        failure: { seq: firstUnreadable(db, expected, last), kind: 'damaged', detail: e.message },
+      };
+    }
+    for (let i = 0; i < rows; i++) {
+      const entry = entries[i];
+      if (typeof entry !== 'string' || !isEntryShape(entry)) return stop('malformed', 'not a stored event row');
       const body = entryBody(entry);
+      // Where the part of the body not yet checked starts (0: all of it).
+      let rest = 0;
       if (prev === undefined) {
         const claimedSeq = bodySeq(body);
         firstPrevHash = bodyPrevHash(body);
         if (claimedSeq !== expected || firstPrevHash === undefined)
           return failAt(expected, body, entry, prev, count, firstPrevHash);
-      } else if (!linksTo(entry, expected, prev)) {
-        return failAt(expected, body, entry, prev, count, firstPrevHash);
+      } else {
+        rest = linksTo(entry, expected, prev);
+        if (rest < 0) return failAt(expected, body, entry, prev, count, firstPrevHash);
       }
+      const problem = bodyProblem(body, rest);
+      if (problem !== undefined) return stop('canonical', problem);
+      // The text holds U+FFFD: make sure it was stored as such, not put there for invalid bytes.
+      if (lastBodyHadReplacement() && !storedAsUtf8(db, expected)) return stop('canonical', 'not valid UTF-8');
       const h = entryHash(entry);
-      if (hashBody(body) !== h) return { count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind: 'hash' } };
+      if (hashBody(body) !== h) return stop('hash');
       prev = h;
       expected++;
       count++;
     }
     if (progress) Atomics.store(progress, progressIndex, count);
-    // A page that ended early means rows are missing; the next query starts after the last row seen.
-    if (entries.length < 4096) break;
+    if (rows !== entries.length || expected <= last) return stop('seq');
   }
-  // Rows missing at the end of a segment show up as a gap at the start of the next one (or as
-  // a shorter chain at the very end, which only an anchor such as a batch summary can reveal).
-  if (expected <= toSeq) return { count, firstPrevHash, lastHash: prev, endSeq: expected - 1 };
   return { count, firstPrevHash, lastHash: prev, endSeq: toSeq };
+}
+
+const PAGE_ROWS = 4096;
+
+/** A SQLite error that means the file itself is damaged (truncated, overwritten, not a database). */
+export function isDamage(e) {
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
+}
+
+/** The first seq from `fromSeq` whose row cannot be read (one row at a time: only after a damaged page). */
+function firstUnreadable(db, fromSeq, toSeq) {
+  const one = db.prepare('SELECT entry FROM events WHERE seq = ?').pluck();
+  for (let seq = fromSeq; seq <= toSeq && seq < fromSeq + 4096; seq++) {
+    try {
+      if (one.get(seq) === undefined) return seq;
+    } catch {
+      return seq;
+    }
+  }
+  return fromSeq;
+}
+
+/** `["<64 chars>",…]`: the frame of a stored row (the hash's digits are checked by comparison). */
+function isEntryShape(entry) {
+  return (
+    entry.length > 70 &&
+    entry.charCodeAt(0) === 91 && // [
+    entry.charCodeAt(1) === 34 && // "
+    entry.charCodeAt(66) === 34 &&
+    entry.charCodeAt(67) === 44 && // ,
+    entry.charCodeAt(entry.length - 1) === 93 // ]
+  );
+}
+
+/** Whether the row's stored bytes are valid UTF-8 (the driver decodes invalid bytes to U+FFFD). */
+function storedAsUtf8(db, seq) {
+  const bytes = db.prepare('SELECT CAST(entry AS BLOB) FROM events WHERE seq = ?').pluck().get(seq);
+  return Buffer.isBuffer(bytes) && isUtf8(bytes);
 }
 
 // Offsets in an entry `["<hash>",{"v":1,"seq":<seq>,"prevHash":"<prev>",…}]` (see packEntry).
@@ -104,20 +174,21 @@ const PREV_MEMBER = ',"prevHash":"';
 
 /**
  * Same as entryBody(entry).startsWith(linkPrefix(seq, prev)), compared in place: building the
- * prefix string for every event cost a fifth of the walk.
+ * prefix string for every event cost a fifth of the walk. Returns where the rest of the body
+ * starts (the `,` or `}` after prevHash, as an index into the body), or -1.
  */
 function linksTo(entry, seq, prev) {
-  if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return false;
+  if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return -1;
   const digits = String(seq);
   const seqAt = BODY_AT + SEQ_PREFIX.length;
-  if (!entry.startsWith(digits, seqAt)) return false;
+  if (!entry.startsWith(digits, seqAt)) return -1;
   const prevAt = seqAt + digits.length + PREV_MEMBER.length;
-  return (
+  const linked =
     entry.startsWith(PREV_MEMBER, seqAt + digits.length) &&
     entry.startsWith(prev, prevAt) &&
     entry.charCodeAt(prevAt + prev.length) === 34 && // "
-    entry.charCodeAt(prevAt + prev.length + 1) === 44 // ,
-  );
+    (entry.charCodeAt(prevAt + prev.length + 1) === 44 || entry.charCodeAt(prevAt + prev.length + 1) === 125); // , or }
+  return linked ? prevAt + prev.length + 1 - BODY_AT : -1;
 }
 
 function failAt(expected, body, entry, prev, count, firstPrevHash) {

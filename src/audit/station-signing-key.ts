@@ -20,6 +20,25 @@ export function keyIdOf(publicKeyB64: string): string {
   return `ed25519:${createHash('sha256').update(Buffer.from(publicKeyB64, 'base64')).digest('hex').slice(0, 16)}`;
 }
 
+/** The key id of a public key file: PEM (`-----BEGIN PUBLIC KEY-----`) or one line of base64 SPKI. */
+export function keyIdOfPublicKeyFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new ImprintError('FILE_UNREADABLE', `cannot read the public key ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  try {
+    const key = text.startsWith('-----')
+      ? createPublicKey(text)
+      : createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    return keyIdOf(key.export({ type: 'spki', format: 'der' }).toString('base64'));
+  } catch (e) {
+    throw new ImprintError('INVALID_ARGUMENT', `--public-key ${file}: not an Ed25519 public key (${(e as Error).message})`);
+  }
+}
+
 /** Loads the station key from keyDir, creating it (mode 0600) on first use. */
 export function loadOrCreateSigningKey(keyDir: string): SigningKey {
   const file = join(keyDir, SIGNING_KEY_FILE);
@@ -48,7 +67,10 @@ export function loadOrCreateSigningKey(keyDir: string): SigningKey {
     }
     if (privateKey.asymmetricKeyType !== 'ed25519') throw keyError(file, new Error('not an Ed25519 key'));
     // A key readable by others is tightened rather than refused: the station must keep working.
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    // (Not possible on read-only media or for another user's file: reading it is still fine.)
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch {}
   }
   const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
   return {

@@ -1,13 +1,16 @@
 // `imprint audit …` (verify, export, query) and `imprint batch …` (open, close, list).
 // The trail is <data>/audit.db (data: --data, else $IMPRINT_DATA, else ./.data).
 // Exit codes (docs/audit-trail.md): 0 ok, 1 error, 3 verification failed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { type Anchor, parseAnchorArgument, shortAnchor } from '../audit/audit-anchor.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import type { AuditEvent, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { verifyExportFile } from '../audit/audit-verify.ts';
-import { ImprintError } from '../common/errors.ts';
+import { checkpointText } from '../audit/chain-checkpoint.ts';
+import { keyIdOfPublicKeyFile } from '../audit/station-signing-key.ts';
+import { ImprintError, isImprintError } from '../common/errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { auditQueryFromOptions } from './audit-query-options.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
@@ -55,8 +58,47 @@ function printStatus(status: ChainStatus, what: string, json: boolean): void {
         : '';
     const batches = status.signedBatches !== undefined ? `, ${status.signedBatches} signed batch summaries verified` : '';
     console.log(`${what} OK: ${status.events} events verified${range}${batches}; last hash ${status.lastHash}`);
+    for (const a of status.anchors ?? []) console.log(`  reaches ${a.source} (event ${a.seq})`);
+    if (status.keyIds?.length) console.log(`  signed by ${status.keyIds.join(', ')} (pin with --key-id)`);
+    for (const n of status.notes ?? []) console.log(`  note: ${n}`);
   } else console.log(`${what} BROKEN: broken at event ${status.brokenAt}: ${status.reason}`);
   if (!status.ok) process.exitCode = EXIT_VERIFY_FAILED;
+}
+
+interface VerifyOptions {
+  data?: string;
+  file?: string;
+  keyId?: string[];
+  publicKey?: string[];
+  anchor?: string[];
+  json?: boolean;
+}
+
+/** `--key-id` and `--public-key`: the station keys whose signatures verify accepts (default: any embedded key). */
+function trustedKeyIds(opts: VerifyOptions): string[] | undefined {
+  const ids = [...(opts.keyId ?? []), ...(opts.publicKey ?? []).map(keyIdOfPublicKeyFile)];
+  for (const id of ids)
+    if (!/^ed25519:[0-9a-f]{16}$/.test(id)) throw new ImprintError('INVALID_ARGUMENT', `--key-id: not a station key id: ${id}`);
+  return ids.length ? ids : undefined;
+}
+
+/**
+ * Anchors the trail must reach besides its own checkpoint. `--remote` (the copy synced to the
+ * pairing core) belongs here too: it adds the central copy's head as one more Anchor.
+ */
+function anchorsFromOptions(opts: VerifyOptions, trusted?: readonly string[]): Anchor[] {
+  return (opts.anchor ?? []).map((a) => parseAnchorArgument(a, trusted));
+}
+
+/** Opens the trail for verification: a damaged file is a verdict (exit 3), not an error. */
+function openForVerify(opts: VerifyOptions, what: (file: string) => string, json: boolean): AuditTrail | undefined {
+  try {
+    return openTrail(opts, 'read');
+  } catch (e) {
+    if (!isImprintError(e) || e.code !== 'AUDIT_DAMAGED') throw e;
+    printStatus({ ok: false, events: 0, brokenAt: 1, reason: e.message }, what(join(resolveDataDir(opts), 'audit.db')), json);
+    return undefined;
+  }
 }
 
 function parseLimit(v: string): number {
@@ -136,18 +178,63 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('verify the hash chain and batch signatures of <data>/audit.db, or of an export file (exit 3 when broken)')
+    .description(
+      'verify <data>/audit.db (hash chain, canonical form, batch signatures, and that it still reaches its chain-head checkpoint) or an export file; exit 3 when broken',
+    )
     .option('--data <dir>', DATA_HELP)
     .option('--file <export>', 'verify an exported CSV or JSON lines file instead (offline)')
-    .option('--key-id <id...>', 'with --file: only accept batch signatures by these station key ids')
+    .option('--key-id <id...>', 'only accept signatures by these station key ids (database or file)')
+    .option('--public-key <file...>', 'only accept signatures by this station public key (PEM, or base64 SPKI)')
+    .option('--anchor <anchor...>', 'the trail must still reach this anchor: <seq>:<hash>, a checkpoint, or a file holding one')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { data?: string; file?: string; keyId?: string[]; json?: boolean }) => {
+    .action(async (opts: VerifyOptions) => {
+      const json = opts.json ?? false;
+      const trusted = trustedKeyIds(opts);
+      const anchors = anchorsFromOptions(opts, trusted);
       if (opts.file) {
         if (!existsSync(opts.file)) throw new ImprintError('FILE_UNREADABLE', `cannot read ${opts.file}: no such file`);
-        printStatus(await verifyExportFile(opts.file, { trustedKeyIds: opts.keyId }), `export ${opts.file}`, opts.json ?? false);
+        printStatus(await verifyExportFile(opts.file, { trustedKeyIds: trusted, anchors }), `export ${opts.file}`, json);
         return;
       }
-      await withTrail(openTrail(opts, 'read'), (t) => printStatus(t.verify(), `audit trail ${t.file}`, opts.json ?? false));
+      const trail = openForVerify(opts, (f) => `audit trail ${f}`, json);
+      if (trail)
+        await withTrail(trail, (t) => printStatus(t.verify({ trustedKeyIds: trusted, anchors }), `audit trail ${t.file}`, json));
+    });
+
+  audit
+    .command('anchor')
+    .description(
+      'verify the trail, then print a signed checkpoint of its last event for QA to keep outside the station (check it later with verify --anchor)',
+    )
+    .option('--data <dir>', DATA_HELP)
+    .option('--out <file>', 'also write the checkpoint to this file')
+    .option('--json', 'print the checkpoint as JSON only')
+    .action(async (opts: { data?: string; out?: string; json?: boolean }) => {
+      const trail = openForVerify(opts, (f) => `audit trail ${f}`, opts.json ?? false);
+      if (!trail) return;
+      await withTrail(trail, (t) => {
+        const status = t.verify();
+        if (!status.ok) return printStatus(status, `audit trail ${t.file}`, opts.json ?? false);
+        // The head that was verified (another process may append meanwhile).
+        const head = { seq: status.events, hash: status.lastHash };
+        let c: ReturnType<AuditTrail['anchor']>;
+        try {
+          c = t.anchor(head);
+        } catch (e) {
+          if (!isImprintError(e) || e.code !== 'AUDIT_SIGNING_KEY' || opts.json || opts.out) throw e;
+          console.log(`audit trail ${t.file}: ${status.events} events, intact`);
+          console.log(`anchor (unsigned: no station key here): ${shortAnchor(head)}`);
+          return;
+        }
+        if (opts.out) writeFileSync(opts.out, checkpointText(c), { mode: 0o600 });
+        if (opts.json) return console.log(JSON.stringify(c));
+        console.log(`audit trail ${t.file}: ${status.events} events, intact`);
+        console.log(`anchor (event ${c.seq}, ${c.time}, signed by ${c.keyId}):`);
+        console.log(`  ${shortAnchor(c)}`);
+        console.log(`checkpoint${opts.out ? ` (also in ${opts.out})` : ''}:`);
+        console.log(`  ${checkpointText(c).trimEnd()}`);
+        console.log(`later: imprint audit verify --anchor ${opts.out ?? `'${shortAnchor(c)}'`} --key-id ${c.keyId}`);
+      });
     });
 
   audit

@@ -1,7 +1,7 @@
 // `imprint audit …` and `imprint batch …` end to end, as a user runs them (spawned processes).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
@@ -118,6 +118,22 @@ describe('imprint audit / batch CLI', () => {
     assert.equal(okJsonl.code, 0, okJsonl.stdout + okJsonl.stderr);
     assert.equal(bad.code, 3);
     assert.match(bad.stdout, /broken at event 17: hash mismatch/);
+  });
+
+  test('audit anchor prints a signed checkpoint, or the unsigned <seq>:<hash> where the key is not at hand', async () => {
+    const copy = join(tmp.dir, 'nokey');
+    mkdirSync(copy);
+    for (const f of ['audit.db', 'audit.head']) copyFileSync(join(data, f), join(copy, f));
+    const [signed, unsigned] = await Promise.all([
+      imprint(['audit', 'anchor', '--json', '--data', data]),
+      imprint(['audit', 'anchor', '--data', copy]),
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    const c = JSON.parse(signed.stdout);
+    assert.equal(c.format, 'imprint-audit-checkpoint/1');
+    assert.match(unsigned.stdout, new RegExp(`anchor \\(unsigned: no station key here\\): ${c.seq}:${c.hash}`));
+    const later = await imprint(['audit', 'verify', '--data', data, '--anchor', `${c.seq}:${c.hash}`]);
+    assert.equal(later.code, 0, later.stdout);
   });
 
   test('a tampered database fails verify with exit 3 and names the event', async () => {

@@ -1,10 +1,11 @@
 // Shared helpers for the audit tests: temp trails, sample events, and "attacker" access to the DB.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
-import type { AuditEventInput } from '../../src/audit/audit-types.ts';
+import type { AuditEventInput, ChainStatus } from '../../src/audit/audit-types.ts';
 
 export const STATION = 'line-1';
 
@@ -68,4 +69,32 @@ export async function seed(trail: AuditTrail, devices: number, batchId?: string,
     for (const e of deviceEvents(i, batchId, fail)) all.push(trail.append(e));
   }
   await Promise.all(all);
+}
+
+/** The verdict of a status without its details (anchors reached, key ids, notes). */
+export function chainOf(s: ChainStatus): Partial<ChainStatus> {
+  return s.ok ? { ok: true, events: s.events, lastHash: s.lastHash } : s;
+}
+
+const BIN = new URL('../../bin/imprint.mjs', import.meta.url).pathname;
+
+/** Runs `imprint …` as a user would (own process); `uid`: run as another user (tests running as root). */
+export function imprintCli(
+  args: string[],
+  opts: { uid?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.IMPRINT_DATA;
+    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, env: { ...env, HOME: tmpdir() } };
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env, timeout: 120_000, killSignal: 'SIGKILL', ...ids },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

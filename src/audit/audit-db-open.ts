@@ -1,0 +1,104 @@
+// Opening audit.db: private files for a writer; for a reader, a clear answer on a damaged file,
+// and a private temporary copy when the file sits on read-only media (SQLite cannot read a WAL
+// database there: it needs to create the -shm file next to it).
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ImprintError } from '../common/errors.ts';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
+import { damageReason } from './audit-db-verify.ts';
+import { isDamage } from './chain-link.mjs';
+
+export interface OpenedDb {
+  db: Database.Database;
+  /** The file actually opened: `file`, or its private copy (verify workers open it too). */
+  path: string;
+  /** Removes the private copy, if any (after db.close()). */
+  cleanup(): void;
+}
+
+/** Opens (creating if needed) a trail for writing; the folder is 0700, the database and its side files 0600. */
+export function openForWriting(file: string): OpenedDb {
+  try {
+    preparePrivateDatabase(file);
+    return { db: new Database(file), path: file, cleanup: () => {} };
+  } catch (e) {
+    throw openError(file, e);
+  }
+}
+
+/** Opens an existing trail read-only; throws AUDIT_DAMAGED for a damaged file. */
+export function openForReading(file: string): OpenedDb {
+  if (!existsSync(file))
+    throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {
+      hint: 'pass --data DIR (the folder holding audit.db)',
+    });
+  if (statSync(file).size === 0)
+    throw new ImprintError('AUDIT_DAMAGED', `the database file ${file} is empty (truncated to nothing)`, {
+      hint: 'restore it from a backup or the copy synced upstream',
+    });
+  try {
+    return probe({ db: new Database(file, { readonly: true, fileMustExist: true }), path: file, cleanup: () => {} });
+  } catch (e) {
+    if (!onReadOnlyMedia(e)) throw readError(file, e);
+  }
+  return openPrivateCopy(file);
+}
+
+/** A first read: a damaged file or read-only media often only show here, not at open. */
+function probe(o: OpenedDb): OpenedDb {
+  try {
+    o.db.pragma('user_version');
+    o.db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return o;
+  } catch (e) {
+    o.db.close();
+    o.cleanup();
+    throw e;
+  }
+}
+
+function onReadOnlyMedia(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'));
+}
+
+/** Read-only media: verify a private copy (with its WAL, so nothing committed is missed). */
+function openPrivateCopy(file: string): OpenedDb {
+  const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-readonly-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const copy = join(dir, 'audit.db');
+  try {
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    return probe({ db: new Database(copy, { readonly: true, fileMustExist: true }), path: copy, cleanup });
+  } catch (e) {
+    cleanup();
+    throw readError(file, e);
+  }
+}
+
+function readError(file: string, e: unknown): ImprintError {
+  if (isDamage(e)) return new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e });
+  return openError(file, e, 'check --data (the folder holding audit.db) and that the file is readable');
+}
+
+function openError(file: string, e: unknown, hint?: string): ImprintError {
+  return new ImprintError('AUDIT_OPEN_FAILED', `cannot open the audit trail ${file}: ${(e as Error).message}`, {
+    cause: e,
+    hint,
+  });
+}
+
+/** Runs a read; a damaged file becomes AUDIT_DAMAGED with a sentence (sync or async). */
+export function readingDamaged<T>(file: string, read: () => T): T {
+  const damaged = (e: unknown) =>
+    isDamage(e) ? new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e }) : e;
+  try {
+    const out = read();
+    return (out instanceof Promise ? out.catch((e) => Promise.reject(damaged(e))) : out) as T;
+  } catch (e) {
+    throw damaged(e);
+  }
+}
