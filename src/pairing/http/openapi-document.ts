@@ -8,6 +8,7 @@ function unused(): never {
 
 const NO_CORE: PairingServerCore = {
   getRealm: () => undefined,
+  realm: unused,
   caCertificatePem: unused,
   crlPem: unused,
   registerDevice: unused,

@@ -16,9 +16,11 @@ const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
 export function agentAuthorizer(ctx: RouteContext) {
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     let pending: Promise<void> | undefined;
+    const authorize = (realm: { name: string; publicKeyPem: string }) =>
+      ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
     try {
       const realm = requireRealm(ctx, req);
-      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, authorizationPath(req.url));
+      pending = realm instanceof Promise ? realm.then(authorize) : authorize(realm);
     } catch (e) {
       done(e as Error);
       return;

@@ -6,6 +6,11 @@ import type { PairingFastify, RouteContext } from './server.ts';
 
 const PEM_TYPE = 'application/x-pem-file';
 
+const HealthUnavailable = Type.Object(
+  { status: Type.Literal('unavailable') },
+  { description: 'The database does not answer: take this instance out of rotation (it recovers by itself)' },
+);
+
 export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): void {
   app.get(
     '/version',
@@ -23,15 +28,30 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: VersionReply, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     async () => ({ data: ctx.version }),
   );
 
   app.get(
     '/health',
-    { schema: { tags: ['service'], operationId: 'getHealth', summary: 'Liveness', response: { 200: HealthReply } } },
-    async () => ({ status: 'ok' as const }),
+    {
+      schema: {
+        tags: ['service'],
+        operationId: 'getHealth',
+        summary: 'Liveness and database reachability',
+        response: { 200: HealthReply, 503: HealthUnavailable },
+      },
+    },
+    async (_req, reply) => {
+      const h = await ctx.core.health?.();
+      if (h && !h.ok)
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ status: 'unavailable' as const });
+      return { status: 'ok' as const };
+    },
   );
 
   app.get(
@@ -59,7 +79,7 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: PemText, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.caCertificatePem()),
   );
@@ -76,9 +96,9 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: PemText, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
-    async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.crlPem()),
+    async (_req, reply) => reply.type(PEM_TYPE).send(await ctx.core.crlPem()),
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
