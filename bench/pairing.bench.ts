@@ -22,8 +22,8 @@ const REALM = 'bench';
 // ---- child: the server --------------------------------------------------------------------------
 if (process.argv.includes('--child-server')) {
   const dataDir = process.env.BENCH_DATA_DIR ?? '';
-  const core = EmbeddedPairingCore.open({ dataDir });
-  core.createRealm({ name: REALM, publicKeyPem: process.env.BENCH_PUBLIC_KEY ?? '', brokerUrl: 'mqtts://broker.bench:8883/' });
+  const core = await EmbeddedPairingCore.open({ dataDir });
+  await core.createRealm({ name: REALM, publicKeyPem: process.env.BENCH_PUBLIC_KEY ?? '', brokerUrl: 'mqtts://broker.bench:8883/' });
   const server = await servePairing({ core, host: '127.0.0.1', port: 0 });
   process.send?.({ url: server.url });
   // CPU time of the server per request is robust to other load on the machine: the parent asks.
