@@ -523,10 +523,9 @@ export class EmbeddedPairingCore implements PairingClient {
     return this.#store.health();
   }
 
-  /** Group-commit figures (embedded store), for metrics; undefined on a shared store. */
-  storeStats(): { durability: string; batches: number; writes: number } | undefined {
-    const stats = this.#store.commitStats?.();
-    return stats && { durability: this.#store.durability(), ...stats };
+  /** Commits and the writes they carried (group commit on SQLite), with the durability in force, for metrics. */
+  storeStats(): { durability: string; batches: number; writes: number } {
+    return { durability: this.#store.durability(), ...this.#store.commitStats() };
   }
 
   /** The store's Prometheus lines (latency, pool, health). */

@@ -133,8 +133,8 @@ export interface PairingStore {
   adoptKey?(name: FleetKey, sha256: string, at: string): Promise<'recorded' | 'same'>;
   /** The fingerprint recorded for `name`, if any. */
   fleetKey?(name: FleetKey): Promise<string | undefined>;
-  /** Commits made and writes they carried, when the engine groups commits itself (SQLite group commit). */
-  commitStats?(): { batches: number; writes: number };
+  /** Commits made and the writes they carried (SQLite groups many writes in one commit; PostgreSQL: one each). */
+  commitStats(): { batches: number; writes: number };
   /** The durability in force, as the engine reports it (e.g. `synchronous=FULL`, `synchronous_commit=on`). */
   durability(): string;
   /** The schema version in force (numbered migrations, src/db/migrations.ts). */

@@ -160,7 +160,8 @@ export function pgCentralAuditStore(sql: Sql): CentralAuditStore {
       ),
     query: async (realm, filter) => {
       const { sql: text, params } = centralQuerySql(realm, filter, (n) => `$${n}`);
-      return sql.unsafe<{ hash: string; body: string }[]>(text, params, { prepare: true });
+      const rows = await sql.unsafe<{ hash: string; body: string }[]>(text, params, { prepare: true });
+      return rows.map((r) => ({ hash: r.hash, body: r.body }));
     },
   };
 }

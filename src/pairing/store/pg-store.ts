@@ -129,6 +129,12 @@ export class PostgresPairingStore implements PairingStore {
     }
   }
 
+  /** Each write is its own transaction here (PostgreSQL groups the WAL flushes of concurrent commits itself). */
+  commitStats(): { batches: number; writes: number } {
+    const n = this.#metrics.committedWrites;
+    return { batches: n, writes: n };
+  }
+
   async health(): Promise<StoreHealth> {
     const start = performance.now();
     let timer: NodeJS.Timeout | undefined;

@@ -10,9 +10,27 @@ interface Histogram {
   count: number;
 }
 
+/** Operations that commit a write (when they succeed); the rest only read. */
+const WRITES = new Set([
+  'create',
+  'register',
+  'unregister',
+  'setInhibited',
+  'recordCredentials',
+  'insertToken',
+  'revokeToken',
+  'claim',
+  'sign',
+  'reopen',
+  'importDevices',
+  'append',
+]);
+
 export class StoreMetrics {
   readonly #ops = new Map<string, Histogram>();
   inFlight = 0;
+  /** Write operations committed (each one transaction). */
+  committedWrites = 0;
   unavailable = 0;
   lastHealth: { ok: boolean; latencyMs: number } | undefined;
 
@@ -80,11 +98,14 @@ export function instrument<T extends object>(name: string, feature: T, m: StoreM
   for (const [key, fn] of Object.entries(feature)) {
     if (typeof fn !== 'function') continue;
     const op = `${name}.${key}`;
+    const writes = WRITES.has(key);
     out[key] = async (...args: unknown[]) => {
       const start = performance.now();
       m.inFlight++;
       try {
-        return await fn(...args);
+        const result = await fn(...args);
+        if (writes) m.committedWrites++;
+        return result;
       } catch (e) {
         const mapped = mapError(e);
         if (mapped !== e && (mapped as { code?: string }).code === 'DB_UNAVAILABLE') m.unavailable++;
