@@ -71,23 +71,26 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     assert.equal(await p.store.realms.get('nope'), undefined);
   });
 
-  t('register, re-register, confirm: re-registration is refused once credentials were recorded, on either instance', async (p) => {
-    assert.equal(await reg(p.store, id(1), 'h1'), 'registered');
-    assert.equal(await reg(p.other, id(1), 'h2'), 'registered');
-    assert.equal((await p.store.devices.get('r', id(1)))?.secretHash, 'h2');
-    assert.equal(await creds(p.store, id(1), 'h1', 'aa01'), 'stale', 'an old secret records nothing');
-    assert.equal(await creds(p.store, id(1), 'h2', 'aa02'), 'issued');
-    assert.equal(await reg(p.other, id(1), 'h3'), 'confirmed');
-    assert.equal(await reg(p.store, id(1), 'h3'), 'confirmed');
-    const d = await p.other.devices.get('r', id(1));
-    assert.equal(d?.secretHash, 'h2');
-    assert.equal(d?.certificateSerial, 'aa02');
-    assert.ok(d?.firstCredentialsRequestAt);
-    assert.equal(await p.other.devices.unregister('r', id(1)), true);
-    assert.equal(await reg(p.store, id(1), 'h4'), 'registered', 'unregistering re-opens registration');
-    assert.equal(await p.store.devices.unregister('r', id(2)), false);
-    assert.equal(await p.store.devices.setInhibited('r', id(2), true), false);
-  });
+  t(
+    'register, re-register, confirm: re-registration is refused once credentials were recorded, on either instance',
+    async (p) => {
+      assert.equal(await reg(p.store, id(1), 'h1'), 'registered');
+      assert.equal(await reg(p.other, id(1), 'h2'), 'registered');
+      assert.equal((await p.store.devices.get('r', id(1)))?.secretHash, 'h2');
+      assert.equal(await creds(p.store, id(1), 'h1', 'aa01'), 'stale', 'an old secret records nothing');
+      assert.equal(await creds(p.store, id(1), 'h2', 'aa02'), 'issued');
+      assert.equal(await reg(p.other, id(1), 'h3'), 'confirmed');
+      assert.equal(await reg(p.store, id(1), 'h3'), 'confirmed');
+      const d = await p.other.devices.get('r', id(1));
+      assert.equal(d?.secretHash, 'h2');
+      assert.equal(d?.certificateSerial, 'aa02');
+      assert.ok(d?.firstCredentialsRequestAt);
+      assert.equal(await p.other.devices.unregister('r', id(1)), true);
+      assert.equal(await reg(p.store, id(1), 'h4'), 'registered', 'unregistering re-opens registration');
+      assert.equal(await p.store.devices.unregister('r', id(2)), false);
+      assert.equal(await p.store.devices.setInhibited('r', id(2), true), false);
+    },
+  );
 
   t('two instances registering one device at once leave exactly one secret, one of theirs', async (p) => {
     for (let round = 0; round < 5; round++) {
