@@ -38,7 +38,7 @@ export function postgresMigrations(): Migration[] {
 
 export interface PostgresStoreOptions {
   url: string;
-  /** Connections of this instance's pool (default 10). */
+  /** Connections of this instance's pool (default: the URL's `max`, else 20). */
   poolSize?: number;
   /** Stop migrating at this version (tests of upgrades). */
   upTo?: number;
@@ -62,8 +62,8 @@ export class PostgresPairingStore implements PairingStore {
   #closed = false;
 
   static async connect(o: PostgresStoreOptions): Promise<PostgresPairingStore> {
-    const poolSize = o.poolSize ?? 10;
-    const sql = connectPostgres({ url: o.url, poolSize, applicationName: 'imprint-pairing' });
+    const sql = connectPostgres({ url: o.url, poolSize: o.poolSize, applicationName: 'imprint-pairing' });
+    const poolSize = sql.options.max;
     try {
       const durability = await checkPostgresDurability(sql);
       await migratePostgres(sql, postgresMigrations(), PAIRING_COMPONENT, WHAT, o.upTo);
