@@ -64,7 +64,14 @@ export function connectPostgres(o: PostgresOptions): Sql {
     onnotice: () => {},
     // bigint columns (counts, limits, sequence numbers) as JS numbers: exact up to 2^53.
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-    connection: { application_name: o.applicationName ?? 'imprint', synchronous_commit: 'on' },
+    // A statement stuck behind a lock, or a transaction left open, fails instead of holding the
+    // instance (or its locks) forever; the URL may set other values.
+    connection: {
+      application_name: o.applicationName ?? 'imprint',
+      synchronous_commit: 'on',
+      statement_timeout: 30_000,
+      idle_in_transaction_session_timeout: 60_000,
+    },
   });
 }
 
@@ -100,6 +107,8 @@ export async function migratePostgres(
   upTo?: number,
 ): Promise<number> {
   return sql.begin(async (tx) => {
+    // Instances waiting for the one that migrates wait as long as it takes; a big migration may too.
+    await tx`SET LOCAL statement_timeout = 0`;
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext(current_schema() || ':' || ${component}))`;
     await tx.unsafe(VERSIONS_TABLE);
     let current = await versionIn(tx, component);

@@ -24,7 +24,6 @@ import type { DeviceRow, FleetKey, PairingStore, RealmRow, StoreHealth } from '.
 import { hashSecret, verifySecret } from './secret-hash.ts';
 import { adoptFleetKey, openCoreCa } from './store/fleet-keys.ts';
 import { openPairingStore } from './store/open-store.ts';
-import { emptyDeviceRow } from './store/rows.ts';
 
 export const PAIRING_CORE_VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -122,8 +121,6 @@ function toDeviceRecord(d: DeviceRow): DeviceRecord {
   if (d.initialIntrospection) rec.initialIntrospection = d.initialIntrospection;
   return rec;
 }
-
-export const emptyDevice = emptyDeviceRow;
 
 function validateIntrospection(intro: unknown): Record<string, IntrospectionEntry> | null {
   if (intro === undefined || intro === null) return null;

@@ -154,6 +154,18 @@ describe('two pairing serve instances on one PostgreSQL store', () => {
     assert.equal(v.body.data.cause, 'REVOKED');
   });
 
+  test('store status describes the shared store, without its password', () => {
+    const r = imprint(['pairing', 'store', 'status', '--store', fleet.schema.url, '--data', fleet.dataDir(0), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const status = JSON.parse(r.stdout);
+    assert.equal(status.engine, 'postgres');
+    assert.equal(status.reachable, true);
+    assert.equal(status.durability, 'synchronous_commit=on');
+    assert.equal(status.realms, 3);
+    assert.ok(status.schemaVersion >= 1);
+    assert.ok(!r.stdout.includes(':imprint@'), 'the password is not printed');
+  });
+
   test('an instance started with another CA, or none, refuses to serve', () => {
     const none = imprint(['pairing', 'serve', '--store', fleet.schema.url, '--data', `${fleet.root}/empty`, '--port', '0']);
     assert.notEqual(none.code, 0);
