@@ -5,11 +5,11 @@
 //   npm run bench:pairing -- --store postgres [--pg-url postgres://…]   (SQLite ×1, PostgreSQL ×1 and ×2)
 // Targets (2-core machine): embedded SQLite: register ≥ 5,000/s, info ≥ 10,000/s, credentials ≥ 3,000/s;
 // PostgreSQL, 1 instance, durable: register ≥ 3,000/s, info ≥ 8,000/s, credentials ≥ 2,500/s.
-// Besides the server's CPU per request it prints PostgreSQL's (all its processes, from /proc: other
-// users of the same server count too). Then bench/claims.bench.ts: claims/s and /sign/s (issue 7).
+// Besides the server's CPU per request it prints PostgreSQL's: the run's own sessions (found by
+// application_name) and the WAL writer, from /proc. Then bench/claims.bench.ts: claims/s and /sign/s (issue 7).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -63,6 +63,8 @@ interface Config {
   label: string;
   /** postgres:// URL with its own schema, or undefined for the embedded store. */
   store?: string;
+  /** The run's PostgreSQL sessions: their application_name, and a connection to find them. */
+  pg?: { admin: postgres.Sql; app: string };
   instances: number;
   targets: Record<Scenario['name'], number>;
 }
@@ -118,24 +120,28 @@ function serverCpu(child: ChildProcess): Promise<number> {
   });
 }
 
-/** CPU of every `postgres` process on this machine, µs (Linux /proc; undefined elsewhere). */
-function postgresCpuUs(): number | undefined {
+/** CPU time of processes, µs (Linux /proc; undefined elsewhere). */
+function processCpuUs(pids: number[]): number | undefined {
   try {
-    const tick = 1e6 / 100; // USER_HZ
     let sum = 0;
-    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    for (const pid of pids) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        if (name !== 'postgres') continue;
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        sum += (Number(f[11]) + Number(f[12])) * tick;
+        sum += (Number(f[11]) + Number(f[12])) * (1e6 / 100); // USER_HZ ticks
       } catch {}
     }
     return sum;
   } catch {
     return undefined;
   }
+}
+
+/** The PostgreSQL backends serving this run's instances (their application_name), and the server's WAL writer. */
+async function backendPids(admin: postgres.Sql, app: string): Promise<number[]> {
+  const rows = await admin<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE application_name = ${app} OR backend_type = 'walwriter'`;
+  return rows.map((r) => r.pid);
 }
 
 /** The same load on every instance at once (connections split between them); results combined. */
@@ -227,9 +233,10 @@ async function runConfig(
     for (const sc of scenarios.filter((s) => o.only.length === 0 || o.only.includes(s.name))) {
       if (o.warmup > 0) await load(urls, sc.requests, o.warmup, o.connections);
       const cpu0 = await Promise.all(servers.map((s) => serverCpu(s.child)));
-      const pg0 = cfg.store ? postgresCpuUs() : undefined;
+      const pids = cfg.pg ? await backendPids(cfg.pg.admin, cfg.pg.app) : [];
+      const pg0 = cfg.pg ? processCpuUs(pids) : undefined;
       const r = await load(urls, sc.requests, o.duration, o.connections);
-      const pg1 = cfg.store ? postgresCpuUs() : undefined;
+      const pg1 = cfg.pg ? processCpuUs(pids) : undefined;
       const cpu1 = await Promise.all(servers.map((s) => serverCpu(s.child)));
       const total = Math.max(1, r.total);
       rows.push({
@@ -252,15 +259,19 @@ async function runConfig(
   }
 }
 
-/** A schema of its own on the benchmark's PostgreSQL server, dropped afterwards. */
-async function withSchema<T>(baseUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+/** A schema of its own on the benchmark's PostgreSQL server (sessions named after it), dropped afterwards. */
+async function withSchema<T>(
+  baseUrl: string,
+  fn: (url: string, pg: { admin: postgres.Sql; app: string }) => Promise<T>,
+): Promise<T> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`CREATE SCHEMA ${name}`);
     const u = new URL(baseUrl);
     u.searchParams.set('search_path', name);
-    return await fn(u.toString());
+    u.searchParams.set('application_name', name);
+    return await fn(u.toString(), { admin, app: name });
   } finally {
     await admin.unsafe(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => {});
     await admin.end({ timeout: 5 });
@@ -297,8 +308,8 @@ async function main(): Promise<void> {
   if (values.store === 'postgres') {
     for (const instances of [1, 2])
       rows.push(
-        ...(await withSchema(pgUrl, (store) =>
-          runConfig({ label: `postgres ×${instances}`, store, instances, targets: PG_TARGETS }, o),
+        ...(await withSchema(pgUrl, (store, pg) =>
+          runConfig({ label: `postgres ×${instances}`, store, pg, instances, targets: PG_TARGETS }, o),
         )),
       );
   }

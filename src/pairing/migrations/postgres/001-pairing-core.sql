@@ -29,7 +29,7 @@ CREATE TABLE devices (
   certificate_not_after text,
   initial_introspection text,
   PRIMARY KEY (realm, device_id)
-);
+) WITH (fillfactor = 80); -- room on each page: re-registrations and credentials update in place (HOT)
 
 -- Realms with a registration limit only: the count of their device rows, and the limit as a
 -- constraint. Inserting a new device bumps the count under the row's lock, so concurrent
@@ -85,7 +85,7 @@ CREATE TABLE claim_tokens (
   serial_pattern text,
   batch text,
   revoked_at text
-);
+) WITH (fillfactor = 80);
 
 CREATE INDEX claim_tokens_realm ON claim_tokens (realm, created_at);
 
