@@ -178,23 +178,31 @@ export function asUnavailable(e: unknown, what: string): unknown {
 const RETRY_STATES = new Set(['40001', '40P01']);
 
 /**
- * Runs `fn` in a transaction and retries it from the start (a few times) when PostgreSQL says the
- * transaction lost a race: a serialization failure, a deadlock, or a SQLSTATE listed in `retryOn`
- * (e.g. 23505 when two transactions insert the same new key: the retry sees the winner's row).
+ * Runs `fn` again from the start (a few times) when PostgreSQL says it lost a race: a serialization
+ * failure, a deadlock, or a SQLSTATE listed in `retryOn` (e.g. 23505 when two transactions insert
+ * the same new key: the retry sees the winner's row). `fn` must be one statement or one transaction.
  */
-export async function inTransaction<T>(
-  sql: Sql,
-  fn: (tx: TxSql) => Promise<T>,
+export async function retrying<T>(
+  fn: () => Promise<T>,
   opts: { retryOn?: readonly string[]; attempts?: number } = {},
 ): Promise<T> {
   const attempts = opts.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await sql.begin((tx) => fn(tx))) as T;
+      return await fn();
     } catch (e) {
       const state = sqlState(e);
       const retry = state !== undefined && (RETRY_STATES.has(state) || opts.retryOn?.includes(state));
       if (!retry || attempt >= attempts) throw e;
     }
   }
+}
+
+/** `fn` in a transaction, re-run as retrying() says. */
+export function inTransaction<T>(
+  sql: Sql,
+  fn: (tx: TxSql) => Promise<T>,
+  opts: { retryOn?: readonly string[]; attempts?: number } = {},
+): Promise<T> {
+  return retrying(async () => (await sql.begin((tx) => fn(tx))) as T, opts);
 }

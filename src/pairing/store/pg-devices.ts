@@ -3,7 +3,7 @@
 // the row it locks; a new device bumps its realm's count under that row's lock, where a CHECK keeps
 // the limit (realm_device_limits); recording credentials locks the device row, compares the secret
 // hash and revokes the previous certificate in the same statement.
-import { constraintOf, type Sql } from '../../db/postgres.ts';
+import { constraintOf, retrying, type Sql } from '../../db/postgres.ts';
 import type {
   CertificateStore,
   CredentialsOutcome,
@@ -48,14 +48,17 @@ export function pgDeviceStore(sql: Sql): DeviceStore {
       try {
         // As Astarte: a known device may always register again (no count change); a new one bumps the
         // realm's count (trigger), which fails the CHECK once the limit is reached.
-        const rows = await sql`
+        // Re-run if it deadlocks with an import locking the same realm's count (rare, detected by the server).
+        const rows = await retrying(
+          () => sql`
           INSERT INTO devices AS d (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at, initial_introspection)
           VALUES (${r.realm}, ${r.deviceId}, ${r.secretHash}, false, ${r.at}, ${r.at}, ${intro})
           ON CONFLICT (realm, device_id) DO UPDATE SET secret_hash = excluded.secret_hash, inhibited = false,
             first_registration_at = coalesce(d.first_registration_at, excluded.first_registration_at),
             last_registration_at = excluded.last_registration_at, initial_introspection = excluded.initial_introspection
           WHERE d.first_credentials_request_at IS NULL
-          RETURNING 1`;
+          RETURNING 1`,
+        );
         return rows.length > 0 ? 'registered' : 'confirmed';
       } catch (e) {
         if (constraintOf(e) === LIMIT_CONSTRAINT) return 'limit';
@@ -77,7 +80,8 @@ export function pgDeviceStore(sql: Sql): DeviceStore {
       const serial = r.serialHex.toLowerCase();
       // `cur` locks the row (waiting for a concurrent registration to commit, then reading its
       // result); the writes happen only when the secret is still the one the device showed.
-      const [o] = await sql<{ secret_ok: boolean | null; inhibited: boolean | null }[]>`
+      const [o] = await retrying(
+        () => sql<{ secret_ok: boolean | null; inhibited: boolean | null }[]>`
         WITH cur AS (
           SELECT secret_hash, inhibited, certificate_serial FROM devices
           WHERE realm = ${r.realm} AND device_id = ${r.deviceId} FOR UPDATE
@@ -97,7 +101,8 @@ export function pgDeviceStore(sql: Sql): DeviceStore {
           SELECT ${serial}, ${r.realm}, ${r.deviceId}, ${r.at}, ${r.notAfter} FROM ok
           RETURNING 1
         )
-        SELECT (SELECT secret_hash = ${r.secretHash} FROM cur) AS secret_ok, (SELECT inhibited FROM cur) AS inhibited`;
+        SELECT (SELECT secret_hash = ${r.secretHash} FROM cur) AS secret_ok, (SELECT inhibited FROM cur) AS inhibited`,
+      );
       if (o.secret_ok !== true) return 'stale';
       return o.inhibited ? 'inhibited' : 'issued';
     },
