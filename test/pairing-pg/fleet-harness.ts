@@ -12,12 +12,15 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/imprint.mjs');
 export const FACTORY = 'acme-plant';
 
-export function imprint(args: string[]): { code: number | null; stdout: string; stderr: string } {
+export function imprint(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, IMPRINT_LOG_LEVEL: 'warn', IMPRINT_PAIRING_STORE: '' },
+    env: { ...process.env, IMPRINT_LOG_LEVEL: 'warn', IMPRINT_PAIRING_STORE: '', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -154,8 +154,10 @@ describe('two pairing serve instances on one PostgreSQL store', () => {
     assert.equal(v.body.data.cause, 'REVOKED');
   });
 
-  test('store status describes the shared store, without its password', () => {
-    const r = imprint(['pairing', 'store', 'status', '--store', fleet.schema.url, '--data', fleet.dataDir(0), '--json']);
+  test('store status describes the shared store named by IMPRINT_PAIRING_STORE, without its password', () => {
+    const r = imprint(['pairing', 'store', 'status', '--data', fleet.dataDir(0), '--json'], {
+      IMPRINT_PAIRING_STORE: fleet.schema.url,
+    });
     assert.equal(r.code, 0, r.stderr);
     const status = JSON.parse(r.stdout);
     assert.equal(status.engine, 'postgres');
