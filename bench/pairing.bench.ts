@@ -193,8 +193,14 @@ async function runConfig(
       devices.push({ id, secret, csrBody: JSON.stringify({ data: { csr: makeDeviceCsr({ type: 'ec' }).csrPem } }) });
     }
     console.log('done');
-    // Static request lists (autocannon pre-builds them and cycles through them per connection);
-    // register alone needs a fresh body per request.
+    // Each request takes the next device, round robin over all connections: every connection
+    // cycling one list from its start would hit the same device at the same moment, which devices
+    // in the field never do (and which a row-locking store serializes). Register: a new device each.
+    let next = 0;
+    const nextDevice =
+      (make: (d: (typeof devices)[number], req: LoadRequest) => LoadRequest) =>
+      (req: LoadRequest): LoadRequest =>
+        make(devices[next++ % devices.length], req);
     const scenarios: Scenario[] = [
       {
         name: 'register',
@@ -213,20 +219,30 @@ async function runConfig(
       },
       {
         name: 'info',
-        requests: devices.map((d) => ({
-          method: 'GET',
-          path: `/v1/${REALM}/devices/${d.id}`,
-          headers: { authorization: `Bearer ${d.secret}` },
-        })),
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: nextDevice((d, req) => ({
+              ...req,
+              path: `/v1/${REALM}/devices/${d.id}`,
+              headers: { authorization: `Bearer ${d.secret}` },
+            })),
+          },
+        ],
       },
       {
         name: 'credentials',
-        requests: devices.map((d) => ({
-          method: 'POST',
-          path: `/v1/${REALM}/devices/${d.id}/protocols/astarte_mqtt_v1/credentials`,
-          headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },
-          body: d.csrBody,
-        })),
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: nextDevice((d, req) => ({
+              ...req,
+              path: `/v1/${REALM}/devices/${d.id}/protocols/astarte_mqtt_v1/credentials`,
+              headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },
+              body: d.csrBody,
+            })),
+          },
+        ],
       },
     ];
     const rows: Row[] = [];
