@@ -20,7 +20,7 @@ export class PairingMetrics {
   private readonly events = new Map<string, number>();
   private readonly startedAt = Date.now();
   /** The store's group-commit counters, when the core exposes them. */
-  storeStats: (() => { batches: number; writes: number } | undefined) | undefined;
+  storeStats: (() => { batches: number; writes: number }) | undefined;
   /** The store's own lines (latency, pool, health), when the core exposes them. */
   storeText: (() => string) | undefined;
 

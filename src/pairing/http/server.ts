@@ -37,8 +37,8 @@ export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
   realm(name: string): Promise<{ name: string; publicKeyPem: string } | undefined>;
   caCertificatePem(): string;
   crlPem(): Promise<string>;
-  /** Group-commit figures for /metrics, when the core's store groups commits. */
-  storeStats?(): { batches: number; writes: number } | undefined;
+  /** Group-commit figures for /metrics, when the core has them. */
+  storeStats?(): { batches: number; writes: number };
   /** The store's own Prometheus lines (latency, pool, health). */
   storeMetricsText?(): string;
   /** Whether the core's database answers: /health is 503 while it does not. */
