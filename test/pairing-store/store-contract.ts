@@ -275,7 +275,7 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
       (events: CentralEventRow[]): ChainPlanner =>
       (stored, storedHash) => {
         const last = stored?.lastSeq ?? 0;
-        for (const e of events) if (e.seq <= last && e.seq < last && storedHash(e.seq) !== e.hash) throw new Error('differs');
+        for (const e of events) if (e.seq < last && storedHash(e.seq) !== e.hash) throw new Error('differs');
         const fresh = events.filter((e) => e.seq > last);
         if (fresh.length && fresh[0].seq !== last + 1) throw new Error('gap');
         const top = fresh.at(-1);
