@@ -15,8 +15,7 @@ import { parseArgs } from 'node:util';
 import { bitString, oid, seq, TAG, tlv } from '../src/pairing/ca/der-codec.ts';
 import { pemEncode } from '../src/pairing/ca/pem.ts';
 import { ClaimService } from '../src/pairing/claims/claim-service.ts';
-import { ClaimSigningKey } from '../src/pairing/claims/claim-token.ts';
-import { CoreAudit, openCoreAuditTrail } from '../src/pairing/core-audit.ts';
+import { CoreAudit, openCoreAuditSink } from '../src/pairing/core-audit.ts';
 import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { SignService } from '../src/pairing/foundries/sign-service.ts';
 import { servePairing } from '../src/pairing/http/server.ts';
@@ -40,13 +39,13 @@ function foundriesCsr(uuid: string): string {
 // ---- child: the server (core, claims, /sign, audit trail) --------------------------------------
 async function childServer(): Promise<void> {
   const dataDir = process.env.BENCH_DATA_DIR ?? '';
-  const core = EmbeddedPairingCore.open({ dataDir });
-  core.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem, brokerUrl: 'mqtts://broker.bench:8883/' });
-  core.createRealm({ name: SIGN_REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem, factory: FACTORY });
-  const trail = openCoreAuditTrail(dataDir);
+  const core = await EmbeddedPairingCore.open({ dataDir, store: process.env.BENCH_STORE || undefined });
+  await core.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem, brokerUrl: 'mqtts://broker.bench:8883/' });
+  await core.createRealm({ name: SIGN_REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem, factory: FACTORY });
+  const trail = openCoreAuditSink(core.extension().store, dataDir);
   const audit = new CoreAudit(trail);
-  const claims = new ClaimService(core, await ClaimSigningKey.loadOrCreate(dataDir), { audit });
-  const signService = new SignService(core, { realm: SIGN_REALM, audit });
+  const claims = await ClaimService.open(core, dataDir, { audit });
+  const signService = await SignService.open(core, { realm: SIGN_REALM, audit });
   const server = await servePairing({ core, host: '127.0.0.1', port: 0, claims, sign: signService });
   const { token } = await claims.createToken(REALM, { pairingUrl: server.url, expiresInSeconds: 3600 });
   process.send?.({ url: server.url, token });

@@ -35,8 +35,8 @@ async function run(label: string, n: number, target: number, one: (i: number) =>
   );
   const secs = (performance.now() - t0) / 1000;
   const after = core.storeStats();
-  const writes = after.writes - before.writes;
-  const batches = after.batches - before.batches;
+  const writes = (after?.writes ?? 0) - (before?.writes ?? 0);
+  const batches = (after?.batches ?? 0) - (before?.batches ?? 0);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(n - 1, Math.floor(n * p))].toFixed(2);
   const rate = n / secs;
@@ -46,10 +46,10 @@ async function run(label: string, n: number, target: number, one: (i: number) =>
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'imprint-bench-core-'));
-const core = EmbeddedPairingCore.open({ dataDir });
+const core = await EmbeddedPairingCore.open({ dataDir });
 try {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  core.createRealm({ name: 'bench', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+  await core.createRealm({ name: 'bench', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string });
   const ids = Array.from({ length: N }, (_, i) => deriveDeviceId(`bench-${i}`));
   const secrets: string[] = new Array(N);
   console.log(`embedded pairing core: ${N} devices, concurrency ${C}, synchronous=FULL (WAL)`);

@@ -30,8 +30,8 @@ const STEPS = [
 ];
 
 async function makeStation(dir: string): Promise<{ events: number; batch: string }> {
-  const core = EmbeddedPairingCore.open({ dataDir: dir });
-  core.createRealm({ name: REALM, publicKeyPem: generateRealmKeyPair().publicKeyPem });
+  const core = await EmbeddedPairingCore.open({ dataDir: dir });
+  await core.createRealm({ name: REALM, publicKeyPem: generateRealmKeyPair().publicKeyPem });
   const trail = AuditTrail.open({ file: join(dir, 'audit.db'), stationId: STATION });
   const state = SyncState.open(syncStateFile(dir));
   const batch = await trail.openBatch({ workOrder: 'WO-BENCH', operator: 'ann', offline: true });

@@ -73,7 +73,7 @@ async function withAgent<T>(
 ) {
   const api = target.url
     ? new RemotePairingClient({ baseUrl: target.url, agentToken: target.token })
-    : EmbeddedPairingCore.open({ dataDir: resolveDataDir({ data }) });
+    : await EmbeddedPairingCore.open({ dataDir: resolveDataDir({ data }) });
   try {
     return await fn(api);
   } catch (e) {

@@ -32,11 +32,11 @@ async function fetchCaAndCrl(realm: string, src: CaSource): Promise<{ caPem: str
     };
     return { caPem: await get('ca', 'CERTIFICATE'), crlPem: await get('ca/crl', 'X509 CRL') };
   }
-  const core = EmbeddedPairingCore.open({ dataDir: resolveDataDir(src) });
+  const core = await EmbeddedPairingCore.open({ dataDir: resolveDataDir(src) });
   try {
-    if (!core.getRealm(realm))
+    if (!(await core.realm(realm)))
       throw new ImprintError('REALM_NOT_FOUND', `Unknown realm "${realm}" (see: imprint pairing realm list)`);
-    return { caPem: core.caCertificatePem(), crlPem: core.crlPem() };
+    return { caPem: core.caCertificatePem(), crlPem: await core.crlPem() };
   } finally {
     await core.close();
   }

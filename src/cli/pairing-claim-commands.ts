@@ -1,17 +1,16 @@
 // `imprint pairing claim-token …` (fleet claim tokens) and `imprint pairing sign reopen` (Foundries
 // /sign), and what `imprint pairing serve` needs to offer claims and /sign.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImprintError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { ClaimService } from '../pairing/claims/claim-service.ts';
-import { ClaimSigningKey } from '../pairing/claims/claim-token.ts';
-import { CoreAudit, openCoreAuditTrail } from '../pairing/core-audit.ts';
-import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import { CoreAudit, openCoreAuditSink } from '../pairing/core-audit.ts';
+import type { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { SignService } from '../pairing/foundries/sign-service.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { cliError } from './pairing-cli-errors.ts';
+import { openCliCore, withStoreOption } from './pairing-store-commands.ts';
 
 const DURATION = /^(\d+)([smhdw])$/;
 const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
@@ -25,21 +24,21 @@ export function parseDuration(text: string, name: string): number {
 
 /** Opens the core, its audit trail and the claim service for one CLI command. */
 async function withClaims<T>(
-  dataDir: string,
+  opts: { data?: string; store?: string },
   realm: string,
   fn: (claims: ClaimService, core: EmbeddedPairingCore, audit: CoreAudit) => Promise<T>,
 ) {
-  const dir = resolve(dataDir);
-  const core = EmbeddedPairingCore.open({ dataDir: dir });
-  const trail = openCoreAuditTrail(dir);
+  const dir = resolveDataDir(opts);
+  const core = await openCliCore(opts);
+  const sink = openCoreAuditSink(core.extension().store, dir);
   try {
-    const audit = new CoreAudit(trail);
-    const claims = new ClaimService(core, await ClaimSigningKey.loadOrCreate(dir), { audit });
+    const audit = new CoreAudit(sink);
+    const claims = await ClaimService.open(core, dir, { audit });
     return await fn(claims, core, audit);
   } catch (e) {
     throw cliError(e, { realm });
   } finally {
-    trail.close();
+    await sink.close();
     await core.close();
   }
 }
@@ -60,11 +59,12 @@ export async function openDeviceRegistration(
   dataDir: string,
   opts: DeviceRegistrationOptions,
   logger: Logger,
-): Promise<{ claims: ClaimService; sign?: SignService; close(): void }> {
-  const trail = openCoreAuditTrail(dataDir, logger);
+): Promise<{ claims: ClaimService; sign?: SignService; close(): Promise<void> }> {
+  // The store's own chain on a shared store (instances keep no state), else <data>/audit.db.
+  const sink = openCoreAuditSink(core.extension().store, dataDir, logger);
   try {
-    const audit = new CoreAudit(trail, logger);
-    const claims = new ClaimService(core, await ClaimSigningKey.loadOrCreate(dataDir), { audit, logger });
+    const audit = new CoreAudit(sink, logger);
+    const claims = await ClaimService.open(core, dataDir, { audit, logger });
     let sign: SignService | undefined;
     if (opts.signRealm !== undefined) {
       let rootCrtPem: string | undefined;
@@ -78,14 +78,20 @@ export async function openDeviceRegistration(
           throw new ImprintError('INVALID_ARGUMENT', `--sign-root-crt ${opts.signRootCrt} is not a PEM certificate`);
       }
       try {
-        sign = new SignService(core, { realm: opts.signRealm, gatewayUrl: opts.signGatewayUrl, rootCrtPem, audit, logger });
+        sign = await SignService.open(core, {
+          realm: opts.signRealm,
+          gatewayUrl: opts.signGatewayUrl,
+          rootCrtPem,
+          audit,
+          logger,
+        });
       } catch (e) {
         throw cliError(e, { realm: opts.signRealm });
       }
     }
-    return { claims, sign, close: () => trail.close() };
+    return { claims, sign, close: async () => sink.close() };
   } catch (e) {
-    trail.close();
+    await sink.close();
     throw e;
   }
 }
@@ -93,8 +99,7 @@ export async function openDeviceRegistration(
 export function registerPairingClaimCommands(pairing: Command): void {
   const tokens = pairing.command('claim-token').description('fleet claim tokens: devices register themselves with one');
 
-  tokens
-    .command('create <realm>')
+  withStoreOption(tokens.command('create <realm>'))
     .description('mint a claim token (ES256, signed by this core) and print it')
     .option('--max-uses <n>', 'how many devices may claim with it (default: unlimited until it expires)')
     .option('--expires <duration>', 'lifetime: 30m, 12h, 7d, 2w (at most 366d)', '7d')
@@ -116,6 +121,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
           batch?: string;
           url?: string;
           data?: string;
+          store?: string;
           json?: boolean;
         },
       ) => {
@@ -123,7 +129,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
         if (o.maxUses !== undefined && !/^\d+$/.test(o.maxUses))
           throw new ImprintError('INVALID_ARGUMENT', `--max-uses must be a positive integer, got "${o.maxUses}"`);
         const pairingUrl = o.url ?? process.env.IMPRINT_PAIRING_URL ?? 'http://localhost:4003';
-        const { token, record } = await withClaims(resolveDataDir(o), realm, (claims) =>
+        const { token, record } = await withClaims(o, realm, (claims) =>
           claims.createToken(realm, {
             pairingUrl,
             expiresInSeconds: parseDuration(o.expires, '--expires'),
@@ -144,13 +150,12 @@ export function registerPairingClaimCommands(pairing: Command): void {
       },
     );
 
-  tokens
-    .command('list <realm>')
+  withStoreOption(tokens.command('list <realm>'))
     .description("list a realm's claim tokens: uses, expiry, revocation (never the tokens themselves)")
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
-    .action(async (realm: string, o: { data?: string; json?: boolean }) => {
-      const list = await withClaims(resolveDataDir(o), realm, async (claims) => claims.listTokens(realm));
+    .action(async (realm: string, o: { data?: string; store?: string; json?: boolean }) => {
+      const list = await withClaims(o, realm, async (claims) => claims.listTokens(realm));
       if (o.json) {
         console.log(JSON.stringify(list, null, 2));
         return;
@@ -186,23 +191,21 @@ export function registerPairingClaimCommands(pairing: Command): void {
         );
     });
 
-  tokens
-    .command('revoke <realm> <tokenId>')
+  withStoreOption(tokens.command('revoke <realm> <tokenId>'))
     .description('revoke a claim token: every later claim with it is refused (audited)')
     .option('--data <dir>', DATA_HELP)
-    .action(async (realm: string, tokenId: string, o: { data?: string }) => {
-      const r = await withClaims(resolveDataDir(o), realm, (claims) => claims.revokeToken(realm, tokenId, operatorName()));
+    .action(async (realm: string, tokenId: string, o: { data?: string; store?: string }) => {
+      const r = await withClaims(o, realm, (claims) => claims.revokeToken(realm, tokenId, operatorName()));
       console.log(`Claim token ${r.jti} revoked (${r.uses} use(s) made)`);
     });
 
   const sign = pairing.command('sign').description('Foundries-compatible /sign registrations');
-  sign
-    .command('reopen <realm> <uuid>')
+  withStoreOption(sign.command('reopen <realm> <uuid>'))
     .description('allow a device UUID to register once more through /sign (audited)')
     .option('--data <dir>', DATA_HELP)
-    .action(async (realm: string, uuid: string, o: { data?: string }) => {
-      await withClaims(resolveDataDir(o), realm, async (_claims, core, audit) => {
-        const service = new SignService(core, { realm, audit });
+    .action(async (realm: string, uuid: string, o: { data?: string; store?: string }) => {
+      await withClaims(o, realm, async (_claims, core, audit) => {
+        const service = await SignService.open(core, { realm, audit });
         await service.reopen(uuid, operatorName());
       });
       console.log(`${uuid} in realm ${realm} may register once more through /sign`);

@@ -1,20 +1,21 @@
 // `imprint pairing …`: run the pairing core as a server and administer it (realms, agent tokens,
 // devices). Data lives in --data DIR (default $IMPRINT_DATA, else ./.data).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ImprintError } from '../common/errors.ts';
 import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
-import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import type { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
 import { cliError } from './pairing-cli-errors.ts';
+import { openCliCore, registerPairingStoreCommands, withStoreOption } from './pairing-store-commands.ts';
 import { EXIT_USAGE } from './station-exit.ts';
 
 function readTextFile(path: string, what: string): string {
@@ -36,11 +37,11 @@ function parseInteger(value: string, name: string, min: number, max: number): nu
 }
 
 async function withCore<T>(
-  dataDir: string,
+  opts: { data?: string; store?: string },
   ctx: { realm?: string; deviceId?: string },
   fn: (core: EmbeddedPairingCore) => T | Promise<T>,
 ) {
-  const core = EmbeddedPairingCore.open({ dataDir: resolve(dataDir) });
+  const core = await openCliCore(opts);
   try {
     return await fn(core);
   } catch (e) {
@@ -59,8 +60,7 @@ export function registerPairingCommands(program: Command): void {
     .command('pairing')
     .description('pairing core: serve the Astarte Pairing API, manage realms, agent tokens and devices');
 
-  pairing
-    .command('serve')
+  withStoreOption(pairing.command('serve'))
     .description('serve the Astarte-compatible Pairing API over HTTP')
     .option('--data <dir>', DATA_HELP)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -76,6 +76,7 @@ export function registerPairingCommands(program: Command): void {
     .action(
       async (opts: {
         data?: string;
+        store?: string;
         host: string;
         port: string;
         brokerUrl?: string;
@@ -97,7 +98,7 @@ export function registerPairingCommands(program: Command): void {
         // Known once listening (port 0 picks one): certificates issued from then on carry the OCSP URL.
         let publicUrl = opts.publicUrl?.replace(/\/+$/, '');
         const ocspUrl = (realm: string) => (publicUrl ? `${publicUrl}/v1/${encodeURIComponent(realm)}/ca/ocsp` : undefined);
-        const core = EmbeddedPairingCore.open({ dataDir, logger, ocspUrl });
+        const core = await openCliCore(opts, { logger, ocspUrl });
         let server: Awaited<ReturnType<typeof servePairing>>;
         let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
         try {
@@ -106,15 +107,15 @@ export function registerPairingCommands(program: Command): void {
           const { claims, sign } = registration;
           server = await servePairing({ core, logger, host: opts.host, port, defaultBrokerUrl: opts.brokerUrl, claims, sign });
         } catch (e) {
-          registration?.close();
+          await registration?.close();
           await core.close();
           throw listenFailure(e, { host: opts.host, port, portOption: '--port', hostOption: '--host' }) ?? e;
         }
-        if (core.listRealms().length === 0) {
+        if ((await core.listRealms()).length === 0) {
           logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
         }
         publicUrl ??= server.url;
-        console.log(`Pairing API listening on ${server.url}`);
+        console.log(`Pairing API listening on ${server.url} (store: ${core.storeEngine}, ${core.durability()})`);
         await new Promise<void>((done) => {
           const stop = (signal: string) => {
             logger.info({ signal }, 'shutting down');
@@ -136,8 +137,7 @@ export function registerPairingCommands(program: Command): void {
 
   const realm = pairing.command('realm').description('realms: agent public key, broker URL, registration limit');
 
-  realm
-    .command('create <name>')
+  withStoreOption(realm.command('create <name>'))
     .description('create a realm whose agents sign tokens with the private half of --public-key')
     .requiredOption('--public-key <file>', 'PEM public key of the realm (RSA or EC P-256/384/521)')
     .option('--broker-url <url>', 'MQTT broker URL given to devices (default: mqtts://localhost:8883/)')
@@ -145,11 +145,14 @@ export function registerPairingCommands(program: Command): void {
     .option('--factory <name>', 'factory name: the OU Foundries devices carry in their CSR for POST /sign')
     .option('--data <dir>', DATA_HELP)
     .action(
-      async (name: string, opts: { publicKey: string; brokerUrl?: string; limit?: string; factory?: string; data?: string }) => {
+      async (
+        name: string,
+        opts: { publicKey: string; brokerUrl?: string; limit?: string; factory?: string; data?: string; store?: string },
+      ) => {
         const publicKeyPem = readTextFile(opts.publicKey, 'public key file');
         parsePublicKey(publicKeyPem);
         const limit = opts.limit === undefined ? undefined : parseInteger(opts.limit, '--limit', 0, Number.MAX_SAFE_INTEGER);
-        const created = await withCore(resolveDataDir(opts), { realm: name }, (core) =>
+        const created = await withCore(opts, { realm: name }, (core) =>
           core.createRealm({
             name,
             publicKeyPem,
@@ -164,13 +167,12 @@ export function registerPairingCommands(program: Command): void {
       },
     );
 
-  realm
-    .command('list')
+  withStoreOption(realm.command('list'))
     .description('list realms')
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
-    .action(async (opts: { data?: string; json?: boolean }) => {
-      const realms = await withCore(resolveDataDir(opts), {}, (core) => core.listRealms());
+    .action(async (opts: { data?: string; store?: string; json?: boolean }) => {
+      const realms = await withCore(opts, {}, (core) => core.listRealms());
       if (opts.json) {
         console.log(JSON.stringify(realms, null, 2));
         return;
@@ -240,30 +242,25 @@ export function registerPairingCommands(program: Command): void {
   registerPairingClaimCommands(pairing);
   registerPairingBrokerCommands(pairing);
   registerAstartectlPairingCommands(pairing);
+  registerPairingStoreCommands(pairing);
 
   const device = pairing.command('device').description('devices of a realm');
 
-  device
-    .command('inhibit <realm> <deviceId>')
+  withStoreOption(device.command('inhibit <realm> <deviceId>'))
     .description('refuse (or with --off, allow again) credentials requests of a device')
     .option('--off', 'lift the inhibition')
     .option('--data <dir>', DATA_HELP)
-    .action(async (realmName: string, deviceId: string, opts: { off?: boolean; data?: string }) => {
-      await withCore(resolveDataDir(opts), { realm: realmName, deviceId }, (core) =>
-        core.setInhibited(realmName, deviceId, !opts.off),
-      );
+    .action(async (realmName: string, deviceId: string, opts: { off?: boolean; data?: string; store?: string }) => {
+      await withCore(opts, { realm: realmName, deviceId }, (core) => core.setInhibited(realmName, deviceId, !opts.off));
       console.log(`Device ${deviceId} in realm ${realmName}: ${opts.off ? 'inhibition lifted' : 'inhibited'}`);
     });
 
-  device
-    .command('show <realm> <deviceId>')
+  withStoreOption(device.command('show <realm> <deviceId>'))
     .description('show a device: status, registration and certificate dates (never its secret)')
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
-    .action(async (realmName: string, deviceId: string, opts: { data?: string; json?: boolean }) => {
-      const record = await withCore(resolveDataDir(opts), { realm: realmName, deviceId }, (core) =>
-        core.showDevice(realmName, deviceId),
-      );
+    .action(async (realmName: string, deviceId: string, opts: { data?: string; store?: string; json?: boolean }) => {
+      const record = await withCore(opts, { realm: realmName, deviceId }, (core) => core.showDevice(realmName, deviceId));
       if (opts.json) {
         console.log(JSON.stringify(record, null, 2));
         return;

@@ -1,13 +1,13 @@
-// The pairing core in-process: realms, devices and their credentials secrets, certificates.
-// Exactly Astarte's Pairing semantics (see docs and pairing-api.ts); the HTTP server only translates.
+// The pairing core: realms, devices and their credentials secrets, certificates. Exactly Astarte's
+// Pairing semantics (see docs and pairing-api.ts); the HTTP server only translates. In-process for
+// a station (embedded SQLite store), or one of many stateless instances over a shared PostgreSQL
+// store: every rule is decided inside the store's transaction, so it holds across instances.
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { validate as isUuid } from 'uuid';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
-import { ensurePrivateDir } from '../common/private-fs.ts';
-import { CertificateAuthority, type IssuedCertificate } from './ca/certificate-authority.ts';
+import type { CertificateAuthority, IssuedCertificate } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
 import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from './device-id.ts';
 import {
@@ -21,9 +21,10 @@ import {
   type VerifyCause,
   type VerifyResult,
 } from './pairing-api.ts';
-import type { DeviceRow, PairingStore, PairingStoreWriter, RealmRow } from './pairing-store.ts';
+import type { DeviceRow, FleetKey, PairingStore, RealmRow, StoreHealth } from './pairing-store.ts';
 import { hashSecret, verifySecret } from './secret-hash.ts';
-import { SqlitePairingStore } from './sqlite-store.ts';
+import { adoptFleetKey, openCoreCa } from './store/fleet-keys.ts';
+import { openPairingStore } from './store/open-store.ts';
 
 export const PAIRING_CORE_VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -62,6 +63,14 @@ const RESERVED_REALM_NAMES = new Set(['astarte', 'system']);
 const ACCEPTED_KEY_TYPES = new Set(['rsa', 'rsa-pss', 'ec']);
 const CRL_VALIDITY_MS = 7 * 24 * 3600 * 1000;
 const CRL_REFRESH_MS = 24 * 3600 * 1000;
+/** How long an unknown realm name is remembered as unknown (a miss costs a store query). */
+const UNKNOWN_REALM_TTL_MS = 1000;
+/**
+ * On a shared store, how often the CRL asks whether another instance revoked something: the bound
+ * within which the CRL shows a revocation made elsewhere (one made here shows at once; verify's
+ * REVOKED always reads the store).
+ */
+export const SHARED_CRL_CHECK_MS = 1000;
 
 const errors = {
   realmNotFound: () => new PairingError('REALM_NOT_FOUND', 403, 'Forbidden'),
@@ -114,22 +123,6 @@ function toDeviceRecord(d: DeviceRow): DeviceRecord {
   return rec;
 }
 
-export function emptyDevice(realm: string, deviceId: string): DeviceRow {
-  return {
-    realm,
-    deviceId,
-    secretHash: null,
-    inhibited: false,
-    firstRegistrationAt: null,
-    lastRegistrationAt: null,
-    firstCredentialsRequestAt: null,
-    lastCredentialsRequestAt: null,
-    certificateSerial: null,
-    certificateNotAfter: null,
-    initialIntrospection: null,
-  };
-}
-
 /** Astarte's changeset for initial_introspection (DeviceRegistrationRequest): its field messages, its rules. */
 function validateIntrospection(intro: unknown): Record<string, IntrospectionEntry> | null {
   if (intro === undefined || intro === null) return null;
@@ -156,27 +149,35 @@ export function newSerialHex(): string {
 }
 
 /**
- * What features built on the core in its own database and CA use (claim tokens, Foundries /sign): their
- * tables are prepared on the store's connection and written in the same transactions as the device rows.
+ * What features built on the core use (claim tokens, Foundries /sign, imports, central audit): the
+ * stores of their own tables (whose operations write device rows in the same transaction) and the CA.
  */
 export interface PairingCoreExtension {
-  write<T>(op: (tx: PairingStoreWriter) => T): Promise<T>;
-  prepare<T>(prepare: (db: import('better-sqlite3').Database) => T): T;
+  store: Pick<PairingStore, 'devices' | 'claims' | 'signs' | 'imports' | 'centralAudit' | 'coreAudit'>;
   ca: CertificateAuthority;
   now(): Date;
   /** The realm, or PairingError REALM_NOT_FOUND. */
-  realm(name: string): RealmConfig;
+  realm(name: string): Promise<RealmConfig>;
+  /** Records or checks a key every instance must share (shared stores only). */
+  adoptKey(name: FleetKey, sha256: string): Promise<void>;
+  /** A certificate was issued (and maybe one revoked) here: the next CRL is made afresh. */
+  revokedHere(): void;
 }
 
 export interface EmbeddedCoreOptions {
+  /** Keys (ca/, claim-signing-key.pem) and, without `store`, the embedded SQLite store. */
   dataDir: string;
+  /** A postgres:// URL: the shared store of a fleet (default: the embedded SQLite store in `dataDir`). */
+  store?: string;
+  /** Connections of the PostgreSQL pool. */
+  poolSize?: number;
   logger?: Logger;
   defaultBrokerUrl?: string;
   now?: () => Date;
-  /** Durability of the store; FULL is the only setting (an acknowledged write survives power loss). */
-  synchronous?: 'FULL';
   /** The OCSP responder URL of a realm, written into its certificates (`pairing serve` knows its public URL). */
   ocspUrl?: (realm: string) => string | undefined;
+  /** How often a shared store's CRL is checked for revocations made elsewhere (default SHARED_CRL_CHECK_MS). */
+  crlCheckMs?: number;
 }
 
 export class EmbeddedPairingCore implements PairingClient {
@@ -189,22 +190,28 @@ export class EmbeddedPairingCore implements PairingClient {
   readonly #now: () => Date;
   readonly #defaultBrokerUrl: string;
   readonly #ocspUrl: (realm: string) => string | undefined;
-  // Realms are few and read on every request: keep them in memory (a miss re-reads the store, so
-  // a realm created by another process, e.g. the CLI, becomes visible).
+  readonly #crlCheckMs: number;
+  // Realms are few, never deleted and read on every request: kept in memory once seen. A name not
+  // found is remembered briefly, so a realm created by another process (the CLI, another instance)
+  // is found within UNKNOWN_REALM_TTL_MS while unknown names cannot make every request query the store.
   readonly #realms = new Map<string, RealmConfig>();
-  #crlCache: { pem: string; der: Buffer; revocations: number; at: number } | undefined;
+  readonly #unknownRealms = new Map<string, number>();
+  #crlCache: { pem: string; der: Buffer; revocations: number; at: number; checkedAt: number } | undefined;
+  #crlStale = false;
+  #crlPending: Promise<{ pem: string; der: Buffer }> | undefined;
 
-  static open(opts: EmbeddedCoreOptions): EmbeddedPairingCore {
-    ensurePrivateDir(opts.dataDir);
-    const store = SqlitePairingStore.open(join(opts.dataDir, 'pairing.sqlite'));
-    let ca: CertificateAuthority;
+  /** Opens the store (`store` URL, else the embedded one in `dataDir`) and the CA, and loads the realms. */
+  static async open(opts: EmbeddedCoreOptions): Promise<EmbeddedPairingCore> {
+    const store = await openPairingStore({ dataDir: opts.dataDir, store: opts.store, poolSize: opts.poolSize });
     try {
-      ca = CertificateAuthority.loadOrCreate(join(opts.dataDir, 'ca'));
+      const ca = await openCoreCa(store, opts.dataDir, (opts.now ?? (() => new Date()))());
+      const core = new EmbeddedPairingCore(store, ca, opts);
+      await core.#loadRealms();
+      return core;
     } catch (e) {
-      void store.close();
+      await store.close();
       throw e;
     }
-    return new EmbeddedPairingCore(store, ca, opts);
   }
 
   constructor(store: PairingStore, ca: CertificateAuthority, opts: Omit<EmbeddedCoreOptions, 'dataDir'> = {}) {
@@ -214,18 +221,28 @@ export class EmbeddedPairingCore implements PairingClient {
     this.#now = opts.now ?? (() => new Date());
     this.#defaultBrokerUrl = opts.defaultBrokerUrl ?? DEFAULT_BROKER_URL;
     this.#ocspUrl = opts.ocspUrl ?? (() => undefined);
+    this.#crlCheckMs = store.engine === 'sqlite' ? 0 : (opts.crlCheckMs ?? SHARED_CRL_CHECK_MS);
+  }
+
+  /** sqlite (embedded) or postgres (shared by a fleet). */
+  get storeEngine(): PairingStore['engine'] {
+    return this.#store.engine;
   }
 
   // ---- realms -------------------------------------------------------------------------------
 
-  createRealm(cfg: Omit<RealmConfig, 'brokerUrl'> & { brokerUrl?: string }): RealmConfig {
+  async #loadRealms(): Promise<void> {
+    for (const r of await this.#store.realms.list()) this.#realms.set(r.name, toRealmConfig(r));
+  }
+
+  async createRealm(cfg: Omit<RealmConfig, 'brokerUrl'> & { brokerUrl?: string }): Promise<RealmConfig> {
     const fields: Record<string, string[]> = {};
     const name = cfg?.name;
     if (typeof name !== 'string' || !REALM_NAME.test(name)) {
       fields.name = ['must start with a lowercase letter and contain only lowercase letters and digits (at most 48)'];
     } else if (RESERVED_REALM_NAMES.has(name)) {
       fields.name = ['is reserved'];
-    } else if (this.getRealm(name)) {
+    } else if (await this.realm(name)) {
       fields.name = ['has already been taken'];
     }
     let publicKeyPem = '';
@@ -253,42 +270,50 @@ export class EmbeddedPairingCore implements PairingClient {
     }
     if (Object.keys(fields).length) throw errors.validation(fields);
 
-    try {
-      this.#store.createRealm({
-        name,
-        publicKeyPem,
-        brokerUrl,
-        deviceRegistrationLimit: limit ?? null,
-        deviceIdNamespace: namespace.toLowerCase(),
-        factory: cfg.factory ?? null,
-        createdAt: this.#now().toISOString(),
-      });
-    } catch (e) {
-      // Another process (e.g. a second CLI) created it since the check above.
-      if (this.#store.getRealm(name)) throw errors.validation({ name: ['has already been taken'] });
-      throw e;
-    }
-    this.#realms.delete(name);
+    const created = await this.#store.realms.create({
+      name,
+      publicKeyPem,
+      brokerUrl,
+      deviceRegistrationLimit: limit ?? null,
+      deviceIdNamespace: namespace.toLowerCase(),
+      factory: cfg.factory ?? null,
+      createdAt: this.#now().toISOString(),
+    });
+    // Another process (a second CLI, another instance) created it since the check above.
+    if (!created) throw errors.validation({ name: ['has already been taken'] });
+    this.#unknownRealms.delete(name);
     this.#log.info({ realm: name }, 'realm created');
-    return this.getRealm(name)!;
+    return (await this.realm(name))!;
   }
 
+  /** A realm this core has seen (synchronous: no store query). */
   getRealm(name: string): RealmConfig | undefined {
-    const cached = this.#realms.get(name);
-    if (cached) return cached;
-    const row = this.#store.getRealm(name);
-    if (!row) return undefined;
+    return this.#realms.get(name);
+  }
+
+  /** The realm, from memory or else from the store (a realm created elsewhere is found). */
+  async realm(name: string): Promise<RealmConfig | undefined> {
+    const known = this.#realms.get(name);
+    if (known || typeof name !== 'string') return known;
+    const missedAt = this.#unknownRealms.get(name);
+    if (missedAt !== undefined && Date.now() - missedAt < UNKNOWN_REALM_TTL_MS) return undefined;
+    const row = await this.#store.realms.get(name);
+    if (!row) {
+      if (this.#unknownRealms.size >= 1000) this.#unknownRealms.clear();
+      this.#unknownRealms.set(name, Date.now());
+      return undefined;
+    }
     const cfg = toRealmConfig(row);
     this.#realms.set(name, cfg);
     return cfg;
   }
 
-  listRealms(): RealmConfig[] {
-    return this.#store.listRealms().map(toRealmConfig);
+  async listRealms(): Promise<RealmConfig[]> {
+    return (await this.#store.realms.list()).map(toRealmConfig);
   }
 
-  #requireRealm(name: string): RealmConfig {
-    const realm = typeof name === 'string' ? this.getRealm(name) : undefined;
+  async #requireRealm(name: string): Promise<RealmConfig> {
+    const realm = this.#realms.get(name) ?? (await this.realm(name));
     if (!realm) throw errors.realmNotFound();
     return realm;
   }
@@ -296,52 +321,38 @@ export class EmbeddedPairingCore implements PairingClient {
   // ---- agent API ----------------------------------------------------------------------------
 
   async registerDevice(realm: string, hwId: string, opts: RegisterOptions = {}): Promise<{ credentialsSecret: string }> {
-    const cfg = this.#requireRealm(realm);
+    const cfg = await this.#requireRealm(realm);
     const deviceId = deviceIdOf(hwId, true);
     const introspection = validateIntrospection(opts.initialIntrospection);
     const credentialsSecret = generateCredentialsSecret();
-    const secretHash = hashSecret(credentialsSecret);
-    // Checks run inside the write so that concurrent registrations see each other (serial order).
-    await this.#store.write((tx) => {
-      const existing = tx.getDevice(realm, deviceId);
-      if (existing?.firstCredentialsRequestAt) throw errors.alreadyRegistered();
-      // As Astarte: a device the realm knows may always register again; only new ones need a place.
-      const limit = cfg.deviceRegistrationLimit;
-      if (!existing && limit !== undefined && tx.countDevices(realm) >= limit) throw errors.limit(limit);
-      const now = this.#now().toISOString();
-      const base = existing ?? emptyDevice(realm, deviceId);
-      tx.putDevice({
-        ...base,
-        secretHash,
-        // As Astarte: (re-)registration lifts a credentials inhibition.
-        inhibited: false,
-        firstRegistrationAt: base.firstRegistrationAt ?? now,
-        lastRegistrationAt: now,
-        initialIntrospection: introspection,
-      });
+    // Decided in the store's transaction, so concurrent registrations (on any instance) see each other.
+    const outcome = await this.#store.devices.register({
+      realm,
+      deviceId,
+      secretHash: hashSecret(credentialsSecret),
+      initialIntrospection: introspection,
+      at: this.#now().toISOString(),
     });
+    if (outcome === 'confirmed') throw errors.alreadyRegistered();
+    if (outcome === 'limit') throw errors.limit(cfg.deviceRegistrationLimit ?? 0);
     this.#log.debug({ realm, deviceId }, 'device registered');
     return { credentialsSecret };
   }
 
   async unregisterDevice(realm: string, deviceId: string): Promise<void> {
-    this.#requireRealm(realm);
+    await this.#requireRealm(realm);
     const id = deviceIdOf(deviceId, false);
-    await this.#store.write((tx) => {
-      const d = tx.getDevice(realm, id);
-      if (!d) throw errors.deviceNotFound();
-      // As Astarte: the secret goes and registration re-opens; the device row and its history stay.
-      tx.putDevice({ ...d, secretHash: null, firstCredentialsRequestAt: null });
-    });
+    // As Astarte: the secret goes and registration re-opens; the device row and its history stay.
+    if (!(await this.#store.devices.unregister(realm, id))) throw errors.deviceNotFound();
     this.#log.debug({ realm, deviceId: id }, 'device unregistered');
   }
 
   // ---- device API ---------------------------------------------------------------------------
 
   async #authenticate(realm: string, hwId: string, secret: string): Promise<{ cfg: RealmConfig; device: DeviceRow }> {
-    const cfg = this.#requireRealm(realm);
+    const cfg = await this.#requireRealm(realm);
     const deviceId = deviceIdOf(hwId, true);
-    const device = this.#store.getDevice(realm, deviceId);
+    const device = await this.#store.devices.get(realm, deviceId);
     if (!device) throw errors.deviceNotFound();
     const check = verifySecret(secret, device.secretHash);
     const ok = typeof check === 'boolean' ? check : await check;
@@ -367,14 +378,13 @@ export class EmbeddedPairingCore implements PairingClient {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
     if (device.inhibited) throw errors.inhibited();
     if (typeof csrPem !== 'string' || csrPem.length === 0) throw new PairingError('INVALID_CSR', 422, 'Invalid CSR: empty');
-    const serialHex = newSerialHex();
     let issued: IssuedCertificate;
     try {
       // On libuv's pool: CSR check and signing leave the event loop free for other requests.
       issued = await this.#ca.issueAsync({
         csrPem,
         commonName: `${realm}/${device.deviceId}`,
-        serialHex,
+        serialHex: newSerialHex(),
         now: this.#now(),
         ocspUrl: this.#ocspUrl(realm),
       });
@@ -382,23 +392,19 @@ export class EmbeddedPairingCore implements PairingClient {
       if (isImprintError(e) && e.code === 'INVALID_CSR') throw new PairingError('INVALID_CSR', 422, e.message, { cause: e });
       throw e;
     }
-    await this.#store.write((tx) => {
-      const d = tx.getDevice(realm, device.deviceId);
-      // Unregistered or re-registered while the certificate was being made: the secret is stale.
-      if (!d || d.secretHash !== device.secretHash) throw errors.forbidden();
-      if (d.inhibited) throw errors.inhibited();
-      const now = this.#now().toISOString();
-      if (d.certificateSerial) tx.revokeCertificate(d.certificateSerial, now, 'superseded');
-      const notAfter = issued.notAfter.toISOString();
-      tx.recordCertificate({ serialHex: issued.serialHex, realm, deviceId: d.deviceId, issuedAt: now, notAfter });
-      tx.putDevice({
-        ...d,
-        firstCredentialsRequestAt: d.firstCredentialsRequestAt ?? now,
-        lastCredentialsRequestAt: now,
-        certificateSerial: issued.serialHex.toLowerCase(),
-        certificateNotAfter: notAfter,
-      });
+    // Recorded only if the secret is still the one shown (not unregistered or re-registered meanwhile,
+    // on any instance); the previous certificate is revoked in the same transaction.
+    const outcome = await this.#store.devices.recordCredentials({
+      realm,
+      deviceId: device.deviceId,
+      secretHash: device.secretHash ?? '',
+      serialHex: issued.serialHex,
+      notAfter: issued.notAfter.toISOString(),
+      at: this.#now().toISOString(),
     });
+    if (outcome === 'stale') throw errors.forbidden();
+    if (outcome === 'inhibited') throw errors.inhibited();
+    if (device.certificateSerial) this.#crlStale = true;
     this.#log.debug({ realm, deviceId: device.deviceId, serial: issued.serialHex }, 'certificate issued');
     return { clientCrt: issued.pem };
   }
@@ -417,40 +423,38 @@ export class EmbeddedPairingCore implements PairingClient {
     const checked = this.#ca.check(clientCrtPem, now);
     if (!checked.ok) return invalid(checked.cause);
     if (checked.commonName !== `${realm}/${device.deviceId}`) return invalid('INVALID');
-    if (this.#store.isRevoked(checked.serialHex)) return invalid('REVOKED');
+    // Always the store: a revocation made on any instance counts at once.
+    if (await this.#store.certificates.isRevoked(checked.serialHex)) return invalid('REVOKED');
     return { valid: true, timestamp, until: astarteTimestamp(checked.notAfter) };
   }
 
   // ---- extensions ---------------------------------------------------------------------------
 
   extension(): PairingCoreExtension {
-    const store = this.#store;
-    if (!store.prepareExtension) throw new PairingError('BAD_REQUEST', 400, 'This pairing store has no extension tables');
     return {
-      write: (op) => store.write(op),
-      prepare: (build) => store.prepareExtension!(build),
+      store: this.#store,
       ca: this.#ca,
       now: () => this.#now(),
       realm: (name) => this.#requireRealm(name),
+      adoptKey: (name, sha256) => adoptFleetKey(this.#store, name, sha256, this.#now()),
+      revokedHere: () => {
+        this.#crlStale = true;
+      },
     };
   }
 
   // ---- administration -----------------------------------------------------------------------
 
   async setInhibited(realm: string, deviceId: string, inhibited: boolean): Promise<void> {
-    this.#requireRealm(realm);
+    await this.#requireRealm(realm);
     const id = deviceIdOf(deviceId, true);
-    await this.#store.write((tx) => {
-      const d = tx.getDevice(realm, id);
-      if (!d) throw errors.deviceNotFound();
-      tx.putDevice({ ...d, inhibited: Boolean(inhibited) });
-    });
+    if (!(await this.#store.devices.setInhibited(realm, id, Boolean(inhibited)))) throw errors.deviceNotFound();
     this.#log.info({ realm, deviceId: id, inhibited: Boolean(inhibited) }, 'device inhibition changed');
   }
 
-  showDevice(realm: string, deviceId: string): DeviceRecord {
-    this.#requireRealm(realm);
-    const d = this.#store.getDevice(realm, deviceIdOf(deviceId, true));
+  async showDevice(realm: string, deviceId: string): Promise<DeviceRecord> {
+    await this.#requireRealm(realm);
+    const d = await this.#store.devices.get(realm, deviceIdOf(deviceId, true));
     if (!d) throw errors.deviceNotFound();
     return toDeviceRecord(d);
   }
@@ -461,15 +465,36 @@ export class EmbeddedPairingCore implements PairingClient {
     return this.#ca.certificatePem;
   }
 
-  /** The CRL (all revoked certificates), regenerated when a revocation happens or daily. */
-  crl(): { pem: string; der: Buffer } {
-    const revocations = this.#store.revocationCount();
+  /**
+   * The CRL (all revoked certificates), made afresh when a revocation happened (here: at once; on
+   * another instance of a shared store: seen within crlCheckMs) or daily.
+   */
+  crl(): Promise<{ pem: string; der: Buffer }> {
+    const cached = this.#crlCache;
+    const now = this.#now().getTime();
+    if (cached && !this.#crlStale && now - cached.checkedAt < this.#crlCheckMs && now - cached.at < CRL_REFRESH_MS)
+      return Promise.resolve(cached);
+    // Concurrent requests share one check (and one signing).
+    this.#crlPending ??= this.#makeCrl().finally(() => {
+      this.#crlPending = undefined;
+    });
+    return this.#crlPending;
+  }
+
+  async #makeCrl(): Promise<{ pem: string; der: Buffer }> {
+    this.#crlStale = false;
+    const revocations = await this.#store.certificates.revocationCount();
     const now = this.#now();
     const cached = this.#crlCache;
-    if (cached && cached.revocations === revocations && now.getTime() - cached.at < CRL_REFRESH_MS) return cached;
-    const revoked = this.#store
-      .listRevoked()
-      .map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
+    if (cached && cached.revocations === revocations && now.getTime() - cached.at < CRL_REFRESH_MS) {
+      cached.checkedAt = now.getTime();
+      return cached;
+    }
+    const revoked = (await this.#store.certificates.listRevoked()).map((r) => ({
+      serialHex: r.serialHex,
+      revokedAt: new Date(r.revokedAt),
+      reason: r.reason,
+    }));
     // Increases with every new CRL (RFC 5280): revocations in the high bits, then the issuing second.
     const crlNumber = (BigInt(revocations) << 32n) | BigInt(Math.floor(now.getTime() / 1000));
     const crl = this.#ca.crl(revoked, {
@@ -477,21 +502,21 @@ export class EmbeddedPairingCore implements PairingClient {
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
     });
-    this.#crlCache = { ...crl, revocations, at: now.getTime() };
+    this.#crlCache = { ...crl, revocations, at: now.getTime(), checkedAt: now.getTime() };
     return crl;
   }
 
-  crlPem(): string {
-    return this.crl().pem;
+  async crlPem(): Promise<string> {
+    return (await this.crl()).pem;
   }
 
   /** The OCSP answer (DER) for a realm: certificates of other realms are `unknown` there. */
   async ocspResponse(realm: string, requestDer: Buffer): Promise<Buffer> {
-    this.#requireRealm(realm);
+    await this.#requireRealm(realm);
     return this.#ca.ocspResponse(
       requestDer,
       async (serialHex) => {
-        const c = await this.#store.getCertificate(serialHex);
+        const c = await this.#store.certificates.get(serialHex);
         if (!c || c.realm !== realm) return { status: 'unknown' };
         if (c.revokedAt && c.reason) return { status: 'revoked', revokedAt: new Date(c.revokedAt), reason: c.reason };
         return { status: 'good' };
@@ -500,22 +525,29 @@ export class EmbeddedPairingCore implements PairingClient {
     );
   }
 
-  /** Readiness for /health: the store answers a read. */
-  async ready(): Promise<boolean> {
-    try {
-      await this.#store.getRealm('');
-      return true;
-    } catch {
-      return false;
-    }
+  // ---- operations ---------------------------------------------------------------------------
+
+  /** Is the store there (the database reachable), and how fast does it answer. */
+  health(): Promise<StoreHealth> {
+    return this.#store.health();
   }
 
-  /** Store figures for metrics: durability setting, committed batches and writes (group commit). */
+  /** Commits and the writes they carried (group commit on SQLite), with the durability in force, for metrics. */
   storeStats(): { durability: string; batches: number; writes: number } {
     return { durability: this.#store.durability(), ...this.#store.commitStats() };
   }
 
+  /** The store's Prometheus lines (latency, pool, health). */
+  storeMetricsText(): string {
+    return this.#store.metricsText();
+  }
+
+  durability(): string {
+    return this.#store.durability();
+  }
+
   async close(): Promise<void> {
     await this.#store.close();
+    await this.#ca.close();
   }
 }

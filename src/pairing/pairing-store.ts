@@ -1,5 +1,14 @@
-// Storage of the pairing core, behind a small interface so that another engine (PostgreSQL for a
-// fleet) can replace SQLite. Plain rows in, plain rows out; the rules live in embedded-core.ts.
+// The pairing core's storage contract: one async store per feature, each operation atomic, so the
+// domain never holds an engine handle and the same rules hold on the embedded SQLite store and on
+// PostgreSQL shared by many instances (store/sqlite-*.ts, store/pg-*.ts; test/pairing-store/ runs
+// one contract suite on both). Operations that decide (register, record credentials, claim, sign,
+// import) decide inside the engine's transaction: concurrent calls, from any instance, behave as if
+// made one after the other.
+import type { ClaimStore } from './claims/claim-store.ts';
+import type { CoreAuditSink } from './core-audit.ts';
+import type { SignStore } from './foundries/sign-store.ts';
+import type { CentralAuditStore } from './import/central-audit-store.ts';
+import type { ImportStore } from './import/import-store.ts';
 import type { IntrospectionEntry } from './pairing-api.ts';
 
 export interface RealmRow {
@@ -30,69 +39,123 @@ export interface DeviceRow {
 
 export type RevocationReason = 'superseded' | 'unspecified' | 'keyCompromise';
 
-export interface IssuedCertificateRow {
-  serialHex: string;
-  realm: string;
-  deviceId: string;
-  issuedAt: string;
-  notAfter: string;
-}
-
-/** An issued certificate and its revocation, if any (OCSP answers from it). */
-export interface CertificateRow extends IssuedCertificateRow {
-  revokedAt: string | null;
-  reason: RevocationReason | null;
-}
-
 export interface RevokedCertificateRow {
   serialHex: string;
   revokedAt: string;
   reason: RevocationReason;
 }
 
-/** Reads: cheap, synchronous, always the committed state (or the current transaction's). */
-export interface PairingStoreReader {
-  getRealm(name: string): RealmRow | undefined;
-  listRealms(): RealmRow[];
-  getDevice(realm: string, deviceId: string): DeviceRow | undefined;
-  /**
-   * Devices the realm knows, a row each, unregistered ones included: Astarte's registration limit
-   * counts these.
-   */
-  countDevices(realm: string): number;
-  isRevoked(serialHex: string): boolean;
-  /** The certificate this core issued with that serial (canonical lowercase hex), undefined when none. */
-  getCertificate(serialHex: string): CertificateRow | undefined;
-  listRevoked(): RevokedCertificateRow[];
-  /** Increases with every revocation: the CRL number. */
-  revocationCount(): number;
+export interface RealmStore {
+  list(): Promise<RealmRow[]>;
+  get(name: string): Promise<RealmRow | undefined>;
+  /** False when a realm of that name already exists (nothing changed). */
+  create(row: RealmRow): Promise<boolean>;
 }
 
-/** Writes, only inside `PairingStore.write`. */
-export interface PairingStoreWriter extends PairingStoreReader {
-  /** Insert or replace the whole device row. */
-  putDevice(row: DeviceRow): void;
-  recordCertificate(row: IssuedCertificateRow): void;
-  revokeCertificate(serialHex: string, revokedAt: string, reason: RevocationReason): void;
+export interface RegisterRequest {
+  realm: string;
+  deviceId: string;
+  secretHash: string;
+  initialIntrospection: Record<string, IntrospectionEntry> | null;
+  at: string;
 }
 
-export interface PairingStore extends PairingStoreReader {
-  createRealm(row: RealmRow): void;
+/**
+ * registered: the device now holds `secretHash` (any earlier secret stopped working; an inhibition
+ * is lifted). confirmed: it has requested credentials, so it is not registered again. limit: a new
+ * device, and the realm already knows as many devices as its limit allows.
+ */
+export type RegisterOutcome = 'registered' | 'confirmed' | 'limit';
+
+export interface CredentialsRecord {
+  realm: string;
+  deviceId: string;
+  /** The hash the device authenticated with: if it changed since (re-registered, unregistered), nothing is recorded. */
+  secretHash: string;
+  serialHex: string;
+  notAfter: string;
+  at: string;
+}
+
+/** issued: recorded, the previous certificate revoked (superseded). stale: the secret changed. inhibited: refused. */
+export type CredentialsOutcome = 'issued' | 'stale' | 'inhibited';
+
+export interface DeviceStore {
+  get(realm: string, deviceId: string): Promise<DeviceRow | undefined>;
+  register(r: RegisterRequest): Promise<RegisterOutcome>;
+  /** Clears the secret and the first-credentials time (the row and its history stay); false when unknown. */
+  unregister(realm: string, deviceId: string): Promise<boolean>;
+  /** False when the device is unknown. */
+  setInhibited(realm: string, deviceId: string, inhibited: boolean): Promise<boolean>;
+  recordCredentials(r: CredentialsRecord): Promise<CredentialsOutcome>;
+  /** Device rows the realm knows, unregistered ones included (Astarte's registration limit counts these). */
+  count(realm: string): Promise<number>;
+}
+
+/** A certificate this core issued, and its revocation if any (OCSP answers from it). */
+export interface CertificateRow {
+  serialHex: string;
+  realm: string;
+  deviceId: string;
+  issuedAt: string;
+  notAfter: string;
+  revokedAt: string | null;
+  reason: RevocationReason | null;
+}
+
+export interface CertificateStore {
+  /** The certificate issued with that serial (any case of hex), undefined when this core never issued it. */
+  get(serialHex: string): Promise<CertificateRow | undefined>;
+  isRevoked(serialHex: string): Promise<boolean>;
+  listRevoked(): Promise<RevokedCertificateRow[]>;
+  /** How many certificates are revoked: grows with every committed revocation, so a cached CRL knows it is stale. */
+  revocationCount(): Promise<number>;
+}
+
+export type StoreEngine = 'sqlite' | 'postgres';
+
+export interface StoreHealth {
+  ok: boolean;
+  /** Round trip of the health query, milliseconds. */
+  latencyMs: number;
+  /** Why not ok (never a secret). */
+  error?: string;
+}
+
+/** Keys every instance on a shared store must hold (their fingerprints are recorded, never the keys). */
+export type FleetKey = 'ca-certificate' | 'claim-signing-key';
+
+export interface PairingStore {
+  readonly engine: StoreEngine;
+  readonly realms: RealmStore;
+  readonly devices: DeviceStore;
+  readonly certificates: CertificateStore;
+  readonly claims: ClaimStore;
+  readonly signs: SignStore;
+  readonly imports: ImportStore;
+  readonly centralAudit: CentralAuditStore;
   /**
-   * Run `op` in a durable transaction and resolve once it is committed. Concurrent calls are
-   * grouped into one transaction (group commit); each op runs in its own savepoint, so an op that
-   * throws rejects only its own caller and leaves no partial write.
+   * Where the core's own audit events go when the store keeps them itself (PostgreSQL: a chain in the
+   * database, so instances keep no state); undefined: the embedded trail `<data>/audit.db`.
    */
-  write<T>(op: (tx: PairingStoreWriter) => T): Promise<T>;
-  /** The durability setting in force, as the engine reports it (e.g. `FULL`). */
-  durability(): string;
-  /** Committed write batches and the writes they carried (group commit at work). */
+  readonly coreAudit?: CoreAuditSink;
+  /**
+   * Stores shared by several instances: records the fingerprint of a key the first time, then checks
+   * every instance's against it (StoreError FLEET_KEY_MISMATCH).
+   */
+  adoptKey?(name: FleetKey, sha256: string, at: string): Promise<'recorded' | 'same'>;
+  /** The fingerprint recorded for `name`, if any. */
+  fleetKey?(name: FleetKey): Promise<string | undefined>;
+  /** Commits made and the writes they carried (SQLite groups many writes in one commit; PostgreSQL: one each). */
   commitStats(): { batches: number; writes: number };
-  /**
-   * Statements of a feature with its own tables in the same database, usable inside write() ops (same
-   * transaction). `db` is the engine's handle (better-sqlite3 for SqlitePairingStore).
-   */
-  prepareExtension?<T>(prepare: (db: import('better-sqlite3').Database) => T): T;
+  /** The durability in force, as the engine reports it (e.g. `synchronous=FULL`, `synchronous_commit=on`). */
+  durability(): string;
+  /** The schema version in force (numbered migrations, src/db/migrations.ts). */
+  schemaVersion(): Promise<number>;
+  /** A cheap query against the database: is it there, and how fast does it answer. */
+  health(): Promise<StoreHealth>;
+  /** Prometheus lines of the store (group commit, pool, latency), for /metrics. */
+  metricsText(): string;
   /** Commit pending writes, then close. */
   close(): Promise<void>;
 }

@@ -25,7 +25,7 @@ export function realmKeyFile(dataDir: string, realm: string): string {
 }
 
 /** Create the realm in the embedded core if it does not exist yet. */
-export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, config: StationConfig): void {
+export async function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, config: StationConfig): Promise<void> {
   if (core.getRealm(config.realm)) return;
   const keyFile = realmKeyFile(dataDir, config.realm);
   if (existsSync(keyFile)) {
@@ -36,7 +36,7 @@ export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, 
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   ensurePrivateDir(join(embeddedCoreDir(dataDir), 'realm-keys'));
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-  core.createRealm({
+  await core.createRealm({
     name: config.realm,
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     brokerUrl: config.brokerUrl,
@@ -45,9 +45,9 @@ export function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: string, 
 }
 
 async function openEmbedded(dataDir: string, config: StationConfig): Promise<EmbeddedPairingCore> {
-  const core = EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(dataDir), defaultBrokerUrl: config.brokerUrl });
+  const core = await EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(dataDir), defaultBrokerUrl: config.brokerUrl });
   try {
-    ensureEmbeddedRealm(core, dataDir, config);
+    await ensureEmbeddedRealm(core, dataDir, config);
   } catch (e) {
     await core.close();
     throw e;

@@ -129,7 +129,7 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
     const r = await this.#embedded.registerDevice(realm, hwId, opts);
     const deviceId = canonicalDeviceId(hwId);
     const ctx = this.#context();
-    const registeredAt = this.#embedded.showDevice(realm, deviceId).lastRegistrationAt ?? this.#now().toISOString();
+    const registeredAt = (await this.#embedded.showDevice(realm, deviceId)).lastRegistrationAt ?? this.#now().toISOString();
     // The secret hash stays in the embedded core; the journal says which batch and who.
     this.#state.recordOffline({ realm, deviceId, batch: ctx.batchId ?? this.#outage(), registeredAt, operator: ctx.operator });
     return r;

@@ -4,8 +4,8 @@
 // cursor. A sync cut at any point resumes from here; acknowledgements are written only after the
 // remote's answer, so at worst a chunk is sent twice (harmless: the import is idempotent).
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { preparePrivateDatabase } from '../common/private-fs.ts';
+import { inlineMigrations } from '../db/migrations.ts';
+import { migrateSqlite, openSqlite, type SqliteDatabase } from '../db/sqlite.ts';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
 
 export interface OfflineRegistration {
@@ -33,7 +33,12 @@ export interface SyncConflict {
   at: string;
 }
 
-const SCHEMA = `
+/**
+ * Numbered migrations (src/db/migrations.ts). Version 1 is the schema files had before they were
+ * versioned, written IF NOT EXISTS so such a file is adopted as version 1 with its rows.
+ */
+export const SYNC_STATE_MIGRATIONS = inlineMigrations('sync state', [
+  `
 CREATE TABLE IF NOT EXISTS offline_registrations (
   realm TEXT NOT NULL,
   device_id TEXT NOT NULL,
@@ -69,14 +74,15 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   summary TEXT NOT NULL,
   PRIMARY KEY (remote, realm)
 ) WITHOUT ROWID;
-`;
+`,
+]);
 
 export function syncStateFile(dataDir: string): string {
   return join(dataDir, 'sync.db');
 }
 
 export class SyncState {
-  readonly #db: Database.Database;
+  readonly #db: SqliteDatabase;
   readonly #s;
 
   static open(file: string): SyncState {
@@ -84,15 +90,16 @@ export class SyncState {
   }
 
   private constructor(file: string) {
-    preparePrivateDatabase(file);
-    const db = new Database(file);
+    // Durable (WAL, synchronous=FULL): the journal must survive power loss (it says which batch an offline
+    // registration belongs to); an acknowledgement lost with the last transaction only means a chunk is sent again.
+    const db = openSqlite(file);
+    try {
+      migrateSqlite(db, SYNC_STATE_MIGRATIONS, `sync state ${file}`);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     this.#db = db;
-    db.pragma('journal_mode = WAL');
-    // The journal must survive power loss (it says which batch an offline registration belongs to);
-    // an acknowledgement lost with the last transaction only means a chunk is sent again (harmless).
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
     this.#s = {
       journal: db.prepare(
         `INSERT INTO offline_registrations (realm, device_id, batch, registered_at, operator, hardware_serial)

@@ -185,7 +185,7 @@ describe('the C reference device', () => {
     // The host build keeps its OTP in a file: the secret the device holds is the one the core accepts.
     const secret = readFileSync(d.otpFile).subarray(1, 45).toString('ascii');
     assert.ok(status.state === 'locked' && status.digest === secretDigest(secret));
-    const core = EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(run.dir) });
+    const core = await EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(run.dir) });
     try {
       assert.equal((await core.getInfo('plant1', deriveDeviceId('CREF-0004'), secret)).status, 'pending');
     } finally {

@@ -255,7 +255,7 @@ test('kill -9 at any point, then recover (and --discard / --set-aside where no d
 
   const trail = AuditTrail.open({ file: join(data, 'audit.db'), stationId: STATION, readonly: true });
   const db = StationDb.open(dbFile);
-  const core = EmbeddedPairingCore.open({ dataDir: data });
+  const core = await EmbeddedPairingCore.open({ dataDir: data });
   try {
     const chain = trail.verify();
     assert.equal(chain.ok, true, JSON.stringify(chain));
@@ -271,7 +271,7 @@ test('kill -9 at any point, then recover (and --discard / --set-aside where no d
       // Otherwise its pending record was discarded by a decision, and the core no longer takes the secret.
       const discard = decided.find((e) => e.deviceId === deviceId && e.data?.decision === 'discard');
       assert.ok(discard, `${d.serial} holds a secret the station cannot account for`);
-      assert.notEqual(core.showDevice(REALM, deviceId).status, 'confirmed');
+      assert.notEqual((await core.showDevice(REALM, deviceId)).status, 'confirmed');
     }
     t.diagnostic(
       `kinds seen: ${[...seen].join('; ')}; ${all.length} devices; ${decisions.discarded} discarded, ${decisions.setAside} set aside`,

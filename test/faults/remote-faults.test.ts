@@ -79,10 +79,10 @@ test('the remote core stops mid-run: one PAIRING_CORE_UNREACHABLE pause, zero FA
     await remote.kill();
   }
   // Every provisioned device is registered in the remote core, with the secret the station wrote.
-  const core = EmbeddedPairingCore.open({ dataDir: remote.dir });
+  const core = await EmbeddedPairingCore.open({ dataDir: remote.dir });
   try {
     assert.equal(provisioned.length, COUNT);
-    for (const id of provisioned) assert.equal(core.showDevice(REALM, id).registered, true);
+    for (const id of provisioned) assert.equal((await core.showDevice(REALM, id)).registered, true);
   } finally {
     await core.close();
   }

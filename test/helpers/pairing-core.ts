@@ -1,4 +1,5 @@
-// A throwaway embedded pairing core in a temp data dir, with one realm, for pairing tests.
+// A throwaway pairing core in a temp data dir, with one realm, for pairing tests. Its store is the
+// embedded SQLite one, or a fresh PostgreSQL schema when IMPRINT_TEST_STORE=postgres (or `store`).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,15 +7,18 @@ import { join } from 'node:path';
 import { EmbeddedPairingCore, type RealmConfig } from '../../src/pairing/embedded-core.ts';
 import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
 import { makeAgentKeyPair, type PemKeyPair } from './pairing-keys.ts';
+import { freshSchema, type TestSchema, testStoreEngine } from './pg-test-db.ts';
 
 export interface TestCore {
   core: EmbeddedPairingCore;
   dataDir: string;
   realm: RealmConfig;
   agentKeys: PemKeyPair;
-  /** Close the core and open it again on the same data dir: a restart. */
+  /** The postgres:// URL of the store, when it is PostgreSQL. */
+  storeUrl?: string;
+  /** Close the core and open it again on the same data dir and store: a restart. */
   reopen(): Promise<EmbeddedPairingCore>;
-  /** Close the core and delete its data dir. */
+  /** Close the core and delete its data dir (and its PostgreSQL schema). */
   cleanup(): Promise<void>;
 }
 
@@ -22,13 +26,22 @@ export function makeTempDir(prefix = 'imprint-pairing-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function openTestCore(
-  opts: { realm?: string; deviceRegistrationLimit?: number; now?: () => Date; dataDir?: string } = {},
-): TestCore {
+export async function openTestCore(
+  opts: {
+    realm?: string;
+    deviceRegistrationLimit?: number;
+    now?: () => Date;
+    dataDir?: string;
+    store?: 'sqlite' | 'postgres';
+  } = {},
+): Promise<TestCore> {
   const dataDir = opts.dataDir ?? makeTempDir();
   const agentKeys = makeAgentKeyPair();
-  const core = EmbeddedPairingCore.open({ dataDir, now: opts.now });
-  const realm = core.createRealm({
+  let schema: TestSchema | undefined;
+  if ((opts.store ?? testStoreEngine()) === 'postgres') schema = await freshSchema();
+  const open = () => EmbeddedPairingCore.open({ dataDir, now: opts.now, store: schema?.url });
+  const core = await open();
+  const realm = await core.createRealm({
     name: opts.realm ?? 'test',
     publicKeyPem: agentKeys.publicKeyPem,
     brokerUrl: 'mqtts://broker.test:8883/',
@@ -39,13 +52,15 @@ export function openTestCore(
     dataDir,
     realm,
     agentKeys,
+    storeUrl: schema?.url,
     async reopen() {
       await t.core.close();
-      t.core = EmbeddedPairingCore.open({ dataDir, now: opts.now });
+      t.core = await open();
       return t.core;
     },
     async cleanup() {
       await t.core.close();
+      await schema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

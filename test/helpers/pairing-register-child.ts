@@ -5,9 +5,9 @@ import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 
 const dataDir = process.argv[2];
-const core = EmbeddedPairingCore.open({ dataDir });
+const core = await EmbeddedPairingCore.open({ dataDir, store: process.env.IMPRINT_CHILD_STORE || undefined });
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-core.createRealm({ name: 'crash', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+await core.createRealm({ name: 'crash', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string });
 let n = 0;
 for (let wave = 0; wave < 10_000; wave++) {
   await Promise.all(

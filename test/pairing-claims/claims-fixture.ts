@@ -31,14 +31,14 @@ export interface ClaimsServer {
 export async function startClaimsServer(
   opts: { now?: () => Date; sign?: boolean; deviceRegistrationLimit?: number; gatewayUrl?: string } = {},
 ): Promise<ClaimsServer> {
-  const t = openTestCore({ now: opts.now, deviceRegistrationLimit: opts.deviceRegistrationLimit });
+  const t = await openTestCore({ now: opts.now, deviceRegistrationLimit: opts.deviceRegistrationLimit });
   const trail = openCoreAuditTrail(t.dataDir);
   const audit = new CoreAudit(trail);
   const claims = new ClaimService(t.core, await ClaimSigningKey.loadOrCreate(t.dataDir), { audit });
   let sign: SignService | undefined;
   if (opts.sign) {
-    t.core.createRealm({ name: 'fio', publicKeyPem: makeAgentKeyPair().publicKeyPem, factory: FACTORY });
-    sign = new SignService(t.core, { realm: 'fio', audit, gatewayUrl: opts.gatewayUrl ?? 'https://gw.plant.test:8443' });
+    await t.core.createRealm({ name: 'fio', publicKeyPem: makeAgentKeyPair().publicKeyPem, factory: FACTORY });
+    sign = await SignService.open(t.core, { realm: 'fio', audit, gatewayUrl: opts.gatewayUrl ?? 'https://gw.plant.test:8443' });
   }
   const app = await buildPairingServer({ core: t.core, claims, sign });
   await app.listen({ host: '127.0.0.1', port: 0 });

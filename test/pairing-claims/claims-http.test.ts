@@ -145,7 +145,7 @@ describe('tokens that must be refused', () => {
   });
 
   test('minted for another realm', async () => {
-    s.t.core.createRealm({ name: 'other', publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    await s.t.core.createRealm({ name: 'other', publicKeyPem: makeAgentKeyPair().publicKeyPem });
     const token = await mint({ realm: 'other' });
     const r = await claim(token, 'FOREIGN-1');
     assert.equal(r.status, 403);
@@ -200,9 +200,9 @@ describe('concurrency', () => {
     for (const r of results.filter((x) => x.status !== 201))
       assert.equal(r.headers.get('x-imprint-error'), 'CLAIM_TOKEN_USED_UP');
     const { jti } = readClaimTokenPayload(token);
-    const rec = s.claims.listTokens(s.realm).find((t) => t.jti === jti);
+    const rec = (await s.claims.listTokens(s.realm)).find((t) => t.jti === jti);
     assert.equal(rec?.uses, 5);
-    for (const r of ok) assert.equal(s.t.core.showDevice(s.realm, r.body.data.device_id).registered, true);
+    for (const r of ok) assert.equal((await s.t.core.showDevice(s.realm, r.body.data.device_id)).registered, true);
   });
 
   test('10 parallel claims of one manufacturer id: exactly one succeeds', async () => {

@@ -82,7 +82,7 @@ describe('pairing HTTP agent API', () => {
 
   test('RSA realm keys work too (RS256 token)', async () => {
     const rsa = makeAgentKeyPair('rsa');
-    s.t.core.createRealm({ name: 'rsarealm', publicKeyPem: rsa.publicKeyPem });
+    await s.t.core.createRealm({ name: 'rsarealm', publicKeyPem: rsa.publicKeyPem });
     const token = await mintAgentToken({ privateKey: rsa.privateKeyPem });
     assert.equal(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).alg, 'RS256');
     const r = await s.request('POST', '/v1/rsarealm/agent/devices', {
@@ -184,7 +184,7 @@ describe('pairing HTTP agent API', () => {
       auth: `Bearer ${all}`,
     });
     assert.equal(r.status, 201);
-    assert.deepEqual(s.t.core.showDevice(s.realm, 'xDpBTJ5gR7WoA1t1hgnPqQ').initialIntrospection, {
+    assert.deepEqual((await s.t.core.showDevice(s.realm, 'xDpBTJ5gR7WoA1t1hgnPqQ')).initialIntrospection, {
       'org.example.Values': { major: 0, minor: 1 },
     });
   });
@@ -246,7 +246,7 @@ describe('pairing HTTP agent API', () => {
     assert.equal(r.status, 201);
     const info = await s.request('GET', `/v1/${s.realm}/devices/${DEVICE}`, { auth: `Bearer ${r.body.data.credentials_secret}` });
     assert.equal(info.status, 200);
-    assert.equal(s.t.core.showDevice(s.realm, DEVICE).deviceId, DEVICE);
+    assert.equal((await s.t.core.showDevice(s.realm, DEVICE)).deviceId, DEVICE);
   });
 });
 

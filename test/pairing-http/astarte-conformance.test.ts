@@ -71,7 +71,7 @@ describe('Astarte conformance of the pairing HTTP API', () => {
     s = await startTestServer();
     agentKey = createPrivateKey(s.t.agentKeys.privateKeyPem);
     all = await s.token();
-    s.t.core.createRealm({ name: LIMIT_REALM, publicKeyPem: s.t.realm.publicKeyPem, deviceRegistrationLimit: 0 });
+    await s.t.core.createRealm({ name: LIMIT_REALM, publicKeyPem: s.t.realm.publicKeyPem, deviceRegistrationLimit: 0 });
     for (const id of [PENDING, CONFIRMED, INHIBITED])
       secrets[id] = (await s.t.core.registerDevice(s.realm, id)).credentialsSecret;
     const first = await s.t.core.requestCredentials(s.realm, CONFIRMED, secrets[CONFIRMED], makeDeviceCsr().csrPem);
@@ -90,7 +90,7 @@ describe('Astarte conformance of the pairing HTTP API', () => {
       now: new Date(Date.now() - 3 * dayMs),
     }).pem;
     certs.notYetValid = ca.issue({ csrPem, commonName: cn, serialHex: '0e02', now: new Date(Date.now() + 3 * dayMs) }).pem;
-    foreign = openTestCore({ realm: s.realm });
+    foreign = await openTestCore({ realm: s.realm });
     const f = (await foreign.core.registerDevice(s.realm, CONFIRMED)).credentialsSecret;
     certs.foreignSameName = (await foreign.core.requestCredentials(s.realm, CONFIRMED, f, csrPem)).clientCrt;
     const renamed = CertificateAuthority.loadOrCreate(`${tmp}/renamed`, { commonName: 'Another CA' });

@@ -90,7 +90,7 @@ describe('astartectl-style commands', () => {
     assert.equal(claims.exp - claims.iat, 60);
     const un = await imprint('pairing', 'agent', 'unregister', DEVICE, '-r', s.realm, '--pairing-url', s.base, '-t', token, '-y');
     assert.equal(un.code, 0, un.err);
-    assert.equal(s.t.core.showDevice(s.realm, DEVICE).registered, false);
+    assert.equal((await s.t.core.showDevice(s.realm, DEVICE)).registered, false);
     // The token allows DELETE only: the server refuses a registration with it, naming the path.
     const refused = await imprint('pairing', 'agent', 'register', DEVICE, '-r', s.realm, '--pairing-url', s.base, '-t', token);
     assert.equal(refused.code, 1);

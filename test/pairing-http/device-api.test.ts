@@ -203,7 +203,7 @@ describe('pairing HTTP server --broker-url', () => {
   test('devices of realms created without a broker URL get the server default; explicit ones keep theirs', async () => {
     const s = await startTestServer({ defaultBrokerUrl: 'mqtts://broker.plant.example:8883/' });
     try {
-      s.t.core.createRealm({ name: 'nobroker', publicKeyPem: s.t.agentKeys.publicKeyPem });
+      await s.t.core.createRealm({ name: 'nobroker', publicKeyPem: s.t.agentKeys.publicKeyPem });
       const info = async (realm: string) => {
         const { credentialsSecret } = await s.t.core.registerDevice(realm, DEVICE);
         return (await s.request('GET', `/v1/${realm}/devices/${DEVICE}/`, { auth: `Bearer ${credentialsSecret}` })).body;

@@ -33,8 +33,8 @@ describe('OCSP responder', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'imprint-ocsp-'));
     // The URL is known once the server listens (port 0): the core asks for it at issue time.
-    core = EmbeddedPairingCore.open({ dataDir: join(dir, 'data'), ocspUrl: (realm) => `${base}/v1/${realm}/ca/ocsp` });
-    core.createRealm({ name: 'test', publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    core = await EmbeddedPairingCore.open({ dataDir: join(dir, 'data'), ocspUrl: (realm) => `${base}/v1/${realm}/ca/ocsp` });
+    await core.createRealm({ name: 'test', publicKeyPem: makeAgentKeyPair().publicKeyPem });
     app = await buildPairingServer({ core });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -90,7 +90,7 @@ describe('OCSP responder', () => {
   });
 
   test('another realm does not vouch for this realm’s certificates', async () => {
-    core.createRealm({ name: 'other', publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    await core.createRealm({ name: 'other', publicKeyPem: makeAgentKeyPair().publicKeyPem });
     const r = await openssl([
       'ocsp',
       '-issuer',

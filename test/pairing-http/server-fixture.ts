@@ -27,7 +27,7 @@ export interface TestResponse {
 export async function startTestServer(
   opts: { deviceRegistrationLimit?: number; logger?: Logger; now?: () => Date; defaultBrokerUrl?: string } = {},
 ): Promise<TestServer> {
-  const t = openTestCore({ deviceRegistrationLimit: opts.deviceRegistrationLimit, now: opts.now });
+  const t = await openTestCore({ deviceRegistrationLimit: opts.deviceRegistrationLimit, now: opts.now });
   const app = await buildPairingServer({ core: t.core, logger: opts.logger, defaultBrokerUrl: opts.defaultBrokerUrl });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -70,7 +70,7 @@ describe('lmp-device-register against /sign', () => {
     const third = await sign(lmpRequest({ factory: FACTORY, uuid }).json);
     assert.equal(third.status, 201);
     const oldSerial = openssl(['x509', '-noout', '-serial'], { input: first.body['client.pem'] }).stdout.split('=')[1].trim();
-    const crl = openssl(['crl', '-noout', '-text'], { input: s.t.core.crlPem() }).stdout;
+    const crl = openssl(['crl', '-noout', '-text'], { input: await s.t.core.crlPem() }).stdout;
     assert.match(crl.toUpperCase(), new RegExp(oldSerial.replace(/^0+/, '')));
     const [reopen] = s.trail.query({ step: 'sign-reopen' });
     assert.equal(reopen.operator, 'qa-lead');

@@ -37,7 +37,7 @@ test('every registration acknowledged before a SIGKILL is still there after reop
       });
     });
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
-    const core = EmbeddedPairingCore.open({ dataDir });
+    const core = await EmbeddedPairingCore.open({ dataDir });
     try {
       for (const [id, secret] of acked) assert.equal((await core.getInfo('crash', id, secret)).status, 'pending');
     } finally {

@@ -10,7 +10,7 @@ const DEVICE = 'AJInS0w3VpWpuOqkXhgZdA';
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 test('credentials: the certificate has CN realm/device, verifies with openssl, and confirms the device', async () => {
-  const t = openTestCore();
+  const t = await openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', `${DEVICE}extra`);
     const { csrPem } = makeDeviceCsr({ commonName: 'anything-the-device-likes' });
@@ -21,7 +21,7 @@ test('credentials: the certificate has CN realm/device, verifies with openssl, a
     const v = opensslVerify(caPem, clientCrt);
     assert.ok(v.ok, v.output);
     assert.equal((await t.core.getInfo('test', DEVICE, credentialsSecret)).status, 'confirmed');
-    const rec = t.core.showDevice('test', DEVICE);
+    const rec = await t.core.showDevice('test', DEVICE);
     assert.equal(rec.status, 'confirmed');
     assert.match(rec.certificateSerial ?? '', /^[0-9a-f]{32}$/);
     assert.ok(rec.firstCredentialsRequestAt && rec.certificateNotAfter);
@@ -37,7 +37,7 @@ test('credentials: the certificate has CN realm/device, verifies with openssl, a
 });
 
 test('after the first credentials request, registration is refused; unregister re-opens it', async () => {
-  const t = openTestCore();
+  const t = await openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
@@ -61,18 +61,18 @@ test('after the first credentials request, registration is refused; unregister r
 });
 
 test('a new certificate supersedes the previous one: REVOKED on verify and listed in the CRL', async () => {
-  const t = openTestCore();
+  const t = await openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     const first = await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
-    const firstSerial = t.core.showDevice('test', DEVICE).certificateSerial!;
+    const firstSerial = (await t.core.showDevice('test', DEVICE)).certificateSerial!;
     const second = await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr({ type: 'rsa' }).csrPem);
-    assert.notEqual(t.core.showDevice('test', DEVICE).certificateSerial, firstSerial);
+    assert.notEqual((await t.core.showDevice('test', DEVICE)).certificateSerial, firstSerial);
     const old = await t.core.verifyCredentials('test', DEVICE, credentialsSecret, first.clientCrt);
     assert.deepEqual({ ...old, timestamp: 'x' }, { valid: false, timestamp: 'x', cause: 'REVOKED', details: null });
     assert.equal((await t.core.verifyCredentials('test', DEVICE, credentialsSecret, second.clientCrt)).valid, true);
 
-    const crl = t.core.crlPem();
+    const crl = await t.core.crlPem();
     assert.match(crl, /^-----BEGIN X509 CRL-----/);
     const caPem = t.core.caCertificatePem();
     assert.equal(opensslVerify(caPem, second.clientCrt, { crlPem: crl }).ok, true);
@@ -85,8 +85,8 @@ test('a new certificate supersedes the previous one: REVOKED on verify and liste
 });
 
 test('verify: another device’s certificate is INVALID, a foreign CA’s (same CA name) is INVALID_SIGNATURE, garbage is INVALID', async () => {
-  const t = openTestCore();
-  const other = openTestCore();
+  const t = await openTestCore();
+  const other = await openTestCore();
   try {
     const mine = await t.core.registerDevice('test', DEVICE);
     const theirs = await t.core.registerDevice('test', 'BJInS0w3VpWpuOqkXhgZdA');
@@ -116,7 +116,7 @@ test('verify: another device’s certificate is INVALID, a foreign CA’s (same 
 
 test('verify: an expired certificate answers EXPIRED', async () => {
   let now = new Date('2026-01-01T00:00:00Z');
-  const t = openTestCore({ now: () => now });
+  const t = await openTestCore({ now: () => now });
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     const { clientCrt } = await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
@@ -130,7 +130,7 @@ test('verify: an expired certificate answers EXPIRED', async () => {
 });
 
 test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, wrong secret', async () => {
-  const t = openTestCore();
+  const t = await openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     const { csrPem } = makeDeviceCsr();
@@ -143,7 +143,7 @@ test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, 
       isPairingError('INVALID_CSR', 422),
     );
     await assert.rejects(t.core.requestCredentials('test', DEVICE, 'wrong', csrPem), isPairingError('FORBIDDEN', 403));
-    assert.equal(t.core.showDevice('test', DEVICE).status, 'pending', 'failed requests do not confirm the device');
+    assert.equal((await t.core.showDevice('test', DEVICE)).status, 'pending', 'failed requests do not confirm the device');
     await t.core.setInhibited('test', DEVICE, true);
     await assert.rejects(
       t.core.requestCredentials('test', DEVICE, credentialsSecret, csrPem),
@@ -158,7 +158,7 @@ test('credentials are refused with clear 4xx errors: inhibited device, bad CSR, 
 });
 
 test('certificates survive a restart: same CA, verify still valid', async () => {
-  const t = openTestCore();
+  const t = await openTestCore();
   try {
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     const { clientCrt } = await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
@@ -174,21 +174,21 @@ test('certificates survive a restart: same CA, verify still valid', async () => 
 
 test('the CRL number grows with every new CRL', async () => {
   let now = new Date('2026-03-01T00:00:00Z');
-  const t = openTestCore({ now: () => now });
+  const t = await openTestCore({ now: () => now });
   try {
     const crlNumber = (pem: string) => {
       const r = spawnSync('openssl', ['crl', '-noout', '-crlnumber'], { input: pem, encoding: 'utf8', timeout: 10_000 });
       assert.equal(r.status, 0, r.stderr);
       return BigInt(`0x${r.stdout.trim().replace(/^crlNumber=(0x)?/, '')}`);
     };
-    const n0 = crlNumber(t.core.crlPem());
-    assert.equal(t.core.crlPem(), t.core.crlPem(), 'cached while nothing changes');
+    const n0 = crlNumber(await t.core.crlPem());
+    assert.equal(await t.core.crlPem(), await t.core.crlPem(), 'cached while nothing changes');
     const { credentialsSecret } = await t.core.registerDevice('test', DEVICE);
     await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
     await t.core.requestCredentials('test', DEVICE, credentialsSecret, makeDeviceCsr().csrPem);
-    const n1 = crlNumber(t.core.crlPem());
+    const n1 = crlNumber(await t.core.crlPem());
     now = new Date(now.getTime() + 2 * 24 * 3600 * 1000);
-    const n2 = crlNumber(t.core.crlPem());
+    const n2 = crlNumber(await t.core.crlPem());
     assert.ok(n0 < n1 && n1 < n2, `${n0} < ${n1} < ${n2}`);
   } finally {
     await t.cleanup();

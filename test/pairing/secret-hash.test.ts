@@ -71,9 +71,9 @@ test('imported bcrypt $2b$ hashes verify (and stay correct when cached)', async 
 });
 
 test('a hash written by one core authenticates the device on another core (no shared key)', async () => {
-  const a = openTestCore();
+  const a = await openTestCore({ store: 'sqlite' });
   const dirB = makeTempDir();
-  const b = EmbeddedPairingCore.open({ dataDir: dirB });
+  const b = await EmbeddedPairingCore.open({ dataDir: dirB });
   try {
     const { credentialsSecret } = await a.core.registerDevice('test', DEVICE);
     await a.core.close();
@@ -82,7 +82,7 @@ test('a hash written by one core authenticates the device on another core (no sh
     const row = dbA.prepare('SELECT * FROM devices WHERE device_id = ?').get(DEVICE) as Record<string, unknown>;
     dbA.close();
     assert.match(String(row.secret_hash), /^\$imprint-sha256\$v=1\$/);
-    b.createRealm({ name: 'test', publicKeyPem: a.agentKeys.publicKeyPem });
+    await b.createRealm({ name: 'test', publicKeyPem: a.agentKeys.publicKeyPem });
     await b.close();
     const dbB = new Database(`${dirB}/pairing.sqlite`);
     dbB
@@ -94,7 +94,7 @@ test('a hash written by one core authenticates the device on another core (no sh
       .prepare('INSERT INTO devices (realm, device_id, secret_hash) VALUES (?, ?, ?)')
       .run('test', 'BJInS0w3VpWpuOqkXhgZdA', bcrypt.hashSync(astarteSecret, 4).replace(/^\$2a\$/, '$2b$'));
     dbB.close();
-    const b2 = EmbeddedPairingCore.open({ dataDir: dirB });
+    const b2 = await EmbeddedPairingCore.open({ dataDir: dirB });
     try {
       assert.equal((await b2.getInfo('test', DEVICE, credentialsSecret)).status, 'pending');
       assert.equal((await b2.getInfo('test', 'BJInS0w3VpWpuOqkXhgZdA', astarteSecret)).status, 'pending');

@@ -65,7 +65,7 @@ describe('agent JWT attacks on the pairing server', () => {
 
   test('a token signed with another key, or by another realm, is refused', async () => {
     const other = makeAgentKeyPair();
-    s.t.core.createRealm({ name: 'otherrealm', publicKeyPem: other.publicKeyPem });
+    await s.t.core.createRealm({ name: 'otherrealm', publicKeyPem: other.publicKeyPem });
     const foreign = await new SignJWT({ a_pa: ['.*::.*'] })
       .setProtectedHeader({ alg: 'ES256' })
       .sign(createPrivateKey(other.privateKeyPem));

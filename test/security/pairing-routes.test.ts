@@ -135,6 +135,6 @@ describe('pairing server: deny by default', () => {
     }
     assert.ok(tried > 300, `only ${tried} requests`);
     // And the device is still registered: nothing got through.
-    assert.equal(s.t.core.showDevice(s.realm, DEVICE).registered, true);
+    assert.equal((await s.t.core.showDevice(s.realm, DEVICE)).registered, true);
   });
 });

@@ -145,7 +145,7 @@ test('kill -9 at random points loses nothing and leaves no unknown secret on any
 
   const trail = AuditTrail.open({ file: join(dir, 'data', 'audit.db'), stationId: 'kill-station', readonly: true });
   const db = StationDb.open(join(dir, 'data', 'station.db'));
-  const core = EmbeddedPairingCore.open({ dataDir: join(dir, 'data') });
+  const core = await EmbeddedPairingCore.open({ dataDir: join(dir, 'data') });
   try {
     const chain = trail.verify();
     assert.equal(chain.ok, true, JSON.stringify(chain));
@@ -162,7 +162,7 @@ test('kill -9 at random points loses nothing and leaves no unknown secret on any
       const reg = db.device(deviceId);
       assert.ok(reg, `${d.serial} holds a secret the station has no record of`);
       assert.equal(reg.digest, img!.otp.digest, `${d.serial}: the device digest is the one the station recorded`);
-      const core_ = core.showDevice(REALM, deviceId);
+      const core_ = await core.showDevice(REALM, deviceId);
       assert.equal(core_.registered, true, `${d.serial} is registered in the core`);
       assert.ok(
         (core_.lastRegistrationAt ?? '') <= reg.writtenAt,

@@ -60,7 +60,7 @@ test('a simulated device that is gone is settled by the station itself, audited;
     assert.equal(by['SIM-GONE-2'].outcome, 'failed');
     assert.equal(by['SIM-GONE-2'].code, 'DEVICE_GONE');
     assert.equal(by['REAL-GONE-1'].outcome, 'kept', 'a real device may come back: only a person decides');
-    assert.equal(core(station).showDevice(REALM, sim.deviceId).registered, false, 'the unused registration is removed');
+    assert.equal((await core(station).showDevice(REALM, sim.deviceId)).registered, false, 'the unused registration is removed');
     assert.equal(station.db.device(confirmed.deviceId)?.state, 'failed');
     const decisions = station.audit.query({ step: 'recover' }).filter((e) => e.data?.decision);
     assert.deepEqual(decisions.map((e) => [e.hardwareSerial, e.data?.decision, e.data?.automatic]).sort(), [
@@ -92,9 +92,9 @@ test('an operator discard: unregisters an unused registration, leaves a used one
     assert.match(detail['OP-UNUSED'], /unregistered/);
     assert.match(detail['OP-USED'], /already used this secret: its registration is left in place/);
     assert.match(detail['OP-REPLACED'], /no longer holds this secret/);
-    assert.equal(core(station).showDevice(REALM, unused.deviceId).registered, false);
-    assert.equal(core(station).showDevice(REALM, used.deviceId).status, 'confirmed', 'a live device is never cut off');
-    assert.equal(core(station).showDevice(REALM, replaced.deviceId).registered, true);
+    assert.equal((await core(station).showDevice(REALM, unused.deviceId)).registered, false);
+    assert.equal((await core(station).showDevice(REALM, used.deviceId)).status, 'confirmed', 'a live device is never cut off');
+    assert.equal((await core(station).showDevice(REALM, replaced.deviceId)).registered, true);
     assert.deepEqual(station.vault.pending(), []);
     const events = station.audit.query({ step: 'recover' });
     assert.equal(events.length, 3);

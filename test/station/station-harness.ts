@@ -70,9 +70,9 @@ export async function openHarness(
   opts: { pairing?: (core: EmbeddedPairingCore) => PairingClient; deviceIdRule?: DeviceIdRule; dir?: string } = {},
 ): Promise<Harness> {
   const dir = opts.dir ?? tempDir();
-  const core = EmbeddedPairingCore.open({ dataDir: join(dir, 'pairing') });
+  const core = await EmbeddedPairingCore.open({ dataDir: join(dir, 'pairing') });
   const config = { ...defaultStationConfig(), realm: REALM, stationId: 'test-station' };
-  ensureEmbeddedRealm(core, dir, config);
+  await ensureEmbeddedRealm(core, dir, config);
   const pairing = new RecordingPairing(opts.pairing ? opts.pairing(core) : core);
   const db = StationDb.open(join(dir, 'station.db'));
   const vault = SecretVault.open({ keyFile: join(dir, 'station.key'), db });

@@ -132,8 +132,8 @@ test('a simulated line: counters match the audit trail, the chain verifies, and 
   const dir = tempDir();
   dirs.push(dir);
   const config: StationConfig = { ...defaultStationConfig(), stationId: 'sim-station', realm: REALM };
-  const core = EmbeddedPairingCore.open({ dataDir: join(dir, 'pairing') });
-  ensureEmbeddedRealm(core, dir, config);
+  const core = await EmbeddedPairingCore.open({ dataDir: join(dir, 'pairing') });
+  await ensureEmbeddedRealm(core, dir, config);
   const pairing = new RecordingPairing(core);
   let logs = '';
   const sink = new Writable({

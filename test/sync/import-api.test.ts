@@ -33,7 +33,7 @@ describe('import API and central audit', () => {
   const cleanups: string[] = [];
 
   before(async () => {
-    remote = openTestCore({ realm: REALM });
+    remote = await openTestCore({ realm: REALM });
     server = await servePairing({ core: remote.core, host: '127.0.0.1', port: 0 });
     token = await mintAgentToken({ privateKey: remote.agentKeys.privateKeyPem });
   });
@@ -97,7 +97,7 @@ describe('import API and central audit', () => {
         devices: [
           {
             device_id: ids[1],
-            secret_hash: remote.core.showDevice(REALM, ids[1]) && hashOf(remote, ids[1]),
+            secret_hash: (await remote.core.showDevice(REALM, ids[1])) && hashOf(remote, ids[1]),
             registered_at: new Date().toISOString(),
           },
         ],

@@ -15,7 +15,7 @@ import { openTestCore } from '../helpers/pairing-core.ts';
 import { freePort } from './remote-process.ts';
 import { tempDir } from './sync-harness.ts';
 
-const remote = openTestCore({ realm: 'plant' });
+const remote = await openTestCore({ realm: 'plant' });
 const stationDir = tempDir('imprint-sync-policy-');
 after(async () => {
   await remote.cleanup();
@@ -45,7 +45,7 @@ test('fallback: offline while the remote is down (journalled under the open batc
     assert.ok(performance.now() - t0 < 5_000, 'an outage does not stall the line');
     assert.equal(offline.credentialsSecret.length, 44);
     assert.deepEqual(client.offlineState().offline, true);
-    assert.throws(() => remote.core.showDevice('plant', a), { code: 'DEVICE_NOT_FOUND' });
+    await assert.rejects(remote.core.showDevice('plant', a), { code: 'DEVICE_NOT_FOUND' });
 
     server = await servePairing({ core: remote.core, host: '127.0.0.1', port });
     // No explicit refresh: once the probe's cached "down" answer (2 s) expires, the next
@@ -53,7 +53,7 @@ test('fallback: offline while the remote is down (journalled under the open batc
     await new Promise((r) => setTimeout(r, 2_100));
     const online = await client.registerDevice('plant', b);
     assert.equal(client.offlineState().offline, false);
-    assert.equal(remote.core.showDevice('plant', b).registered, true);
+    assert.equal((await remote.core.showDevice('plant', b)).registered, true);
     assert.equal((await client.getInfo('plant', b, online.credentialsSecret)).status, 'pending');
     assert.deepEqual(
       changes.map((c) => c.offline),

@@ -17,8 +17,8 @@ export async function freePort(): Promise<number> {
 
 /** A remote core's data dir with one realm (created before its server starts). */
 export async function createRemoteRealm(dir: string, realm: string, publicKeyPem: string): Promise<void> {
-  const core = EmbeddedPairingCore.open({ dataDir: dir });
-  core.createRealm({ name: realm, publicKeyPem });
+  const core = await EmbeddedPairingCore.open({ dataDir: dir });
+  await core.createRealm({ name: realm, publicKeyPem });
   await core.close();
 }
 

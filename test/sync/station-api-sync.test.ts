@@ -16,7 +16,7 @@ import { openTestCore } from '../helpers/pairing-core.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from '../ui/browser-harness.ts';
 import { makeStationData } from './sync-harness.ts';
 
-const remote = openTestCore({ realm: 'plant' });
+const remote = await openTestCore({ realm: 'plant' });
 const dirs: string[] = [];
 after(async () => {
   await remote.cleanup();

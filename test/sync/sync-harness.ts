@@ -16,8 +16,8 @@ export function tempDir(prefix = 'imprint-sync-'): string {
 /** A station data dir as a station in embedded or fallback mode leaves it: pairing.sqlite + audit.db. */
 export async function makeStationData(opts: { realm: string; stationId: string; devices: string[]; dir?: string }) {
   const dir = opts.dir ?? tempDir('imprint-sync-station-');
-  const core = EmbeddedPairingCore.open({ dataDir: dir });
-  if (!core.getRealm(opts.realm)) core.createRealm({ name: opts.realm, publicKeyPem: makeAgentKeyPair().publicKeyPem });
+  const core = await EmbeddedPairingCore.open({ dataDir: dir });
+  if (!core.getRealm(opts.realm)) await core.createRealm({ name: opts.realm, publicKeyPem: makeAgentKeyPair().publicKeyPem });
   const trail = AuditTrail.open({ file: join(dir, 'audit.db'), stationId: opts.stationId });
   const secrets = new Map<string, string>();
   try {

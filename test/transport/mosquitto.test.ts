@@ -117,8 +117,8 @@ describe('Mosquitto with mutual TLS on pairing certificates', () => {
   before(async () => {
     assert.ok(existsSync(MOSQUITTO), `${MOSQUITTO} is required (.ci/run installs it)`);
     dir = mkdtempSync(join(tmpdir(), 'imprint-mqtt-'));
-    core = EmbeddedPairingCore.open({ dataDir: join(dir, 'core') });
-    core.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    core = await EmbeddedPairingCore.open({ dataDir: join(dir, 'core') });
+    await core.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem });
     app = await buildPairingServer({ core });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -159,8 +159,8 @@ describe('Mosquitto with mutual TLS on pairing certificates', () => {
 
     ({ credentialsSecret: secret } = await core.registerDevice(REALM, DEVICE));
     first = await credentialsFor(core, secret);
-    foreignCore = EmbeddedPairingCore.open({ dataDir: join(dir, 'foreign') });
-    foreignCore.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem });
+    foreignCore = await EmbeddedPairingCore.open({ dataDir: join(dir, 'foreign') });
+    await foreignCore.createRealm({ name: REALM, publicKeyPem: makeAgentKeyPair().publicKeyPem });
   });
 
   after(async () => {

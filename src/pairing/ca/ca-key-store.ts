@@ -102,7 +102,10 @@ function readText(path: string, what: string): string {
 }
 
 function loadKey(path: string): KeyObject {
-  const pem = readText(path, 'CA key file');
+  return parseKey(readText(path, 'CA key file'), path);
+}
+
+function parseKey(pem: string, path: string): KeyObject {
   try {
     const key = createPrivateKey({ key: pem, format: 'pem' });
     signingSchemeFor(key); // refuses key types the CA cannot sign with
@@ -121,7 +124,10 @@ function loadKey(path: string): KeyObject {
 }
 
 function loadCertificate(path: string, privateKey: KeyObject): { pem: string; fields: CertificateFields } {
-  const pem = readText(path, 'CA certificate file');
+  return parseCertificate(readText(path, 'CA certificate file'), path, privateKey);
+}
+
+function parseCertificate(pem: string, path: string, privateKey: KeyObject): { pem: string; fields: CertificateFields } {
   let fields: CertificateFields;
   let x509: X509Certificate;
   try {
@@ -182,4 +188,19 @@ export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
   const cert = loadCertificate(certPath, privateKey);
   const keyId = cert.fields.subjectKeyId ?? keyIdentifier(cert.fields.spki);
   return { privateKey, publicKey, certificatePem: cert.pem, certificate: cert.fields, keyId, created };
+}
+
+/** A CA given as PEM text (e.g. from environment variables; `where` names them in errors). Never creates one. */
+export function loadCaFromPem(keyPem: string, certPem: string, where: { key: string; cert: string }): CaMaterial {
+  const privateKey = parseKey(keyPem, where.key);
+  const cert = parseCertificate(certPem, where.cert, privateKey);
+  const keyId = cert.fields.subjectKeyId ?? keyIdentifier(cert.fields.spki);
+  return {
+    privateKey,
+    publicKey: createPublicKey(privateKey),
+    certificatePem: cert.pem,
+    certificate: cert.fields,
+    keyId,
+    created: false,
+  };
 }

@@ -4,7 +4,7 @@
 // so a request costs one CSR signature check and one ECDSA signature.
 import { verify } from 'node:crypto';
 import { ImprintError } from '../../common/errors.ts';
-import { type CaMaterial, loadOrCreateCa } from './ca-key-store.ts';
+import { type CaMaterial, loadCaFromPem, loadOrCreateCa } from './ca-key-store.ts';
 import { readCertificate, sameName } from './certificate-reader.ts';
 import { buildCrl, type RevocationReason } from './crl.ts';
 import { badCsrSignature, invalidCsr, readCsr, type UnverifiedCsr, verifyCsr } from './csr.ts';
@@ -138,6 +138,20 @@ export class CertificateAuthority {
     });
     return new CertificateAuthority(
       material,
+      validityDays(opts.leafValidityDays, DEFAULT_LEAF_VALIDITY_DAYS, 'The leaf validity'),
+      opts.signingThreads,
+    );
+  }
+
+  /** The CA from PEM text (a fleet's shared CA handed to each instance); `where` names the sources in errors. */
+  static fromPem(
+    keyPem: string,
+    certPem: string,
+    where: { key: string; cert: string },
+    opts: { leafValidityDays?: number; signingThreads?: number } = {},
+  ): CertificateAuthority {
+    return new CertificateAuthority(
+      loadCaFromPem(keyPem, certPem, where),
       validityDays(opts.leafValidityDays, DEFAULT_LEAF_VALIDITY_DAYS, 'The leaf validity'),
       opts.signingThreads,
     );

@@ -1,8 +1,8 @@
 // Fleet claims: plant IT mints scoped claim tokens per realm; a device presents one with its
 // manufacturer id and gets registered (device id = UUIDv5 of the id in the realm's namespace).
-// Checks and the use count happen in one store transaction with the device row, so concurrent
-// claims can neither exceed a token's uses nor claim one manufacturer id twice, and a claim never
-// takes over a device the realm already knows (registered by a station, pending or not).
+// Checks and the use count happen in one store transaction with the device row (claim-store.ts), so
+// concurrent claims, on any instance, can neither exceed a token's uses nor claim one manufacturer id
+// twice, and a claim never takes over a device the realm already knows (registered by a station).
 import { randomUUID } from 'node:crypto';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
@@ -10,11 +10,11 @@ import { secretFingerprint } from '../../common/secret-fingerprint.ts';
 import type { CoreAudit } from '../core-audit.ts';
 import { generateCredentialsSecret } from '../credentials-secret.ts';
 import { deriveDeviceId } from '../device-id.ts';
-import { type EmbeddedPairingCore, emptyDevice, type PairingCoreExtension } from '../embedded-core.ts';
+import type { EmbeddedPairingCore, PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-api.ts';
 import { hashSecret } from '../secret-hash.ts';
-import { ClaimStore, type ClaimTokenRecord } from './claim-store.ts';
-import { type ClaimSigningKey, type ClaimTokenPayload, readClaimTokenPayload } from './claim-token.ts';
+import type { ClaimOutcome, ClaimStore, ClaimTokenRecord } from './claim-store.ts';
+import { ClaimSigningKey, type ClaimTokenPayload, readClaimTokenPayload } from './claim-token.ts';
 
 export const MAX_TOKEN_LIFETIME_S = 366 * 86400;
 const MAX_MANUFACTURER_ID = 256;
@@ -43,6 +43,38 @@ export function serialPatternRegExp(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`, 'u');
 }
 
+/** Why the store refused a claim, as the error the device gets. */
+function claimRefused(
+  o: Exclude<ClaimOutcome, { kind: 'claimed' }>,
+  manufacturerId: string,
+  deviceId: string,
+  realm: string,
+  limit: number | undefined,
+): PairingError {
+  switch (o.kind) {
+    case 'unknown_token':
+      return new PairingError('CLAIM_TOKEN_INVALID', 401, 'Invalid claim token: unknown to this pairing core');
+    case 'revoked':
+      return new PairingError('CLAIM_TOKEN_REVOKED', 403, 'The claim token has been revoked');
+    case 'used_up':
+      return new PairingError('CLAIM_TOKEN_USED_UP', 403, `The claim token has no use left (${o.maxUses} of ${o.maxUses} used)`);
+    case 'already_claimed':
+      return new PairingError(
+        'ALREADY_CLAIMED',
+        409,
+        `Manufacturer id ${manufacturerId} was already claimed (device ${o.deviceId}) at ${o.claimedAt}`,
+      );
+    case 'device_exists':
+      return new PairingError(
+        'DEVICE_EXISTS',
+        409,
+        `Device ${deviceId} (manufacturer id ${manufacturerId}) is already known to realm "${realm}": a claim never takes over a registered device`,
+      );
+    case 'limit':
+      return new PairingError('REGISTRATION_LIMIT', 422, `The realm's device registration limit (${limit}) has been reached`);
+  }
+}
+
 export class ClaimService {
   readonly #ext: PairingCoreExtension;
   readonly #store: ClaimStore;
@@ -51,16 +83,30 @@ export class ClaimService {
   readonly #log: Logger;
   readonly #patterns = new Map<string, RegExp>();
 
+  /**
+   * The service with the claim-signing key of `dataDir` (created the first time); on a shared store the
+   * key must be the fleet's (StoreError FLEET_KEY_MISMATCH otherwise).
+   */
+  static async open(
+    core: EmbeddedPairingCore,
+    dataDir: string,
+    opts: { audit?: CoreAudit; logger?: Logger } = {},
+  ): Promise<ClaimService> {
+    const key = await ClaimSigningKey.loadOrCreate(dataDir);
+    await core.extension().adoptKey('claim-signing-key', key.keyId);
+    return new ClaimService(core, key, opts);
+  }
+
   constructor(core: EmbeddedPairingCore, key: ClaimSigningKey, opts: { audit?: CoreAudit; logger?: Logger } = {}) {
     this.#ext = core.extension();
-    this.#store = this.#ext.prepare((db) => new ClaimStore(db));
+    this.#store = this.#ext.store.claims;
     this.#key = key;
     this.#audit = opts.audit;
     this.#log = (opts.logger ?? silentLogger).child({ component: 'claims' });
   }
 
   async createToken(realm: string, o: CreateClaimTokenOptions): Promise<{ token: string; record: ClaimTokenRecord }> {
-    this.#ext.realm(realm);
+    await this.#ext.realm(realm);
     if (!URL.canParse(o.pairingUrl) || !/^https?:$/.test(new URL(o.pairingUrl).protocol))
       throw badArgument(`The pairing URL must be an absolute http(s) URL, got "${o.pairingUrl}"`);
     if (!Number.isSafeInteger(o.expiresInSeconds) || o.expiresInSeconds < 60 || o.expiresInSeconds > MAX_TOKEN_LIFETIME_S)
@@ -100,7 +146,7 @@ export class ClaimService {
       serialPattern: o.serialPattern ?? null,
       batch: o.batch ?? null,
     };
-    await this.#ext.write(() => this.#store.insertToken(record));
+    await this.#store.insertToken(record);
     await this.#audit?.record({
       step: 'claim-token-create',
       outcome: 'info',
@@ -117,26 +163,25 @@ export class ClaimService {
     return { token, record: { ...record, uses: 0, revokedAt: null } };
   }
 
-  listTokens(realm: string): ClaimTokenRecord[] {
-    this.#ext.realm(realm);
+  async listTokens(realm: string): Promise<ClaimTokenRecord[]> {
+    await this.#ext.realm(realm);
     return this.#store.listTokens(realm);
   }
 
   async revokeToken(realm: string, jti: string, operator?: string): Promise<ClaimTokenRecord> {
-    this.#ext.realm(realm);
-    const at = this.#ext.now().toISOString();
-    const record = await this.#ext.write(() => {
-      const t = this.#store.getToken(jti);
-      if (!t || t.realm !== realm)
-        throw new ImprintError(
-          'CLAIM_TOKEN_NOT_FOUND',
-          `No claim token ${jti} in realm "${realm}" (see: imprint pairing claim-token list ${realm})`,
-        );
-      if (t.revokedAt)
-        throw new ImprintError('CLAIM_TOKEN_ALREADY_REVOKED', `Claim token ${jti} was already revoked at ${t.revokedAt}`);
-      this.#store.revoke(realm, jti, at);
-      return { ...t, revokedAt: at };
-    });
+    await this.#ext.realm(realm);
+    const outcome = await this.#store.revokeToken(realm, jti, this.#ext.now().toISOString());
+    if (outcome.kind === 'not_found')
+      throw new ImprintError(
+        'CLAIM_TOKEN_NOT_FOUND',
+        `No claim token ${jti} in realm "${realm}" (see: imprint pairing claim-token list ${realm})`,
+      );
+    if (outcome.kind === 'already_revoked')
+      throw new ImprintError(
+        'CLAIM_TOKEN_ALREADY_REVOKED',
+        `Claim token ${jti} was already revoked at ${outcome.token.revokedAt}`,
+      );
+    const record = outcome.token;
     await this.#audit?.record({
       step: 'claim-token-revoke',
       outcome: 'info',
@@ -152,7 +197,7 @@ export class ClaimService {
     const started = performance.now();
     let payload: ClaimTokenPayload | undefined;
     try {
-      const cfg = this.#ext.realm(realm);
+      const cfg = await this.#ext.realm(realm);
       if (typeof manufacturerId !== 'string' || manufacturerId.length > MAX_MANUFACTURER_ID || !PRINTABLE.test(manufacturerId))
         throw new PairingError('VALIDATION', 422, 'Invalid manufacturer_id', {
           fields: { manufacturer_id: [`must be 1 to ${MAX_MANUFACTURER_ID} printable ASCII characters without spaces`] },
@@ -170,39 +215,16 @@ export class ClaimService {
       const deviceId = deriveDeviceId(manufacturerId, cfg.deviceIdNamespace);
       const credentialsSecret = generateCredentialsSecret();
       const secretHash = hashSecret(credentialsSecret);
-      const use = await this.#ext.write((tx) => {
-        const t = this.#store.getToken(p.jti);
-        if (!t || t.realm !== realm)
-          throw new PairingError('CLAIM_TOKEN_INVALID', 401, 'Invalid claim token: unknown to this pairing core');
-        if (t.revokedAt) throw new PairingError('CLAIM_TOKEN_REVOKED', 403, 'The claim token has been revoked');
-        if (t.maxUses !== null && t.uses >= t.maxUses)
-          throw new PairingError(
-            'CLAIM_TOKEN_USED_UP',
-            403,
-            `The claim token has no use left (${t.maxUses} of ${t.maxUses} used)`,
-          );
-        const claimed = this.#store.claimOf(realm, manufacturerId);
-        if (claimed)
-          throw new PairingError(
-            'ALREADY_CLAIMED',
-            409,
-            `Manufacturer id ${manufacturerId} was already claimed (device ${claimed.deviceId}) at ${claimed.claimedAt}`,
-          );
-        if (tx.getDevice(realm, deviceId))
-          throw new PairingError(
-            'DEVICE_EXISTS',
-            409,
-            `Device ${deviceId} (manufacturer id ${manufacturerId}) is already known to realm "${realm}": a claim never takes over a registered device`,
-          );
-        const limit = cfg.deviceRegistrationLimit;
-        if (limit !== undefined && tx.countDevices(realm) >= limit)
-          throw new PairingError('REGISTRATION_LIMIT', 422, `The realm's device registration limit (${limit}) has been reached`);
-        const now = this.#ext.now().toISOString();
-        tx.putDevice({ ...emptyDevice(realm, deviceId), secretHash, firstRegistrationAt: now, lastRegistrationAt: now });
-        this.#store.bumpUses(p.jti);
-        this.#store.insertClaim(realm, manufacturerId, deviceId, p.jti, now);
-        return t.uses + 1;
+      const outcome = await this.#store.claim({
+        realm,
+        jti: p.jti,
+        manufacturerId,
+        deviceId,
+        secretHash,
+        at: this.#ext.now().toISOString(),
       });
+      if (outcome.kind !== 'claimed') throw claimRefused(outcome, manufacturerId, deviceId, realm, cfg.deviceRegistrationLimit);
+      const use = outcome.use;
       await this.#audit?.record({
         step: 'claim',
         outcome: 'ok',

@@ -1,6 +1,7 @@
-// The claim tables (migration 005) on the pairing store's own connection, so that a claim's
-// check-and-increment runs in the same transaction as the device row it creates.
-import type { Database } from 'better-sqlite3';
+// The claim store contract: the tokens plant IT minted (their uses and revocation, never the token
+// itself) and every claimed manufacturer id. `claim` decides and writes in one transaction with the
+// device row, so concurrent claims, on any instance, never exceed a token's uses nor claim one
+// manufacturer id twice. Engines: store/sqlite-claims.ts, store/pg-claims.ts.
 
 export interface ClaimTokenRecord {
   jti: string;
@@ -14,78 +15,55 @@ export interface ClaimTokenRecord {
   revokedAt: string | null;
 }
 
-interface TokenDbRow {
-  jti: string;
+export type NewClaimToken = Omit<ClaimTokenRecord, 'uses' | 'revokedAt'>;
+
+export interface ClaimRequest {
   realm: string;
-  created_at: string;
-  expires_at: string;
-  max_uses: number | null;
-  uses: number;
-  serial_pattern: string | null;
-  batch: string | null;
-  revoked_at: string | null;
+  jti: string;
+  manufacturerId: string;
+  deviceId: string;
+  secretHash: string;
+  at: string;
 }
 
-const toRecord = (r: TokenDbRow): ClaimTokenRecord => ({
-  jti: r.jti,
-  realm: r.realm,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  maxUses: r.max_uses,
-  uses: r.uses,
-  serialPattern: r.serial_pattern,
-  batch: r.batch,
-  revokedAt: r.revoked_at,
-});
+export type ClaimOutcome =
+  | { kind: 'claimed'; use: number }
+  | { kind: 'unknown_token' }
+  | { kind: 'revoked' }
+  | { kind: 'used_up'; maxUses: number }
+  | { kind: 'already_claimed'; deviceId: string; claimedAt: string }
+  | { kind: 'device_exists' }
+  | { kind: 'limit' };
 
-export class ClaimStore {
-  readonly #s;
+export type RevokeTokenOutcome =
+  | { kind: 'revoked'; token: ClaimTokenRecord }
+  | { kind: 'not_found' }
+  | { kind: 'already_revoked'; token: ClaimTokenRecord };
 
-  constructor(db: Database) {
-    this.#s = {
-      insertToken: db.prepare(
-        `INSERT INTO claim_tokens (jti, realm, created_at, expires_at, max_uses, serial_pattern, batch)
-         VALUES (@jti, @realm, @createdAt, @expiresAt, @maxUses, @serialPattern, @batch)`,
-      ),
-      getToken: db.prepare<[string], TokenDbRow>('SELECT * FROM claim_tokens WHERE jti = ?'),
-      listTokens: db.prepare<[string], TokenDbRow>('SELECT * FROM claim_tokens WHERE realm = ? ORDER BY created_at, jti'),
-      revoke: db.prepare('UPDATE claim_tokens SET revoked_at = ? WHERE realm = ? AND jti = ? AND revoked_at IS NULL'),
-      bumpUses: db.prepare('UPDATE claim_tokens SET uses = uses + 1 WHERE jti = ?'),
-      claimOf: db.prepare<[string, string], { device_id: string; jti: string; claimed_at: string }>(
-        'SELECT device_id, jti, claimed_at FROM claims WHERE realm = ? AND manufacturer_id = ?',
-      ),
-      insertClaim: db.prepare('INSERT INTO claims (realm, manufacturer_id, device_id, jti, claimed_at) VALUES (?, ?, ?, ?, ?)'),
-    };
-  }
+export interface ClaimStore {
+  insertToken(t: NewClaimToken): Promise<void>;
+  getToken(jti: string): Promise<ClaimTokenRecord | undefined>;
+  listTokens(realm: string): Promise<ClaimTokenRecord[]>;
+  revokeToken(realm: string, jti: string, at: string): Promise<RevokeTokenOutcome>;
+  /** Registers the device (secret `secretHash`) and counts a use of the token, or says why not. */
+  claim(r: ClaimRequest): Promise<ClaimOutcome>;
+}
 
-  insertToken(r: Omit<ClaimTokenRecord, 'uses' | 'revokedAt'>): void {
-    this.#s.insertToken.run(r);
-  }
-
-  getToken(jti: string): ClaimTokenRecord | undefined {
-    const r = this.#s.getToken.get(jti);
-    return r && toRecord(r);
-  }
-
-  listTokens(realm: string): ClaimTokenRecord[] {
-    return this.#s.listTokens.all(realm).map(toRecord);
-  }
-
-  /** True when the token was live and is now revoked. */
-  revoke(realm: string, jti: string, at: string): boolean {
-    return this.#s.revoke.run(at, realm, jti).changes > 0;
-  }
-
-  bumpUses(jti: string): void {
-    this.#s.bumpUses.run(jti);
-  }
-
-  claimOf(realm: string, manufacturerId: string): { deviceId: string; jti: string; claimedAt: string } | undefined {
-    const r = this.#s.claimOf.get(realm, manufacturerId);
-    return r && { deviceId: r.device_id, jti: r.jti, claimedAt: r.claimed_at };
-  }
-
-  insertClaim(realm: string, manufacturerId: string, deviceId: string, jti: string, at: string): void {
-    this.#s.insertClaim.run(realm, manufacturerId, deviceId, jti, at);
-  }
+/**
+ * The rules of a claim, in the order the refusals are reported, over what the transaction read
+ * (locked): shared by both engines. undefined: the claim may proceed (the realm limit is checked
+ * by the insert itself).
+ */
+export function claimRefusal(
+  realm: string,
+  token: ClaimTokenRecord | undefined,
+  claimed: { deviceId: string; claimedAt: string } | undefined,
+  deviceExists: boolean,
+): ClaimOutcome | undefined {
+  if (!token || token.realm !== realm) return { kind: 'unknown_token' };
+  if (token.revokedAt) return { kind: 'revoked' };
+  if (token.maxUses !== null && token.uses >= token.maxUses) return { kind: 'used_up', maxUses: token.maxUses };
+  if (claimed) return { kind: 'already_claimed', ...claimed };
+  if (deviceExists) return { kind: 'device_exists' };
+  return undefined;
 }

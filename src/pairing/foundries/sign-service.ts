@@ -8,10 +8,10 @@ import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import type { CoreAudit } from '../core-audit.ts';
 import { deriveDeviceId } from '../device-id.ts';
-import { type EmbeddedPairingCore, emptyDevice, newSerialHex, type PairingCoreExtension } from '../embedded-core.ts';
+import { type EmbeddedPairingCore, newSerialHex, type PairingCoreExtension, type RealmConfig } from '../embedded-core.ts';
 import { PairingError } from '../pairing-api.ts';
 import { readCsrSubject } from './csr-subject.ts';
-import { SignStore } from './sign-store.ts';
+import { type SignOutcome, type SignRecord, type SignStore, signRefusal } from './sign-store.ts';
 import { renderSotaToml, type SotaOverrides } from './sota-toml.ts';
 
 export const DEFAULT_GATEWAY_URL = 'https://ota-lite.foundries.io:8443';
@@ -105,6 +105,38 @@ export function parseSignRequest(body: unknown): SignRequest {
   return { csr, hardwareId, uuid, name, sotaConfigDir, overrides };
 }
 
+/** Why /sign refused, as the error the device gets (undefined: no refusal). */
+function signRefused(
+  o: Exclude<SignOutcome, { kind: 'signed' }> | undefined,
+  realm: string,
+  uuid: string,
+  deviceId: string,
+  cfg: RealmConfig,
+): PairingError | undefined {
+  switch (o?.kind) {
+    case undefined:
+      return undefined;
+    case 'already_signed':
+      return new PairingError(
+        'ALREADY_SIGNED',
+        409,
+        `Device ${uuid} is already registered (since ${o.signedAt}); an operator must re-open it first (imprint pairing sign reopen ${realm} ${uuid})`,
+      );
+    case 'device_exists':
+      return new PairingError(
+        'DEVICE_EXISTS',
+        409,
+        `Device id ${deviceId} (UUID ${uuid}) is already known to realm "${realm}" and was not registered by /sign`,
+      );
+    case 'limit':
+      return new PairingError(
+        'REGISTRATION_LIMIT',
+        422,
+        `The realm's device registration limit (${cfg.deviceRegistrationLimit}) has been reached`,
+      );
+  }
+}
+
 export class SignService {
   readonly realm: string;
   readonly #ext: PairingCoreExtension;
@@ -116,16 +148,20 @@ export class SignService {
   readonly #audit: CoreAudit | undefined;
   readonly #log: Logger;
 
-  constructor(core: EmbeddedPairingCore, opts: SignServiceOptions) {
+  /** The service for `opts.realm` (PairingError REALM_NOT_FOUND, or SIGN_REALM_WITHOUT_FACTORY). */
+  static async open(core: EmbeddedPairingCore, opts: SignServiceOptions): Promise<SignService> {
+    return new SignService(core, await core.extension().realm(opts.realm), opts);
+  }
+
+  private constructor(core: EmbeddedPairingCore, cfg: RealmConfig, opts: SignServiceOptions) {
     this.#ext = core.extension();
-    const cfg = this.#ext.realm(opts.realm);
     if (!cfg.factory)
       throw new ImprintError('SIGN_REALM_WITHOUT_FACTORY', `Realm "${opts.realm}" has no factory name: /sign needs one`, {
         hint: `create the realm with: imprint pairing realm create ${opts.realm} --factory FACTORY …`,
       });
     this.realm = opts.realm;
     this.#factory = cfg.factory;
-    this.#store = this.#ext.prepare((db) => new SignStore(db));
+    this.#store = this.#ext.store.signs;
     this.#gatewayUrl = opts.gatewayUrl ?? DEFAULT_GATEWAY_URL;
     if (!URL.canParse(this.#gatewayUrl) || /["\s]/.test(this.#gatewayUrl))
       throw new ImprintError('INVALID_ARGUMENT', `The device gateway URL must be an absolute URL, got "${this.#gatewayUrl}"`);
@@ -177,12 +213,15 @@ export class SignService {
         throw badField('uuid', `does not match the CSR's CN (${subject.commonName.slice(0, 64)})`);
       uuid = subject.commonName.toLowerCase();
       const id = uuid;
-      const cfg = this.#ext.realm(realm);
+      const cfg = await this.#ext.realm(realm);
       // A UUID is 128 bits: the device id is its bytes. Other ids (lmp-device-register --validate-uuid 0) are derived.
       const deviceId = UUID_RE.test(id)
         ? Buffer.from(id.replaceAll('-', ''), 'hex').toString('base64url')
         : deriveDeviceId(id, cfg.deviceIdNamespace);
-      this.#assertMaySign(realm, id, deviceId, this.#store.get(realm, id));
+      // Checked before the costly signing, and again by the store in the transaction that records it.
+      const [before, existing] = await Promise.all([this.#store.get(realm, id), this.#ext.store.devices.get(realm, deviceId)]);
+      const early = signRefused(signRefusal(before, existing !== undefined), realm, id, deviceId, cfg);
+      if (early) throw early;
       const issued = await this.#ext.ca.issueWithSubjectAsync({
         csrPem: req.csr,
         commonName: subject.commonName,
@@ -193,36 +232,20 @@ export class SignService {
       });
       // Which key the device registered (the certificate certifies the CSR's key, checked by the CA).
       const keyHash = createHash('sha256').update(subject.spki).digest('hex');
-      const signings = await this.#ext.write((tx) => {
-        // Checked again in the transaction: a concurrent /sign of the same UUID may have won.
-        const rec = this.#store.get(realm, id);
-        this.#assertMaySign(realm, id, deviceId, rec);
-        const now = this.#ext.now().toISOString();
-        const device = tx.getDevice(realm, deviceId);
-        if (device?.certificateSerial) tx.revokeCertificate(device.certificateSerial, now, 'superseded');
-        const notAfter = issued.notAfter.toISOString();
-        tx.recordCertificate({ serialHex: issued.serialHex, realm, deviceId, issuedAt: now, notAfter });
-        const base = device ?? emptyDevice(realm, deviceId);
-        tx.putDevice({
-          ...base,
-          firstRegistrationAt: base.firstRegistrationAt ?? now,
-          lastRegistrationAt: now,
-          firstCredentialsRequestAt: base.firstCredentialsRequestAt ?? now,
-          lastCredentialsRequestAt: now,
-          certificateSerial: issued.serialHex,
-          certificateNotAfter: notAfter,
-        });
-        return this.#store.recordSigned({
-          realm,
-          uuid: id,
-          deviceId,
-          name: req.name ?? null,
-          hardwareId: req.hardwareId,
-          certificateSerial: issued.serialHex,
-          publicKeySha256: keyHash,
-          signedAt: now,
-        });
+      const outcome = await this.#store.sign({
+        realm,
+        uuid: id,
+        deviceId,
+        name: req.name ?? null,
+        hardwareId: req.hardwareId,
+        serialHex: issued.serialHex,
+        publicKeySha256: keyHash,
+        notAfter: issued.notAfter.toISOString(),
+        at: this.#ext.now().toISOString(),
       });
+      if (outcome.kind !== 'signed') throw signRefused(outcome, realm, id, deviceId, cfg);
+      this.#ext.revokedHere();
+      const signings = outcome.signings;
       await this.#audit?.record({
         step: 'sign',
         outcome: 'ok',
@@ -268,33 +291,16 @@ export class SignService {
     }
   }
 
-  #assertMaySign(realm: string, uuid: string, deviceId: string, rec: ReturnType<SignStore['get']>): void {
-    if (rec?.state === 'signed')
-      throw new PairingError(
-        'ALREADY_SIGNED',
-        409,
-        `Device ${uuid} is already registered (since ${rec.signedAt}); an operator must re-open it first (imprint pairing sign reopen ${realm} ${uuid})`,
-      );
-    if (!rec && this.#store.deviceExists(realm, deviceId))
-      throw new PairingError(
-        'DEVICE_EXISTS',
-        409,
-        `Device id ${deviceId} (UUID ${uuid}) is already known to realm "${realm}" and was not registered by /sign`,
-      );
-  }
-
   /** Operator: allow one more /sign of `uuid` (a replaced board, a wiped device). Audited. */
   async reopen(uuid: string, operator?: string): Promise<void> {
     const id = typeof uuid === 'string' ? uuid.toLowerCase() : '';
     const at = this.#ext.now().toISOString();
-    const rec = await this.#ext.write(() => {
-      const r = this.#store.get(this.realm, id);
-      if (!r) throw new ImprintError('SIGN_NOT_FOUND', `No /sign registration of ${uuid} in realm "${this.realm}"`);
-      if (r.state === 'reopened')
-        throw new ImprintError('SIGN_ALREADY_REOPENED', `${uuid} is already re-opened (since ${r.reopenedAt})`);
-      this.#store.reopen(this.realm, id, at);
-      return r;
-    });
+    const outcome = await this.#store.reopen(this.realm, id, at);
+    if (outcome.kind === 'not_found')
+      throw new ImprintError('SIGN_NOT_FOUND', `No /sign registration of ${uuid} in realm "${this.realm}"`);
+    if (outcome.kind === 'already_reopened')
+      throw new ImprintError('SIGN_ALREADY_REOPENED', `${uuid} is already re-opened (since ${outcome.reopenedAt})`);
+    const rec: SignRecord = outcome.record;
     await this.#audit?.record({
       step: 'sign-reopen',
       outcome: 'info',

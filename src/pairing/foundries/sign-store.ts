@@ -1,6 +1,7 @@
-// The /sign records (migration 005) on the pairing store's connection: one row per device UUID,
-// kept across re-registrations (the reference server's only record is one overwritten file).
-import type { Database } from 'better-sqlite3';
+// The /sign store contract: one record per device UUID, kept across re-registrations (the reference
+// server's only record is one overwritten file). `sign` checks and records in one transaction with
+// the device row and its certificates, so a UUID registers once even when two instances race.
+// Engines: store/sqlite-signs.ts, store/pg-signs.ts.
 
 export interface SignRecord {
   realm: string;
@@ -16,69 +17,46 @@ export interface SignRecord {
   reopenedAt: string | null;
 }
 
-interface Row {
+export interface SignRequest {
   realm: string;
   uuid: string;
-  device_id: string;
+  deviceId: string;
   name: string | null;
-  hardware_id: string | null;
-  certificate_serial: string;
-  public_key_sha256: string;
-  signed_at: string;
-  signings: number;
-  state: 'signed' | 'reopened';
-  reopened_at: string | null;
+  hardwareId: string;
+  serialHex: string;
+  publicKeySha256: string;
+  notAfter: string;
+  at: string;
 }
 
-export class SignStore {
-  readonly #s;
+export type SignOutcome =
+  | { kind: 'signed'; signings: number }
+  | { kind: 'already_signed'; signedAt: string }
+  | { kind: 'device_exists' }
+  | { kind: 'limit' };
 
-  constructor(db: Database) {
-    this.#s = {
-      get: db.prepare<[string, string], Row>('SELECT * FROM sign_registrations WHERE realm = ? AND uuid = ?'),
-      upsert: db.prepare(
-        `INSERT INTO sign_registrations (realm, uuid, device_id, name, hardware_id, certificate_serial, public_key_sha256, signed_at, state)
-         VALUES (@realm, @uuid, @deviceId, @name, @hardwareId, @certificateSerial, @publicKeySha256, @signedAt, 'signed')
-         ON CONFLICT (realm, uuid) DO UPDATE SET device_id = excluded.device_id, name = excluded.name,
-           hardware_id = excluded.hardware_id, certificate_serial = excluded.certificate_serial,
-           public_key_sha256 = excluded.public_key_sha256, signed_at = excluded.signed_at, state = 'signed',
-           signings = signings + 1
-         RETURNING signings`,
-      ),
-      reopen: db.prepare("UPDATE sign_registrations SET state = 'reopened', reopened_at = ? WHERE realm = ? AND uuid = ?"),
-      deviceExists: db.prepare<[string, string], number>('SELECT 1 FROM devices WHERE realm = ? AND device_id = ?').pluck(),
-    };
-  }
+export type ReopenOutcome =
+  | { kind: 'reopened'; record: SignRecord }
+  | { kind: 'not_found' }
+  | { kind: 'already_reopened'; reopenedAt: string | null };
 
-  get(realm: string, uuid: string): SignRecord | undefined {
-    const r = this.#s.get.get(realm, uuid);
-    return (
-      r && {
-        realm: r.realm,
-        uuid: r.uuid,
-        deviceId: r.device_id,
-        name: r.name,
-        hardwareId: r.hardware_id,
-        certificateSerial: r.certificate_serial,
-        publicKeySha256: r.public_key_sha256,
-        signedAt: r.signed_at,
-        signings: r.signings,
-        state: r.state,
-        reopenedAt: r.reopened_at,
-      }
-    );
-  }
+export interface SignStore {
+  get(realm: string, uuid: string): Promise<SignRecord | undefined>;
+  /**
+   * Records a /sign registration: the certificate (revoking the device's previous one), the device
+   * row (confirmed) and the UUID's record, unless the UUID is already signed (and not re-opened), its
+   * device id belongs to a device /sign did not register, or it is a new device beyond the realm's limit.
+   */
+  sign(r: SignRequest): Promise<SignOutcome>;
+  reopen(realm: string, uuid: string, at: string): Promise<ReopenOutcome>;
+}
 
-  /** Records a (re-)registration; returns how many times this UUID has been signed. */
-  recordSigned(r: Omit<SignRecord, 'signings' | 'state' | 'reopenedAt'>): number {
-    return (this.#s.upsert.get(r) as { signings: number }).signings;
-  }
-
-  reopen(realm: string, uuid: string, at: string): void {
-    this.#s.reopen.run(at, realm, uuid);
-  }
-
-  deviceExists(realm: string, deviceId: string): boolean {
-    return this.#s.deviceExists.get(realm, deviceId) !== undefined;
-  }
+/** The rules of /sign over what the transaction read: shared by both engines. undefined: proceed. */
+export function signRefusal(
+  record: SignRecord | undefined,
+  deviceExists: boolean,
+): Exclude<SignOutcome, { kind: 'signed' }> | undefined {
+  if (record?.state === 'signed') return { kind: 'already_signed', signedAt: record.signedAt };
+  if (!record && deviceExists) return { kind: 'device_exists' };
+  return undefined;
 }

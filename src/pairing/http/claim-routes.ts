@@ -71,7 +71,7 @@ export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, clai
           422: errorReply('Invalid manufacturer_id, or the realm registration limit is reached'),
         },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     async (req, reply) => {
       if (!claims) throw notEnabled();

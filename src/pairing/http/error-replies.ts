@@ -108,6 +108,11 @@ export function frameworkAnswer(err: FastifyError): ErrorAnswer | undefined {
   return { ...badRequest(), status: status === 404 ? 404 : 400 };
 }
 
+/** The core's database did not answer: nothing was done, the request may be retried. */
+export function unavailableAnswer(): ErrorAnswer {
+  return { status: 503, body: { errors: { detail: 'Service unavailable' } }, code: 'DB_UNAVAILABLE' };
+}
+
 export function internalErrorAnswer(): ErrorAnswer {
   return { status: 500, body: { errors: { detail: 'Internal server error' } }, code: 'INTERNAL' };
 }

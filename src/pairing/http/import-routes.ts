@@ -231,7 +231,7 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
       },
     },
     async (req) => {
-      const rows = api().devices.conflicts(req.params.realm, req.query.station);
+      const rows = await api().devices.conflicts(req.params.realm, req.query.station);
       return {
         data: {
           conflicts: rows.map((r) => ({
@@ -297,7 +297,7 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
       },
     },
     async (req) => {
-      const h = api().audit.head(req.params.realm, req.params.station);
+      const h = await api().audit.head(req.params.realm, req.params.station);
       return { data: { station: h.station, accepted_up_to: h.lastSeq, last_hash: h.lastHash } };
     },
   );
@@ -319,7 +319,7 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
       const q = req.query as Static<typeof CentralQuery>;
       let events: AuditEvent[];
       try {
-        events = api().audit.query(req.params.realm, {
+        events = await api().audit.query(req.params.realm, {
           station: q.station,
           deviceId: q.device_id,
           hardwareSerial: q.hardware_serial,
@@ -332,12 +332,15 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
           limit: q.limit === undefined ? undefined : Number(q.limit),
         });
       } catch (e) {
-        if (e instanceof PairingError) throw e;
+        // Only a bad query is the client's fault (an unreachable database stays a 503).
+        if ((e as { code?: string }).code !== 'AUDIT_INVALID_QUERY') throw e;
         throw new PairingError('VALIDATION', 422, (e as Error).message, { fields: { query: [(e as Error).message] } });
       }
-      const stations = api()
-        .audit.heads(req.params.realm)
-        .map((h) => ({ station: h.station, accepted_up_to: h.lastSeq, last_hash: h.lastHash }));
+      const stations = (await api().audit.heads(req.params.realm)).map((h) => ({
+        station: h.station,
+        accepted_up_to: h.lastSeq,
+        last_hash: h.lastHash,
+      }));
       return { data: { events: events as unknown as Record<string, unknown>[], stations } };
     },
   );

@@ -21,6 +21,8 @@ export class PairingMetrics {
   private readonly startedAt = Date.now();
   /** The store's group-commit counters, when the core exposes them. */
   storeStats: (() => { batches: number; writes: number }) | undefined;
+  /** The store's own lines (latency, pool, health), when the core exposes them. */
+  storeText: (() => string) | undefined;
 
   /** One finished HTTP request. `route` is the route pattern (e.g. /v1/:realm/agent/devices). */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -84,6 +86,8 @@ export class PairingMetrics {
       out.push('# TYPE imprint_pairing_store_writes_total counter');
       out.push(`imprint_pairing_store_writes_total ${store.writes}`);
     }
+    const storeText = this.storeText?.();
+    if (storeText) out.push(storeText.trimEnd());
     out.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');
     out.push('# TYPE process_resident_memory_bytes gauge');
     out.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);

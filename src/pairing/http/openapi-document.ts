@@ -8,10 +8,10 @@ function unused(): never {
 
 const NO_CORE: PairingServerCore = {
   getRealm: () => undefined,
+  realm: unused,
   caCertificatePem: unused,
   crlPem: unused,
   ocspResponse: unused,
-  ready: unused,
   registerDevice: unused,
   unregisterDevice: unused,
   getInfo: unused,

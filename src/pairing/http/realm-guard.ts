@@ -4,10 +4,15 @@ import type { FastifyRequest } from 'fastify';
 import { PairingError } from '../pairing-api.ts';
 import type { RouteContext } from './server.ts';
 
-/** The realm named in the request's path. */
-export function requireRealm(ctx: RouteContext, req: FastifyRequest): { name: string; publicKeyPem: string } {
-  const name = (req.params as { realm?: string }).realm ?? '';
-  const realm = ctx.core.getRealm(name);
+type Realm = { name: string; publicKeyPem: string };
+
+function found(realm: Realm | undefined): Realm {
   if (!realm) throw new PairingError('REALM_NOT_FOUND', 403, 'Forbidden');
   return realm;
+}
+
+/** The realm named in the request's path: at once when the core knows it, else after asking its store. */
+export function requireRealm(ctx: RouteContext, req: FastifyRequest): Realm | Promise<Realm> {
+  const name = (req.params as { realm?: string }).realm ?? '';
+  return ctx.core.getRealm(name) ?? ctx.core.realm(name).then(found);
 }

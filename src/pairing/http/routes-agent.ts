@@ -16,10 +16,13 @@ const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };
 export function agentAuthorizer(ctx: RouteContext) {
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     let pending: Promise<void> | undefined;
+    // On the route the router matched, with its decoded parameters: never on how the URL was spelled.
+    const path = authorizationPath(req.routeOptions.url ?? '', req.params as Record<string, unknown>);
+    const authorize = (realm: { name: string; publicKeyPem: string }) =>
+      ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
     try {
       const realm = requireRealm(ctx, req);
-      const path = authorizationPath(req.routeOptions.url ?? '', req.params as Record<string, unknown>);
-      pending = ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
+      pending = realm instanceof Promise ? realm.then(authorize) : authorize(realm);
     } catch (e) {
       done(e as Error);
       return;

@@ -36,11 +36,18 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   const secrets = new WeakMap<FastifyRequest, string>();
 
   const authenticateDevice = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    try {
-      requireRealm(ctx, req);
+    const withSecret = () => {
       const secret = bearerCredential(req.headers.authorization);
       if (!secret) throw new PairingError('UNAUTHORIZED', 401, 'Unauthorized');
       secrets.set(req, secret);
+    };
+    try {
+      const realm = requireRealm(ctx, req);
+      if (realm instanceof Promise) {
+        realm.then(withSecret).then(() => done(), done);
+        return;
+      }
+      withSecret();
       done();
     } catch (e) {
       done(e as Error);

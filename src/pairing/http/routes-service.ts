@@ -26,16 +26,21 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: VersionReply, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     async () => ({ data: ctx.version }),
   );
 
-  // As Astarte: an empty body, 200 when the store answers, 503 when it does not.
-  const health = async (_req: unknown, reply: FastifyReply) => reply.code((await ctx.core.ready()) ? 200 : 503).send();
+  // As Astarte: an empty body, 200 when the store answers, 503 when it does not (a load balancer then
+  // takes this instance out of rotation; it recovers by itself when the database is back).
+  const health = async (_req: unknown, reply: FastifyReply) => {
+    const h = await ctx.core.health?.();
+    if (h && !h.ok) return reply.code(503).header('retry-after', '1').send();
+    return reply.code(200).send();
+  };
   const healthReplies = {
     200: Type.Null({ description: 'Ready: the store answers (empty body)' }),
-    503: Type.Null({ description: 'Not ready: the store does not answer (empty body)' }),
+    503: Type.Null({ description: 'Not ready: the database does not answer (empty body, Retry-After)' }),
   };
   app.get(
     '/health',
@@ -52,7 +57,7 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { ...healthReplies, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     health,
   );
@@ -82,7 +87,7 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: PemText, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
     async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.caCertificatePem()),
   );
@@ -99,9 +104,9 @@ export function registerServiceRoutes(app: PairingFastify, ctx: RouteContext): v
         params: RealmParams,
         response: { 200: PemText, 403: ErrorReplies[403] },
       },
-      onRequest: async (req) => void requireRealm(ctx, req),
+      onRequest: async (req) => void (await requireRealm(ctx, req)),
     },
-    async (_req, reply) => reply.type(PEM_TYPE).send(ctx.core.crlPem()),
+    async (_req, reply) => reply.type(PEM_TYPE).send(await ctx.core.crlPem()),
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
+import { isDbError } from '../../db/db-errors.ts';
 import { PAIRING_CORE_VERSION, type PairingCoreExtension } from '../embedded-core.ts';
 import { CentralAudit } from '../import/central-audit.ts';
 import { DeviceImportService } from '../import/import-service.ts';
@@ -17,6 +18,7 @@ import {
   internalErrorAnswer,
   isPairingLikeError,
   pairingErrorAnswer,
+  unavailableAnswer,
   validationAnswer,
 } from './error-replies.ts';
 import { type ImportApi, registerImportRoutes } from './import-routes.ts';
@@ -31,15 +33,22 @@ import { registerSignRoutes, type SignApi } from './sign-routes.ts';
 
 /** What the server needs from a pairing core (EmbeddedPairingCore provides it). */
 export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
+  /** A realm the core knows without asking its store (synchronous: the hot path). */
   getRealm(name: string): { name: string; publicKeyPem: string } | undefined;
+  /** Any realm, asking the store when needed (created by another process or instance). */
+  realm(name: string): Promise<{ name: string; publicKeyPem: string } | undefined>;
   caCertificatePem(): string;
-  crlPem(): string;
+  crlPem(): Promise<string>;
   /** The DER OCSPResponse to a DER OCSPRequest about the realm's certificates. */
   ocspResponse(realm: string, requestDer: Buffer): Promise<Buffer>;
-  /** Readiness: false when the store does not answer (GET /health then answers 503). */
-  ready(): Promise<boolean>;
   /** Group-commit figures for /metrics, when the core has them. */
   storeStats?(): { batches: number; writes: number };
+  /** The store's own Prometheus lines (latency, pool, health). */
+  storeMetricsText?(): string;
+  /** Whether the core's database answers: /health is 503 while it does not. */
+  health?(): Promise<{ ok: boolean; latencyMs: number; error?: string }>;
+  /** The stores and CA of features built on the core (imports, central audit). */
+  extension?(): PairingCoreExtension;
 }
 
 export interface PairingServerOptions {
@@ -63,12 +72,10 @@ export interface PairingServerOptions {
   imports?: ImportApi;
 }
 
-/** The import API on a core's own database (EmbeddedPairingCore.extension()), when it has one. */
+/** The import API on the core's own store (EmbeddedPairingCore.extension()), when it has one. */
 function defaultImports(core: PairingServerCore): ImportApi | undefined {
-  const withExt = core as PairingServerCore & { extension?: () => PairingCoreExtension };
-  if (typeof withExt.extension !== 'function') return undefined;
-  const ext = withExt.extension();
-  return { devices: new DeviceImportService(ext), audit: new CentralAudit(ext) };
+  const ext = core.extension?.();
+  return ext && { devices: new DeviceImportService(ext), audit: new CentralAudit(ext) };
 }
 
 /** Shared by the route modules. */
@@ -124,18 +131,22 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   const routes: RegisteredRoute[] = [];
   registeredRoutesOf.set(app, routes);
   app.addHook('onRoute', guardRoute(agentAuthorizer(ctx), routes));
+  ctx.metrics.storeText = opts.core.storeMetricsText ? () => opts.core.storeMetricsText!() : undefined;
 
   await app.register(swagger, openApiOptions(ctx.version));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let answer: ErrorAnswer;
     if (isPairingLikeError(err)) answer = pairingErrorAnswer(err, idFieldOf(req));
+    else if (isDbError(err, 'DB_UNAVAILABLE')) answer = unavailableAnswer();
     else if (err.validation) answer = validationAnswer(err);
     else {
       const known = err instanceof ImprintError ? undefined : frameworkAnswer(err);
       if (!known) req.log.error({ err }, 'pairing request failed');
       answer = known ?? internalErrorAnswer();
     }
+    // 503 (the database is away): a client or load balancer may retry, here or on another instance.
+    if (answer.status === 503) reply.header('retry-after', '1');
     return reply.code(answer.status).header('x-imprint-error', answer.code).send(answer.body);
   });
 

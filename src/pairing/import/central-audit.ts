@@ -1,19 +1,15 @@
 // The central audit store on the remote core: every station's hash chain, appended in order and
 // verified on arrival (contiguous seq, each event linked to the previous one, each hash recomputed
 // from the canonical body), and queries across stations. Re-sending accepted events is harmless.
-import type { Database, Statement } from 'better-sqlite3';
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
 import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
 import { ImprintError } from '../../common/errors.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
+import type { CentralEventRow, ChainHead } from './central-audit-store.ts';
 import { checkStationName } from './import-service.ts';
 
-export interface ChainHead {
-  station: string;
-  lastSeq: number;
-  lastHash: string;
-}
+export type { ChainHead } from './central-audit-store.ts';
 
 /** Why an import was refused, and where: nothing of the request was stored. */
 export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed';
@@ -53,16 +49,6 @@ export interface CentralAuditQuery {
 
 export const MAX_CENTRAL_QUERY_LIMIT = 10_000;
 
-const QUERY_COLUMNS: [keyof CentralAuditQuery, string][] = [
-  ['station', 'station'],
-  ['deviceId', 'device_id'],
-  ['hardwareSerial', 'hardware_serial'],
-  ['batchId', 'batch_id'],
-  ['operator', 'operator'],
-  ['step', 'step'],
-  ['outcome', 'outcome'],
-];
-
 function isoOrThrow(name: string, v: string): string {
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new ImprintError('AUDIT_INVALID_QUERY', `${name} is not a date/time`);
@@ -77,53 +63,20 @@ function hasStringFields(e: AuditEvent): boolean {
 
 export class CentralAudit {
   readonly #ext: PairingCoreExtension;
-  readonly #db: Database;
-  readonly #s: {
-    head: Statement<[string, string], { last_seq: number; last_hash: string }>;
-    hashAt: Statement<[string, string, number], string>;
-    insert: Statement;
-    putHead: Statement;
-    heads: Statement<[string], { station: string; last_seq: number; last_hash: string }>;
-  };
-  readonly #queries = new Map<string, Statement>();
 
   constructor(ext: PairingCoreExtension) {
     this.#ext = ext;
-    this.#db = ext.prepare((db) => db);
-    this.#s = ext.prepare((db: Database) => ({
-      head: db.prepare<[string, string], { last_seq: number; last_hash: string }>(
-        'SELECT last_seq, last_hash FROM central_audit_heads WHERE realm = ? AND station = ?',
-      ),
-      hashAt: db
-        .prepare<[string, string, number], string>(
-          'SELECT hash FROM central_audit_events WHERE realm = ? AND station = ? AND seq = ?',
-        )
-        .pluck(),
-      insert: db.prepare(
-        `INSERT INTO central_audit_events (realm, station, seq, hash, body, ts, device_id, hardware_serial, batch_id, operator, step, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      putHead: db.prepare(
-        `INSERT INTO central_audit_heads (realm, station, last_seq, last_hash, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (realm, station) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
-           updated_at = excluded.updated_at`,
-      ),
-      heads: db.prepare<[string], { station: string; last_seq: number; last_hash: string }>(
-        'SELECT station, last_seq, last_hash FROM central_audit_heads WHERE realm = ? ORDER BY station',
-      ),
-    }));
   }
 
-  head(realm: string, station: string): ChainHead {
-    this.#ext.realm(realm);
+  async head(realm: string, station: string): Promise<ChainHead> {
+    await this.#ext.realm(realm);
     checkStationName(station);
-    const h = this.#s.head.get(realm, station);
-    return { station, lastSeq: h?.last_seq ?? 0, lastHash: h?.last_hash ?? GENESIS_HASH };
+    return (await this.#ext.store.centralAudit.head(realm, station)) ?? { station, lastSeq: 0, lastHash: GENESIS_HASH };
   }
 
-  heads(realm: string): ChainHead[] {
-    this.#ext.realm(realm);
-    return this.#s.heads.all(realm).map((h) => ({ station: h.station, lastSeq: h.last_seq, lastHash: h.last_hash }));
+  async heads(realm: string): Promise<ChainHead[]> {
+    await this.#ext.realm(realm);
+    return this.#ext.store.centralAudit.heads(realm);
   }
 
   /**
@@ -131,7 +84,7 @@ export class CentralAudit {
    * All or nothing: a refused request stores none of its events and says where the chain broke.
    */
   async importEvents(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
-    this.#ext.realm(realm);
+    await this.#ext.realm(realm);
     checkStationName(station);
     // Hashes are recomputed outside the write transaction (the expensive part), checked inside.
     const bodies = events.map((e) => {
@@ -141,87 +94,74 @@ export class CentralAudit {
         return undefined;
       }
     });
+    const seqs = events.map((e) => e.seq);
     const now = this.#ext.now().toISOString();
-    return this.#ext.write(() => {
-      const stored = this.#s.head.get(realm, station);
-      let lastSeq = stored?.last_seq ?? 0;
-      let lastHash = stored?.last_hash ?? GENESIS_HASH;
-      const accepted = lastSeq;
-      const refuse = (refusal: ChainRefusal, seq: number, message: string): never => {
-        throw new AuditChainError(refusal, seq, accepted, message);
-      };
-      events.forEach((e, i) => {
-        const seq = e.seq;
-        if (!Number.isSafeInteger(seq) || seq < 1) refuse('malformed', lastSeq + 1, `event #${i + 1} has no valid seq`);
-        if (seq <= lastSeq) {
-          // Already received: it must be the very same event.
-          const have = seq === lastSeq ? lastHash : this.#s.hashAt.get(realm, station, seq);
+    return this.#ext.store.centralAudit.append(
+      realm,
+      station,
+      seqs,
+      (stored, storedHash) => {
+        let lastSeq = stored?.lastSeq ?? 0;
+        let lastHash = stored?.lastHash ?? GENESIS_HASH;
+        const accepted = lastSeq;
+        const rows: CentralEventRow[] = [];
+        const refuse = (refusal: ChainRefusal, seq: number, message: string): never => {
+          throw new AuditChainError(refusal, seq, accepted, message);
+        };
+        events.forEach((e, i) => {
+          const seq = e.seq;
+          if (!Number.isSafeInteger(seq) || seq < 1) refuse('malformed', lastSeq + 1, `event #${i + 1} has no valid seq`);
+          if (seq <= lastSeq) {
+            // Already received: it must be the very same event.
+            const have = seq === lastSeq ? lastHash : storedHash(seq);
+            const body = bodies[i];
+            if (have !== e.hash || body === undefined || hashBody(body) !== e.hash)
+              refuse('differs', seq, `event ${seq} differs from the one already received from station ${station}`);
+            return;
+          }
+          if (seq !== lastSeq + 1)
+            refuse('gap', lastSeq + 1, `seq gap: event ${lastSeq + 1} is missing (event ${lastSeq} is followed by ${seq})`);
           const body = bodies[i];
-          if (have !== e.hash || body === undefined || hashBody(body) !== e.hash)
-            refuse('differs', seq, `event ${seq} differs from the one already received from station ${station}`);
-          return;
-        }
-        if (seq !== lastSeq + 1)
-          refuse('gap', lastSeq + 1, `seq gap: event ${lastSeq + 1} is missing (event ${lastSeq} is followed by ${seq})`);
-        const body = bodies[i];
-        if (body === undefined || !hasStringFields(e)) refuse('malformed', seq, `malformed event ${seq}`);
-        if (e.prevHash !== lastHash)
-          refuse('broken-link', seq, `prevHash mismatch: event ${seq} does not link to event ${seq - 1}`);
-        if (hashBody(body as string) !== e.hash)
-          refuse('tampered', seq, `hash mismatch: the content of event ${seq} was changed`);
-        // The body was made from these very fields (bodyOfEvent), so the columns cannot disagree with it.
-        this.#s.insert.run(
-          realm,
-          station,
-          seq,
-          e.hash,
-          body,
-          e.ts,
-          e.deviceId ?? null,
-          e.hardwareSerial ?? null,
-          e.batchId ?? null,
-          e.operator ?? null,
-          e.step,
-          e.outcome,
-        );
-        lastSeq = seq;
-        lastHash = e.hash;
-      });
-      if (lastSeq !== accepted) this.#s.putHead.run(realm, station, lastSeq, lastHash, now);
-      return { station, lastSeq, lastHash };
-    });
+          if (body === undefined || !hasStringFields(e)) refuse('malformed', seq, `malformed event ${seq}`);
+          if (e.prevHash !== lastHash)
+            refuse('broken-link', seq, `prevHash mismatch: event ${seq} does not link to event ${seq - 1}`);
+          if (hashBody(body as string) !== e.hash)
+            refuse('tampered', seq, `hash mismatch: the content of event ${seq} was changed`);
+          // The body was made from these very fields (bodyOfEvent), so the columns cannot disagree with it.
+          rows.push({
+            seq,
+            hash: e.hash,
+            body: body as string,
+            ts: e.ts,
+            deviceId: e.deviceId ?? null,
+            hardwareSerial: e.hardwareSerial ?? null,
+            batchId: e.batchId ?? null,
+            operator: e.operator ?? null,
+            step: e.step,
+            outcome: e.outcome,
+          });
+          lastSeq = seq;
+          lastHash = e.hash;
+        });
+        return { rows, head: { station, lastSeq, lastHash } };
+      },
+      now,
+    );
   }
 
   /** Events across stations, newest first (by time, then station and seq). */
-  query(realm: string, q: CentralAuditQuery = {}): AuditEvent[] {
-    this.#ext.realm(realm);
-    const where = ['realm = ?'];
-    const params: (string | number)[] = [realm];
-    for (const [key, col] of QUERY_COLUMNS) {
-      const v = q[key];
-      if (v === undefined || v === '') continue;
-      where.push(`${col} = ?`);
-      params.push(String(v));
-    }
-    if (q.from) {
-      where.push('ts >= ?');
-      params.push(isoOrThrow('from', q.from));
-    }
-    if (q.to) {
-      where.push('ts <= ?');
-      params.push(isoOrThrow('to', q.to));
-    }
+  async query(realm: string, q: CentralAuditQuery = {}): Promise<AuditEvent[]> {
+    await this.#ext.realm(realm);
     const limit = q.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
       throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
-    params.push(limit);
-    const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ?`;
-    let stmt = this.#queries.get(sql);
-    if (!stmt) {
-      stmt = this.#db.prepare(sql);
-      this.#queries.set(sql, stmt);
-    }
-    return (stmt.all(...params) as { hash: string; body: string }[]).map((r) => {
+    const rows = await this.#ext.store.centralAudit.query(realm, {
+      ...q,
+      from: q.from ? isoOrThrow('from', q.from) : undefined,
+      to: q.to ? isoOrThrow('to', q.to) : undefined,
+      limit,
+    });
+    return rows.map((r) => {
       const e = JSON.parse(r.body) as AuditEvent & { v?: number };
       delete e.v;
       e.hash = r.hash;

@@ -1,0 +1,84 @@
+// `imprint pairing store …`: which store a pairing command uses (`--store postgres://…`, or
+// IMPRINT_PAIRING_STORE; default the embedded SQLite store in --data), what it looks like, and the
+// move of an embedded core's state into a fleet's PostgreSQL store.
+import type { Command } from 'commander';
+import type { Logger } from '../common/logger.ts';
+import { redactUrl } from '../db/postgres.ts';
+import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import { describeStore, openPairingStore, STORE_ENV, storeFromFlag } from '../pairing/store/open-store.ts';
+import { copyEmbeddedStore } from '../pairing/store/store-copy.ts';
+import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+
+export const STORE_HELP = `postgres://USER:PASSWORD@HOST:5432/DB of a fleet's shared store (default: $${STORE_ENV}, else the embedded store in --data)`;
+
+/** Adds `--store URL` to a pairing command. */
+export function withStoreOption(cmd: Command): Command {
+  return cmd.option('--store <url>', STORE_HELP);
+}
+
+/** The core a pairing command works on: keys in --data, rows in --store (or the embedded store). */
+export function openCliCore(
+  opts: { data?: string; store?: string },
+  extra: { logger?: Logger; defaultBrokerUrl?: string; ocspUrl?: (realm: string) => string | undefined } = {},
+): Promise<EmbeddedPairingCore> {
+  return EmbeddedPairingCore.open({ dataDir: resolveDataDir(opts), store: storeFromFlag(opts.store), ...extra });
+}
+
+export function registerPairingStoreCommands(pairing: Command): void {
+  const store = pairing.command('store').description("the pairing core's store: status, and copy from embedded to PostgreSQL");
+
+  withStoreOption(
+    store
+      .command('status')
+      .description('engine, location, schema version, durability and round trip of the store')
+      .option('--data <dir>', DATA_HELP)
+      .option('--json', 'print JSON'),
+  ).action(async (o: { data?: string; store?: string; json?: boolean }) => {
+    const choice = { dataDir: resolveDataDir(o), store: storeFromFlag(o.store) };
+    const s = await openPairingStore(choice);
+    try {
+      const health = await s.health();
+      const status = {
+        engine: s.engine,
+        location: describeStore(choice),
+        schemaVersion: await s.schemaVersion(),
+        durability: s.durability(),
+        reachable: health.ok,
+        roundTripMs: Math.round(health.latencyMs * 100) / 100,
+        realms: (await s.realms.list()).length,
+      };
+      if (o.json) console.log(JSON.stringify(status, null, 2));
+      else for (const [k, v] of Object.entries(status)) console.log(`${k.padEnd(14)} ${v}`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  store
+    .command('copy')
+    .description(
+      "copy an embedded core's state (realms, devices with their secret hashes, certificates, claims, /sign, imports, audit) into PostgreSQL",
+    )
+    .requiredOption('--from <dir>', 'data directory of the embedded core (holds pairing.sqlite, ca/, audit.db)')
+    .requiredOption('--to <url>', 'postgres://USER:PASSWORD@HOST:5432/DB of the fleet store')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { from: string; to: string; json?: boolean }) => {
+      const fromDir = resolveDataDir({ data: o.from });
+      const toUrl = storeFromFlag(o.to) as string;
+      const report = await copyEmbeddedStore({ fromDir, toUrl });
+      if (o.json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      console.log(`Copied ${fromDir} into ${redactUrl(toUrl)}:`);
+      for (const t of report.tables)
+        console.log(
+          `  ${t.table.padEnd(22)} ${String(t.copied).padStart(8)} copied  ${String(t.alreadyThere).padStart(8)} already there`,
+        );
+      if (report.coreAuditSkipped) console.log(`  (core audit trail not copied: ${report.coreAuditSkipped})`);
+      for (const k of report.keys) console.log(`  fleet ${k.name}: sha256 ${k.sha256.slice(0, 16)}…`);
+      console.log(
+        `Start every instance with this CA and claim key: --data holding ca/ and claim-signing-key.pem copied from ${fromDir}.`,
+      );
+    });
+}

@@ -1,0 +1,110 @@
+// Group commit, the one mechanism for every durable queue in Imprint: jobs added while a batch forms
+// are handed to `commit` together, so N acknowledged writes cost one fsync (SQLite) or one commit
+// round (PostgreSQL). A batch forms from the first job until an event-loop turn passes in which no
+// new job arrived, or it has waited as long as the previous commit took (at most `maxWaitMs`): a
+// burst commits at once, and writes that arrive one by one (e.g. after signing on the thread pool)
+// still share a commit. With an async `commit`, jobs that arrive while it runs form the next batch.
+
+export interface GroupCommitStats {
+  /** Commits made (one fsync or commit round each). */
+  batches: number;
+  /** Jobs those commits carried (writes / batches = the grouping achieved). */
+  writes: number;
+}
+
+export interface GroupCommitOptions {
+  /** Upper bound on how long a forming batch waits for companions (a slow disk must not add more latency). */
+  maxWaitMs?: number;
+}
+
+/**
+ * `commit` receives every job of a batch and settles each one (it must not throw: a commit that
+ * fails rejects its jobs itself).
+ */
+export class GroupCommit<J> {
+  readonly #commit: (jobs: J[]) => void | Promise<void>;
+  readonly #maxWaitMs: number;
+  #queue: J[] = [];
+  #state: 'idle' | 'forming' | 'committing' = 'idle';
+  #generation = 0;
+  #formingSince = 0;
+  #seen = 0;
+  #lastCommitMs = 0;
+  #stats: GroupCommitStats = { batches: 0, writes: 0 };
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(commit: (jobs: J[]) => void | Promise<void>, opts: GroupCommitOptions = {}) {
+    this.#commit = commit;
+    this.#maxWaitMs = opts.maxWaitMs ?? 5;
+  }
+
+  add(job: J): void {
+    this.#queue.push(job);
+    if (this.#state === 'idle') this.#form();
+  }
+
+  /** Commits what is queued, now (for a synchronous `commit`: close, or a read that must see every write). */
+  flushNow(): void {
+    if (this.#state !== 'committing' && this.#queue.length > 0) this.#run();
+  }
+
+  /** Resolves once every job added so far is committed. */
+  drain(): Promise<void> {
+    if (this.#state === 'idle' && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((done) => this.#idleWaiters.push(done));
+  }
+
+  stats(): GroupCommitStats {
+    return { ...this.#stats };
+  }
+
+  #form(): void {
+    this.#state = 'forming';
+    this.#formingSince = performance.now();
+    this.#seen = this.#queue.length;
+    const generation = ++this.#generation;
+    const tick = (): void => {
+      if (generation !== this.#generation || this.#state !== 'forming') return;
+      const grew = this.#queue.length > this.#seen;
+      this.#seen = this.#queue.length;
+      if (grew && performance.now() - this.#formingSince < Math.min(this.#lastCommitMs, this.#maxWaitMs)) {
+        setImmediate(tick);
+        return;
+      }
+      this.#run();
+    };
+    setImmediate(tick);
+  }
+
+  #run(): void {
+    const jobs = this.#queue;
+    this.#queue = [];
+    this.#state = 'committing';
+    this.#generation++;
+    const start = performance.now();
+    const done = (): void => this.#after(start, jobs.length);
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#commit(jobs);
+    } catch {
+      // A commit function that throws broke its contract; the queue itself must keep going.
+      pending = undefined;
+    }
+    if (pending instanceof Promise) pending.then(done, done);
+    else done();
+  }
+
+  #after(start: number, jobs: number): void {
+    this.#lastCommitMs = performance.now() - start;
+    this.#stats.batches++;
+    this.#stats.writes += jobs;
+    if (this.#queue.length > 0) {
+      this.#form();
+      return;
+    }
+    this.#state = 'idle';
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,143 @@
+// SQLite the way every Imprint database uses it (better-sqlite3): WAL, synchronous=FULL so an
+// acknowledged write survives power loss, numbered migrations recorded in PRAGMA user_version, and
+// a group-committed writer where each op runs in its own savepoint of the batch's transaction.
+import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../common/private-fs.ts';
+import { DbError } from './db-errors.ts';
+import { GroupCommit, type GroupCommitStats } from './group-commit.ts';
+import { assertNotTooNew, type Migration, pendingMigrations } from './migrations.ts';
+
+export type SqliteDatabase = Database.Database;
+
+export interface SqliteOpenOptions {
+  readonly?: boolean;
+  /** Page size for a new file (an existing file keeps its own). */
+  pageSize?: number;
+  foreignKeys?: boolean;
+}
+
+export type SqliteDurability = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+
+/** Opens `file` with the durable settings (or read-only, for tools that only look). */
+export function openSqlite(file: string, opts: SqliteOpenOptions = {}): SqliteDatabase {
+  // A writer's database is private: 0700 folder, the file (and so SQLite's -wal/-shm) 0600.
+  if (!opts.readonly) preparePrivateDatabase(file);
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  try {
+    if (!opts.readonly) {
+      if (opts.pageSize) db.pragma(`page_size = ${opts.pageSize}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    if (opts.foreignKeys) db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
+
+export function sqliteSchemaVersion(db: SqliteDatabase): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function sqliteDurability(db: SqliteDatabase): SqliteDurability {
+  const levels = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+  return levels[Number(db.pragma('synchronous', { simple: true }))] ?? 'OFF';
+}
+
+/**
+ * Brings the schema to `upTo` (default: the latest), one IMMEDIATE transaction per migration with the
+ * version re-read inside, so two processes opening one old file at once apply each migration once.
+ * Refuses a file whose version is ahead of the code. Returns the version reached.
+ */
+export function migrateSqlite(db: SqliteDatabase, migrations: readonly Migration[], what: string, upTo?: number): number {
+  let current = checkSqliteSchema(db, migrations, what);
+  for (const m of pendingMigrations(migrations, current, upTo)) {
+    db.transaction(() => {
+      if (sqliteSchemaVersion(db) >= m.version) return;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+    current = m.version;
+  }
+  return current;
+}
+
+/** The file's schema version, after checking this Imprint can read it (read-only opens do not migrate). */
+export function checkSqliteSchema(db: SqliteDatabase, migrations: readonly Migration[], what: string): number {
+  const current = sqliteSchemaVersion(db);
+  assertNotTooNew(what, current, migrations);
+  return current;
+}
+
+interface PendingOp {
+  op: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Durable writes through group commit: `write(op)` resolves once the batch holding `op` is committed.
+ * Each op runs in its own savepoint, so an op that throws rejects only its caller and leaves nothing
+ * behind; the batch is one IMMEDIATE transaction (one fsync).
+ */
+export class SqliteWriter {
+  readonly #queue: GroupCommit<PendingOp>;
+  readonly #what: string;
+  #closed = false;
+
+  constructor(db: SqliteDatabase, what: string) {
+    this.#what = what;
+    const inSavepoint = db.transaction((op: () => unknown) => op());
+    const batch = db.transaction((ops: PendingOp[], outcomes: { ok: boolean; value: unknown }[]) => {
+      for (const p of ops) {
+        try {
+          outcomes.push({ ok: true, value: inSavepoint(p.op) });
+        } catch (e) {
+          outcomes.push({ ok: false, value: e });
+        }
+      }
+    });
+    this.#queue = new GroupCommit<PendingOp>((ops) => {
+      const outcomes: { ok: boolean; value: unknown }[] = [];
+      try {
+        batch.immediate(ops, outcomes);
+      } catch (e) {
+        // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+        const err = new DbError('DB_WRITE_FAILED', `(${this.#what})`, { cause: e });
+        for (const p of ops) p.reject(err);
+        return;
+      }
+      ops.forEach((p, i) => {
+        const o = outcomes[i];
+        if (o.ok) p.resolve(o.value);
+        else p.reject(o.value);
+      });
+    });
+  }
+
+  write<T>(op: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new DbError('DB_CLOSED', `(${this.#what})`));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.add({ op, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** Commits what is queued, now. */
+  flushNow(): void {
+    this.#queue.flushNow();
+  }
+
+  stats(): GroupCommitStats {
+    return this.#queue.stats();
+  }
+
+  /** Refuses new writes and commits the queued ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queue.flushNow();
+    await this.#queue.drain();
+  }
+}

@@ -1,0 +1,91 @@
+// The central audit store contract: every station's hash chain as received, one row per event with
+// the canonical body its hash covers, and the head of each chain. `append` reads the head, lets the
+// caller check the events against it (central-audit.ts) and stores them, in one transaction, so two
+// instances receiving the same station's chunks can neither fork nor interleave the chain.
+import type { AuditOutcome } from '../../audit/audit-types.ts';
+
+export interface ChainHead {
+  station: string;
+  lastSeq: number;
+  lastHash: string;
+}
+
+export interface CentralEventRow {
+  seq: number;
+  hash: string;
+  body: string;
+  ts: string;
+  deviceId: string | null;
+  hardwareSerial: string | null;
+  batchId: string | null;
+  operator: string | null;
+  step: string;
+  outcome: string;
+}
+
+/** Checks events against the stored head; returns what to store, or throws (nothing is stored). */
+export type ChainPlanner = (
+  stored: ChainHead | undefined,
+  storedHash: (seq: number) => string | undefined,
+) => { rows: CentralEventRow[]; head: ChainHead };
+
+/** Equality filters (column = value) and a time range, already validated. */
+export interface CentralEventFilter {
+  station?: string;
+  deviceId?: string;
+  hardwareSerial?: string;
+  batchId?: string;
+  operator?: string;
+  step?: string;
+  outcome?: AuditOutcome;
+  /** ISO 8601, inclusive. */
+  from?: string;
+  to?: string;
+  limit: number;
+}
+
+export interface CentralAuditStore {
+  head(realm: string, station: string): Promise<ChainHead | undefined>;
+  heads(realm: string): Promise<ChainHead[]>;
+  /**
+   * Atomically: reads the stored head and the stored hashes of `seqs` that are at or below it,
+   * calls `plan`, stores its rows and its head. Returns the head stored.
+   */
+  append(realm: string, station: string, seqs: number[], plan: ChainPlanner, at: string): Promise<ChainHead>;
+  /** Stored events (hash and canonical body), newest first: by time, then station and seq. */
+  query(realm: string, filter: CentralEventFilter): Promise<{ hash: string; body: string }[]>;
+}
+
+/** Filter fields and their columns, in the order engines add them to a WHERE clause. */
+export const CENTRAL_FILTER_COLUMNS = [
+  ['station', 'station'],
+  ['deviceId', 'device_id'],
+  ['hardwareSerial', 'hardware_serial'],
+  ['batchId', 'batch_id'],
+  ['operator', 'operator'],
+  ['step', 'step'],
+  ['outcome', 'outcome'],
+] as const satisfies readonly (readonly [keyof CentralEventFilter, string])[];
+
+/** The query of `filter` for either engine (`placeholder(n)`: `?` or `$n`); the same SQL text for the same filter shape. */
+export function centralQuerySql(
+  realm: string,
+  filter: CentralEventFilter,
+  placeholder: (n: number) => string,
+): { sql: string; params: (string | number)[] } {
+  const params: (string | number)[] = [realm];
+  const where = [`realm = ${placeholder(1)}`];
+  const add = (cond: (p: string) => string, v: string | number) => {
+    params.push(v);
+    where.push(cond(placeholder(params.length)));
+  };
+  for (const [key, col] of CENTRAL_FILTER_COLUMNS) {
+    const v = filter[key];
+    if (v !== undefined && v !== '') add((p) => `${col} = ${p}`, v);
+  }
+  if (filter.from) add((p) => `ts >= ${p}`, filter.from);
+  if (filter.to) add((p) => `ts <= ${p}`, filter.to);
+  params.push(filter.limit);
+  const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ${placeholder(params.length)}`;
+  return { sql, params };
+}

@@ -1,0 +1,133 @@
+// Realms, devices and certificates on PostgreSQL. Each decision is one statement, so it is atomic
+// across instances without a round trip per step: the register upsert re-checks "not confirmed" on
+// the row it locks; a new device bumps its realm's count under that row's lock, where a CHECK keeps
+// the limit (realm_device_limits); recording credentials locks the device row, compares the secret
+// hash and revokes the previous certificate in the same statement.
+import { constraintOf, retrying, type Sql } from '../../db/postgres.ts';
+import type {
+  CertificateStore,
+  CredentialsOutcome,
+  DeviceStore,
+  RealmStore,
+  RegisterOutcome,
+  RevocationReason,
+} from '../pairing-store.ts';
+import { type CertificateDbRow, certificateRow, type DeviceDbRow, type RealmDbRow, toDevice, toRealm } from './rows.ts';
+
+export const LIMIT_CONSTRAINT = 'realm_device_limit_reached';
+
+export function pgRealmStore(sql: Sql): RealmStore {
+  return {
+    list: async () => (await sql<RealmDbRow[]>`SELECT * FROM realms ORDER BY name`).map(toRealm),
+    get: async (name) => {
+      const [r] = await sql<RealmDbRow[]>`SELECT * FROM realms WHERE name = ${name}`;
+      return r && toRealm(r);
+    },
+    create: async (r) => {
+      const rows = await sql`
+        INSERT INTO realms (name, public_key_pem, broker_url, device_registration_limit, device_id_namespace, factory, created_at)
+        VALUES (${r.name}, ${r.publicKeyPem}, ${r.brokerUrl}, ${r.deviceRegistrationLimit}, ${r.deviceIdNamespace}, ${r.factory}, ${r.createdAt})
+        ON CONFLICT (name) DO NOTHING RETURNING 1`;
+      return rows.length > 0;
+    },
+  };
+}
+
+export function pgDeviceStore(sql: Sql): DeviceStore {
+  return {
+    get: async (realm, deviceId) => {
+      const [r] = await sql<DeviceDbRow[]>`SELECT * FROM devices WHERE realm = ${realm} AND device_id = ${deviceId}`;
+      return r && toDevice(r);
+    },
+    count: async (realm) => {
+      const [r] = await sql<{ n: number }[]>`SELECT count(*) AS n FROM devices WHERE realm = ${realm}`;
+      return r.n;
+    },
+    register: async (r): Promise<RegisterOutcome> => {
+      const intro = r.initialIntrospection === null ? null : JSON.stringify(r.initialIntrospection);
+      try {
+        // As Astarte: a known device may always register again (no count change); a new one bumps the
+        // realm's count (trigger), which fails the CHECK once the limit is reached.
+        // Re-run if it deadlocks with an import locking the same realm's count (rare, detected by the server).
+        const rows = await retrying(
+          () => sql`
+          INSERT INTO devices AS d (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at, initial_introspection)
+          VALUES (${r.realm}, ${r.deviceId}, ${r.secretHash}, false, ${r.at}, ${r.at}, ${intro})
+          ON CONFLICT (realm, device_id) DO UPDATE SET secret_hash = excluded.secret_hash, inhibited = false,
+            first_registration_at = coalesce(d.first_registration_at, excluded.first_registration_at),
+            last_registration_at = excluded.last_registration_at, initial_introspection = excluded.initial_introspection
+          WHERE d.first_credentials_request_at IS NULL
+          RETURNING 1`,
+        );
+        return rows.length > 0 ? 'registered' : 'confirmed';
+      } catch (e) {
+        if (constraintOf(e) === LIMIT_CONSTRAINT) return 'limit';
+        throw e;
+      }
+    },
+    unregister: async (realm, deviceId) => {
+      const rows = await sql`
+        UPDATE devices SET secret_hash = NULL, first_credentials_request_at = NULL
+        WHERE realm = ${realm} AND device_id = ${deviceId} RETURNING 1`;
+      return rows.length > 0;
+    },
+    setInhibited: async (realm, deviceId, inhibited) => {
+      const rows =
+        await sql`UPDATE devices SET inhibited = ${inhibited} WHERE realm = ${realm} AND device_id = ${deviceId} RETURNING 1`;
+      return rows.length > 0;
+    },
+    recordCredentials: async (r): Promise<CredentialsOutcome> => {
+      const serial = r.serialHex.toLowerCase();
+      // `cur` locks the row (waiting for a concurrent registration to commit, then reading its
+      // result); the writes happen only when the secret is still the one the device showed.
+      const [o] = await retrying(
+        () => sql<{ secret_ok: boolean | null; inhibited: boolean | null }[]>`
+        WITH cur AS (
+          SELECT secret_hash, inhibited, certificate_serial FROM devices
+          WHERE realm = ${r.realm} AND device_id = ${r.deviceId} FOR UPDATE
+        ), ok AS (
+          SELECT certificate_serial AS old_serial FROM cur WHERE secret_hash = ${r.secretHash} AND NOT inhibited
+        ), upd AS (
+          UPDATE devices d SET first_credentials_request_at = coalesce(d.first_credentials_request_at, ${r.at}),
+            last_credentials_request_at = ${r.at}, certificate_serial = ${serial}, certificate_not_after = ${r.notAfter}
+          FROM ok WHERE d.realm = ${r.realm} AND d.device_id = ${r.deviceId}
+          RETURNING 1
+        ), rev AS (
+          UPDATE certificates c SET revoked_at = ${r.at}, revocation_reason = 'superseded'
+          FROM ok WHERE c.serial = ok.old_serial AND c.revoked_at IS NULL
+          RETURNING 1
+        ), ins AS (
+          INSERT INTO certificates (serial, realm, device_id, issued_at, not_after)
+          SELECT ${serial}, ${r.realm}, ${r.deviceId}, ${r.at}, ${r.notAfter} FROM ok
+          RETURNING 1
+        )
+        SELECT (SELECT secret_hash = ${r.secretHash} FROM cur) AS secret_ok, (SELECT inhibited FROM cur) AS inhibited`,
+      );
+      if (o.secret_ok !== true) return 'stale';
+      return o.inhibited ? 'inhibited' : 'issued';
+    },
+  };
+}
+
+export function pgCertificateStore(sql: Sql): CertificateStore {
+  return {
+    get: async (serial) => {
+      const [r] = await sql<CertificateDbRow[]>`
+        SELECT serial, realm, device_id, issued_at, not_after, revoked_at, revocation_reason
+        FROM certificates WHERE serial = ${serial.toLowerCase()}`;
+      return r && certificateRow(r);
+    },
+    isRevoked: async (serial) =>
+      (await sql`SELECT 1 FROM certificates WHERE serial = ${serial.toLowerCase()} AND revoked_at IS NOT NULL`).length > 0,
+    listRevoked: async () =>
+      (
+        await sql<{ serial: string; revoked_at: string; revocation_reason: RevocationReason }[]>`
+          SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial`
+      ).map((r) => ({ serialHex: r.serial, revokedAt: r.revoked_at, reason: r.revocation_reason })),
+    // Revocations are never undone, so the count only grows (an index-only scan of the partial index).
+    revocationCount: async () => {
+      const [r] = await sql<{ n: number }[]>`SELECT count(*) AS n FROM certificates WHERE revoked_at IS NOT NULL`;
+      return r.n;
+    },
+  };
+}
