@@ -45,7 +45,7 @@ export function registerOcspRoutes(app: PairingFastify, ctx: RouteContext): void
         },
         // The body is raw DER, parsed by the CA; the schema is for the document.
         validatorCompiler: () => () => true,
-        onRequest: async (req) => void requireRealm(ctx, req),
+        onRequest: async (req) => void (await requireRealm(ctx, req)),
       },
       async (req, reply) => {
         const der = Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -64,7 +64,7 @@ export function registerOcspRoutes(app: PairingFastify, ctx: RouteContext): void
           produces: [OCSP_RESPONSE],
           response: { 200: OcspReply, 403: ErrorReplies[403] },
         },
-        onRequest: async (req) => void requireRealm(ctx, req),
+        onRequest: async (req) => void (await requireRealm(ctx, req)),
       },
       async (req, reply) => {
         const params = req.params as { realm: string; '*': string };
