@@ -1,11 +1,11 @@
-import type { ShiftCounters as Counters } from '../../../src/api/station-api.ts';
+import type { ShiftCounters as Counters } from '../api-types.ts';
 
 export function ShiftCounters({ counters }: { counters: Counters }) {
   const items = [
     { label: 'Done', value: counters.done, cls: '' },
     { label: 'Passed', value: counters.passed, cls: 'counter-pass' },
     { label: 'Failed', value: counters.failed, cls: 'counter-fail' },
-    { label: 'Devices / hour', value: Math.round(counters.devicesPerHour), cls: '' },
+    { label: 'Per hour', value: Math.round(counters.devicesPerHour), cls: '' },
   ];
   return (
     <section className="counters" aria-label="Shift counters" data-testid="counters">
