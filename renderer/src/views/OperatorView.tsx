@@ -106,7 +106,7 @@ export function OperatorView({
     });
 
   const blocker = startBlocker(status);
-  const prompt = status.operator ? 'Scan a device label (or WO:… to open a batch)' : 'Sign in: scan your badge or type your name';
+  const prompt = status.operator ? 'Scan a device label' : 'Sign in: scan your badge or type your name';
   const fixtures = status.fixtures;
   return (
     <div className="operator-view">
