@@ -20,7 +20,8 @@ const VIEW_KEYS: Record<string, string> = { F1: 'operator', F2: 'qa', F3: 'batch
 export function App({ api, link, onToken }: { api: StationApi; link: StationLink; onToken?: (token: string) => void }) {
   const route = useRoute();
   const { status, link: linkState, verdict } = useStation(api, link);
-  const offline = linkState.kind === 'offline';
+  // Refused or gone: what is on screen is not live, and no action can reach the station.
+  const offline = linkState.kind === 'offline' || linkState.kind === 'refused';
 
   useEffect(() => {
     // F1–F4 switch views from anywhere; any key or click also unlocks the audible cues.

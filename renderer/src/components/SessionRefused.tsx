@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 /**
  * Web mode: the station answers but refuses this page's session token (it makes a new one at every
@@ -7,6 +7,9 @@ import { useState } from 'react';
 export function SessionRefused({ reason, onToken }: { reason: string; onToken: (token: string) => void }) {
   const [address, setAddress] = useState('');
   const [error, setError] = useState<string>();
+  const ref = useRef<HTMLInputElement>(null);
+  // Nothing else on the page works until this is done: the address field takes the focus.
+  useEffect(() => ref.current?.focus(), []);
   return (
     <section className="line-state session-refused" role="alert" data-testid="session-refused">
       <div className="line-state-text">
@@ -25,6 +28,7 @@ export function SessionRefused({ reason, onToken }: { reason: string; onToken: (
           }}
         >
           <input
+            ref={ref}
             aria-label="The station's address with its token"
             data-testid="session-address"
             className="grow"

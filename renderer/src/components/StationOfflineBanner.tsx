@@ -6,7 +6,7 @@ import type { LinkState } from '../station-link.ts';
  */
 export function StationOfflineBanner({ link }: { link: Extract<LinkState, { kind: 'offline' }> }) {
   return (
-    <section className="line-state station-offline" role="alert" data-testid="station-offline">
+    <section className="line-state station-offline" role="alert" data-testid="station-offline" data-since={link.since}>
       <div className="line-state-text">
         <div className="line-state-headline">STATION OFFLINE — {link.reason}</div>
         <div className="line-state-action">
