@@ -10,17 +10,28 @@ export function localTime(iso: string | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** The zone's short name at that moment and its offset: "CET, UTC+01:00". */
+/**
+ * The zone as people name it, and its offset at that moment: "EST, UTC-05:00" where the locale
+ * has an abbreviation, else the zone's id: "Europe/Berlin, UTC+01:00".
+ */
 export function zoneOf(iso?: string): string {
   const d = iso ? new Date(iso) : new Date();
-  const name =
-    new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')
-      ?.value ?? '';
   const offset = -d.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';
   const utc = `UTC${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  if (name === 'UTC' && offset === 0) return 'UTC';
-  return name && !/^(GMT|UTC)/.test(name) ? `${name}, ${utc}` : utc;
+  const short =
+    new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')
+      ?.value ?? '';
+  if (short === 'UTC' && offset === 0) return 'UTC';
+  if (/^[A-Z]{2,5}$/.test(short)) return `${short}, ${utc}`;
+  const id = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return id && id !== 'UTC' ? `${id}, ${utc}` : utc;
+}
+
+/** For a column header: "EST" where the locale has an abbreviation, else "UTC+01:00". */
+export function zoneShort(iso?: string): string {
+  const full = zoneOf(iso);
+  return /^[A-Z]{2,5},/.test(full) ? full.split(',')[0] : full.replace(/^.*, /, '');
 }
 
 /** "2026-11-23 05:04:09 (CET, UTC+01:00)". */

@@ -2,7 +2,7 @@
 // the active row, Enter or Space opens its detail, Home/End and PageUp/PageDown jump.
 import { useEffect, useRef, useState } from 'react';
 import type { AuditEvent } from '../api-types.ts';
-import { localTime, zoneOf } from '../local-time.ts';
+import { localTime, zoneShort } from '../local-time.ts';
 
 /** Rows of several stations share seq numbers: a row is its station and seq. */
 export const rowKey = (e: AuditEvent) => `${e.station}:${e.seq}`;
@@ -31,7 +31,15 @@ export function AuditEventTable({
   }, [events]);
   const current = events[Math.min(active, events.length - 1)];
   useEffect(() => {
-    if (current) document.getElementById(rowId(current))?.scrollIntoView({ block: 'nearest' });
+    // Keep the active row visible inside the table's own scroll area, without moving the page.
+    const row = current && document.getElementById(rowId(current));
+    const box = row?.closest('.table-scroll') as HTMLElement | null | undefined;
+    if (!row || !box) return;
+    const head = box.querySelector('thead')?.getBoundingClientRect().height ?? 0;
+    const r = row.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    if (r.top < b.top + head) box.scrollTop -= b.top + head - r.top;
+    else if (r.bottom > b.bottom) box.scrollTop += r.bottom - b.bottom;
   }, [current]);
 
   if (events.length === 0) return <p className="empty">No event matches.</p>;
@@ -65,7 +73,7 @@ export function AuditEventTable({
           <tr>
             {showStation && <th>Station</th>}
             <th>#</th>
-            <th>Time ({zoneOf(events[0]?.ts)})</th>
+            <th>Time ({zoneShort(events[0]?.ts)})</th>
             <th>Step</th>
             <th>Outcome</th>
             <th>Device</th>

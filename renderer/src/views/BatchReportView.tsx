@@ -122,7 +122,7 @@ export function BatchReportView({ api, batchId }: { api: StationApi; batchId: st
             <LabelList dataKey="passed" position="inside" fill="#fff" formatter={nonZero} />
           </Bar>
           <Bar dataKey="failed" stackId="a" fill="#c62828" name="failed" isAnimationActive={false}>
-            <LabelList dataKey="failed" position="top" fill="#000" formatter={nonZero} />
+            <LabelList dataKey="failed" position="inside" fill="#fff" formatter={nonZero} />
           </Bar>
         </BarChart>
       </section>

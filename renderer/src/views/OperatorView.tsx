@@ -141,22 +141,25 @@ export function OperatorView({
         // Start line on a paused line retries at once.
         <LinePausedBanner pause={status.linePause} onRetry={() => act(() => api.start())} />
       )}
-      {message ? (
-        <p
-          className={`banner-msg banner-${message.kind}`}
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          data-testid="operator-message"
-        >
-          {message.text}
-        </p>
-      ) : (
-        !status.running &&
-        blocker && (
-          <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
-            {blocker}
+      {/* One row kept for messages, empty or not: nothing below it moves when one comes or goes. */}
+      <div className="operator-message-row">
+        {message ? (
+          <p
+            className={`banner-msg banner-${message.kind}`}
+            role={message.kind === 'error' ? 'alert' : 'status'}
+            data-testid="operator-message"
+          >
+            {message.text}
           </p>
-        )
-      )}
+        ) : (
+          !status.running &&
+          blocker && (
+            <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
+              {blocker}
+            </p>
+          )
+        )}
+      </div>
       {/* The one live region for verdicts: each finished device is said once, here. */}
       <p className="sr-only" role="status" aria-live="polite" data-testid="verdict-live">
         {verdict}

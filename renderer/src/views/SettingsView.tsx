@@ -76,8 +76,9 @@ function RunningNow({ status, settings }: { status: StationStatus; settings: Sta
       </p>
       {overridden && (
         <p className="banner-msg banner-warn" data-testid="simulate-override">
-          This station was started with --simulate: it runs {simulated} simulated fixtures and ignores the{' '}
-          {settings.fixtures.length} configured below. Restart it without --simulate to use them.
+          This station was started with --simulate: it runs{' '}
+          {simulated > 0 ? `${simulated} simulated fixtures` : 'a simulated line'} and ignores the {settings.fixtures.length}{' '}
+          fixtures configured below. Restart it without --simulate to use them.
         </p>
       )}
     </section>
