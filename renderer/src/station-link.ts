@@ -41,10 +41,11 @@ function isRefusedToken(e: unknown): boolean {
 
 function offlineReason(e: unknown): string {
   if (e === NO_ANSWER) return `The station does not answer (no reply within ${LIVENESS.probeTimeoutMs / 1000} s).`;
-  const err = e as { code?: string; message?: string };
-  // The desktop shell says why itself (the station process exited, with its code).
-  if (err?.code === 'STATION_OFFLINE' && err.message) return err.message;
-  return 'The station cannot be reached: its process is not running.';
+  const err = e as { name?: string; message?: string };
+  // fetch() could not connect: nothing listens on the station's port any more.
+  if (!err?.message || err.name === 'TypeError') return 'The station cannot be reached: its process is not running.';
+  // The station answered with an error, or the desktop shell says why (the process exited, its code).
+  return err.message;
 }
 
 export class StationLink {

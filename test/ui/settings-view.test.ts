@@ -3,6 +3,7 @@
 // to a port where the device simulator answers; a refused value is a sentence.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
@@ -83,5 +84,34 @@ describe('settings that say what really runs', { skip }, () => {
       await message.textContent(),
       'A realm name starts with a lower-case letter, then up to 47 lower-case letters or digits (for example factory1).',
     );
+  });
+
+  test('a pairing core that is down pauses the line as PAIRING DOWN, with no device failed', async () => {
+    // A port on 127.0.0.1 where nothing listens.
+    const dead = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+    await page.getByTestId('setting-realm').fill('imprint');
+    await page.locator('select[name=mode]').selectOption('remote');
+    await page.locator('input[name=url]').fill(`http://127.0.0.1:${dead}`);
+    await page.locator('input[name=agentToken]').fill('eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl');
+    await page.getByTestId('save-settings').click();
+    await page.getByTestId('settings-message').getByText('Settings saved').waitFor({ timeout: 30_000 });
+    await page.keyboard.press('F1');
+    await page.keyboard.type('OP:Rae Remote\n');
+    await page.keyboard.type('WO:WO-PAIRING-DOWN\n');
+    await page.getByTestId('start-line').click({ timeout: 30_000 });
+    const banner = page.getByTestId('line-paused');
+    await banner.waitFor({ timeout: 60_000 });
+    assert.match((await banner.textContent()) ?? '', /^PAIRING DOWN — Pairing core unreachable/);
+    assert.match((await page.getByTestId('status-line').textContent()) ?? '', /Line: PAUSED/);
+    await screenshot(page, 'operator-pairing-down-1366x768', { fold: true });
+    const status = await st.mode.service.getStatus();
+    assert.equal(status.linePause?.code, 'PAIRING_CORE_UNREACHABLE');
+    assert.equal(status.counters.failed, 0, 'no device failed for the pairing core');
+    await st.mode.service.stop();
   });
 });
