@@ -27,6 +27,8 @@ export function FixtureCard({ fixture }: { fixture: FixtureState }) {
     <article className={`fixture-card fixture-${state}`} data-testid={`fixture-${fixture.id}`} aria-label={fixture.label}>
       <header className="fixture-head">
         <span className="fixture-label">{fixture.label}</span>
+        {/* Under a verdict, what the fixture does now (the next device). */}
+        {fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>}
         {fixture.simulated && <span className="tag-simulated">SIMULATED</span>}
       </header>
       <div className="fixture-verdict" data-testid="verdict">
