@@ -68,7 +68,8 @@ describe('keyboard-wedge scans on a real fixture port', { skip }, () => {
     assert.match(text, /ALREADY_PROVISIONED/);
     assert.match(text, /What to do:/);
     await screenshot(page, '10-operator-wedge-fail');
-    await page.getByRole('button', { name: 'Stop line' }).click();
+    await page.getByTestId('stop-line').click();
+    await page.getByTestId('confirm-ok').click();
     await page.getByTestId('start-line').waitFor({ timeout: 30_000 });
   });
 });
