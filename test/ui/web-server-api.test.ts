@@ -10,9 +10,10 @@ import { HttpStationClient, type StationApiError } from '../../src/api/http-stat
 import { openFetchEventStream } from '../../src/api/sse-reader.ts';
 import type { StationEvent } from '../../src/api/station-api.ts';
 import { spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { serviceSkip } from '../helpers/service-skip.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
 
-const socatSkip = spawnSync('socat', ['-V']).status === 0 ? false : 'socat is not installed';
+const socatSkip = serviceSkip('socat is not installed', spawnSync('socat', ['-V']).status === 0);
 
 describe('web mode API', () => {
   let st: TestStation;

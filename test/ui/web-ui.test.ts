@@ -172,8 +172,13 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await page.locator('input[name=hardwareSerial]').fill(failedSerial);
     await page.locator('input[name=hardwareSerial]').press('Enter');
     const rows = page.getByTestId('audit-results').locator('tbody tr');
-    await rows.first().waitFor();
-    const texts = await rows.allTextContents();
+    // The view lists the newest events before the search answers: wait for the search's rows.
+    let texts: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      texts = await rows.allTextContents();
+      if (texts.length > 0 && texts.every((t) => t.includes(failedSerial))) break;
+      await page.waitForTimeout(100);
+    }
     assert.ok(texts.length >= 1, 'the device has events');
     assert.ok(
       texts.every((t) => t.includes(failedSerial)),

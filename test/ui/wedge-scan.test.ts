@@ -7,12 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { serviceSkip } from '../helpers/service-skip.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
 
 const skip = !chromiumAvailable()
   ? 'no Chromium at /usr/bin/chromium'
-  : spawnSync('socat', ['-V']).status !== 0
+  : serviceSkip('socat', spawnSync('socat', ['-V']).status === 0)
     ? 'socat is not installed'
     : false;
 if (skip) console.log(`# keyboard-wedge test skipped: ${skip}`);
