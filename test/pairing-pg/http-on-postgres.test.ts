@@ -21,7 +21,8 @@ const FILES = [
   'test/pairing/credentials.test.ts',
 ];
 
-test('the pairing HTTP, claims, /sign and core tests pass on a PostgreSQL store', async () => {
+// Some fifteen files one after the other: more than the runner's default per-test timeout on a loaded machine.
+test('the pairing HTTP, claims, /sign and core tests pass on a PostgreSQL store', { timeout: 20 * 60_000 }, async () => {
   await withAdmin((sql) => sql`SELECT 1`); // a clear failure first when PostgreSQL is not there
   // Without the runner's own marker, else the child would think it runs inside this test and skip its files.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
