@@ -343,7 +343,7 @@ describe('device id rule and pairing failures', () => {
       pairing: (core) =>
         Object.assign(Object.create(core), {
           registerDevice: async () => {
-            throw new PairingError('ALREADY_REGISTERED', 422, 'Device already registered');
+            throw new PairingError('ALREADY_REGISTERED');
           },
         }),
     });
