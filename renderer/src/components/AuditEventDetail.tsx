@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../../../src/audit/audit-types.ts';
+import type { AuditEvent } from '../../../src/api/station-api.ts';
 
 export function AuditEventDetail({ event, onClose }: { event: AuditEvent; onClose: () => void }) {
   const rows: [string, unknown][] = [

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../../../src/audit/audit-types.ts';
+import type { AuditEvent } from '../../../src/api/station-api.ts';
 
 /** Rows of several stations share seq numbers: a row is its station and seq. */
 const rowKey = (e: AuditEvent) => `${e.station}:${e.seq}`;

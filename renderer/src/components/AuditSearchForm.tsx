@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AuditQuery, Batch } from '../../../src/audit/audit-types.ts';
+import type { AuditQuery, Batch } from '../../../src/api/station-api.ts';
 
 export interface SearchFields {
   deviceId: string;

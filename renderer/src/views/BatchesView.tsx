@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
-import type { Batch } from '../../../src/audit/audit-types.ts';
+import type { Batch, StationApi, StationStatus } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
 
 export function BatchesView({ api, status }: { api: StationApi; status: StationStatus }) {

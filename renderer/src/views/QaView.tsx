@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
-import type { AuditEvent, Batch, ChainStatus } from '../../../src/audit/audit-types.ts';
+import type { AuditEvent, Batch, ChainStatus, StationApi, StationStatus } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
 import { AuditEventDetail } from '../components/AuditEventDetail.tsx';
 import { AuditEventTable } from '../components/AuditEventTable.tsx';
