@@ -5,11 +5,11 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { validate as isUuid } from 'uuid';
+import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from '../common/device-id.ts';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import type { CertificateAuthority } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
-import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from './device-id.ts';
 import {
   astarteTimestamp,
   type DeviceInfo,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { EmbeddedPairingCore, PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
 import { isPairingError, makeTempDir, openTestCore } from '../helpers/pairing-core.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';

@@ -4,12 +4,12 @@
 // concurrent claims, on any instance, can neither exceed a token's uses nor claim one manufacturer id
 // twice, and a claim never takes over a device the realm already knows (registered by a station).
 import { randomUUID } from 'node:crypto';
+import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import { secretFingerprint } from '../../common/secret-fingerprint.ts';
 import type { CoreAudit } from '../core-audit.ts';
 import { generateCredentialsSecret } from '../credentials-secret.ts';
-import { deriveDeviceId } from '../device-id.ts';
 import type { EmbeddedPairingCore, PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { hashSecret } from '../secret-hash.ts';

@@ -4,10 +4,10 @@
 // reference: proof of possession is checked, a UUID registers once until an operator re-opens it,
 // every bad input is a clear 4xx, and every registration and refusal is an audit event.
 import { createHash } from 'node:crypto';
+import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import type { CoreAudit } from '../core-audit.ts';
-import { deriveDeviceId } from '../device-id.ts';
 import { type EmbeddedPairingCore, newSerialHex, type PairingCoreExtension, type RealmConfig } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';

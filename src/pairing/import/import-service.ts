@@ -2,8 +2,9 @@
 // embedded core while this core was unreachable and now sends their secret hashes (never secrets).
 // Idempotent per device: the same hash again is `already_present`; a device registered here with
 // another secret, or already confirmed, is a `conflict` and is never overwritten.
+
+import { canonicalDeviceId } from '../../common/device-id.ts';
 import { isImprintError } from '../../common/errors.ts';
-import { canonicalDeviceId } from '../device-id.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { secretHashScheme } from '../secret-hash.ts';
