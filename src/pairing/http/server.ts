@@ -1,8 +1,16 @@
 // The pairing core as an HTTP server speaking Astarte's Pairing API. The HTTP layer translates
 // (routes, auth, bodies, statuses); the domain core decides.
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerFactory,
+  LogController,
+} from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import { isDbError } from '../../db/db-errors.ts';
@@ -70,6 +78,8 @@ export interface PairingServerOptions {
   sign?: SignApi;
   /** Offline batch import and central audit; default: built on the core's own database when it has one. */
   imports?: ImportApi;
+  /** Serve HTTPS with this certificate and key (PEM): `imprint pairing serve --tls-cert/--tls-key`. */
+  tls?: { cert: string; key: string };
 }
 
 /** The import API on the core's own store (EmbeddedPairingCore.extension()), when it has one. */
@@ -87,8 +97,14 @@ export interface RouteContext {
   defaultBrokerUrl?: string;
 }
 
-export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
+export function createFastify(opts: { logger: Logger; bodyLimit: number; tls?: { cert: string; key: string } }) {
+  const tls = opts.tls;
+  // HTTPS through a server factory, so that the instance keeps one type (Fastify's https option changes it).
+  const serverFactory: FastifyServerFactory | undefined = tls
+    ? (handler) => createHttpsServer(tls, handler) as unknown as Server
+    : undefined;
   return Fastify({
+    serverFactory,
     loggerInstance: opts.logger,
     // One line per request is written by our onResponse hook, without headers or bodies.
     logController: new LogController({ disableRequestLogging: true }),
@@ -118,7 +134,7 @@ export function registeredRoutes(app: PairingFastify): readonly RegisteredRoute[
 
 export async function buildPairingServer(opts: PairingServerOptions): Promise<PairingFastify> {
   const logger = opts.logger ?? silentLogger;
-  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
+  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024, tls: opts.tls });
   const ctx: RouteContext = {
     core: opts.core,
     auth: new AgentAuthenticator({ now: opts.now }),
@@ -213,7 +229,7 @@ export async function servePairing(opts: PairingServerOptions & { host?: string;
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${actualPort}`, app, close: () => app.close() };
+  return { url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`, app, close: () => app.close() };
 }
 
 export type { FastifyInstance };
