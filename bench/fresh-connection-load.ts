@@ -146,15 +146,22 @@ export async function runFresh(
 
 /** User + system CPU of processes and all their threads, µs (Linux /proc; clock ticks of 10 ms). */
 export function processCpuUs(pids: readonly number[]): number {
-  let sum = 0;
+  const t = processTimes(pids);
+  return t.user + t.system;
+}
+
+/** User and system (kernel: TCP, files, fsync) CPU of processes and all their threads, µs. */
+export function processTimes(pids: readonly number[]): { user: number; system: number } {
+  const t = { user: 0, system: 0 };
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += (Number(f[11]) + Number(f[12])) * (1e6 / 100);
+      t.user += Number(f[11]) * (1e6 / 100);
+      t.system += Number(f[12]) * (1e6 / 100);
     } catch {}
   }
-  return sum;
+  return t;
 }
 
 /** A process and its children (gunicorn's master and workers). */
@@ -174,17 +181,22 @@ export function processTree(pid: number): number[] {
 export async function measured(
   pids: () => number[],
   load: () => Promise<FreshResult>,
-): Promise<FreshResult & { cpuUsPerRequest: number }> {
-  const before = processCpuUs(pids());
+): Promise<FreshResult & { cpuUsPerRequest: number; systemUsPerRequest: number }> {
+  const before = processTimes(pids());
   const r = await load();
-  let after = processCpuUs(pids());
+  let after = processTimes(pids());
   for (let i = 0; i < 10; i++) {
     await sleep(100);
-    const now = processCpuUs(pids());
-    if (now === after) break;
+    const now = processTimes(pids());
+    if (now.user + now.system === after.user + after.system) break;
     after = now;
   }
-  return { ...r, cpuUsPerRequest: (after - before) / Math.max(1, r.sent) };
+  const n = Math.max(1, r.sent);
+  return {
+    ...r,
+    cpuUsPerRequest: (after.user + after.system - before.user - before.system) / n,
+    systemUsPerRequest: (after.system - before.system) / n,
+  };
 }
 
 export function loadLine(): string {
@@ -221,7 +233,8 @@ export function foundriesSignBody(uuid: string, factory: string): string {
 
 // ---- `imprint pairing …` -------------------------------------------------------------------------
 
-const IMPRINT = new URL('../bin/imprint.mjs', import.meta.url).pathname;
+// IMPRINT_BENCH_BIN: another checkout's bin/imprint.mjs (a before/after comparison with the same client).
+const IMPRINT = process.env.IMPRINT_BENCH_BIN ?? new URL('../bin/imprint.mjs', import.meta.url).pathname;
 
 /** Runs an `imprint` command to completion; its stdout. */
 export function imprint(args: string[]): string {

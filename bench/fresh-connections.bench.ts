@@ -41,6 +41,7 @@ const TARGET_US: Partial<Record<Route, number>> = { health: 300, info: 100, regi
 interface Row extends FreshResult {
   route: Route;
   cpuUsPerRequest: number;
+  systemUsPerRequest: number;
   logBytesPerRequest: number;
 }
 
@@ -195,14 +196,14 @@ function printTable(title: string, rows: Row[], connections: number): void {
   const floor = rows.find((r) => r.route === 'health')?.cpuUsPerRequest;
   console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device`);
   console.log(
-    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req  above /health µs  target µs  ratio  log B/req  failed',
+    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  failed',
   );
   for (const r of rows) {
     const above = r.route === 'health' ? r.cpuUsPerRequest : floor === undefined ? undefined : r.cpuUsPerRequest - floor;
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
-      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${String(r.failed).padStart(7)}`,
+      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${String(r.failed).padStart(7)}`,
     );
   }
   console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');
