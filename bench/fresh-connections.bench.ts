@@ -43,6 +43,8 @@ interface Row extends FreshResult {
   cpuUsPerRequest: number;
   systemUsPerRequest: number;
   logBytesPerRequest: number;
+  /** Store writes per durable commit during the run (NaN: no commit). */
+  writesPerCommit: number;
 }
 
 /** POST with keep-alive over http or https (the TLS variant's self-signed certificate trusted). */
@@ -66,6 +68,26 @@ function poster(base: string, caPem?: string) {
       req.once('error', reject);
       req.end(body);
     });
+}
+
+/** The store's durable commits and the writes they carried, from GET /metrics (group commit at work). */
+function commitCounters(base: string, caPem?: string): Promise<{ commits: number; writes: number }> {
+  const https = base.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    (https ? httpsRequest : httpRequest)(new URL('/metrics', base), { ca: caPem }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+      });
+      res.on('end', () => {
+        const n = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+        resolve({ commits: n('imprint_pairing_store_commits_total'), writes: n('imprint_pairing_store_writes_total') });
+      });
+    })
+      .once('error', reject)
+      .end();
+  });
 }
 
 /** Registers `count` devices (16 at a time, keep-alive): their ids and secrets. */
@@ -171,18 +193,26 @@ async function runVariant(
   );
   try {
     process.stdout.write(`${tls ? 'HTTPS' : 'HTTP'}: preparing devices, CSRs and request lists… `);
-    const lists = await requestLists(serve.url, { ...o, caPem: tlsFiles && readFileSync(tlsFiles.cert, 'utf8') });
+    const caPem = tlsFiles && readFileSync(tlsFiles.cert, 'utf8');
+    const lists = await requestLists(serve.url, { ...o, caPem });
     console.log('done');
     const rows: Row[] = [];
     for (const route of ROUTES.filter((r) => o.only.includes(r))) {
       const { warm, run } = lists[route];
       if (warm.length > 0) await runFresh(serve.url, warm, { connections: o.connections });
       const log0 = serve.logBytes();
+      const c0 = await commitCounters(serve.url, caPem);
       const r = await measured(
         () => [serve.pid],
         () => runFresh(serve.url, run, { connections: o.connections }),
       );
-      rows.push({ route, ...r, logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent) });
+      const c1 = await commitCounters(serve.url, caPem);
+      rows.push({
+        route,
+        ...r,
+        logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent),
+        writesPerCommit: (c1.writes - c0.writes) / (c1.commits - c0.commits),
+      });
       process.stdout.write(`${route} `);
     }
     console.log();
@@ -196,14 +226,14 @@ function printTable(title: string, rows: Row[], connections: number): void {
   const floor = rows.find((r) => r.route === 'health')?.cpuUsPerRequest;
   console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device`);
   console.log(
-    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  failed',
+    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  failed',
   );
   for (const r of rows) {
     const above = r.route === 'health' ? r.cpuUsPerRequest : floor === undefined ? undefined : r.cpuUsPerRequest - floor;
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
-      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${String(r.failed).padStart(7)}`,
+      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${String(r.failed).padStart(7)}`,
     );
   }
   console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');
