@@ -11,7 +11,8 @@ for (const method of STATION_METHODS) {
     // Main answers with an envelope: errors crossing the bridge keep only their message.
     const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, method, args)) as IpcReply;
     if (reply.ok) return reply.value;
-    throw new Error(reply.error.hint ? `${reply.error.message}. ${reply.error.hint}` : reply.error.message);
+    const { message, hint } = reply.error;
+    throw new Error(hint ? `${message.replace(/\.$/, '')}. ${hint}` : message);
   };
 }
 api.subscribe = (listener: (event: StationEvent) => void) => {

@@ -1,5 +1,7 @@
 // Secrets of the core (agent tokens) kept with Electron's safeStorage (the OS keychain) instead of
 // the web-mode 0600 file: the core child asks over its IPC channel; only ciphertext hits the disk.
+// On Linux safeStorage falls back to a hard-coded key ("basic_text") when no keyring runs: that
+// only obfuscates, so a token is refused then, with what to do, instead of being kept weakly.
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { safeStorage } from 'electron';
@@ -10,6 +12,29 @@ export interface SecretRequest {
   op: 'get' | 'set' | 'delete';
   name: string;
   value?: string;
+}
+
+/** The part of safeStorage used here (a stand-in in tests). */
+export type SafeStorageLike = Pick<
+  typeof safeStorage,
+  'isEncryptionAvailable' | 'encryptString' | 'decryptString' | 'getSelectedStorageBackend'
+>;
+
+/** Linux backends that are a real keychain; `basic_text` and `unknown` are not. */
+const REAL_LINUX_KEYCHAINS = new Set(['gnome_libsecret', 'kwallet', 'kwallet5', 'kwallet6']);
+
+/** Why secrets cannot be kept safely here, or undefined when the OS keychain is real. */
+export function keychainProblem(storage: SafeStorageLike, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (!storage.isEncryptionAvailable()) {
+    return 'The OS keychain is not available, so the agent token cannot be kept safely. Sign in to the desktop session (its keychain unlocks with it) and try again.';
+  }
+  if (platform === 'linux') {
+    const backend = storage.getSelectedStorageBackend();
+    if (!REAL_LINUX_KEYCHAINS.has(backend)) {
+      return `This desktop has no keychain (Electron's safeStorage would use "${backend}", which only obfuscates), so the agent token is not stored. Install and unlock GNOME Keyring (libsecret) or KWallet and restart Imprint, or start it with --password-store=gnome-libsecret.`;
+    }
+  }
+  return undefined;
 }
 
 function readAll(file: string): Record<string, string> {
@@ -36,16 +61,24 @@ export function isSecretRequest(m: unknown): m is SecretRequest {
 }
 
 /** Answer one request from the core child; replies carry no secret except to `get`. */
-export function answerSecretRequest(child: ChildProcess, file: string, req: SecretRequest): void {
+export function answerSecretRequest(
+  child: Pick<ChildProcess, 'send'>,
+  file: string,
+  req: SecretRequest,
+  storage: SafeStorageLike = safeStorage,
+  platform: NodeJS.Platform = process.platform,
+): void {
   try {
-    if (!safeStorage.isEncryptionAvailable()) throw new Error('The OS keychain is not available');
     const values = readAll(file);
     let value: string | undefined;
+    const needKeychain = req.op === 'set' || (req.op === 'get' && values[req.name] !== undefined);
+    const problem = needKeychain ? keychainProblem(storage, platform) : undefined;
+    if (problem) throw new Error(problem);
     if (req.op === 'get') {
       const sealed = values[req.name];
-      value = sealed ? safeStorage.decryptString(Buffer.from(sealed, 'base64')) : undefined;
+      value = sealed ? storage.decryptString(Buffer.from(sealed, 'base64')) : undefined;
     } else if (req.op === 'set' && typeof req.value === 'string') {
-      values[req.name] = safeStorage.encryptString(req.value).toString('base64');
+      values[req.name] = storage.encryptString(req.value).toString('base64');
       writeAll(file, values);
     } else if (req.op === 'delete') {
       delete values[req.name];

@@ -1,9 +1,12 @@
 import { useEffect } from 'react';
-import type { StationApi, StationStatus } from '../../src/api/station-api.ts';
+import type { StationApi, StationStatus } from './api-types.ts';
 import { NavBar } from './components/NavBar.tsx';
+import { SessionRefused } from './components/SessionRefused.tsx';
 import { SimulatedBanner } from './components/SimulatedBanner.tsx';
+import { StationOfflineBanner } from './components/StationOfflineBanner.tsx';
 import { StatusBar } from './components/StatusBar.tsx';
 import { unlockAudio } from './sound-cue.ts';
+import type { StationLink } from './station-link.ts';
 import { go, type Route, useRoute } from './use-route.ts';
 import { useStation } from './use-station.ts';
 import { BatchesView } from './views/BatchesView.tsx';
@@ -14,9 +17,11 @@ import { SettingsView } from './views/SettingsView.tsx';
 
 const VIEW_KEYS: Record<string, string> = { F1: 'operator', F2: 'qa', F3: 'batches', F4: 'settings' };
 
-export function App({ api }: { api: StationApi }) {
+export function App({ api, link, onToken }: { api: StationApi; link: StationLink; onToken?: (token: string) => void }) {
   const route = useRoute();
-  const { status, error } = useStation(api);
+  const { status, link: linkState, verdict } = useStation(api, link);
+  // Refused or gone: what is on screen is not live, and no action can reach the station.
+  const offline = linkState.kind === 'offline' || linkState.kind === 'refused';
 
   useEffect(() => {
     // F1–F4 switch views from anywhere; any key or click also unlocks the audible cues.
@@ -37,23 +42,36 @@ export function App({ api }: { api: StationApi }) {
   }, []);
 
   return (
-    <div className="app">
+    <div className={`app view-${route.view}${offline ? ' app-offline' : ''}`} data-link={linkState.kind}>
       {status?.simulated && <SimulatedBanner />}
       <NavBar route={route} status={status} />
-      {error && (
-        <div className="connection-error" role="alert">
-          Lost contact with the station: {error}
-        </div>
-      )}
+      {linkState.kind === 'offline' && <StationOfflineBanner link={linkState} />}
+      {linkState.kind === 'refused' && onToken && <SessionRefused reason={linkState.reason} onToken={onToken} />}
       <main className="content">
-        {status ? <CurrentView api={api} route={route} status={status} /> : <p className="loading">Connecting to the station…</p>}
+        {status ? (
+          <CurrentView api={api} route={route} status={status} online={!offline} verdict={verdict} />
+        ) : (
+          <p className="loading">Connecting to the station…</p>
+        )}
       </main>
-      {status && <StatusBar status={status} />}
+      {status && <StatusBar status={status} offline={offline} />}
     </div>
   );
 }
 
-function CurrentView({ api, route, status }: { api: StationApi; route: Route; status: StationStatus }) {
+function CurrentView({
+  api,
+  route,
+  status,
+  online,
+  verdict,
+}: {
+  api: StationApi;
+  route: Route;
+  status: StationStatus;
+  online: boolean;
+  verdict?: string;
+}) {
   switch (route.view) {
     case 'qa':
       return <QaView api={api} status={status} />;
@@ -64,6 +82,6 @@ function CurrentView({ api, route, status }: { api: StationApi; route: Route; st
     case 'report':
       return <BatchReportView api={api} batchId={route.batchId} />;
     default:
-      return <OperatorView api={api} status={status} />;
+      return <OperatorView api={api} status={status} online={online} verdict={verdict} />;
   }
 }

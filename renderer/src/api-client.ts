@@ -1,8 +1,11 @@
 // The one StationApi the views use: the Electron preload bridge (window.imprint) when present,
-// otherwise the same API over HTTP + server-sent events (web mode).
+// otherwise the same API over HTTP + server-sent events (web mode). Either way a StationLink
+// watches whether the station is there.
 import { HttpStationClient } from '../../src/api/http-station-client.ts';
-import type { StationApi } from '../../src/api/station-api.ts';
+import type { StationApi } from './api-types.ts';
+import { errorSentence } from './error-sentences.ts';
 import { takeSessionToken } from './session-token.ts';
+import { StationLink } from './station-link.ts';
 
 declare global {
   interface Window {
@@ -10,27 +13,64 @@ declare global {
   }
 }
 
-function openEventSource(url: string, onData: (data: string) => void): () => void {
-  // EventSource reconnects by itself; the server re-sends a full status on every (re)connect.
-  const source = new EventSource(url);
-  source.onmessage = (e: MessageEvent<string>) => onData(e.data);
-  return () => source.close();
+/** How long a stream the browser gave up on (it answered 401, or not as a stream) waits before a new try. */
+const REOPEN_MS = 1000;
+
+/**
+ * An EventSource that tells the link what happens to it. The browser reconnects by itself after a
+ * dropped connection (the server asks for 1 s); after a refusal it stops, so we open a new one.
+ */
+function eventStreamOpener(link: StationLink) {
+  return (url: string, onData: (data: string) => void): (() => void) => {
+    let source: EventSource | undefined;
+    let reopen: ReturnType<typeof setTimeout> | undefined;
+    let closed = false;
+    const open = () => {
+      source = new EventSource(url);
+      source.onopen = () => link.streamOpened();
+      source.onmessage = (e: MessageEvent<string>) => {
+        link.streamMessage();
+        onData(e.data);
+      };
+      source.onerror = () => {
+        link.streamFailed();
+        if (source?.readyState === EventSource.CLOSED && !closed) reopen = setTimeout(open, REOPEN_MS);
+      };
+    };
+    open();
+    return () => {
+      closed = true;
+      clearTimeout(reopen);
+      source?.close();
+    };
+  };
 }
 
-export type ClientResult = { api: StationApi; transport: 'electron' | 'web' } | { api: undefined; problem: string };
+export type StationClient =
+  | { api: StationApi; link: StationLink; transport: 'electron' | 'web' }
+  | { api: undefined; problem: string };
 
-export function createStationClient(): ClientResult {
-  if (window.imprint) return { api: window.imprint, transport: 'electron' };
+/** Web mode with this session token. */
+export function webClient(token: string): StationClient {
+  const link = new StationLink();
+  const api = new HttpStationClient({ baseUrl: '', token, openEvents: eventStreamOpener(link) });
+  return { api, link, transport: 'web' };
+}
+
+export function createStationClient(): StationClient {
+  if (window.imprint) return { api: window.imprint, link: new StationLink(), transport: 'electron' };
   const token = takeSessionToken();
   if (!token) {
-    return { api: undefined, problem: 'No session token. Open the full URL printed by `imprint web` or `npm start`.' };
+    return {
+      api: undefined,
+      problem:
+        'This page has no session token. Open the full address the station printed when it started (it ends in #token=…): `imprint web` and `npm start` print it in their terminal.',
+    };
   }
-  return { api: new HttpStationClient({ baseUrl: '', token, openEvents: openEventSource }), transport: 'web' };
+  return webClient(token);
 }
 
-/** A message for a person from anything thrown by an API call. */
+/** A sentence for a person from anything thrown by an API call. */
 export function errorText(e: unknown): string {
-  const err = e as { message?: string; hint?: string };
-  if (err?.message) return err.hint ? `${err.message}. ${err.hint}` : err.message;
-  return String(e);
+  return errorSentence(e);
 }

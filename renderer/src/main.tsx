@@ -1,17 +1,26 @@
+import { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import { createStationClient } from './api-client.ts';
+import { createStationClient, type StationClient, webClient } from './api-client.ts';
+import { keepSessionToken } from './session-token.ts';
 import './styles.css';
 
-const client = createStationClient();
-const root = createRoot(document.getElementById('root') as HTMLElement);
-root.render(
-  client.api ? (
-    <App api={client.api} />
-  ) : (
-    <main className="fatal" role="alert">
-      <h1>Imprint cannot reach the station</h1>
-      <p>{client.problem}</p>
-    </main>
-  ),
-);
+/** Holds the client: a new session token (pasted after a station restart) replaces it without a reload. */
+function Root() {
+  const [client, setClient] = useState<StationClient>(createStationClient);
+  if (!client.api) {
+    return (
+      <main className="fatal" role="alert">
+        <h1>Imprint cannot reach the station</h1>
+        <p>{client.problem}</p>
+      </main>
+    );
+  }
+  const onToken = (token: string) => {
+    keepSessionToken(token);
+    setClient(webClient(token));
+  };
+  return <App api={client.api} link={client.link} onToken={client.transport === 'web' ? onToken : undefined} />;
+}
+
+createRoot(document.getElementById('root') as HTMLElement).render(<Root />);

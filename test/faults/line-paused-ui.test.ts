@@ -52,6 +52,8 @@ test('a full disk: one linePause in the API, one banner in the operator view, go
       await page.locator('#scan-field').focus();
       await page.keyboard.type('OP:Ann\n');
       await page.getByTestId('nav-operator').getByText('Ann').waitFor({ timeout: 15_000 });
+      await page.keyboard.type('WO:WO-PAUSE\n'); // the line starts with a batch open
+      await page.getByText('Batch WO-PAUSE is open.').waitFor({ timeout: 15_000 });
       full = true; // the disk fills once the operator is signed in
       await page.getByTestId('start-line').click();
       const banner = page.getByTestId('line-paused');

@@ -5,18 +5,11 @@
 // API is touched; the preload must use allow-listed channels only.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { register } from 'node:module';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { StationApi, StationEvent } from '../../src/api/station-api.ts';
-
-// Resolve `electron` to the stub for everything imported from here on (imports below are dynamic).
-const STUB_URL = new URL('./electron-stub.ts', import.meta.url).href;
-register(
-  `data:text/javascript,${encodeURIComponent(
-    `export async function resolve(s, c, next) { return s === 'electron' ? { url: ${JSON.stringify(STUB_URL)}, shortCircuit: true } : next(s, c); }`,
-  )}`,
-);
+// `electron` resolves to the stub for everything imported from here on (imports below are dynamic).
+import { STUB_URL } from './electron-stub-hook.ts';
 
 type Stub = typeof import('./electron-stub.ts');
 type Channels = typeof import('../../electron/ipc-channels.ts');
@@ -120,6 +113,24 @@ describe('Electron IPC: allow-listed channels, senders checked', () => {
         assert.deepEqual((event.sender as FakeContents).sent, [], `${r.channel} sends nothing to ${why}`);
       }
     }
+  });
+
+  test('main takes the single-instance lock; a second instance exits without a window or a core', async () => {
+    assert.ok(stub.appCalls.includes('requestSingleInstanceLock'), 'the first instance asked for the lock');
+    assert.ok(stub.appCalls.includes('on second-instance'), 'and brings its window forward when another starts');
+    stub.appCalls.length = 0;
+    stub.lock.granted = false;
+    try {
+      // A fresh copy of main.ts, as a second process would load it (a query makes a new module).
+      const secondCopy = new URL('../../electron/main.ts?second-instance', import.meta.url).href;
+      await import(secondCopy);
+    } finally {
+      stub.lock.granted = true;
+    }
+    assert.deepEqual(
+      stub.appCalls.filter((c) => c === 'requestSingleInstanceLock' || c.startsWith('exit') || c === 'on second-instance'),
+      ['requestSingleInstanceLock', 'exit 0'],
+    );
   });
 
   test('every station IPC handler refuses a foreign sender before touching the station API, and serves our page', async () => {

@@ -60,8 +60,19 @@ export const contextBridge = {
   },
 };
 
+/** What main asked of the app: the single-instance lock, exits. */
+export const appCalls: string[] = [];
+/** Whether the next requestSingleInstanceLock() gets the lock (false: another instance runs). */
+export const lock = { granted: true };
+
 export const app = {
-  on() {
+  isPackaged: false,
+  requestSingleInstanceLock() {
+    appCalls.push('requestSingleInstanceLock');
+    return lock.granted;
+  },
+  on(event: string) {
+    appCalls.push(`on ${event}`);
     return app;
   },
   once() {
@@ -70,7 +81,9 @@ export const app = {
   /** Never ready: no core child is started, no window opens. */
   whenReady: () => new Promise<void>(() => {}),
   isReady: () => false,
-  exit() {},
+  exit(code?: number) {
+    appCalls.push(`exit ${code ?? 0}`);
+  },
   quit() {},
   getPath: () => tmpdir(),
 };
@@ -83,8 +96,12 @@ export class BrowserWindow {
 
 export const session = { defaultSession: { setPermissionRequestHandler() {} } };
 
+/** A keychain whose backend the test chooses; "encryption" reverses the bytes (never plain text on disk). */
+export const keychain = { available: false, backend: 'basic_text' as string };
+
 export const safeStorage = {
-  isEncryptionAvailable: () => false,
-  encryptString: (s: string) => Buffer.from(s),
-  decryptString: (b: Buffer) => b.toString(),
+  isEncryptionAvailable: () => keychain.available,
+  getSelectedStorageBackend: () => keychain.backend,
+  encryptString: (s: string) => Buffer.from(s).reverse(),
+  decryptString: (b: Buffer) => Buffer.from(b).reverse().toString(),
 };

@@ -7,8 +7,9 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 export const CHROMIUM_PATH = process.env.IMPRINT_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = join(import.meta.dirname, '..', '..', 'test-artifacts', 'ui');
 
+// In CI nothing skips (test/helpers/service-skip.ts): a missing Chromium fails the tests that need it.
 export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
+  return existsSync(CHROMIUM_PATH) || process.env.CI === 'true';
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -27,7 +28,8 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** The whole page by default; `fold: true` keeps to the window, to show what is above the fold. */
+export async function screenshot(page: Page, name: string, opts: { fold?: boolean } = {}): Promise<void> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: !opts.fold });
 }

@@ -10,9 +10,10 @@ import { HttpStationClient, type StationApiError } from '../../src/api/http-stat
 import { openFetchEventStream } from '../../src/api/sse-reader.ts';
 import type { StationEvent } from '../../src/api/station-api.ts';
 import { spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { serviceSkip } from '../helpers/service-skip.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
 
-const socatSkip = spawnSync('socat', ['-V']).status === 0 ? false : 'socat is not installed';
+const socatSkip = serviceSkip('socat is not installed', spawnSync('socat', ['-V']).status === 0);
 
 describe('web mode API', () => {
   let st: TestStation;
@@ -98,6 +99,13 @@ describe('web mode API', () => {
       (await client.listBatches()).some((b) => b.id === batch.id),
       true,
     );
+    // A second batch while one is open is a conflict with the station's state, not a bad request.
+    await assert.rejects(client.openBatch('WO-API-2'), (e: StationApiError) => {
+      assert.equal(e.status, 409);
+      assert.equal(e.code, 'AUDIT_BATCH_ALREADY_OPEN');
+      assert.ok(e.hint, 'the refusal says what to do');
+      return true;
+    });
 
     await assert.rejects(client.updateSettings({ realm: 'other' }, 'wrong-pin'), (e: StationApiError) => {
       assert.equal(e.status, 403);

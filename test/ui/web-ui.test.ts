@@ -97,7 +97,7 @@ describe('the Imprint UI in a browser', { skip }, () => {
     const stranger = await browser.newPage();
     try {
       await stranger.goto(`${st.web.url}/`);
-      await stranger.getByRole('alert').getByText('No session token').waitFor({ timeout: 15_000 });
+      await stranger.getByRole('alert').getByText('This page has no session token').waitFor({ timeout: 15_000 });
       await screenshot(stranger, '00-no-token');
       const res = await stranger.request.get(`${st.web.url}/api/status`);
       assert.equal(res.status(), 401);
@@ -137,8 +137,9 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await page.locator('.fixture-pass').first().waitFor({ timeout: 60_000 });
     const fail = page.locator('.fixture-fail').filter({ hasText: 'LABEL_MISMATCH' }).first();
     await fail.waitFor({ timeout: 60_000 });
-    // Stop the line while the FAIL is on screen: the card keeps the last device.
-    await page.getByRole('button', { name: 'Stop line' }).click();
+    // Stop the line while the FAIL is on screen (a confirmed action): the card keeps the last device.
+    await page.getByTestId('stop-line').click();
+    await page.getByTestId('confirm-ok').click();
     await page.getByTestId('start-line').waitFor({ timeout: 30_000 });
     const card = page.locator('.fixture-fail').filter({ hasText: 'LABEL_MISMATCH' }).first();
     const text = (await card.textContent()) ?? '';
@@ -171,8 +172,13 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await page.locator('input[name=hardwareSerial]').fill(failedSerial);
     await page.locator('input[name=hardwareSerial]').press('Enter');
     const rows = page.getByTestId('audit-results').locator('tbody tr');
-    await rows.first().waitFor();
-    const texts = await rows.allTextContents();
+    // The view lists the newest events before the search answers: wait for the search's rows.
+    let texts: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      texts = await rows.allTextContents();
+      if (texts.length > 0 && texts.every((t) => t.includes(failedSerial))) break;
+      await page.waitForTimeout(100);
+    }
     assert.ok(texts.length >= 1, 'the device has events');
     assert.ok(
       texts.every((t) => t.includes(failedSerial)),

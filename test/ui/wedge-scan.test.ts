@@ -5,14 +5,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
+import { serviceSkip } from '../helpers/service-skip.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
 
 const skip = !chromiumAvailable()
   ? 'no Chromium at /usr/bin/chromium'
-  : spawnSync('socat', ['-V']).status !== 0
+  : serviceSkip('socat', spawnSync('socat', ['-V']).status === 0)
     ? 'socat is not installed'
     : false;
 if (skip) console.log(`# keyboard-wedge test skipped: ${skip}`);
@@ -68,7 +69,8 @@ describe('keyboard-wedge scans on a real fixture port', { skip }, () => {
     assert.match(text, /ALREADY_PROVISIONED/);
     assert.match(text, /What to do:/);
     await screenshot(page, '10-operator-wedge-fail');
-    await page.getByRole('button', { name: 'Stop line' }).click();
+    await page.getByTestId('stop-line').click();
+    await page.getByTestId('confirm-ok').click();
     await page.getByTestId('start-line').waitFor({ timeout: 30_000 });
   });
 });

@@ -1,12 +1,15 @@
-import { useState } from 'react';
-import type { StationApi } from '../../../src/api/station-api.ts';
+import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../api-client.ts';
+import type { StationApi } from '../api-types.ts';
 
 /** Asks for the admin PIN; on success signs in as admin and hands the PIN to the settings form. */
 export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (pin: string) => void }) {
   const [pin, setPin] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<string>();
+  const pinRef = useRef<HTMLInputElement>(null);
+  // F4 lands in the first field of the view.
+  useEffect(() => pinRef.current?.focus(), []);
   return (
     <form
       className="panel admin-gate"
@@ -25,11 +28,10 @@ export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (p
     >
       <h2>Settings are for admins</h2>
       <p>Enter the admin PIN to change the station's settings. Every change is recorded in the audit trail.</p>
+      <p className="hint">
+        Unlocking signs you in as admin: records made after it name you as the operator until the line operator signs in again.
+      </p>
       <div className="row">
-        <label className="field">
-          <span>Your name</span>
-          <input value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
         <label className="field">
           <span>Admin PIN</span>
           <input
@@ -37,9 +39,14 @@ export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (p
             inputMode="numeric"
             autoComplete="off"
             data-testid="admin-pin"
+            ref={pinRef}
             value={pin}
             onChange={(e) => setPin(e.target.value)}
           />
+        </label>
+        <label className="field">
+          <span>Your name</span>
+          <input value={name} onChange={(e) => setName(e.target.value)} />
         </label>
         <button type="submit" className="btn btn-primary" data-testid="admin-unlock">
           Unlock settings

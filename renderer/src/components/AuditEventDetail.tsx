@@ -1,8 +1,29 @@
-import type { AuditEvent } from '../../../src/audit/audit-types.ts';
+// One event in full, beside the results: it stays in view while the table scrolls (sticky), and
+// Esc or Close puts it away and gives the focus back to the table.
+import { useEffect, useRef } from 'react';
+import type { AuditEvent } from '../api-types.ts';
+import { localTimeWithZone } from '../local-time.ts';
 
 export function AuditEventDetail({ event, onClose }: { event: AuditEvent; onClose: () => void }) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        onClose();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  useEffect(() => {
+    void event;
+    ref.current?.scrollIntoView({ block: 'nearest' });
+  }, [event]);
+
   const rows: [string, unknown][] = [
     ['Sequence', event.seq],
+    ['Time', localTimeWithZone(event.ts)],
     ['Time (UTC)', event.ts],
     ['Station', event.station],
     ['Operator', event.operator],
@@ -20,11 +41,11 @@ export function AuditEventDetail({ event, onClose }: { event: AuditEvent; onClos
     ['Hash', event.hash],
   ];
   return (
-    <aside className="panel event-detail" aria-label={`Event ${event.seq}`} data-testid="event-detail">
+    <aside ref={ref} className="panel event-detail" aria-label={`Event ${event.seq}`} data-testid="event-detail">
       <header className="row">
         <h3>Event {event.seq}</h3>
         <button type="button" className="btn" onClick={onClose}>
-          Close
+          Close (Esc)
         </button>
       </header>
       <dl>
@@ -33,7 +54,7 @@ export function AuditEventDetail({ event, onClose }: { event: AuditEvent; onClos
           .map(([k, v]) => (
             <div key={k} className="detail-row">
               <dt>{k}</dt>
-              <dd className={k === 'Message' ? '' : 'mono'}>{String(v)}</dd>
+              <dd className={k === 'Message' || k === 'Time' ? '' : 'mono'}>{String(v)}</dd>
             </div>
           ))}
       </dl>

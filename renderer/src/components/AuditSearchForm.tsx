@@ -1,5 +1,6 @@
-import { useState } from 'react';
-import type { AuditQuery, Batch } from '../../../src/audit/audit-types.ts';
+import { useEffect, useRef, useState } from 'react';
+import type { AuditQuery, Batch } from '../api-types.ts';
+import { zoneOf } from '../local-time.ts';
 
 export interface SearchFields {
   deviceId: string;
@@ -38,7 +39,6 @@ export function toAuditQuery(f: SearchFields): AuditQuery {
     outcome: f.outcome || undefined,
     from: toIso(f.from),
     to: toIso(f.to),
-    limit: 500,
   };
 }
 
@@ -53,10 +53,20 @@ export function AuditSearchForm({
   showStation?: boolean;
 }) {
   const [f, setF] = useState<SearchFields>(EMPTY_SEARCH);
-  const field = (key: keyof SearchFields, label: string, type = 'text') => (
+  const firstRef = useRef<HTMLInputElement>(null);
+  // F2 lands in the first search field: a scanned device id or serial goes straight into it.
+  useEffect(() => firstRef.current?.focus(), []);
+  const field = (key: keyof SearchFields, label: string, type = 'text', ref?: React.Ref<HTMLInputElement>) => (
     <label className="field">
       <span>{label}</span>
-      <input type={type} name={key} value={f[key]} onChange={(e) => setF({ ...f, [key]: e.target.value })} />
+      <input
+        ref={ref}
+        type={type}
+        name={key}
+        value={f[key]}
+        autoComplete="off"
+        onChange={(e) => setF({ ...f, [key]: e.target.value })}
+      />
     </label>
   );
   return (
@@ -68,8 +78,8 @@ export function AuditSearchForm({
         onSearch(f);
       }}
     >
-      {field('deviceId', 'Device id')}
-      {field('hardwareSerial', 'Serial')}
+      {field('deviceId', 'Device id (exact)', 'text', firstRef)}
+      {field('hardwareSerial', 'Serial (exact)')}
       <label className="field">
         <span>Batch</span>
         <select name="batchId" value={f.batchId} onChange={(e) => setF({ ...f, batchId: e.target.value })}>
@@ -81,10 +91,10 @@ export function AuditSearchForm({
           ))}
         </select>
       </label>
-      {field('operator', 'Operator')}
+      {field('operator', 'Operator (exact)')}
       {showStation && field('station', 'Station')}
-      {field('from', 'From', 'datetime-local')}
-      {field('to', 'To', 'datetime-local')}
+      {field('from', `From (${zoneOf()})`, 'datetime-local')}
+      {field('to', `To (${zoneOf()})`, 'datetime-local')}
       <label className="field">
         <span>Outcome</span>
         <select

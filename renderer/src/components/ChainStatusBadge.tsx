@@ -1,4 +1,4 @@
-import type { ChainStatus } from '../../../src/audit/audit-types.ts';
+import type { ChainStatus } from '../api-types.ts';
 
 export function ChainStatusBadge({ chain, onVerify }: { chain?: ChainStatus; onVerify: () => void }) {
   return (

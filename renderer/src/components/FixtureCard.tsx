@@ -1,4 +1,6 @@
-import type { FixtureState, WorkflowStep } from '../../../src/api/station-api.ts';
+import type { FixtureState } from '../api-types.ts';
+
+type WorkflowStep = FixtureState['step'];
 
 const STEP_TEXT: Record<WorkflowStep, string> = {
   idle: 'Idle',
@@ -15,12 +17,18 @@ const STEP_TEXT: Record<WorkflowStep, string> = {
   done: 'Done',
 };
 
+/**
+ * One fixture. Not a live region itself: the operator view has one for every verdict. The card's
+ * height is set by the grid, not by its text, so it does not jump between states.
+ */
 export function FixtureCard({ fixture }: { fixture: FixtureState }) {
   const state = fixture.outcome ?? (fixture.step === 'idle' || fixture.step === 'waiting-scan' ? 'waiting' : 'busy');
   return (
-    <article className={`fixture-card fixture-${state}`} data-testid={`fixture-${fixture.id}`} aria-live="polite">
+    <article className={`fixture-card fixture-${state}`} data-testid={`fixture-${fixture.id}`} aria-label={fixture.label}>
       <header className="fixture-head">
         <span className="fixture-label">{fixture.label}</span>
+        {/* Under a verdict, what the fixture does now (the next device). */}
+        {fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>}
         {fixture.simulated && <span className="tag-simulated">SIMULATED</span>}
       </header>
       <div className="fixture-verdict" data-testid="verdict">
@@ -31,11 +39,9 @@ export function FixtureCard({ fixture }: { fixture: FixtureState }) {
         <dd className="mono">{fixture.deviceId ?? '—'}</dd>
         <dt>Serial</dt>
         <dd className="mono">{fixture.hardwareSerial ?? '—'}</dd>
-        <dt>Step</dt>
-        <dd>{STEP_TEXT[fixture.step]}</dd>
       </dl>
       {fixture.outcome === 'fail' && fixture.failure && (
-        <div className="fixture-failure" role="alert">
+        <div className="fixture-failure">
           <p className="failure-message">
             <span className="failure-code">{fixture.failure.code}</span> {fixture.failure.message}
           </p>

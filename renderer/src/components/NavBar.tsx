@@ -1,4 +1,4 @@
-import type { StationStatus } from '../../../src/api/station-api.ts';
+import type { StationStatus } from '../api-types.ts';
 import type { Route } from '../use-route.ts';
 
 const ITEMS = [

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { PortInfo, PortTestResult, StationApi } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
+import type { PortInfo, PortTestResult, StationApi } from '../api-types.ts';
+import { portVerdict } from '../port-verdict.ts';
 
 export function PortsPanel({ api, onPorts }: { api: StationApi; onPorts: (ports: PortInfo[]) => void }) {
   const [ports, setPorts] = useState<PortInfo[]>([]);
@@ -60,11 +61,7 @@ export function PortsPanel({ api, onPorts }: { api: StationApi; onPorts: (ports:
                     <button type="button" className="btn" onClick={() => test(p.path)}>
                       Test port
                     </button>{' '}
-                    {r && (
-                      <span className={typeof r === 'string' ? '' : r.ok ? 'ok' : 'error'}>
-                        {typeof r === 'string' ? r : `${r.ok ? '✔' : '✘'} ${r.detail}`}
-                      </span>
-                    )}
+                    {r && <PortResult result={r} />}
                   </td>
                 </tr>
               );
@@ -73,5 +70,15 @@ export function PortsPanel({ api, onPorts }: { api: StationApi; onPorts: (ports:
         </table>
       )}
     </section>
+  );
+}
+
+function PortResult({ result }: { result: PortTestResult | string }) {
+  if (typeof result === 'string') return <span data-testid="port-result">{result}</span>;
+  const v = portVerdict(result);
+  return (
+    <span className={v.ok ? 'ok' : 'error'} data-testid="port-result" data-ok={v.ok}>
+      {v.text}
+    </span>
   );
 }

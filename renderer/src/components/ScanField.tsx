@@ -1,6 +1,9 @@
 // The scan field keeps the focus: keyboard-wedge scanners type the label then Enter, wherever the
-// operator last clicked. Any printable key pressed outside another text field is steered here.
+// operator last clicked. Any printable key pressed outside another text field is steered here, a
+// click on nothing in particular gives the focus back, and Esc brings it back from anywhere.
+// Tab still walks the page (navigation included): leaving by Tab is not taken back.
 import { useEffect, useRef, useState } from 'react';
+import { focusScanField, registerScanField } from '../scan-focus.ts';
 
 function isTextEntry(el: Element | null): boolean {
   return (
@@ -9,43 +12,48 @@ function isTextEntry(el: Element | null): boolean {
   );
 }
 
+/** Something a click deliberately focuses (a control), as opposed to text, a card or the page. */
+function isControl(el: EventTarget | null): boolean {
+  return el instanceof Element && !!el.closest('a[href], button, input, select, textarea, [tabindex], dialog');
+}
+
 export function ScanField({ onScan, prompt }: { onScan: (text: string) => Promise<void>; prompt: string }) {
   const ref = useRef<HTMLInputElement>(null);
   const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
+  // Scans are handled one after the other, in the order they came: a fast second scan is never lost.
+  const queue = useRef<Promise<void>>(Promise.resolve());
 
   useEffect(() => {
+    registerScanField(ref.current);
     ref.current?.focus();
     const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !document.querySelector('dialog[open]')) {
+        focusScanField();
+        return;
+      }
       if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey && !isTextEntry(document.activeElement)) {
         ref.current?.focus();
       }
     };
-    // Focus left for nothing in particular (a click on the page): take it back.
-    const onFocusOut = () =>
-      setTimeout(() => {
-        if (!document.activeElement || document.activeElement === document.body) ref.current?.focus();
-      }, 0);
+    // A click on a card, a counter or the background: the next scan must still land here.
+    const onPointerUp = (e: PointerEvent) => {
+      if (!isControl(e.target)) setTimeout(focusScanField, 0);
+    };
     window.addEventListener('keydown', onKey, true);
-    document.addEventListener('focusout', onFocusOut);
+    window.addEventListener('pointerup', onPointerUp, true);
     return () => {
       window.removeEventListener('keydown', onKey, true);
-      document.removeEventListener('focusout', onFocusOut);
+      window.removeEventListener('pointerup', onPointerUp, true);
+      registerScanField(null);
     };
   }, []);
 
-  const submit = async (e: React.FormEvent) => {
+  const submit = (e: React.FormEvent) => {
     e.preventDefault();
     const text = value.trim();
-    if (!text || busy) return;
-    setBusy(true);
-    try {
-      await onScan(text);
-      setValue('');
-    } finally {
-      setBusy(false);
-      ref.current?.focus();
-    }
+    setValue('');
+    if (!text) return;
+    queue.current = queue.current.then(() => onScan(text)).catch(() => {});
   };
 
   return (

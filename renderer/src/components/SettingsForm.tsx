@@ -1,5 +1,7 @@
-import { useState } from 'react';
-import type { FixtureSettings, PortInfo, SettingsPatch, StationSettings } from '../../../src/api/station-api.ts';
+import { useEffect, useRef, useState } from 'react';
+import type { PortInfo, SettingsPatch, StationSettings } from '../api-types.ts';
+
+type FixtureSettings = StationSettings['fixtures'][number];
 
 const DEFAULT_NAMESPACE = 'f79ad91f-c638-4889-ae74-9d001a3b4cf8';
 
@@ -24,6 +26,9 @@ export function SettingsForm({
   const [fixtures, setFixtures] = useState<FixtureSettings[]>(settings.fixtures);
   const [simulated, setSimulated] = useState(settings.simulatedFixtures);
   const [requireScan, setRequireScan] = useState(settings.requireScan === true);
+  const realmRef = useRef<HTMLInputElement>(null);
+  // Unlocked: the first field has the focus.
+  useEffect(() => realmRef.current?.focus(), []);
 
   const patchFixture = (i: number, change: Partial<FixtureSettings>) =>
     setFixtures(
@@ -47,12 +52,18 @@ export function SettingsForm({
   };
 
   return (
-    <form className="panel settings-form" aria-label="Station settings" onSubmit={submit}>
+    <form className="panel settings-form" aria-label="Station settings" noValidate onSubmit={submit}>
       <h2>Station {settings.stationId}</h2>
       <div className="grid2">
         <label className="field">
           <span>Realm</span>
-          <input name="realm" data-testid="setting-realm" value={realm} onChange={(e) => setRealm(e.target.value)} />
+          <input
+            ref={realmRef}
+            name="realm"
+            data-testid="setting-realm"
+            value={realm}
+            onChange={(e) => setRealm(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>Pairing mode</span>

@@ -1,17 +1,23 @@
-import type { StationStatus } from '../../../src/api/station-api.ts';
+import type { StationStatus } from '../api-types.ts';
 
-export function StatusBar({ status }: { status: StationStatus }) {
+function lineState(status: StationStatus, offline: boolean): string {
+  if (offline) return `OFFLINE (last known: ${status.running ? 'running' : 'stopped'})`;
+  if (status.linePause) return 'PAUSED';
+  return status.running ? 'running' : 'stopped';
+}
+
+export function StatusBar({ status, offline }: { status: StationStatus; offline: boolean }) {
   const p = status.pairing;
   return (
-    <footer className="status-bar">
+    <footer className="status-bar" data-testid="status-bar">
       <span>Station {status.stationId}</span>
       <span>Realm {p.realm}</span>
       <span>
         Pairing: {p.mode}
         {p.url ? ` (${p.url})` : ''} — {p.offline ? 'OFFLINE batch' : p.reachable ? 'reachable' : 'NOT reachable'}
       </span>
-      <span>Batch: {status.batch ? `${status.batch.workOrder} (${status.batch.id})` : 'none open'}</span>
-      <span>Line: {status.running ? 'running' : 'stopped'}</span>
+      <span>Batch: {status.batch ? status.batch.workOrder : 'none open'}</span>
+      <span data-testid="status-line">Line: {lineState(status, offline)}</span>
     </footer>
   );
 }

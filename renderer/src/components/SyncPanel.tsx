@@ -1,8 +1,8 @@
 // Offline batches and sync (docs/sync.md): what is left to push to the remote pairing core, a button
 // to push it now, and the conflicts QA must resolve (the remote kept its own registration).
 import { useCallback, useEffect, useState } from 'react';
-import type { StationApi, StationStatus, SyncStatus } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
+import type { StationApi, StationStatus, SyncStatus } from '../api-types.ts';
 
 export function SyncPanel({ api, status }: { api: StationApi; status: StationStatus }) {
   const [sync, setSync] = useState<SyncStatus>();

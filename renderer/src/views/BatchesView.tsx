@@ -1,12 +1,16 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
-import type { Batch } from '../../../src/audit/audit-types.ts';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorText } from '../api-client.ts';
+import type { Batch, StationApi, StationStatus } from '../api-types.ts';
+import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog.tsx';
+import { localTime, zoneOf } from '../local-time.ts';
 
 export function BatchesView({ api, status }: { api: StationApi; status: StationStatus }) {
   const [batches, setBatches] = useState<Batch[]>([]);
   const [workOrder, setWorkOrder] = useState('');
   const [error, setError] = useState<string>();
+  const [confirm, setConfirm] = useState<ConfirmRequest>();
+  const workOrderRef = useRef<HTMLInputElement>(null);
+  const closeRef = useRef<HTMLButtonElement>(null);
 
   const reload = useCallback(() => {
     api.listBatches().then(setBatches, (e) => setError(errorText(e)));
@@ -18,6 +22,11 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
     reload();
   }, [reload, openId]);
 
+  // F3 lands in the work order field, so a scanned work order is not lost.
+  useEffect(() => {
+    if (!openId) workOrderRef.current?.focus();
+  }, [openId]);
+
   const act = async (what: () => Promise<unknown>) => {
     try {
       await what();
@@ -28,23 +37,41 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
     }
   };
 
+  const askToClose = (batch: Batch) =>
+    setConfirm({
+      title: `Close batch ${batch.workOrder}?`,
+      body: status.running
+        ? 'The line is running: devices after this are recorded without a batch until a new one is opened. The summary is counted and signed now.'
+        : 'Its summary is counted and signed now; a closed batch cannot be reopened.',
+      confirmLabel: 'Close the batch',
+      onConfirm: () => void act(() => api.closeBatch()),
+    });
+
   return (
     <div className="batches-view">
       {status.batch ? (
         <section className="panel current-batch" data-testid="current-batch">
           <h2>Open batch: {status.batch.workOrder}</h2>
           <p>
-            Batch <span className="mono">{status.batch.id}</span>, opened {status.batch.openedAt} by {status.batch.operator}
+            Batch <span className="mono">{status.batch.id}</span>, opened {localTime(status.batch.openedAt)} by{' '}
+            {status.batch.operator}
             {status.batch.offline ? ' — OFFLINE batch (to sync later)' : ''}
           </p>
-          <button type="button" className="btn btn-stop" onClick={() => act(() => api.closeBatch())}>
-            Close batch
+          <button
+            ref={closeRef}
+            type="button"
+            className="btn btn-stop"
+            data-testid="close-batch"
+            onClick={() => status.batch && askToClose(status.batch)}
+          >
+            Close batch…
           </button>
         </section>
       ) : (
         <form
           className="panel"
           aria-label="Open a batch"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
             void act(async () => {
@@ -57,16 +84,23 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
           <div className="row">
             <label className="field">
               <span>Work order</span>
-              <input data-testid="work-order" value={workOrder} onChange={(e) => setWorkOrder(e.target.value)} required />
+              <input
+                ref={workOrderRef}
+                data-testid="work-order"
+                autoComplete="off"
+                value={workOrder}
+                onChange={(e) => setWorkOrder(e.target.value)}
+              />
             </label>
             <button type="submit" className="btn btn-primary" data-testid="open-batch">
               Open batch
             </button>
           </div>
+          <p className="hint">Or scan the work order's barcode (WO:number) in the operator view (F1).</p>
         </form>
       )}
       {error && (
-        <p className="error" role="alert">
+        <p className="error" role="alert" data-testid="batches-error">
           {error}
         </p>
       )}
@@ -77,7 +111,7 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
             <th>Work order</th>
             <th>Batch</th>
             <th>Operator</th>
-            <th>Opened</th>
+            <th>Opened ({zoneOf()})</th>
             <th>Closed</th>
             <th>Passed / failed</th>
             <th>Report</th>
@@ -89,8 +123,8 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
               <td>{b.workOrder}</td>
               <td className="mono">{b.id}</td>
               <td>{b.operator}</td>
-              <td className="mono">{b.openedAt}</td>
-              <td className="mono">{b.closedAt ?? (b.id === status.batch?.id ? 'open' : '')}</td>
+              <td className="mono nowrap">{localTime(b.openedAt)}</td>
+              <td className="mono nowrap">{b.closedAt ? localTime(b.closedAt) : b.id === status.batch?.id ? 'open' : ''}</td>
               <td>{b.summary ? `${b.summary.passed} / ${b.summary.failed}` : ''}</td>
               <td>
                 <a href={`#/report/${encodeURIComponent(b.id)}`}>Report</a>
@@ -99,6 +133,13 @@ export function BatchesView({ api, status }: { api: StationApi; status: StationS
           ))}
         </tbody>
       </table>
+      <ConfirmDialog
+        request={confirm}
+        onClose={() => {
+          setConfirm(undefined);
+          closeRef.current?.focus();
+        }}
+      />
     </div>
   );
 }

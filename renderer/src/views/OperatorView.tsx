@@ -1,73 +1,183 @@
-import { useState } from 'react';
-import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
+// The operator's view, driven by scans: the scan field has the focus and gets it back after every
+// action. Nothing reachable by Enter, Space or a scanner's CR stops the line, closes a batch or
+// signs out: those open a dialog whose default is Cancel.
+import { useRef, useState } from 'react';
 import { errorText } from '../api-client.ts';
+import type { StationApi, StationStatus } from '../api-types.ts';
+import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog.tsx';
 import { FixtureCard } from '../components/FixtureCard.tsx';
 import { LinePausedBanner } from '../components/LinePausedBanner.tsx';
 import { ScanField } from '../components/ScanField.tsx';
 import { ShiftCounters } from '../components/ShiftCounters.tsx';
-import { SignInPanel } from '../components/SignInPanel.tsx';
+import { focusScanField } from '../scan-focus.ts';
+import { routeScan } from '../scan-routing.ts';
 
-export function OperatorView({ api, status }: { api: StationApi; status: StationStatus }) {
-  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+type Message = { kind: 'ok' | 'error'; text: string };
 
+/** Why Start line is not offered yet, or undefined when it is. */
+export function startBlocker(status: StationStatus): string | undefined {
+  if (!status.operator && !status.batch)
+    return 'To start the line, sign in (scan your badge or type your name), then open a batch.';
+  if (!status.operator) return 'To start the line, sign in: scan your badge or type your name.';
+  if (!status.batch) return 'To start the line, open a batch: scan its work order (WO:…) or press F3.';
+  return undefined;
+}
+
+function columnsFor(n: number): number {
+  return n <= 1 ? 1 : n <= 4 ? n : n <= 6 ? 3 : 4;
+}
+
+export function OperatorView({
+  api,
+  status,
+  online,
+  verdict,
+}: {
+  api: StationApi;
+  status: StationStatus;
+  online: boolean;
+  verdict?: string;
+}) {
+  const [message, setMessage] = useState<Message>();
+  const [confirm, setConfirm] = useState<ConfirmRequest>();
+  // Scans are handled one after the other and may come faster than status events (a badge, then a
+  // work order): what the last scans changed counts until the station's status says it too.
+  const fromStatus = { signedIn: !!status.operator, openWorkOrder: status.batch?.workOrder };
+  const known = useRef(fromStatus);
+  const seen = useRef(JSON.stringify(fromStatus));
+  if (JSON.stringify(fromStatus) !== seen.current) {
+    seen.current = JSON.stringify(fromStatus);
+    known.current = fromStatus;
+  }
+
+  /** Every action: run it, say how it went, and give the focus back to the scan field. */
   const act = async (what: () => Promise<unknown>, done?: string) => {
     try {
       await what();
       setMessage(done ? { kind: 'ok', text: done } : undefined);
     } catch (e) {
       setMessage({ kind: 'error', text: errorText(e) });
+    } finally {
+      focusScanField();
     }
   };
 
-  const prompt = status.operator ? 'Scan a device label' : 'Scan your badge to sign in';
+  const onScan = async (text: string) => {
+    const action = routeScan(text, known.current);
+    switch (action.kind) {
+      case 'refuse':
+        setMessage({ kind: 'error', text: action.message });
+        return;
+      case 'sign-in':
+        return act(async () => {
+          await api.signIn({ name: action.name });
+          known.current = { ...known.current, signedIn: true };
+        });
+      case 'open-batch':
+        return act(async () => {
+          await api.openBatch(action.workOrder);
+          known.current = { ...known.current, openWorkOrder: action.workOrder };
+        }, `Batch ${action.workOrder} is open.`);
+      case 'badge':
+        return act(async () => {
+          await api.submitScan(action.text);
+          known.current = { ...known.current, signedIn: true };
+        });
+      default:
+        return act(() => api.submitScan(action.text));
+    }
+  };
+
+  const askToStop = () =>
+    setConfirm({
+      title: 'Stop the line?',
+      body: 'Devices in the fixtures finish their current step, then the line stops until someone starts it again.',
+      confirmLabel: '■ Stop the line',
+      onConfirm: () => void act(() => api.stop(), 'The line is stopped.'),
+    });
+  const askToSignOut = () =>
+    setConfirm({
+      title: `Sign out ${status.operator?.name ?? ''}?`,
+      body: status.running
+        ? 'The line keeps running, but no scan is accepted until someone signs in.'
+        : 'The next operator signs in with a badge or a name.',
+      confirmLabel: 'Sign out',
+      onConfirm: () => void act(() => api.signOut()),
+    });
+
+  const blocker = startBlocker(status);
+  const prompt = status.operator ? 'Scan a device label' : 'Sign in: scan your badge or type your name';
+  const fixtures = status.fixtures;
   return (
     <div className="operator-view">
       <div className="operator-top">
-        <ScanField prompt={prompt} onScan={(text) => act(() => api.submitScan(text))} />
+        <ScanField prompt={prompt} onScan={onScan} />
         <div className="line-controls">
           {status.running ? (
-            <button type="button" className="btn btn-stop" onClick={() => act(() => api.stop())}>
-              ■ Stop line
+            <button type="button" className="btn btn-stop" data-testid="stop-line" disabled={!online} onClick={askToStop}>
+              ■ Stop line…
             </button>
           ) : (
-            <button type="button" className="btn btn-start" data-testid="start-line" onClick={() => act(() => api.start())}>
+            <button
+              type="button"
+              className="btn btn-start"
+              data-testid="start-line"
+              disabled={!online || !!blocker}
+              aria-describedby={blocker ? 'start-blocker' : undefined}
+              onClick={() => act(() => api.start())}
+            >
               ▶ Start line
             </button>
           )}
           {status.operator && (
-            <button type="button" className="btn" onClick={() => act(() => api.signOut())}>
-              Sign out {status.operator.name}
+            <button type="button" className="btn" data-testid="sign-out" onClick={askToSignOut}>
+              Sign out…
             </button>
           )}
         </div>
+        <ShiftCounters counters={status.counters} />
       </div>
       {status.linePause && (
         // Start line on a paused line retries at once.
         <LinePausedBanner pause={status.linePause} onRetry={() => act(() => api.start())} />
       )}
-      {message && (
-        <p
-          className={`banner-msg banner-${message.kind}`}
-          role={message.kind === 'error' ? 'alert' : 'status'}
-          data-testid="operator-message"
-        >
-          {message.text}
-        </p>
-      )}
-      {!status.operator && <SignInPanel api={api} />}
-      {!status.batch && status.operator && (
-        <p className="banner-msg banner-warn">
-          No batch is open. Open one in <a href="#/batches">Batches (F3)</a>.
-        </p>
-      )}
-      <ShiftCounters counters={status.counters} />
-      <section className="fixtures" aria-label="Fixtures">
-        {status.fixtures.length === 0 ? (
+      {/* One row kept for messages, empty or not: nothing below it moves when one comes or goes. */}
+      <div className="operator-message-row">
+        {message ? (
+          <p
+            className={`banner-msg banner-${message.kind}`}
+            role={message.kind === 'error' ? 'alert' : 'status'}
+            data-testid="operator-message"
+          >
+            {message.text}
+          </p>
+        ) : (
+          !status.running &&
+          blocker && (
+            <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
+              {blocker}
+            </p>
+          )
+        )}
+      </div>
+      {/* The one live region for verdicts: each finished device is said once, here. */}
+      <p className="sr-only" role="status" aria-live="polite" data-testid="verdict-live">
+        {verdict}
+      </p>
+      <section className={`fixtures cols-${columnsFor(fixtures.length)}`} aria-label="Fixtures">
+        {fixtures.length === 0 ? (
           <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
-          status.fixtures.map((f) => <FixtureCard key={f.id} fixture={f} />)
+          fixtures.map((f) => <FixtureCard key={f.id} fixture={f} />)
         )}
       </section>
+      <ConfirmDialog
+        request={confirm}
+        onClose={() => {
+          setConfirm(undefined);
+          focusScanField();
+        }}
+      />
     </div>
   );
 }
@@ -76,9 +186,9 @@ export function OperatorView({ api, status }: { api: StationApi; status: Station
 function GettingStarted({ signedIn, batchOpen }: { signedIn: boolean; batchOpen: boolean }) {
   return (
     <ol className="panel getting-started" data-testid="getting-started">
-      <li className={signedIn ? 'done' : ''}>Sign in: scan your badge (OP:your name) or type your name.</li>
+      <li className={signedIn ? 'done' : ''}>Sign in: scan your badge (OP:your name) or type your name, then Enter.</li>
       <li className={batchOpen ? 'done' : ''}>
-        Open a batch for your work order in <a href="#/batches">Batches (F3)</a>.
+        Open a batch: scan its work order (WO:number) or open one in <a href="#/batches">Batches (F3)</a>.
       </li>
       <li>Press ▶ Start line. Each fixture then shows its device and a big PASS or FAIL.</li>
     </ol>

@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { StationApi, StationStatus } from '../../../src/api/station-api.ts';
-import type { AuditEvent, Batch, ChainStatus } from '../../../src/audit/audit-types.ts';
 import { errorText } from '../api-client.ts';
+import type { AuditEvent, AuditQuery, Batch, ChainStatus, StationApi, StationStatus } from '../api-types.ts';
+import {
+  type AuditPage,
+  firstPage,
+  nextCursor,
+  nextPage,
+  PAGE_SIZE,
+  pageAt,
+  pageRange,
+  previousCursors,
+} from '../audit-paging.ts';
 import { AuditEventDetail } from '../components/AuditEventDetail.tsx';
 import { AuditEventTable } from '../components/AuditEventTable.tsx';
 import { AuditSearchForm, EMPTY_SEARCH, type SearchFields, toAuditQuery } from '../components/AuditSearchForm.tsx';
@@ -12,12 +21,15 @@ import { downloadText } from '../download.ts';
 /** Whose events the search covers: this station's trail, or every station's on the remote core. */
 export type AuditScope = 'station' | 'remote';
 
+/** The remote core's central audit answers one page of its newest matches (no paging there yet). */
+const REMOTE_LIMIT = 500;
+
 export function QaView({ api, status }: { api: StationApi; status: StationStatus }) {
   const [scope, setScope] = useState<AuditScope>('station');
   const [chain, setChain] = useState<ChainStatus>();
   const [batches, setBatches] = useState<Batch[]>([]);
   const [search, setSearch] = useState<SearchFields>(EMPTY_SEARCH);
-  const [events, setEvents] = useState<AuditEvent[]>([]);
+  const [page, setPage] = useState<AuditPage>();
   const [selected, setSelected] = useState<AuditEvent>();
   const [error, setError] = useState<string>();
 
@@ -26,25 +38,36 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     api.verifyAudit().then(setChain, (e) => setError(errorText(e)));
   }, [api]);
 
-  const run = useCallback(
-    (f: SearchFields, where: AuditScope) => {
-      setSearch(f);
+  /** Load one page: station scope pages by seq (newest first); the remote answers its newest only. */
+  const load = useCallback(
+    (query: AuditQuery, where: AuditScope, make: (events: AuditEvent[]) => AuditPage, beforeSeq?: number) => {
       setSelected(undefined);
-      const query = toAuditQuery(f);
-      const request = where === 'remote' ? api.queryRemoteAudit(query) : api.queryAudit({ ...query, station: undefined });
+      const request =
+        where === 'remote'
+          ? api.queryRemoteAudit({ ...query, limit: REMOTE_LIMIT })
+          : api.queryAudit({ ...query, station: undefined, beforeSeq, limit: PAGE_SIZE + 1 });
       request.then(
-        (ev) => {
-          setEvents(ev);
+        (events) => {
+          setPage(make(events));
           setError(undefined);
         },
         (e) => {
           // No stale rows under a message saying the search failed.
-          setEvents([]);
+          setPage(undefined);
           setError(errorText(e));
         },
       );
     },
     [api],
+  );
+
+  const run = useCallback(
+    (f: SearchFields, where: AuditScope) => {
+      setSearch(f);
+      const query = toAuditQuery(f);
+      load(query, where, (events) => firstPage(query, events, where === 'remote'));
+    },
+    [load],
   );
 
   useEffect(() => {
@@ -60,6 +83,14 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     setScope(next);
     run(search, next);
   };
+  const goNext = () => {
+    if (page?.hasNext) load(page.query, 'station', (events) => nextPage(page, events), nextCursor(page));
+  };
+  const goPrevious = () => {
+    if (!page || page.index === 0) return;
+    const { index, cursors } = previousCursors(page);
+    load(page.query, 'station', (events) => pageAt(page.query, index, cursors, events), cursors[index]);
+  };
 
   const exportAs = async (format: 'csv' | 'jsonl') => {
     try {
@@ -70,6 +101,14 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
       setError(errorText(e));
     }
   };
+
+  const unfiltered = scope === 'station' && Object.values(toAuditQuery(search)).every((v) => v === undefined);
+  const total = unfiltered && chain?.ok ? chain.events : undefined;
+  const batchName = batches.find((b) => b.id === search.batchId)?.workOrder;
+  const exportScope = search.batchId ? `whole batch ${batchName ?? search.batchId}` : 'whole trail';
+  const otherFilters = Object.entries(toAuditQuery(search)).some(([k, v]) => k !== 'batchId' && v !== undefined);
+  const caption =
+    scope === 'remote' ? `${page?.rows.length ?? 0} events from the remote core` : page ? pageRange(page, total) : 'Searching…';
 
   return (
     <div className="qa-view">
@@ -88,13 +127,24 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
       </fieldset>
       <AuditSearchForm batches={batches} onSearch={(f) => run(f, scope)} showStation={scope === 'remote'} />
       <div className="row qa-actions">
-        <span>
-          {events.length} events{scope === 'remote' ? ' from the remote core' : ''}
+        <span data-testid="audit-range">
+          {caption}
+          {scope === 'remote' && page?.rows.length === REMOTE_LIMIT ? ' (the newest 500; narrow the search to see others)' : ''}
         </span>
+        {scope === 'station' && page && (
+          <span className="pager">
+            <button type="button" className="btn" data-testid="page-previous" disabled={page.index === 0} onClick={goPrevious}>
+              ← Newer
+            </button>
+            <button type="button" className="btn" data-testid="page-next" disabled={!page.hasNext} onClick={goNext}>
+              Older →
+            </button>
+          </span>
+        )}
         {scope === 'station' && (
           <>
             <button type="button" className="btn" data-testid="export-csv" onClick={() => exportAs('csv')}>
-              Export CSV
+              Export CSV ({exportScope})
             </button>
             <button type="button" className="btn" data-testid="export-jsonl" onClick={() => exportAs('jsonl')}>
               Export JSON lines
@@ -107,15 +157,32 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
           </a>
         )}
       </div>
+      {scope === 'station' && otherFilters && (
+        <p className="hint" data-testid="export-note">
+          Exports contain the {exportScope}: the station cannot apply the other filters to an export yet.
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
         </p>
       )}
       <div className="qa-results">
-        <AuditEventTable events={events} selected={selected} onSelect={setSelected} showStation={scope === 'remote'} />
-        {selected && <AuditEventDetail event={selected} onClose={() => setSelected(undefined)} />}
+        <AuditEventTable
+          events={page?.rows ?? []}
+          selected={selected}
+          onSelect={setSelected}
+          showStation={scope === 'remote'}
+          caption={caption}
+        />
+        {selected && <AuditEventDetail event={selected} onClose={() => closeDetail(setSelected)} />}
       </div>
     </div>
   );
+}
+
+/** Put the detail away and give the focus back to the results. */
+function closeDetail(setSelected: (e: undefined) => void): void {
+  setSelected(undefined);
+  document.querySelector<HTMLElement>('[data-testid="audit-results"]')?.focus();
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { PortInfo, SettingsPatch, StationApi, StationSettings, StationStatus } from '../../../src/api/station-api.ts';
 import { errorText } from '../api-client.ts';
+import type { PortInfo, SettingsPatch, StationApi, StationSettings, StationStatus } from '../api-types.ts';
 import { AdminGate } from '../components/AdminGate.tsx';
 import { PortsPanel } from '../components/PortsPanel.tsx';
 import { SettingsForm } from '../components/SettingsForm.tsx';
@@ -41,6 +41,7 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
           {message.text}
         </p>
       )}
+      {settings && <RunningNow status={status} settings={settings} />}
       {settings ? (
         <SettingsForm key={JSON.stringify(settings)} settings={settings} ports={ports} onSave={save} />
       ) : (
@@ -48,5 +49,38 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
       )}
       <PortsPanel api={api} onPorts={setPorts} />
     </div>
+  );
+}
+
+/**
+ * What the station runs now, next to what is configured: they differ when it was started with
+ * --simulate (which replaces the configured fixtures) or before a change is saved.
+ */
+function RunningNow({ status, settings }: { status: StationStatus; settings: StationSettings }) {
+  const running = status.fixtures;
+  const simulated = running.filter((f) => f.simulated).length;
+  const overridden = status.simulated && settings.fixtures.length > 0;
+  return (
+    <section className="panel running-now" aria-label="Running now" data-testid="running-now">
+      <h2>Running now</h2>
+      <p>
+        {running.length === 0
+          ? 'No fixture is running yet (the line is stopped).'
+          : `${running.length} fixture${running.length === 1 ? '' : 's'}: ${running
+              .map((f) => (f.simulated ? `${f.label} (simulated)` : `${f.label} on ${f.devicePort ?? '?'}`))
+              .join(', ')}.`}{' '}
+        {simulated > 0 &&
+          !overridden &&
+          settings.fixtures.length === 0 &&
+          'No fixture port is configured, so the line is simulated.'}
+      </p>
+      {overridden && (
+        <p className="banner-msg banner-warn" data-testid="simulate-override">
+          This station was started with --simulate: it runs{' '}
+          {simulated > 0 ? `${simulated} simulated fixtures` : 'a simulated line'} and ignores the {settings.fixtures.length}{' '}
+          fixtures configured below. Restart it without --simulate to use them.
+        </p>
+      )}
+    </section>
   );
 }
