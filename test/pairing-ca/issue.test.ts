@@ -125,40 +125,6 @@ describe('CertificateAuthority.issue', () => {
     });
   });
 
-  it('issueAsync signs a lone request on the event loop and the rest of a turn on a thread, with the same refusals', async () => {
-    const nextTurn = () => new Promise((r) => setImmediate(r));
-    await nextTurn();
-    const before = ca.signingStats();
-    const lone = await ca.issueAsync({ csrPem: ecCsr.csrPem, commonName: `${CN}-lone`, serialHex: '0a01' });
-    assert.equal(ca.check(lone.pem).ok, true);
-    const afterLone = ca.signingStats();
-    assert.equal(afterLone.inline, before.inline + 1);
-    assert.equal(afterLone.threaded, before.threaded);
-    // One turn: the first job runs here, the others go out as a batch, refusals included.
-    await nextTurn();
-    const turn = await Promise.allSettled([
-      ca.issueAsync({ csrPem: ecCsr.csrPem, commonName: `${CN}-a`, serialHex: '0a02' }),
-      ca.issueAsync({ csrPem: breakCsrSignature(ecCsr.csrPem), commonName: CN, serialHex: '0a03' }),
-      ca.issueAsync({ csrPem: rsaCsr.csrPem, commonName: `${CN}-b`, serialHex: '0a04' }),
-      ca.issueAsync({ csrPem: tamperCsrEcPoint(ecCsr.csrPem), commonName: CN, serialHex: '0a05' }),
-    ]);
-    const afterTurn = ca.signingStats();
-    assert.equal(afterTurn.inline, afterLone.inline + 1);
-    assert.equal(afterTurn.threaded, afterLone.threaded + 3);
-    assert.deepEqual(
-      turn.map((r) => r.status),
-      ['fulfilled', 'rejected', 'fulfilled', 'rejected'],
-    );
-    for (const r of [turn[0], turn[2]]) assert.equal(ca.check((r as PromiseFulfilledResult<{ pem: string }>).value.pem).ok, true);
-    assert.equal((turn[1] as PromiseRejectedResult).reason.code, 'INVALID_CSR');
-    assert.match((turn[3] as PromiseRejectedResult).reason.message, /EC P-256 public key is not valid/);
-    // A lone bad CSR is refused the same way on the event loop.
-    await nextTurn();
-    await assert.rejects(ca.issueAsync({ csrPem: breakCsrSignature(ecCsr.csrPem), commonName: CN, serialHex: '0a06' }), {
-      code: 'INVALID_CSR',
-    });
-  });
-
   it('issueAsync leaves the process free to exit when idle, and refuses work after close()', async () => {
     const script = `${tmp.dir}/issue-once.mts`;
     const caModule = new URL('../../src/pairing/ca/certificate-authority.ts', import.meta.url).href;

@@ -1,7 +1,7 @@
 // Worker threads for the expensive part of issuing a certificate: importing the device key, verifying the CSR's
 // self-signature and signing the certificate. The event loop keeps only parsing and encoding (~tens of µs), so
 // an HTTP server on 2 cores can spend both on requests. Jobs queued in one loop turn go to a thread as one message.
-// At low concurrency (a device per connection) a job alone is cheaper on the event loop: see run().
+// Unless the event loop is saturated, a job is cheaper on the loop itself: see run().
 // The threads run signing-worker.ts, an ordinary module started like every worker (common/typescript-worker.ts).
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -47,18 +47,25 @@ interface Thread {
 // the batches and preempt the event loop (bench/pairing.bench.ts, server CPU µs/request).
 export const DEFAULT_SIGNING_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
+/** Event-loop utilisation above which signing jobs go to the threads. */
+const BUSY_LOOP = 0.9;
+
 export class SigningThreads {
   private readonly threads: Thread[] = [];
   private nextId = 1;
   private closed = false;
-  /** A job ran on the event loop in this turn: the turn's next jobs form a batch for the threads. */
-  private ranInlineThisTurn = false;
+  /** Whether the event loop was nearly saturated over the last ~100 ms (then jobs go to the threads). */
+  private loopBusy = false;
+  private elu = performance.eventLoopUtilization();
+  private eluAt = performance.now();
   private readonly counts = { inline: 0, threaded: 0 };
 
   constructor(
     private readonly caKey: KeyObject,
     private readonly signHash: string,
     private readonly size: number = DEFAULT_SIGNING_THREADS,
+    /** Whether jobs should go to the threads now (default: the event loop was > 90 % busy lately). */
+    private readonly offload: () => boolean = () => this.isLoopBusy(),
   ) {
     if (!Number.isInteger(size) || size < 1 || size > 64)
       throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 1 to 64');
@@ -67,14 +74,10 @@ export class SigningThreads {
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
   run(job: SigningJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
-    // A lone job costs more to hand over (copy, wake a thread, copy back: ~2× its ~80 µs of crypto) than to
-    // run. So with no thread busy, the first job of an event-loop turn runs here, with the very code the
-    // threads run; the jobs that follow it in the turn, or arrive while a thread works, go out as a batch.
-    if (!this.ranInlineThisTurn && this.threads.every((t) => t.inFlight.size === 0)) {
-      this.ranInlineThisTurn = true;
-      setImmediate(() => {
-        this.ranInlineThisTurn = false;
-      });
+    // A job handed to a thread costs about twice its CPU (copy, wake-up, copy back) for ~300 µs of crypto:
+    // worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
+    // the job runs here, with the very code the threads run (verifyCsr, signTbs).
+    if (!this.offload()) {
       this.counts.inline++;
       try {
         verifyCsr(job.csr);
@@ -96,6 +99,18 @@ export class SigningThreads {
         setImmediate(() => this.flush(thread));
       }
     });
+  }
+
+  /** Event-loop utilisation over the last ~100 ms above 90 %. */
+  private isLoopBusy(): boolean {
+    const now = performance.now();
+    if (now - this.eluAt >= 100) {
+      const elu = performance.eventLoopUtilization();
+      this.loopBusy = performance.eventLoopUtilization(elu, this.elu).utilization > BUSY_LOOP;
+      this.elu = elu;
+      this.eluAt = now;
+    }
+    return this.loopBusy;
   }
 
   /** Jobs run on the event loop and on the threads (how the hand-off decided). */
