@@ -12,8 +12,8 @@ import { silentLogger } from '../src/common/logger.ts';
 
 const TOTAL = Number(process.env.AUDIT_BENCH_EVENTS ?? 1_000_000);
 const PER_TURN = 5_000;
-const TARGET_EVENTS_PER_S = 50_000;
-const TARGET_VERIFY_S = 2;
+const TARGET_EVENTS_PER_S = 60_000;
+const TARGET_VERIFY_S = 1.5;
 const TARGET_QUERY_MS = 10;
 
 const STEPS = ['identify', 'cross-check', 'register', 'write-secret', 'verify', 'lock', 'write-config', 'record'];

@@ -3,7 +3,8 @@
 // child processes (`imprint pairing serve`'s core and HTTP stack), autocannon in this one. Usage:
 //   npm run bench:pairing [-- --duration 5 --connections 64]
 //   npm run bench:pairing -- --store postgres [--pg-url postgres://…]   (SQLite ×1, PostgreSQL ×1 and ×2)
-// Targets (2-core machine): embedded SQLite: register ≥ 5,000/s, info ≥ 10,000/s, credentials ≥ 3,000/s;
+//   npm run bench:pairing -- --fresh-connections [--tls]   (a new connection per request: bench/fresh-connections.bench.ts)
+// Targets (2-core machine): embedded SQLite, durable: register ≥ 8,000/s, info ≥ 15,000/s, credentials ≥ 4,000/s;
 // PostgreSQL, 1 instance, durable: register ≥ 3,000/s, info ≥ 8,000/s, credentials ≥ 2,500/s.
 // Besides the server's CPU per request it prints PostgreSQL's: the run's own sessions (found by
 // application_name) and the WAL writer, from /proc. Then bench/claims.bench.ts: claims/s and /sign/s (issue 7).
@@ -19,6 +20,7 @@ import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { servePairing } from '../src/pairing/http/server.ts';
 import { makeDeviceCsr } from '../test/helpers/pairing-keys.ts';
 import { claimsBench } from './claims.bench.ts';
+import { freshConnectionsBench } from './fresh-connections.bench.ts';
 import { autocannon, type LoadRequest, type LoadResult } from './load-generator.ts';
 
 const REALM = 'bench';
@@ -81,7 +83,7 @@ interface Row {
   pgCpuUs: number | undefined;
 }
 
-const SQLITE_TARGETS = { register: 5000, info: 10000, credentials: 3000 };
+const SQLITE_TARGETS = { register: 8000, info: 15000, credentials: 4000 };
 const PG_TARGETS = { register: 3000, info: 8000, credentials: 2500 };
 
 function startServer(
@@ -352,4 +354,7 @@ async function main(): Promise<void> {
   if (o.only.length === 0 && values.store !== 'postgres') await claimsBench(process.argv.slice(2));
 }
 
-if (!isChild) await main();
+if (!isChild) {
+  if (process.argv.includes('--fresh-connections')) await freshConnectionsBench(process.argv.slice(2));
+  else await main();
+}

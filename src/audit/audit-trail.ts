@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
 import { openForReading, openForWriting, readingDamaged } from './audit-db-open.ts';
 import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
@@ -74,8 +75,9 @@ export class AuditTrail {
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
   private readonly queryStmts = new Map<string, Database.Statement>();
   private key?: SigningKey;
-  private queue: Job[] = [];
-  private flushScheduled = false;
+  // The one group commit (src/db): a turn's appends share a commit, and while appends keep coming
+  // (a device per connection, fixtures a few turns apart) a small batch waits for its companions.
+  private readonly commits = new GroupCommit<Job>((jobs) => this.commitJobs(jobs));
   private closed = false;
   private readonly listeners = new Set<(e: AuditEvent) => void>();
   /** Batch state as of the queued jobs: open batch ids are accepted, closed/closing ones refused. */
@@ -335,19 +337,14 @@ export class AuditTrail {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   private enqueue(job: Job): void {
-    this.queue.push(job);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // setImmediate: everything appended during this event-loop turn shares one commit (one fsync).
-      setImmediate(() => this.flushNow());
-    }
+    this.commits.add(job);
   }
 
   private flushNow(): void {
-    this.flushScheduled = false;
-    if (this.queue.length === 0) return;
-    const jobs = this.queue;
-    this.queue = [];
+    this.commits.flushNow();
+  }
+
+  private commitJobs(jobs: Job[]): void {
     // Per job: the value it resolves with; refusals (rare) are kept apart. No per-event wrapper
     // objects on this hot path: garbage collection was a sixth of an append's CPU time.
     const values: unknown[] = new Array(jobs.length);

@@ -74,6 +74,8 @@ export function registerPairingCommands(program: Command): void {
     .option('--sign-realm <realm>', 'serve Foundries-compatible POST /sign for this realm (it needs a --factory)')
     .option('--sign-gateway-url <url>', 'device gateway URL written into sota.toml (default: https://ota-lite.foundries.io:8443)')
     .option('--sign-root-crt <file>', "root.crt given to /sign devices (default: this core's CA certificate)")
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) and --tls-key')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(
       async (opts: {
         data?: string;
@@ -85,13 +87,26 @@ export function registerPairingCommands(program: Command): void {
         signRealm?: string;
         signGatewayUrl?: string;
         signRootCrt?: string;
+        tlsCert?: string;
+        tlsKey?: string;
       }) => {
         const port = parseInteger(opts.port, '--port', 0, 65535);
         if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
           throw new CommonError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
         }
-        // Buffered log writes: a request line per request must not cost a write(2) each.
-        const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
+        if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined))
+          throw new CommonError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+        const tls =
+          opts.tlsCert && opts.tlsKey
+            ? { cert: readTextFile(opts.tlsCert, 'TLS certificate'), key: readTextFile(opts.tlsKey, 'TLS key') }
+            : undefined;
+        // Buffered log writes: a request line per request must not cost a write(2) each (written once 4 KiB
+        // gathered, and at least every second).
+        const logger = createLogger({
+          name: 'pairing',
+          destination: pino.destination({ dest: 2, sync: false, minLength: 4096 }),
+        });
+        setInterval(() => logger.flush(), 1000).unref();
         if (opts.publicUrl !== undefined && !/^https?:\/\/[\x21-\x7e]+$/.test(opts.publicUrl)) {
           throw new CommonError('INVALID_ARGUMENT', `--public-url must be an absolute http(s) URL, got "${opts.publicUrl}"`);
         }
@@ -106,7 +121,16 @@ export function registerPairingCommands(program: Command): void {
           // Claims (always) and /sign (--sign-realm), audited in <data>/audit.db as station "pairing-core".
           registration = await openDeviceRegistration(core, dataDir, opts, logger);
           const { claims, sign } = registration;
-          server = await servePairing({ core, logger, host: opts.host, port, defaultBrokerUrl: opts.brokerUrl, claims, sign });
+          server = await servePairing({
+            core,
+            logger,
+            host: opts.host,
+            port,
+            defaultBrokerUrl: opts.brokerUrl,
+            claims,
+            sign,
+            tls,
+          });
         } catch (e) {
           await registration?.close();
           await core.close();

@@ -4,6 +4,9 @@
 // new job arrived, or it has waited as long as the previous commit took (at most `maxWaitMs`): a
 // burst commits at once, and writes that arrive one by one (e.g. after signing on the thread pool)
 // still share a commit. With an async `commit`, jobs that arrive while it runs form the next batch.
+// While writes keep coming (the previous commit ended moments ago) a batch also waits, on a timer, for
+// the writes of requests still on their way: one device per connection reaches the store a few turns
+// apart, and a synchronous commit (SQLite's fsync) blocks the loop, so otherwise each commits alone.
 
 export interface GroupCommitStats {
   /** Commits made (one fsync or commit round each). */
@@ -16,6 +19,9 @@ export interface GroupCommitOptions {
   /** Upper bound on how long a forming batch waits for companions (a slow disk must not add more latency). */
   maxWaitMs?: number;
 }
+
+/** A batch this small, formed while writes keep coming, waits for companions (see above). */
+const SMALL_BATCH = 32;
 
 /**
  * `commit` receives every job of a batch and settles each one (it must not throw: a commit that
@@ -30,6 +36,7 @@ export class GroupCommit<J> {
   #formingSince = 0;
   #seen = 0;
   #lastCommitMs = 0;
+  #lastCommitEnd = Number.NEGATIVE_INFINITY;
   #stats: GroupCommitStats = { batches: 0, writes: 0 };
   #idleWaiters: (() => void)[] = [];
 
@@ -67,8 +74,22 @@ export class GroupCommit<J> {
       if (generation !== this.#generation || this.#state !== 'forming') return;
       const grew = this.#queue.length > this.#seen;
       this.#seen = this.#queue.length;
-      if (grew && performance.now() - this.#formingSince < Math.min(this.#lastCommitMs, this.#maxWaitMs)) {
+      const now = performance.now();
+      const window = Math.min(this.#lastCommitMs, this.#maxWaitMs);
+      if (grew && now - this.#formingSince < window) {
         setImmediate(tick);
+        return;
+      }
+      // A steady stream of small batches: wait out the window on a timer (the loop serves other requests
+      // meanwhile, no spinning). A burst (or an idle writer's first write) commits at once.
+      const streaming = this.#formingSince - this.#lastCommitEnd < 2 * this.#maxWaitMs;
+      if (!grew && streaming && this.#queue.length < SMALL_BATCH && now - this.#formingSince < window) {
+        setTimeout(
+          () => {
+            if (generation === this.#generation && this.#state === 'forming') this.#run();
+          },
+          window - (now - this.#formingSince),
+        );
         return;
       }
       this.#run();
@@ -95,7 +116,8 @@ export class GroupCommit<J> {
   }
 
   #after(start: number, jobs: number): void {
-    this.#lastCommitMs = performance.now() - start;
+    this.#lastCommitEnd = performance.now();
+    this.#lastCommitMs = this.#lastCommitEnd - start;
     this.#stats.batches++;
     this.#stats.writes += jobs;
     if (this.#queue.length > 0) {

@@ -38,6 +38,33 @@ test('with an async commit, jobs arriving while it runs form the next batch', as
   assert.deepEqual(batches, [[1], [2, 3, 4, 5]]);
 });
 
+test('while writes keep coming, writes that arrive a few turns apart share a commit', async () => {
+  const batches: number[][] = [];
+  // A commit that takes a while (as an fsync does): the window a small batch waits is at most that long.
+  const gc = new GroupCommit<number>(
+    async (jobs) => {
+      batches.push(jobs);
+      await new Promise((r) => setTimeout(r, 50));
+    },
+    { maxWaitMs: 1000 },
+  );
+  const turn = () => new Promise((r) => setImmediate(r));
+  gc.add(0);
+  await turn();
+  await turn();
+  assert.deepEqual(batches, [[0]], "an idle writer's first write commits at once");
+  await gc.drain();
+  // Requests on their way reach the store a few event-loop turns apart.
+  gc.add(1);
+  await turn();
+  await turn();
+  gc.add(2);
+  await turn();
+  gc.add(3);
+  await gc.drain();
+  assert.deepEqual(batches, [[0], [1, 2, 3]]);
+});
+
 test('flushNow commits what is queued at once (close and reads that must see every write)', () => {
   const batches: string[][] = [];
   const gc = new GroupCommit<string>((jobs) => {

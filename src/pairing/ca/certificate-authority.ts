@@ -199,6 +199,11 @@ export class CertificateAuthority {
     return this.result(this.leafBuilder.assemble(tbs, signature), fields);
   }
 
+  /** issueAsync's jobs signed on the event loop (alone in their turn) and on the signing threads. */
+  signingStats(): { inline: number; threaded: number } {
+    return this.threads?.stats() ?? { inline: 0, threaded: 0 };
+  }
+
   /** Stops the signing threads of issueAsync (if any were started). The CA is unusable for issueAsync after. */
   async close(): Promise<void> {
     await this.threads?.close();

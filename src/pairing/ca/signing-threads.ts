@@ -1,6 +1,7 @@
 // Worker threads for the expensive part of issuing a certificate: importing the device key, verifying the CSR's
 // self-signature and signing the certificate. The event loop keeps only parsing and encoding (~tens of µs), so
 // an HTTP server on 2 cores can spend both on requests. Jobs queued in one loop turn go to a thread as one message.
+// Unless the event loop is saturated, a job is cheaper on the loop itself: see run().
 // The threads run signing-worker.ts, an ordinary module started like every worker (common/typescript-worker.ts).
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -9,7 +10,8 @@ import { startWorker } from '../../common/typescript-worker.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
 import { CaError } from './ca-errors.ts';
-import type { UnverifiedCsr } from './csr.ts';
+import { type UnverifiedCsr, verifyCsr } from './csr.ts';
+import { signTbs } from './x509-builder.ts';
 
 const WORKER = new URL('./signing-worker.ts', import.meta.url);
 
@@ -45,15 +47,25 @@ interface Thread {
 // the batches and preempt the event loop (bench/pairing.bench.ts, server CPU µs/request).
 export const DEFAULT_SIGNING_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
+/** Event-loop utilisation above which signing jobs go to the threads. */
+const BUSY_LOOP = 0.9;
+
 export class SigningThreads {
   private readonly threads: Thread[] = [];
   private nextId = 1;
   private closed = false;
+  /** Whether the event loop was nearly saturated over the last ~100 ms (then jobs go to the threads). */
+  private loopBusy = false;
+  private elu = performance.eventLoopUtilization();
+  private eluAt = performance.now();
+  private readonly counts = { inline: 0, threaded: 0 };
 
   constructor(
     private readonly caKey: KeyObject,
     private readonly signHash: string,
     private readonly size: number = DEFAULT_SIGNING_THREADS,
+    /** Whether jobs should go to the threads now (default: the event loop was > 90 % busy lately). */
+    private readonly offload: () => boolean = () => this.isLoopBusy(),
   ) {
     if (!Number.isInteger(size) || size < 1 || size > 64)
       throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 1 to 64');
@@ -62,6 +74,20 @@ export class SigningThreads {
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
   run(job: SigningJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
+    // A job handed to a thread costs about twice its CPU (copy, wake-up, copy back) for ~300 µs of crypto:
+    // worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
+    // the job runs here, with the very code the threads run (verifyCsr, signTbs).
+    if (!this.offload()) {
+      this.counts.inline++;
+      try {
+        verifyCsr(job.csr);
+        return Promise.resolve(signTbs(job.tbs, this.caKey, this.signHash));
+      } catch (e) {
+        if (e instanceof PairingError && e.code === 'INVALID_CSR') return Promise.reject(e);
+        return Promise.reject(new CaError('CA_SIGNING_FAILED', `Certificate signing failed (${(e as Error).message})`));
+      }
+    }
+    this.counts.threaded++;
     const thread = this.pick();
     const id = this.nextId++;
     return new Promise<Buffer>((resolve, reject) => {
@@ -73,6 +99,23 @@ export class SigningThreads {
         setImmediate(() => this.flush(thread));
       }
     });
+  }
+
+  /** Event-loop utilisation over the last ~100 ms above 90 %. */
+  private isLoopBusy(): boolean {
+    const now = performance.now();
+    if (now - this.eluAt >= 100) {
+      const elu = performance.eventLoopUtilization();
+      this.loopBusy = performance.eventLoopUtilization(elu, this.elu).utilization > BUSY_LOOP;
+      this.elu = elu;
+      this.eluAt = now;
+    }
+    return this.loopBusy;
+  }
+
+  /** Jobs run on the event loop and on the threads (how the hand-off decided). */
+  stats(): { inline: number; threaded: number } {
+    return { ...this.counts };
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,10 @@
 // What the route modules share with the server that registers them: the Fastify instance's type, the core
 // the routes call and the per-server state (authenticator, metrics). Its own module, so that routes import
 // it and the server imports the routes, never the reverse.
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyServerFactory, LogController } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
@@ -38,8 +40,14 @@ export interface RouteContext {
   defaultBrokerUrl?: string;
 }
 
-export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
+export function createFastify(opts: { logger: Logger; bodyLimit: number; tls?: { cert: string; key: string } }) {
+  const tls = opts.tls;
+  // HTTPS through a server factory, so that the instance keeps one type (Fastify's https option changes it).
+  const serverFactory: FastifyServerFactory | undefined = tls
+    ? (handler) => createHttpsServer(tls, handler) as unknown as Server
+    : undefined;
   return Fastify({
+    serverFactory,
     loggerInstance: opts.logger,
     // One line per request is written by our onResponse hook, without headers or bodies.
     logController: new LogController({ disableRequestLogging: true }),

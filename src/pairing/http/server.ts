@@ -49,6 +49,8 @@ export interface PairingServerOptions {
   sign?: SignApi;
   /** Offline batch import and central audit; default: built on the core's own database when it has one. */
   imports?: ImportApi;
+  /** Serve HTTPS with this certificate and key (PEM): `imprint pairing serve --tls-cert/--tls-key`. */
+  tls?: { cert: string; key: string };
 }
 
 /** The import API on the core's own store (EmbeddedPairingCore.extension()), when it has one. */
@@ -71,7 +73,7 @@ export function registeredRoutes(app: PairingFastify): readonly RegisteredRoute[
 
 export async function buildPairingServer(opts: PairingServerOptions): Promise<PairingFastify> {
   const logger = opts.logger ?? silentLogger;
-  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
+  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024, tls: opts.tls });
   const ctx: RouteContext = {
     core: opts.core,
     auth: new AgentAuthenticator({ now: opts.now }),
@@ -163,7 +165,7 @@ export async function servePairing(opts: PairingServerOptions & { host?: string;
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${actualPort}`, app, close: () => app.close() };
+  return { url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`, app, close: () => app.close() };
 }
 
 export type { FastifyInstance, PairingFastify, PairingServerCore, RouteContext };

@@ -1,0 +1,304 @@
+// The pairing core as devices use it: every request on a new TCP (or TLS) connection, every request a
+// different device (its own hw_id, secret and CSR), against `imprint pairing serve` started as plant IT
+// starts it (its real logger, SQLite store, durable). wrk sends the list; the server's CPU comes from
+// /proc. Per route: req/s, p50/p99, server CPU per request and its cost above the GET /health floor.
+//   npm run bench:pairing -- --fresh-connections [--requests 2000 --sign-requests 1500 --connections 8]
+//        [--tls] (also over HTTPS served by the core)  [--only health,sign]  [--profile DIR] (--cpu-prof)
+// Targets (2-core machine, plain HTTP, server CPU above the floor): /sign ≤ 400 µs, credentials ≤ 300 µs,
+// register ≤ 150 µs, info ≤ 100 µs; the floor itself < 300 µs. Ratios: target / measured (≥ 1 meets).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  CN,
+  ecCsr,
+  type FreshRequest,
+  type FreshResult,
+  foundriesSignBody,
+  haveWrk,
+  imprint,
+  loadLine,
+  measured,
+  runFresh,
+  type ServeProcess,
+  selfSignedTls,
+  startServe,
+} from './fresh-connection-load.ts';
+
+const REALM = 'bench';
+const SIGN_REALM = 'fio';
+const FACTORY = 'bench-factory';
+
+type Route = 'health' | 'info' | 'register' | 'credentials' | 'claims' | 'sign';
+const ROUTES: Route[] = ['health', 'info', 'credentials', 'register', 'claims', 'sign'];
+/** µs of server CPU above the /health floor (the floor's own: its whole cost). */
+const TARGET_US: Partial<Record<Route, number>> = { health: 300, info: 100, register: 150, credentials: 300, sign: 400 };
+
+interface Row extends FreshResult {
+  route: Route;
+  cpuUsPerRequest: number;
+  systemUsPerRequest: number;
+  logBytesPerRequest: number;
+  /** Store writes per durable commit during the run (NaN: no commit). */
+  writesPerCommit: number;
+}
+
+/** POST with keep-alive over http or https (the TLS variant's self-signed certificate trusted). */
+function poster(base: string, caPem?: string) {
+  const https = base.startsWith('https:');
+  const agent = https ? new HttpsAgent({ keepAlive: true, ca: caPem }) : new HttpAgent({ keepAlive: true });
+  return (path: string, authorization: string, body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        new URL(path, base),
+        { method: 'POST', agent, headers: { authorization, 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.once('error', reject);
+      req.end(body);
+    });
+}
+
+/** The store's durable commits and the writes they carried, from GET /metrics (group commit at work). */
+function commitCounters(base: string, caPem?: string): Promise<{ commits: number; writes: number }> {
+  const https = base.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    (https ? httpsRequest : httpRequest)(new URL('/metrics', base), { ca: caPem }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+      });
+      res.on('end', () => {
+        const n = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+        resolve({ commits: n('imprint_pairing_store_commits_total'), writes: n('imprint_pairing_store_writes_total') });
+      });
+    })
+      .once('error', reject)
+      .end();
+  });
+}
+
+/** Registers `count` devices (16 at a time, keep-alive): their ids and secrets. */
+async function registerDevices(base: string, agentToken: string, count: number, caPem?: string) {
+  const post = poster(base, caPem);
+  const devices: Array<{ id: string; secret: string }> = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        next++;
+        const id = randomBytes(16).toString('base64url');
+        const r = await post(`/v1/${REALM}/agent/devices`, `Bearer ${agentToken}`, JSON.stringify({ data: { hw_id: id } }));
+        if (r.status !== 201) throw new Error(`setup registration failed: ${r.status} ${r.text}`);
+        devices.push({ id, secret: JSON.parse(r.text).data.credentials_secret });
+      }
+    }),
+  );
+  return devices;
+}
+
+/** Each route's request list: `warmup` requests to run first, then `n` measured; every one a different device. */
+async function requestLists(
+  base: string,
+  o: { n: number; signN: number; warmup: number; agentToken: string; claimToken: string; caPem?: string; only: Route[] },
+): Promise<Record<Route, { warm: FreshRequest[]; run: FreshRequest[] }>> {
+  const wants = (r: Route) => o.only.includes(r);
+  const split = (all: FreshRequest[]) => ({ warm: all.slice(0, o.warmup), run: all.slice(o.warmup) });
+  const total = o.n + o.warmup;
+  const devices =
+    wants('info') || wants('credentials') ? await registerDevices(base, o.agentToken, total, o.caPem) : ([] as never[]);
+  const devicePath = (id: string) => `/v1/${REALM}/devices/${id}`;
+  return {
+    health: split(Array.from({ length: total }, () => ({ method: 'GET', path: '/health' }))),
+    info: split(devices.map((d) => ({ method: 'GET', path: devicePath(d.id), authorization: `Bearer ${d.secret}` }))),
+    credentials: split(
+      wants('credentials')
+        ? devices.map((d) => ({
+            method: 'POST',
+            path: `${devicePath(d.id)}/protocols/astarte_mqtt_v1/credentials`,
+            authorization: `Bearer ${d.secret}`,
+            body: JSON.stringify({ data: { csr: ecCsr([[CN, 'device']]) } }),
+          }))
+        : [],
+    ),
+    register: split(
+      Array.from({ length: total }, () => ({
+        method: 'POST',
+        path: `/v1/${REALM}/agent/devices`,
+        authorization: `Bearer ${o.agentToken}`,
+        body: JSON.stringify({ data: { hw_id: randomBytes(16).toString('base64url') } }),
+      })),
+    ),
+    claims: split(
+      Array.from({ length: total }, (_, i) => ({
+        method: 'POST',
+        path: `/v1/${REALM}/claims`,
+        body: JSON.stringify({ data: { token: o.claimToken, manufacturer_id: `SN-${randomBytes(4).toString('hex')}-${i}` } }),
+      })),
+    ),
+    sign: {
+      warm: [],
+      run: [],
+      ...(wants('sign')
+        ? split(
+            Array.from({ length: o.signN + o.warmup }, () => ({
+              method: 'POST' as const,
+              path: '/sign',
+              body: foundriesSignBody(randomUUID(), FACTORY),
+            })),
+          )
+        : {}),
+    },
+  };
+}
+
+async function runVariant(
+  tls: boolean,
+  dataDir: string,
+  o: {
+    n: number;
+    signN: number;
+    warmup: number;
+    connections: number;
+    agentToken: string;
+    claimToken: string;
+    only: Route[];
+    nodeArgs: string[];
+  },
+): Promise<Row[]> {
+  const tlsFiles = tls ? selfSignedTls(dataDir) : undefined;
+  const logFile = join(dataDir, `serve-${tls ? 'https' : 'http'}.log`);
+  const serve: ServeProcess = await startServe(
+    [
+      '--data',
+      dataDir,
+      '--sign-realm',
+      SIGN_REALM,
+      ...(tlsFiles ? ['--tls-cert', tlsFiles.cert, '--tls-key', tlsFiles.key] : []),
+    ],
+    logFile,
+    o.nodeArgs,
+  );
+  try {
+    process.stdout.write(`${tls ? 'HTTPS' : 'HTTP'}: preparing devices, CSRs and request lists… `);
+    const caPem = tlsFiles && readFileSync(tlsFiles.cert, 'utf8');
+    const lists = await requestLists(serve.url, { ...o, caPem });
+    console.log('done');
+    const rows: Row[] = [];
+    for (const route of ROUTES.filter((r) => o.only.includes(r))) {
+      const { warm, run } = lists[route];
+      if (warm.length > 0) await runFresh(serve.url, warm, { connections: o.connections });
+      const log0 = serve.logBytes();
+      const c0 = await commitCounters(serve.url, caPem);
+      const r = await measured(
+        () => [serve.pid],
+        () => runFresh(serve.url, run, { connections: o.connections }),
+      );
+      const c1 = await commitCounters(serve.url, caPem);
+      rows.push({
+        route,
+        ...r,
+        logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent),
+        writesPerCommit: (c1.writes - c0.writes) / (c1.commits - c0.commits),
+      });
+      process.stdout.write(`${route} `);
+    }
+    console.log();
+    return rows;
+  } finally {
+    await serve.stop();
+  }
+}
+
+function printTable(title: string, rows: Row[], connections: number): void {
+  const floor = rows.find((r) => r.route === 'health')?.cpuUsPerRequest;
+  console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device`);
+  console.log(
+    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  failed',
+  );
+  for (const r of rows) {
+    const above = r.route === 'health' ? r.cpuUsPerRequest : floor === undefined ? undefined : r.cpuUsPerRequest - floor;
+    const target = TARGET_US[r.route];
+    const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
+    console.log(
+      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${String(r.failed).padStart(7)}`,
+    );
+  }
+  console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');
+}
+
+export async function freshConnectionsBench(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: false,
+    options: {
+      requests: { type: 'string', default: '2000' },
+      'sign-requests': { type: 'string', default: '1500' },
+      warmup: { type: 'string', default: '300' },
+      connections: { type: 'string', default: '8' },
+      tls: { type: 'boolean', default: false },
+      only: { type: 'string', default: '' },
+      profile: { type: 'string' },
+    },
+  });
+  if (!haveWrk()) {
+    console.log('The fresh-connection benchmark needs wrk (Debian: apt-get install wrk).');
+    process.exitCode = 1;
+    return;
+  }
+  const only = String(values.only ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((r) => (r === '/sign' ? 'sign' : r)) as Route[];
+  // The floor is always measured: every other route is reported above it.
+  const routes = only.length ? [...new Set<Route>(['health', ...only])] : ROUTES;
+  const nodeArgs: string[] = [];
+  if (typeof values.profile === 'string') {
+    mkdirSync(values.profile, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.profile}`);
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'imprint-fresh-bench-'));
+  try {
+    console.log(`before: ${loadLine()}`);
+    process.stdout.write('setting up realms and tokens with the imprint CLI… ');
+    imprint(['pairing', 'keygen', '--out', dataDir]);
+    const publicKey = join(dataDir, 'realm-public.pem');
+    imprint(['pairing', 'realm', 'create', REALM, '--public-key', publicKey, '--data', dataDir]);
+    imprint(['pairing', 'realm', 'create', SIGN_REALM, '--public-key', publicKey, '--factory', FACTORY, '--data', dataDir]);
+    const claimToken = imprint(['pairing', 'claim-token', 'create', REALM, '--data', dataDir, '--expires', '1d']).trim();
+    const agentToken = imprint(['pairing', 'token', '--private-key', join(dataDir, 'realm-private.pem'), '--ttl', '7200']).trim();
+    console.log('done');
+    const o = {
+      n: Number(values.requests),
+      signN: Number(values['sign-requests']),
+      warmup: Number(values.warmup),
+      connections: Number(values.connections),
+      agentToken,
+      claimToken,
+      only: routes,
+      nodeArgs,
+    };
+    const http = await runVariant(false, dataDir, o);
+    printTable('plain HTTP', http, o.connections);
+    if (values.tls) {
+      const https = await runVariant(true, dataDir, o);
+      printTable('HTTPS served by the core (full handshake per request: wrk does not resume sessions)', https, o.connections);
+    }
+    console.log(`after: ${loadLine()}; other processes share the CPU (server CPU per request is robust to them, req/s is not)`);
+    if (typeof values.profile === 'string') console.log(`CPU profiles (.cpuprofile) in ${values.profile}`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
