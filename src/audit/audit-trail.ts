@@ -10,6 +10,7 @@ import { openForReading, openForWriting, readingDamaged } from './audit-db-open.
 import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
+import { type AuditPage, AuditPageReader, type AuditSearch } from './audit-page-query.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
 import { CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
@@ -73,6 +74,7 @@ export class AuditTrail {
   private readonly rangeStmt: Database.Statement;
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
   private readonly queryStmts = new Map<string, Database.Statement>();
+  private pageReader?: AuditPageReader;
   private key?: SigningKey;
   private queue: Job[] = [];
   private flushScheduled = false;
@@ -167,6 +169,19 @@ export class AuditTrail {
       this.queryStmts.set(sql, stmt);
     }
     return readingDamaged(this.file, () => (stmt.all(...params) as string[]).map(eventFromEntry));
+  }
+
+  /** One page of a QA search with the total of its matches (audit-page-query.ts). */
+  queryPage(q: AuditSearch = {}): AuditPage {
+    this.pageReader ??= new AuditPageReader(this.db, eventFromEntry);
+    const reader = this.pageReader;
+    return readingDamaged(this.file, () => reader.page(q));
+  }
+
+  /** The query plans of a search's page and total (tests, the bench). */
+  explainPage(q: AuditSearch): string[] {
+    this.pageReader ??= new AuditPageReader(this.db, eventFromEntry);
+    return this.pageReader.explain(q);
   }
 
   /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
