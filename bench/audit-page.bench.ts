@@ -61,7 +61,7 @@ try {
     ['find "wo-07", failures only', { find: 'wo-07', outcome: 'fail' }],
     ['find "operator 3" (one operator in 7: 143,000 events)', { find: 'operator 3' }],
     ['find "op" (every operator: the whole trail)', { find: 'op' }],
-    ['a batch\'s failures', { batchId: lastBatch, outcome: 'fail' }],
+    ["a batch's failures", { batchId: lastBatch, outcome: 'fail' }],
     ['record events of one operator', { operator: 'Operator 3', step: 'record' }],
   ];
   const head = trail.query({ limit: 1 })[0].seq;

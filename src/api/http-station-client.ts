@@ -1,6 +1,7 @@
 // StationApi over HTTP + server-sent events: used by the renderer in web mode and by the Electron
 // main process (which talks to the core running as a Node child). Environment-neutral: fetch only;
 // how the event stream is opened is injected (EventSource in a browser, a fetch stream in Node).
+import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditQuery, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import type {
@@ -146,9 +147,24 @@ export class HttpStationClient implements StationApi {
   verifyAudit(): Promise<ChainStatus> {
     return this.call('verifyAudit');
   }
-  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
-    const r = await this.call<{ content: string }>('exportAudit', { query: opts });
+  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
+    const { query, ...rest } = opts;
+    const params = query ? { ...query, format: opts.format, selection: true } : rest;
+    const r = await this.call<{ content: string }>('exportAudit', { query: params });
     return r.content;
+  }
+  queryAuditPage(query: AuditSearch): Promise<AuditPage> {
+    return this.call('queryAuditPage', { query: query as Record<string, unknown> });
+  }
+  async exportDevices(opts: { query?: AuditSearch }): Promise<string> {
+    const r = await this.call<{ content: string }>('exportDevices', { query: (opts.query ?? {}) as Record<string, unknown> });
+    return r.content;
+  }
+  async acknowledgeFailure(fixtureId: string): Promise<void> {
+    await this.call('acknowledgeFailure', { params: { id: fixtureId } });
+  }
+  testPrint(): Promise<PortTestResult> {
+    return this.call('testPrint');
   }
   getSettings(): Promise<StationSettings> {
     return this.call('getSettings');

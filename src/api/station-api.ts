@@ -1,7 +1,17 @@
 // The one typed station API the UI uses for everything. Implemented once over the station
 // (src/station) and carried by two transports: Electron IPC (window.imprint, via the preload
 // bridge) and HTTP + server-sent events in web mode. Plain data only: it crosses process borders.
+import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
+import type {
+  HeldFailure,
+  LabelPrinterSettings,
+  LineSource,
+  PostPassHookSettings,
+  RecentFailure,
+} from '../station/plant-types.ts';
+
+export type { AuditPage, AuditSearch, HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSettings, RecentFailure };
 
 export type WorkflowStep =
   | 'idle'
@@ -38,6 +48,12 @@ export interface FixtureState {
   failure?: FailureInfo;
   startedAt?: string;
   finishedAt?: string;
+  /** The last FAIL of this fixture, kept until acknowledged: the fixture takes no device meanwhile. */
+  heldFailure?: HeldFailure;
+  /** The label of the last PASS (label printing configured). */
+  labelPrint?: 'printed' | 'failed';
+  /** The post-PASS hook of the last PASS (configured). */
+  hook?: { ok: boolean; exitCode?: number; message?: string };
 }
 
 export interface ShiftCounters {
@@ -46,6 +62,8 @@ export interface ShiftCounters {
   failed: number;
   devicesPerHour: number;
   since: string;
+  /** The open batch's record events, from the trail. */
+  batch?: { passed: number; failed: number };
 }
 
 export type Role = 'operator' | 'admin';
@@ -96,6 +114,10 @@ export interface StationStatus {
   pairing: PairingStatus;
   fixtures: FixtureState[];
   counters: ShiftCounters;
+  /** The last failures of the line, newest first (from the trail at open). */
+  recentFailures?: RecentFailure[];
+  /** Why the line is what it is (configured fixtures, or simulated). */
+  line?: LineSource;
 }
 
 export type StationEvent =
@@ -109,6 +131,8 @@ export interface FixtureSettings {
   devicePort: string;
   scannerPort?: string;
   baudRate?: number;
+  /** Matched by USB identity instead of path, so a re-plugged adapter keeps its fixture. */
+  usb?: { vendorId: string; productId: string; serialNumber?: string };
 }
 
 export interface StationSettings {
@@ -127,10 +151,20 @@ export interface StationSettings {
   simulatedFixtures: number;
   /** Each fixture waits for a label scan (keyboard wedge or scanner port) before each device. */
   requireScan?: boolean;
+  /** Print a label on each PASS (ZPL, raw). */
+  labelPrinter?: LabelPrinterSettings;
+  /** ZPL with {serial}, {deviceId}, {workOrder}, {batchId}; default: serial, id and a DataMatrix of the id. */
+  labelTemplate?: string;
+  /** A command run after each PASS with the device's non-secret fields. */
+  postPassHook?: PostPassHookSettings;
 }
 
-export type SettingsPatch = Partial<Omit<StationSettings, 'pairing'>> & {
+export type SettingsPatch = Partial<Omit<StationSettings, 'pairing' | 'labelPrinter' | 'labelTemplate' | 'postPassHook'>> & {
   pairing?: Partial<StationSettings['pairing']>;
+  /** null removes the setting. */
+  labelPrinter?: LabelPrinterSettings | null;
+  labelTemplate?: string | null;
+  postPassHook?: PostPassHookSettings | null;
 };
 
 export interface PortInfo {
@@ -148,6 +182,8 @@ export interface PortTestResult {
   ok: boolean;
   /** What answered: a device's hello, a scanner read, or the error. */
   detail: string;
+  /** Whether something answered: a device (or printer), nothing, the port is in use, or it failed. */
+  answered?: 'device' | 'nothing' | 'in-use' | 'error';
 }
 
 export interface BatchReport {
@@ -199,6 +235,8 @@ export interface StationApi {
   batchReport(batchId: string): Promise<BatchReport>;
 
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /** One page (newest first) with the total of every match; `find` is a case-insensitive prefix. */
+  queryAuditPage(query: AuditSearch): Promise<AuditPage>;
   /**
    * The same search over the central audit of every station on the remote pairing core
    * (pairing.url, with the station's agent token, which stays in the station). Errors:
@@ -206,7 +244,14 @@ export interface StationApi {
    */
   queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]>;
   verifyAudit(): Promise<ChainStatus>;
-  exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string>;
+  /** `query`: exactly the events it selects, with a signed trailer over their hashes; else the whole trail or batch. */
+  exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string>;
+  /** One CSV row per device the search selects (its last record), for a plant's MES. */
+  exportDevices(opts: { query?: AuditSearch }): Promise<string>;
+  /** Lets a fixture holding a FAIL take its next device (audited with the operator). */
+  acknowledgeFailure(fixtureId: string): Promise<void>;
+  /** Sends a test label to the configured printer. */
+  testPrint(): Promise<PortTestResult>;
 
   getSettings(): Promise<StationSettings>;
   /** Admin only: `pin` is the admin PIN; the change is audited. */

@@ -5,11 +5,13 @@
 import { EventEmitter } from 'node:events';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
 import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
+import { testLabelPrinter } from '../station/label-printer.ts';
 import { LINE_FAULTS, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
@@ -25,7 +27,15 @@ import {
 import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { SyncClient } from '../sync/sync-client.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
-import { AuditQuerySchema, OpenBatchBody, ScanBody, SettingsPatchSchema, SignInBody, TestPortBody } from './api-schemas.ts';
+import {
+  AuditQuerySchema,
+  AuditSearchSchema,
+  OpenBatchBody,
+  ScanBody,
+  SettingsPatchSchema,
+  SignInBody,
+  TestPortBody,
+} from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
 import type {
   BatchReport,
@@ -118,6 +128,8 @@ export class StationService implements StationApi {
         inProcess: !sim.pty,
       },
       logger: opts.logger,
+      // A person watches the line: a FAIL stays until they acknowledge it.
+      holdFailures: true,
     });
   }
 
@@ -263,6 +275,25 @@ export class StationService implements StationApi {
     return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
   }
 
+  async queryAuditPage(query: AuditSearch): Promise<AuditPage> {
+    return this.station.audit.queryPage(check<AuditSearch>(AuditSearchSchema, query ?? {}, 'audit search'));
+  }
+
+  async exportDevices(opts: { query?: AuditSearch }): Promise<string> {
+    const q = check<AuditSearch>(AuditSearchSchema, opts?.query ?? {}, 'audit search');
+    return this.station.audit.exportDevices(q);
+  }
+
+  async acknowledgeFailure(fixtureId: string): Promise<void> {
+    this.requireOperator();
+    if (typeof fixtureId !== 'string') throw new ImprintError('VALIDATION', 'Invalid fixture');
+    await this.station.acknowledgeFailure(fixtureId);
+  }
+
+  async testPrint(): Promise<PortTestResult> {
+    return testLabelPrinter(this.config.labelPrinter, this.config.labelTemplate);
+  }
+
   async queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
     const q = check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query');
     const remoteUrl = this.config.pairing.url;
@@ -320,9 +351,13 @@ export class StationService implements StationApi {
     return this.station.audit.verifyAsync();
   }
 
-  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
+  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
     if (!opts || (opts.format !== 'csv' && opts.format !== 'jsonl'))
       throw new ImprintError('VALIDATION', 'Export format must be csv or jsonl');
+    if (opts.query !== undefined) {
+      const query = check<AuditSearch>(AuditSearchSchema, opts.query, 'audit search');
+      return this.station.audit.exportSelection({ format: opts.format, query });
+    }
     if (opts.batchId !== undefined && !this.station.audit.getBatch(opts.batchId)) {
       throw new ImprintError('BATCH_NOT_FOUND', `No batch ${opts.batchId}`);
     }
@@ -353,7 +388,7 @@ export class StationService implements StationApi {
     const before = this.config;
     const { agentToken, ...pairingPatch } = p.pairing ?? {};
     const next = parseStationConfig(
-      {
+      dropUndefined({
         ...before,
         ...(p.stationId !== undefined ? { stationId: p.stationId } : {}),
         ...(p.realm !== undefined ? { realm: p.realm } : {}),
@@ -361,12 +396,15 @@ export class StationService implements StationApi {
         ...(p.fixtures !== undefined ? { fixtures: p.fixtures } : {}),
         ...(p.simulatedFixtures !== undefined ? { simulatedFixtures: p.simulatedFixtures } : {}),
         ...(p.requireScan !== undefined ? { requireScan: p.requireScan } : {}),
+        ...(p.labelPrinter !== undefined ? { labelPrinter: p.labelPrinter ?? undefined } : {}),
+        ...(p.labelTemplate !== undefined ? { labelTemplate: p.labelTemplate ?? undefined } : {}),
+        ...(p.postPassHook !== undefined ? { postPassHook: p.postPassHook ?? undefined } : {}),
         pairing: dropUndefined({
           ...before.pairing,
           ...pairingPatch,
           ...('url' in pairingPatch ? { url: pairingPatch.url } : {}),
         }),
-      },
+      }),
       'settings',
     );
     const changed = changedKeys(before, next);
@@ -435,13 +473,14 @@ export class StationService implements StationApi {
     const inUse =
       this.station.status().running &&
       this.station.fixtures().some((f) => f.devicePort === body.path || f.scannerPort === body.path);
-    if (inUse) return { path: body.path, ok: true, detail: 'In use by a running fixture (stop the line to test it)' };
+    if (inUse)
+      return { path: body.path, ok: true, answered: 'in-use', detail: 'In use by a running fixture (stop the line to test it)' };
     let stream: Awaited<ReturnType<typeof openDevicePort>>;
     try {
       stream = await openDevicePort(body.path);
     } catch (e) {
       const err = e as ImprintError;
-      return { path: body.path, ok: false, detail: err.hint ? `${err.message}. ${err.hint}` : err.message };
+      return { path: body.path, ok: false, answered: 'error', detail: err.hint ? `${err.message}. ${err.hint}` : err.message };
     }
     const client = createDeviceClient(stream, { timeoutMs: 400, retries: 1, label: 'port-test' });
     try {
@@ -449,12 +488,14 @@ export class StationService implements StationApi {
       return {
         path: body.path,
         ok: true,
+        answered: 'device',
         detail: `A device answered: ${hello.model}, firmware ${hello.firmware}, protocol v${hello.protocolVersion}`,
       };
     } catch {
       return {
         path: body.path,
-        ok: true,
+        ok: false,
+        answered: 'nothing',
         detail: 'The port opens, but no device answered (a scanner only sends when it reads a label)',
       };
     } finally {

@@ -21,8 +21,10 @@ import { type Logger, silentLogger } from '../common/logger.ts';
 import { API_PREFIX, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import {
   AuditQuerySchema,
+  AuditSearchSchema,
   BatchParams,
   ExportQuery,
+  FixtureParams,
   OpenBatchBody,
   ScanBody,
   SignInBody,
@@ -184,9 +186,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     api.queryRemoteAudit(req.query),
   );
   route('verifyAudit', undefined, () => api.verifyAudit());
-  route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => ({
-    content: await api.exportAudit({ format: req.query.format, batchId: req.query.batchId }),
+  route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => {
+    const { format, selection, ...query } = req.query;
+    return { content: await api.exportAudit(selection ? { format, query } : { format, batchId: query.batchId }) };
+  });
+  route<{ Querystring: Static<typeof AuditSearchSchema> }>('queryAuditPage', { querystring: AuditSearchSchema }, (req) =>
+    api.queryAuditPage(req.query),
+  );
+  route<{ Querystring: Static<typeof AuditSearchSchema> }>('exportDevices', { querystring: AuditSearchSchema }, async (req) => ({
+    content: await api.exportDevices({ query: req.query }),
   }));
+  route<{ Params: Static<typeof FixtureParams> }>('acknowledgeFailure', { params: FixtureParams }, (req) =>
+    done(api.acknowledgeFailure(req.params.id)),
+  );
+  route('testPrint', undefined, () => api.testPrint());
   route('getSettings', undefined, () => api.getSettings());
   route<{ Body: Static<typeof UpdateSettingsBody> }>('updateSettings', { body: UpdateSettingsBody }, (req) =>
     api.updateSettings(req.body.patch as Parameters<StationApi['updateSettings']>[0], req.body.pin),

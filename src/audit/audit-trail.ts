@@ -18,6 +18,7 @@ import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
 import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
 import { GENESIS_HASH, isDamage, packEntry } from './chain-link.mjs';
+import { exportDevices, exportSelection } from './selection-export.ts';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
 export interface AuditTrailOptions {
@@ -246,6 +247,21 @@ export class AuditTrail {
     this.assertOpen();
     this.flushNow();
     return readingDamaged(this.file, () => exportToString(this.db, this.exportContext(opts.batchId), opts.format));
+  }
+
+  /** Exactly the events a search selects, with a signed trailer over their hashes (selection-export.ts). */
+  exportSelection(opts: { format: ExportFormat; query: AuditSearch }): string {
+    this.assertOpen();
+    this.flushNow();
+    const { station, key } = this.exportContext();
+    return readingDamaged(this.file, () => exportSelection(this.db, { station, key }, opts.query, opts.format));
+  }
+
+  /** One CSV row per device the search selects, for a plant's MES. */
+  exportDevices(query: AuditSearch = {}): string {
+    this.assertOpen();
+    this.flushNow();
+    return readingDamaged(this.file, () => exportDevices(this.db, query));
   }
 
   /** Streams an export to a file (for big trails); resolves with the number of events written. */

@@ -10,6 +10,7 @@ import type { StationSettings } from '../api/station-api.ts';
 import { ImprintError } from '../common/errors.ts';
 import { writePrivateFile } from '../common/private-fs.ts';
 import { DEFAULT_DEVICE_ID_NAMESPACE } from '../pairing/device-id.ts';
+import { PLANT_CONFIG_MEMBERS, UsbIdentitySchema } from './plant-config.ts';
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 
@@ -19,6 +20,8 @@ export const FixtureSettingsSchema = Type.Object(
     devicePort: Type.String({ minLength: 1 }),
     scannerPort: Type.Optional(Type.String({ minLength: 1 })),
     baudRate: Type.Optional(Type.Integer({ minimum: 1200, maximum: 4_000_000 })),
+    /** Matched by USB identity (src/serial/usb-match.ts); devicePort is then the last path seen. */
+    usb: Type.Optional(UsbIdentitySchema),
   },
   { additionalProperties: false },
 );
@@ -46,6 +49,7 @@ export const StationConfigSchema = Type.Object(
     brokerUrl: Type.Optional(Type.String({ minLength: 1 })),
     /** When true, a fixture with a scanner waits for a scan before each device. Default true. */
     requireScan: Type.Optional(Type.Boolean()),
+    ...PLANT_CONFIG_MEMBERS,
   },
   { additionalProperties: false },
 );
@@ -126,5 +130,8 @@ export function toStationSettings(config: StationConfig, maskedAgentToken?: stri
     deviceIdRule: config.deviceIdRule,
     fixtures: config.fixtures.map((f) => ({ ...f })),
     simulatedFixtures: config.simulatedFixtures,
+    labelPrinter: config.labelPrinter,
+    labelTemplate: config.labelTemplate,
+    postPassHook: config.postPassHook,
   };
 }
