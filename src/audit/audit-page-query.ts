@@ -72,6 +72,36 @@ export function pageFilter(db: Database.Database, q: AuditSearch): PageSql {
   return { where: [`seq IN (${branches.join(' UNION ALL ')})`, ...where], params: [...findParams, ...params] };
 }
 
+/**
+ * The total of a search. One filter is counted on its own index; several are intersected as sets
+ * of seq, each read from its covering (column, seq) index, so no event row (and no JSON) is read:
+ * the cost follows the sizes of the filters, never the trail's.
+ */
+export function countSql(db: Database.Database, q: AuditSearch): { sql: string; params: (string | number)[] } {
+  const { where, params } = pageFilter(db, q);
+  if (where.length === 0) return { sql: 'SELECT coalesce(max(seq), 0) FROM events', params: [] };
+  // Split the flat parameters back per term (each term's own `?`s), and keep a time range as one term.
+  const terms: { sql: string; params: (string | number)[] }[] = [];
+  let at = 0;
+  for (const w of where) {
+    const n = (w.match(/\?/g) ?? []).length;
+    const t = { sql: w, params: params.slice(at, at + n) };
+    at += n;
+    const range = terms.find((x) => x.sql.startsWith('ts '));
+    if (w.startsWith('ts ') && range) {
+      range.sql += ` AND ${w}`;
+      range.params.push(...t.params);
+    } else terms.push(t);
+  }
+  if (terms.length === 1) return { sql: `SELECT count(*) FROM events WHERE ${terms[0].sql}`, params: terms[0].params };
+  const branch = (t: { sql: string }) =>
+    t.sql.startsWith('seq IN (') ? t.sql.slice('seq IN ('.length, -1).replaceAll(' UNION ALL ', ' UNION ') : `SELECT seq FROM events WHERE ${t.sql}`;
+  return {
+    sql: `SELECT count(*) FROM (${terms.map(branch).join(' INTERSECT ')})`,
+    params: terms.flatMap((t) => t.params),
+  };
+}
+
 export class AuditPageReader {
   private readonly stmts = new Map<string, Database.Statement>();
 
@@ -97,6 +127,7 @@ export class AuditPageReader {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
       throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
     const { where, params } = pageFilter(this.db, q);
+    const count = countSql(this.db, q);
     const pageWhere = q.beforeSeq !== undefined ? [...where, 'seq < ?'] : where;
     const pageParams = q.beforeSeq !== undefined ? [...params, q.beforeSeq] : [...params];
     const w = (terms: string[]) => (terms.length ? ` WHERE ${terms.join(' AND ')}` : '');
@@ -105,8 +136,8 @@ export class AuditPageReader {
       page: `SELECT entry FROM events${w(pageWhere)} ORDER BY seq DESC LIMIT ?`,
       pageParams: [...pageParams, limit + 1],
       // No filter: seq runs 1..head without gaps (append-only), so the head is the count.
-      count: where.length ? `SELECT count(*) FROM events${w(where)}` : 'SELECT coalesce(max(seq), 0) FROM events',
-      countParams: params,
+      count: count.sql,
+      countParams: count.params,
     };
   }
 
