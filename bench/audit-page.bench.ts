@@ -22,7 +22,7 @@ function event(i: number, batchId: string): AuditEventInput {
     operator: `Operator ${device % 7}`,
     fixture: `F${device % 8}`,
     batchId,
-    deviceId: `dev-${device.toString(36).padStart(8, '0')}`,
+    deviceId: `dev-${((device * 2654435761) >>> 0).toString(16).padStart(8, '0')}`,
     hardwareSerial: `SN${String(device).padStart(7, '0')}`,
     step,
     outcome: failed ? 'fail' : 'ok',
@@ -37,15 +37,16 @@ try {
   // 20 work orders of 50,000 events each.
   let batch = await writer.openBatch({ workOrder: 'WO-00', operator: 'bench' });
   let appended = 1;
+  let workOrders = 1;
   while (appended < TOTAL) {
     const n = Math.min(PER_TURN, TOTAL - appended);
     const turn: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) turn.push(writer.append(event(appended + i, batch.id)));
     await Promise.all(turn);
     appended += n;
-    if (appended % 50_000 < PER_TURN && appended < TOTAL - 2) {
+    if (appended >= workOrders * 50_000 && appended < TOTAL - 2) {
       await writer.closeBatch(batch.id);
-      batch = await writer.openBatch({ workOrder: `WO-${String(appended / 50_000).padStart(2, '0')}`, operator: 'bench' });
+      batch = await writer.openBatch({ workOrder: `WO-${String(workOrders++).padStart(2, '0')}`, operator: 'bench' });
       appended += 2;
     }
   }
@@ -56,12 +57,14 @@ try {
   const searches: [string, AuditSearch][] = [
     ['everything', {}],
     ['find "sn00123" (the start of a serial: 10 devices)', { find: 'sn00123' }],
-    ['find "DEV-0000" (device ids: 1,296 devices)', { find: 'DEV-0000' }],
+    ['find "DEV-1A2" (the start of a device id: ~30 devices)', { find: 'DEV-1A2' }],
     ['find "wo-07" (a work order: 50,000 events)', { find: 'wo-07' }],
     ['find "wo-07", failures only', { find: 'wo-07', outcome: 'fail' }],
     ['find "operator 3" (one operator in 7: 143,000 events)', { find: 'operator 3' }],
     ['find "op" (every operator: the whole trail)', { find: 'op' }],
     ["a batch's failures", { batchId: lastBatch, outcome: 'fail' }],
+    ["a batch's failed devices (record events)", { batchId: lastBatch, step: 'record', outcome: 'fail' }],
+    ['one hour of events', { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() }],
     ['record events of one operator', { operator: 'Operator 3', step: 'record' }],
   ];
   const head = trail.query({ limit: 1 })[0].seq;
