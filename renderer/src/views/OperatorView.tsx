@@ -7,6 +7,7 @@ import type { StationApi, StationStatus } from '../api-types.ts';
 import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog.tsx';
 import { FixtureCard } from '../components/FixtureCard.tsx';
 import { LinePausedBanner } from '../components/LinePausedBanner.tsx';
+import { RecentFailures } from '../components/RecentFailures.tsx';
 import { ScanField } from '../components/ScanField.tsx';
 import { ShiftCounters } from '../components/ShiftCounters.tsx';
 import { focusScanField } from '../scan-focus.ts';
@@ -165,12 +166,19 @@ export function OperatorView({
         {verdict}
       </p>
       <section className={`fixtures cols-${columnsFor(fixtures.length)}`} aria-label="Fixtures">
-        {fixtures.length === 0 ? (
+        {fixtures.length === 0 || (!status.running && blocker) ? (
           <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
-          fixtures.map((f) => <FixtureCard key={f.id} fixture={f} />)
+          fixtures.map((f) => (
+            <FixtureCard
+              key={f.id}
+              fixture={f}
+              onAcknowledge={(id) => act(() => api.acknowledgeFailure(id), 'Acknowledged: the fixture takes its next device.')}
+            />
+          ))
         )}
       </section>
+      <RecentFailures failures={status.recentFailures ?? []} />
       <ConfirmDialog
         request={confirm}
         onClose={() => {
