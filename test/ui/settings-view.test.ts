@@ -61,7 +61,7 @@ describe('settings that say what really runs', { skip }, () => {
     // While the line is stopped it says what a start will run.
     assert.match(
       (await page.getByTestId('running-now').textContent()) ?? '',
-      /Runs at Start line2 fixtures: sim-1 \(simulated\)/,
+      /Runs at Start line2 fixtures: sim-01 \(simulated\), sim-02 \(simulated\)/,
     );
   });
 
