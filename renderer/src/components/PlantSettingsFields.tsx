@@ -67,108 +67,114 @@ export function PlantSettingsFields({
     }
   };
   return (
-    <fieldset className="plant-settings" data-testid="plant-settings">
-      <legend>Label printing on PASS</legend>
-      <div className="grid2">
-        <label className="field">
-          <span>Label printer</span>
-          <select
-            name="printerKind"
-            value={fields.printerKind}
-            onChange={(e) => set({ printerKind: e.target.value as PlantFields['printerKind'] })}
-          >
-            <option value="none">None</option>
-            <option value="tcp">Network printer (raw TCP, port 9100)</option>
-            <option value="cups">CUPS queue (lp -o raw)</option>
-          </select>
-        </label>
-        {fields.printerKind === 'tcp' && (
-          <div className="row">
-            <label className="field">
-              <span>Printer host</span>
-              <input
-                name="printerHost"
-                value={fields.host}
-                placeholder="192.168.1.50"
-                onChange={(e) => set({ host: e.target.value })}
-              />
-            </label>
-            <label className="field">
-              <span>Port</span>
-              <input
-                name="printerPort"
-                type="number"
-                min={1}
-                max={65535}
-                value={fields.port}
-                placeholder="9100"
-                onChange={(e) => set({ port: e.target.value })}
-              />
-            </label>
-          </div>
-        )}
-        {fields.printerKind === 'cups' && (
+    <>
+      <fieldset className="plant-settings" data-testid="plant-settings">
+        <legend>Label printing on PASS</legend>
+        <div className="grid2">
           <label className="field">
-            <span>CUPS queue</span>
-            <input name="printerQueue" value={fields.queue} onChange={(e) => set({ queue: e.target.value })} />
+            <span>Label printer</span>
+            <select
+              name="printerKind"
+              value={fields.printerKind}
+              onChange={(e) => set({ printerKind: e.target.value as PlantFields['printerKind'] })}
+            >
+              <option value="none">None</option>
+              <option value="tcp">Network printer (raw TCP, port 9100)</option>
+              <option value="cups">CUPS queue (lp -o raw)</option>
+            </select>
           </label>
+          {fields.printerKind === 'tcp' && (
+            <div className="row">
+              <label className="field">
+                <span>Printer host</span>
+                <input
+                  name="printerHost"
+                  value={fields.host}
+                  placeholder="192.168.1.50"
+                  onChange={(e) => set({ host: e.target.value })}
+                />
+              </label>
+              <label className="field">
+                <span>Port</span>
+                <input
+                  name="printerPort"
+                  type="number"
+                  min={1}
+                  max={65535}
+                  value={fields.port}
+                  placeholder="9100"
+                  onChange={(e) => set({ port: e.target.value })}
+                />
+              </label>
+            </div>
+          )}
+          {fields.printerKind === 'cups' && (
+            <label className="field">
+              <span>CUPS queue</span>
+              <input name="printerQueue" value={fields.queue} onChange={(e) => set({ queue: e.target.value })} />
+            </label>
+          )}
+        </div>
+        {fields.printerKind !== 'none' && (
+          <>
+            <label className="field">
+              <span>
+                ZPL template ({'{serial}'}, {'{deviceId}'}, {'{workOrder}'}, {'{batchId}'}; empty: serial, id and a DataMatrix of
+                the id)
+              </span>
+              <textarea
+                name="labelTemplate"
+                className="mono"
+                rows={3}
+                value={fields.template}
+                onChange={(e) => set({ template: e.target.value })}
+              />
+            </label>
+            <div className="row">
+              <button type="button" className="btn" data-testid="test-print" onClick={testPrint}>
+                Test print (saved settings)
+              </button>
+              {test && (
+                <span className={test.ok ? 'ok' : 'error'} data-testid="test-print-result">
+                  {test.ok ? '✔' : '✘'} {test.detail}
+                </span>
+              )}
+            </div>
+          </>
         )}
-      </div>
-      {fields.printerKind !== 'none' && (
-        <>
+      </fieldset>
+      <fieldset className="plant-settings">
+        <legend>Post-PASS hook</legend>
+        <p className="hint">
+          Run after each PASS with IMPRINT_DEVICE_ID, IMPRINT_SERIAL, IMPRINT_BATCH, IMPRINT_WORK_ORDER, IMPRINT_OPERATOR,
+          IMPRINT_SECRET_FINGERPRINT in its environment and the same fields as JSON on its input; never the secret. A failure is
+          recorded and shown on the card; the device stays PASS.
+        </p>
+        <div className="grid2">
           <label className="field">
-            <span>
-              ZPL template ({'{serial}'}, {'{deviceId}'}, {'{workOrder}'}, {'{batchId}'}; empty: serial, id and a DataMatrix of
-              the id)
-            </span>
+            <span>Command, one argument per line (no shell)</span>
             <textarea
-              name="labelTemplate"
+              name="hookCommand"
               className="mono"
               rows={3}
-              value={fields.template}
-              onChange={(e) => set({ template: e.target.value })}
+              value={fields.hookCommand}
+              placeholder={'/usr/local/bin/tell-mes\n--line=3'}
+              onChange={(e) => set({ hookCommand: e.target.value })}
             />
           </label>
-          <div className="row">
-            <button type="button" className="btn" data-testid="test-print" onClick={testPrint}>
-              Test print (saved settings)
-            </button>
-            {test && (
-              <span className={test.ok ? 'ok' : 'error'} data-testid="test-print-result">
-                {test.ok ? '✔' : '✘'} {test.detail}
-              </span>
-            )}
-          </div>
-        </>
-      )}
-      <legend className="sub-legend">Post-PASS hook</legend>
-      <div className="grid2">
-        <label className="field">
-          <span>
-            Command, one argument per line (no shell); it gets IMPRINT_DEVICE_ID, IMPRINT_SERIAL, … and the fields as JSON on
-            stdin, never the secret
-          </span>
-          <textarea
-            name="hookCommand"
-            className="mono"
-            rows={2}
-            value={fields.hookCommand}
-            placeholder={'/usr/local/bin/tell-mes\n--line=3'}
-            onChange={(e) => set({ hookCommand: e.target.value })}
-          />
-        </label>
-        <label className="field">
-          <span>Killed after (ms, default 10000)</span>
-          <input
-            name="hookTimeoutMs"
-            type="number"
-            min={100}
-            max={300000}
-            value={fields.hookTimeoutMs}
-            onChange={(e) => set({ hookTimeoutMs: e.target.value })}
-          />
-        </label>
-      </div>
-    </fieldset>
+          <label className="field">
+            <span>Killed after (ms, default 10000)</span>
+            <input
+              name="hookTimeoutMs"
+              type="number"
+              min={100}
+              max={300000}
+              value={fields.hookTimeoutMs}
+              onChange={(e) => set({ hookTimeoutMs: e.target.value })}
+            />
+          </label>
+        </div>
+      </fieldset>
+    </>
   );
 }

@@ -169,7 +169,6 @@ export function SettingsForm({
           </button>
         </div>
       ))}
-      <PlantSettingsFields api={api} fields={plant} onChange={setPlant} />
       <div className="row">
         <button
           type="button"
@@ -178,6 +177,9 @@ export function SettingsForm({
         >
           Add fixture
         </button>
+      </div>
+      <PlantSettingsFields api={api} fields={plant} onChange={setPlant} />
+      <div className="row">
         <button type="submit" className="btn btn-primary" data-testid="save-settings">
           Save settings
         </button>
