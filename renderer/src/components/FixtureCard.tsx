@@ -32,7 +32,12 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
       <header className="fixture-head">
         <span className="fixture-label">{fixture.label}</span>
         {/* Under a verdict, what the fixture does now (the next device). */}
-        {held ? (
+        {held && onAcknowledge ? (
+          // In the head, so the failure and what to do keep their room; a plain button, never a default.
+          <button type="button" className="btn btn-ack" data-testid="acknowledge" onClick={() => onAcknowledge(fixture.id)}>
+            ✓ Acknowledge
+          </button>
+        ) : held ? (
           <span className="fixture-step">Held until acknowledged</span>
         ) : (
           fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>
@@ -57,11 +62,6 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
           <p className="failure-action">
             <strong>What to do:</strong> {failure.action}
           </p>
-          {held && onAcknowledge && (
-            <button type="button" className="btn btn-ack" data-testid="acknowledge" onClick={() => onAcknowledge(fixture.id)}>
-              ✓ Acknowledge: take the next device
-            </button>
-          )}
         </div>
       )}
     </article>

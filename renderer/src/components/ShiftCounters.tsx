@@ -11,8 +11,7 @@ export function ShiftCounters({ counters }: { counters: Counters }) {
     { label: 'Failed', value: counters.failed, cls: 'counter-fail' },
     { label: 'Per hour', value: settled ? Math.round(counters.devicesPerHour) : '—', cls: '' },
   ];
-  // The open batch's counts, from the trail like the rest.
-  if (counters.batch) items.push({ label: 'Batch ✔ / ✘', value: `${counters.batch.passed} / ${counters.batch.failed}`, cls: '' });
+
   return (
     <section className="counters" aria-label="Shift counters" data-testid="counters">
       {items.map((i) => (
