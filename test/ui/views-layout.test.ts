@@ -90,11 +90,17 @@ describe('the views at line-PC sizes, and the report on paper', { skip }, () => 
           assert.ok(inside(box, viewport), `card ${i + 1} is inside the window (${JSON.stringify(box)})`);
           heights.add(Math.round(box.height));
         }
-        const fail = page.locator('.fixture-fail').first();
+        // A held FAIL stays put until acknowledged: measured before the acknowledgements below.
+        const fail = page.locator('.fixture-fail:has([data-testid=acknowledge])').first();
         if ((await fail.count()) > 0 && (await fail.locator('.failure-action').count()) > 0) {
           const card = (await fail.boundingBox()) as Box;
           const action = (await fail.locator('.failure-action').boundingBox()) as Box;
-          assert.ok(inside(action, viewport) && inside(action, card), '"What to do" is on screen, in its card');
+          if (!(inside(action, viewport) && inside(action, card)))
+            await screenshot(page, 'operator-fail-outside-1366x768', { fold: true });
+          assert.ok(
+            inside(action, viewport) && inside(action, card),
+            `"What to do" is on screen, in its card (${JSON.stringify({ action, card })})`,
+          );
           const clipped = await fail
             .locator('.fixture-failure')
             .evaluate(

@@ -42,7 +42,8 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
         ) : (
           fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>
         )}
-        {fixture.simulated && <span className="tag-simulated">SIMULATED</span>}
+        {/* A held FAIL's head is its Acknowledge button (the banner above says the line is simulated). */}
+        {fixture.simulated && !held && <span className="tag-simulated">SIMULATED</span>}
       </header>
       <div className="fixture-verdict" data-testid="verdict">
         {held || fixture.outcome === 'fail' ? '✘ FAIL' : fixture.outcome === 'pass' ? '✔ PASS' : STEP_TEXT[fixture.step]}

@@ -152,13 +152,13 @@ export function OperatorView({
           >
             {message.text}
           </p>
+        ) : !status.running && blocker ? (
+          <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
+            {blocker}
+          </p>
         ) : (
-          !status.running &&
-          blocker && (
-            <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
-              {blocker}
-            </p>
-          )
+          // Nothing to say: the row shows the line's last failures.
+          <RecentFailures failures={status.recentFailures ?? []} />
         )}
       </div>
       {/* The one live region for verdicts: each finished device is said once, here. */}
@@ -170,15 +170,10 @@ export function OperatorView({
           <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
           fixtures.map((f) => (
-            <FixtureCard
-              key={f.id}
-              fixture={f}
-              onAcknowledge={(id) => act(() => api.acknowledgeFailure(id), 'Acknowledged: the fixture takes its next device.')}
-            />
+            <FixtureCard key={f.id} fixture={f} onAcknowledge={(id) => act(() => api.acknowledgeFailure(id))} />
           ))
         )}
       </section>
-      <RecentFailures failures={status.recentFailures ?? []} />
       <ConfirmDialog
         request={confirm}
         onClose={() => {
