@@ -61,10 +61,13 @@ module.exports = {
     forbid('src-without-electron', '^src/', '^electron$|node_modules/electron/', 'src/ runs under plain Node.'),
     {
       name: 'renderer-sees-only-api-types',
-      comment: 'The renderer talks only to the typed station API: type imports from src/api/station-api.ts.',
+      comment:
+        'The renderer talks only to the typed station API: type imports from src/api/station-api.ts, plus ' +
+        'its HTTP carrier in web mode (http-station-client.ts and the route table it reads, api-routes.ts: ' +
+        'fetch-only, shared with the Electron main process, so it has one home).',
       severity: 'error',
       from: { path: '^renderer/' },
-      to: { path: '^src/', pathNot: '^src/api/station-api\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/api/(station-api|http-station-client|api-routes)\\.ts$' },
     },
     {
       name: 'renderer-station-api-types-only',

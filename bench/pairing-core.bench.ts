@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deriveDeviceId } from '../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../src/common/device-id.ts';
 import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { makeDeviceCsr } from '../test/helpers/pairing-keys.ts';
 

@@ -1,6 +1,7 @@
 // Schemas of what crosses the station API boundary (HTTP bodies and queries, IPC arguments).
 // The station service checks them too, so both transports reject the same bad input.
 import { Type } from 'typebox';
+import { DeviceIdRuleSchema } from '../station/device-id-rule.ts';
 import { LabelPrinterSchema, PostPassHookSchema, UsbIdentitySchema } from '../station/plant-config.ts';
 
 const ShortText = (max = 200) => Type.String({ maxLength: max });
@@ -84,15 +85,7 @@ export const SettingsPatchSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    deviceIdRule: Type.Optional(
-      Type.Union([
-        Type.Object(
-          { kind: Type.Literal('uuidv5'), namespace: Type.String({ pattern: '^[0-9a-fA-F-]{36}$' }) },
-          { additionalProperties: false },
-        ),
-        Type.Object({ kind: Type.Literal('as-scanned') }, { additionalProperties: false }),
-      ]),
-    ),
+    deviceIdRule: Type.Optional(DeviceIdRuleSchema),
     fixtures: Type.Optional(Type.Array(FixtureSettingsSchema, { maxItems: 64 })),
     simulatedFixtures: Type.Optional(Type.Integer({ minimum: 0, maximum: 32 })),
     requireScan: Type.Optional(Type.Boolean()),

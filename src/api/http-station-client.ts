@@ -1,11 +1,15 @@
 // StationApi over HTTP + server-sent events: used by the renderer in web mode and by the Electron
 // main process (which talks to the core running as a Node child). Environment-neutral: fetch only;
 // how the event stream is opened is injected (EventSource in a browser, a fetch stream in Node).
-import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
-import type { AuditEvent, AuditQuery, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import type {
+  AuditEvent,
+  AuditPage,
+  AuditQuery,
+  AuditSearch,
+  Batch,
   BatchReport,
+  ChainStatus,
   OperatorSession,
   PortInfo,
   PortTestResult,

@@ -6,8 +6,8 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { ImprintError } from '../common/errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
+import { ApiError } from './api-errors.ts';
 import type { OperatorSession } from './station-api.ts';
 
 export const ADMIN_PIN_FILE = 'admin-pin.json';
@@ -75,9 +75,7 @@ export class OperatorAuth {
     if (existsSync(file)) {
       const stored = JSON.parse(readFileSync(file, 'utf8')) as { hash?: unknown };
       if (typeof stored.hash !== 'string' || !stored.hash.startsWith('$2')) {
-        throw new ImprintError('ADMIN_PIN_FILE_INVALID', `The admin PIN file ${file} is damaged`, {
-          hint: 'Run `imprint admin-pin --reset` to set a new PIN',
-        });
+        throw new ApiError('ADMIN_PIN_FILE_INVALID', file);
       }
       return { auth: new OperatorAuth(stored.hash, dataDir, opts), setup: { source: 'file' } };
     }
@@ -105,9 +103,7 @@ export class OperatorAuth {
     if (now < this.state.lockedUntil) {
       const minutes = Math.ceil((this.state.lockedUntil - now) / 60_000);
       const wait = minutes === 1 ? 'a minute' : `${minutes} minutes`;
-      throw new ImprintError('PIN_LOCKED', `Too many wrong PINs: admin sign-in is locked for ${wait}`, {
-        hint: `Wait ${wait}, then try again; or reset the PIN with \`imprint admin-pin --reset\``,
-      });
+      throw new ApiError('PIN_LOCKED', `locked for ${wait}`);
     }
     // Counted as wrong before the (slow) comparison: parallel guesses cannot all slip in under the lock.
     const failures = this.state.failures + 1;
@@ -120,7 +116,7 @@ export class OperatorAuth {
     }
     const ok = typeof pin === 'string' && pin.length > 0 && pin.length <= 64 && (await bcrypt.compare(pin, this.hash));
     if (!ok) {
-      throw new ImprintError('ADMIN_PIN_INVALID', 'Wrong admin PIN', { hint: 'Only an admin can do this; ask your supervisor' });
+      throw new ApiError('ADMIN_PIN_INVALID');
     }
     this.saveLockout(UNLOCKED);
   }
@@ -176,7 +172,7 @@ export class OperatorAuth {
     const fromBadge = credentials.badge ? (BADGE_PATTERN.exec(credentials.badge.trim())?.[1] ?? credentials.badge) : undefined;
     const name = cleanName(fromBadge) ?? cleanName(credentials.name);
     if (!name) {
-      throw new ImprintError('VALIDATION', 'Scan your badge or type your name to sign in');
+      throw new ApiError('VALIDATION', 'scan your badge or type your name to sign in');
     }
     return { name, role: 'operator', signedInAt };
   }
@@ -189,6 +185,6 @@ function cleanName(s: string | undefined): string | undefined {
 
 function checkPinShape(pin: string): void {
   if (pin.length < 4 || pin.length > 64) {
-    throw new ImprintError('ADMIN_PIN_WEAK', 'The admin PIN must have 4 to 64 characters');
+    throw new ApiError('ADMIN_PIN_WEAK');
   }
 }

@@ -1,8 +1,9 @@
 // A SecretStore that asks the parent process (the Electron shell, which keeps secrets with the OS
 // keychain through safeStorage) over the Node IPC channel. Used by the core when it runs as the
 // desktop app's child; web mode uses the 0600 file store instead.
-import { ImprintError } from '../common/errors.ts';
+
 import type { SecretStore } from '../station/secret-store.ts';
+import { ApiError } from './api-errors.ts';
 
 interface Reply {
   type: 'secret-reply';
@@ -17,7 +18,7 @@ export class ParentSecretStore implements SecretStore {
   private readonly waiting = new Map<number, (r: Reply) => void>();
 
   constructor(private readonly timeoutMs = 10_000) {
-    if (!process.send) throw new ImprintError('NO_PARENT', 'The parent secret store needs an IPC channel to the desktop shell');
+    if (!process.send) throw new ApiError('NO_PARENT');
     process.on('message', (m: unknown) => {
       const r = m as Reply;
       if (r?.type === 'secret-reply') this.waiting.get(r.id)?.(r);
@@ -29,13 +30,13 @@ export class ParentSecretStore implements SecretStore {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new ImprintError('KEYCHAIN_TIMEOUT', 'The desktop shell did not answer a keychain request'));
+        reject(new ApiError('KEYCHAIN_TIMEOUT'));
       }, this.timeoutMs);
       this.waiting.set(id, (r) => {
         clearTimeout(timer);
         this.waiting.delete(id);
         if (r.ok) resolve(r.value);
-        else reject(new ImprintError('KEYCHAIN_ERROR', `The OS keychain refused the request: ${r.error ?? 'unknown error'}`));
+        else reject(new ApiError('KEYCHAIN_ERROR', r.error ?? 'unknown error'));
       });
       process.send?.({ type: 'secret', id, op, name, value });
     });

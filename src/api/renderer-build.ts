@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ImprintError } from '../common/errors.ts';
+import { ApiError } from './api-errors.ts';
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../renderer/', import.meta.url));
 export const RENDERER_DIST = join(RENDERER_DIR, 'dist');
@@ -45,7 +45,7 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const age = Date.now() - (statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       if (age > LOCK_STALE_MS) rmSync(LOCK_DIR, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new ImprintError('UI_BUILD_LOCKED', `Another build holds ${LOCK_DIR}`);
+      else if (Date.now() > deadline) throw new ApiError('UI_BUILD_LOCKED', LOCK_DIR);
       else await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -66,9 +66,7 @@ export async function ensureRendererBuilt(opts: { force?: boolean; log?: (line: 
     const vite = await import('vite').catch(() => undefined);
     if (!vite) {
       if (existsSync(join(RENDERER_DIST, 'index.html'))) return RENDERER_DIST;
-      throw new ImprintError('UI_NOT_BUILT', 'The Imprint UI is not built and its build tools are not installed', {
-        hint: 'Run `npm install` (with dev dependencies) then `npm run build:ui`, or install a package that ships renderer/dist',
-      });
+      throw new ApiError('UI_NOT_BUILT');
     }
     opts.log?.('Building the Imprint UI (first start or changed sources)…');
     await vite.build({ configFile: join(RENDERER_DIR, 'vite.config.ts'), logLevel: 'warn' });

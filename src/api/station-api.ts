@@ -3,179 +3,43 @@
 // bridge) and HTTP + server-sent events in web mode. Plain data only: it crosses process borders.
 import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
-import type {
+import type { PortInfo } from '../serial/ports.ts';
+import type { OperatorSession, SettingsPatch, StationEvent, StationSettings, StationStatus } from '../station/station-types.ts';
+import type { SyncStatus } from '../sync/sync-status.ts';
+
+export type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
+// Each layer owns its vocabulary; the API names it once for its clients (the renderer imports
+// types from this file only).
+export type {
+  AuditEvent,
+  AuditEventInput,
+  AuditQuery,
+  Batch,
+  BatchSummary,
+  ChainStatus,
+} from '../audit/audit-types.ts';
+export type { PortInfo } from '../serial/ports.ts';
+export type {
+  FailureInfo,
+  FixtureSettings,
+  FixtureState,
   HeldFailure,
   LabelPrinterSettings,
+  LinePause,
   LineSource,
+  OperatorSession,
+  PairingStatus,
   PostPassHookSettings,
   RecentFailure,
-} from '../station/plant-types.ts';
-
-export type { AuditPage, AuditSearch, HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSettings, RecentFailure };
-
-export type WorkflowStep =
-  | 'idle'
-  | 'waiting-scan'
-  | 'identify'
-  | 'cross-check'
-  | 'storage-status'
-  | 'register'
-  | 'write-secret'
-  | 'verify'
-  | 'lock'
-  | 'write-config'
-  | 'record'
-  | 'done';
-
-export interface FailureInfo {
-  code: string;
-  /** For the operator: what went wrong. */
-  message: string;
-  /** For the operator: what to do now. */
-  action: string;
-}
-
-export interface FixtureState {
-  id: string;
-  label: string;
-  simulated: boolean;
-  devicePort?: string;
-  scannerPort?: string;
-  step: WorkflowStep;
-  outcome?: 'pass' | 'fail';
-  deviceId?: string;
-  hardwareSerial?: string;
-  failure?: FailureInfo;
-  startedAt?: string;
-  finishedAt?: string;
-  /** The last FAIL of this fixture, kept until acknowledged: the fixture takes no device meanwhile. */
-  heldFailure?: HeldFailure;
-  /** The label of the last PASS (label printing configured). */
-  labelPrint?: 'printed' | 'failed';
-  /** The post-PASS hook of the last PASS (configured). */
-  hook?: { ok: boolean; exitCode?: number; message?: string };
-}
-
-export interface ShiftCounters {
-  done: number;
-  passed: number;
-  failed: number;
-  devicesPerHour: number;
-  since: string;
-  /** The open batch's record events, from the trail. */
-  batch?: { passed: number; failed: number };
-}
-
-export type Role = 'operator' | 'admin';
-
-export interface OperatorSession {
-  name: string;
-  role: Role;
-  signedInAt: string;
-}
-
-export interface PairingStatus {
-  mode: 'embedded' | 'remote' | 'remote-with-offline-fallback';
-  url?: string;
-  realm: string;
-  reachable: boolean;
-  /** True while registering in the embedded core under an offline batch. */
-  offline: boolean;
-}
-
-/**
- * The whole line is paused by a fault of the station itself (storage full, pairing core
- * unreachable, agent token refused…), never of a device: no device is failed for it, and the
- * station retries by itself (Start line retries at once).
- */
-export interface LinePause {
-  code: string;
-  /** For the operator: what is wrong with the station. */
-  message: string;
-  /** For the operator: what to do (and whether the line resumes by itself). */
-  action: string;
-  /** Where it was seen and the underlying error (for plant IT). */
-  detail?: string;
-  since: string;
-  /** Retries that failed since the pause began. */
-  retries: number;
-  /** When the station tries again by itself. */
-  nextRetryAt?: string;
-}
-
-export interface StationStatus {
-  stationId: string;
-  simulated: boolean;
-  running: boolean;
-  /** Present while the line is paused by a station fault. */
-  linePause?: LinePause;
-  operator?: OperatorSession;
-  batch?: Batch;
-  pairing: PairingStatus;
-  fixtures: FixtureState[];
-  counters: ShiftCounters;
-  /** The last failures of the line, newest first (from the trail at open). */
-  recentFailures?: RecentFailure[];
-  /** Why the line is what it is (configured fixtures, or simulated). */
-  line?: LineSource;
-}
-
-export type StationEvent =
-  | { type: 'status'; status: StationStatus }
-  | { type: 'fixture'; fixture: FixtureState }
-  | { type: 'counters'; counters: ShiftCounters }
-  | { type: 'audit'; event: AuditEvent };
-
-export interface FixtureSettings {
-  id: string;
-  devicePort: string;
-  scannerPort?: string;
-  baudRate?: number;
-  /** Matched by USB identity instead of path, so a re-plugged adapter keeps its fixture. */
-  usb?: { vendorId: string; productId: string; serialNumber?: string };
-}
-
-export interface StationSettings {
-  stationId: string;
-  realm: string;
-  pairing: {
-    mode: PairingStatus['mode'];
-    url?: string;
-    /** Never returned in full: a masked hint such as "eyJh…k9Q (set)" or undefined when unset. */
-    agentToken?: string;
-  };
-  /** How device ids are made from a label: UUIDv5 of the serial, or the label is the id. */
-  deviceIdRule: { kind: 'uuidv5'; namespace: string } | { kind: 'as-scanned' };
-  fixtures: FixtureSettings[];
-  /** Run simulated fixtures when no fixture port is configured. */
-  simulatedFixtures: number;
-  /** Each fixture waits for a label scan (keyboard wedge or scanner port) before each device. */
-  requireScan?: boolean;
-  /** Print a label on each PASS (ZPL, raw). */
-  labelPrinter?: LabelPrinterSettings;
-  /** ZPL with {serial}, {deviceId}, {workOrder}, {batchId}; default: serial, id and a DataMatrix of the id. */
-  labelTemplate?: string;
-  /** A command run after each PASS with the device's non-secret fields. */
-  postPassHook?: PostPassHookSettings;
-}
-
-export type SettingsPatch = Partial<Omit<StationSettings, 'pairing' | 'labelPrinter' | 'labelTemplate' | 'postPassHook'>> & {
-  pairing?: Partial<StationSettings['pairing']>;
-  /** null removes the setting. */
-  labelPrinter?: LabelPrinterSettings | null;
-  labelTemplate?: string | null;
-  postPassHook?: PostPassHookSettings | null;
-};
-
-export interface PortInfo {
-  path: string;
-  manufacturer?: string;
-  serialNumber?: string;
-  vendorId?: string;
-  productId?: string;
-  /** Configured by hand (e.g. a PTY) rather than discovered. */
-  configured?: boolean;
-}
+  Role,
+  SettingsPatch,
+  ShiftCounters,
+  StationEvent,
+  StationSettings,
+  StationStatus,
+  WorkflowStep,
+} from '../station/station-types.ts';
+export type { SyncConflictView, SyncStatus } from '../sync/sync-status.ts';
 
 export interface PortTestResult {
   path: string;
@@ -191,29 +55,6 @@ export interface BatchReport {
   summary: BatchSummary;
   throughputPerHour: { hour: string; passed: number; failed: number }[];
   failuresByCode: { code: string; count: number }[];
-}
-
-/** Offline batches and sync (issue 6, docs/sync.md). */
-export interface SyncConflictView {
-  deviceId: string;
-  batch?: string;
-  reason: string;
-  at: string;
-  remote: string;
-}
-
-export interface SyncStatus {
-  /** The remote pairing core synced to (pairing.url); undefined when none is configured. */
-  remote?: string;
-  /** Registrations of the embedded core the remote has not accepted yet (conflicts included). */
-  pendingDevices: number;
-  /** Audit events past the remote's last acknowledgement. */
-  pendingEvents: number;
-  lastSync?: { at: string; remote: string; imported: number; alreadyPresent: number; conflicts: number; eventsSent: number };
-  /** Devices the remote refused (registered elsewhere, already confirmed): for QA. */
-  conflicts: SyncConflictView[];
-  /** What QA does about a conflict. */
-  advice: string;
 }
 
 export interface StationApi {

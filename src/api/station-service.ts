@@ -5,14 +5,15 @@
 import { EventEmitter } from 'node:events';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { AuditError } from '../audit/audit-errors.ts';
 import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
+import type { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
 import { testLabelPrinter } from '../station/label-printer.ts';
-import { LINE_FAULTS, lineFaultOf } from '../station/line-faults.ts';
+import { LineFaultError, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
 import { Station } from '../station/station.ts';
@@ -24,9 +25,12 @@ import {
   stationConfigPath,
   toStationSettings,
 } from '../station/station-config.ts';
+import { StationError } from '../station/station-errors.ts';
 import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { SyncClient } from '../sync/sync-client.ts';
+import { SyncError } from '../sync/sync-errors.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
+import { ApiError } from './api-errors.ts';
 import {
   AuditQuerySchema,
   AuditSearchSchema,
@@ -37,6 +41,7 @@ import {
   TestPortBody,
 } from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
+import { offlineFallback } from './pairing-policy.ts';
 import type {
   BatchReport,
   OperatorSession,
@@ -78,7 +83,7 @@ export interface StationServiceOptions {
 function check<T>(schema: TSchema, value: unknown, what: string): T {
   if (!Value.Check(schema, value)) {
     const first = [...Value.Errors(schema, value)][0];
-    throw new ImprintError('VALIDATION', `Invalid ${what}${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
+    throw new ApiError('VALIDATION', `${what}${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
   }
   return value as T;
 }
@@ -119,6 +124,7 @@ export class StationService implements StationApi {
       dataDir: opts.dataDir,
       config,
       agentToken: config.pairing.mode === 'embedded' ? undefined : await opts.secrets.get(AGENT_TOKEN_SECRET),
+      offlinePolicy: offlineFallback,
       simulate: sim && {
         fixtures: sim.fixtures,
         faultRate: sim.faultRate,
@@ -153,13 +159,12 @@ export class StationService implements StationApi {
     } catch (e) {
       const fault = lineFaultOf(e, 'audit');
       if (!fault) throw e;
-      const f = LINE_FAULTS[fault.code];
-      throw new ImprintError(fault.code, `${f.message} (${fault.detail})`, { hint: f.action, cause: e });
+      throw new LineFaultError(fault.code, fault.detail, { cause: e });
     }
   }
 
   private requireOperator(): OperatorSession {
-    if (!this.operator) throw new ImprintError('NOT_SIGNED_IN', 'Sign in first: scan your badge or type your name');
+    if (!this.operator) throw new StationError('NOT_SIGNED_IN');
     return this.operator;
   }
 
@@ -258,7 +263,7 @@ export class StationService implements StationApi {
 
   async batchReport(batchId: string): Promise<BatchReport> {
     const batch = typeof batchId === 'string' ? this.station.audit.getBatch(batchId) : undefined;
-    if (!batch) throw new ImprintError('BATCH_NOT_FOUND', `No batch ${String(batchId)}`);
+    if (!batch) throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${String(batchId)}`);
     const stats = this.station.audit.stats({ batchId: batch.id });
     const summary: BatchSummary = batch.summary ?? {
       total: stats.throughputPerHour.reduce((n, h) => n + h.passed + h.failed, 0),
@@ -286,7 +291,7 @@ export class StationService implements StationApi {
 
   async acknowledgeFailure(fixtureId: string): Promise<void> {
     this.requireOperator();
-    if (typeof fixtureId !== 'string') throw new ImprintError('VALIDATION', 'Invalid fixture');
+    if (typeof fixtureId !== 'string') throw new ApiError('VALIDATION', 'the fixture id');
     await this.station.acknowledgeFailure(fixtureId);
   }
 
@@ -298,15 +303,11 @@ export class StationService implements StationApi {
     const q = check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query');
     const remoteUrl = this.config.pairing.url;
     if (!remoteUrl) {
-      throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured', {
-        hint: 'Set the pairing URL and agent token in the settings to search all stations',
-      });
+      throw new SyncError('NO_REMOTE');
     }
     const agentToken = await this.opts.secrets.get(AGENT_TOKEN_SECRET);
     if (!agentToken) {
-      throw new ImprintError('AGENT_TOKEN_MISSING', 'The remote pairing core needs an agent token', {
-        hint: 'Set the agent token in the settings',
-      });
+      throw new StationError('AGENT_TOKEN_MISSING');
     }
     return fetchRemoteAudit({ remoteUrl, agentToken, realm: this.config.realm }, q);
   }
@@ -326,12 +327,10 @@ export class StationService implements StationApi {
     this.requireOperator();
     const remoteUrl = this.config.pairing.url;
     if (!remoteUrl) {
-      throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured', {
-        hint: 'Set the pairing URL and agent token in the settings',
-      });
+      throw new SyncError('NO_REMOTE');
     }
     const agentToken = await this.opts.secrets.get(AGENT_TOKEN_SECRET);
-    if (!agentToken) throw new ImprintError('AGENT_TOKEN_MISSING', 'The remote pairing core needs an agent token');
+    if (!agentToken) throw new StationError('AGENT_TOKEN_MISSING');
     this.syncing ??= new SyncClient({
       dataDir: this.opts.dataDir,
       remoteUrl,
@@ -353,13 +352,13 @@ export class StationService implements StationApi {
 
   async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
     if (!opts || (opts.format !== 'csv' && opts.format !== 'jsonl'))
-      throw new ImprintError('VALIDATION', 'Export format must be csv or jsonl');
+      throw new ApiError('VALIDATION', 'the export format is csv or jsonl');
     if (opts.query !== undefined) {
       const query = check<AuditSearch>(AuditSearchSchema, opts.query, 'audit search');
       return this.station.audit.exportSelection({ format: opts.format, query });
     }
     if (opts.batchId !== undefined && !this.station.audit.getBatch(opts.batchId)) {
-      throw new ImprintError('BATCH_NOT_FOUND', `No batch ${opts.batchId}`);
+      throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${opts.batchId}`);
     }
     return this.station.audit.export({ format: opts.format, batchId: opts.batchId });
   }

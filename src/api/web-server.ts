@@ -16,8 +16,15 @@ import Fastify, {
   type RouteHandlerMethod,
 } from 'fastify';
 import type { Static } from 'typebox';
+import type { AuditErrorCode } from '../audit/audit-errors.ts';
+import type { CommonErrorCode } from '../common/common-errors.ts';
 import { type ImprintError, isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import type { DbErrorCode } from '../db/db-errors.ts';
+import type { LineFaultCode } from '../station/line-faults.ts';
+import type { StationErrorCode } from '../station/station-errors.ts';
+import type { SyncErrorCode } from '../sync/sync-errors.ts';
+import type { ApiErrorCode } from './api-errors.ts';
 import { API_PREFIX, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import {
   AuditQuerySchema,
@@ -64,25 +71,103 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const STATUS_BY_CODE: Record<string, number> = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  ADMIN_PIN_INVALID: 403,
-  ADMIN_REQUIRED: 403,
-  NOT_SIGNED_IN: 403,
-  PIN_LOCKED: 429,
-  NOT_FOUND: 404,
-  BATCH_NOT_FOUND: 404,
-  BATCH_ALREADY_OPEN: 409,
-  NO_OPEN_BATCH: 409,
+/** Every code the station API can answer with, whichever layer decided it. */
+export type StationApiErrorCode =
+  | ApiErrorCode
+  | StationErrorCode
+  | LineFaultCode
+  | AuditErrorCode
+  | SyncErrorCode
+  | DbErrorCode
+  | CommonErrorCode;
+
+/** The HTTP status of each: complete, so a new code without a status (or a status for a dead code) fails tsc. */
+export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
+  // The request itself
   VALIDATION: 400,
+  INVALID_ARGUMENT: 400,
+  INVALID_DEVICE_ID: 400,
+  AUDIT_INVALID_QUERY: 400,
+  AUDIT_INVALID_BATCH: 400,
+  AUDIT_INVALID_EVENT: 400,
+  AUDIT_SECRET_REJECTED: 400,
+  BAD_CONFIG: 400,
+  REMOTE_URL_INVALID: 400,
+  // Who asks
+  NOT_SIGNED_IN: 403,
+  ADMIN_PIN_INVALID: 403,
+  PIN_LOCKED: 429,
+  ADMIN_PIN_WEAK: 400,
+  // What it names
+  AUDIT_UNKNOWN_BATCH: 404,
+  UNKNOWN_FIXTURE: 404,
+  AUDIT_NOT_FOUND: 404,
+  // The state of the station
+  AUDIT_BATCH_ALREADY_OPEN: 409,
+  AUDIT_BATCH_CLOSED: 409,
+  AUDIT_NO_OPEN_BATCH: 409,
+  NO_FIXTURE_WAITING: 409,
+  NOTHING_TO_ACKNOWLEDGE: 409,
+  LINE_INTERRUPTED: 409,
+  NO_REMOTE: 409,
+  AGENT_TOKEN_MISSING: 409,
+  // The station cannot do it now: its storage or its own files (retrying may help once fixed)
+  STATION_STORAGE_FULL: 503,
+  STATION_STORAGE_READONLY: 503,
+  STATION_STORAGE_DAMAGED: 503,
+  STATION_STORAGE_ERROR: 503,
+  PAIRING_CORE_UNREACHABLE: 503,
+  AGENT_TOKEN_REFUSED: 503,
+  REGISTRATION_LIMIT_REACHED: 503,
+  STATION_DB_UNUSABLE: 503,
+  STATION_DATA_UNUSABLE: 503,
+  VAULT_WRITE_FAILED: 503,
+  VAULT_KEY_INSECURE: 503,
+  VAULT_KEY_INVALID: 503,
+  VAULT_KEY_MISSING: 503,
+  VAULT_RECORD_INVALID: 503,
+  SECRET_STORE_CORRUPT: 503,
+  REALM_KEY_ORPHANED: 503,
+  SIMULATOR_ERROR: 503,
+  LABEL_PRINT_FAILED: 502,
+  ADMIN_PIN_FILE_INVALID: 503,
+  KEYCHAIN_TIMEOUT: 503,
+  KEYCHAIN_ERROR: 503,
+  NO_PARENT: 503,
+  UI_NOT_BUILT: 503,
+  UI_BUILD_LOCKED: 503,
+  AUDIT_OPEN_FAILED: 503,
+  AUDIT_DAMAGED: 503,
+  AUDIT_WRITE_FAILED: 503,
+  AUDIT_SIGNING_KEY: 503,
+  AUDIT_NO_SIGNING_KEY: 503,
+  AUDIT_VERIFY_FAILED: 503,
+  AUDIT_READONLY: 500,
+  AUDIT_CLOSED: 503,
+  FILE_UNREADABLE: 503,
+  FILE_UNWRITABLE: 503,
+  DB_SCHEMA_TOO_NEW: 503,
+  DB_MIGRATIONS_INVALID: 503,
+  DB_UNAVAILABLE: 503,
+  DB_WRITE_FAILED: 503,
+  DB_NOT_DURABLE: 503,
+  DB_URL_INVALID: 503,
+  DB_CLOSED: 503,
+  DB_COPY_CONFLICT: 409,
   // The station is fine; the remote core it asked on the caller's behalf is not.
-  UNREACHABLE: 502,
+  SYNC_UNREACHABLE: 502,
+  SYNC_REFUSED: 502,
   REMOTE_QUERY_FAILED: 502,
+  SYNC_CHAIN_MISMATCH: 502,
+  SYNC_CHAIN_REFUSED: 502,
 };
 
-function statusFor(e: ImprintError): number {
-  return STATUS_BY_CODE[e.code] ?? (/NOT_FOUND$/.test(e.code) ? 404 : 400);
+function statusFor(e: ImprintError, log: Logger): number {
+  const status = (STATUS_BY_CODE as Record<string, number | undefined>)[e.code];
+  if (status !== undefined) return status;
+  // A code from outside the station's catalogues (e.g. the pairing client's): a refusal, told as such.
+  log.warn({ code: e.code }, 'station API error code without an HTTP status');
+  return 400;
 }
 
 const MIME: Record<string, string> = {
@@ -136,7 +221,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   app.setErrorHandler((err, _req, reply) => {
     if (isImprintError(err)) {
-      return sendError(reply, statusFor(err), { code: err.code, message: err.message, hint: err.hint });
+      return sendError(reply, statusFor(err, log), { code: err.code, message: err.message, hint: err.hint });
     }
     const fe = err as { validation?: unknown; statusCode?: number; message?: string };
     if (fe.validation || (fe.statusCode && fe.statusCode < 500)) {

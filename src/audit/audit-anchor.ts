@@ -3,7 +3,7 @@
 // audit.db, a checkpoint QA exported or printed (`imprint audit anchor`), and (a seam for
 // `audit verify --remote`) the head of the copy synced to the pairing core.
 import { existsSync, readFileSync } from 'node:fs';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { type Checkpoint, checkpointSignatureProblem, parseCheckpoint } from './chain-checkpoint.ts';
 
 export interface Anchor {
@@ -35,25 +35,25 @@ export function anchorFromCheckpoint(c: Checkpoint, source: string, trustedKeyId
 
 /**
  * `--anchor` as given on the command line: `<seq>:<hash>`, a checkpoint's JSON text, or a file
- * holding either. Throws INVALID_ARGUMENT when it is none of these (a usage error, exit 1).
+ * holding either. Throws INVALID_ARGUMENT when it is none of these (a usage error, exit 2).
  */
 export function parseAnchorArgument(arg: string, trustedKeyIds?: readonly string[]): Anchor {
   let text = arg.trim();
   let source = `the anchor ${text.length > 40 ? `${text.slice(0, 37)}…` : text}`;
   if (!SHORT.test(text) && !text.startsWith('{')) {
     if (!existsSync(arg))
-      throw new ImprintError('INVALID_ARGUMENT', `--anchor: no such file, and not <seq>:<hash> or a checkpoint: ${arg}`);
+      throw new CommonError('INVALID_ARGUMENT', `--anchor: no such file, and not <seq>:<hash> or a checkpoint: ${arg}`);
     text = readFileSync(arg, 'utf8').trim();
     source = `the anchor in ${arg}`;
   }
   const short = SHORT.exec(text);
   if (short) {
     const seq = Number(short[1]);
-    if (!Number.isSafeInteger(seq)) throw new ImprintError('INVALID_ARGUMENT', `--anchor: seq ${short[1]} is too large`);
+    if (!Number.isSafeInteger(seq)) throw new CommonError('INVALID_ARGUMENT', `--anchor: seq ${short[1]} is too large`);
     return { seq, hash: short[2], source };
   }
   const c = parseCheckpoint(text);
-  if (typeof c === 'string') throw new ImprintError('INVALID_ARGUMENT', `--anchor: ${c}`);
+  if (typeof c === 'string') throw new CommonError('INVALID_ARGUMENT', `--anchor: ${c}`);
   return anchorFromCheckpoint(c, source, trustedKeyIds);
 }
 

@@ -2,7 +2,7 @@
 // Body = compact JSON object with the fields in this fixed order, absent fields omitted, `data`
 // with its keys sorted recursively; hash = hex SHA-256 of the body's UTF-8 bytes.
 
-import { ImprintError } from '../common/errors.ts';
+import { AuditError } from './audit-errors.ts';
 import type { AuditEvent, AuditEventInput } from './audit-types.ts';
 import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.mjs';
 
@@ -105,11 +105,8 @@ export function entryText(entry: unknown, seq?: number): string {
   throw unreadableEntry(seq);
 }
 
-function unreadableEntry(seq?: number): ImprintError {
-  const which = seq === undefined ? 'a stored event' : `event ${seq}`;
-  return new ImprintError('AUDIT_DAMAGED', `${which} cannot be read: the audit trail is damaged or was tampered with`, {
-    hint: 'run imprint audit verify',
-  });
+function unreadableEntry(seq?: number): AuditError {
+  return new AuditError('AUDIT_DAMAGED', `${seq === undefined ? 'a stored event' : `event ${seq}`} cannot be read`);
 }
 
 /** The event stored as an `entry` row (see packEntry). */

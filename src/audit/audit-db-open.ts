@@ -5,9 +5,9 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ImprintError } from '../common/errors.ts';
 import { preparePrivateDatabase } from '../common/private-fs.ts';
 import { damageReason } from './audit-db-verify.ts';
+import { AuditError } from './audit-errors.ts';
 import { isDamage } from './chain-link.mjs';
 
 export interface OpenedDb {
@@ -30,14 +30,9 @@ export function openForWriting(file: string): OpenedDb {
 
 /** Opens an existing trail read-only; throws AUDIT_DAMAGED for a damaged file. */
 export function openForReading(file: string): OpenedDb {
-  if (!existsSync(file))
-    throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {
-      hint: 'pass --data DIR (the folder holding audit.db)',
-    });
+  if (!existsSync(file)) throw new AuditError('AUDIT_NOT_FOUND', file);
   if (statSync(file).size === 0)
-    throw new ImprintError('AUDIT_DAMAGED', `the database file ${file} is empty (truncated to nothing)`, {
-      hint: 'restore it from a backup or the copy synced upstream',
-    });
+    throw new AuditError('AUDIT_DAMAGED', `the database file ${file} is empty (truncated to nothing)`);
   try {
     return probe({ db: new Database(file, { readonly: true, fileMustExist: true }), path: file, cleanup: () => {} });
   } catch (e) {
@@ -79,22 +74,19 @@ function openPrivateCopy(file: string): OpenedDb {
   }
 }
 
-function readError(file: string, e: unknown): ImprintError {
-  if (isDamage(e)) return new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e });
-  return openError(file, e, 'check --data (the folder holding audit.db) and that the file is readable');
+function readError(file: string, e: unknown): AuditError {
+  if (isDamage(e)) return new AuditError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e });
+  return openError(file, e);
 }
 
-function openError(file: string, e: unknown, hint?: string): ImprintError {
-  return new ImprintError('AUDIT_OPEN_FAILED', `cannot open the audit trail ${file}: ${(e as Error).message}`, {
-    cause: e,
-    hint,
-  });
+function openError(file: string, e: unknown): AuditError {
+  return new AuditError('AUDIT_OPEN_FAILED', `${file}: ${(e as Error).message}`, { cause: e });
 }
 
 /** Runs a read; a damaged file becomes AUDIT_DAMAGED with a sentence (sync or async). */
 export function readingDamaged<T>(file: string, read: () => T): T {
   const damaged = (e: unknown) =>
-    isDamage(e) ? new ImprintError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e }) : e;
+    isDamage(e) ? new AuditError('AUDIT_DAMAGED', `${file}: ${damageReason(e)}`, { cause: e }) : e;
   try {
     const out = read();
     return (out instanceof Promise ? out.catch((e) => Promise.reject(damaged(e))) : out) as T;

@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { ImprintError } from '../common/errors.ts';
 import { type Anchor, anchorFromCheckpoint, checkAnchors, endsAt } from './audit-anchor.ts';
 import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
+import { AuditError } from './audit-errors.ts';
 import { ENTRY_HASH } from './audit-schema.ts';
 import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
@@ -82,7 +82,7 @@ export async function verifyDatabaseAsync(t: DbVerifyTarget, opts: DbVerifyOptio
         const port = startWorker(t.file, seg, progress, done, index);
         const [msg] = (await once(port, 'message')) as [SegmentResult & { error?: string }];
         port.close();
-        if (msg.error) throw new ImprintError('AUDIT_VERIFY_FAILED', `verify worker failed: ${msg.error}`);
+        if (msg.error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${msg.error}`);
         return { ...seg, r: msg };
       }),
     );
@@ -222,11 +222,11 @@ function walkAll(db: Database, file: string, maxSeq: number, threads: number, on
     for (let waited = 0; Atomics.load(done, index) === 0; waited++) {
       Atomics.wait(done, index, 0, 100);
       report();
-      if (waited > 6000) throw new ImprintError('AUDIT_VERIFY_FAILED', 'a verify worker did not finish within 10 minutes');
+      if (waited > 6000) throw new AuditError('AUDIT_VERIFY_FAILED', 'a verify worker did not finish within 10 minutes');
     }
     const msg = receiveMessageOnPort(port)?.message as (SegmentResult & { error?: string }) | undefined;
     port.close();
-    if (!msg || msg.error) throw new ImprintError('AUDIT_VERIFY_FAILED', `verify worker failed: ${msg?.error ?? 'no result'}`);
+    if (!msg || msg.error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${msg?.error ?? 'no result'}`);
     results.push({ ...segments[index], r: msg });
   });
   return results;

@@ -1,8 +1,8 @@
 // What may be appended: a schema for AuditEventInput, normalization, and the secret guard.
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { ImprintError } from '../common/errors.ts';
 import { canonicalJson } from './audit-canonical.ts';
+import { AuditError } from './audit-errors.ts';
 import type { AuditEventInput } from './audit-types.ts';
 import { jsonValueProblem, wellFormed } from './canonical-check.mjs';
 
@@ -52,9 +52,7 @@ export function assertNoSecretKeys(data: unknown, path = 'data'): void {
     const norm = k.toLowerCase().replace(/-/g, '_');
     if (SECRET_KEY.test(norm) && !norm.endsWith('fingerprint')) {
       // The key name is safe to show; the value never is.
-      throw new ImprintError('AUDIT_SECRET_REJECTED', `audit event refused: ${path}.${k} looks like a secret`, {
-        hint: 'record a secret fingerprint (secretFingerprint) instead of the secret itself',
-      });
+      throw new AuditError('AUDIT_SECRET_REJECTED', `${path}.${k}`);
     }
     assertNoSecretKeys(v, `${path}.${k}`);
   }
@@ -65,13 +63,13 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
   if (!checkInput.Check(input)) {
     const first = [...checkInput.Errors(input)][0];
     const where = first?.instancePath ? first.instancePath.slice(1) : 'event';
-    throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: ${where} ${first?.message ?? 'is malformed'}`);
+    throw new AuditError('AUDIT_INVALID_EVENT', `${where} ${first?.message ?? 'is malformed'}`);
   }
   if (input.data !== undefined) assertNoSecretKeys(input.data);
   if (input.step === RECORD_STEP) {
-    if (input.outcome === 'info') throw new ImprintError('AUDIT_INVALID_EVENT', 'a record event needs outcome ok or fail');
+    if (input.outcome === 'info') throw new AuditError('AUDIT_INVALID_EVENT', 'a record event needs outcome ok or fail');
     if (input.outcome === 'fail' && !input.errorCode)
-      throw new ImprintError('AUDIT_INVALID_EVENT', 'a failed record event needs an errorCode');
+      throw new AuditError('AUDIT_INVALID_EVENT', 'a failed record event needs an errorCode');
   }
   const out: Record<string, unknown> = {};
   for (const k in input) {
@@ -85,13 +83,13 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     try {
       text = canonicalJson(v);
     } catch (e) {
-      throw new ImprintError('AUDIT_INVALID_EVENT', 'invalid audit event: data is not plain JSON', { cause: e });
+      throw new AuditError('AUDIT_INVALID_EVENT', 'data is not plain JSON', { cause: e });
     }
     if (Buffer.byteLength(text) > MAX_DATA_BYTES)
-      throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data is larger than ${MAX_DATA_BYTES} bytes`);
+      throw new AuditError('AUDIT_INVALID_EVENT', `data is larger than ${MAX_DATA_BYTES} bytes`);
     // What verify accepts (canonical-check.mjs), so that nothing appended can fail it later.
     const problem = jsonValueProblem(text, { object: true });
-    if (problem) throw new ImprintError('AUDIT_INVALID_EVENT', `invalid audit event: data ${problem}`);
+    if (problem) throw new AuditError('AUDIT_INVALID_EVENT', `data ${problem}`);
     out.data = JSON.parse(text);
   }
   return out as unknown as AuditEventInput;

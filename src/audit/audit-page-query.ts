@@ -3,7 +3,7 @@
 // term is an index range (NOCASE indexes, audit-schema.ts migration 4): no table scan, so a count
 // costs what its matches cost, not what the trail holds.
 import type Database from 'better-sqlite3';
-import { ImprintError } from '../common/errors.ts';
+import { AuditError } from './audit-errors.ts';
 import { DEFAULT_QUERY_LIMIT, filterOf, MAX_QUERY_LIMIT, NOCASE_COLUMNS } from './audit-query.ts';
 import type { AuditEvent, AuditQuery } from './audit-types.ts';
 
@@ -35,7 +35,7 @@ function foldAscii(s: string): string {
 export function checkFind(find: string): string {
   const f = find.trim();
   if ([...f].length < MIN_FIND_LENGTH)
-    throw new ImprintError('AUDIT_INVALID_QUERY', `Type at least ${MIN_FIND_LENGTH} characters to find by the start of a name`);
+    throw new AuditError('AUDIT_INVALID_QUERY', `find needs at least ${MIN_FIND_LENGTH} characters`);
   return f;
 }
 
@@ -222,7 +222,7 @@ export class AuditPageReader {
   sql(q: AuditSearch): ReturnType<typeof searchSql> {
     const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
-      throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
+      throw new AuditError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
     return searchSql(this.db, q, limit);
   }
 

@@ -1,5 +1,5 @@
 // AuditQuery → SQL over the indexed (generated) columns; newest first.
-import { ImprintError } from '../common/errors.ts';
+import { AuditError } from './audit-errors.ts';
 import type { AuditQuery } from './audit-types.ts';
 
 export const DEFAULT_QUERY_LIMIT = 100;
@@ -17,8 +17,7 @@ const COLUMN: Record<string, string> = {
 
 function isoOrThrow(name: string, v: string): string {
   const d = new Date(v);
-  if (Number.isNaN(d.getTime()))
-    throw new ImprintError('AUDIT_INVALID_QUERY', `${name} is not a date/time: ${JSON.stringify(v)}`);
+  if (Number.isNaN(d.getTime())) throw new AuditError('AUDIT_INVALID_QUERY', `${name} is not a date/time: ${JSON.stringify(v)}`);
   return d.toISOString();
 }
 
@@ -61,7 +60,7 @@ export function buildQuery(q: AuditQuery): { sql: string; params: (string | numb
   }
   const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
-    throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
+    throw new AuditError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
   params.push(limit);
   // A time range alone is served in order by the ts index (ts follows seq, ties broken by seq);
   // with an equality filter its (column, seq) index gives the order and the range just filters.

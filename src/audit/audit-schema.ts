@@ -1,6 +1,7 @@
 // The audit database schema as numbered migrations, applied in order (PRAGMA user_version).
 import type { Database } from 'better-sqlite3';
-import { ImprintError } from '../common/errors.ts';
+import { DbError } from '../db/db-errors.ts';
+import { AuditError } from './audit-errors.ts';
 
 // `entry` = `["<hash>",<canonical body>]` (chain-link.mjs packEntry): verify reads one column per
 // row. The query columns are generated from it, so they can never disagree with what the hash
@@ -102,15 +103,9 @@ export function migrate(db: Database): number {
 export function checkSchemaVersion(db: Database, opts: { allowEmpty: boolean }): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current === 0 && !opts.allowEmpty)
-    throw new ImprintError('AUDIT_OPEN_FAILED', 'this database is not an Imprint audit trail (no schema)');
+    throw new AuditError('AUDIT_OPEN_FAILED', 'this database is not an Imprint audit trail (no schema)');
   if (current > MIGRATIONS.length) {
-    throw new ImprintError(
-      'AUDIT_SCHEMA_TOO_NEW',
-      `audit database schema v${current} is newer than this Imprint (v${MIGRATIONS.length})`,
-      {
-        hint: 'upgrade Imprint to read this database',
-      },
-    );
+    throw new DbError('DB_SCHEMA_TOO_NEW', `audit trail: schema v${current}, this Imprint knows up to v${MIGRATIONS.length}.`);
   }
   return current;
 }

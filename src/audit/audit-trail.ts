@@ -3,11 +3,11 @@
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
-import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
 import { openForReading, openForWriting, readingDamaged } from './audit-db-open.ts';
 import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
+import { AuditError } from './audit-errors.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { type AuditPage, AuditPageReader, type AuditSearch } from './audit-page-query.ts';
@@ -147,7 +147,7 @@ export class AuditTrail {
     return new Promise((resolve, reject) => {
       this.assertWritable();
       if (RESERVED_STEPS.has(e?.step))
-        throw new ImprintError('AUDIT_INVALID_EVENT', `step ${e.step} is reserved for the audit trail itself`);
+        throw new AuditError('AUDIT_INVALID_EVENT', `step ${e.step} is reserved for the audit trail itself`);
       const input = normalizeInput(e);
       // A batch closed meanwhile still takes the event (an audit event is never dropped); its
       // signed summary keeps counting only what came before the close.
@@ -188,7 +188,7 @@ export class AuditTrail {
   /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
   eventsFrom(fromSeq: number, limit = 1000): AuditEvent[] {
     if (!Number.isInteger(fromSeq) || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
-      throw new ImprintError('AUDIT_INVALID_QUERY', `eventsFrom needs an integer seq and a limit from 1 to ${MAX_QUERY_LIMIT}`);
+      throw new AuditError('AUDIT_INVALID_QUERY', `eventsFrom needs an integer seq and a limit from 1 to ${MAX_QUERY_LIMIT}`);
     return readingDamaged(this.file, () => (this.rangeStmt.all(fromSeq, limit) as string[]).map(eventFromEntry));
   }
 
@@ -235,10 +235,7 @@ export class AuditTrail {
     this.assertOpen();
     this.flushNow();
     const key = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
-    if (!key)
-      throw new ImprintError('AUDIT_SIGNING_KEY', `no station signing key in ${this.keyDir}: the anchor cannot be signed`, {
-        hint: 'run this on the station, or keep the unsigned <seq>:<hash> form',
-      });
+    if (!key) throw new AuditError('AUDIT_NO_SIGNING_KEY', `none in ${this.keyDir}: the anchor cannot be signed`);
     const at = head ?? this.readHead();
     return makeCheckpoint(key, at.seq, at.hash);
   }
@@ -276,12 +273,9 @@ export class AuditTrail {
       this.assertWritable();
       const workOrder = opts.workOrder?.trim();
       const operator = opts.operator?.trim();
-      if (!workOrder) throw new ImprintError('AUDIT_INVALID_BATCH', 'a batch needs a work order');
-      if (!operator) throw new ImprintError('AUDIT_INVALID_BATCH', 'a batch needs an operator');
-      if (this.openBatchId)
-        throw new ImprintError('AUDIT_BATCH_ALREADY_OPEN', `batch ${this.openBatchId} is still open`, {
-          hint: 'close it first (imprint batch close)',
-        });
+      if (!workOrder) throw new AuditError('AUDIT_INVALID_BATCH', 'no work order');
+      if (!operator) throw new AuditError('AUDIT_INVALID_BATCH', 'no operator');
+      if (this.openBatchId) throw new AuditError('AUDIT_BATCH_ALREADY_OPEN', `batch ${this.openBatchId} is still open`);
       const batch: Batch = {
         id: uuidv7(),
         workOrder,
@@ -299,8 +293,7 @@ export class AuditTrail {
   closeBatch(batchId: string): Promise<Batch> {
     return new Promise((resolve, reject) => {
       this.assertWritable();
-      if (this.batchStateOf(batchId) === 'closed')
-        throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${batchId} is already closed`);
+      if (this.batchStateOf(batchId) === 'closed') throw new AuditError('AUDIT_BATCH_CLOSED', `batch ${batchId}`);
       this.batchState.set(batchId, 'closed');
       if (this.openBatchId === batchId) this.openBatchId = undefined;
       this.enqueue({ kind: 'close', batchId, ts: new Date().toISOString(), resolve, reject });
@@ -389,7 +382,7 @@ export class AuditTrail {
     // Per job: the value it resolves with; refusals (rare) are kept apart. No per-event wrapper
     // objects on this hot path: garbage collection was a sixth of an append's CPU time.
     const values: unknown[] = new Array(jobs.length);
-    let refusals: Map<number, ImprintError> | undefined;
+    let refusals: Map<number, AuditError> | undefined;
     const appended: AuditEvent[] = [];
     let headSeq = 0;
     let headHash = GENESIS_HASH;
@@ -419,7 +412,7 @@ export class AuditTrail {
               else values[i] = this.writeClose(job.batchId, job.ts, put);
             } catch (e) {
               // Refusals are decided before anything is written for the job; anything else aborts all.
-              if (!(e instanceof ImprintError)) throw e;
+              if (!(e instanceof AuditError)) throw e;
               refusals ??= new Map();
               refusals.set(i, e);
             }
@@ -428,7 +421,7 @@ export class AuditTrail {
         .immediate();
     } catch (e) {
       this.reloadBatchState();
-      const err = new ImprintError('AUDIT_WRITE_FAILED', `audit trail write failed: ${(e as Error).message}`, { cause: e });
+      const err = new AuditError('AUDIT_WRITE_FAILED', (e as Error).message, { cause: e });
       this.log.error({ err: (e as Error).message, events: jobs.length }, 'audit trail write failed');
       for (const job of jobs) job.reject(err);
       return;
@@ -490,19 +483,16 @@ export class AuditTrail {
     };
     if (job.kind === 'open') {
       const open = this.batches.current();
-      if (open)
-        throw new ImprintError('AUDIT_BATCH_ALREADY_OPEN', `batch ${open.id} is still open`, {
-          hint: 'close it first (imprint batch close)',
-        });
+      if (open) throw new AuditError('AUDIT_BATCH_ALREADY_OPEN', `batch ${open.id} is still open`);
       cache.set(job.batch.id, { ...job.batch, openSeq: 0 });
       return;
     }
     const id = job.kind === 'close' ? job.batchId : job.input.batchId;
     if (id === undefined) return;
     const b = batchOf(id);
-    if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${id}`);
+    if (!b) throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${id}`);
     if (job.kind !== 'close') return;
-    if (b.closedAt) throw new ImprintError('AUDIT_BATCH_CLOSED', `batch ${id} is already closed`);
+    if (b.closedAt) throw new AuditError('AUDIT_BATCH_CLOSED', `batch ${id}`);
     cache.set(id, { ...b, closedAt: job.ts });
   }
 
@@ -561,12 +551,12 @@ export class AuditTrail {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ImprintError('AUDIT_CLOSED', 'the audit trail is closed');
+    if (this.closed) throw new AuditError('AUDIT_CLOSED');
   }
 
   private assertWritable(): void {
     this.assertOpen();
-    if (this.readonly) throw new ImprintError('AUDIT_READONLY', 'the audit trail was opened read-only');
+    if (this.readonly) throw new AuditError('AUDIT_READONLY');
   }
 
   /** Open or closed (as of the queued jobs); throws AUDIT_UNKNOWN_BATCH for an id never opened. */
@@ -574,8 +564,7 @@ export class AuditTrail {
     let state = this.batchState.get(batchId);
     if (state === undefined) {
       const b = this.batches.get(batchId);
-      if (!b)
-        throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${batchId}`, { hint: 'open a batch first (imprint batch open)' });
+      if (!b) throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${batchId}`);
       state = b.closedAt ? 'closed' : 'open';
       this.batchState.set(batchId, state);
     }
@@ -591,15 +580,12 @@ export class AuditTrail {
     let range = { from: 1, to: Number.MAX_SAFE_INTEGER };
     if (batchId) {
       const b = this.batches.get(batchId);
-      if (!b) throw new ImprintError('AUDIT_UNKNOWN_BATCH', `no batch ${batchId}`);
+      if (!b) throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${batchId}`);
       range = { from: b.openSeq, to: b.closeSeq ?? Number.MAX_SAFE_INTEGER };
     }
     // Read-only (e.g. the CLI on a copied database): the key must be there, never created.
     const key = this.readonly ? tryLoadSigningKey(this.keyDir) : this.signingKey();
-    if (!key)
-      throw new ImprintError('AUDIT_SIGNING_KEY', `no station signing key in ${this.keyDir}: an export must be signed`, {
-        hint: 'export on the station (or keep the key with the database); `imprint audit verify --data` needs no key',
-      });
+    if (!key) throw new AuditError('AUDIT_NO_SIGNING_KEY', `none in ${this.keyDir}: an export must be signed`);
     // The header names the station that wrote the events, not whoever exports them.
     const writer = this.db.prepare('SELECT station FROM events WHERE seq >= ? ORDER BY seq LIMIT 1').pluck().get(range.from) as
       | string

@@ -3,8 +3,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
+import { AuditError } from './audit-errors.ts';
 
 export const SIGNING_KEY_FILE = 'audit-signing-key.pem';
 
@@ -26,7 +27,7 @@ export function keyIdOfPublicKeyFile(file: string): string {
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new ImprintError('FILE_UNREADABLE', `cannot read the public key ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new CommonError('FILE_UNREADABLE', `the public key ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   try {
     const key = text.startsWith('-----')
@@ -35,7 +36,7 @@ export function keyIdOfPublicKeyFile(file: string): string {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     return keyIdOf(key.export({ type: 'spki', format: 'der' }).toString('base64'));
   } catch (e) {
-    throw new ImprintError('INVALID_ARGUMENT', `--public-key ${file}: not an Ed25519 public key (${(e as Error).message})`);
+    throw new CommonError('INVALID_ARGUMENT', `--public-key ${file}: not an Ed25519 public key: ${(e as Error).message}`);
   }
 }
 
@@ -96,10 +97,7 @@ export function verifySignature(publicKeyB64: string, message: string, signature
   }
 }
 
-function keyError(file: string, cause: unknown): ImprintError {
+function keyError(file: string, cause: unknown): AuditError {
   // The message names the file, never its content.
-  return new ImprintError('AUDIT_SIGNING_KEY', `cannot use the audit signing key ${file}`, {
-    cause,
-    hint: 'check the file permissions, or move the broken file away so a new key is created',
-  });
+  return new AuditError('AUDIT_SIGNING_KEY', file, { cause });
 }

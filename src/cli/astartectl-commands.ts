@@ -8,19 +8,19 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { decodeJwt } from 'jose';
 import { validate as isUuid, v5 as uuidv5 } from 'uuid';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
+import { isCanonicalDeviceId } from '../common/device-id.ts';
 import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey } from '../pairing/agent-token.ts';
-import { isCanonicalDeviceId } from '../pairing/device-id.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { IntrospectionEntry, PairingAgentApi } from '../pairing/pairing-api.ts';
 import { RemotePairingClient } from '../pairing/remote-client.ts';
+import { CliError } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { EXIT } from './exit-codes.ts';
 import { cliError } from './pairing-cli-errors.ts';
-import { EXIT_USAGE } from './station-exit.ts';
 
 function usage(message: string): never {
-  process.exitCode = EXIT_USAGE;
-  throw new ImprintError('BAD_USAGE', message);
+  throw new CliError('BAD_USAGE', message);
 }
 
 interface AgentOptions {
@@ -58,7 +58,7 @@ async function agentTarget(o: AgentOptions): Promise<{ realm: string; url?: stri
     try {
       pem = readFileSync(o.realmKey, 'utf8');
     } catch {
-      throw new ImprintError('FILE_UNREADABLE', `Cannot read the realm key ${o.realmKey}`);
+      throw new CommonError('FILE_UNREADABLE', `the realm key ${o.realmKey}`);
     }
     token = await mintAgentToken({ privateKey: parsePrivateKey(pem), ttlSeconds: 300, scopes: ['.*::.*'] });
   }
@@ -190,7 +190,7 @@ export function registerAstartectlUtilsCommands(program: Command): void {
           writeFileSync(file, pem, { mode });
           chmodSync(file, mode);
         } catch (e) {
-          throw new ImprintError('WRITE_FAILED', `Cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+          throw new CommonError('FILE_UNWRITABLE', `${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
         }
         console.log(`Wrote ${file}`);
       }
@@ -233,7 +233,7 @@ export function registerAstartectlUtilsCommands(program: Command): void {
         try {
           checkScopes(claims.a_pa);
         } catch (e) {
-          process.exitCode = EXIT_USAGE;
+          process.exitCode = EXIT.USAGE;
           throw e;
         }
       }
@@ -242,7 +242,7 @@ export function registerAstartectlUtilsCommands(program: Command): void {
       try {
         pem = readFileSync(o.privateKey, 'utf8');
       } catch {
-        throw new ImprintError('FILE_UNREADABLE', `Cannot read the private key ${o.privateKey}`);
+        throw new CommonError('FILE_UNREADABLE', `the private key ${o.privateKey}`);
       }
       console.log(await mintAgentToken({ privateKey: parsePrivateKey(pem), claims, ttlSeconds: Number(o.expiry) }));
     });

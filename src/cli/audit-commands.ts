@@ -1,22 +1,22 @@
 // `imprint audit …` (verify, export, query) and `imprint batch …` (open, close, list).
-// The trail is <data>/audit.db (data: --data, else $IMPRINT_DATA, else ./.data).
-// Exit codes (docs/audit-trail.md): 0 ok, 1 error, 3 verification failed.
+// The trail is <data>/audit.db (data: --data, else $IMPRINT_DATA, else the platform's data folder).
+// Exit codes (exit-codes.ts): 0 ok, 3 the trail is not intact (tampered, cut or damaged).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Anchor, parseAnchorArgument, shortAnchor } from '../audit/audit-anchor.ts';
+import { AuditError } from '../audit/audit-errors.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import type { AuditEvent, Batch, ChainStatus } from '../audit/audit-types.ts';
 import { verifyExportFile } from '../audit/audit-verify.ts';
 import { checkpointText } from '../audit/chain-checkpoint.ts';
 import { keyIdOfPublicKeyFile } from '../audit/station-signing-key.ts';
-import { ImprintError, isImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { auditQueryFromOptions } from './audit-query-options.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { EXIT } from './exit-codes.ts';
 import { queryRemoteAudit, type RemoteAuditQuery } from './sync-commands.ts';
-
-export const EXIT_VERIFY_FAILED = 3;
 
 /** The station id: --station, else the station config's, else the default derived from the host name. */
 function stationId(dir: string, explicit?: string): string {
@@ -36,10 +36,7 @@ function stationId(dir: string, explicit?: string): string {
 function openTrail(opts: { data?: string; station?: string }, mode: 'read' | 'write'): AuditTrail {
   const dir = resolveDataDir(opts);
   const file = join(dir, 'audit.db');
-  if (mode === 'read' && !existsSync(file))
-    throw new ImprintError('AUDIT_NOT_FOUND', `no audit trail at ${file}`, {
-      hint: 'pass --data DIR (the folder holding audit.db)',
-    });
+  if (mode === 'read' && !existsSync(file)) throw new AuditError('AUDIT_NOT_FOUND', file);
   return AuditTrail.open({ file, stationId: stationId(dir, opts.station), readonly: mode === 'read' });
 }
 
@@ -62,7 +59,7 @@ function printStatus(status: ChainStatus, what: string, json: boolean): void {
     if (status.keyIds?.length) console.log(`  signed by ${status.keyIds.join(', ')} (pin with --key-id)`);
     for (const n of status.notes ?? []) console.log(`  note: ${n}`);
   } else console.log(`${what} BROKEN: broken at event ${status.brokenAt}: ${status.reason}`);
-  if (!status.ok) process.exitCode = EXIT_VERIFY_FAILED;
+  if (!status.ok) process.exitCode = EXIT.TRAIL_BROKEN;
 }
 
 interface VerifyOptions {
@@ -78,7 +75,7 @@ interface VerifyOptions {
 function trustedKeyIds(opts: VerifyOptions): string[] | undefined {
   const ids = [...(opts.keyId ?? []), ...(opts.publicKey ?? []).map(keyIdOfPublicKeyFile)];
   for (const id of ids)
-    if (!/^ed25519:[0-9a-f]{16}$/.test(id)) throw new ImprintError('INVALID_ARGUMENT', `--key-id: not a station key id: ${id}`);
+    if (!/^ed25519:[0-9a-f]{16}$/.test(id)) throw new CommonError('INVALID_ARGUMENT', `--key-id: not a station key id: ${id}`);
   return ids.length ? ids : undefined;
 }
 
@@ -95,14 +92,14 @@ function openForVerify(opts: VerifyOptions, what: (file: string) => string, json
   try {
     return openTrail(opts, 'read');
   } catch (e) {
-    if (!isImprintError(e) || e.code !== 'AUDIT_DAMAGED') throw e;
+    if (!AuditError.is(e, 'AUDIT_DAMAGED')) throw e;
     printStatus({ ok: false, events: 0, brokenAt: 1, reason: e.message }, what(join(resolveDataDir(opts), 'audit.db')), json);
     return undefined;
   }
 }
 
 function parseLimit(v: string): number {
-  if (!/^\d+$/.test(v)) throw new ImprintError('INVALID_ARGUMENT', `--limit must be a positive integer, got "${v}"`);
+  if (!/^\d+$/.test(v)) throw new CommonError('INVALID_ARGUMENT', `--limit must be a positive integer, got "${v}"`);
   return Number(v);
 }
 
@@ -192,7 +189,7 @@ export function registerAuditCommands(program: Command): void {
       const trusted = trustedKeyIds(opts);
       const anchors = anchorsFromOptions(opts, trusted);
       if (opts.file) {
-        if (!existsSync(opts.file)) throw new ImprintError('FILE_UNREADABLE', `cannot read ${opts.file}: no such file`);
+        if (!existsSync(opts.file)) throw new CommonError('FILE_UNREADABLE', `${opts.file}: no such file`);
         printStatus(await verifyExportFile(opts.file, { trustedKeyIds: trusted, anchors }), `export ${opts.file}`, json);
         return;
       }
@@ -221,7 +218,7 @@ export function registerAuditCommands(program: Command): void {
         try {
           c = t.anchor(head);
         } catch (e) {
-          if (!isImprintError(e) || e.code !== 'AUDIT_SIGNING_KEY' || opts.json || opts.out) throw e;
+          if (!AuditError.is(e, 'AUDIT_NO_SIGNING_KEY') || opts.json || opts.out) throw e;
           console.log(`audit trail ${t.file}: ${status.events} events, intact`);
           console.log(`anchor (unsigned: no station key here): ${shortAnchor(head)}`);
           return;
@@ -322,7 +319,7 @@ export function registerAuditCommands(program: Command): void {
     .action(async (id: string | undefined, opts: { json?: boolean; data?: string }) => {
       await withTrail(openTrail(opts, 'write'), async (t) => {
         const target = id ?? t.currentBatch()?.id;
-        if (!target) throw new ImprintError('AUDIT_NO_OPEN_BATCH', 'no open batch to close');
+        if (!target) throw new AuditError('AUDIT_NO_OPEN_BATCH');
         const b = await t.closeBatch(target);
         if (opts.json) console.log(JSON.stringify(b));
         else {

@@ -2,7 +2,7 @@
 // every command, subcommand and option is completed without a list kept by hand. zsh reuses the bash
 // function through bashcompinit.
 import type { Command } from 'commander';
-import { ImprintError } from '../common/errors.ts';
+import { CliError } from './cli-errors.ts';
 
 /** "path of subcommand names" → the words that may follow it (subcommands and options). */
 export function completionTable(program: Command): Map<string, string[]> {
@@ -61,8 +61,7 @@ export function registerCompletionCommand(program: Command): void {
       if (shell === 'bash') process.stdout.write(bashCompletion(program));
       else if (shell === 'zsh') process.stdout.write(zshCompletion(program));
       else {
-        process.exitCode = 2;
-        throw new ImprintError('BAD_USAGE', `Unknown shell "${shell}": bash or zsh`);
+        throw new CliError('BAD_USAGE', `unknown shell "${shell}": bash or zsh`);
       }
     });
 }

@@ -1,21 +1,17 @@
 // `imprint device-test PORT`: the conformance kit for firmware teams (docs/device-protocol.md,
-// section 10). Exit codes: 0 no rule failed, 1 error (e.g. the port cannot be opened), 2 bad usage,
-// 3 at least one rule failed.
+// section 10). Exit codes (exit-codes.ts): 0 no rule failed, 8 at least one rule failed; errors as
+// every command (1, e.g. the port cannot be opened; 2 bad usage).
 import type { Command } from 'commander';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { formatKitReport } from '../serial/conformance/kit-report.ts';
 import { runDeviceKit } from '../serial/conformance/run-device-kit.ts';
 import { closePort, DEFAULT_BAUD_RATE, openDevicePort } from '../serial/ports.ts';
-
-const EXIT_USAGE = 2;
-const EXIT_RULE_FAILED = 3;
+import { EXIT } from './exit-codes.ts';
 
 function whole(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    process.exitCode = EXIT_USAGE;
-    throw new ImprintError('BAD_USAGE', `${name}: expected an integer from ${min} to ${max}`);
-  }
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CommonError('INVALID_ARGUMENT', `${name}: expected an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -51,6 +47,6 @@ export function registerDeviceTestCommands(program: Command): void {
         await closePort(stream);
       }
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatKitReport(report));
-      process.exitCode = report.counts.fail > 0 ? EXIT_RULE_FAILED : 0;
+      process.exitCode = report.counts.fail > 0 ? EXIT.RULE_FAILED : EXIT.OK;
     });
 }

@@ -1,18 +1,22 @@
 // The `imprint` command line. Each area registers its own subcommands; only the one the command
-// line names is loaded (src/cli/command-areas.ts).
+// line names is loaded (src/cli/command-areas.ts). Every error ends here: one line and what to do
+// (or one JSON object with --json), and the exit code its code maps to (src/cli/exit-codes.ts).
 import { Command } from 'commander';
-import { describeError } from '../common/errors.ts';
 import { AREAS, areaOf } from './command-areas.ts';
+import { EXIT } from './exit-codes.ts';
+import { reportError, usageErrorWriter, wantsJson } from './report-error.ts';
 
 // Everything the station and the core create is private to its owner (0700 folders, 0600 files).
 process.umask(0o077);
 
+const json = wantsJson(process.argv);
 const program = new Command('imprint')
   .description('Imprint: factory registration station for Astarte-compatible pairing')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
+  .showHelpAfterError(json ? false : '(run with --help for usage)')
+  .configureOutput({ outputError: usageErrorWriter(json) })
   // Every usage error exits 2, in every command (subcommands inherit this): help and --version exit 0.
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE));
 
 const area = areaOf(process.argv);
 if (area) {
@@ -26,7 +30,5 @@ if (area) {
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  // One line, no stack trace, non-zero exit: what a script or an operator can act on.
-  console.error(`imprint: ${describeError(e)}`);
-  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+  reportError(e, json);
 }

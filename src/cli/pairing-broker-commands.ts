@@ -4,8 +4,11 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CommonError } from '../common/common-errors.ts';
 import { ImprintError } from '../common/errors.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import type { PairingErrorCode } from '../pairing/pairing-api.ts';
+import { CliError } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 
 interface CaSource {
@@ -22,12 +25,15 @@ async function fetchCaAndCrl(realm: string, src: CaSource): Promise<{ caPem: str
       try {
         res = await fetch(`${base}/v1/${encodeURIComponent(realm)}/${path}`, { signal: AbortSignal.timeout(10_000) });
       } catch (e) {
-        throw new ImprintError('UNREACHABLE', `Pairing core ${base} is unreachable: ${(e as Error).message}`);
+        throw new ImprintError<PairingErrorCode>('UNREACHABLE', `Pairing core ${base} is unreachable: ${(e as Error).message}`);
       }
       const text = await res.text();
-      if (res.status === 403) throw new ImprintError('REALM_NOT_FOUND', `Unknown realm "${realm}" at ${base}`);
+      if (res.status === 403) throw new ImprintError<PairingErrorCode>('REALM_NOT_FOUND', `Unknown realm "${realm}" at ${base}`);
       if (!res.ok || !text.includes(`-----BEGIN ${label}-----`))
-        throw new ImprintError('REMOTE_ERROR', `Unexpected answer ${res.status} from ${base} for the ${path} of "${realm}"`);
+        throw new ImprintError<PairingErrorCode>(
+          'REMOTE_ERROR',
+          `Unexpected answer ${res.status} from ${base} for the ${path} of "${realm}"`,
+        );
       return text;
     };
     return { caPem: await get('ca', 'CERTIFICATE'), crlPem: await get('ca/crl', 'X509 CRL') };
@@ -35,7 +41,7 @@ async function fetchCaAndCrl(realm: string, src: CaSource): Promise<{ caPem: str
   const core = await EmbeddedPairingCore.open({ dataDir: resolveDataDir(src) });
   try {
     if (!(await core.realm(realm)))
-      throw new ImprintError('REALM_NOT_FOUND', `Unknown realm "${realm}" (see: imprint pairing realm list)`);
+      throw new ImprintError<PairingErrorCode>('REALM_NOT_FOUND', `Unknown realm "${realm}" (see: imprint pairing realm list)`);
     return { caPem: core.caCertificatePem(), crlPem: await core.crlPem() };
   } finally {
     await core.close();
@@ -50,7 +56,7 @@ function writeAtomic(path: string, text: string, mode = 0o644): void {
     chmodSync(tmp, mode);
     renameSync(tmp, path);
   } catch (e) {
-    throw new ImprintError('WRITE_FAILED', `Cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new CommonError('FILE_UNWRITABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
 
@@ -98,20 +104,20 @@ function sendHup(pidFile: string): number {
   try {
     pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
   } catch (e) {
-    throw new ImprintError('FILE_UNREADABLE', `Cannot read ${pidFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new CommonError('FILE_UNREADABLE', `${pidFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  if (!Number.isSafeInteger(pid) || pid <= 1) throw new ImprintError('INVALID_ARGUMENT', `${pidFile} does not hold a process id`);
+  if (!Number.isSafeInteger(pid) || pid <= 1) throw new CommonError('INVALID_ARGUMENT', `${pidFile} does not hold a process id`);
   try {
     process.kill(pid, 'SIGHUP');
   } catch (e) {
-    throw new ImprintError('RELOAD_FAILED', `Cannot signal process ${pid}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new CliError('RELOAD_FAILED', `process ${pid}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   return pid;
 }
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535)
-    throw new ImprintError('INVALID_ARGUMENT', `--port must be an integer from 1 to 65535, got "${value}"`);
+    throw new CommonError('INVALID_ARGUMENT', `--port must be an integer from 1 to 65535, got "${value}"`);
   return Number(value);
 }
 
@@ -154,7 +160,7 @@ export function registerPairingBrokerCommands(pairing: Command): void {
         try {
           mkdirSync(dir, { recursive: true, mode: 0o755 });
         } catch (e) {
-          throw new ImprintError('WRITE_FAILED', `Cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+          throw new CommonError('FILE_UNWRITABLE', `${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
         }
         const config = mosquittoConfig({
           realm: opts.realm,

@@ -2,7 +2,7 @@
 // /sign), and what `imprint pairing serve` needs to offer claims and /sign.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { ClaimService } from '../pairing/claims/claim-service.ts';
 import { CoreAudit, openCoreAuditSink } from '../pairing/core-audit.ts';
@@ -18,7 +18,7 @@ const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 
 /** `7d`, `12h`, `30m`, `2w`, `90s` → seconds. */
 export function parseDuration(text: string, name: string): number {
   const m = DURATION.exec(text.trim());
-  if (!m) throw new ImprintError('INVALID_ARGUMENT', `${name} must look like 7d, 12h, 30m or 2w, got "${text}"`);
+  if (!m) throw new CommonError('INVALID_ARGUMENT', `${name} must look like 7d, 12h, 30m or 2w, got "${text}"`);
   return Number(m[1]) * UNIT_S[m[2]];
 }
 
@@ -72,10 +72,10 @@ export async function openDeviceRegistration(
         try {
           rootCrtPem = readFileSync(opts.signRootCrt, 'utf8');
         } catch {
-          throw new ImprintError('FILE_UNREADABLE', `Cannot read --sign-root-crt ${opts.signRootCrt}`);
+          throw new CommonError('FILE_UNREADABLE', `--sign-root-crt ${opts.signRootCrt}`);
         }
         if (!rootCrtPem.includes('-----BEGIN CERTIFICATE-----'))
-          throw new ImprintError('INVALID_ARGUMENT', `--sign-root-crt ${opts.signRootCrt} is not a PEM certificate`);
+          throw new CommonError('INVALID_ARGUMENT', `--sign-root-crt ${opts.signRootCrt} is not a PEM certificate`);
       }
       try {
         sign = await SignService.open(core, {
@@ -127,7 +127,7 @@ export function registerPairingClaimCommands(pairing: Command): void {
       ) => {
         const maxUses = o.maxUses === undefined ? undefined : Number(o.maxUses);
         if (o.maxUses !== undefined && !/^\d+$/.test(o.maxUses))
-          throw new ImprintError('INVALID_ARGUMENT', `--max-uses must be a positive integer, got "${o.maxUses}"`);
+          throw new CommonError('INVALID_ARGUMENT', `--max-uses must be a positive integer, got "${o.maxUses}"`);
         const pairingUrl = o.url ?? process.env.IMPRINT_PAIRING_URL ?? 'http://localhost:4003';
         const { token, record } = await withClaims(o, realm, (claims) =>
           claims.createToken(realm, {

@@ -4,19 +4,20 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
 import type { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
+import { CliError } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { EXIT } from './exit-codes.ts';
 import { registerPairingBrokerCommands } from './pairing-broker-commands.ts';
 import { openDeviceRegistration, registerPairingClaimCommands } from './pairing-claim-commands.ts';
 import { cliError } from './pairing-cli-errors.ts';
 import { openCliCore, registerPairingStoreCommands, withStoreOption } from './pairing-store-commands.ts';
-import { EXIT_USAGE } from './station-exit.ts';
 
 function readTextFile(path: string, what: string): string {
   try {
@@ -25,13 +26,13 @@ function readTextFile(path: string, what: string): string {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;
-    throw new ImprintError('FILE_UNREADABLE', `Cannot read ${what} ${path}: ${why}`);
+    throw new CommonError('FILE_UNREADABLE', `${what} ${path}: ${why}`);
   }
 }
 
 function parseInteger(value: string, name: string, min: number, max: number): number {
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ImprintError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${value}"`);
+    throw new CommonError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return Number(value);
 }
@@ -87,12 +88,12 @@ export function registerPairingCommands(program: Command): void {
       }) => {
         const port = parseInteger(opts.port, '--port', 0, 65535);
         if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
-          throw new ImprintError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
+          throw new CommonError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
         }
         // Buffered log writes: a request line per request must not cost a write(2) each.
         const logger = createLogger({ name: 'pairing', destination: pino.destination({ dest: 2, sync: false }) });
         if (opts.publicUrl !== undefined && !/^https?:\/\/[\x21-\x7e]+$/.test(opts.publicUrl)) {
-          throw new ImprintError('INVALID_ARGUMENT', `--public-url must be an absolute http(s) URL, got "${opts.publicUrl}"`);
+          throw new CommonError('INVALID_ARGUMENT', `--public-url must be an absolute http(s) URL, got "${opts.publicUrl}"`);
         }
         const dataDir = resolveDataDir(opts);
         // Known once listening (port 0 picks one): certificates issued from then on carry the OCSP URL.
@@ -204,7 +205,7 @@ export function registerPairingCommands(program: Command): void {
       try {
         checkScopes(opts.scope);
       } catch (e) {
-        process.exitCode = EXIT_USAGE;
+        process.exitCode = EXIT.USAGE;
         throw e;
       }
       const privateKey = parsePrivateKey(readTextFile(opts.privateKey, 'private key file'));
@@ -222,7 +223,7 @@ export function registerPairingCommands(program: Command): void {
       const privatePath = join(opts.out, 'realm-private.pem');
       const publicPath = join(opts.out, 'realm-public.pem');
       if (!opts.force && (existsSync(privatePath) || existsSync(publicPath))) {
-        throw new ImprintError('KEY_EXISTS', `${privatePath} or ${publicPath} already exists (use --force to overwrite)`);
+        throw new CliError('KEY_EXISTS', `${privatePath} or ${publicPath} already exists`);
       }
       const keys = generateRealmKeyPair();
       try {
@@ -231,10 +232,7 @@ export function registerPairingCommands(program: Command): void {
         chmodSync(privatePath, 0o600);
         writeFileSync(publicPath, keys.publicKeyPem, { mode: 0o644 });
       } catch (e) {
-        throw new ImprintError(
-          'WRITE_FAILED',
-          `Cannot write keys to ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
-        );
+        throw new CommonError('FILE_UNWRITABLE', `keys to ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
       }
       console.log(`Wrote ${privatePath} (keep it secret) and ${publicPath}`);
     });

@@ -1,7 +1,8 @@
 // `imprint serial …` (ports, probe a device, watch a scanner) and `imprint sim …` (the device and
 // scanner simulators, which live in src/sim/ and load only when asked for).
 import type { Command } from 'commander';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
+import { describeError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { parseLabel } from '../serial/label-parser.ts';
@@ -11,7 +12,7 @@ import { DEFAULT_SCANNER_BAUD_RATE, ScannerReader } from '../serial/scanner-read
 function int(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new ImprintError('BAD_ARGUMENT', `${name}: expected an integer from ${min} to ${max}`);
+    throw new CommonError('INVALID_ARGUMENT', `${name}: expected an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -100,7 +101,7 @@ export function registerSerialCommands(program: Command): void {
           const label = parseLabel(read.text, { symbology: read.symbology });
           console.log(`${read.at}  ${label.kind} ${label.value}${label.gtin ? ` (gtin ${label.gtin})` : ''}`);
         } catch (e) {
-          console.log(`${read.at}  ${(e as ImprintError).code}: ${(e as Error).message}`);
+          console.log(`${read.at}  ${describeError(e)}`);
         }
       });
       console.error(`Reading ${path}; Ctrl-C to stop.`);

@@ -1,32 +1,22 @@
-// `imprint station run | recover | status`: the headless station. Exit codes (station-exit.ts,
-// docs/station.md): 0 every device passed (or nothing to do), 1 error, 2 bad usage, 3 records
-// still pending, 4 some devices failed, 6 a fault of the station stopped the line.
-import { join, resolve } from 'node:path';
+// `imprint station run | recover | status`: the headless station. Exit codes (exit-codes.ts):
+// 0 every device passed (or nothing to do), 4 some devices failed, 6 a fault of the station
+// stopped the line, 7 records still pending; errors as every command (1, 2 bad usage).
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { offlineFallback } from '../api/pairing-policy.ts';
 import type { LinePause } from '../api/station-api.ts';
 import type { Batch } from '../audit/audit-types.ts';
-import { describeError, ImprintError } from '../common/errors.ts';
+import { describeError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import type { LineChange } from '../station/line-gate.ts';
-import { FileSecretStore } from '../station/secret-store.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
 import { loadStationConfig, type StationConfig, stationConfigPath } from '../station/station-config.ts';
+import { usage } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
-import {
-  EXIT_DEVICES_FAILED,
-  EXIT_OK,
-  EXIT_PENDING,
-  EXIT_STATION_FAULT,
-  EXIT_USAGE,
-  reportStationError,
-} from './station-exit.ts';
+import { EXIT } from './exit-codes.ts';
+import { agentToken, type CommonOpts } from './station-options.ts';
 import { type RecoverOpts, recoverCommand, statusCommand } from './station-recover-commands.ts';
-
-export interface CommonOpts {
-  data?: string;
-  json?: boolean;
-}
 
 interface RunOpts extends CommonOpts {
   simulate?: number;
@@ -60,11 +50,6 @@ const rateArg = (v: string): number => {
   return n;
 };
 
-export function usage(message: string): never {
-  process.exitCode = EXIT_USAGE;
-  throw new ImprintError('BAD_USAGE', message);
-}
-
 /** The config a run uses: --config FILE, else `<data>/station.json`, with the command-line overrides. */
 function runConfig(opts: RunOpts, data: string): StationConfig {
   const config = opts.config
@@ -78,14 +63,6 @@ function runConfig(opts: RunOpts, data: string): StationConfig {
   }
   if (opts.policy && !(opts.pairing && /^https?:\/\//.test(opts.pairing))) usage('--policy needs --pairing URL');
   return config;
-}
-
-export async function agentToken(opts: { agentToken?: string }, data: string): Promise<string | undefined> {
-  return (
-    opts.agentToken ??
-    process.env.IMPRINT_AGENT_TOKEN ??
-    (await new FileSecretStore(join(data, 'secrets.json')).get('agentToken'))
-  );
 }
 
 /** Continue the open batch when it is the same work order; refuse to mix work orders. */
@@ -155,6 +132,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
     dataDir: data,
     config,
     agentToken: config.pairing.mode === 'embedded' ? undefined : await agentToken(opts, data),
+    offlinePolicy: offlineFallback,
     simulate:
       simulate === undefined
         ? undefined
@@ -225,12 +203,12 @@ async function runCommand(opts: RunOpts): Promise<void> {
       if (stillPending) console.log(`still pending: ${stillPending} (imprint station status lists them)`);
     }
     process.exitCode = summary.linePause
-      ? EXIT_STATION_FAULT
+      ? EXIT.STATION_FAULT
       : summary.failed > 0
-        ? EXIT_DEVICES_FAILED
+        ? EXIT.DEVICES_FAILED
         : stillPending > 0
-          ? EXIT_PENDING
-          : EXIT_OK;
+          ? EXIT.PENDING
+          : EXIT.OK;
   } finally {
     clearTimeout(maxPauseTimer);
     if (progress) clearInterval(progress);
@@ -257,61 +235,52 @@ export function registerStationCommands(program: Command): void {
   const station = program
     .command('station')
     .description('Run the provisioning station headless, recover after a crash, show its state');
-  // Bad usage exits 2 (documented), not commander's default 1.
-  const usageExit = (cmd: Command) =>
-    cmd.exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
-    });
   const common = (cmd: Command) => cmd.option('--data <dir>', DATA_HELP).option('--json', 'print JSON instead of text');
 
-  usageExit(
-    common(
-      station
-        .command('run')
-        .description('Provision devices on simulated fixtures (--simulate N) or real ports (--config FILE)')
-        .option('--simulate <n>', 'run N simulated fixtures', intArg('--simulate', 1, 64))
-        .option('--count <m>', 'stop after M devices', intArg('--count', 1))
-        .option('--config <file>', 'station config file with fixtures (device port, scanner port, baud)')
-        .option('--pairing <mode>', '"embedded" or the URL of a remote pairing core')
-        .addOption(
-          new Option(
-            '--policy <policy>',
-            'with --pairing URL: "remote" (fail when unreachable, the default) or "remote-with-offline-fallback" (register offline, sync later)',
-          ).choices(['remote', 'remote-with-offline-fallback']),
-        )
-        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
-        .option('--realm <name>', 'realm to register devices in')
-        .option('--operator <name>', 'operator recorded in the audit trail')
-        .option('--batch <workOrder>', 'open (or continue) a batch for this work order; closed at the end of a --count run')
-        .option('--in-process', 'simulated devices in-process instead of on PTYs')
-        .option('--fault-rate <r>', 'share of simulated devices with an injected fault (0..1)', rateArg)
-        .option('--seed <n>', 'seed for the simulated line', intArg('--seed', 0))
-        .option('--write-latency <ms>', 'simulated OTP programming time (default 20)', intArg('--write-latency', 0, 60000))
-        .option(
-          '--max-pause <s>',
-          'stop (exit 6) when a station fault keeps the line paused this long (default: wait for it to clear)',
-          intArg('--max-pause', 1),
-        ),
-    ),
-  ).action((opts: RunOpts) => runCommand(opts).catch(reportStationError));
+  common(
+    station
+      .command('run')
+      .description('Provision devices on simulated fixtures (--simulate N) or real ports (--config FILE)')
+      .option('--simulate <n>', 'run N simulated fixtures', intArg('--simulate', 1, 64))
+      .option('--count <m>', 'stop after M devices', intArg('--count', 1))
+      .option('--config <file>', 'station config file with fixtures (device port, scanner port, baud)')
+      .option('--pairing <mode>', '"embedded" or the URL of a remote pairing core')
+      .addOption(
+        new Option(
+          '--policy <policy>',
+          'with --pairing URL: "remote" (fail when unreachable, the default) or "remote-with-offline-fallback" (register offline, sync later)',
+        ).choices(['remote', 'remote-with-offline-fallback']),
+      )
+      .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
+      .option('--realm <name>', 'realm to register devices in')
+      .option('--operator <name>', 'operator recorded in the audit trail')
+      .option('--batch <workOrder>', 'open (or continue) a batch for this work order; closed at the end of a --count run')
+      .option('--in-process', 'simulated devices in-process instead of on PTYs')
+      .option('--fault-rate <r>', 'share of simulated devices with an injected fault (0..1)', rateArg)
+      .option('--seed <n>', 'seed for the simulated line', intArg('--seed', 0))
+      .option('--write-latency <ms>', 'simulated OTP programming time (default 20)', intArg('--write-latency', 0, 60000))
+      .option(
+        '--max-pause <s>',
+        'stop (exit 6) when a station fault keeps the line paused this long (default: wait for it to clear)',
+        intArg('--max-pause', 1),
+      ),
+  ).action((opts: RunOpts) => runCommand(opts));
 
-  usageExit(
-    common(
-      station
-        .command('recover')
-        .description('Settle pending records: ask each device for its digest, or decide (--discard, --set-aside)')
-        .option('--config <file>', 'station config file (fixture ports)')
-        .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
-        .option('--discard [id...]', 'discard records whose device never confirmed the write (record id, device id or serial)')
-        .option('--set-aside [id...]', 'set aside confirmed devices that were never finished (device id or serial)')
-        .option('--all', 'with --discard / --set-aside: every record still pending')
-        .option('--operator <name>', 'who decides (recorded in the audit trail; default $IMPRINT_OPERATOR)'),
-    ),
-  ).action((opts: RecoverOpts) => recoverCommand(opts).catch(reportStationError));
+  common(
+    station
+      .command('recover')
+      .description('Settle pending records: ask each device for its digest, or decide (--discard, --set-aside)')
+      .option('--config <file>', 'station config file (fixture ports)')
+      .addOption(new Option('--agent-token <token>', 'agent token for a remote core').env('IMPRINT_AGENT_TOKEN'))
+      .option('--discard [id...]', 'discard records whose device never confirmed the write (record id, device id or serial)')
+      .option('--set-aside [id...]', 'set aside confirmed devices that were never finished (device id or serial)')
+      .option('--all', 'with --discard / --set-aside: every record still pending')
+      .option('--operator <name>', 'who decides (recorded in the audit trail; default $IMPRINT_OPERATOR)'),
+  ).action((opts: RecoverOpts) => recoverCommand(opts));
 
-  usageExit(
-    common(station.command('status').description('Pending records (age, fixture, device, why) and device counts')),
-  ).action((opts: CommonOpts) => statusCommand(opts).catch(reportStationError));
+  common(station.command('status').description('Pending records (age, fixture, device, why) and device counts')).action(
+    (opts: CommonOpts) => statusCommand(opts),
+  );
 }
 
 /** One line per change of the line's state (a pause is told once; a retry that fails is not). */

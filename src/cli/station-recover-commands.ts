@@ -2,6 +2,7 @@
 // why, and how to settle it (by the device's digest, or by an audited decision).
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { offlineFallback } from '../api/pairing-policy.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import type { Batch } from '../audit/audit-types.ts';
 import { createLogger } from '../common/logger.ts';
@@ -10,9 +11,10 @@ import type { RecoveryReport } from '../station/recovery.ts';
 import { Station } from '../station/station.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { type RegistryRow, StationDb, type VaultRow } from '../station/station-db.ts';
+import { usage } from './cli-errors.ts';
 import { resolveDataDir } from './data-dir.ts';
-import { agentToken, type CommonOpts, usage } from './station-commands.ts';
-import { EXIT_OK, EXIT_PENDING, EXIT_STATION_FAULT, EXIT_USAGE } from './station-exit.ts';
+import { EXIT } from './exit-codes.ts';
+import { agentToken, type CommonOpts } from './station-options.ts';
 
 export interface RecoverOpts extends CommonOpts {
   config?: string;
@@ -46,6 +48,7 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
     dataDir: data,
     config,
     agentToken: config.pairing.mode === 'embedded' ? undefined : await agentToken(opts, data),
+    offlinePolicy: offlineFallback,
     recoverOnStart: false,
     // A one-shot command: a station fault ends it (exit 6) instead of waiting for the fault to clear.
     waitOnFault: false,
@@ -78,12 +81,12 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
       if (stillPending) console.log(`still pending: ${stillPending}: ${SETTLE_HINT}`);
     }
     process.exitCode = report.interruptedBy
-      ? EXIT_STATION_FAULT
+      ? EXIT.STATION_FAULT
       : unknown.length > 0
-        ? EXIT_USAGE
+        ? EXIT.USAGE
         : stillPending > 0
-          ? EXIT_PENDING
-          : EXIT_OK;
+          ? EXIT.PENDING
+          : EXIT.OK;
   } finally {
     await station.close();
   }
@@ -193,7 +196,7 @@ export async function statusCommand(opts: CommonOpts): Promise<void> {
     const pending = db.vaultRecords().map((r) => pendingView(r, now));
     const unfinished = db.devicesInState('written').map((r) => unfinishedView(r, now));
     const devices = db.deviceCounts();
-    process.exitCode = pending.length + unfinished.length > 0 ? EXIT_PENDING : EXIT_OK;
+    process.exitCode = pending.length + unfinished.length > 0 ? EXIT.PENDING : EXIT.OK;
     if (opts.json) {
       const out = { dataDir: data, initialised: true, pending, unfinished, devices, auditEvents: events, openBatch: batch };
       console.log(JSON.stringify(out, null, 2));

@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { AuditEvent } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { StationError } from '../station/station-errors.ts';
 import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { CONFLICT_ADVICE, recordedConflicts, SyncClient, type SyncProgress, type SyncSummary } from '../sync/sync-client.ts';
+import { SyncError } from '../sync/sync-errors.ts';
 import { type AuditQueryOptions, auditQueryFromOptions } from './audit-query-options.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
-
-/** `imprint sync` exit code when some devices are in conflict (everything else was synced). */
-export const EXIT_SYNC_CONFLICTS = 5;
+import { EXIT } from './exit-codes.ts';
 
 interface RemoteOpts {
   data?: string;
@@ -28,18 +27,12 @@ async function remoteTarget(opts: RemoteOpts) {
   const data = resolveDataDir(opts);
   const config = loadStationConfig(stationConfigPath(data));
   const remoteUrl = opts.remote ?? config.pairing.url;
-  if (!remoteUrl) {
-    throw new ImprintError('BAD_USAGE', 'No remote pairing core: pass --remote URL (or set pairing.url in station.json)');
-  }
+  if (!remoteUrl) throw new SyncError('NO_REMOTE', 'neither --remote URL nor pairing.url in station.json');
   const agentToken =
     opts.agentToken ??
     process.env.IMPRINT_AGENT_TOKEN ??
     (await new FileSecretStore(join(data, 'secrets.json')).get('agentToken'));
-  if (!agentToken) {
-    throw new ImprintError('AGENT_TOKEN_MISSING', 'The remote pairing core needs an agent token', {
-      hint: 'Pass --agent-token or set IMPRINT_AGENT_TOKEN (plant IT mints it for the realm)',
-    });
-  }
+  if (!agentToken) throw new StationError('AGENT_TOKEN_MISSING');
   return { data, remoteUrl, agentToken, realm: opts.realm ?? config.realm, stationId: config.stationId };
 }
 
@@ -114,7 +107,7 @@ export function registerSyncCommands(program: Command): void {
       }
       if (opts.json) console.log(JSON.stringify(summary));
       else printSummary(summary);
-      if (summary.conflicts.length) process.exitCode = EXIT_SYNC_CONFLICTS;
+      if (summary.conflicts.length) process.exitCode = EXIT.SYNC_CONFLICTS;
     });
 
   sync

@@ -6,7 +6,7 @@ import { ensureRendererBuilt } from '../api/renderer-build.ts';
 import type { SimulationOptions } from '../api/station-service.ts';
 import { startWebMode } from '../api/web-mode.ts';
 import { WEB_HOST } from '../api/web-server.ts';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from '../common/common-errors.ts';
 import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { SIMULATED_FAULTS, type SimulatedFault } from '../station/simulated-line.ts';
@@ -28,7 +28,7 @@ function intOption(value: string | undefined, name: string, min: number, max: nu
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new ImprintError('BAD_OPTION', `--${name} must be a whole number from ${min} to ${max}`);
+    throw new CommonError('INVALID_ARGUMENT', `--${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -37,11 +37,11 @@ function simulation(opts: WebOpts): SimulationOptions | undefined {
   const fixtures = intOption(opts.simulate, 'simulate', 1, 32);
   if (fixtures === undefined) return undefined;
   const faultRate = opts.faultRate === undefined ? 0.1 : Number(opts.faultRate);
-  if (!(faultRate >= 0 && faultRate <= 1)) throw new ImprintError('BAD_OPTION', '--fault-rate must be between 0 and 1');
+  if (!(faultRate >= 0 && faultRate <= 1)) throw new CommonError('INVALID_ARGUMENT', '--fault-rate must be between 0 and 1');
   const faults = (opts.faults?.split(',').map((f) => f.trim()) ?? ['label-swap', 'pre-written']) as SimulatedFault[];
   const unknown = faults.filter((f) => !SIMULATED_FAULTS.includes(f));
   if (unknown.length)
-    throw new ImprintError('BAD_OPTION', `Unknown fault ${unknown.join(', ')} (known: ${SIMULATED_FAULTS.join(', ')})`);
+    throw new CommonError('INVALID_ARGUMENT', `--faults: unknown ${unknown.join(', ')} (known: ${SIMULATED_FAULTS.join(', ')})`);
   return { fixtures, faultRate, faults, pty: opts.pty };
 }
 

@@ -39,8 +39,8 @@ export const LISTEN_FAILURES = {
 
 export type ListenFailureCode = keyof typeof LISTEN_FAILURES;
 
-/** The one-sentence ImprintError for a failed listen, or undefined when `e` is not one. */
-export function listenFailure(e: unknown, target: ListenTarget): ImprintError | undefined {
+/** The one-sentence error for a failed listen, or undefined when `e` is not one. */
+export function listenFailure(e: unknown, target: ListenTarget): ImprintError<ListenFailureCode> | undefined {
   const code = (e as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string') return undefined;
   for (const [name, f] of Object.entries(LISTEN_FAILURES) as [ListenFailureCode, ListenFailure][]) {

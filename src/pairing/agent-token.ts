@@ -2,7 +2,7 @@
 // list of "METHOD::PATH" regexes. Used by `imprint pairing token`, the station and the tests.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { ImprintError } from '../common/errors.ts';
+import { PairingSetupError } from './setup-errors.ts';
 
 /** Every agent API route, every method. */
 export const ALL_ACCESS_SCOPE = '.*::.*';
@@ -34,9 +34,9 @@ export function compileScope(scope: unknown): PathRule | undefined {
 export function checkScopes(scopes: readonly string[]): void {
   for (const scope of scopes) {
     if (!scope.includes('::'))
-      throw new ImprintError('INVALID_SCOPE', `Scope "${scope}" must look like METHOD::PATH (e.g. POST::agent/devices)`);
+      throw new PairingSetupError('INVALID_SCOPE', `Scope "${scope}" must look like METHOD::PATH (e.g. POST::agent/devices)`);
     if (!compileScope(scope))
-      throw new ImprintError('INVALID_SCOPE', `Scope "${scope}" is not a valid regular expression on both sides of "::"`);
+      throw new PairingSetupError('INVALID_SCOPE', `Scope "${scope}" is not a valid regular expression on both sides of "::"`);
   }
 }
 
@@ -68,7 +68,7 @@ export function algorithmForKey(key: KeyObject): string {
         'P-521': 'ES512',
       }[details?.namedCurve ?? ''];
       if (alg) return alg;
-      throw new ImprintError(
+      throw new PairingSetupError(
         'UNSUPPORTED_KEY',
         `Unsupported EC curve ${details?.namedCurve ?? '(unknown)'}: use P-256, P-384 or P-521`,
       );
@@ -78,7 +78,7 @@ export function algorithmForKey(key: KeyObject): string {
     case 'rsa-pss':
       return 'PS256';
     default:
-      throw new ImprintError(
+      throw new PairingSetupError(
         'UNSUPPORTED_KEY',
         `Unsupported key type ${key.asymmetricKeyType ?? '(unknown)'}: Astarte agent tokens use RSA or EC (P-256/384/521) keys`,
       );
@@ -90,7 +90,7 @@ export function parsePrivateKey(pem: string): KeyObject {
     return createPrivateKey(pem);
   } catch {
     // No cause attached: the parser's message could quote part of the key material.
-    throw new ImprintError('INVALID_KEY', 'Not a PEM private key (expected PKCS#8, SEC1 or PKCS#1)');
+    throw new PairingSetupError('INVALID_KEY', 'Not a PEM private key (expected PKCS#8, SEC1 or PKCS#1)');
   }
 }
 
@@ -99,9 +99,9 @@ export function parsePublicKey(pem: string): KeyObject {
   try {
     key = createPublicKey(pem);
   } catch {
-    throw new ImprintError('INVALID_KEY', 'Not a PEM public key (expected "-----BEGIN PUBLIC KEY-----")');
+    throw new PairingSetupError('INVALID_KEY', 'Not a PEM public key (expected "-----BEGIN PUBLIC KEY-----")');
   }
-  if (key.type !== 'public') throw new ImprintError('INVALID_KEY', 'Expected a public key, got a private key');
+  if (key.type !== 'public') throw new PairingSetupError('INVALID_KEY', 'Expected a public key, got a private key');
   algorithmForKey(key);
   return key;
 }

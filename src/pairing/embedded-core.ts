@@ -5,11 +5,11 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { validate as isUuid } from 'uuid';
+import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from '../common/device-id.ts';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
-import type { CertificateAuthority, IssuedCertificate } from './ca/certificate-authority.ts';
+import type { CertificateAuthority } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
-import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from './device-id.ts';
 import {
   astarteTimestamp,
   type DeviceInfo,
@@ -73,22 +73,22 @@ const UNKNOWN_REALM_TTL_MS = 1000;
 export const SHARED_CRL_CHECK_MS = 1000;
 
 const errors = {
-  realmNotFound: () => new PairingError('REALM_NOT_FOUND', 403, 'Forbidden'),
-  deviceNotFound: () => new PairingError('DEVICE_NOT_FOUND', 404, 'Device not found'),
-  forbidden: () => new PairingError('FORBIDDEN', 403, 'Forbidden'),
-  alreadyRegistered: () => new PairingError('ALREADY_REGISTERED', 422, 'Device already registered'),
-  inhibited: () => new PairingError('DEVICE_INHIBITED', 403, 'Device is inhibited: credentials requests are refused'),
+  realmNotFound: () => new PairingError('REALM_NOT_FOUND'),
+  deviceNotFound: () => new PairingError('DEVICE_NOT_FOUND'),
+  forbidden: () => new PairingError('FORBIDDEN'),
+  alreadyRegistered: () => new PairingError('ALREADY_REGISTERED'),
+  inhibited: () => new PairingError('DEVICE_INHIBITED'),
   limit: (limit: number) =>
-    new PairingError('REGISTRATION_LIMIT', 422, `The realm's device registration limit (${limit}) has been reached`),
+    new PairingError('REGISTRATION_LIMIT', { message: `The realm's device registration limit (${limit}) has been reached` }),
   validation: (fields: Record<string, string[]>) =>
-    new PairingError('VALIDATION', 422, `Invalid ${Object.keys(fields).join(', ')}`, { fields }),
+    new PairingError('VALIDATION', { message: `Invalid ${Object.keys(fields).join(', ')}`, fields }),
 };
 
 function deviceIdOf(id: string, allowLonger: boolean): string {
   try {
     return canonicalDeviceId(id, { allowLonger });
   } catch (e) {
-    throw new PairingError('INVALID_DEVICE_ID', 422, isImprintError(e) ? e.message : 'Invalid device id', { cause: e });
+    throw new PairingError('INVALID_DEVICE_ID', { message: isImprintError(e) ? e.message : undefined, cause: e });
   }
 }
 
@@ -377,21 +377,16 @@ export class EmbeddedPairingCore implements PairingClient {
   ): Promise<{ clientCrt: string }> {
     const { device } = await this.#authenticate(realm, hwId, credentialsSecret);
     if (device.inhibited) throw errors.inhibited();
-    if (typeof csrPem !== 'string' || csrPem.length === 0) throw new PairingError('INVALID_CSR', 422, 'Invalid CSR: empty');
-    let issued: IssuedCertificate;
-    try {
-      // On libuv's pool: CSR check and signing leave the event loop free for other requests.
-      issued = await this.#ca.issueAsync({
-        csrPem,
-        commonName: `${realm}/${device.deviceId}`,
-        serialHex: newSerialHex(),
-        now: this.#now(),
-        ocspUrl: this.#ocspUrl(realm),
-      });
-    } catch (e) {
-      if (isImprintError(e) && e.code === 'INVALID_CSR') throw new PairingError('INVALID_CSR', 422, e.message, { cause: e });
-      throw e;
-    }
+    if (typeof csrPem !== 'string' || csrPem.length === 0)
+      throw new PairingError('INVALID_CSR', { message: 'Invalid CSR: empty' });
+    // The CA checks the CSR (proof of possession) and signs; a CSR it refuses is PairingError INVALID_CSR.
+    const issued = await this.#ca.issueAsync({
+      csrPem,
+      commonName: `${realm}/${device.deviceId}`,
+      serialHex: newSerialHex(),
+      now: this.#now(),
+      ocspUrl: this.#ocspUrl(realm),
+    });
     // Recorded only if the secret is still the one shown (not unregistered or re-registered meanwhile,
     // on any instance); the previous certificate is revoked in the same transaction.
     const outcome = await this.#store.devices.recordCredentials({

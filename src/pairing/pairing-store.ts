@@ -10,40 +10,9 @@ import type { SignStore } from './foundries/sign-store.ts';
 import type { CentralAuditStore } from './import/central-audit-store.ts';
 import type { ImportStore } from './import/import-store.ts';
 import type { IntrospectionEntry } from './pairing-api.ts';
+import type { CertificateRow, DeviceRow, RealmRow, RevokedCertificateRow } from './pairing-rows.ts';
 
-export interface RealmRow {
-  name: string;
-  publicKeyPem: string;
-  brokerUrl: string;
-  deviceRegistrationLimit: number | null;
-  deviceIdNamespace: string;
-  factory: string | null;
-  createdAt: string;
-}
-
-export interface DeviceRow {
-  realm: string;
-  /** Canonical 22-character device id. */
-  deviceId: string;
-  /** Self-describing hash of the credentials secret (secret-hash.ts); null when not registered. */
-  secretHash: string | null;
-  inhibited: boolean;
-  firstRegistrationAt: string | null;
-  lastRegistrationAt: string | null;
-  firstCredentialsRequestAt: string | null;
-  lastCredentialsRequestAt: string | null;
-  certificateSerial: string | null;
-  certificateNotAfter: string | null;
-  initialIntrospection: Record<string, IntrospectionEntry> | null;
-}
-
-export type RevocationReason = 'superseded' | 'unspecified' | 'keyCompromise';
-
-export interface RevokedCertificateRow {
-  serialHex: string;
-  revokedAt: string;
-  reason: RevocationReason;
-}
+export type { CertificateRow, DeviceRow, RealmRow, RevocationReason, RevokedCertificateRow } from './pairing-rows.ts';
 
 export interface RealmStore {
   list(): Promise<RealmRow[]>;
@@ -90,17 +59,6 @@ export interface DeviceStore {
   recordCredentials(r: CredentialsRecord): Promise<CredentialsOutcome>;
   /** Device rows the realm knows, unregistered ones included (Astarte's registration limit counts these). */
   count(realm: string): Promise<number>;
-}
-
-/** A certificate this core issued, and its revocation if any (OCSP answers from it). */
-export interface CertificateRow {
-  serialHex: string;
-  realm: string;
-  deviceId: string;
-  issuedAt: string;
-  notAfter: string;
-  revokedAt: string | null;
-  reason: RevocationReason | null;
 }
 
 export interface CertificateStore {

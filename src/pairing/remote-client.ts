@@ -10,16 +10,9 @@
 //   use), but after a timeout the first attempt may still be in flight and land after the retry,
 //   leaving the caller with a secret that no longer works. The station re-registers at its level
 //   when it needs to, with the full picture.
-import { ImprintError } from '../common/errors.ts';
-import {
-  type DeviceInfo,
-  type PairingClient,
-  PairingError,
-  type PairingErrorCode,
-  type RegisterOptions,
-  type VerifyCause,
-  type VerifyResult,
-} from './pairing-api.ts';
+import type { DeviceInfo, PairingClient, RegisterOptions, VerifyCause, VerifyResult } from './pairing-api.ts';
+import { isPairingCode, PairingError, type PairingErrorCode } from './pairing-errors.ts';
+import { PairingSetupError } from './setup-errors.ts';
 
 export interface RemotePairingClientOptions {
   /** Where the API lives, without /v1 (e.g. http://127.0.0.1:4003 or https://astarte.example.com/pairing). */
@@ -33,23 +26,6 @@ export interface RemotePairingClientOptions {
   /** First backoff delay, doubled each retry, default 100 ms. */
   retryDelayMs?: number;
 }
-
-const KNOWN_CODES = new Set<string>([
-  'REALM_NOT_FOUND',
-  'MISSING_TOKEN',
-  'INVALID_TOKEN',
-  'UNAUTHORIZED_PATH',
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'DEVICE_NOT_FOUND',
-  'ALREADY_REGISTERED',
-  'INVALID_DEVICE_ID',
-  'DEVICE_INHIBITED',
-  'REGISTRATION_LIMIT',
-  'INVALID_CSR',
-  'VALIDATION',
-  'BAD_REQUEST',
-]);
 
 type Api = 'agent' | 'device';
 
@@ -95,12 +71,12 @@ export class RemotePairingClient implements PairingClient {
     try {
       parsed = new URL(opts.baseUrl);
     } catch {
-      throw new ImprintError('INVALID_URL', `Not a valid pairing URL: ${opts.baseUrl}`);
+      throw new PairingSetupError('INVALID_URL', `Not a valid pairing URL: ${opts.baseUrl}`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ImprintError('INVALID_URL', `Pairing URL must be http or https: ${parsed.origin}`);
+      throw new PairingSetupError('INVALID_URL', `Pairing URL must be http or https: ${parsed.origin}`);
     }
-    if (parsed.username || parsed.password) throw new ImprintError('INVALID_URL', 'Pairing URL must not carry credentials');
+    if (parsed.username || parsed.password) throw new PairingSetupError('INVALID_URL', 'Pairing URL must not carry credentials');
     this.url = parsed.toString().replace(/\/+$/, '').replace(/\/v1$/, '');
     this.#agentToken = opts.agentToken;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
@@ -214,11 +190,11 @@ export class RemotePairingClient implements PairingClient {
   }
 
   #garbled(operation: string): PairingError {
-    return new PairingError('REMOTE_ERROR', 502, `Unexpected answer from the pairing server to ${operation}`);
+    return new PairingError('REMOTE_ERROR', { message: `Unexpected answer from the pairing server to ${operation}` });
   }
 
   async #call(spec: CallSpec): Promise<unknown> {
-    if (this.#closed) throw new ImprintError('CLIENT_CLOSED', 'The pairing client is closed');
+    if (this.#closed) throw new PairingSetupError('CLIENT_CLOSED');
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.#retries;
       let res: Response;
@@ -233,7 +209,8 @@ export class RemotePairingClient implements PairingClient {
           continue;
         }
         const what = timedOut ? `did not answer within ${this.#timeoutMs} ms` : `is unreachable (${code ?? 'network error'})`;
-        throw new PairingError('UNREACHABLE', 503, `Pairing server ${new URL(this.url).host} ${what} (${spec.operation})`, {
+        throw new PairingError('UNREACHABLE', {
+          message: `Pairing server ${new URL(this.url).host} ${what} (${spec.operation})`,
           cause: timedOut ? undefined : e,
         });
       }
@@ -243,7 +220,10 @@ export class RemotePairingClient implements PairingClient {
           await sleep(this.#retryDelayMs * 2 ** attempt);
           continue;
         }
-        throw new PairingError('REMOTE_ERROR', res.status, `Pairing server error ${res.status} (${spec.operation})`);
+        throw new PairingError('REMOTE_ERROR', {
+          message: `Pairing server error ${res.status} (${spec.operation})`,
+          remoteStatus: res.status,
+        });
       }
       return this.#read(res, spec);
     }
@@ -267,7 +247,10 @@ export class RemotePairingClient implements PairingClient {
     try {
       text = await res.text();
     } catch (e) {
-      throw new PairingError('UNREACHABLE', 503, `Connection lost while reading the answer (${spec.operation})`, { cause: e });
+      throw new PairingError('UNREACHABLE', {
+        message: `Connection lost while reading the answer (${spec.operation})`,
+        cause: e,
+      });
     }
     let body: unknown;
     if (text.length > 0) {
@@ -278,13 +261,29 @@ export class RemotePairingClient implements PairingClient {
       }
     }
     if (res.ok) return body;
-    throw errorFromAnswer(res.status, body, res.headers.get('x-imprint-error'), spec.api, spec.operation);
+    throw errorFromAnswer(res.status, body, res.headers.get('x-imprint-error'), spec.api, spec.operation, spec.bearer);
+  }
+}
+
+/**
+ * Did a real Astarte refuse this agent token for its time claims (Guardian's 403 "Forbidden", the same as
+ * for an unknown realm)? The client holds its own token: it reads `exp` and `nbf` without verifying.
+ */
+function tokenOutOfTime(token: string | undefined, nowSeconds: number): boolean {
+  const payload = token?.split('.')[1];
+  if (!payload) return false;
+  try {
+    const { exp, nbf } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown; nbf?: unknown };
+    return (typeof exp === 'number' && exp <= nowSeconds) || (typeof nbf === 'number' && nbf > nowSeconds);
+  } catch {
+    return false;
   }
 }
 
 /**
  * An Astarte error answer → PairingError with the same code the embedded core would throw.
  * Our server names the code in `x-imprint-error`; a real Astarte is mapped by status and text.
+ * `bearer`: the credential the request carried (an agent token tells a refused token from an unknown realm).
  */
 export function errorFromAnswer(
   status: number,
@@ -292,6 +291,7 @@ export function errorFromAnswer(
   codeHeader: string | null,
   api: Api,
   operation: string,
+  bearer?: string,
 ): PairingError {
   const errors = (body as { errors?: Record<string, unknown> } | undefined)?.errors;
   const detail = typeof errors?.detail === 'string' ? errors.detail : undefined;
@@ -304,7 +304,7 @@ export function errorFromAnswer(
   }
   const hasFields = Object.keys(fields).length > 0;
   let code: PairingErrorCode;
-  if (codeHeader && KNOWN_CODES.has(codeHeader)) code = codeHeader as PairingErrorCode;
+  if (isPairingCode(codeHeader)) code = codeHeader;
   else if (status === 400) code = 'BAD_REQUEST';
   else if (status === 401)
     code =
@@ -315,8 +315,10 @@ export function errorFromAnswer(
           : 'UNAUTHORIZED';
   else if (status === 403) {
     if (detail?.startsWith('Unauthorized access to')) code = 'UNAUTHORIZED_PATH';
-    else if (detail === undefined || detail === 'Forbidden') code = api === 'agent' ? 'REALM_NOT_FOUND' : 'FORBIDDEN';
-    else code = 'DEVICE_INHIBITED';
+    else if (detail === undefined || detail === 'Forbidden') {
+      if (api === 'device') code = 'FORBIDDEN';
+      else code = tokenOutOfTime(bearer, Date.now() / 1000) ? 'TOKEN_REFUSED' : 'REALM_NOT_FOUND';
+    } else code = 'DEVICE_INHIBITED';
   } else if (status === 404) code = 'DEVICE_NOT_FOUND';
   else if (status === 422) {
     if (detail === 'Device already registered') code = 'ALREADY_REGISTERED';
@@ -324,12 +326,16 @@ export function errorFromAnswer(
       code = 'INVALID_DEVICE_ID';
     else if (fields.csr) code = 'INVALID_CSR';
     else code = 'VALIDATION';
-  } else return new PairingError('REMOTE_ERROR', status, `Unexpected status ${status} from the pairing server (${operation})`);
+  } else
+    return new PairingError('REMOTE_ERROR', {
+      message: `Unexpected status ${status} from the pairing server (${operation})`,
+      remoteStatus: status,
+    });
 
   const fieldText = Object.entries(fields)
     .map(([k, v]) => `${k} ${v.join(', ')}`)
     .join('; ');
   // Server texts are Astarte's fixed strings or our domain's messages; neither carries a secret.
   const message = detail ?? (fieldText || `Pairing server answered ${status} (${operation})`);
-  return new PairingError(code, status, message.slice(0, 300), hasFields ? { fields } : {});
+  return new PairingError(code, { message: message.slice(0, 300), remoteStatus: status, ...(hasFields && { fields }) });
 }

@@ -4,7 +4,7 @@
 // hashes (Astarte migrations) are slow by design, so their successful checks are cached in memory.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import { ImprintError } from '../common/errors.ts';
+import { PairingSetupError } from './setup-errors.ts';
 
 export const IMPRINT_HASH_ID = 'imprint-sha256';
 export const IMPRINT_HASH_VERSION = 1;
@@ -43,9 +43,7 @@ export function secretHashScheme(stored: string): SecretHashScheme | undefined {
 export function assertSupportedSecretHash(stored: string): SecretHashScheme {
   const scheme = secretHashScheme(stored);
   if (!scheme) {
-    throw new ImprintError('UNSUPPORTED_SECRET_HASH', 'Unsupported credentials secret hash format', {
-      hint: 'Expected $imprint-sha256$v=1$… or a bcrypt $2b$ hash',
-    });
+    throw new PairingSetupError('UNSUPPORTED_SECRET_HASH');
   }
   return scheme;
 }

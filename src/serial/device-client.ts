@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../common/logger.ts';
 import { deviceFrameLimit, deviceUnsuitable, planConfig, requestBytes } from './config-parts.ts';
-import { DeviceError } from './device-error.ts';
+import { DeviceError, type DeviceErrorCode } from './device-error.ts';
 import {
   DIGEST_PATTERN,
   GTIN_PATTERN,
@@ -13,14 +13,7 @@ import {
   PROTOCOL_VERSIONS,
   WIRE_ERROR_CODES,
 } from './device-protocol.ts';
-import type {
-  DeviceClient,
-  DeviceErrorCode,
-  DeviceHello,
-  DeviceIdentity,
-  ProvisioningConfig,
-  StorageStatus,
-} from './device-types.ts';
+import type { DeviceClient, DeviceHello, DeviceIdentity, ProvisioningConfig, StorageStatus } from './device-types.ts';
 import type { Frame } from './frame-codec.ts';
 import { FramedLink, type LinkStats } from './framed-link.ts';
 import { closeStream, type OpenPortOptions, openDevicePort } from './ports.ts';
@@ -93,7 +86,7 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
       if (!(PROTOCOL_VERSIONS as readonly number[]).includes(version)) {
         throw new DeviceError(
           'UNSUPPORTED_VERSION',
-          `Device chose protocol version ${a.v ?? '(none)'}, station speaks ${PROTOCOL_VERSIONS.join(', ')}`,
+          `the device chose version ${a.v ?? '(none)'}, the station speaks ${PROTOCOL_VERSIONS.join(', ')}`,
         );
       }
       const hello = helloFrom(a);
@@ -129,7 +122,7 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
       if (!isValidSecret(credentialsSecret)) {
         throw new DeviceError(
           'BAD_ARGUMENT',
-          'Not a credentials secret: expected 32 bytes as Base64 with padding (44 characters)',
+          'not a credentials secret: expected 32 bytes as Base64 with padding (44 characters)',
         );
       }
       await ensureSession();
@@ -200,10 +193,8 @@ function helloFrom(a: Record<string, string>): DeviceHello {
 /** Refused before anything is written: the device cannot take this (or the station's config is out of the protocol). */
 function refusal(why: string, cause: 'device' | 'config'): DeviceError {
   return cause === 'device'
-    ? new DeviceError('UNSUPPORTED_DEVICE', `The station cannot provision this device: ${why}`)
-    : new DeviceError('BAD_ARGUMENT', `The provisioning config breaks the device protocol: ${why}`, {
-        hint: 'Fix the realm, pairing URL or broker URL in the station settings',
-      });
+    ? new DeviceError('UNSUPPORTED_DEVICE', `the station cannot provision this device: ${why}`)
+    : new DeviceError('BAD_ARGUMENT', `the provisioning config breaks the device protocol: ${why}`);
 }
 
 function okArgs(verb: string, reply: Frame): Record<string, string> {
@@ -212,7 +203,7 @@ function okArgs(verb: string, reply: Frame): Record<string, string> {
     const wire = reply.args.code ?? '';
     const code: DeviceErrorCode = PASSTHROUGH_CODES.has(wire) ? (wire as DeviceErrorCode) : 'DEVICE_FAULT';
     const said = reply.args.msg ? `: ${reply.args.msg}` : '';
-    throw new DeviceError(code, `Device refused ${verb} (${wire || 'no code'})${said}`, {
+    throw new DeviceError(code, `device refused ${verb} (${wire || 'no code'})${said}`, {
       details: { command: verb, wireCode: wire },
     });
   }
@@ -235,5 +226,5 @@ function parseStatus(verb: string, a: Record<string, string>): StorageStatus {
 }
 
 function malformed(verb: string, what: string): DeviceError {
-  return new DeviceError('DEVICE_FAULT', `Malformed reply to ${verb}: ${what}`);
+  return new DeviceError('DEVICE_FAULT', `malformed reply to ${verb}: ${what}`);
 }

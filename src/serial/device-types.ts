@@ -59,24 +59,6 @@ export interface DeviceClient {
   close(): Promise<void>;
 }
 
-/**
- * Device-side and link-level error codes (DeviceError.code). Wire error codes are listed in
- * docs/device-protocol.md; link codes are the station's own.
- */
-export type DeviceErrorCode =
-  | 'ALREADY_WRITTEN' // a different secret is already stored (write-once)
-  | 'LOCKED' // storage is locked
-  | 'TORN' // storage is torn by an interrupted write
-  | 'NOT_ALLOWED' // e.g. factory reset on a device that does not allow it
-  | 'BAD_ARGUMENT' // device rejected an argument
-  | 'UNKNOWN_COMMAND'
-  | 'UNSUPPORTED_VERSION'
-  | 'UNSUPPORTED_DEVICE' // lacks a capability the station needs, or its frame limit is too small for the config
-  | 'DEVICE_FAULT' // device reported an internal error
-  | 'TIMEOUT' // no valid reply after all retries
-  | 'DISCONNECTED' // port closed / device unplugged
-  | 'PORT_ERROR'; // could not open the port (wrong path, busy, permissions)
-
 /** The digest of the protocol: SHA-256 over the 44 ASCII characters of the secret, lowercase hex. */
 export function secretDigest(credentialsSecret: string): string {
   return createHash('sha256').update(credentialsSecret, 'ascii').digest('hex');

@@ -87,7 +87,7 @@ export class FramedLink {
 
   private send(verb: string, args: Record<string, string>, timeoutMs: number): Promise<Frame> {
     if (this.closedReason !== undefined) {
-      return Promise.reject(new DeviceError('DISCONNECTED', `Device disconnected (${this.closedReason})`));
+      return Promise.reject(new DeviceError('DISCONNECTED', this.closedReason));
     }
     this.seq = this.seq >= 0xffff ? 1 : this.seq + 1;
     const frame: Frame = { dir: '>', seq: this.seq, verb, args };
@@ -106,8 +106,7 @@ export class FramedLink {
     if (p.attempts >= p.maxAttempts) {
       this.pending = undefined;
       p.reject(
-        new DeviceError('TIMEOUT', `No valid reply to ${p.frame.verb} after ${p.attempts} attempts`, {
-          hint: 'Check the cable and that the device is powered and in programming mode',
+        new DeviceError('TIMEOUT', `no valid reply to ${p.frame.verb} after ${p.attempts} attempts`, {
           details: { command: p.frame.verb, attempts: p.attempts, lastProblem: p.lastProblem ?? 'no reply' },
         }),
       );
@@ -171,7 +170,7 @@ export class FramedLink {
     if (p) {
       clearTimeout(p.timer);
       this.pending = undefined;
-      p.reject(new DeviceError('DISCONNECTED', `Device disconnected during ${p.frame.verb} (${reason})`));
+      p.reject(new DeviceError('DISCONNECTED', `during ${p.frame.verb}: ${reason}`));
     }
   }
 }

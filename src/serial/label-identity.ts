@@ -1,6 +1,6 @@
 // Does a scanned label name the device in the fixture? The label's identifier is compared with the
 // IDENTITY key of the same kind (docs/labels.md, "Label against device"): a mismatch is a label swap.
-import { canonicalDeviceId } from '../pairing/device-id.ts';
+import { canonicalDeviceId } from '../common/device-id.ts';
 import type { DeviceIdentity } from './device-types.ts';
 import type { ParsedLabel } from './label-parser.ts';
 

@@ -9,8 +9,9 @@
 //     (so an upper-case serial of 22 characters stays a serial), or prefixed `ID:`.
 //  5. Bare serial: matches serialPattern (default 4–32 of A–Z a–z 0–9 `-` `.` `/`, starting alphanumeric).
 // Anything else is LABEL_UNRECOGNISED.
-import { ImprintError } from '../common/errors.ts';
-import { isCanonicalDeviceId } from '../pairing/device-id.ts';
+
+import { isCanonicalDeviceId } from '../common/device-id.ts';
+import { errorClass } from '../common/errors.ts';
 
 export type LabelKind = 'serial' | 'mac' | 'device-id';
 
@@ -37,20 +38,26 @@ export const DEFAULT_SERIAL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9./-]{3,31}$/;
 const GS = '\x1d';
 const GS1_SYMBOLOGIES = new Set([']C1', ']d2', ']Q3', ']e0', ']J1']);
 
-export class LabelError extends ImprintError {
-  constructor(message: string, raw: string) {
-    super('LABEL_UNRECOGNISED', message, {
-      hint: 'Scan the device label again, or check the label format rules (docs/labels.md)',
-      details: { scanned: printable(raw) },
-    });
-    this.name = 'LabelError';
+export const LABEL_ERRORS = {
+  LABEL_UNRECOGNISED: {
+    message: 'The label was not recognised as a serial, MAC address, device id, GS1 code or URL.',
+    action: 'Scan the device label again, or check the label format rules (docs/labels.md).',
+  },
+} as const;
+
+const LabelCatalogueError = errorClass('LabelError', LABEL_ERRORS);
+
+/** A scan that names no device: `detail` says what was wrong with it, `details.scanned` shows it. */
+export class LabelError extends LabelCatalogueError {
+  constructor(detail: string, raw: string) {
+    super('LABEL_UNRECOGNISED', detail, { details: { scanned: printable(raw) } });
   }
 }
 
 export function parseLabel(input: string, opts: LabelParseOptions = {}): ParsedLabel {
   const aim = splitAimPrefix(input.trim());
   const raw = aim.text.trim();
-  if (raw === '') throw new LabelError('The scan was empty', input);
+  if (raw === '') throw new LabelError('the scan was empty', input);
   opts = { ...opts, symbology: opts.symbology ?? aim.symbology };
   const serialPattern = opts.serialPattern ?? DEFAULT_SERIAL_PATTERN;
 
@@ -64,7 +71,7 @@ export function parseLabel(input: string, opts: LabelParseOptions = {}): ParsedL
   if (isCanonicalDeviceId(id) && (id !== raw || /[a-z_]/.test(id)))
     return { kind: 'device-id', value: id, raw, source: 'device-id' };
   if (serialPattern.test(raw)) return { kind: 'serial', value: raw, raw, source: 'serial' };
-  throw new LabelError(`Label not recognised: "${printable(raw)}" is not a serial, MAC address, device id, GS1 code or URL`, raw);
+  throw new LabelError(`"${printable(raw)}" matches no rule`, raw);
 }
 
 /**
@@ -81,7 +88,7 @@ function fromUrl(raw: string, serialPattern: RegExp): ParsedLabel {
   try {
     url = new URL(raw);
   } catch {
-    throw new LabelError('Label not recognised: a malformed URL', raw);
+    throw new LabelError('a malformed URL', raw);
   }
   const segments = url.pathname.split('/').map((s) => safeDecode(s));
   const at = (ai: string) => {
@@ -91,13 +98,12 @@ function fromUrl(raw: string, serialPattern: RegExp): ParsedLabel {
   const gtin = at('01') ?? at('02');
   const serial = at('21') ?? url.searchParams.get('serial') ?? url.searchParams.get('sn') ?? undefined;
   if (serial) {
-    if (!serialPattern.test(serial))
-      throw new LabelError(`Label not recognised: the serial in the URL ("${printable(serial)}") is malformed`, raw);
+    if (!serialPattern.test(serial)) throw new LabelError(`the serial in the URL ("${printable(serial)}") is malformed`, raw);
     return { kind: 'serial', value: serial, raw, source: 'url', ...(gtin ? { gtin } : {}) };
   }
   const id = url.searchParams.get('device_id');
   if (id && isCanonicalDeviceId(id)) return { kind: 'device-id', value: id, raw, source: 'url' };
-  throw new LabelError('Label not recognised: the URL holds no serial (/21/…, ?serial=, ?sn=) or device id (?device_id=)', raw);
+  throw new LabelError('the URL holds no serial (/21/…, ?serial=, ?sn=) or device id (?device_id=)', raw);
 }
 
 // Fixed-length AIs (data length); every other AI listed in VARIABLE ends at GS or at the end.
@@ -130,11 +136,10 @@ const VARIABLE: Record<string, number> = {
 
 function fromGs1(raw: string, serialPattern: RegExp): ParsedLabel {
   const ais = raw.startsWith('(') ? parseBracketed(raw) : parseRawGs1(raw.replace(/^\x1d/, ''));
-  if (!ais) throw new LabelError('Label not recognised: a GS1 code that could not be read', raw);
+  if (!ais) throw new LabelError('a GS1 code that could not be read', raw);
   const serial = ais.get('21');
-  if (!serial) throw new LabelError('Label not recognised: the GS1 code has no serial number (AI 21)', raw);
-  if (!serialPattern.test(serial))
-    throw new LabelError(`Label not recognised: the GS1 serial ("${printable(serial)}") is malformed`, raw);
+  if (!serial) throw new LabelError('the GS1 code has no serial number (AI 21)', raw);
+  if (!serialPattern.test(serial)) throw new LabelError(`the GS1 serial ("${printable(serial)}") is malformed`, raw);
   const gtin = ais.get('01');
   return { kind: 'serial', value: serial, raw, source: 'gs1', ...(gtin ? { gtin } : {}) };
 }

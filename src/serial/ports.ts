@@ -4,11 +4,20 @@ import { existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { type OpenOptions, SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
-import type { PortInfo } from '../api/station-api.ts';
 import type { Logger } from '../common/logger.ts';
 import { DeviceError } from './device-error.ts';
 
 export const DEFAULT_BAUD_RATE = 115200;
+
+export interface PortInfo {
+  path: string;
+  manufacturer?: string;
+  serialNumber?: string;
+  vendorId?: string;
+  productId?: string;
+  /** Configured by hand (e.g. a PTY) rather than discovered. */
+  configured?: boolean;
+}
 
 /** serialport's binding seam (@serialport/bindings-interface ships no types for ESM resolution). */
 export type BindingInterface = OpenOptions['binding'];
@@ -92,12 +101,11 @@ const DEVICE_NODE_POLL_MS = 250;
 
 export function portError(path: string, e: Error): DeviceError {
   const text = e.message;
-  let hint = 'Check the port path in the settings';
-  if (/No such file|ENOENT|not found/i.test(text))
-    hint = 'The port does not exist: is the device plugged in, and is the path right?';
-  else if (/lock|busy|EBUSY/i.test(text)) hint = 'The port is in use by another program (or another fixture)';
-  else if (/permission|EACCES/i.test(text)) hint = 'No permission: add the station user to the dialout group';
-  return new DeviceError('PORT_ERROR', `Cannot open serial port ${path}: ${text}`, { hint, cause: e, details: { path } });
+  let why = text;
+  if (/No such file|ENOENT|not found/i.test(text)) why = `it does not exist (${text})`;
+  else if (/lock|busy|EBUSY/i.test(text)) why = `it is in use by another program or fixture (${text})`;
+  else if (/permission|EACCES/i.test(text)) why = `permission denied (${text})`;
+  return new DeviceError('PORT_ERROR', `${path}: ${why}`, { cause: e, details: { path } });
 }
 
 /** Close a port, resolving when closed (or at once when it already is). */

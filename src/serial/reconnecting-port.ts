@@ -59,7 +59,7 @@ export class ReconnectingPort extends EventEmitter<ReconnectingPortEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('open', onOpen);
-        reject(this.lastError ?? new DeviceError('PORT_ERROR', `Serial port ${this.path} did not open within ${timeoutMs} ms`));
+        reject(this.lastError ?? new DeviceError('PORT_ERROR', `${this.path} did not open within ${timeoutMs} ms`));
       }, timeoutMs);
       const onOpen = (port: SerialPortStream) => {
         clearTimeout(timer);

@@ -1,7 +1,7 @@
 // Fixture ports matched by USB identity (vendor id, product id, serial number) instead of path:
 // a USB-serial adapter can come back as /dev/ttyUSB1 after a re-plug, and keeps its fixture.
 import { SerialPort } from 'serialport';
-import { ImprintError } from '../common/errors.ts';
+import { DeviceError } from './device-error.ts';
 
 export interface UsbIdentity {
   vendorId: string;
@@ -43,13 +43,6 @@ export async function resolveUsbPort(
 ): Promise<string> {
   const found = matchUsbPorts(await list(), usb);
   if (found.length === 1) return found[0].path;
-  if (found.length === 0)
-    throw new ImprintError('USB_PORT_NOT_FOUND', `No serial port with ${describeUsb(usb)} is plugged in`, {
-      hint: 'Plug the fixture adapter in; the station finds it again by its USB identity',
-    });
-  throw new ImprintError(
-    'USB_PORT_AMBIGUOUS',
-    `${found.length} serial ports have ${describeUsb(usb)} (${found.map((p) => p.path).join(', ')})`,
-    { hint: "Add the adapter's USB serial number to the fixture so the station can tell them apart" },
-  );
+  if (found.length === 0) throw new DeviceError('USB_PORT_NOT_FOUND', describeUsb(usb));
+  throw new DeviceError('USB_PORT_AMBIGUOUS', `${describeUsb(usb)}: ${found.map((p) => p.path).join(', ')}`);
 }

@@ -1,7 +1,8 @@
 // Every way a device can fail at the station: a stable code, what happened (for the operator)
 // and what to do now. The UI shows message + action; QA searches the audit trail by code.
-import type { FailureInfo } from '../api/station-api.ts';
+
 import { ImprintError } from '../common/errors.ts';
+import type { FailureInfo } from './station-types.ts';
 
 export const FAILURES = {
   LABEL_UNREADABLE: {

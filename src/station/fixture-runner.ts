@@ -1,10 +1,11 @@
 // One fixture (a device socket) as an independent loop: wait for a scan if the fixture needs one,
 // wait for a device, run the workflow, release the device, repeat. Fixtures share nothing but the
 // station's databases, so a stalled or unplugged device only ever holds up its own fixture.
-import type { FixtureState, WorkflowStep } from '../api/station-api.ts';
+
 import { describeError } from '../common/errors.ts';
 import type { DeviceClient } from '../serial/device-types.ts';
 import type { DeviceJob, ProvisioningWorkflow, ProvisionResult } from './provisioning-workflow.ts';
+import type { FixtureState, WorkflowStep } from './station-types.ts';
 
 /** A device sitting in the fixture, ready to be provisioned. */
 export interface PresentedDevice {

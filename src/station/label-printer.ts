@@ -2,8 +2,8 @@
 // printer (TCP, port 9100 by default) or to a CUPS queue (`lp -o raw`).
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { ImprintError } from '../common/errors.ts';
 import type { LabelPrinterSettings } from './plant-types.ts';
+import { StationError } from './station-errors.ts';
 
 /** Serial and device id in text, and the device id as a DataMatrix (^BX). */
 export const DEFAULT_LABEL_TEMPLATE =
@@ -35,10 +35,7 @@ export async function sendLabel(printer: LabelPrinterSettings, zpl: string): Pro
     else await sendCups(printer.queue, Buffer.from(zpl, 'utf8'));
   } catch (e) {
     const where = printer.kind === 'tcp' ? `${printer.host}:${printer.port ?? 9100}` : `CUPS queue ${printer.queue}`;
-    throw new ImprintError('LABEL_PRINT_FAILED', `The label printer (${where}) did not take the label: ${(e as Error).message}`, {
-      hint: 'Check that the printer is on, has labels, and is reachable from the station',
-      cause: e,
-    });
+    throw new StationError('LABEL_PRINT_FAILED', `${where}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -1,7 +1,9 @@
 // Faults of the station itself, as opposed to faults of a device (failure-codes.ts). A device is
 // never failed for these: the whole line pauses with one of them, shows its message and action,
 // and resumes by itself once a retry of the step that hit it succeeds (line-gate.ts).
-import type { LinePause } from '../api/station-api.ts';
+
+import { errorClass } from '../common/errors.ts';
+import type { LinePause } from './station-types.ts';
 
 export const LINE_FAULTS = {
   STATION_STORAGE_FULL: {
@@ -43,6 +45,10 @@ export const LINE_FAULTS = {
 
 export type LineFaultCode = keyof typeof LINE_FAULTS;
 
+/** A station fault told to a caller that does not wait for it to clear (e.g. a sign-in that cannot be recorded). */
+export const LineFaultError = errorClass('LineFaultError', LINE_FAULTS);
+export type LineFaultError = InstanceType<typeof LineFaultError>;
+
 /** Storage faults block every station step; pairing faults block registrations (and new devices). */
 export type FaultScope = 'storage' | 'pairing';
 
@@ -79,6 +85,7 @@ const PAIRING_CODES: Record<string, LineFaultCode> = {
   REMOTE_ERROR: 'PAIRING_CORE_UNREACHABLE',
   MISSING_TOKEN: 'AGENT_TOKEN_REFUSED',
   INVALID_TOKEN: 'AGENT_TOKEN_REFUSED',
+  TOKEN_REFUSED: 'AGENT_TOKEN_REFUSED',
   UNAUTHORIZED: 'AGENT_TOKEN_REFUSED',
   UNAUTHORIZED_PATH: 'AGENT_TOKEN_REFUSED',
   REALM_NOT_FOUND: 'AGENT_TOKEN_REFUSED',

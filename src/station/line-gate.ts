@@ -5,7 +5,7 @@
 // before they start, and no fixture takes a new device. After a backoff (1 s doubling to 10 s) one
 // waiting step is retried; when it succeeds the line resumes and every waiting step goes on. A
 // step counts as done only once it has succeeded, so a pause loses nothing and fails no device.
-import { ImprintError } from '../common/errors.ts';
+import { catalogueMessage, ImprintError } from '../common/errors.ts';
 import {
   type FaultScope,
   LINE_FAULTS,
@@ -14,17 +14,15 @@ import {
   lineFaultOf,
   type StationStep,
 } from './line-faults.ts';
+import { STATION_ERRORS } from './station-errors.ts';
 
 /** The step could not run: the station was stopped while paused, or does not wait (one-shot commands). */
-export class LineInterrupted extends ImprintError {
+export class LineInterrupted extends ImprintError<'LINE_INTERRUPTED'> {
   readonly fault?: LineFault;
 
   constructor(fault: LineFault | undefined) {
-    super(
-      'LINE_INTERRUPTED',
-      fault ? `${LINE_FAULTS[fault.code].message} (${fault.detail})` : 'The line was stopped while it was paused',
-      { hint: fault ? LINE_FAULTS[fault.code].action : undefined },
-    );
+    const entry = fault ? LINE_FAULTS[fault.code] : STATION_ERRORS.LINE_INTERRUPTED;
+    super('LINE_INTERRUPTED', catalogueMessage(entry, fault?.detail), { hint: entry.action });
     this.name = 'LineInterrupted';
     this.fault = fault;
   }

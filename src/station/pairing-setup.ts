@@ -5,15 +5,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImprintError } from '../common/errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import { RemotePairingClient } from '../pairing/remote-client.ts';
-import { ConnectivityProbe } from '../sync/connectivity-probe.ts';
-import { FallbackPairingClient } from '../sync/offline-policy.ts';
-import { SyncState, syncStateFile } from '../sync/sync-state.ts';
 import type { StationConfig } from './station-config.ts';
+import { StationError } from './station-errors.ts';
 
 export function embeddedCoreDir(dataDir: string): string {
   return dataDir;
@@ -29,9 +26,7 @@ export async function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: st
   if (core.getRealm(config.realm)) return;
   const keyFile = realmKeyFile(dataDir, config.realm);
   if (existsSync(keyFile)) {
-    throw new ImprintError('REALM_KEY_ORPHANED', `A key for realm ${config.realm} exists but the realm does not`, {
-      hint: `Restore the embedded core's database or move ${keyFile} away`,
-    });
+    throw new StationError('REALM_KEY_ORPHANED', `realm ${config.realm}, key ${keyFile}`);
   }
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   ensurePrivateDir(join(embeddedCoreDir(dataDir), 'realm-keys'));
@@ -44,7 +39,7 @@ export async function ensureEmbeddedRealm(core: EmbeddedPairingCore, dataDir: st
   });
 }
 
-async function openEmbedded(dataDir: string, config: StationConfig): Promise<EmbeddedPairingCore> {
+export async function openEmbeddedPairing(dataDir: string, config: StationConfig): Promise<EmbeddedPairingCore> {
   const core = await EmbeddedPairingCore.open({ dataDir: embeddedCoreDir(dataDir), defaultBrokerUrl: config.brokerUrl });
   try {
     await ensureEmbeddedRealm(core, dataDir, config);
@@ -55,30 +50,52 @@ async function openEmbedded(dataDir: string, config: StationConfig): Promise<Emb
   return core;
 }
 
-export async function openPairing(opts: { dataDir: string; config: StationConfig; agentToken?: string }): Promise<PairingClient> {
+/**
+ * How the station registers while its remote core does not answer (`remote-with-offline-fallback`):
+ * a policy of src/sync, assembled with the application (src/api/pairing-policy.ts) and handed to
+ * the station, which never builds one itself.
+ */
+export type OfflinePolicy = (parts: {
+  dataDir: string;
+  config: StationConfig;
+  /** The remote core, with short timeouts so an outage never stalls the line. */
+  remote: RemotePairingClient;
+  openEmbedded: () => Promise<EmbeddedPairingCore>;
+}) => Promise<PairingClient>;
+
+export interface OpenPairingOptions {
+  dataDir: string;
+  config: StationConfig;
+  agentToken?: string;
+  offlinePolicy?: OfflinePolicy;
+}
+
+export async function openPairing(opts: OpenPairingOptions): Promise<PairingClient> {
   const { config } = opts;
-  if (config.pairing.mode === 'embedded') return openEmbedded(opts.dataDir, config);
-  if (!config.pairing.url) throw new ImprintError('BAD_CONFIG', 'pairing.url is required for a remote pairing core');
+  if (config.pairing.mode === 'embedded') return openEmbeddedPairing(opts.dataDir, config);
+  if (!config.pairing.url) throw new StationError('BAD_CONFIG', 'pairing.url is required for a remote pairing core');
   if (!opts.agentToken) {
-    throw new ImprintError('AGENT_TOKEN_MISSING', 'A remote pairing core needs an agent token', {
-      hint: 'Pass --agent-token or set IMPRINT_AGENT_TOKEN (plant IT mints it for the realm)',
-    });
+    throw new StationError('AGENT_TOKEN_MISSING');
   }
   if (config.pairing.mode !== 'remote-with-offline-fallback') {
     return new RemotePairingClient({ baseUrl: config.pairing.url, agentToken: opts.agentToken });
   }
-  // Offline fallback (src/sync/offline-policy.ts): short timeouts so an outage never stalls the line.
+  if (!opts.offlinePolicy) {
+    throw new StationError(
+      'BAD_CONFIG',
+      'remote-with-offline-fallback needs the offline policy of the imprint command or the station API',
+    );
+  }
   const remote = new RemotePairingClient({
     baseUrl: config.pairing.url,
     agentToken: opts.agentToken,
     timeoutMs: 3000,
     retries: 1,
   });
-  const embedded = await openEmbedded(opts.dataDir, config);
-  const state = SyncState.open(syncStateFile(opts.dataDir));
-  const probe = new ConnectivityProbe({ url: remote.url });
-  const client = new FallbackPairingClient({ remote, embedded, probe, state, stationId: config.stationId });
-  // Know the state before the first device (the station's status shows it); never blocks opening.
-  void client.refresh().catch(() => {});
-  return client;
+  return opts.offlinePolicy({
+    dataDir: opts.dataDir,
+    config,
+    remote,
+    openEmbedded: () => openEmbeddedPairing(opts.dataDir, config),
+  });
 }

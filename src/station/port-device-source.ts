@@ -2,7 +2,7 @@
 // "present" when it answers IDENTITY. Without a scanner, a new device is one whose serial differs
 // from the last one, or one that appears after the fixture was seen empty (so a re-seated device
 // is picked up again, and a finished one is not run twice).
-import type { FixtureSettings } from '../api/station-api.ts';
+
 import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';
 import { createDeviceClient, type SerialDeviceClient } from '../serial/device-client.ts';
@@ -11,6 +11,7 @@ import { type ListedUsbPort, resolveUsbPort } from '../serial/usb-match.ts';
 import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
 import type { DeviceLocator } from './recovery.ts';
+import type { FixtureSettings } from './station-types.ts';
 
 export interface PortDeviceSourceOptions {
   fixture: FixtureSettings;

@@ -5,29 +5,23 @@
 // the write. Every station-side step (registration, write-ahead record, trail, registry) runs
 // through the line gate: a fault of the station itself pauses the whole line and the step waits
 // to be retried; it never fails the device (line-gate.ts).
-import type { FailureInfo, WorkflowStep } from '../api/station-api.ts';
+
 import type { AuditEventInput, AuditOutcome } from '../audit/audit-types.ts';
+import { canonicalDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../common/device-id.ts';
 import { describeError, ImprintError } from '../common/errors.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
-import { canonicalDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../pairing/device-id.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
+import { type DeviceErrorCode, isDeviceError } from '../serial/device-error.ts';
 import type { DeviceClient, DeviceIdentity, ProvisioningConfig, StorageStatus } from '../serial/device-types.ts';
 import { checkLabel } from '../serial/label-identity.ts';
+import type { ParsedLabel } from '../serial/label-parser.ts';
+import type { DeviceIdRule } from './device-id-rule.ts';
 import { type FailureCode, StationFailure } from './failure-codes.ts';
 import type { LineFault, StationStep } from './line-faults.ts';
 import { LineGate, LineInterrupted } from './line-gate.ts';
 import type { SecretVault } from './secret-vault.ts';
 import type { StationDb } from './station-db.ts';
-
-/** A scanned label, as src/serial/label-parser.ts parses it. */
-export interface ScannedLabel {
-  kind: 'serial' | 'mac' | 'device-id';
-  value: string;
-  raw: string;
-  gtin?: string;
-}
-
-export type DeviceIdRule = { kind: 'uuidv5'; namespace: string } | { kind: 'as-scanned' };
+import type { FailureInfo, WorkflowStep } from './station-types.ts';
 
 /** Where audit events go (the AuditTrail, or a test double). */
 export interface AuditSink {
@@ -49,7 +43,7 @@ export interface WorkflowContext {
   audit: AuditSink;
   deviceIdRule: DeviceIdRule;
   /** Label parser (src/serial/label-parser.ts); throws on a label it does not recognise. */
-  parseLabel: (text: string) => ScannedLabel;
+  parseLabel: (text: string) => ParsedLabel;
   /** Written into the device's provisioning config. */
   pairingUrl: string;
   brokerUrl?: string;
@@ -97,22 +91,29 @@ export interface WorkflowTiming {
   pausedMs: number;
 }
 
-const DEVICE_CODES: Partial<Record<string, FailureCode>> = {
+/** Each device error as the device's failure; undefined: the failure of the step that met it. */
+const DEVICE_FAILURES: Record<DeviceErrorCode, FailureCode | undefined> = {
   TIMEOUT: 'DEVICE_TIMEOUT',
   DISCONNECTED: 'DEVICE_DISCONNECTED',
   PORT_ERROR: 'PORT_ERROR',
+  // The fixture's adapter is not found by its USB identity: its port cannot be opened.
+  USB_PORT_NOT_FOUND: 'PORT_ERROR',
+  USB_PORT_AMBIGUOUS: 'PORT_ERROR',
   TORN: 'STORAGE_TORN',
   LOCKED: 'STORAGE_LOCKED',
   ALREADY_WRITTEN: 'UNKNOWN_SECRET',
   DEVICE_FAULT: 'DEVICE_FAULT',
   UNSUPPORTED_VERSION: 'UNSUPPORTED_DEVICE',
   UNSUPPORTED_DEVICE: 'UNSUPPORTED_DEVICE',
+  NOT_ALLOWED: undefined,
+  BAD_ARGUMENT: undefined,
+  UNKNOWN_COMMAND: undefined,
 };
 
 /** Map a device-side error to a failure code; `fallback` for refusals specific to the step. */
 function deviceFailure(e: unknown, fallback: FailureCode): StationFailure {
   if (e instanceof StationFailure) return e;
-  const code = e instanceof ImprintError ? DEVICE_CODES[e.code] : undefined;
+  const code = isDeviceError(e) ? DEVICE_FAILURES[e.code] : undefined;
   return new StationFailure(code ?? fallback, { detail: describeError(e), cause: e });
 }
 
@@ -144,7 +145,7 @@ class DeviceRun {
   private deviceId?: string;
   private hardwareSerial?: string;
   private fingerprint?: string;
-  private label?: ScannedLabel;
+  private label?: ParsedLabel;
   private events: AuditEventInput[] = [];
   private step: WorkflowStep = 'identify';
   private stepStarted = performance.now();

@@ -1,8 +1,8 @@
 // Where the station keeps small secrets it must remember (agent tokens): behind an interface so
 // the Electron shell can put them in the OS keychain (safeStorage) instead of this 0600 file.
 import { existsSync, readFileSync } from 'node:fs';
-import { ImprintError } from '../common/errors.ts';
 import { writePrivateFile } from '../common/private-fs.ts';
+import { StationError } from './station-errors.ts';
 
 export interface SecretStore {
   get(name: string): Promise<string | undefined>;
@@ -28,9 +28,7 @@ export class FileSecretStore implements SecretStore {
     } catch {
       // fall through: never echo the file's content, it holds secrets
     }
-    throw new ImprintError('SECRET_STORE_CORRUPT', `The secret store ${this.file} is not valid JSON`, {
-      hint: 'Restore it from a backup or delete it and set the agent token again',
-    });
+    throw new StationError('SECRET_STORE_CORRUPT', this.file);
   }
 
   private write(values: Record<string, string>): void {

@@ -4,11 +4,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ImprintError } from '../common/errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import { secretFingerprint } from '../common/secret-fingerprint.ts';
 import { secretDigest } from '../serial/device-types.ts';
 import type { NewVaultRow, StationDb, VaultRow, WrittenDevice } from './station-db.ts';
+import { StationError } from './station-errors.ts';
 
 const FORMAT_V1 = 1;
 const KEY_BYTES = 32;
@@ -37,26 +37,16 @@ export function loadOrCreateStationKey(keyFile: string, opts: { create: boolean 
   if (existsSync(keyFile)) {
     const mode = statSync(keyFile).mode & 0o777;
     if (mode & 0o077) {
-      throw new ImprintError(
-        'VAULT_KEY_INSECURE',
-        `The station key ${keyFile} is readable by others (mode ${mode.toString(8)})`,
-        {
-          hint: `Run: chmod 600 ${keyFile}`,
-        },
-      );
+      throw new StationError('VAULT_KEY_INSECURE', `${keyFile}, mode ${mode.toString(8)}: run chmod 600 ${keyFile}`);
     }
     const key = readFileSync(keyFile);
     if (key.length !== KEY_BYTES) {
-      throw new ImprintError('VAULT_KEY_INVALID', `The station key ${keyFile} is not a ${KEY_BYTES}-byte key (damaged or cut)`, {
-        hint: 'Restore station.key from its backup. Only if `imprint station status` lists no pending record, move the file away: the station then makes a new key',
-      });
+      throw new StationError('VAULT_KEY_INVALID', `${keyFile} holds ${key.length} bytes`);
     }
     return key;
   }
   if (!opts.create) {
-    throw new ImprintError('VAULT_KEY_MISSING', `The station key ${keyFile} is missing but pending records exist`, {
-      hint: 'Restore the station key file from its backup; without it pending records cannot be recovered',
-    });
+    throw new StationError('VAULT_KEY_MISSING', keyFile);
   }
   ensurePrivateDir(dirname(keyFile));
   const key = randomBytes(KEY_BYTES);
@@ -120,7 +110,7 @@ export class SecretVault {
   reveal(row: VaultRow): string {
     const sealed = row.sealed;
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT_V1) {
-      throw new ImprintError('VAULT_RECORD_INVALID', `Write-ahead record ${row.id} has an unknown format`);
+      throw new StationError('VAULT_RECORD_INVALID', `record ${row.id} has an unknown format`);
     }
     const iv = sealed.subarray(1, 1 + IV_BYTES);
     const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
@@ -131,9 +121,7 @@ export class SecretVault {
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
     } catch {
-      throw new ImprintError('VAULT_RECORD_INVALID', `Write-ahead record ${row.id} does not open with this station key`, {
-        hint: 'The station key file does not belong to this database, or the record was altered',
-      });
+      throw new StationError('VAULT_RECORD_INVALID', `record ${row.id} does not open with this station key`);
     }
   }
 

@@ -7,7 +7,6 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImprintError } from '../common/errors.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient, type DeviceClientOptions, type SerialDeviceClient } from '../serial/device-client.ts';
 import { openDevicePort } from '../serial/ports.ts';
@@ -18,6 +17,7 @@ import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner
 import type { LineWorkerReply, LineWorkerRequest } from './line-sim-worker.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
 import type { LocatedDevice } from './recovery.ts';
+import { StationError } from './station-errors.ts';
 
 export type SimulatedFault = 'label-swap' | 'pre-written' | 'power-loss' | 'unplug-mid-write' | 'noisy-line' | 'silent';
 
@@ -197,12 +197,12 @@ class PtyLine {
         else if (msg.type === 'done') {
           const p = this.pending.get(msg.id);
           this.pending.delete(msg.id);
-          if (msg.error) p?.reject(new ImprintError('SIMULATOR_ERROR', msg.error));
+          if (msg.error) p?.reject(new StationError('SIMULATOR_ERROR', msg.error));
           else p?.resolve(msg.path);
         }
       });
       child.once('exit', (code) => {
-        const err = new ImprintError('SIMULATOR_ERROR', `simulated line worker exited (${code})`);
+        const err = new StationError('SIMULATOR_ERROR', `the simulated line's worker exited (${code})`);
         reject(err);
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();

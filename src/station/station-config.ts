@@ -6,13 +6,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
-import type { StationSettings } from '../api/station-api.ts';
-import { ImprintError } from '../common/errors.ts';
+import { DEFAULT_DEVICE_ID_NAMESPACE } from '../common/device-id.ts';
 import { writePrivateFile } from '../common/private-fs.ts';
-import { DEFAULT_DEVICE_ID_NAMESPACE } from '../pairing/device-id.ts';
+import { DeviceIdRuleSchema } from './device-id-rule.ts';
 import { PLANT_CONFIG_MEMBERS, UsbIdentitySchema } from './plant-config.ts';
-
-const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+import { StationError } from './station-errors.ts';
+import type { StationSettings } from './station-types.ts';
 
 export const FixtureSettingsSchema = Type.Object(
   {
@@ -37,10 +36,7 @@ export const StationConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    deviceIdRule: Type.Union([
-      Type.Object({ kind: Type.Literal('uuidv5'), namespace: Uuid }, { additionalProperties: false }),
-      Type.Object({ kind: Type.Literal('as-scanned') }, { additionalProperties: false }),
-    ]),
+    deviceIdRule: DeviceIdRuleSchema,
     fixtures: Type.Array(FixtureSettingsSchema),
     simulatedFixtures: Type.Integer({ minimum: 0, maximum: 64 }),
     /** Written into each device's provisioning config: the URL devices reach pairing on. */
@@ -83,17 +79,15 @@ export function parseStationConfig(value: unknown, source = 'station config'): S
       .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'boolean')
       .slice(0, 8)
       .map((e) => `${e.instancePath || '/'} ${e.message}`);
-    throw new ImprintError('BAD_CONFIG', `Invalid ${source}: ${problems.join('; ')}`, {
-      hint: 'Fix the listed fields (see docs/station.md, "Configuration file")',
-    });
+    throw new StationError('BAD_CONFIG', `${source}: ${problems.join('; ')}`);
   }
   const ids = new Set<string>();
   for (const f of value.fixtures) {
-    if (ids.has(f.id)) throw new ImprintError('BAD_CONFIG', `Invalid ${source}: fixture id "${f.id}" is used twice`);
+    if (ids.has(f.id)) throw new StationError('BAD_CONFIG', `${source}: fixture id "${f.id}" is used twice`);
     ids.add(f.id);
   }
   if (value.pairing.mode !== 'embedded' && !value.pairing.url) {
-    throw new ImprintError('BAD_CONFIG', `Invalid ${source}: pairing.url is required when pairing.mode is ${value.pairing.mode}`);
+    throw new StationError('BAD_CONFIG', `${source}: pairing.url is required when pairing.mode is ${value.pairing.mode}`);
   }
   return value;
 }
@@ -101,14 +95,14 @@ export function parseStationConfig(value: unknown, source = 'station config'): S
 /** Load a config file; a missing file yields the defaults (merged with nothing). */
 export function loadStationConfig(file: string, opts: { mustExist?: boolean } = {}): StationConfig {
   if (!existsSync(file)) {
-    if (opts.mustExist) throw new ImprintError('BAD_CONFIG', `Config file not found: ${file}`);
+    if (opts.mustExist) throw new StationError('BAD_CONFIG', `config file not found: ${file}`);
     return defaultStationConfig();
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new ImprintError('BAD_CONFIG', `Config file ${file} is not valid JSON: ${(e as Error).message}`);
+    throw new StationError('BAD_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`);
   }
   // Missing keys take their defaults so a hand-written file can stay short.
   const merged = parsed && typeof parsed === 'object' ? { ...defaultStationConfig(), ...(parsed as object) } : parsed;

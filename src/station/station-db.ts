@@ -3,8 +3,8 @@
 // a record must be on disk before the device is sent its secret.
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { ImprintError } from '../common/errors.ts';
 import { preparePrivateDatabase } from '../common/private-fs.ts';
+import { StationError } from './station-errors.ts';
 
 const VAULT_WRITER = new URL('./vault-writer-worker.mjs', import.meta.url);
 
@@ -195,7 +195,7 @@ class VaultWriter {
       if (m.error !== undefined) {
         // The SQLite or errno code travels with the message: it says whether the station's disk is full.
         const cause = Object.assign(new Error(m.error), { code: m.code });
-        w?.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${m.error}`, { cause }));
+        w?.reject(new StationError('VAULT_WRITE_FAILED', m.error, { cause }));
       } else w?.resolve(m.rowid!);
     });
     this.worker.on('error', (e) => this.failAll(e));
@@ -212,8 +212,7 @@ class VaultWriter {
   }
 
   private failAll(e: Error): void {
-    for (const w of this.waiting.values())
-      w.reject(new ImprintError('VAULT_WRITE_FAILED', `write-ahead record not stored: ${e.message}`));
+    for (const w of this.waiting.values()) w.reject(new StationError('VAULT_WRITE_FAILED', e.message));
     this.waiting.clear();
   }
 
@@ -286,10 +285,7 @@ export class StationDb {
     } catch (e) {
       db?.close();
       // The SQLite code stays in the cause: a damaged or full disk is told as such (line-faults.ts).
-      throw new ImprintError('STATION_DB_UNUSABLE', `The station database ${file} cannot be used: ${(e as Error).message}`, {
-        cause: e,
-        hint: 'Restore the data folder from its backup; pending secrets are only recoverable with station.db and station.key',
-      });
+      throw new StationError('STATION_DB_UNUSABLE', `${file}: ${(e as Error).message}`, { cause: e });
     }
   }
 

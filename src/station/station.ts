@@ -2,29 +2,20 @@
 // UI and the CLI see of it (status snapshot, live events, start/stop, scans, counters).
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type {
-  FixtureState,
-  LinePause,
-  OperatorSession,
-  PairingStatus,
-  ShiftCounters,
-  StationEvent,
-  StationStatus,
-} from '../api/station-api.ts';
+import { AuditError } from '../audit/audit-errors.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import type { AuditEvent, AuditEventInput, Batch } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClientOptions } from '../serial/device-client.ts';
 import { parseLabel } from '../serial/label-parser.ts';
 import { openScannerReader } from '../serial/scanner-reader.ts';
-import { isOfflineAware } from '../sync/offline-policy.ts';
 import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { lineFaultOf, linePauseInfo } from './line-faults.ts';
 import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
-import { openPairing } from './pairing-setup.ts';
+import { isOfflineAware } from './offline-status.ts';
+import { type OfflinePolicy, openPairing } from './pairing-setup.ts';
 import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
 import { PostPassActions } from './post-pass-actions.ts';
@@ -34,6 +25,16 @@ import { SecretVault } from './secret-vault.ts';
 import { SimulatedLine, type SimulatedLineOptions, simulatedDeviceLocator, simulatedFixtureId } from './simulated-line.ts';
 import { DEFAULT_PAIRING_URL, loadStationConfig, type StationConfig, stationConfigPath } from './station-config.ts';
 import { type RegistryRow, StationDb, type VaultRow } from './station-db.ts';
+import { StationError } from './station-errors.ts';
+import type {
+  FixtureState,
+  LinePause,
+  OperatorSession,
+  PairingStatus,
+  ShiftCounters,
+  StationEvent,
+  StationStatus,
+} from './station-types.ts';
 import { TrailCounters } from './trail-counters.ts';
 
 /** A store that cannot be opened because of the disk (damaged, full, read-only) is named in the error. */
@@ -42,7 +43,7 @@ async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
     return await open();
   } catch (e) {
     if (!lineFaultOf(e, 'data') || (e as Error).message.includes(file)) throw e;
-    throw new ImprintError('STATION_DATA_UNUSABLE', `${file} cannot be used: ${(e as Error).message}`, { cause: e });
+    throw new StationError('STATION_DATA_UNUSABLE', `${file}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -59,6 +60,8 @@ export interface StationOptions {
   pairing?: PairingClient;
   /** Agent token for a remote core (never logged, never stored by the station itself). */
   agentToken?: string;
+  /** The policy for `remote-with-offline-fallback`, assembled by the application (src/api/pairing-policy.ts). */
+  offlinePolicy?: OfflinePolicy;
   /** Run a simulated line instead of the configured fixtures. */
   simulate?: Omit<SimulatedLineOptions, 'dataDir'>;
   operator?: string;
@@ -216,7 +219,7 @@ export class Station extends EventEmitter<StationEvents> {
         ? { client: opts.pairing, owns: false }
         : {
             client: await naming(join(opts.dataDir, 'pairing.sqlite'), () =>
-              openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken }),
+              openPairing({ dataDir: opts.dataDir, config, agentToken: opts.agentToken, offlinePolicy: opts.offlinePolicy }),
             ),
             owns: true,
           };
@@ -278,7 +281,7 @@ export class Station extends EventEmitter<StationEvents> {
   async acknowledgeFailure(fixtureId: string): Promise<void> {
     const runner = this.runners.find((r) => r.id === fixtureId);
     const held = runner?.state.heldFailure;
-    if (!runner || !held) throw new ImprintError('NOTHING_TO_ACKNOWLEDGE', `Fixture ${fixtureId} holds no failure`);
+    if (!runner || !held) throw new StationError('NOTHING_TO_ACKNOWLEDGE', `fixture ${fixtureId}`);
     await this.audit.append({
       station: this.config.stationId,
       operator: this.operator?.name,
@@ -310,7 +313,7 @@ export class Station extends EventEmitter<StationEvents> {
 
   async openBatch(workOrder: string): Promise<Batch> {
     const operator = this.operator?.name;
-    if (!operator) throw new ImprintError('NOT_SIGNED_IN', 'Sign in before opening a batch');
+    if (!operator) throw new StationError('NOT_SIGNED_IN', 'a batch is opened by someone signed in');
     const batch = await this.audit.openBatch({ workOrder, operator });
     this.publishStatus();
     return batch;
@@ -318,7 +321,7 @@ export class Station extends EventEmitter<StationEvents> {
 
   async closeBatch(): Promise<Batch> {
     const current = this.audit.currentBatch();
-    if (!current) throw new ImprintError('NO_OPEN_BATCH', 'No batch is open');
+    if (!current) throw new AuditError('AUDIT_NO_OPEN_BATCH');
     const batch = await this.audit.closeBatch(current.id);
     this.publishStatus();
     return batch;
@@ -327,11 +330,9 @@ export class Station extends EventEmitter<StationEvents> {
   /** A scan (keyboard wedge or typed): to the named fixture, or the first one waiting for a scan. */
   async submitScan(text: string, fixtureId?: string): Promise<void> {
     const candidates = fixtureId ? this.runners.filter((r) => r.id === fixtureId) : this.runners.filter((r) => r.waitingForScan);
-    if (fixtureId && candidates.length === 0) throw new ImprintError('UNKNOWN_FIXTURE', `No fixture ${fixtureId}`);
+    if (fixtureId && candidates.length === 0) throw new StationError('UNKNOWN_FIXTURE', fixtureId);
     for (const r of candidates) if (r.offerScan(text)) return;
-    throw new ImprintError('NO_FIXTURE_WAITING', 'No fixture is waiting for a scan', {
-      hint: 'Put the device in a free fixture first, then scan its label',
-    });
+    throw new StationError('NO_FIXTURE_WAITING');
   }
 
   // ── running ──────────────────────────────────────────────────────────────────────────────

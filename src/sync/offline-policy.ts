@@ -6,39 +6,19 @@
 //   soon as it answers again (probed with GET /health, short timeout, cached);
 // - `embedded`: the station is the authority (fully detached plant): the embedded core alone.
 import { randomUUID } from 'node:crypto';
+import { canonicalDeviceId } from '../common/device-id.ts';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
-import { canonicalDeviceId } from '../pairing/device-id.ts';
 import type { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import type { DeviceInfo, PairingClient, RegisterOptions, VerifyResult } from '../pairing/pairing-api.ts';
+import type { OfflineAwarePairingClient, OfflineState, RegistrationContext } from '../station/offline-status.ts';
 import type { ConnectivityProbe } from './connectivity-probe.ts';
 import type { SyncState } from './sync-state.ts';
 
 export type PairingPolicy = 'embedded' | 'remote' | 'remote-with-offline-fallback';
 
-/** Who registers and under which batch: the station supplies it (operator signed in, batch open). */
-export interface RegistrationContext {
-  operator?: string;
-  batchId?: string;
-}
-
-export interface OfflineState {
-  reachable: boolean;
-  offline: boolean;
-  /** The batch offline registrations go to when no batch is open (one per outage). */
-  outageBatch?: string;
-}
-
-/** A pairing client that can tell the station it went offline (duck-typed so the station needs no import). */
-export interface OfflineAwarePairingClient extends PairingClient {
-  setContext(context: () => RegistrationContext): void;
-  onOfflineChange(listener: (state: OfflineState) => void): () => void;
-  offlineState(): OfflineState;
-}
-
-export function isOfflineAware(c: PairingClient): c is OfflineAwarePairingClient {
-  return typeof (c as Partial<OfflineAwarePairingClient>).onOfflineChange === 'function';
-}
+export type { OfflineAwarePairingClient, OfflineState, RegistrationContext } from '../station/offline-status.ts';
+export { isOfflineAware } from '../station/offline-status.ts';
 
 /** Transport failures: the remote core did not answer (or answered 5xx), so nothing was decided there. */
 export function isUnreachable(e: unknown): boolean {

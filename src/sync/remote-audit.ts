@@ -2,7 +2,7 @@
 // (`GET /v1/{realm}/agent/audit/events`, agent scope). One client for `imprint audit query --remote`
 // and the QA view's "All stations (remote core)" scope. The agent token goes in the request only.
 import type { AuditEvent, AuditQuery } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
+import { SyncError } from './sync-errors.ts';
 
 export interface RemoteAuditTarget {
   remoteUrl: string;
@@ -42,16 +42,13 @@ export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQu
       signal: AbortSignal.timeout(target.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new ImprintError('UNREACHABLE', `The remote pairing core ${host} did not answer`, {
-      cause: e,
-      hint: 'Check the network and that the remote core is running, then search again',
-    });
+    throw new SyncError('SYNC_UNREACHABLE', host, { cause: e });
   }
   const body = (await res.json().catch(() => undefined)) as { data?: { events: AuditEvent[] }; errors?: unknown } | undefined;
   if (res.status !== 200 || !body?.data) {
     const why =
       res.status === 401 || res.status === 403 ? 'the agent token was refused' : JSON.stringify(body?.errors ?? res.status);
-    throw new ImprintError('REMOTE_QUERY_FAILED', `The remote core ${host} refused the query: ${why}`);
+    throw new SyncError('REMOTE_QUERY_FAILED', `${host}: ${why}`);
   }
   return body.data.events;
 }

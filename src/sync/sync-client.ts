@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventFromEntry } from '../audit/audit-canonical.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
-import { ImprintError } from '../common/errors.ts';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
+import { SyncError } from './sync-errors.ts';
 import { SyncState, syncStateFile } from './sync-state.ts';
 
 export interface SyncOptions {
@@ -122,7 +122,7 @@ export class SyncClient {
 
   constructor(opts: SyncOptions) {
     if (!URL.canParse(opts.remoteUrl) || !/^https?:$/.test(new URL(opts.remoteUrl).protocol))
-      throw new ImprintError('INVALID_URL', `--remote must be an http(s) URL, not ${opts.remoteUrl}`);
+      throw new SyncError('REMOTE_URL_INVALID', opts.remoteUrl);
     this.#base = opts.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
     this.#o = { deviceChunk: 1000, eventChunk: 5000, timeoutMs: 30_000, concurrency: 2, ...opts };
   }
@@ -151,23 +151,13 @@ export class SyncClient {
       return { status: res.status, body: answer };
     } catch (e) {
       const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error).name;
-      throw new ImprintError('SYNC_UNREACHABLE', `The remote pairing core ${new URL(this.#base).host} did not answer (${code})`, {
-        hint: 'Nothing is lost: run imprint sync again when the network is back (it resumes where it stopped)',
-        cause: e,
-      });
+      throw new SyncError('SYNC_UNREACHABLE', `${new URL(this.#base).host}: ${code}`, { cause: e });
     }
   }
 
-  #refused(what: string, a: ApiAnswer): ImprintError {
+  #refused(what: string, a: ApiAnswer): SyncError {
     const detail = a.body?.errors ? JSON.stringify(a.body.errors) : `HTTP ${a.status}`;
-    const hint =
-      a.status === 401 || a.status === 403
-        ? 'Check the agent token (its realm and a_pa scope must allow agent/imports/.* and agent/audit/.*)'
-        : undefined;
-    return new ImprintError('SYNC_REFUSED', `The remote pairing core refused ${what}: ${detail}`, {
-      hint,
-      details: { status: a.status },
-    });
+    return new SyncError('SYNC_REFUSED', `${what}: ${detail}`, { details: { status: a.status } });
   }
 
   async run(): Promise<SyncSummary> {
@@ -277,11 +267,7 @@ export class SyncClient {
     const head = headAnswer.body?.data as { accepted_up_to: number; last_hash: string };
     let cursor = head.accepted_up_to;
     if (cursor > trail.lastSeq || (cursor > 0 && trail.hashAt(cursor) !== head.last_hash)) {
-      throw new ImprintError(
-        'SYNC_CHAIN_MISMATCH',
-        `The remote core holds a different chain for station ${o.stationId} (up to event ${cursor})`,
-        { hint: 'Another station uses the same station id, or this trail was replaced: ask QA before syncing it' },
-      );
+      throw new SyncError('SYNC_CHAIN_MISMATCH', `station ${o.stationId}, up to event ${cursor}`);
     }
     const start = cursor;
     const total = trail.lastSeq - start;
@@ -293,14 +279,9 @@ export class SyncClient {
       if (a.status !== 200) {
         const seq = a.body?.errors?.seq;
         if (typeof seq === 'number') {
-          throw new ImprintError(
-            'SYNC_CHAIN_REFUSED',
-            `The remote core refused this station's audit chain at event ${seq}: ${String(a.body?.errors?.detail ?? '')}`,
-            {
-              hint: 'Run imprint audit verify on this station: its trail was altered or is incomplete',
-              details: { seq, status: a.status },
-            },
-          );
+          throw new SyncError('SYNC_CHAIN_REFUSED', `at event ${seq}: ${String(a.body?.errors?.detail ?? '')}`, {
+            details: { seq, status: a.status },
+          });
         }
         throw this.#refused('audit events', a);
       }

@@ -3,9 +3,31 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SyncStatus } from '../api/station-api.ts';
 import { CONFLICT_ADVICE, type SyncSummary } from './sync-client.ts';
 import { SyncState, syncStateFile } from './sync-state.ts';
+
+/** Offline batches and sync (issue 6, docs/sync.md). */
+export interface SyncConflictView {
+  deviceId: string;
+  batch?: string;
+  reason: string;
+  at: string;
+  remote: string;
+}
+
+export interface SyncStatus {
+  /** The remote pairing core synced to (pairing.url); undefined when none is configured. */
+  remote?: string;
+  /** Registrations of the embedded core the remote has not accepted yet (conflicts included). */
+  pendingDevices: number;
+  /** Audit events past the remote's last acknowledgement. */
+  pendingEvents: number;
+  lastSync?: { at: string; remote: string; imported: number; alreadyPresent: number; conflicts: number; eventsSent: number };
+  /** Devices the remote refused (registered elsewhere, already confirmed): for QA. */
+  conflicts: SyncConflictView[];
+  /** What QA does about a conflict. */
+  advice: string;
+}
 
 function readOnly<T>(file: string, read: (db: Database.Database) => T, empty: T): T {
   if (!existsSync(file)) return empty;

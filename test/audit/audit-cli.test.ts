@@ -156,7 +156,7 @@ describe('imprint audit / batch CLI', () => {
       imprint(['audit', 'export', '--format', 'xml', '--data', data]),
     ]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^imprint: AUDIT_NOT_FOUND: no audit trail at .*nowhere/);
+    assert.match(missing.stderr, /^imprint: AUDIT_NOT_FOUND: No audit trail here \(.*nowhere/);
     assert.equal(format.code, 2);
     assert.match(format.stderr, /xml/);
   });

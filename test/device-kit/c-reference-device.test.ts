@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { runDeviceKit } from '../../src/serial/conformance/run-device-kit.ts';
 import { crcHex } from '../../src/serial/crc16.ts';

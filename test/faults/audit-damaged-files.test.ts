@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
+import { EXIT } from '../../src/cli/exit-codes.ts';
 import { imprintCli, STATION, seed, tempDir } from '../audit/audit-fixtures.ts';
 
 const JS_ERROR = /Cannot read properties|TypeError|ReferenceError|at .*\.(ts|mjs|js):\d+/;
@@ -82,10 +83,10 @@ describe('damaged and read-only audit files', () => {
         assert.doesNotMatch(verify.stdout + verify.stderr, JS_ERROR);
         for (const r of [exp, query]) {
           assert.doesNotMatch(r.stdout + r.stderr, JS_ERROR);
-          // A page that still reads fine may serve a query; an error is one line with its code.
+          // A page that still reads fine may serve a query; an error is one line with its code, then what to do.
           if (r.code !== 0) {
-            assert.equal(r.code, 1);
-            assert.match(r.stderr, /^imprint: AUDIT_[A-Z_]+: .+\n$/);
+            assert.equal(r.code, /^imprint: AUDIT_DAMAGED/.test(r.stderr) ? EXIT.TRAIL_BROKEN : EXIT.ERROR, r.stderr);
+            assert.match(r.stderr, /^imprint: AUDIT_[A-Z_]+: .+\n {2}→ .+\n$/);
           }
         }
       } finally {

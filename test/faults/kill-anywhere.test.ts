@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { EXIT } from '../../src/cli/exit-codes.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { seededRandom } from '../../src/sim/seeded-random.ts';
@@ -190,10 +191,10 @@ test('kill -9 at any point, then recover (and --discard / --set-aside where no d
     }
     const recover = await imprint(['station', 'recover', '--config', configFile, '--data', data]);
     assert.ok(
-      recover.code === 0 || recover.code === 3,
+      recover.code === 0 || recover.code === EXIT.PENDING,
       `round ${round}: recover exit ${recover.code}\n${recover.stdout}${recover.stderr}`,
     );
-    if (recover.code === 3) {
+    if (recover.code === EXIT.PENDING) {
       // What no device can settle any more: audited decisions.
       const status = JSON.parse((await imprint(['station', 'status', '--json', '--data', data])).stdout);
       if (status.pending.length) {
@@ -209,7 +210,7 @@ test('kill -9 at any point, then recover (and --discard / --set-aside where no d
           '--operator',
           'qa-lead',
         ]);
-        assert.ok(r.code === 0 || r.code === 3, r.stdout + r.stderr);
+        assert.ok(r.code === 0 || r.code === EXIT.PENDING, r.stdout + r.stderr);
         assert.match(r.stdout, /Discarding gives the pending secret up/);
         decisions.discarded += status.pending.length;
       }

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedPairingCore, type RealmConfig } from '../../src/pairing/embedded-core.ts';
-import type { PairingErrorCode } from '../../src/pairing/pairing-api.ts';
+import { HTTP_ANSWERS } from '../../src/pairing/http/error-replies.ts';
+import { type PairingCode, PairingError } from '../../src/pairing/pairing-errors.ts';
 import { makeAgentKeyPair, type PemKeyPair } from './pairing-keys.ts';
 import { freshSchema, type TestSchema, testStoreEngine } from './pg-test-db.ts';
 
@@ -67,12 +68,13 @@ export async function openTestCore(
   return t;
 }
 
-/** For assert.throws/rejects: a PairingError with this code (and HTTP status, when given). */
-export function isPairingError(code: PairingErrorCode, status?: number) {
+/** For assert.throws/rejects: a PairingError with this code (and the HTTP status its code answers, when given). */
+export function isPairingError(code: PairingCode, status?: number) {
   return (e: unknown) => {
-    const err = e as { code?: string; status?: number; message?: string };
+    const err = e as { code?: string; message?: string };
+    assert.ok(e instanceof PairingError, `expected a PairingError, got ${String(e)}`);
     assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    if (status !== undefined) assert.equal(err.status, status);
+    if (status !== undefined) assert.equal(HTTP_ANSWERS[code].status, status);
     return true;
   };
 }

@@ -1,7 +1,7 @@
 // Child process for the crash test: registers devices forever in concurrent waves and prints
 // `<deviceId> <secret>` for each acknowledged registration, until it is killed.
 import { generateKeyPairSync } from 'node:crypto';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 
 const dataDir = process.argv[2];

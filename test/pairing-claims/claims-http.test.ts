@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { CLAIM_TOKEN_ISSUER, CLAIM_TOKEN_TYPE, readClaimTokenPayload } from '../../src/pairing/claims/claim-token.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 import { type ClaimsServer, startClaimsServer } from './claims-fixture.ts';
 

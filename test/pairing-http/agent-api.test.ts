@@ -76,7 +76,7 @@ describe('pairing HTTP agent API', () => {
       const refused = name === 'expired' || name === 'notYetValid';
       assert.equal(r.status, refused ? 403 : 401, name);
       assert.deepEqual(r.body, { errors: { detail: refused ? 'Forbidden' : 'Invalid JWT token' } }, name);
-      assert.equal(r.headers.get('x-imprint-error'), 'INVALID_TOKEN', name);
+      assert.equal(r.headers.get('x-imprint-error'), refused ? 'TOKEN_REFUSED' : 'INVALID_TOKEN', name);
     }
   });
 

@@ -27,7 +27,7 @@ test('a cached token stops working at its exp', async () => {
   assert.equal(await outcome(call), 'ok');
   assert.equal(call(), undefined, 'second use is decided synchronously from the cache');
   now = t0 + 61_000;
-  assert.equal(await outcome(call), 'INVALID_TOKEN');
+  assert.equal(await outcome(call), 'TOKEN_REFUSED');
 });
 
 test('a realm key change invalidates cached tokens; another realm never shares them', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { mintAgentToken } from '../../src/pairing/agent-token.ts';
 import { PairingError, type PairingErrorCode } from '../../src/pairing/pairing-api.ts';
 import { errorFromAnswer, RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import { makeDeviceCsr } from '../helpers/pairing-keys.ts';
@@ -82,8 +83,15 @@ describe('RemotePairingClient against the pairing server', () => {
     await rejectsWith(client.registerDevice('nosuchrealm', id), 'REALM_NOT_FOUND', [token]);
     await rejectsWith(noToken.registerDevice(s.realm, id), 'MISSING_TOKEN');
     await rejectsWith(badToken.registerDevice(s.realm, id), 'INVALID_TOKEN', ['abc.def.ghi']);
+    const expired = await mintAgentToken({
+      privateKey: s.t.agentKeys.privateKeyPem,
+      ttlSeconds: 60,
+      now: () => new Date(Date.now() - 3600_000),
+    });
+    const late = new RemotePairingClient({ baseUrl: s.base, agentToken: expired });
+    await rejectsWith(late.registerDevice(s.realm, id), 'TOKEN_REFUSED', [expired]);
     const path = await rejectsWith(scoped.registerDevice(s.realm, id), 'UNAUTHORIZED_PATH');
-    assert.equal(path.status, 403);
+    assert.equal(path.remoteStatus, 403);
     await rejectsWith(client.registerDevice(s.realm, 'short'), 'INVALID_DEVICE_ID');
     await rejectsWith(client.registerDevice(s.realm, ''), 'VALIDATION');
     await rejectsWith(client.unregisterDevice(s.realm, 'AAAAAAAAAAAAAAAAAAAAAA'), 'DEVICE_NOT_FOUND');
@@ -162,7 +170,7 @@ describe('RemotePairingClient transport failures', () => {
         retryDelayMs: 5,
       });
       const e = await rejectsWith(client.getInfo('test', DEVICE, 's'), 'REMOTE_ERROR');
-      assert.equal(e.status, 503);
+      assert.equal(e.remoteStatus, 503);
       assert.equal(hits, 3);
       hits = 0;
       await rejectsWith(client.registerDevice('test', DEVICE), 'REMOTE_ERROR');
@@ -184,6 +192,16 @@ describe('RemotePairingClient transport failures', () => {
     assert.equal(map(401, { errors: { detail: 'Invalid JWT token' } }, 'agent'), 'INVALID_TOKEN');
     assert.equal(map(401, { errors: { detail: 'Unauthorized' } }), 'UNAUTHORIZED');
     assert.equal(map(403, { errors: { detail: 'Forbidden' } }, 'agent'), 'REALM_NOT_FOUND');
+    // Astarte answers an expired agent token with the same 403 "Forbidden": the client reads its own token's exp.
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const token = (claims: object) => `${b64({ alg: 'ES256' })}.${b64(claims)}.c2ln`;
+    const forbidden = (bearer: string) =>
+      errorFromAnswer(403, { errors: { detail: 'Forbidden' } }, null, 'agent', 'op', bearer).code;
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal(forbidden(token({ exp: now - 10 })), 'TOKEN_REFUSED');
+    assert.equal(forbidden(token({ nbf: now + 600 })), 'TOKEN_REFUSED');
+    assert.equal(forbidden(token({ exp: now + 600 })), 'REALM_NOT_FOUND');
+    assert.equal(forbidden('not-a-jwt'), 'REALM_NOT_FOUND');
     assert.equal(map(403, { errors: { detail: 'Forbidden' } }), 'FORBIDDEN');
     assert.equal(
       map(403, { errors: { detail: 'Unauthorized access to POST agent/devices. Please verify your permissions' } }, 'agent'),

@@ -2,10 +2,11 @@
 // `openssl ecparam -genkey -name prime256v1`, a CSR from `openssl req -new -config` with
 // CN=<uuid>, OU=<factory>, businessCategory=production (PRODUCTION=1), and a JSON body written by
 // boost's property tree (every value a string, "/" escaped as "\/").
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bitString, ctx, oid, seq, TAG, tlv } from '../../src/pairing/ca/der-codec.ts';
 import { openssl } from '../helpers/ca-csr.ts';
 
 export interface LmpRequest {
@@ -37,6 +38,20 @@ export function lmpCsr(o: { uuid: string; factory?: string; production?: boolean
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A CSR with a subject openssl would refuse to write (e.g. a CN longer than X.520's 64 characters), built
+ * field by field and signed with a fresh P-256 key: what a device with its own ASN.1 code could send.
+ */
+export function craftedCsr(subject: Array<[oidDotted: string, value: string]>): string {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = seq(...subject.map(([o, v]) => tlv(TAG.SET, seq(oid(o), tlv(TAG.UTF8_STRING, Buffer.from(v))))));
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const info = seq(tlv(TAG.INTEGER, Buffer.from([0])), name, spki, tlv(ctx(0)));
+  const signature = sign('sha256', info, { key: privateKey, dsaEncoding: 'der' });
+  const der = seq(info, seq(oid('1.2.840.10045.4.3.2')), bitString(signature));
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE REQUEST-----\n`;
 }
 
 /** boost::property_tree::write_json: strings only, "/" escaped. */

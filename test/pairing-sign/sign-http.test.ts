@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { breakCsrSignature, makeCsr, openssl, tempDir } from '../helpers/ca-csr.ts';
 import { type ClaimsServer, FACTORY, startClaimsServer } from '../pairing-claims/claims-fixture.ts';
-import { lmpCsr, lmpRequest, ptreeJson, readText, writeSotaDir } from './lmp-request.ts';
+import { craftedCsr, lmpCsr, lmpRequest, ptreeJson, readText, writeSotaDir } from './lmp-request.ts';
 
 let s: ClaimsServer;
 const sign = (json: string, contentType?: string) => s.post('/sign', undefined, { raw: json, contentType });
@@ -136,6 +136,41 @@ describe('bad input: a clear 4xx each, audited', () => {
       /proof of possession/,
     ],
     ['uuid not the CN', () => body({ uuid: randomUUID() }), 400, /does not match the CSR's CN/],
+    // A subject the CA cannot certify is the device's fault: 422, never a 500.
+    [
+      "a CN longer than the CA's 256 characters",
+      () => {
+        const csr = craftedCsr([
+          ['2.5.4.3', 'u'.repeat(300)],
+          ['2.5.4.11', FACTORY],
+        ]);
+        return ptreeJson({ csr, 'hardware-id': 'hw' });
+      },
+      422,
+      /common name must be 1 to 256 printable characters/,
+      'INVALID_CSR',
+    ],
+    [
+      'a CN with a control character',
+      () =>
+        ptreeJson({
+          csr: craftedCsr([
+            ['2.5.4.3', 'ab\u0001cd'],
+            ['2.5.4.11', FACTORY],
+          ]),
+          'hardware-id': 'hw',
+        }),
+      422,
+      /printable characters/,
+      'INVALID_CSR',
+    ],
+    [
+      "the CA's own CN",
+      () => ptreeJson({ csr: lmpCsr({ uuid: 'Imprint Pairing CA', factory: FACTORY }).csrPem, 'hardware-id': 'hw' }),
+      422,
+      /differ from the CA's/,
+      'INVALID_CSR',
+    ],
     ['sota-config-dir with a quote', () => body({ 'sota-config-dir': '/var/sota"\n[x]' }), 400, /sota-config-dir/],
     ['override with a newline', () => body({ overrides: { pacman: { tags: '"a"\n[tls]' } } }), 400, /one line/],
     ['a JSON array', () => '[]', 400, /JSON object/],

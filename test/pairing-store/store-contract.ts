@@ -222,6 +222,48 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     assert.equal(other.kind, 'device_exists');
   });
 
+  // The losers of a race for one new device must be told why it is taken: "already signed" / "already
+  // claimed", never DEVICE_EXISTS (the row they saw was written by the winner, in the same transaction).
+  t('racing /sign of one UUID and claims of one manufacturer id: every loser is told it is taken', async (p) => {
+    for (let round = 0; round < 6; round++) {
+      const uuid = `race-${round}`;
+      const signs = await split(p, 6, (s, i) =>
+        s.signs.sign({
+          realm: 'r',
+          uuid,
+          deviceId: id(uuid),
+          name: null,
+          hardwareId: 'hw',
+          serialHex: `d${round}0${i}`,
+          publicKeySha256: 'k',
+          notAfter: '2046-01-01T00:00:00.000Z',
+          at: AT,
+        }),
+      );
+      assert.deepEqual(signs.map((o) => o.kind).sort(), [
+        'already_signed',
+        'already_signed',
+        'already_signed',
+        'already_signed',
+        'already_signed',
+        'signed',
+      ]);
+      const m = `race-m${round}`;
+      for (let i = 0; i < 6; i++) await p.store.claims.insertToken(token(`race-${round}-${i}`, null));
+      const claims = await split(p, 6, (s, i) =>
+        s.claims.claim({ realm: 'r', jti: `race-${round}-${i}`, manufacturerId: m, deviceId: id(m), secretHash: 'h', at: AT }),
+      );
+      assert.deepEqual(claims.map((o) => o.kind).sort(), [
+        'already_claimed',
+        'already_claimed',
+        'already_claimed',
+        'already_claimed',
+        'already_claimed',
+        'claimed',
+      ]);
+    }
+  });
+
   t('imports: imported once, idempotent, conflicts never overwrite, the limit holds', async (p) => {
     await p.store.realms.create(realmRow('lim', 3));
     await reg(p.store, id('here'), 'h-here', 'lim');

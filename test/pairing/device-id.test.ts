@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalDeviceId, decodeDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../../src/pairing/device-id.ts';
+import { canonicalDeviceId, decodeDeviceId, deriveDeviceId, isCanonicalDeviceId } from '../../src/common/device-id.ts';
 
 test('UUIDv5 derivation matches the Astarte test vector', () => {
   assert.equal(deriveDeviceId('myidentifierdata', 'f79ad91f-c638-4889-ae74-9d001a3b4cf8'), 'AJInS0w3VpWpuOqkXhgZdA');

@@ -1,7 +1,7 @@
 // A scanned label against the identity keys a device reports (docs/labels.md, "Label against device").
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { checkLabel } from '../../src/serial/label-identity.ts';
 import { parseLabel } from '../../src/serial/label-parser.ts';
 

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { seededRandom } from '../../src/sim/seeded-random.ts';

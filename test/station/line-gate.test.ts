@@ -36,11 +36,15 @@ test('station faults are told apart from device answers', () => {
     lineFaultOf(new Database.SqliteError('file is not a database', 'SQLITE_NOTADB'), 'data')?.code,
     'STATION_STORAGE_DAMAGED',
   );
-  assert.equal(lineFaultOf(new PairingError('INVALID_TOKEN', 401, 'Invalid JWT token'), 'pairing')?.code, 'AGENT_TOKEN_REFUSED');
-  assert.equal(lineFaultOf(new PairingError('UNREACHABLE', 503, 'no answer'), 'pairing')?.code, 'PAIRING_CORE_UNREACHABLE');
-  assert.equal(lineFaultOf(new PairingError('REGISTRATION_LIMIT', 422, 'limit'), 'pairing')?.code, 'REGISTRATION_LIMIT_REACHED');
+  assert.equal(lineFaultOf(new PairingError('INVALID_TOKEN'), 'pairing')?.code, 'AGENT_TOKEN_REFUSED');
+  assert.equal(lineFaultOf(new PairingError('TOKEN_REFUSED'), 'pairing')?.code, 'AGENT_TOKEN_REFUSED');
+  assert.equal(
+    lineFaultOf(new PairingError('UNREACHABLE', { message: 'no answer' }), 'pairing')?.code,
+    'PAIRING_CORE_UNREACHABLE',
+  );
+  assert.equal(lineFaultOf(new PairingError('REGISTRATION_LIMIT'), 'pairing')?.code, 'REGISTRATION_LIMIT_REACHED');
   // The device's own answers are not station faults.
-  assert.equal(lineFaultOf(new PairingError('ALREADY_REGISTERED', 422, 'Device already registered'), 'pairing'), undefined);
+  assert.equal(lineFaultOf(new PairingError('ALREADY_REGISTERED'), 'pairing'), undefined);
   assert.equal(lineFaultOf(new ImprintError('TIMEOUT', 'device timed out'), 'audit'), undefined);
   // A store that failed to commit is the station's storage even without a known cause.
   assert.equal(lineFaultOf(new ImprintError('STORE_WRITE_FAILED', 'could not commit'), 'pairing')?.code, 'STATION_STORAGE_ERROR');
@@ -80,7 +84,7 @@ test('a pairing fault holds registrations only: recording goes on', async () => 
   const { g } = gate();
   let down = true;
   const register = g.guard('pairing', () => {
-    if (down) throw new PairingError('UNREACHABLE', 503, 'no answer');
+    if (down) throw new PairingError('UNREACHABLE', { message: 'no answer' });
     return 'secret';
   });
   await new Promise((r) => setTimeout(r, 5));
@@ -112,8 +116,8 @@ test('an answer that is not a station fault ends the pause (the core took the to
   const { g } = gate();
   let refused = true;
   const register = g.guard('pairing', () => {
-    if (refused) throw new PairingError('INVALID_TOKEN', 401, 'Invalid JWT token');
-    throw new PairingError('ALREADY_REGISTERED', 422, 'Device already registered');
+    if (refused) throw new PairingError('INVALID_TOKEN');
+    throw new PairingError('ALREADY_REGISTERED');
   });
   await new Promise((r) => setTimeout(r, 5));
   assert.equal(g.pause?.fault.code, 'AGENT_TOKEN_REFUSED');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import type { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { Station } from '../../src/station/station.ts';
 import { defaultStationConfig } from '../../src/station/station-config.ts';

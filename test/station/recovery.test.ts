@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { secretDigest } from '../../src/serial/device-types.ts';
 import { createInProcessDevice, type InProcessDevice } from '../../src/sim/in-process-device.ts';
 import { recoverPending } from '../../src/station/recovery.ts';

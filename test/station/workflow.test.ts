@@ -2,7 +2,7 @@
 // pairing core: what the device holds, what the core accepts, what the vault and the trail say.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { PairingError } from '../../src/pairing/pairing-api.ts';
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import type { DeviceClient } from '../../src/serial/device-types.ts';
@@ -343,7 +343,7 @@ describe('device id rule and pairing failures', () => {
       pairing: (core) =>
         Object.assign(Object.create(core), {
           registerDevice: async () => {
-            throw new PairingError('ALREADY_REGISTERED', 422, 'Device already registered');
+            throw new PairingError('ALREADY_REGISTERED');
           },
         }),
     });

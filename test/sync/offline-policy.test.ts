@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { openStationPairing } from '../../src/api/pairing-policy.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { type RunningPairingServer, servePairing } from '../../src/pairing/http/server.ts';
-import { openPairing } from '../../src/station/pairing-setup.ts';
 import { defaultStationConfig, type StationConfig } from '../../src/station/station-config.ts';
 import { ConnectivityProbe } from '../../src/sync/connectivity-probe.ts';
 import { type FallbackPairingClient, isOfflineAware, type OfflineState } from '../../src/sync/offline-policy.ts';
@@ -32,7 +32,7 @@ test('fallback: offline while the remote is down (journalled under the open batc
     realm: 'plant',
     pairing: { mode: 'remote-with-offline-fallback', url },
   };
-  const client = (await openPairing({ dataDir: stationDir, config, agentToken: token })) as FallbackPairingClient;
+  const client = (await openStationPairing({ dataDir: stationDir, config, agentToken: token })) as FallbackPairingClient;
   assert.ok(isOfflineAware(client));
   const changes: OfflineState[] = [];
   client.onOfflineChange((s) => changes.push(s));

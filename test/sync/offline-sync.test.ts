@@ -5,10 +5,10 @@ import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { openStationPairing } from '../../src/api/pairing-policy.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
-import { openPairing } from '../../src/station/pairing-setup.ts';
 import { Station } from '../../src/station/station.ts';
 import {
   defaultStationConfig,
@@ -86,7 +86,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
     const stationDir = dir('imprint-sync-line-a-');
     const config = stationConfig('line-a', remote.url);
     saveStationConfig(stationConfigPath(stationDir), config);
-    const pairing = await openPairing({ dataDir: stationDir, config, agentToken: token });
+    const pairing = await openStationPairing({ dataDir: stationDir, config, agentToken: token });
     assert.ok(isOfflineAware(pairing));
     // Test only: remember what the station flashed (the device keeps only a digest).
     const secrets = new Map<string, string>();

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HttpStationClient } from '../../src/api/http-station-client.ts';
 import { startWebMode } from '../../src/api/web-mode.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
 import { FileSecretStore } from '../../src/station/secret-store.ts';
 import { defaultStationConfig } from '../../src/station/station-config.ts';
 import { SyncClient } from '../../src/sync/sync-client.ts';
@@ -133,7 +133,7 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
     } else {
       await remote.kill();
     }
-    await assert.rejects(client.queryRemoteAudit({}), { code: 'UNREACHABLE', message: /did not answer/ });
+    await assert.rejects(client.queryRemoteAudit({}), { code: 'SYNC_UNREACHABLE', message: /did not answer/ });
   } finally {
     await detachedMode.close();
     await mode.close();

@@ -90,24 +90,28 @@ describe('the views at line-PC sizes, and the report on paper', { skip }, () => 
           assert.ok(inside(box, viewport), `card ${i + 1} is inside the window (${JSON.stringify(box)})`);
           heights.add(Math.round(box.height));
         }
-        // A held FAIL stays put until acknowledged: measured before the acknowledgements below.
-        const fail = page.locator('.fixture-fail:has([data-testid=acknowledge])').first();
-        if ((await fail.count()) > 0 && (await fail.locator('.failure-action').count()) > 0) {
-          const card = (await fail.boundingBox()) as Box;
-          const action = (await fail.locator('.failure-action').boundingBox()) as Box;
-          if (!(inside(action, viewport) && inside(action, card)))
-            await screenshot(page, 'operator-fail-outside-1366x768', { fold: true });
-          assert.ok(
-            inside(action, viewport) && inside(action, card),
-            `"What to do" is on screen, in its card (${JSON.stringify({ action, card })})`,
-          );
-          const clipped = await fail
-            .locator('.fixture-failure')
-            .evaluate(
-              (el) =>
-                (el as unknown as { scrollHeight: number; clientHeight: number }).scrollHeight >
-                (el as unknown as { clientHeight: number }).clientHeight + 1,
-            );
+        // One snapshot of the FAIL card (the line keeps moving: boxes read one by one could straddle a change).
+        const failView = await page.evaluate(() => {
+          type El = {
+            getBoundingClientRect(): { x: number; y: number; width: number; height: number };
+            querySelector(s: string): El | null;
+            scrollHeight: number;
+            clientHeight: number;
+          };
+          const doc = (globalThis as unknown as { document: { querySelector(s: string): El | null } }).document;
+          const card = doc.querySelector('.fixture-fail');
+          const action = card?.querySelector('.failure-action');
+          const text = card?.querySelector('.fixture-failure');
+          if (!card || !action || !text) return undefined;
+          const [cardBox, actionBox] = [card, action].map((e) => {
+            const r = e.getBoundingClientRect();
+            return { x: r.x, y: r.y, width: r.width, height: r.height };
+          });
+          return { card: cardBox, action: actionBox, clipped: text.scrollHeight > text.clientHeight + 1 };
+        });
+        if (failView) {
+          const { card, action, clipped } = failView;
+          assert.ok(inside(action, viewport) && inside(action, card), '"What to do" is on screen, in its card');
           assert.equal(clipped, false, 'the failure text needs no scrolling');
           if (!sawFail) await screenshot(page, 'operator-fail-1366x768', { fold: true });
           sawFail = true;

@@ -99,6 +99,13 @@ describe('web mode API', () => {
       (await client.listBatches()).some((b) => b.id === batch.id),
       true,
     );
+    // A second batch while one is open is a conflict with the station's state, not a bad request.
+    await assert.rejects(client.openBatch('WO-API-2'), (e: StationApiError) => {
+      assert.equal(e.status, 409);
+      assert.equal(e.code, 'AUDIT_BATCH_ALREADY_OPEN');
+      assert.ok(e.hint, 'the refusal says what to do');
+      return true;
+    });
 
     await assert.rejects(client.updateSettings({ realm: 'other' }, 'wrong-pin'), (e: StationApiError) => {
       assert.equal(e.status, 403);

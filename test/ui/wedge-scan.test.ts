@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { serviceSkip } from '../helpers/service-skip.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';

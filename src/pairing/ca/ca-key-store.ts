@@ -15,8 +15,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ImprintError } from '../../common/errors.ts';
 import { ensurePrivateDir } from '../../common/private-fs.ts';
+import { CaError } from './ca-errors.ts';
 import { type CertificateFields, readCertificate } from './certificate-reader.ts';
 import { pemDecode, pemEncode } from './pem.ts';
 import { signingSchemeFor } from './signature-algorithms.ts';
@@ -49,9 +49,8 @@ function createExclusive(path: string, data: string, mode: number): boolean {
   try {
     return writeExclusive(path, data, mode);
   } catch (e) {
-    throw new ImprintError('CA_STORE_UNWRITABLE', `Cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+    throw new CaError('CA_STORE_UNWRITABLE', `Cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
       cause: e,
-      hint: 'Check the permissions and free space of the pairing data directory.',
     });
   }
 }
@@ -90,14 +89,9 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ImprintError(
-      'CA_STORE_UNREADABLE',
-      `Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
-      {
-        cause: e,
-        hint: 'Check the file permissions of the pairing data directory.',
-      },
-    );
+    throw new CaError('CA_STORE_UNREADABLE', `Cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: e,
+    });
   }
 }
 
@@ -112,13 +106,10 @@ function parseKey(pem: string, path: string): KeyObject {
     return key;
   } catch (e) {
     // Never include the file's content: it is (or should be) a private key.
-    throw new ImprintError(
+    throw new CaError(
       'CA_KEY_INVALID',
       `The CA key file ${path} is not a usable unencrypted PEM private key (EC P-256/P-384 or RSA)`,
-      {
-        cause: e,
-        hint: 'Restore the key from a backup, or move the CA directory away to create a new CA (existing device certificates will then no longer verify).',
-      },
+      { cause: e },
     );
   }
 }
@@ -134,16 +125,12 @@ function parseCertificate(pem: string, path: string, privateKey: KeyObject): { p
     fields = readCertificate(pemDecode(pem, ['CERTIFICATE']));
     x509 = new X509Certificate(fields.der);
   } catch (e) {
-    throw new ImprintError('CA_CERT_INVALID', `The CA certificate file ${path} is not a valid PEM X.509 certificate`, {
-      cause: e,
-    });
+    throw new CaError('CA_CERT_INVALID', `The CA certificate file ${path} is not a valid PEM X.509 certificate`, { cause: e });
   }
   if (!x509.ca)
-    throw new ImprintError('CA_CERT_INVALID', `The certificate in ${path} is not a CA certificate (basicConstraints CA:true)`);
+    throw new CaError('CA_CERT_INVALID', `The certificate in ${path} is not a CA certificate (basicConstraints CA:true)`);
   if (!x509.checkPrivateKey(privateKey)) {
-    throw new ImprintError('CA_MISMATCH', `The CA certificate ${path} does not match the CA key`, {
-      hint: 'Restore the matching key and certificate pair.',
-    });
+    throw new CaError('CA_MISMATCH', `The CA certificate ${path} does not match the CA key`);
   }
   return { pem: pemEncode(fields.der, 'CERTIFICATE'), fields };
 }
@@ -152,10 +139,12 @@ export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
   try {
     ensurePrivateDir(dir);
   } catch (e) {
-    throw new ImprintError(
+    throw new CaError(
       'CA_STORE_UNREADABLE',
       `Cannot create the CA directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
-      { cause: e },
+      {
+        cause: e,
+      },
     );
   }
   const keyPath = join(dir, CA_KEY_FILE);
@@ -164,9 +153,7 @@ export function loadOrCreateCa(dir: string, o: CaStoreOptions): CaMaterial {
 
   if (!existsSync(keyPath)) {
     if (existsSync(certPath)) {
-      throw new ImprintError('CA_KEY_MISSING', `The CA certificate ${certPath} exists but its key ${keyPath} is missing`, {
-        hint: 'Restore the key file; refusing to create a new key that would not match the published CA certificate.',
-      });
+      throw new CaError('CA_KEY_MISSING', `The CA certificate ${certPath} exists but its key ${keyPath} is missing`);
     }
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     created = createExclusive(keyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);

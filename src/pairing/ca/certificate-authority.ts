@@ -3,11 +3,12 @@
 // Everything constant (CA key object, issuer name DER, key id, extension encodings) is prepared once at load,
 // so a request costs one CSR signature check and one ECDSA signature.
 import { verify } from 'node:crypto';
-import { ImprintError } from '../../common/errors.ts';
+import { PairingSetupError } from '../setup-errors.ts';
+import { CaError } from './ca-errors.ts';
 import { type CaMaterial, loadCaFromPem, loadOrCreateCa } from './ca-key-store.ts';
 import { readCertificate, sameName } from './certificate-reader.ts';
 import { buildCrl, type RevocationReason } from './crl.ts';
-import { badCsrSignature, invalidCsr, readCsr, type UnverifiedCsr, verifyCsr } from './csr.ts';
+import { invalidCsr, readCsr, type UnverifiedCsr, verifyCsr } from './csr.ts';
 import {
   buildOcspResponse,
   certIdNamesIssuer,
@@ -19,7 +20,7 @@ import {
   readOcspRequest,
 } from './ocsp.ts';
 import { pemDecode, pemEncode } from './pem.ts';
-import { type SigningScheme, signingSchemeFor, verifyKeyOptions, verifyPaddingOptions } from './signature-algorithms.ts';
+import { type SigningScheme, signingSchemeFor, verifyKeyOptions } from './signature-algorithms.ts';
 import { SigningThreads } from './signing-threads.ts';
 import { keyIdentifier, LeafCertificateBuilder, type LeafFields, serialInteger, subjectPublicKeyBits } from './x509-builder.ts';
 
@@ -73,8 +74,8 @@ export interface RevokedEntry {
   notAfter?: Date;
 }
 
-function badArgument(message: string): ImprintError {
-  return new ImprintError('INVALID_ARGUMENT', message);
+function badArgument(message: string): PairingSetupError {
+  return new PairingSetupError('INVALID_ARGUMENT', message);
 }
 
 function validityDays(v: number | undefined, fallback: number, what: string): number {
@@ -181,32 +182,21 @@ export class CertificateAuthority {
    * issueAsync() keeping a subject chosen by the caller (`subjectDer`, a whole Name, e.g. the CSR's own
    * CN=uuid, OU=factory, businessCategory=production for Foundries devices) instead of CN=`commonName`.
    * `commonName` must be the subject's CN (it is checked like issue()'s). Same proof-of-possession check.
+   * The subject is the device's choice: one the CA cannot certify is the CSR's refusal (PairingError INVALID_CSR).
    */
   async issueWithSubjectAsync(opts: IssueOptions & { subjectDer: Buffer }): Promise<IssuedCertificate> {
     if (!Buffer.isBuffer(opts.subjectDer) || opts.subjectDer.length < 2 || opts.subjectDer[0] !== 0x30)
       throw badArgument('The certificate subject must be a DER Name (SEQUENCE)');
-    if (opts.subjectDer.equals(this.material.certificate.subject))
-      throw badArgument("The certificate subject must differ from the CA's");
+    if (opts.subjectDer.equals(this.material.certificate.subject)) throw invalidCsr("the subject is the CA's own");
     return this.issueOnThreads(opts, opts.subjectDer);
   }
 
   private async issueOnThreads(opts: IssueOptions, subjectDer: Buffer | undefined): Promise<IssuedCertificate> {
-    const { csr, fields } = this.prepare(opts);
+    const { csr, fields } = this.prepare(opts, subjectDer ? (m) => invalidCsr(`the subject's ${m}`) : undefined);
     const tbs = this.leafBuilder.tbs({ ...fields, subjectDer, spki: csr.key.spki, keyFamily: csr.key.family });
     this.threads ??= new SigningThreads(this.material.privateKey, this.scheme.hash, this.signingThreads);
-    const outcome = await this.threads.run({
-      jwk: csr.key.jwk,
-      spki: csr.key.spki,
-      hash: csr.scheme.hash,
-      options: verifyPaddingOptions(csr.scheme),
-      signedData: csr.signedData,
-      signature: csr.signature,
-      tbs,
-    });
-    if (!outcome.ok) {
-      throw outcome.reason === 'BAD_KEY' ? invalidCsr(`the ${csr.key.description} public key is not valid`) : badCsrSignature();
-    }
-    return this.result(this.leafBuilder.assemble(tbs, outcome.signature), fields);
+    const signature = await this.threads.run({ csr, tbs });
+    return this.result(this.leafBuilder.assemble(tbs, signature), fields);
   }
 
   /** Stops the signing threads of issueAsync (if any were started). The CA is unusable for issueAsync after. */
@@ -214,7 +204,11 @@ export class CertificateAuthority {
     await this.threads?.close();
   }
 
-  private prepare(opts: IssueOptions): {
+  /** `refuseCn`: how a bad common name is refused when it came from the device (default: the caller's mistake). */
+  private prepare(
+    opts: IssueOptions,
+    refuseCn: (message: string) => Error = (m) => badArgument(`The certificate ${m}`),
+  ): {
     csr: UnverifiedCsr;
     fields: Omit<LeafFields, 'spki' | 'keyFamily'> & { serialHex: string };
   } {
@@ -225,10 +219,9 @@ export class CertificateAuthority {
       commonName.length > MAX_CN_LENGTH ||
       /[\u0000-\u001f\u007f]/.test(commonName)
     ) {
-      throw badArgument(`The certificate common name must be 1 to ${MAX_CN_LENGTH} printable characters`);
+      throw refuseCn(`common name must be 1 to ${MAX_CN_LENGTH} printable characters`);
     }
-    if (commonName === this.material.certificate.commonName)
-      throw badArgument("The certificate common name must differ from the CA's");
+    if (commonName === this.material.certificate.commonName) throw refuseCn("common name must differ from the CA's");
     const serial = serialInteger(opts.serialHex);
     if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
     const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
@@ -240,8 +233,7 @@ export class CertificateAuthority {
     const now = floorToSecond((opts.now ?? new Date()).getTime());
     const notBefore = new Date(now - CLOCK_SKEW_MS);
     const notAfter = new Date(Math.min(now + days * 86400_000, this.notAfter.getTime()));
-    if (notAfter <= notBefore)
-      throw new ImprintError('CA_EXPIRED', 'The CA certificate has expired; it cannot issue certificates');
+    if (notAfter <= notBefore) throw new CaError('CA_EXPIRED');
     return { csr, fields: { serial: serial.der, serialHex: serial.canonicalHex, notBefore, notAfter, commonName, ocspUrl } };
   }
 

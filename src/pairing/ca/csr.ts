@@ -1,7 +1,7 @@
 // PKCS#10 certificate signing requests: parse, check the key, verify the self-signature (proof of possession).
 // Only the public key is taken from a CSR; its subject, attributes and requested extensions are ignored.
 import { type KeyObject, verify } from 'node:crypto';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
 import { PemError, pemDecode } from './pem.ts';
 import { type DeviceKeyDescription, describeDeviceKey, importDescribedKey, KeyPolicyError } from './public-key-info.ts';
@@ -27,7 +27,7 @@ export interface UnverifiedCsr {
 const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
 
 export function invalidCsr(message: string, cause?: unknown): PairingError {
-  return new PairingError('INVALID_CSR', 422, `Invalid CSR: ${message}`, { cause });
+  return new PairingError('INVALID_CSR', { message: `Invalid CSR: ${message}`, cause });
 }
 
 /** Decodes a PEM CSR and validates its structure and key, without checking the signature. Throws INVALID_CSR. */

@@ -92,13 +92,13 @@ export function describeDeviceKey(spki: Buffer): DeviceKeyDescription {
 
 /**
  * Imports a described key (OpenSSL validates it, e.g. that an EC point is on the curve). Throws KeyPolicyError.
- * Kept free of other imports' state: the signing threads run the same steps (see signing-threads.ts).
+ * The signing threads run it too (signing-worker.ts, through verifyCsr).
  */
 export function importDescribedKey(d: DeviceKeyDescription): KeyObject {
   try {
     return d.jwk ? createPublicKey({ key: d.jwk, format: 'jwk' }) : createPublicKey({ key: d.spki, format: 'der', type: 'spki' });
   } catch {
-    throw new KeyPolicyError(`the ${d.family === 'ecdsa' ? 'EC' : 'RSA'} public key is not valid`);
+    throw new KeyPolicyError(`the ${d.description} public key is not valid`);
   }
 }
 

@@ -1,55 +1,35 @@
 // Worker threads for the expensive part of issuing a certificate: importing the device key, verifying the CSR's
 // self-signature and signing the certificate. The event loop keeps only parsing and encoding (~tens of µs), so
 // an HTTP server on 2 cores can spend both on requests. Jobs queued in one loop turn go to a thread as one message.
-//
-// The thread's code is a small plain-JavaScript string (run with `eval`), not a TypeScript module: workers do not
-// inherit tsx's loader, and this keeps them independent of how the process was started. It repeats, on purpose,
-// the three crypto calls of importDescribedKey (public-key-info.ts), verifyCsr (csr.ts) and signStructure.
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+// The threads run signing-worker.ts, an ordinary module started like every worker (common/typescript-worker.ts).
+import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { ImprintError } from '../../common/errors.ts';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../common/typescript-worker.ts';
+import { PairingError } from '../pairing-errors.ts';
+import { PairingSetupError } from '../setup-errors.ts';
+import { CaError } from './ca-errors.ts';
+import type { UnverifiedCsr } from './csr.ts';
 
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createPublicKey, sign, verify } = require('node:crypto');
-const { caKey, signHash } = workerData;
-parentPort.on('message', (jobs) => {
-  const out = [];
-  for (const j of jobs) {
-    let key;
-    try {
-      key = j.jwk ? createPublicKey({ key: j.jwk, format: 'jwk' }) : createPublicKey({ key: j.spki, format: 'der', type: 'spki' });
-    } catch {
-      out.push({ id: j.id, outcome: 'BAD_KEY' });
-      continue;
-    }
-    let ok = false;
-    try {
-      ok = verify(j.hash, j.signedData, { key, ...j.options }, j.signature);
-    } catch {}
-    if (!ok) out.push({ id: j.id, outcome: 'BAD_SIGNATURE' });
-    else out.push({ id: j.id, outcome: 'OK', signature: sign(signHash, j.tbs, { key: caKey, dsaEncoding: 'der' }) });
-  }
-  parentPort.postMessage(out);
-});
-`;
+const WORKER = new URL('./signing-worker.ts', import.meta.url);
 
 export interface SigningJob {
-  jwk?: JsonWebKey;
-  spki: Buffer;
-  hash: string;
-  options: { dsaEncoding?: 'der'; padding?: number; saltLength?: number };
-  signedData: Buffer;
-  signature: Buffer;
+  /** Checked on the thread (proof of possession) before anything is signed. */
+  csr: UnverifiedCsr;
   /** The TBSCertificate to sign with the CA key once the CSR checked out. */
   tbs: Buffer;
 }
 
-export type SigningOutcome = { ok: true; signature: Buffer } | { ok: false; reason: 'BAD_KEY' | 'BAD_SIGNATURE' };
+/** One job's answer: the CA's signature, the CSR's refusal (INVALID_CSR's message), or our own failure. */
+export interface SigningReply {
+  id: number;
+  signature?: Uint8Array;
+  refusal?: string;
+  failure?: string;
+}
 
 interface Pending {
-  resolve: (o: SigningOutcome) => void;
+  resolve: (signature: Buffer) => void;
   reject: (e: unknown) => void;
 }
 
@@ -58,12 +38,6 @@ interface Thread {
   inFlight: Map<number, Pending>;
   outbox: (SigningJob & { id: number })[];
   flushScheduled: boolean;
-}
-
-interface Reply {
-  id: number;
-  outcome: 'OK' | 'BAD_KEY' | 'BAD_SIGNATURE';
-  signature?: Uint8Array;
 }
 
 // One core is left to the event loop (HTTP, storage): on 2 cores a single thread gets every job of a loop turn
@@ -82,14 +56,15 @@ export class SigningThreads {
     private readonly size: number = DEFAULT_SIGNING_THREADS,
   ) {
     if (!Number.isInteger(size) || size < 1 || size > 64)
-      throw new ImprintError('INVALID_ARGUMENT', 'Signing threads must be 1 to 64');
+      throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 1 to 64');
   }
 
-  run(job: SigningJob): Promise<SigningOutcome> {
-    if (this.closed) return Promise.reject(new ImprintError('CA_CLOSED', 'The certificate authority was closed'));
+  /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
+  run(job: SigningJob): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
     const thread = this.pick();
     const id = this.nextId++;
-    return new Promise<SigningOutcome>((resolve, reject) => {
+    return new Promise<Buffer>((resolve, reject) => {
       if (thread.inFlight.size === 0) thread.worker.ref(); // keep the process alive while a job is out
       thread.inFlight.set(id, { resolve, reject });
       thread.outbox.push({ ...job, id });
@@ -103,7 +78,7 @@ export class SigningThreads {
   async close(): Promise<void> {
     this.closed = true;
     const threads = this.threads.splice(0);
-    for (const t of threads) this.fail(t, new ImprintError('CA_CLOSED', 'The certificate authority was closed'));
+    for (const t of threads) this.fail(t, new CaError('CA_CLOSED'));
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
@@ -116,14 +91,14 @@ export class SigningThreads {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { caKey: this.caKey, signHash: this.signHash } });
+    const worker = startWorker(WORKER, { caKey: this.caKey, signHash: this.signHash });
     worker.unref();
     const thread: Thread = { worker, inFlight: new Map(), outbox: [], flushScheduled: false };
-    worker.on('message', (replies: Reply[]) => this.settle(thread, replies));
+    worker.on('message', (replies: SigningReply[]) => this.settle(thread, replies));
     const broken = (why: string) => {
       const i = this.threads.indexOf(thread);
       if (i >= 0) this.threads.splice(i, 1);
-      this.fail(thread, new ImprintError('CA_SIGNING_FAILED', `A certificate signing thread stopped (${why})`));
+      this.fail(thread, new CaError('CA_SIGNING_FAILED', `A certificate signing thread stopped (${why})`));
     };
     worker.on('error', (e) => broken(e instanceof Error ? e.message : String(e)));
     worker.on('exit', (code) => broken(`exit ${code}`));
@@ -137,19 +112,19 @@ export class SigningThreads {
     if (jobs.length > 0 && this.threads.includes(thread)) thread.worker.postMessage(jobs);
   }
 
-  private settle(thread: Thread, replies: Reply[]): void {
+  private settle(thread: Thread, replies: SigningReply[]): void {
     for (const r of replies) {
       const p = thread.inFlight.get(r.id);
       if (!p) continue;
       thread.inFlight.delete(r.id);
-      if (r.outcome === 'OK' && r.signature) {
-        p.resolve({ ok: true, signature: Buffer.from(r.signature.buffer, r.signature.byteOffset, r.signature.byteLength) });
-      } else p.resolve({ ok: false, reason: r.outcome === 'BAD_KEY' ? 'BAD_KEY' : 'BAD_SIGNATURE' });
+      if (r.signature) p.resolve(Buffer.from(r.signature.buffer, r.signature.byteOffset, r.signature.byteLength));
+      else if (r.refusal !== undefined) p.reject(new PairingError('INVALID_CSR', { message: r.refusal }));
+      else p.reject(new CaError('CA_SIGNING_FAILED', `Certificate signing failed on its thread (${r.failure})`));
     }
     if (thread.inFlight.size === 0) thread.worker.unref();
   }
 
-  private fail(thread: Thread, error: ImprintError): void {
+  private fail(thread: Thread, error: Error): void {
     for (const p of thread.inFlight.values()) p.reject(error);
     thread.inFlight.clear();
     thread.outbox.length = 0;

@@ -144,10 +144,14 @@ export class LeafCertificateBuilder {
   }
 }
 
+/** The CA's signature over a TBS structure (on the event loop, or on a signing thread: signing-worker.ts). */
+export function signTbs(tbs: Uint8Array, key: KeyObject, hash: string): Buffer {
+  return sign(hash, tbs, { key, dsaEncoding: 'der' });
+}
+
 /** SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }: the shape of certificates and CRLs. */
 export function signStructure(tbs: Buffer, key: KeyObject, scheme: SigningScheme): Buffer {
-  const signature = sign(scheme.hash, tbs, { key, dsaEncoding: 'der' });
-  return seq(tbs, scheme.algorithmIdentifier, bitString(signature));
+  return seq(tbs, scheme.algorithmIdentifier, bitString(signTbs(tbs, key, scheme.hash)));
 }
 
 const SERIAL_HEX_RE = /^[0-9a-fA-F]{1,42}$/;

@@ -4,15 +4,16 @@
 // concurrent claims, on any instance, can neither exceed a token's uses nor claim one manufacturer id
 // twice, and a claim never takes over a device the realm already knows (registered by a station).
 import { randomUUID } from 'node:crypto';
+import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import { secretFingerprint } from '../../common/secret-fingerprint.ts';
 import type { CoreAudit } from '../core-audit.ts';
 import { generateCredentialsSecret } from '../credentials-secret.ts';
-import { deriveDeviceId } from '../device-id.ts';
 import type { EmbeddedPairingCore, PairingCoreExtension } from '../embedded-core.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { hashSecret } from '../secret-hash.ts';
+import { PairingSetupError } from '../setup-errors.ts';
 import type { ClaimOutcome, ClaimStore, ClaimTokenRecord } from './claim-store.ts';
 import { ClaimSigningKey, type ClaimTokenPayload, readClaimTokenPayload } from './claim-token.ts';
 
@@ -36,7 +37,7 @@ export interface ClaimResult {
   brokerUrl: string;
 }
 
-const badArgument = (m: string) => new ImprintError('INVALID_ARGUMENT', m);
+const badArgument = (m: string) => new PairingSetupError('INVALID_ARGUMENT', m);
 
 /** The anchored form of a token's serial pattern (the whole manufacturer id must match). */
 export function serialPatternRegExp(pattern: string): RegExp {
@@ -53,25 +54,25 @@ function claimRefused(
 ): PairingError {
   switch (o.kind) {
     case 'unknown_token':
-      return new PairingError('CLAIM_TOKEN_INVALID', 401, 'Invalid claim token: unknown to this pairing core');
+      return new PairingError('CLAIM_TOKEN_INVALID', { message: 'Invalid claim token: unknown to this pairing core' });
     case 'revoked':
-      return new PairingError('CLAIM_TOKEN_REVOKED', 403, 'The claim token has been revoked');
+      return new PairingError('CLAIM_TOKEN_REVOKED');
     case 'used_up':
-      return new PairingError('CLAIM_TOKEN_USED_UP', 403, `The claim token has no use left (${o.maxUses} of ${o.maxUses} used)`);
+      return new PairingError('CLAIM_TOKEN_USED_UP', {
+        message: `The claim token has no use left (${o.maxUses} of ${o.maxUses} used)`,
+      });
     case 'already_claimed':
-      return new PairingError(
-        'ALREADY_CLAIMED',
-        409,
-        `Manufacturer id ${manufacturerId} was already claimed (device ${o.deviceId}) at ${o.claimedAt}`,
-      );
+      return new PairingError('ALREADY_CLAIMED', {
+        message: `Manufacturer id ${manufacturerId} was already claimed (device ${o.deviceId}) at ${o.claimedAt}`,
+      });
     case 'device_exists':
-      return new PairingError(
-        'DEVICE_EXISTS',
-        409,
-        `Device ${deviceId} (manufacturer id ${manufacturerId}) is already known to realm "${realm}": a claim never takes over a registered device`,
-      );
+      return new PairingError('DEVICE_EXISTS', {
+        message: `Device ${deviceId} (manufacturer id ${manufacturerId}) is already known to realm "${realm}": a claim never takes over a registered device`,
+      });
     case 'limit':
-      return new PairingError('REGISTRATION_LIMIT', 422, `The realm's device registration limit (${limit}) has been reached`);
+      return new PairingError('REGISTRATION_LIMIT', {
+        message: `The realm's device registration limit (${limit}) has been reached`,
+      });
   }
 }
 
@@ -172,12 +173,12 @@ export class ClaimService {
     await this.#ext.realm(realm);
     const outcome = await this.#store.revokeToken(realm, jti, this.#ext.now().toISOString());
     if (outcome.kind === 'not_found')
-      throw new ImprintError(
+      throw new PairingSetupError(
         'CLAIM_TOKEN_NOT_FOUND',
         `No claim token ${jti} in realm "${realm}" (see: imprint pairing claim-token list ${realm})`,
       );
     if (outcome.kind === 'already_revoked')
-      throw new ImprintError(
+      throw new PairingSetupError(
         'CLAIM_TOKEN_ALREADY_REVOKED',
         `Claim token ${jti} was already revoked at ${outcome.token.revokedAt}`,
       );
@@ -199,19 +200,20 @@ export class ClaimService {
     try {
       const cfg = await this.#ext.realm(realm);
       if (typeof manufacturerId !== 'string' || manufacturerId.length > MAX_MANUFACTURER_ID || !PRINTABLE.test(manufacturerId))
-        throw new PairingError('VALIDATION', 422, 'Invalid manufacturer_id', {
+        throw new PairingError('VALIDATION', {
+          message: 'Invalid manufacturer_id',
           fields: { manufacturer_id: [`must be 1 to ${MAX_MANUFACTURER_ID} printable ASCII characters without spaces`] },
         });
       payload = await this.#key.verify(token, this.#ext.now());
       const p = payload;
       if (p.realm !== realm)
-        throw new PairingError('CLAIM_TOKEN_WRONG_REALM', 403, `The claim token is for realm "${p.realm}", not "${realm}"`);
+        throw new PairingError('CLAIM_TOKEN_WRONG_REALM', {
+          message: `The claim token is for realm "${p.realm}", not "${realm}"`,
+        });
       if (p.serial_pattern !== undefined && !this.#pattern(p.serial_pattern).test(manufacturerId))
-        throw new PairingError(
-          'SERIAL_NOT_ALLOWED',
-          403,
-          `Manufacturer id ${manufacturerId} is not allowed by this claim token (pattern ${p.serial_pattern})`,
-        );
+        throw new PairingError('SERIAL_NOT_ALLOWED', {
+          message: `Manufacturer id ${manufacturerId} is not allowed by this claim token (pattern ${p.serial_pattern})`,
+        });
       const deviceId = deriveDeviceId(manufacturerId, cfg.deviceIdNamespace);
       const credentialsSecret = generateCredentialsSecret();
       const secretHash = hashSecret(credentialsSecret);
@@ -248,7 +250,7 @@ export class ClaimService {
       try {
         re = serialPatternRegExp(source);
       } catch {
-        throw new PairingError('SERIAL_NOT_ALLOWED', 403, 'The claim token carries an invalid serial pattern');
+        throw new PairingError('SERIAL_NOT_ALLOWED', { message: 'The claim token carries an invalid serial pattern' });
       }
       if (this.#patterns.size > 1000) this.#patterns.clear();
       this.#patterns.set(source, re);

@@ -5,8 +5,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { ImprintError } from '../../common/errors.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
+import { PairingSetupError } from '../setup-errors.ts';
 
 export const CLAIM_KEY_FILE = 'claim-signing-key.pem';
 /** JOSE `typ` of claim tokens: an agent JWT or any other token of the realm is never a claim token. */
@@ -31,9 +31,9 @@ export interface ClaimTokenPayload {
 /** Verified tokens by their text: a fleet presents one token many times (the signature cannot change). */
 const VERIFIED_CACHE_SIZE = 256;
 
-const expired = () => new PairingError('CLAIM_TOKEN_EXPIRED', 401, 'The claim token has expired: ask plant IT for a new one');
+const expired = () => new PairingError('CLAIM_TOKEN_EXPIRED');
 
-const invalid = (why: string) => new PairingError('CLAIM_TOKEN_INVALID', 401, `Invalid claim token: ${why}`);
+const invalid = (why: string) => new PairingError('CLAIM_TOKEN_INVALID', { message: `Invalid claim token: ${why}` });
 
 /** The payload of a token without verifying it: what firmware does to find its registration URL. */
 export function readClaimTokenPayload(token: string): Partial<ClaimTokenPayload> {
@@ -92,10 +92,10 @@ export class ClaimSigningKey {
     try {
       key = createPrivateKey(pem);
     } catch (e) {
-      throw new ImprintError('CLAIM_KEY_INVALID', `${file} is not a PEM private key`, { cause: e });
+      throw new PairingSetupError('CLAIM_KEY_INVALID', `${file} is not a PEM private key`, { cause: e });
     }
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
-      throw new ImprintError('CLAIM_KEY_INVALID', `${file} must hold an EC P-256 key (ES256)`);
+      throw new PairingSetupError('CLAIM_KEY_INVALID', `${file} must hold an EC P-256 key (ES256)`);
     const keyId = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
     return new ClaimSigningKey(key, keyId);
   }
@@ -148,6 +148,6 @@ export class ClaimSigningKey {
   }
 }
 
-function unreadable(file: string, e: unknown): ImprintError {
-  return new ImprintError('CLAIM_KEY_UNREADABLE', `Cannot read or create the claim-signing key ${file}`, { cause: e });
+function unreadable(file: string, e: unknown): PairingSetupError {
+  return new PairingSetupError('CLAIM_KEY_UNREADABLE', `Cannot read or create the claim-signing key ${file}`, { cause: e });
 }

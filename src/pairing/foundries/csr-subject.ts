@@ -3,7 +3,7 @@
 // the CA checks the CSR's signature (proof of possession) before anything is issued.
 import { children, DerError, expectTag, readString, readWhole, TAG, whole } from '../ca/der-codec.ts';
 import { PemError, pemDecode } from '../ca/pem.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 
 const OIDS: Record<string, 'CN' | 'OU' | 'businessCategory'> = {
   '0603550403': 'CN',
@@ -21,7 +21,7 @@ export interface CsrSubject {
   spki: Buffer;
 }
 
-const bad = (why: string, cause?: unknown) => new PairingError('INVALID_CSR', 422, `Invalid CSR: ${why}`, { cause });
+const bad = (why: string, cause?: unknown) => new PairingError('INVALID_CSR', { message: `Invalid CSR: ${why}`, cause });
 
 export function readCsrSubject(csrPem: string): CsrSubject {
   let der: Buffer;

@@ -4,12 +4,13 @@
 // reference: proof of possession is checked, a UUID registers once until an operator re-opens it,
 // every bad input is a clear 4xx, and every registration and refusal is an audit event.
 import { createHash } from 'node:crypto';
+import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import type { CoreAudit } from '../core-audit.ts';
-import { deriveDeviceId } from '../device-id.ts';
 import { type EmbeddedPairingCore, newSerialHex, type PairingCoreExtension, type RealmConfig } from '../embedded-core.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
+import { PairingSetupError } from '../setup-errors.ts';
 import { readCsrSubject } from './csr-subject.ts';
 import { type SignOutcome, type SignRecord, type SignStore, signRefusal } from './sign-store.ts';
 import { renderSotaToml, type SotaOverrides } from './sota-toml.ts';
@@ -41,7 +42,7 @@ export interface SignServiceOptions {
   logger?: Logger;
 }
 
-const badRequest = (m: string) => new PairingError('INVALID_REQUEST', 400, m);
+const badRequest = (m: string) => new PairingError('INVALID_REQUEST', { message: m });
 const badField = (field: string, m: string) => badRequest(`Invalid '${field}': ${m}`);
 
 interface SignRequest {
@@ -117,23 +118,17 @@ function signRefused(
     case undefined:
       return undefined;
     case 'already_signed':
-      return new PairingError(
-        'ALREADY_SIGNED',
-        409,
-        `Device ${uuid} is already registered (since ${o.signedAt}); an operator must re-open it first (imprint pairing sign reopen ${realm} ${uuid})`,
-      );
+      return new PairingError('ALREADY_SIGNED', {
+        message: `Device ${uuid} is already registered (since ${o.signedAt}); an operator must re-open it first (imprint pairing sign reopen ${realm} ${uuid})`,
+      });
     case 'device_exists':
-      return new PairingError(
-        'DEVICE_EXISTS',
-        409,
-        `Device id ${deviceId} (UUID ${uuid}) is already known to realm "${realm}" and was not registered by /sign`,
-      );
+      return new PairingError('DEVICE_EXISTS', {
+        message: `Device id ${deviceId} (UUID ${uuid}) is already known to realm "${realm}" and was not registered by /sign`,
+      });
     case 'limit':
-      return new PairingError(
-        'REGISTRATION_LIMIT',
-        422,
-        `The realm's device registration limit (${cfg.deviceRegistrationLimit}) has been reached`,
-      );
+      return new PairingError('REGISTRATION_LIMIT', {
+        message: `The realm's device registration limit (${cfg.deviceRegistrationLimit}) has been reached`,
+      });
   }
 }
 
@@ -156,15 +151,16 @@ export class SignService {
   private constructor(core: EmbeddedPairingCore, cfg: RealmConfig, opts: SignServiceOptions) {
     this.#ext = core.extension();
     if (!cfg.factory)
-      throw new ImprintError('SIGN_REALM_WITHOUT_FACTORY', `Realm "${opts.realm}" has no factory name: /sign needs one`, {
-        hint: `create the realm with: imprint pairing realm create ${opts.realm} --factory FACTORY …`,
-      });
+      throw new PairingSetupError('SIGN_REALM_WITHOUT_FACTORY', `Realm "${opts.realm}" has no factory name: /sign needs one`);
     this.realm = opts.realm;
     this.#factory = cfg.factory;
     this.#store = this.#ext.store.signs;
     this.#gatewayUrl = opts.gatewayUrl ?? DEFAULT_GATEWAY_URL;
     if (!URL.canParse(this.#gatewayUrl) || /["\s]/.test(this.#gatewayUrl))
-      throw new ImprintError('INVALID_ARGUMENT', `The device gateway URL must be an absolute URL, got "${this.#gatewayUrl}"`);
+      throw new PairingSetupError(
+        'INVALID_ARGUMENT',
+        `The device gateway URL must be an absolute URL, got "${this.#gatewayUrl}"`,
+      );
     this.#rootCrt = opts.rootCrtPem ?? this.#ext.ca.certificatePem;
     this.#validityDays = opts.validityDays ?? DEFAULT_SIGN_VALIDITY_DAYS;
     this.#audit = opts.audit;
@@ -196,19 +192,15 @@ export class SignService {
       const req = parseSignRequest(body());
       const subject = readCsrSubject(req.csr);
       if (!subject.commonName)
-        throw new PairingError('INVALID_CSR', 422, 'Invalid CSR: the subject has no CN (it must be the device UUID)');
+        throw new PairingError('INVALID_CSR', { message: 'Invalid CSR: the subject has no CN (it must be the device UUID)' });
       if (!subject.organizationalUnit)
-        throw new PairingError(
-          'INVALID_CSR',
-          422,
-          `Invalid CSR: the subject has no OU (it must be the factory name "${this.#factory}")`,
-        );
+        throw new PairingError('INVALID_CSR', {
+          message: `Invalid CSR: the subject has no OU (it must be the factory name "${this.#factory}")`,
+        });
       if (subject.organizationalUnit !== this.#factory)
-        throw new PairingError(
-          'WRONG_FACTORY',
-          403,
-          `Invalid factory (${subject.organizationalUnit}): this server registers devices of factory "${this.#factory}"`,
-        );
+        throw new PairingError('WRONG_FACTORY', {
+          message: `Invalid factory (${subject.organizationalUnit}): this server registers devices of factory "${this.#factory}"`,
+        });
       if (req.uuid !== undefined && req.uuid.toLowerCase() !== subject.commonName.toLowerCase())
         throw badField('uuid', `does not match the CSR's CN (${subject.commonName.slice(0, 64)})`);
       uuid = subject.commonName.toLowerCase();
@@ -220,7 +212,12 @@ export class SignService {
         : deriveDeviceId(id, cfg.deviceIdNamespace);
       // Checked before the costly signing, and again by the store in the transaction that records it.
       const [before, existing] = await Promise.all([this.#store.get(realm, id), this.#ext.store.devices.get(realm, deviceId)]);
-      const early = signRefused(signRefusal(before, existing !== undefined), realm, id, deviceId, cfg);
+      // The two reads are not one snapshot: a concurrent /sign of this UUID (here or on another instance)
+      // may commit between them, showing its device but not its record. The record is written in the
+      // same transaction as the device, so read after the device it tells "already signed" from
+      // "registered by something else".
+      const record = !before && existing ? await this.#store.get(realm, id) : before;
+      const early = signRefused(signRefusal(record, existing !== undefined), realm, id, deviceId, cfg);
       if (early) throw early;
       const issued = await this.#ext.ca.issueWithSubjectAsync({
         csrPem: req.csr,
@@ -297,9 +294,9 @@ export class SignService {
     const at = this.#ext.now().toISOString();
     const outcome = await this.#store.reopen(this.realm, id, at);
     if (outcome.kind === 'not_found')
-      throw new ImprintError('SIGN_NOT_FOUND', `No /sign registration of ${uuid} in realm "${this.realm}"`);
+      throw new PairingSetupError('SIGN_NOT_FOUND', `No /sign registration of ${uuid} in realm "${this.realm}"`);
     if (outcome.kind === 'already_reopened')
-      throw new ImprintError('SIGN_ALREADY_REOPENED', `${uuid} is already re-opened (since ${outcome.reopenedAt})`);
+      throw new PairingSetupError('SIGN_ALREADY_REOPENED', `${uuid} is already re-opened (since ${outcome.reopenedAt})`);
     const rec: SignRecord = outcome.record;
     await this.#audit?.record({
       step: 'sign-reopen',

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { compileScope, type PathRule } from '../agent-token.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 
 interface RealmKey {
   name: string;
@@ -34,16 +34,16 @@ const BEARER = /^bearer:?\s+(.+)$/i;
 export const IAT_CLOCK_SKEW_SECONDS = 300;
 
 export function missingTokenError(): PairingError {
-  return new PairingError('MISSING_TOKEN', 401, 'Missing authorization token');
+  return new PairingError('MISSING_TOKEN');
 }
 
 export function invalidTokenError(): PairingError {
-  return new PairingError('INVALID_TOKEN', 401, 'Invalid JWT token');
+  return new PairingError('INVALID_TOKEN');
 }
 
 /** A verified token whose claims are refused (expired, not yet valid, issued in the future): Guardian's 403. */
 export function refusedTokenError(): PairingError {
-  return new PairingError('INVALID_TOKEN', 403, 'Forbidden');
+  return new PairingError('TOKEN_REFUSED');
 }
 
 /** The Bearer credential of an Authorization header (Astarte accepts `Bearer x` and `bearer: x`). */
@@ -73,11 +73,9 @@ function checkPath(grant: AgentGrant, realm: string, method: string, path: strin
     if (rule.method.test(method) && rule.path.test(path)) return undefined;
   }
   // As Astarte, the message names the full request path (the decoded one the router matched).
-  throw new PairingError(
-    'UNAUTHORIZED_PATH',
-    403,
-    `Unauthorized access to ${method} /v1/${realm}/${path}. Please verify your permissions`,
-  );
+  throw new PairingError('UNAUTHORIZED_PATH', {
+    message: `Unauthorized access to ${method} /v1/${realm}/${path}. Please verify your permissions`,
+  });
 }
 
 export class AgentAuthenticator {
@@ -95,8 +93,8 @@ export class AgentAuthenticator {
 
   /**
    * Verify the token of an Authorization header against the realm's key and check that it allows
-   * METHOD on the path (relative to /v1/{realm}/). Throws (or rejects with) PairingError MISSING_TOKEN
-   * (401), INVALID_TOKEN (401 unverifiable, 403 claims refused) or UNAUTHORIZED_PATH (403). Returns
+   * METHOD on the path (relative to /v1/{realm}/). Throws (or rejects with) PairingError MISSING_TOKEN,
+   * INVALID_TOKEN (unverifiable), TOKEN_REFUSED (claims refused) or UNAUTHORIZED_PATH. Returns
    * undefined when decided synchronously (cached token), else a promise.
    */
   authorize(

@@ -1,10 +1,10 @@
 // Device claims with a fleet claim token (no agent JWT): POST /v1/{realm}/claims.
 import { Type } from 'typebox';
 import type { ClaimService } from '../claims/claim-service.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { requireRealm } from './realm-guard.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import { ErrorReplies, errorReply, RealmParams } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 export type ClaimApi = Pick<ClaimService, 'claim'>;
 
@@ -41,7 +41,7 @@ export const ClaimReply = Type.Object(
   { description: 'Device claimed and registered' },
 );
 
-const notEnabled = () => new PairingError('DEVICE_NOT_FOUND', 404, 'Page not found');
+const notEnabled = () => new PairingError('NOT_ENABLED');
 
 export function registerClaimRoutes(app: PairingFastify, ctx: RouteContext, claims: ClaimApi | undefined): void {
   app.post(

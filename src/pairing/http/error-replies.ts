@@ -1,9 +1,9 @@
-// Errors → Astarte-style answers: `{"errors":{"detail":"..."}}`, or per-field lists with 422.
-// Where Astarte answers 500 (inhibited device, registration limit, malformed device id) the
-// domain's PairingError already carries a clear 4xx; anything unexpected is a 500 without details.
+// Errors → Astarte-style answers: `{"errors":{"detail":"..."}}`, or per-field lists with 422. The status of
+// every code a pairing core answers lives here, in one complete table (tsc refuses a missing or a dead
+// entry); the domain's errors carry only their code. Where Astarte answers 500 (inhibited device,
+// registration limit, malformed device id) we answer a clear 4xx; anything unexpected is a 500 without details.
 import type { FastifyError } from 'fastify';
-import { ImprintError } from '../../common/errors.ts';
-import { PairingError, type PairingErrorCode } from '../pairing-api.ts';
+import type { PairingCode, PairingError } from '../pairing-errors.ts';
 
 export interface ErrorAnswer {
   status: number;
@@ -12,20 +12,44 @@ export interface ErrorAnswer {
   code: string;
 }
 
-/** Default status and Astarte detail text of each code, for errors that arrive without them. */
-const DEFAULTS: Partial<Record<PairingErrorCode, [number, string]>> = {
-  REALM_NOT_FOUND: [403, 'Forbidden'],
-  MISSING_TOKEN: [401, 'Missing authorization token'],
-  INVALID_TOKEN: [401, 'Invalid JWT token'],
-  UNAUTHORIZED: [401, 'Unauthorized'],
-  FORBIDDEN: [403, 'Forbidden'],
-  DEVICE_NOT_FOUND: [404, 'Device not found'],
-  ALREADY_REGISTERED: [422, 'Device already registered'],
-  BAD_REQUEST: [400, 'Bad request'],
-  INVALID_DEVICE_ID: [422, 'Invalid device id'],
-  DEVICE_INHIBITED: [403, 'Device is inhibited: credentials are refused'],
-  REGISTRATION_LIMIT: [422, 'Device registration limit reached for this realm'],
-  INVALID_CSR: [422, 'Invalid CSR'],
+/**
+ * Each code's status and, where Astarte answers a fixed text whatever happened, that text (clients match on
+ * it); without one, the error's own message is the detail.
+ */
+export const HTTP_ANSWERS: Readonly<Record<PairingCode, { status: number; detail?: string }>> = {
+  // Astarte's Pairing API.
+  REALM_NOT_FOUND: { status: 403, detail: 'Forbidden' }, // Astarte does not reveal which realms exist
+  MISSING_TOKEN: { status: 401, detail: 'Missing authorization token' },
+  INVALID_TOKEN: { status: 401, detail: 'Invalid JWT token' },
+  TOKEN_REFUSED: { status: 403, detail: 'Forbidden' }, // Guardian's claim failures fall to Astarte's catch-all
+  UNAUTHORIZED_PATH: { status: 403 },
+  UNAUTHORIZED: { status: 401, detail: 'Unauthorized' },
+  FORBIDDEN: { status: 403, detail: 'Forbidden' },
+  DEVICE_NOT_FOUND: { status: 404, detail: 'Device not found' },
+  NOT_ENABLED: { status: 404, detail: 'Page not found' },
+  ALREADY_REGISTERED: { status: 422, detail: 'Device already registered' },
+  INVALID_DEVICE_ID: { status: 422 }, // Astarte: 500
+  DEVICE_INHIBITED: { status: 403 }, // Astarte: 500
+  REGISTRATION_LIMIT: { status: 422 }, // Astarte: 500
+  DEVICE_EXISTS: { status: 409 },
+  INVALID_CSR: { status: 422 },
+  VALIDATION: { status: 422 },
+  BAD_REQUEST: { status: 400, detail: 'Bad request' },
+  // Claims.
+  CLAIM_TOKEN_INVALID: { status: 401 },
+  CLAIM_TOKEN_EXPIRED: { status: 401 },
+  CLAIM_TOKEN_REVOKED: { status: 403 },
+  CLAIM_TOKEN_WRONG_REALM: { status: 403 },
+  CLAIM_TOKEN_USED_UP: { status: 403 },
+  SERIAL_NOT_ALLOWED: { status: 403 },
+  ALREADY_CLAIMED: { status: 409 },
+  // Foundries /sign.
+  INVALID_REQUEST: { status: 400 },
+  WRONG_FACTORY: { status: 403 },
+  ALREADY_SIGNED: { status: 409 },
+  // Central audit.
+  CHAIN_CONFLICT: { status: 409 },
+  CHAIN_INVALID: { status: 422 },
 };
 
 /** Astarte's changeset message for a malformed device id. */
@@ -36,23 +60,20 @@ export function badRequest(): ErrorAnswer {
 }
 
 /**
- * A domain error as an answer. `idField` names the request field or path parameter holding the
+ * A domain error as an answer (undefined: not a code a core answers). `idField` names the request field or path parameter holding the
  * device id, so that a malformed id reads like Astarte's changeset error on that field.
  */
-export function pairingErrorAnswer(err: ImprintError, idField?: string): ErrorAnswer {
-  const code = err.code as PairingErrorCode;
-  const [defaultStatus, defaultDetail] = DEFAULTS[code] ?? [500, 'Internal server error'];
-  const status = err instanceof PairingError ? err.status : defaultStatus;
-  const fields = err instanceof PairingError ? err.fields : undefined;
+export function pairingErrorAnswer(err: PairingError, idField?: string): ErrorAnswer | undefined {
+  const code = err.code;
+  // A remote client's own failure (UNREACHABLE, REMOTE_ERROR) never comes out of a core: a bug if it does.
+  if (!Object.hasOwn(HTTP_ANSWERS, code)) return undefined;
+  const { status, detail } = HTTP_ANSWERS[code as PairingCode];
+  const fields = err.fields;
   if (fields && Object.keys(fields).length > 0) return { status, body: { errors: fields }, code };
   if (code === 'INVALID_DEVICE_ID' && idField) {
     return { status, body: { errors: { [idField]: [INVALID_DEVICE_ID_MESSAGE] } }, code };
   }
-  // The fixed Astarte texts win over the domain's wording, so clients that match on them keep working.
-  const fixed = ['REALM_NOT_FOUND', 'FORBIDDEN', 'UNAUTHORIZED', 'DEVICE_NOT_FOUND', 'BAD_REQUEST', 'MISSING_TOKEN'];
-  // INVALID_TOKEN carries Guardian's text for its status: 401 "Invalid JWT token" or 403 "Forbidden".
-  const detail = fixed.includes(code) ? defaultDetail : err.message || defaultDetail;
-  return { status, body: { errors: { detail } }, code };
+  return { status, body: { errors: { detail: detail ?? err.message } }, code };
 }
 
 interface AjvError {
@@ -115,8 +136,4 @@ export function unavailableAnswer(): ErrorAnswer {
 
 export function internalErrorAnswer(): ErrorAnswer {
   return { status: 500, body: { errors: { detail: 'Internal server error' } }, code: 'INTERNAL' };
-}
-
-export function isPairingLikeError(e: unknown): e is ImprintError {
-  return e instanceof ImprintError && (e instanceof PairingError || e.code in DEFAULTS);
 }

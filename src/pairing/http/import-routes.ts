@@ -4,11 +4,12 @@
 // to every non-public route by route-access.ts).
 import { type Static, Type } from 'typebox';
 import type { AuditEvent } from '../../audit/audit-types.ts';
-import { type AuditChainError, type CentralAudit, MAX_CENTRAL_QUERY_LIMIT } from '../import/central-audit.ts';
+import { AuditChainError, type CentralAudit, MAX_CENTRAL_QUERY_LIMIT } from '../import/central-audit.ts';
 import type { DeviceImportService } from '../import/import-service.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
+import { HTTP_ANSWERS } from './error-replies.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import { ErrorReplies, RealmParams } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 export interface ImportApi {
   devices: Pick<DeviceImportService, 'importDevices' | 'conflicts'>;
@@ -162,11 +163,7 @@ const EventsReply = Type.Object(
   { description: 'Events of every station, newest first, and the chain head of each station' },
 );
 
-const notEnabled = () => new PairingError('DEVICE_NOT_FOUND', 404, 'Page not found');
-
-function isChainError(e: unknown): e is AuditChainError {
-  return e instanceof Error && e.name === 'AuditChainError';
-}
+const notEnabled = () => new PairingError('NOT_ENABLED');
 
 export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, imports: ImportApi | undefined): void {
   const api = (): ImportApi =>
@@ -275,9 +272,9 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         const head = await api().audit.importEvents(req.params.realm, station, events as unknown as AuditEvent[]);
         return { data: { station, accepted_up_to: head.lastSeq, last_hash: head.lastHash } };
       } catch (e) {
-        if (!isChainError(e)) throw e;
+        if (!(e instanceof AuditChainError)) throw e;
         return reply
-          .code(e.status)
+          .code(HTTP_ANSWERS[e.code].status)
           .header('x-imprint-error', e.code)
           .send({ errors: { detail: e.message, seq: e.seq, refusal: e.refusal, accepted_up_to: e.acceptedUpTo } });
       }
@@ -317,25 +314,18 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
     },
     async (req) => {
       const q = req.query as Static<typeof CentralQuery>;
-      let events: AuditEvent[];
-      try {
-        events = await api().audit.query(req.params.realm, {
-          station: q.station,
-          deviceId: q.device_id,
-          hardwareSerial: q.hardware_serial,
-          batchId: q.batch_id,
-          operator: q.operator,
-          step: q.step,
-          outcome: q.outcome,
-          from: q.from,
-          to: q.to,
-          limit: q.limit === undefined ? undefined : Number(q.limit),
-        });
-      } catch (e) {
-        // Only a bad query is the client's fault (an unreachable database stays a 503).
-        if ((e as { code?: string }).code !== 'AUDIT_INVALID_QUERY') throw e;
-        throw new PairingError('VALIDATION', 422, (e as Error).message, { fields: { query: [(e as Error).message] } });
-      }
+      const events = await api().audit.query(req.params.realm, {
+        station: q.station,
+        deviceId: q.device_id,
+        hardwareSerial: q.hardware_serial,
+        batchId: q.batch_id,
+        operator: q.operator,
+        step: q.step,
+        outcome: q.outcome,
+        from: q.from,
+        to: q.to,
+        limit: q.limit === undefined ? undefined : Number(q.limit),
+      });
       const stations = (await api().audit.heads(req.params.realm)).map((h) => ({
         station: h.station,
         accepted_up_to: h.lastSeq,

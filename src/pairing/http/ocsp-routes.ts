@@ -3,8 +3,8 @@
 // authorityInfoAccess when `pairing serve` knows its public URL.
 import { Type } from 'typebox';
 import { requireRealm } from './realm-guard.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import { ErrorReplies, RealmParams } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 const OCSP_REQUEST = 'application/ocsp-request';
 const OCSP_RESPONSE = 'application/ocsp-response';

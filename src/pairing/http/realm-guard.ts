@@ -1,13 +1,13 @@
 // Every /v1/{realm}/… route starts here: an unknown realm is 403 "Forbidden", before any other
 // check (Astarte does not reveal which realms exist).
 import type { FastifyRequest } from 'fastify';
-import { PairingError } from '../pairing-api.ts';
-import type { RouteContext } from './server.ts';
+import { PairingError } from '../pairing-errors.ts';
+import type { RouteContext } from './route-context.ts';
 
 type Realm = { name: string; publicKeyPem: string };
 
 function found(realm: Realm | undefined): Realm {
-  if (!realm) throw new PairingError('REALM_NOT_FOUND', 403, 'Forbidden');
+  if (!realm) throw new PairingError('REALM_NOT_FOUND');
   return realm;
 }
 

@@ -2,8 +2,8 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { authorizationPath } from './agent-auth.ts';
 import { requireRealm } from './realm-guard.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import { ErrorReplies, RealmParams, RegisterBody, RegisterReply, UnregisterParams } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 422: e422 };

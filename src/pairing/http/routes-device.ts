@@ -2,9 +2,10 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { pemDecode } from '../ca/pem.ts';
 import { DEFAULT_BROKER_URL } from '../embedded-core.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { bearerCredential } from './agent-auth.ts';
 import { requireRealm } from './realm-guard.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import {
   CredentialsBody,
   CredentialsReply,
@@ -15,7 +16,6 @@ import {
   VerifyBody,
   VerifyReply,
 } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 const MQTT_V1 = 'astarte_mqtt_v1';
 
@@ -38,7 +38,7 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   const authenticateDevice = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const withSecret = () => {
       const secret = bearerCredential(req.headers.authorization);
-      if (!secret) throw new PairingError('UNAUTHORIZED', 401, 'Unauthorized');
+      if (!secret) throw new PairingError('UNAUTHORIZED');
       secrets.set(req, secret);
     };
     try {
@@ -58,7 +58,7 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   // Astarte has a :protocol route parameter and answers 400 for anything but astarte_mqtt_v1.
   const requireMqttV1 = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if ((req.params as { protocol?: string }).protocol === MQTT_V1) done();
-    else done(new PairingError('BAD_REQUEST', 400, 'Bad request'));
+    else done(new PairingError('BAD_REQUEST'));
   };
 
   // Astarte's CredentialsRequest changeset: the csr must be one PEM certificate request, checked before the
@@ -68,7 +68,8 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
     if (isSinglePemCsr(csr)) done();
     else
       done(
-        new PairingError('INVALID_CSR', 422, 'Invalid CSR: not a PEM certificate request', {
+        new PairingError('INVALID_CSR', {
+          message: 'Invalid CSR: not a PEM certificate request',
           fields: { csr: ['is not a valid PEM CSR'] },
         }),
       );

@@ -4,8 +4,8 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { requireRealm } from './realm-guard.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 import { ErrorReplies, PemText, RealmParams, VersionReply } from './schemas.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
 
 const PEM_TYPE = 'application/x-pem-file';
 

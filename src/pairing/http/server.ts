@@ -1,22 +1,20 @@
 // The pairing core as an HTTP server speaking Astarte's Pairing API. The HTTP layer translates
 // (routes, auth, bodies, statuses); the domain core decides.
 import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import { isDbError } from '../../db/db-errors.ts';
-import { PAIRING_CORE_VERSION, type PairingCoreExtension } from '../embedded-core.ts';
+import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
 import { CentralAudit } from '../import/central-audit.ts';
 import { DeviceImportService } from '../import/import-service.ts';
-import type { PairingAgentApi, PairingDeviceApi } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
 import { type ClaimApi, registerClaimRoutes } from './claim-routes.ts';
 import {
   type ErrorAnswer,
   frameworkAnswer,
   internalErrorAnswer,
-  isPairingLikeError,
   pairingErrorAnswer,
   unavailableAnswer,
   validationAnswer,
@@ -26,30 +24,11 @@ import { PairingMetrics } from './metrics.ts';
 import { registerOcspRoutes } from './ocsp-routes.ts';
 import { openApiOptions } from './openapi.ts';
 import { guardRoute, type RegisteredRoute } from './route-access.ts';
+import { createFastify, type PairingFastify, type PairingServerCore, type RouteContext } from './route-context.ts';
 import { agentAuthorizer, registerAgentRoutes } from './routes-agent.ts';
 import { registerDeviceRoutes } from './routes-device.ts';
 import { registerServiceRoutes } from './routes-service.ts';
 import { registerSignRoutes, type SignApi } from './sign-routes.ts';
-
-/** What the server needs from a pairing core (EmbeddedPairingCore provides it). */
-export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
-  /** A realm the core knows without asking its store (synchronous: the hot path). */
-  getRealm(name: string): { name: string; publicKeyPem: string } | undefined;
-  /** Any realm, asking the store when needed (created by another process or instance). */
-  realm(name: string): Promise<{ name: string; publicKeyPem: string } | undefined>;
-  caCertificatePem(): string;
-  crlPem(): Promise<string>;
-  /** The DER OCSPResponse to a DER OCSPRequest about the realm's certificates. */
-  ocspResponse(realm: string, requestDer: Buffer): Promise<Buffer>;
-  /** Group-commit figures for /metrics, when the core has them. */
-  storeStats?(): { batches: number; writes: number };
-  /** The store's own Prometheus lines (latency, pool, health). */
-  storeMetricsText?(): string;
-  /** Whether the core's database answers: /health is 503 while it does not. */
-  health?(): Promise<{ ok: boolean; latencyMs: number; error?: string }>;
-  /** The stores and CA of features built on the core (imports, central audit). */
-  extension?(): PairingCoreExtension;
-}
 
 export interface PairingServerOptions {
   core: PairingServerCore;
@@ -77,32 +56,6 @@ function defaultImports(core: PairingServerCore): ImportApi | undefined {
   const ext = core.extension?.();
   return ext && { devices: new DeviceImportService(ext), audit: new CentralAudit(ext) };
 }
-
-/** Shared by the route modules. */
-export interface RouteContext {
-  core: PairingServerCore;
-  auth: AgentAuthenticator;
-  metrics: PairingMetrics;
-  version: string;
-  defaultBrokerUrl?: string;
-}
-
-export function createFastify(opts: { logger: Logger; bodyLimit: number }) {
-  return Fastify({
-    loggerInstance: opts.logger,
-    // One line per request is written by our onResponse hook, without headers or bodies.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No per-request child logger (a measurable cost at 10k req/s): the request id goes in our line.
-    childLoggerFactory: (logger) => logger,
-    routerOptions: { ignoreTrailingSlash: true },
-    bodyLimit: opts.bodyLimit,
-    return503OnClosing: true,
-    // Astarte-like validation: no type coercion, no silent stripping, every field reported.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-}
-
-export type PairingFastify = ReturnType<typeof createFastify>;
 
 /** The field to name in a 422 for a malformed device id: the `device_id` path parameter, else `hw_id`. */
 function idFieldOf(req: FastifyRequest): string {
@@ -136,14 +89,15 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   await app.register(swagger, openApiOptions(ctx.version));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    let answer: ErrorAnswer;
-    if (isPairingLikeError(err)) answer = pairingErrorAnswer(err, idFieldOf(req));
+    let answer: ErrorAnswer | undefined;
+    if (err instanceof PairingError) answer = pairingErrorAnswer(err, idFieldOf(req));
     else if (isDbError(err, 'DB_UNAVAILABLE')) answer = unavailableAnswer();
     else if (err.validation) answer = validationAnswer(err);
-    else {
-      const known = err instanceof ImprintError ? undefined : frameworkAnswer(err);
-      if (!known) req.log.error({ err }, 'pairing request failed');
-      answer = known ?? internalErrorAnswer();
+    else if (!(err instanceof ImprintError)) answer = frameworkAnswer(err);
+    if (!answer) {
+      // A fault of the core (its CA, its store, a bug): logged with its stack, answered without details.
+      req.log.error({ err }, 'pairing request failed');
+      answer = internalErrorAnswer();
     }
     // 503 (the database is away): a client or load balancer may retry, here or on another instance.
     if (answer.status === 503) reply.header('retry-after', '1');
@@ -194,7 +148,7 @@ export interface RunningPairingServer {
   close(): Promise<void>;
 }
 
-/** Build and listen. Port in use or an unusable address become one-line ImprintErrors. */
+/** Build and listen. A failed listen rejects with Node's error (its `code` says why). */
 export async function servePairing(opts: PairingServerOptions & { host?: string; port?: number }): Promise<RunningPairingServer> {
   const app = await buildPairingServer(opts);
   const host = opts.host ?? '127.0.0.1';
@@ -202,13 +156,9 @@ export async function servePairing(opts: PairingServerOptions & { host?: string;
   try {
     await app.listen({ host, port });
   } catch (e) {
+    // Node's own error (EADDRINUSE, EACCES, …): the command that serves words it (common/listen-errors.ts).
     await app.close().catch(() => {});
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ImprintError('PORT_IN_USE', `Port ${port} on ${host} is already in use`);
-    if (code === 'EACCES') throw new ImprintError('PORT_DENIED', `Not allowed to listen on ${host}:${port}`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      throw new ImprintError('BAD_ADDRESS', `Cannot listen on ${host}: no such local address`);
-    throw new ImprintError('LISTEN_FAILED', `Cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    throw e;
   }
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
@@ -216,5 +166,5 @@ export async function servePairing(opts: PairingServerOptions & { host?: string;
   return { url: `http://${urlHost}:${actualPort}`, app, close: () => app.close() };
 }
 
-export type { FastifyInstance };
+export type { FastifyInstance, PairingFastify, PairingServerCore, RouteContext };
 export { servePairing as serve };

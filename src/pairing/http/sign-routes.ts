@@ -2,7 +2,7 @@
 // with DEVICE_API=<core>/sign). Enabled only by `imprint pairing serve --sign-realm REALM` (else 404).
 import { Type } from 'typebox';
 import type { SignService } from '../foundries/sign-service.ts';
-import type { PairingFastify, RouteContext } from './server.ts';
+import type { PairingFastify, RouteContext } from './route-context.ts';
 
 export type SignApi = Pick<SignService, 'signText'>;
 

@@ -4,9 +4,10 @@
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
 import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
-import { ImprintError } from '../../common/errors.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
+import { PairingError } from '../pairing-errors.ts';
 import type { CentralEventRow, ChainHead } from './central-audit-store.ts';
+import type { ImportErrorCode } from './import-errors.ts';
 import { checkStationName } from './import-service.ts';
 
 export type { ChainHead } from './central-audit-store.ts';
@@ -14,23 +15,28 @@ export type { ChainHead } from './central-audit-store.ts';
 /** Why an import was refused, and where: nothing of the request was stored. */
 export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed';
 
-export class AuditChainError extends ImprintError {
+/** A gap or a different copy of an accepted event conflicts with the chain held here; the rest is broken content. */
+const CHAIN_CODE: Record<ChainRefusal, ImportErrorCode> = {
+  gap: 'CHAIN_CONFLICT',
+  differs: 'CHAIN_CONFLICT',
+  'broken-link': 'CHAIN_INVALID',
+  tampered: 'CHAIN_INVALID',
+  malformed: 'CHAIN_INVALID',
+};
+
+export class AuditChainError extends PairingError {
+  declare readonly code: ImportErrorCode;
   readonly seq: number;
   readonly refusal: ChainRefusal;
   /** What this core holds of the station's chain (the sender resumes after it). */
   readonly acceptedUpTo: number;
 
   constructor(refusal: ChainRefusal, seq: number, acceptedUpTo: number, message: string) {
-    super('AUDIT_CHAIN_REFUSED', message, { details: { seq, refusal, acceptedUpTo } });
+    super(CHAIN_CODE[refusal], { message });
     this.name = 'AuditChainError';
     this.seq = seq;
     this.refusal = refusal;
     this.acceptedUpTo = acceptedUpTo;
-  }
-
-  /** A gap or a different copy of an accepted event is a conflict with the stored chain (409); the rest is invalid content (422). */
-  get status(): number {
-    return this.refusal === 'gap' || this.refusal === 'differs' ? 409 : 422;
   }
 }
 
@@ -49,9 +55,14 @@ export interface CentralAuditQuery {
 
 export const MAX_CENTRAL_QUERY_LIMIT = 10_000;
 
+/** A query the caller got wrong: per-field messages under `query`. */
+function badQuery(message: string): PairingError {
+  return new PairingError('VALIDATION', { message, fields: { query: [message] } });
+}
+
 function isoOrThrow(name: string, v: string): string {
   const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new ImprintError('AUDIT_INVALID_QUERY', `${name} is not a date/time`);
+  if (Number.isNaN(d.getTime())) throw badQuery(`${name} is not a date/time`);
   return d.toISOString();
 }
 
@@ -154,7 +165,7 @@ export class CentralAudit {
     await this.#ext.realm(realm);
     const limit = q.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
-      throw new ImprintError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
+      throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
     const rows = await this.#ext.store.centralAudit.query(realm, {
       ...q,
       from: q.from ? isoOrThrow('from', q.from) : undefined,

@@ -2,10 +2,11 @@
 // embedded core while this core was unreachable and now sends their secret hashes (never secrets).
 // Idempotent per device: the same hash again is `already_present`; a device registered here with
 // another secret, or already confirmed, is a `conflict` and is never overwritten.
+
+import { canonicalDeviceId } from '../../common/device-id.ts';
 import { isImprintError } from '../../common/errors.ts';
-import { canonicalDeviceId } from '../device-id.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
-import { PairingError } from '../pairing-api.ts';
+import { PairingError } from '../pairing-errors.ts';
 import { secretHashScheme } from '../secret-hash.ts';
 import type { DeviceImportOutcome, DeviceImportRecord, ImportedDevice } from './import-store.ts';
 
@@ -22,14 +23,16 @@ const STATION = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export function checkStationName(station: string): void {
   if (!STATION.test(station)) {
-    throw new PairingError('VALIDATION', 422, 'Invalid station', {
+    throw new PairingError('VALIDATION', {
+      message: 'Invalid station',
       fields: { station: ['must be 1 to 128 letters, digits, ".", "_", ":" or "-"'] },
     });
   }
 }
 
 function invalid(field: string, index: number, message: string): PairingError {
-  return new PairingError('VALIDATION', 422, `Invalid devices[${index}].${field}`, {
+  return new PairingError('VALIDATION', {
+    message: `Invalid devices[${index}].${field}`,
     fields: { [`devices[${index}].${field}`]: [message] },
   });
 }
@@ -65,7 +68,7 @@ export class DeviceImportService {
     const realm = await this.#ext.realm(req.realm);
     checkStationName(req.station);
     if (typeof req.batch !== 'string' || req.batch.length === 0 || req.batch.length > 128) {
-      throw new PairingError('VALIDATION', 422, 'Invalid batch', { fields: { batch: ['must be 1 to 128 characters'] } });
+      throw new PairingError('VALIDATION', { message: 'Invalid batch', fields: { batch: ['must be 1 to 128 characters'] } });
     }
     // Everything is checked before anything is written; the chunk is one transaction (all or none of it).
     const devices = normalize(req.devices);

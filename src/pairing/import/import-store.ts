@@ -1,7 +1,7 @@
 // The offline-import store contract: devices a station registered in its embedded core while this
 // core was unreachable (their secret hashes, never secrets), one outcome per device, and the record
 // of each station's imports for QA. One chunk is one transaction. Engines: store/*-imports.ts.
-import type { DeviceRow } from '../pairing-store.ts';
+import type { DeviceRow } from '../pairing-rows.ts';
 
 export interface ImportedDevice {
   deviceId: string;

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImprintError } from '../../common/errors.ts';
 import { CA_KEY_FILE } from '../ca/ca-key-store.ts';
 import { CertificateAuthority } from '../ca/certificate-authority.ts';
 import type { FleetKey, PairingStore } from '../pairing-store.ts';
+import { PairingSetupError } from '../setup-errors.ts';
 import { StoreError } from './store-errors.ts';
 
 export const CA_DIR_ENV = 'IMPRINT_CA_DIR';
@@ -31,7 +31,7 @@ export async function openCoreCa(store: PairingStore, dataDir: string, now: Date
   let ca: CertificateAuthority;
   if (keyPem || certPem) {
     if (!keyPem || !certPem)
-      throw new ImprintError('INVALID_ARGUMENT', `Set both ${CA_KEY_ENV} and ${CA_CERT_ENV} (PEM text), or neither`);
+      throw new PairingSetupError('INVALID_ARGUMENT', `Set both ${CA_KEY_ENV} and ${CA_CERT_ENV} (PEM text), or neither`);
     ca = CertificateAuthority.fromPem(keyPem, certPem, { key: `$${CA_KEY_ENV}`, cert: `$${CA_CERT_ENV}` });
   } else {
     const dir = caDirOf(dataDir);

@@ -34,12 +34,15 @@ export function pgClaimStore(sql: Sql): ClaimStore {
         return await inTransaction(
           sql,
           async (tx): Promise<ClaimOutcome> => {
-            const [[t], [claimed], [device]] = await Promise.all([
+            // Pipelined in this order on purpose: each statement reads its own snapshot, and a racing claim
+            // writes device and claim in one transaction, so a device it committed before the device read
+            // has its claim visible to the later claim read (ALREADY_CLAIMED, never DEVICE_EXISTS).
+            const [[t], [device], [claimed]] = await Promise.all([
               tx<TokenDbRow[]>`SELECT * FROM claim_tokens WHERE jti = ${c.jti} FOR UPDATE`,
+              tx`SELECT 1 FROM devices WHERE realm = ${c.realm} AND device_id = ${c.deviceId}`,
               tx<{ deviceId: string; claimedAt: string }[]>`
                 SELECT device_id AS "deviceId", claimed_at AS "claimedAt" FROM claims
                 WHERE realm = ${c.realm} AND manufacturer_id = ${c.manufacturerId}`,
-              tx`SELECT 1 FROM devices WHERE realm = ${c.realm} AND device_id = ${c.deviceId}`,
             ]);
             const token = t && toTokenRecord(t);
             const refusal = claimRefusal(c.realm, token, claimed, device !== undefined);

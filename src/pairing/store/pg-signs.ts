@@ -18,9 +18,12 @@ export function pgSignStore(sql: Sql): SignStore {
         return await inTransaction(
           sql,
           async (tx): Promise<SignOutcome> => {
-            const [[rec], [device]] = await Promise.all([
-              tx<SignDbRow[]>`SELECT * FROM sign_registrations WHERE realm = ${r.realm} AND uuid = ${r.uuid} FOR UPDATE`,
+            // Pipelined in this order on purpose: each statement reads its own snapshot, and a racing /sign
+            // writes device and record in one transaction, so a device it committed before our first read
+            // has its record visible to the second (never "device exists" for a UUID /sign registered).
+            const [[device], [rec]] = await Promise.all([
               tx<DeviceDbRow[]>`SELECT * FROM devices WHERE realm = ${r.realm} AND device_id = ${r.deviceId} FOR UPDATE`,
+              tx<SignDbRow[]>`SELECT * FROM sign_registrations WHERE realm = ${r.realm} AND uuid = ${r.uuid} FOR UPDATE`,
             ]);
             const refusal = signRefusal(rec && toSignRecord(rec), device !== undefined);
             if (refusal) return refusal;

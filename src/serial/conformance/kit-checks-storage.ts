@@ -1,7 +1,7 @@
 // The kit's checks that write the device (only with --destructive), in the order they must run:
 // each leaves storage in the state the next one needs (empty → written → configured → locked).
 import { createHash } from 'node:crypto';
-import { deriveDeviceId } from '../../pairing/device-id.ts';
+import { deriveDeviceId } from '../../common/device-id.ts';
 import { encodeFrame, parseFrameLine } from '../frame-codec.ts';
 import type { Check } from './kit-checks-wire.ts';
 import { expectErr, expectOk, firstFailure, KIT_SECRETS, type KitContext, said } from './kit-context.ts';

@@ -1,6 +1,7 @@
-// Astarte device ids: 128 bits, base64url without padding (22 chars).
+// Astarte device ids: 128 bits, base64url without padding (22 chars). Shared vocabulary: the
+// pairing core checks them, labels and devices carry them (serial, sim, station).
 import { v5 as uuidv5 } from 'uuid';
-import { ImprintError } from '../common/errors.ts';
+import { CommonError } from './common-errors.ts';
 
 /** Astarte's example namespace; realms may configure their own. */
 export const DEFAULT_DEVICE_ID_NAMESPACE = 'f79ad91f-c638-4889-ae74-9d001a3b4cf8';
@@ -20,17 +21,14 @@ export function deriveDeviceId(data: string, namespace: string = DEFAULT_DEVICE_
  */
 export function decodeDeviceId(id: string, opts: { allowLonger: boolean }): Buffer {
   if (typeof id !== 'string' || id.length < 22 || !BASE64URL.test(id)) {
-    throw new ImprintError(
-      'INVALID_DEVICE_ID',
-      'Invalid device id: expected 128 bits as base64url without padding (22 characters)',
-    );
+    throw new CommonError('INVALID_DEVICE_ID', 'expected 128 bits as base64url without padding, 22 characters');
   }
   if (id.length > 22 && !opts.allowLonger) {
-    throw new ImprintError('INVALID_DEVICE_ID', 'Invalid device id: longer than 22 characters');
+    throw new CommonError('INVALID_DEVICE_ID', 'longer than 22 characters');
   }
   const bytes = Buffer.from(id, 'base64url');
   if (bytes.length < 16) {
-    throw new ImprintError('INVALID_DEVICE_ID', 'Invalid device id: decodes to fewer than 16 bytes');
+    throw new CommonError('INVALID_DEVICE_ID', 'decodes to fewer than 16 bytes');
   }
   return bytes.subarray(0, 16);
 }
