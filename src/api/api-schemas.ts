@@ -89,6 +89,7 @@ export const SettingsPatchSchema = Type.Object(
     fixtures: Type.Optional(Type.Array(FixtureSettingsSchema, { maxItems: 64 })),
     simulatedFixtures: Type.Optional(Type.Integer({ minimum: 0, maximum: 32 })),
     requireScan: Type.Optional(Type.Boolean()),
+    allowStartWithoutBatch: Type.Optional(Type.Boolean()),
     // null removes the setting.
     labelPrinter: Type.Optional(Type.Union([LabelPrinterSchema, Type.Null()])),
     labelTemplate: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 8192 }), Type.Null()])),

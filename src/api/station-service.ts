@@ -16,7 +16,7 @@ import { testLabelPrinter } from '../station/label-printer.ts';
 import { LineFaultError, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
-import { Station } from '../station/station.ts';
+import { Station, workOrderOf } from '../station/station.ts';
 import {
   loadStationConfig,
   parseStationConfig,
@@ -222,6 +222,8 @@ export class StationService implements StationApi {
   async start(): Promise<void> {
     this.requireOperator();
     await this.reloading;
+    if (!this.station.audit.currentBatch() && this.config.allowStartWithoutBatch !== true)
+      throw new StationError('START_NEEDS_BATCH');
     await this.station.start();
   }
 
@@ -237,6 +239,12 @@ export class StationService implements StationApi {
       return;
     }
     this.requireOperator();
+    // A work order scanned like a badge opens a batch (refused while one is open).
+    const workOrder = workOrderOf(scanned);
+    if (workOrder !== undefined) {
+      await this.openBatch(workOrder);
+      return;
+    }
     await this.station.submitScan(scanned, body.fixtureId);
   }
 
@@ -395,6 +403,7 @@ export class StationService implements StationApi {
         ...(p.fixtures !== undefined ? { fixtures: p.fixtures } : {}),
         ...(p.simulatedFixtures !== undefined ? { simulatedFixtures: p.simulatedFixtures } : {}),
         ...(p.requireScan !== undefined ? { requireScan: p.requireScan } : {}),
+        ...(p.allowStartWithoutBatch !== undefined ? { allowStartWithoutBatch: p.allowStartWithoutBatch } : {}),
         ...(p.labelPrinter !== undefined ? { labelPrinter: p.labelPrinter ?? undefined } : {}),
         ...(p.labelTemplate !== undefined ? { labelTemplate: p.labelTemplate ?? undefined } : {}),
         ...(p.postPassHook !== undefined ? { postPassHook: p.postPassHook ?? undefined } : {}),

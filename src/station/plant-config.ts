@@ -34,8 +34,10 @@ export const PostPassHookSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The members station.json may add for the plant features. */
+/** The members station.json may add for the plant features (and how the line may start). */
 export const PLANT_CONFIG_MEMBERS = {
+  /** Start line without an open batch (default: a batch is required). */
+  allowStartWithoutBatch: Type.Optional(Type.Boolean()),
   labelPrinter: Type.Optional(LabelPrinterSchema),
   labelTemplate: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
   postPassHook: Type.Optional(PostPassHookSchema),

@@ -124,6 +124,7 @@ export function toStationSettings(config: StationConfig, maskedAgentToken?: stri
     deviceIdRule: config.deviceIdRule,
     fixtures: config.fixtures.map((f) => ({ ...f })),
     simulatedFixtures: config.simulatedFixtures,
+    allowStartWithoutBatch: config.allowStartWithoutBatch === true,
     labelPrinter: config.labelPrinter,
     labelTemplate: config.labelTemplate,
     postPassHook: config.postPassHook,

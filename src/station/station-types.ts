@@ -111,6 +111,8 @@ export interface StationStatus {
   recentFailures?: RecentFailure[];
   /** Why the line is what it is (configured fixtures, or simulated). */
   line?: LineSource;
+  /** What Start line is refused without, now (empty: it can start). */
+  startRequires?: ('operator' | 'batch')[];
 }
 
 export type StationEvent =
@@ -144,6 +146,8 @@ export interface StationSettings {
   simulatedFixtures: number;
   /** Each fixture waits for a label scan (keyboard wedge or scanner port) before each device. */
   requireScan?: boolean;
+  /** Start line without an open batch (default false: records then carry no batch). */
+  allowStartWithoutBatch?: boolean;
   /** Print a label on each PASS (ZPL, raw). */
   labelPrinter?: LabelPrinterSettings;
   /** ZPL with {serial}, {deviceId}, {workOrder}, {batchId}; default: serial, id and a DataMatrix of the id. */

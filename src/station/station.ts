@@ -37,6 +37,11 @@ import type {
 } from './station-types.ts';
 import { TrailCounters } from './trail-counters.ts';
 
+/** `WO:<work order>` or `WO-<work order>` (a scanned work order): the work order; undefined for anything else. */
+export function workOrderOf(scanned: string): string | undefined {
+  return /^WO[:-]\s*(.+)$/i.exec(scanned.trim())?.[1].trim();
+}
+
 /** A store that cannot be opened because of the disk (damaged, full, read-only) is named in the error. */
 async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
   try {
@@ -249,6 +254,10 @@ export class Station extends EventEmitter<StationEvents> {
         source: !this.simulated ? 'configured' : this.config.fixtures.length > 0 ? 'simulated-option' : 'simulated-no-fixtures',
         configuredFixtures: this.config.fixtures.length,
       },
+      startRequires: [
+        ...(this.operator ? [] : (['operator'] as const)),
+        ...(this.audit.currentBatch() || this.config.allowStartWithoutBatch ? [] : (['batch'] as const)),
+      ],
     };
   }
 
@@ -533,6 +542,14 @@ export class Station extends EventEmitter<StationEvents> {
     try {
       const { reader, port } = await openScannerReader(path, { logger: this.log, label: `${runner.id}:scanner` });
       reader.on('scan', (read) => {
+        // A work order from the scanner port opens a batch, as it does from the scan field.
+        const workOrder = workOrderOf(read.text);
+        if (workOrder !== undefined) {
+          this.openBatch(workOrder).catch((e: unknown) =>
+            this.log.warn({ fixture: runner.id, err: (e as Error).message }, 'work order scan refused'),
+          );
+          return;
+        }
         if (!runner.offerScan(`${read.symbology ?? ''}${read.text}`)) {
           this.log.warn({ fixture: runner.id }, 'scan ignored: the fixture is busy');
         }

@@ -368,3 +368,46 @@ if (!existsSync(${JSON.stringify(`${hookOut}.first`)})) { appendFileSync(${JSON.
     }
   });
 });
+
+describe('starting the line: a batch first, unless a setting allows it; WO: scans open a batch', () => {
+  test('start() without a batch is refused with what to do; the setting lifts it; WO: opens a batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-start-api-'));
+    const mode = await startWebMode({
+      dataDir: dir,
+      port: 0,
+      simulate: { fixtures: 1, swapDelayMs: 0 },
+      env: { IMPRINT_ADMIN_PIN: ADMIN_PIN },
+    });
+    try {
+      const api = clientOf(mode);
+      assert.deepEqual((await api.getStatus()).startRequires, ['operator', 'batch']);
+      await api.signIn({ name: 'Sam' });
+      assert.deepEqual((await api.getStatus()).startRequires, ['batch']);
+      await assert.rejects(api.start(), (e: Error & { code: string; status: number; hint?: string }) => {
+        assert.equal(e.code, 'START_NEEDS_BATCH');
+        assert.equal(e.status, 409);
+        assert.match(e.hint ?? '', /scan its work order \(WO:…\)/);
+        return true;
+      });
+      assert.equal((await api.getStatus()).running, false);
+      // A work order scanned like a badge opens the batch; a second one is refused while it is open.
+      await api.submitScan('WO:WO-4711');
+      const status = await api.getStatus();
+      assert.equal(status.batch?.workOrder, 'WO-4711');
+      assert.deepEqual(status.startRequires, []);
+      await assert.rejects(api.submitScan('wo-4712'), { code: 'AUDIT_BATCH_ALREADY_OPEN' });
+      await api.closeBatch();
+      // An admin allows starting without a batch.
+      await api.updateSettings({ allowStartWithoutBatch: true }, ADMIN_PIN);
+      await api.signIn({ name: 'Sam' });
+      assert.deepEqual((await api.getStatus()).startRequires, []);
+      assert.equal((await api.getSettings()).allowStartWithoutBatch, true);
+      await api.start();
+      assert.equal((await api.getStatus()).running, true);
+      await api.stop();
+    } finally {
+      await mode.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -29,6 +29,7 @@ export function SettingsForm({
   const [fixtures, setFixtures] = useState<FixtureSettings[]>(settings.fixtures);
   const [simulated, setSimulated] = useState(settings.simulatedFixtures);
   const [requireScan, setRequireScan] = useState(settings.requireScan === true);
+  const [allowStartWithoutBatch, setAllowStartWithoutBatch] = useState(settings.allowStartWithoutBatch === true);
   const [plant, setPlant] = useState<PlantFields>(plantFieldsOf(settings));
   const realmRef = useRef<HTMLInputElement>(null);
   // Unlocked: the first field has the focus.
@@ -57,6 +58,7 @@ export function SettingsForm({
       fixtures,
       simulatedFixtures: simulated,
       requireScan,
+      allowStartWithoutBatch,
       ...plantPatchOf(plant),
     };
     await onSave(patch);
@@ -132,6 +134,15 @@ export function SettingsForm({
       <label className="check">
         <input type="checkbox" name="requireScan" checked={requireScan} onChange={(e) => setRequireScan(e.target.checked)} />
         Wait for a label scan before each device (keyboard-wedge scanner or a fixture's scanner port)
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          name="allowStartWithoutBatch"
+          checked={allowStartWithoutBatch}
+          onChange={(e) => setAllowStartWithoutBatch(e.target.checked)}
+        />
+        Allow Start line without an open batch (devices are then recorded in no batch)
       </label>
       <h3>Fixtures</h3>
       <datalist id="port-paths">

@@ -17,10 +17,13 @@ type Message = { kind: 'ok' | 'error'; text: string };
 
 /** Why Start line is not offered yet, or undefined when it is. */
 export function startBlocker(status: StationStatus): string | undefined {
-  if (!status.operator && !status.batch)
-    return 'To start the line, sign in (scan your badge or type your name), then open a batch.';
-  if (!status.operator) return 'To start the line, sign in: scan your badge or type your name.';
-  if (!status.batch) return 'To start the line, open a batch: scan its work order (WO:…) or press F3.';
+  // What the station says start() needs now (a setting may allow a start without a batch).
+  const needs = status.startRequires ?? [...(status.operator ? [] : ['operator']), ...(status.batch ? [] : ['batch'])];
+  const operator = needs.includes('operator');
+  const batch = needs.includes('batch');
+  if (operator && batch) return 'To start the line, sign in (scan your badge or type your name), then open a batch.';
+  if (operator) return 'To start the line, sign in: scan your badge or type your name.';
+  if (batch) return 'To start the line, open a batch: scan its work order (WO:…) or press F3.';
   return undefined;
 }
 
