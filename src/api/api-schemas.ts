@@ -103,4 +103,9 @@ export const UpdateSettingsBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const UnlockAdminBody = Type.Object(
+  { pin: Type.String({ maxLength: 64 }), name: Type.Optional(ShortText(100)) },
+  { additionalProperties: false },
+);
+
 export const TestPortBody = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });

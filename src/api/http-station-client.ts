@@ -3,6 +3,7 @@
 // how the event stream is opened is injected (EventSource in a browser, a fetch stream in Node).
 import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import type {
+  AdminGrant,
   AuditEvent,
   AuditPage,
   AuditQuery,
@@ -169,6 +170,9 @@ export class HttpStationClient implements StationApi {
   }
   testPrint(): Promise<PortTestResult> {
     return this.call('testPrint');
+  }
+  unlockAdmin(pin: string, name?: string): Promise<AdminGrant> {
+    return this.call('unlockAdmin', { body: { pin, name } });
   }
   getSettings(): Promise<StationSettings> {
     return this.call('getSettings');

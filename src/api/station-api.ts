@@ -41,6 +41,12 @@ export type {
 } from '../station/station-types.ts';
 export type { SyncConflictView, SyncStatus } from '../sync/sync-status.ts';
 
+/** An admin's unlock of the settings: who, and until when it is shown as unlocked (renewed by each use). */
+export interface AdminGrant {
+  name: string;
+  until: string;
+}
+
 export interface PortTestResult {
   path: string;
   ok: boolean;
@@ -93,6 +99,8 @@ export interface StationApi {
   acknowledgeFailure(fixtureId: string): Promise<void>;
   /** Sends a test label to the configured printer. */
   testPrint(): Promise<PortTestResult>;
+  /** Checks the admin PIN (lockout as for sign-in), audited as `admin-unlock`; the line operator is unchanged. */
+  unlockAdmin(pin: string, name?: string): Promise<AdminGrant>;
 
   getSettings(): Promise<StationSettings>;
   /** Admin only: `pin` is the admin PIN; the change is audited. */

@@ -39,10 +39,12 @@ import {
   SettingsPatchSchema,
   SignInBody,
   TestPortBody,
+  UnlockAdminBody,
 } from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
 import { offlineFallback } from './pairing-policy.ts';
 import type {
+  AdminGrant,
   BatchReport,
   OperatorSession,
   PortInfo,
@@ -54,6 +56,9 @@ import type {
   StationStatus,
   SyncStatus,
 } from './station-api.ts';
+
+/** How long an admin unlock is shown as such (each settings change renews it; the PIN is checked each time). */
+const ADMIN_GRANT_MS = 10 * 60_000;
 
 /** The SecretStore entry holding the remote core's agent token. */
 export const AGENT_TOKEN_SECRET = 'agentToken';
@@ -98,6 +103,8 @@ export class StationService implements StationApi {
   /** False between closing the station for a reload and opening its successor. */
   private stationOpen = true;
   private wasRunning = false;
+  /** The admin who unlocked the settings last (never the line operator). */
+  private adminGrant?: AdminGrant;
   /** The sync in progress: a second click waits for it instead of starting another. */
   private syncing?: Promise<unknown>;
   private readonly log: Logger;
@@ -208,6 +215,38 @@ export class StationService implements StationApi {
       data: { role: session.role, by: creds.pin ? 'pin' : creds.badge ? 'badge' : 'name' },
     });
     return session;
+  }
+
+  /** The settings unlocked by the admin PIN: audited, and the line operator stays who they are. */
+  async unlockAdmin(pin: string, name?: string): Promise<AdminGrant> {
+    const body = check<{ pin: string; name?: string }>(UnlockAdminBody, { pin, name }, 'admin unlock');
+    const who = body.name?.trim() || 'admin';
+    try {
+      await this.opts.auth.requireAdmin(body.pin);
+    } catch (e) {
+      await this.audit({
+        operator: who,
+        step: 'admin-unlock',
+        outcome: 'fail',
+        errorCode: (e as ImprintError).code,
+        message: 'admin PIN refused',
+      });
+      throw e;
+    }
+    this.adminGrant = { name: who, until: new Date(Date.now() + ADMIN_GRANT_MS).toISOString() };
+    await this.audit({
+      operator: who,
+      step: 'admin-unlock',
+      outcome: 'info',
+      data: { lineOperator: this.operator?.name ?? null },
+    });
+    return { ...this.adminGrant };
+  }
+
+  /** Who changes the settings: the admin who unlocked them (renewed by this use), else the line operator. */
+  private adminName(): string {
+    if (this.adminGrant) this.adminGrant.until = new Date(Date.now() + ADMIN_GRANT_MS).toISOString();
+    return this.adminGrant?.name ?? this.operator?.name ?? 'admin';
   }
 
   async signOut(): Promise<void> {
@@ -384,7 +423,7 @@ export class StationService implements StationApi {
       await this.opts.auth.requireAdmin(pin);
     } catch (e) {
       await this.audit({
-        operator: this.operator?.name,
+        operator: this.adminGrant?.name ?? this.operator?.name,
         step: 'settings-change',
         outcome: 'fail',
         errorCode: (e as ImprintError).code,
@@ -428,7 +467,7 @@ export class StationService implements StationApi {
       else await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
       await this.reload(before);
       await this.audit({
-        operator: this.operator?.name ?? 'admin',
+        operator: this.adminName(),
         step: 'settings-change',
         outcome: 'fail',
         errorCode: (e as ImprintError).code ?? 'STATION_ERROR',
@@ -439,7 +478,7 @@ export class StationService implements StationApi {
     }
     saveStationConfig(stationConfigPath(this.opts.dataDir), next);
     await this.audit({
-      operator: this.operator?.name ?? 'admin',
+      operator: this.adminName(),
       step: 'settings-change',
       outcome: 'ok',
       message: changed.length ? `changed ${changed.join(', ')}` : 'saved without changes',

@@ -36,6 +36,7 @@ import {
   ScanBody,
   SignInBody,
   TestPortBody,
+  UnlockAdminBody,
   UpdateSettingsBody,
 } from './api-schemas.ts';
 import type { StationApi, StationEvent } from './station-api.ts';
@@ -286,6 +287,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     done(api.acknowledgeFailure(req.params.id)),
   );
   route('testPrint', undefined, () => api.testPrint());
+  route<{ Body: Static<typeof UnlockAdminBody> }>('unlockAdmin', { body: UnlockAdminBody }, (req) =>
+    api.unlockAdmin(req.body.pin, req.body.name),
+  );
   route('getSettings', undefined, () => api.getSettings());
   route<{ Body: Static<typeof UpdateSettingsBody> }>('updateSettings', { body: UpdateSettingsBody }, (req) =>
     api.updateSettings(req.body.patch as Parameters<StationApi['updateSettings']>[0], req.body.pin),

@@ -176,6 +176,10 @@ export class FakeStationApi implements StationApi {
     const f = this.status.fixtures.find((x) => x.id === fixtureId);
     if (f) this.setFixture({ ...f, heldFailure: undefined });
   }
+  async unlockAdmin(pin: string, name?: string) {
+    if (pin !== this.pin) throw new ImprintError('ADMIN_PIN_INVALID', 'Wrong admin PIN');
+    return { name: name ?? 'admin', until: new Date(Date.now() + 600_000).toISOString() };
+  }
   async testPrint(): Promise<PortTestResult> {
     return { path: '', ok: false, answered: 'error', detail: 'No label printer is configured' };
   }

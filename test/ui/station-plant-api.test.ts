@@ -369,7 +369,7 @@ if (!existsSync(${JSON.stringify(`${hookOut}.first`)})) { appendFileSync(${JSON.
   });
 });
 
-describe('starting the line: a batch first, unless a setting allows it; WO: scans open a batch', () => {
+describe('starting the line: a batch first, unless a setting allows it; WO: scans open a batch; an admin unlock keeps the operator', () => {
   test('start() without a batch is refused with what to do; the setting lifts it; WO: opens a batch', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imprint-start-api-'));
     const mode = await startWebMode({
@@ -397,9 +397,26 @@ describe('starting the line: a batch first, unless a setting allows it; WO: scan
       assert.deepEqual(status.startRequires, []);
       await assert.rejects(api.submitScan('wo-4712'), { code: 'AUDIT_BATCH_ALREADY_OPEN' });
       await api.closeBatch();
-      // An admin allows starting without a batch.
+      // An admin unlocks the settings: the line operator stays Sam; a wrong PIN is refused and recorded.
+      await assert.rejects(api.unlockAdmin('000000', 'Mallory'), { code: 'ADMIN_PIN_INVALID', status: 403 });
+      const grant = await api.unlockAdmin(ADMIN_PIN, 'Dana Admin');
+      assert.equal(grant.name, 'Dana Admin');
+      assert.ok(Date.parse(grant.until) > Date.now());
+      assert.equal((await api.getStatus()).operator?.name, 'Sam');
+      assert.equal((await api.getStatus()).operator?.role, 'operator');
+      // The admin allows starting without a batch; the change is recorded under the admin's name.
       await api.updateSettings({ allowStartWithoutBatch: true }, ADMIN_PIN);
-      await api.signIn({ name: 'Sam' });
+      const [change] = (await api.queryAuditPage({ step: 'settings-change', outcome: 'ok' })).events;
+      assert.equal(change.operator, 'Dana Admin');
+      const unlocks = (await api.queryAuditPage({ step: 'admin-unlock' })).events;
+      assert.deepEqual(
+        unlocks.map((e) => [e.outcome, e.operator, e.errorCode]),
+        [
+          ['info', 'Dana Admin', undefined],
+          ['fail', 'Mallory', 'ADMIN_PIN_INVALID'],
+        ],
+      );
+      assert.equal((await api.getStatus()).operator?.name, 'Sam', 'the line operator is still Sam after the reload');
       assert.deepEqual((await api.getStatus()).startRequires, []);
       assert.equal((await api.getSettings()).allowStartWithoutBatch, true);
       await api.start();

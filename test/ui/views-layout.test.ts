@@ -164,9 +164,8 @@ describe('the views at line-PC sizes, and the report on paper', { skip }, () => 
         await context.close();
       }
     }
-    // Unlocking Settings signed the admin in (the API change that keeps the line operator is in
-    // docs/ui-api-needs.md): the operator signs in again.
-    await st.mode.service.signIn({ name: 'Lin Layout' });
+    // Unlocking Settings kept the line operator.
+    assert.equal((await st.mode.service.getStatus()).operator?.name, 'Lin Layout');
   });
 
   test('the batch report fits A4 and Letter, with numbers on its bars, the failed devices and a footer', async () => {

@@ -255,7 +255,7 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await row.waitFor();
     await row.click();
     assert.match((await page.getByTestId('event-detail').textContent()) ?? '', /simulatedFixtures/);
-    const refused = await st.mode.service.queryAudit({ step: 'sign-in', outcome: 'fail' });
+    const refused = await st.mode.service.queryAudit({ step: 'admin-unlock', outcome: 'fail' });
     assert.ok(
       refused.some((e) => e.errorCode === 'ADMIN_PIN_INVALID'),
       'the refused PIN is audited too',

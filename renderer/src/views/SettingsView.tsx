@@ -11,14 +11,13 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
   const [settings, setSettings] = useState<StationSettings>();
   const [ports, setPorts] = useState<PortInfo[]>([]);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
-  const isAdmin = status.operator?.role === 'admin';
 
   useEffect(() => {
     if (!pin) return;
     api.getSettings().then(setSettings, (e) => setMessage({ kind: 'error', text: errorText(e) }));
   }, [api, pin]);
 
-  if (!pin || !isAdmin) return <AdminGate api={api} onUnlocked={setPin} />;
+  if (!pin) return <AdminGate api={api} onUnlocked={setPin} />;
 
   const save = async (patch: SettingsPatch) => {
     try {
