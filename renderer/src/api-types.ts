@@ -21,5 +21,8 @@ type Answer<M extends keyof StationApi> = StationApi[M] extends (...args: never[
 
 export type AuditEvent = Answer<'queryAudit'>[number];
 export type AuditQuery = Parameters<StationApi['queryAudit']>[0];
+/** A QA search: the query and `find` (the start of a serial, device id, operator or work order, any case). */
+export type AuditSearch = Parameters<StationApi['queryAuditPage']>[0];
+export type AuditPageAnswer = Answer<'queryAuditPage'>;
 export type Batch = Answer<'listBatches'>[number];
 export type ChainStatus = Answer<'verifyAudit'>;

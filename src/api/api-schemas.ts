@@ -2,6 +2,7 @@
 // The station service checks them too, so both transports reject the same bad input.
 import { Type } from 'typebox';
 import { DeviceIdRuleSchema } from '../station/device-id-rule.ts';
+import { LabelPrinterSchema, PostPassHookSchema, UsbIdentitySchema } from '../station/plant-config.ts';
 
 const ShortText = (max = 200) => Type.String({ maxLength: max });
 
@@ -39,10 +40,23 @@ export const AuditQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ExportQuery = Type.Object(
-  { format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]), batchId: Type.Optional(ShortText(100)) },
+/** A QA search: the audit query and `find` (the start of a serial, device id, operator or work order). */
+export const AuditSearchSchema = Type.Object(
+  { ...AuditQuerySchema.properties, find: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })) },
   { additionalProperties: false },
 );
+
+/** Export: the whole trail or a batch (chain-checkable), or exactly a search (`query` members flattened). */
+export const ExportQuery = Type.Object(
+  {
+    ...AuditSearchSchema.properties,
+    format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]),
+    selection: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const FixtureParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 const FixtureSettingsSchema = Type.Object(
   {
@@ -50,6 +64,7 @@ const FixtureSettingsSchema = Type.Object(
     devicePort: Type.String({ maxLength: 256 }),
     scannerPort: Type.Optional(Type.String({ maxLength: 256 })),
     baudRate: Type.Optional(Type.Integer({ minimum: 300, maximum: 4_000_000 })),
+    usb: Type.Optional(UsbIdentitySchema),
   },
   { additionalProperties: false },
 );
@@ -74,12 +89,22 @@ export const SettingsPatchSchema = Type.Object(
     fixtures: Type.Optional(Type.Array(FixtureSettingsSchema, { maxItems: 64 })),
     simulatedFixtures: Type.Optional(Type.Integer({ minimum: 0, maximum: 32 })),
     requireScan: Type.Optional(Type.Boolean()),
+    allowStartWithoutBatch: Type.Optional(Type.Boolean()),
+    // null removes the setting.
+    labelPrinter: Type.Optional(Type.Union([LabelPrinterSchema, Type.Null()])),
+    labelTemplate: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 8192 }), Type.Null()])),
+    postPassHook: Type.Optional(Type.Union([PostPassHookSchema, Type.Null()])),
   },
   { additionalProperties: false },
 );
 
 export const UpdateSettingsBody = Type.Object(
   { patch: SettingsPatchSchema, pin: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const UnlockAdminBody = Type.Object(
+  { pin: Type.String({ maxLength: 64 }), name: Type.Optional(ShortText(100)) },
   { additionalProperties: false },
 );
 

@@ -3,8 +3,11 @@
 // how the event stream is opened is injected (EventSource in a browser, a fetch stream in Node).
 import { API_PREFIX, type ApiErrorBody, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import type {
+  AdminGrant,
   AuditEvent,
+  AuditPage,
   AuditQuery,
+  AuditSearch,
   Batch,
   BatchReport,
   ChainStatus,
@@ -149,9 +152,27 @@ export class HttpStationClient implements StationApi {
   verifyAudit(): Promise<ChainStatus> {
     return this.call('verifyAudit');
   }
-  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
-    const r = await this.call<{ content: string }>('exportAudit', { query: opts });
+  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
+    const { query, ...rest } = opts;
+    const params = query ? { ...query, format: opts.format, selection: true } : rest;
+    const r = await this.call<{ content: string }>('exportAudit', { query: params });
     return r.content;
+  }
+  queryAuditPage(query: AuditSearch): Promise<AuditPage> {
+    return this.call('queryAuditPage', { query: query as Record<string, unknown> });
+  }
+  async exportDevices(opts: { query?: AuditSearch }): Promise<string> {
+    const r = await this.call<{ content: string }>('exportDevices', { query: (opts.query ?? {}) as Record<string, unknown> });
+    return r.content;
+  }
+  async acknowledgeFailure(fixtureId: string): Promise<void> {
+    await this.call('acknowledgeFailure', { params: { id: fixtureId } });
+  }
+  testPrint(): Promise<PortTestResult> {
+    return this.call('testPrint');
+  }
+  unlockAdmin(pin: string, name?: string): Promise<AdminGrant> {
+    return this.call('unlockAdmin', { body: { pin, name } });
   }
   getSettings(): Promise<StationSettings> {
     return this.call('getSettings');

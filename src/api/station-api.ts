@@ -1,11 +1,13 @@
 // The one typed station API the UI uses for everything. Implemented once over the station
 // (src/station) and carried by two transports: Electron IPC (window.imprint, via the preload
 // bridge) and HTTP + server-sent events in web mode. Plain data only: it crosses process borders.
+import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
 import type { PortInfo } from '../serial/ports.ts';
 import type { OperatorSession, SettingsPatch, StationEvent, StationSettings, StationStatus } from '../station/station-types.ts';
 import type { SyncStatus } from '../sync/sync-status.ts';
 
+export type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 // Each layer owns its vocabulary; the API names it once for its clients (the renderer imports
 // types from this file only).
 export type {
@@ -21,9 +23,14 @@ export type {
   FailureInfo,
   FixtureSettings,
   FixtureState,
+  HeldFailure,
+  LabelPrinterSettings,
   LinePause,
+  LineSource,
   OperatorSession,
   PairingStatus,
+  PostPassHookSettings,
+  RecentFailure,
   Role,
   SettingsPatch,
   ShiftCounters,
@@ -34,11 +41,19 @@ export type {
 } from '../station/station-types.ts';
 export type { SyncConflictView, SyncStatus } from '../sync/sync-status.ts';
 
+/** An admin's unlock of the settings: who, and until when it is shown as unlocked (renewed by each use). */
+export interface AdminGrant {
+  name: string;
+  until: string;
+}
+
 export interface PortTestResult {
   path: string;
   ok: boolean;
   /** What answered: a device's hello, a scanner read, or the error. */
   detail: string;
+  /** Whether something answered: a device (or printer), nothing, the port is in use, or it failed. */
+  answered?: 'device' | 'nothing' | 'in-use' | 'error';
 }
 
 export interface BatchReport {
@@ -67,6 +82,8 @@ export interface StationApi {
   batchReport(batchId: string): Promise<BatchReport>;
 
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /** One page (newest first) with the total of every match; `find` is a case-insensitive prefix. */
+  queryAuditPage(query: AuditSearch): Promise<AuditPage>;
   /**
    * The same search over the central audit of every station on the remote pairing core
    * (pairing.url, with the station's agent token, which stays in the station). Errors:
@@ -74,7 +91,16 @@ export interface StationApi {
    */
   queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]>;
   verifyAudit(): Promise<ChainStatus>;
-  exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string>;
+  /** `query`: exactly the events it selects, with a signed trailer over their hashes; else the whole trail or batch. */
+  exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string>;
+  /** One CSV row per device the search selects (its last record), for a plant's MES. */
+  exportDevices(opts: { query?: AuditSearch }): Promise<string>;
+  /** Lets a fixture holding a FAIL take its next device (audited with the operator). */
+  acknowledgeFailure(fixtureId: string): Promise<void>;
+  /** Sends a test label to the configured printer. */
+  testPrint(): Promise<PortTestResult>;
+  /** Checks the admin PIN (lockout as for sign-in), audited as `admin-unlock`; the line operator is unchanged. */
+  unlockAdmin(pin: string, name?: string): Promise<AdminGrant>;
 
   getSettings(): Promise<StationSettings>;
   /** Admin only: `pin` is the admin PIN; the change is audited. */

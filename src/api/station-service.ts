@@ -6,15 +6,17 @@ import { EventEmitter } from 'node:events';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { AuditError } from '../audit/audit-errors.ts';
+import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
 import type { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
+import { testLabelPrinter } from '../station/label-printer.ts';
 import { LineFaultError, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
-import { Station } from '../station/station.ts';
+import { Station, workOrderOf } from '../station/station.ts';
 import {
   loadStationConfig,
   parseStationConfig,
@@ -29,10 +31,20 @@ import { SyncClient } from '../sync/sync-client.ts';
 import { SyncError } from '../sync/sync-errors.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
 import { ApiError } from './api-errors.ts';
-import { AuditQuerySchema, OpenBatchBody, ScanBody, SettingsPatchSchema, SignInBody, TestPortBody } from './api-schemas.ts';
+import {
+  AuditQuerySchema,
+  AuditSearchSchema,
+  OpenBatchBody,
+  ScanBody,
+  SettingsPatchSchema,
+  SignInBody,
+  TestPortBody,
+  UnlockAdminBody,
+} from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
 import { offlineFallback } from './pairing-policy.ts';
 import type {
+  AdminGrant,
   BatchReport,
   OperatorSession,
   PortInfo,
@@ -44,6 +56,9 @@ import type {
   StationStatus,
   SyncStatus,
 } from './station-api.ts';
+
+/** How long an admin unlock is shown as such (each settings change renews it; the PIN is checked each time). */
+const ADMIN_GRANT_MS = 10 * 60_000;
 
 /** The SecretStore entry holding the remote core's agent token. */
 export const AGENT_TOKEN_SECRET = 'agentToken';
@@ -88,6 +103,8 @@ export class StationService implements StationApi {
   /** False between closing the station for a reload and opening its successor. */
   private stationOpen = true;
   private wasRunning = false;
+  /** The admin who unlocked the settings last (never the line operator). */
+  private adminGrant?: AdminGrant;
   /** The sync in progress: a second click waits for it instead of starting another. */
   private syncing?: Promise<unknown>;
   private readonly log: Logger;
@@ -124,6 +141,8 @@ export class StationService implements StationApi {
         inProcess: !sim.pty,
       },
       logger: opts.logger,
+      // A person watches the line: a FAIL stays until they acknowledge it.
+      holdFailures: true,
     });
   }
 
@@ -198,6 +217,38 @@ export class StationService implements StationApi {
     return session;
   }
 
+  /** The settings unlocked by the admin PIN: audited, and the line operator stays who they are. */
+  async unlockAdmin(pin: string, name?: string): Promise<AdminGrant> {
+    const body = check<{ pin: string; name?: string }>(UnlockAdminBody, { pin, name }, 'admin unlock');
+    const who = body.name?.trim() || 'admin';
+    try {
+      await this.opts.auth.requireAdmin(body.pin);
+    } catch (e) {
+      await this.audit({
+        operator: who,
+        step: 'admin-unlock',
+        outcome: 'fail',
+        errorCode: (e as ImprintError).code,
+        message: 'admin PIN refused',
+      });
+      throw e;
+    }
+    this.adminGrant = { name: who, until: new Date(Date.now() + ADMIN_GRANT_MS).toISOString() };
+    await this.audit({
+      operator: who,
+      step: 'admin-unlock',
+      outcome: 'info',
+      data: { lineOperator: this.operator?.name ?? null },
+    });
+    return { ...this.adminGrant };
+  }
+
+  /** Who changes the settings: the admin who unlocked them (renewed by this use), else the line operator. */
+  private adminName(): string {
+    if (this.adminGrant) this.adminGrant.until = new Date(Date.now() + ADMIN_GRANT_MS).toISOString();
+    return this.adminGrant?.name ?? this.operator?.name ?? 'admin';
+  }
+
   async signOut(): Promise<void> {
     const who = this.operator;
     this.operator = undefined;
@@ -210,6 +261,8 @@ export class StationService implements StationApi {
   async start(): Promise<void> {
     this.requireOperator();
     await this.reloading;
+    if (!this.station.audit.currentBatch() && this.config.allowStartWithoutBatch !== true)
+      throw new StationError('START_NEEDS_BATCH');
     await this.station.start();
   }
 
@@ -225,6 +278,12 @@ export class StationService implements StationApi {
       return;
     }
     this.requireOperator();
+    // A work order scanned like a badge opens a batch (refused while one is open).
+    const workOrder = workOrderOf(scanned);
+    if (workOrder !== undefined) {
+      await this.openBatch(workOrder);
+      return;
+    }
     await this.station.submitScan(scanned, body.fixtureId);
   }
 
@@ -266,6 +325,25 @@ export class StationService implements StationApi {
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
     return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
+  }
+
+  async queryAuditPage(query: AuditSearch): Promise<AuditPage> {
+    return this.station.audit.queryPage(check<AuditSearch>(AuditSearchSchema, query ?? {}, 'audit search'));
+  }
+
+  async exportDevices(opts: { query?: AuditSearch }): Promise<string> {
+    const q = check<AuditSearch>(AuditSearchSchema, opts?.query ?? {}, 'audit search');
+    return this.station.audit.exportDevices(q);
+  }
+
+  async acknowledgeFailure(fixtureId: string): Promise<void> {
+    this.requireOperator();
+    if (typeof fixtureId !== 'string') throw new ApiError('VALIDATION', 'the fixture id');
+    await this.station.acknowledgeFailure(fixtureId);
+  }
+
+  async testPrint(): Promise<PortTestResult> {
+    return testLabelPrinter(this.config.labelPrinter, this.config.labelTemplate);
   }
 
   async queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
@@ -319,9 +397,13 @@ export class StationService implements StationApi {
     return this.station.audit.verifyAsync();
   }
 
-  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string }): Promise<string> {
+  async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
     if (!opts || (opts.format !== 'csv' && opts.format !== 'jsonl'))
       throw new ApiError('VALIDATION', 'the export format is csv or jsonl');
+    if (opts.query !== undefined) {
+      const query = check<AuditSearch>(AuditSearchSchema, opts.query, 'audit search');
+      return this.station.audit.exportSelection({ format: opts.format, query });
+    }
     if (opts.batchId !== undefined && !this.station.audit.getBatch(opts.batchId)) {
       throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${opts.batchId}`);
     }
@@ -341,7 +423,7 @@ export class StationService implements StationApi {
       await this.opts.auth.requireAdmin(pin);
     } catch (e) {
       await this.audit({
-        operator: this.operator?.name,
+        operator: this.adminGrant?.name ?? this.operator?.name,
         step: 'settings-change',
         outcome: 'fail',
         errorCode: (e as ImprintError).code,
@@ -352,7 +434,7 @@ export class StationService implements StationApi {
     const before = this.config;
     const { agentToken, ...pairingPatch } = p.pairing ?? {};
     const next = parseStationConfig(
-      {
+      dropUndefined({
         ...before,
         ...(p.stationId !== undefined ? { stationId: p.stationId } : {}),
         ...(p.realm !== undefined ? { realm: p.realm } : {}),
@@ -360,12 +442,16 @@ export class StationService implements StationApi {
         ...(p.fixtures !== undefined ? { fixtures: p.fixtures } : {}),
         ...(p.simulatedFixtures !== undefined ? { simulatedFixtures: p.simulatedFixtures } : {}),
         ...(p.requireScan !== undefined ? { requireScan: p.requireScan } : {}),
+        ...(p.allowStartWithoutBatch !== undefined ? { allowStartWithoutBatch: p.allowStartWithoutBatch } : {}),
+        ...(p.labelPrinter !== undefined ? { labelPrinter: p.labelPrinter ?? undefined } : {}),
+        ...(p.labelTemplate !== undefined ? { labelTemplate: p.labelTemplate ?? undefined } : {}),
+        ...(p.postPassHook !== undefined ? { postPassHook: p.postPassHook ?? undefined } : {}),
         pairing: dropUndefined({
           ...before.pairing,
           ...pairingPatch,
           ...('url' in pairingPatch ? { url: pairingPatch.url } : {}),
         }),
-      },
+      }),
       'settings',
     );
     const changed = changedKeys(before, next);
@@ -381,7 +467,7 @@ export class StationService implements StationApi {
       else await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
       await this.reload(before);
       await this.audit({
-        operator: this.operator?.name ?? 'admin',
+        operator: this.adminName(),
         step: 'settings-change',
         outcome: 'fail',
         errorCode: (e as ImprintError).code ?? 'STATION_ERROR',
@@ -392,7 +478,7 @@ export class StationService implements StationApi {
     }
     saveStationConfig(stationConfigPath(this.opts.dataDir), next);
     await this.audit({
-      operator: this.operator?.name ?? 'admin',
+      operator: this.adminName(),
       step: 'settings-change',
       outcome: 'ok',
       message: changed.length ? `changed ${changed.join(', ')}` : 'saved without changes',
@@ -434,13 +520,14 @@ export class StationService implements StationApi {
     const inUse =
       this.station.status().running &&
       this.station.fixtures().some((f) => f.devicePort === body.path || f.scannerPort === body.path);
-    if (inUse) return { path: body.path, ok: true, detail: 'In use by a running fixture (stop the line to test it)' };
+    if (inUse)
+      return { path: body.path, ok: true, answered: 'in-use', detail: 'In use by a running fixture (stop the line to test it)' };
     let stream: Awaited<ReturnType<typeof openDevicePort>>;
     try {
       stream = await openDevicePort(body.path);
     } catch (e) {
       const err = e as ImprintError;
-      return { path: body.path, ok: false, detail: err.hint ? `${err.message}. ${err.hint}` : err.message };
+      return { path: body.path, ok: false, answered: 'error', detail: err.hint ? `${err.message}. ${err.hint}` : err.message };
     }
     const client = createDeviceClient(stream, { timeoutMs: 400, retries: 1, label: 'port-test' });
     try {
@@ -448,12 +535,14 @@ export class StationService implements StationApi {
       return {
         path: body.path,
         ok: true,
+        answered: 'device',
         detail: `A device answered: ${hello.model}, firmware ${hello.firmware}, protocol v${hello.protocolVersion}`,
       };
     } catch {
       return {
         path: body.path,
-        ok: true,
+        ok: false,
+        answered: 'nothing',
         detail: 'The port opens, but no device answered (a scanner only sends when it reads a label)',
       };
     } finally {

@@ -49,7 +49,9 @@ export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
   });
   let web: WebServer;
   try {
-    const serve = (port?: number) => startWebServer({ api: service, port, staticDir, logger, token: opts.token });
+    // A keep-alive every second: a healthy stream is never quiet for long (docs/ui.md, liveness).
+    const serve = (port?: number) =>
+      startWebServer({ api: service, port, staticDir, logger, token: opts.token, heartbeatMs: 1000 });
     web = await serve(opts.port).catch((e: NodeJS.ErrnoException) => {
       if (!opts.anyPortIfTaken || e.code !== 'EADDRINUSE') throw e;
       return serve(0);

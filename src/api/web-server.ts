@@ -28,12 +28,15 @@ import type { ApiErrorCode } from './api-errors.ts';
 import { API_PREFIX, ROUTES, TOKEN_QUERY_PARAM } from './api-routes.ts';
 import {
   AuditQuerySchema,
+  AuditSearchSchema,
   BatchParams,
   ExportQuery,
+  FixtureParams,
   OpenBatchBody,
   ScanBody,
   SignInBody,
   TestPortBody,
+  UnlockAdminBody,
   UpdateSettingsBody,
 } from './api-schemas.ts';
 import type { StationApi, StationEvent } from './station-api.ts';
@@ -105,6 +108,8 @@ export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
   AUDIT_BATCH_CLOSED: 409,
   AUDIT_NO_OPEN_BATCH: 409,
   NO_FIXTURE_WAITING: 409,
+  NOTHING_TO_ACKNOWLEDGE: 409,
+  START_NEEDS_BATCH: 409,
   LINE_INTERRUPTED: 409,
   NO_REMOTE: 409,
   AGENT_TOKEN_MISSING: 409,
@@ -126,6 +131,7 @@ export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
   SECRET_STORE_CORRUPT: 503,
   REALM_KEY_ORPHANED: 503,
   SIMULATOR_ERROR: 503,
+  LABEL_PRINT_FAILED: 502,
   ADMIN_PIN_FILE_INVALID: 503,
   KEYCHAIN_TIMEOUT: 503,
   KEYCHAIN_ERROR: 503,
@@ -267,9 +273,23 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     api.queryRemoteAudit(req.query),
   );
   route('verifyAudit', undefined, () => api.verifyAudit());
-  route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => ({
-    content: await api.exportAudit({ format: req.query.format, batchId: req.query.batchId }),
+  route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => {
+    const { format, selection, ...query } = req.query;
+    return { content: await api.exportAudit(selection ? { format, query } : { format, batchId: query.batchId }) };
+  });
+  route<{ Querystring: Static<typeof AuditSearchSchema> }>('queryAuditPage', { querystring: AuditSearchSchema }, (req) =>
+    api.queryAuditPage(req.query),
+  );
+  route<{ Querystring: Static<typeof AuditSearchSchema> }>('exportDevices', { querystring: AuditSearchSchema }, async (req) => ({
+    content: await api.exportDevices({ query: req.query }),
   }));
+  route<{ Params: Static<typeof FixtureParams> }>('acknowledgeFailure', { params: FixtureParams }, (req) =>
+    done(api.acknowledgeFailure(req.params.id)),
+  );
+  route('testPrint', undefined, () => api.testPrint());
+  route<{ Body: Static<typeof UnlockAdminBody> }>('unlockAdmin', { body: UnlockAdminBody }, (req) =>
+    api.unlockAdmin(req.body.pin, req.body.name),
+  );
   route('getSettings', undefined, () => api.getSettings());
   route<{ Body: Static<typeof UpdateSettingsBody> }>('updateSettings', { body: UpdateSettingsBody }, (req) =>
     api.updateSettings(req.body.patch as Parameters<StationApi['updateSettings']>[0], req.body.pin),

@@ -21,15 +21,24 @@ function isoOrThrow(name: string, v: string): string {
   return d.toISOString();
 }
 
-/** The SQL and parameters for a query (exported so tests can EXPLAIN it). */
-export function buildQuery(q: AuditQuery): { sql: string; params: (string | number)[] } {
+/** Columns kept in NOCASE indexes (`find` searches them); exact filters also compare them exactly. */
+export const NOCASE_COLUMNS: ReadonlySet<string> = new Set(['device_id', 'hardware_serial', 'operator']);
+
+/** The WHERE terms of a query's filters (not `beforeSeq` or `limit`), each served by an index. */
+export function filterOf(q: AuditQuery): { where: string[]; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   for (const [key, col] of Object.entries(COLUMN)) {
     const v = q[key as keyof AuditQuery];
     if (v === undefined || v === '') continue;
-    where.push(`${col} = ?`);
-    params.push(String(v));
+    // The NOCASE index finds the value; the exact comparison keeps the filter case-sensitive.
+    if (NOCASE_COLUMNS.has(col)) {
+      where.push(`${col} = ? COLLATE NOCASE AND ${col} = ?`);
+      params.push(String(v), String(v));
+    } else {
+      where.push(`${col} = ?`);
+      params.push(String(v));
+    }
   }
   if (q.from) {
     where.push('ts >= ?');
@@ -39,6 +48,12 @@ export function buildQuery(q: AuditQuery): { sql: string; params: (string | numb
     where.push('ts <= ?');
     params.push(isoOrThrow('to', q.to));
   }
+  return { where, params };
+}
+
+/** The SQL and parameters for a query (exported so tests can EXPLAIN it). */
+export function buildQuery(q: AuditQuery): { sql: string; params: (string | number)[] } {
+  const { where, params } = filterOf(q);
   if (q.beforeSeq !== undefined) {
     where.push('seq < ?');
     params.push(q.beforeSeq);

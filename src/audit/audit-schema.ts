@@ -71,6 +71,17 @@ export const MIGRATIONS: readonly string[] = [
   // 3: no table change. From this version on the trail keeps its signed chain-head checkpoint
   // outside the file (<dir>/audit.head), and verify requires it once the trail has events.
   `SELECT 1;`,
+  // 4: device id, serial and operator indexed without case (same (column, seq) shape, same
+  // names): QA finds by the start of any of them without a table scan (audit-page-query.ts), and
+  // exact filters still compare exactly. Rebuilt in place: no extra index to update per append.
+  `
+  DROP INDEX events_device;
+  DROP INDEX events_serial;
+  DROP INDEX events_operator;
+  CREATE INDEX events_device ON events(device_id COLLATE NOCASE, seq) WHERE device_id IS NOT NULL;
+  CREATE INDEX events_serial ON events(hardware_serial COLLATE NOCASE, seq) WHERE hardware_serial IS NOT NULL;
+  CREATE INDEX events_operator ON events(operator COLLATE NOCASE, seq) WHERE operator IS NOT NULL;
+  `,
 ];
 
 /** The first schema whose trails keep a chain-head checkpoint (verify then requires it). */

@@ -11,6 +11,7 @@ import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDataba
 import { AuditError } from './audit-errors.ts';
 import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schema.ts';
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
+import { type AuditPage, AuditPageReader, type AuditSearch } from './audit-page-query.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
 import { CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
@@ -18,6 +19,7 @@ import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
 import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
 import { GENESIS_HASH, isDamage, packEntry } from './chain-link.mjs';
+import { exportDevices, exportSelection } from './selection-export.ts';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
 export interface AuditTrailOptions {
@@ -74,6 +76,7 @@ export class AuditTrail {
   private readonly rangeStmt: Database.Statement;
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
   private readonly queryStmts = new Map<string, Database.Statement>();
+  private pageReader?: AuditPageReader;
   private key?: SigningKey;
   // The one group commit (src/db): a turn's appends share a commit, and while appends keep coming
   // (a device per connection, fixtures a few turns apart) a small batch waits for its companions.
@@ -171,6 +174,19 @@ export class AuditTrail {
     return readingDamaged(this.file, () => (stmt.all(...params) as string[]).map(eventFromEntry));
   }
 
+  /** One page of a QA search with the total of its matches (audit-page-query.ts). */
+  queryPage(q: AuditSearch = {}): AuditPage {
+    this.pageReader ??= new AuditPageReader(this.db, eventFromEntry);
+    const reader = this.pageReader;
+    return readingDamaged(this.file, () => reader.page(q));
+  }
+
+  /** The query plans of a search's page and total (tests, the bench). */
+  explainPage(q: AuditSearch): string[] {
+    this.pageReader ??= new AuditPageReader(this.db, eventFromEntry);
+    return this.pageReader.explain(q);
+  }
+
   /** Events in chain order from `fromSeq` on (for sync and incremental readers), at most `limit`. */
   eventsFrom(fromSeq: number, limit = 1000): AuditEvent[] {
     if (!Number.isInteger(fromSeq) || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
@@ -230,6 +246,21 @@ export class AuditTrail {
     this.assertOpen();
     this.flushNow();
     return readingDamaged(this.file, () => exportToString(this.db, this.exportContext(opts.batchId), opts.format));
+  }
+
+  /** Exactly the events a search selects, with a signed trailer over their hashes (selection-export.ts). */
+  exportSelection(opts: { format: ExportFormat; query: AuditSearch }): string {
+    this.assertOpen();
+    this.flushNow();
+    const { station, key } = this.exportContext();
+    return readingDamaged(this.file, () => exportSelection(this.db, { station, key }, opts.query, opts.format));
+  }
+
+  /** One CSV row per device the search selects, for a plant's MES. */
+  exportDevices(query: AuditSearch = {}): string {
+    this.assertOpen();
+    this.flushNow();
+    return readingDamaged(this.file, () => exportDevices(this.db, query));
   }
 
   /** Streams an export to a file (for big trails); resolves with the number of events written. */

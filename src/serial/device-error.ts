@@ -48,6 +48,14 @@ export const DEVICE_ERRORS = {
     message: 'The device was disconnected (unplugged, or its port closed).',
     action: 'Plug the device back in and run it again.',
   },
+  USB_PORT_NOT_FOUND: {
+    message: 'No serial port with the USB identity of this fixture is plugged in.',
+    action: 'Plug the fixture adapter in; the station finds it again by its USB identity.',
+  },
+  USB_PORT_AMBIGUOUS: {
+    message: 'Several serial ports have the USB identity of this fixture.',
+    action: "Add the adapter's USB serial number to the fixture so the station can tell them apart.",
+  },
   PORT_ERROR: {
     message: 'The serial port could not be opened.',
     action:

@@ -47,12 +47,15 @@ export interface FixtureRunnerOptions {
   lineOpen?: (signal: AbortSignal) => Promise<void>;
   onState: (state: FixtureState) => void;
   onResult: (result: ProvisionResult, state: FixtureState) => void;
+  /** Keep each FAIL on the fixture until acknowledge() (the UI); the fixture takes no device meanwhile. */
+  holdFailures?: boolean;
 }
 
 export class FixtureRunner {
   private readonly opts: FixtureRunnerOptions;
   private _state: FixtureState;
   private scanWaiter?: (text: string) => void;
+  private acknowledged?: () => void;
 
   constructor(opts: FixtureRunnerOptions) {
     this.opts = opts;
@@ -87,6 +90,21 @@ export class FixtureRunner {
     return true;
   }
 
+  /** Releases a held FAIL; false when the fixture holds none. */
+  acknowledge(): boolean {
+    const release = this.acknowledged;
+    if (!release) return false;
+    this.acknowledged = undefined;
+    this.update({ heldFailure: undefined });
+    release();
+    return true;
+  }
+
+  /** Adds what happened after a PASS (label, hook) to the state, if the fixture still shows that device. */
+  annotate(deviceId: string | undefined, patch: Pick<FixtureState, 'labelPrint' | 'hook'>): void {
+    if (this._state.deviceId === deviceId && this._state.outcome === 'pass') this.update(patch);
+  }
+
   /** The loop; resolves when stopped (signal) or when the run's budget is spent. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -108,7 +126,7 @@ export class FixtureRunner {
           await device.release();
           break;
         }
-        await this.provision(device, labelText ?? device.labelText);
+        await this.provision(device, labelText ?? device.labelText, signal);
       } catch (e) {
         if (signal.aborted) break;
         // A source that cannot produce devices (port gone for good) must not spin: back off.
@@ -124,11 +142,13 @@ export class FixtureRunner {
     if (this._state.step === 'waiting-scan') this.update({ step: 'idle' });
   }
 
-  private async provision(device: PresentedDevice, labelText: string | undefined): Promise<void> {
+  private async provision(device: PresentedDevice, labelText: string | undefined, signal: AbortSignal): Promise<void> {
     const ctx = this.opts.jobContext();
     this.update({
       step: 'identify',
       outcome: undefined,
+      labelPrint: undefined,
+      hook: undefined,
       failure: undefined,
       deviceId: undefined,
       hardwareSerial: undefined,
@@ -161,6 +181,32 @@ export class FixtureRunner {
       this.opts.onResult(result, this._state);
     }
     await device.release(result);
+    if (result.outcome === 'fail' && this.opts.holdFailures && result.failure) {
+      this.update({
+        heldFailure: {
+          deviceId: result.deviceId,
+          hardwareSerial: result.hardwareSerial,
+          failure: result.failure,
+          at: this._state.finishedAt ?? new Date().toISOString(),
+        },
+      });
+      await this.untilAcknowledged(signal);
+    }
+  }
+
+  private untilAcknowledged(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        this.acknowledged = undefined;
+        resolve();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.acknowledged = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
   }
 
   private waitForScan(signal: AbortSignal): Promise<string | undefined> {

@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';
 import { createDeviceClient, type SerialDeviceClient } from '../serial/device-client.ts';
 import { openDevicePort } from '../serial/ports.ts';
+import { type ListedUsbPort, resolveUsbPort } from '../serial/usb-match.ts';
 import { type DeviceSource, type PresentedDevice, sleep } from './fixture-runner.ts';
 import type { ProvisionResult } from './provisioning-workflow.ts';
 import type { DeviceLocator } from './recovery.ts';
@@ -19,6 +20,8 @@ export interface PortDeviceSourceOptions {
   /** How often an empty or finished fixture is polled (default 300 ms). */
   pollMs?: number;
   logger?: Logger;
+  /** How USB ports are listed (a fixture with `usb` is found by identity at each open). */
+  listUsb?: () => Promise<ListedUsbPort[]>;
 }
 
 export class PortDeviceSource implements DeviceSource {
@@ -86,7 +89,9 @@ export class PortDeviceSource implements DeviceSource {
         this.lastSerial = undefined;
       }
       try {
-        const stream = await openDevicePort(this.devicePort, { baudRate: this.opts.fixture.baudRate, logger: this.log });
+        const usb = this.opts.fixture.usb;
+        const path = usb ? await resolveUsbPort(usb, this.opts.listUsb) : this.devicePort;
+        const stream = await openDevicePort(path, { baudRate: this.opts.fixture.baudRate, logger: this.log });
         this.client = createDeviceClient(stream, { label: this.opts.fixture.id, logger: this.log });
         this.openFailures = 0;
         return this.client;
@@ -109,7 +114,7 @@ export class PortDeviceSource implements DeviceSource {
 export function portDeviceLocator(fixtures: FixtureSettings[], logger?: Logger): DeviceLocator {
   return async ({ fixture, devicePort }) => {
     const settings = fixtures.find((f) => f.id === fixture);
-    const path = settings?.devicePort ?? devicePort;
+    const path = settings?.usb ? await resolveUsbPort(settings.usb) : (settings?.devicePort ?? devicePort);
     if (!path) return undefined;
     const stream = await openDevicePort(path, { baudRate: settings?.baudRate, logger });
     const client = createDeviceClient(stream, { label: `${fixture}:recovery`, logger });

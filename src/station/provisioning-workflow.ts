@@ -96,6 +96,9 @@ const DEVICE_FAILURES: Record<DeviceErrorCode, FailureCode | undefined> = {
   TIMEOUT: 'DEVICE_TIMEOUT',
   DISCONNECTED: 'DEVICE_DISCONNECTED',
   PORT_ERROR: 'PORT_ERROR',
+  // The fixture's adapter is not found by its USB identity: its port cannot be opened.
+  USB_PORT_NOT_FOUND: 'PORT_ERROR',
+  USB_PORT_AMBIGUOUS: 'PORT_ERROR',
   TORN: 'STORAGE_TORN',
   LOCKED: 'STORAGE_LOCKED',
   ALREADY_WRITTEN: 'UNKNOWN_SECRET',

@@ -9,6 +9,7 @@ import { Value } from 'typebox/value';
 import { DEFAULT_DEVICE_ID_NAMESPACE } from '../common/device-id.ts';
 import { writePrivateFile } from '../common/private-fs.ts';
 import { DeviceIdRuleSchema } from './device-id-rule.ts';
+import { PLANT_CONFIG_MEMBERS, UsbIdentitySchema } from './plant-config.ts';
 import { StationError } from './station-errors.ts';
 import type { StationSettings } from './station-types.ts';
 
@@ -18,6 +19,8 @@ export const FixtureSettingsSchema = Type.Object(
     devicePort: Type.String({ minLength: 1 }),
     scannerPort: Type.Optional(Type.String({ minLength: 1 })),
     baudRate: Type.Optional(Type.Integer({ minimum: 1200, maximum: 4_000_000 })),
+    /** Matched by USB identity (src/serial/usb-match.ts); devicePort is then the last path seen. */
+    usb: Type.Optional(UsbIdentitySchema),
   },
   { additionalProperties: false },
 );
@@ -42,6 +45,7 @@ export const StationConfigSchema = Type.Object(
     brokerUrl: Type.Optional(Type.String({ minLength: 1 })),
     /** When true, a fixture with a scanner waits for a scan before each device. Default true. */
     requireScan: Type.Optional(Type.Boolean()),
+    ...PLANT_CONFIG_MEMBERS,
   },
   { additionalProperties: false },
 );
@@ -120,5 +124,9 @@ export function toStationSettings(config: StationConfig, maskedAgentToken?: stri
     deviceIdRule: config.deviceIdRule,
     fixtures: config.fixtures.map((f) => ({ ...f })),
     simulatedFixtures: config.simulatedFixtures,
+    allowStartWithoutBatch: config.allowStartWithoutBatch === true,
+    labelPrinter: config.labelPrinter,
+    labelTemplate: config.labelTemplate,
+    postPassHook: config.postPassHook,
   };
 }

@@ -71,6 +71,18 @@ export const STATION_ERRORS = {
     message: 'The line was stopped while it was paused.',
     action: 'Start the line again once the fault is cleared.',
   },
+  START_NEEDS_BATCH: {
+    message: 'The line cannot start without an open batch.',
+    action: 'Open a batch first: scan its work order (WO:…) or press F3.',
+  },
+  NOTHING_TO_ACKNOWLEDGE: {
+    message: 'The fixture holds no failure to acknowledge.',
+    action: 'Acknowledge the FAIL shown on a fixture card.',
+  },
+  LABEL_PRINT_FAILED: {
+    message: 'The label printer did not take the label.',
+    action: 'Check that the printer is on, has labels, and is reachable from the station; then reprint.',
+  },
 } as const;
 
 export type StationErrorCode = keyof typeof STATION_ERRORS;

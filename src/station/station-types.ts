@@ -2,6 +2,9 @@
 // events, and the settings. The station API (src/api/station-api.ts) re-exports these for its clients.
 import type { AuditEvent, Batch } from '../audit/audit-types.ts';
 import type { DeviceIdRule } from './device-id-rule.ts';
+import type { HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSettings, RecentFailure } from './plant-types.ts';
+
+export type { HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSettings, RecentFailure };
 
 export type WorkflowStep =
   | 'idle'
@@ -38,6 +41,12 @@ export interface FixtureState {
   failure?: FailureInfo;
   startedAt?: string;
   finishedAt?: string;
+  /** The last FAIL of this fixture, kept until acknowledged: the fixture takes no device meanwhile. */
+  heldFailure?: HeldFailure;
+  /** The label of the last PASS (label printing configured). */
+  labelPrint?: 'printed' | 'failed';
+  /** The post-PASS hook of the last PASS (configured). */
+  hook?: { ok: boolean; exitCode?: number; message?: string };
 }
 
 export interface ShiftCounters {
@@ -46,6 +55,8 @@ export interface ShiftCounters {
   failed: number;
   devicesPerHour: number;
   since: string;
+  /** The open batch's record events, from the trail. */
+  batch?: { passed: number; failed: number };
 }
 
 export type Role = 'operator' | 'admin';
@@ -96,6 +107,12 @@ export interface StationStatus {
   pairing: PairingStatus;
   fixtures: FixtureState[];
   counters: ShiftCounters;
+  /** The last failures of the line, newest first (from the trail at open). */
+  recentFailures?: RecentFailure[];
+  /** Why the line is what it is (configured fixtures, or simulated). */
+  line?: LineSource;
+  /** What Start line is refused without, now (empty: it can start). */
+  startRequires?: ('operator' | 'batch')[];
 }
 
 export type StationEvent =
@@ -109,6 +126,8 @@ export interface FixtureSettings {
   devicePort: string;
   scannerPort?: string;
   baudRate?: number;
+  /** Matched by USB identity instead of path, so a re-plugged adapter keeps its fixture. */
+  usb?: { vendorId: string; productId: string; serialNumber?: string };
 }
 
 export interface StationSettings {
@@ -127,8 +146,20 @@ export interface StationSettings {
   simulatedFixtures: number;
   /** Each fixture waits for a label scan (keyboard wedge or scanner port) before each device. */
   requireScan?: boolean;
+  /** Start line without an open batch (default false: records then carry no batch). */
+  allowStartWithoutBatch?: boolean;
+  /** Print a label on each PASS (ZPL, raw). */
+  labelPrinter?: LabelPrinterSettings;
+  /** ZPL with {serial}, {deviceId}, {workOrder}, {batchId}; default: serial, id and a DataMatrix of the id. */
+  labelTemplate?: string;
+  /** A command run after each PASS with the device's non-secret fields. */
+  postPassHook?: PostPassHookSettings;
 }
 
-export type SettingsPatch = Partial<Omit<StationSettings, 'pairing'>> & {
+export type SettingsPatch = Partial<Omit<StationSettings, 'pairing' | 'labelPrinter' | 'labelTemplate' | 'postPassHook'>> & {
   pairing?: Partial<StationSettings['pairing']>;
+  /** null removes the setting. */
+  labelPrinter?: LabelPrinterSettings | null;
+  labelTemplate?: string | null;
+  postPassHook?: PostPassHookSettings | null;
 };

@@ -18,6 +18,7 @@ import { isOfflineAware } from './offline-status.ts';
 import { type OfflinePolicy, openPairing } from './pairing-setup.ts';
 import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
+import { PostPassActions } from './post-pass-actions.ts';
 import { type AuditSink, type PairingRoute, ProvisioningWorkflow, type ProvisionResult } from './provisioning-workflow.ts';
 import { type DeviceLocator, type RecoveryItem, type RecoveryReport, recoverPending } from './recovery.ts';
 import { SecretVault } from './secret-vault.ts';
@@ -34,6 +35,12 @@ import type {
   StationEvent,
   StationStatus,
 } from './station-types.ts';
+import { TrailCounters } from './trail-counters.ts';
+
+/** `WO:<work order>` or `WO-<work order>` (a scanned work order): the work order; undefined for anything else. */
+export function workOrderOf(scanned: string): string | undefined {
+  return /^WO[:-]\s*(.+)$/i.exec(scanned.trim())?.[1].trim();
+}
 
 /** A store that cannot be opened because of the disk (damaged, full, read-only) is named in the error. */
 async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
@@ -78,6 +85,8 @@ export interface StationOptions {
   onLine?: (change: LineChange, pause: LinePause) => void;
   clientOpts?: DeviceClientOptions;
   logger?: Logger;
+  /** Keep each FAIL on its fixture until acknowledged (the UI; a headless run never waits). */
+  holdFailures?: boolean;
 }
 
 export interface StationRunSummary {
@@ -134,6 +143,9 @@ export class Station extends EventEmitter<StationEvents> {
   private unsubscribeAudit: () => void;
   private readonly gate: LineGate;
   private pauses = { count: 0, ms: 0, last: undefined as LinePause | undefined, recorded: false };
+  /** Counters and recent failures from the trail (survive restarts and settings changes). */
+  private readonly history: TrailCounters;
+  private readonly postPass: PostPassActions;
 
   private constructor(
     opts: StationOptions,
@@ -186,7 +198,12 @@ export class Station extends EventEmitter<StationEvents> {
         this.publishStatus();
       });
     }
-    this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => this.publish({ type: 'audit', event }));
+    this.history = new TrailCounters(parts.audit);
+    this.postPass = new PostPassActions(parts.config, (e) => this.audit.append(e), this.log);
+    this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => {
+      this.publish({ type: 'audit', event });
+      if (this.history.take(event)) this.publish({ type: 'counters', counters: this.counters() });
+    });
   }
 
   /** Open the station's databases and pairing core (creating the embedded realm on first run). */
@@ -232,23 +249,60 @@ export class Station extends EventEmitter<StationEvents> {
       pairing: { ...this.pairingStatus },
       fixtures: this.fixtures(),
       counters: this.counters(),
+      recentFailures: this.history.recentFailures(),
+      line: {
+        source: !this.simulated ? 'configured' : this.config.fixtures.length > 0 ? 'simulated-option' : 'simulated-no-fixtures',
+        configuredFixtures: this.config.fixtures.length,
+      },
+      startRequires: [
+        ...(this.operator ? [] : (['operator'] as const)),
+        ...(this.audit.currentBatch() || this.config.allowStartWithoutBatch ? [] : (['batch'] as const)),
+      ],
     };
   }
 
+  /** The line's fixtures; while stopped, the ones a start would run (step idle). */
   fixtures(): FixtureState[] {
-    return this.runners.map((r) => r.state);
+    if (this.runners.length > 0) return this.runners.map((r) => r.state);
+    const idle = { step: 'idle' as const };
+    if (this.opts.simulate) {
+      return Array.from({ length: this.opts.simulate.fixtures }, (_, i) => {
+        const id = simulatedFixtureId(i);
+        return { id, label: id, simulated: true, ...idle };
+      });
+    }
+    return this.config.fixtures.map((f) => ({
+      id: f.id,
+      label: f.id,
+      simulated: false,
+      devicePort: f.devicePort,
+      scannerPort: f.scannerPort,
+      ...idle,
+    }));
   }
 
+  /** The shift's and the open batch's counts, from the audit trail (trail-counters.ts). */
   counters(): ShiftCounters {
-    const since = this.startedAt ?? Date.now();
-    const hours = Math.max((Date.now() - since) / 3_600_000, 1e-9);
-    return {
-      done: this.stats.done,
-      passed: this.stats.passed,
-      failed: this.stats.failed,
-      devicesPerHour: this.stats.done === 0 ? 0 : Math.round(this.stats.done / hours),
-      since: new Date(since).toISOString(),
-    };
+    return this.history.counters();
+  }
+
+  /** Lets a fixture holding a FAIL take its next device; audited with who acknowledged it. */
+  async acknowledgeFailure(fixtureId: string): Promise<void> {
+    const runner = this.runners.find((r) => r.id === fixtureId);
+    const held = runner?.state.heldFailure;
+    if (!runner || !held) throw new StationError('NOTHING_TO_ACKNOWLEDGE', `fixture ${fixtureId}`);
+    await this.audit.append({
+      station: this.config.stationId,
+      operator: this.operator?.name,
+      fixture: fixtureId,
+      batchId: this.audit.currentBatch()?.id,
+      deviceId: held.deviceId,
+      hardwareSerial: held.hardwareSerial,
+      step: 'fail-acknowledged',
+      outcome: 'info',
+      errorCode: held.failure.code,
+    });
+    runner.acknowledge();
   }
 
   /** Live events; returns an unsubscribe function. */
@@ -446,7 +500,7 @@ export class Station extends EventEmitter<StationEvents> {
       failed: s.failed,
       failuresByCode: { ...this.failuresByCode },
       resumed: s.resumed,
-      devicesPerHour: this.counters().devicesPerHour,
+      devicesPerHour: s.done === 0 ? 0 : Math.round(s.done / Math.max(elapsedMs / 3_600_000, 1e-9)),
       elapsedMs,
       meanStationMs: s.stationMs / n,
       meanDeviceMs: s.deviceMs / n,
@@ -488,6 +542,14 @@ export class Station extends EventEmitter<StationEvents> {
     try {
       const { reader, port } = await openScannerReader(path, { logger: this.log, label: `${runner.id}:scanner` });
       reader.on('scan', (read) => {
+        // A work order from the scanner port opens a batch, as it does from the scan field.
+        const workOrder = workOrderOf(read.text);
+        if (workOrder !== undefined) {
+          this.openBatch(workOrder).catch((e: unknown) =>
+            this.log.warn({ fixture: runner.id, err: (e as Error).message }, 'work order scan refused'),
+          );
+          return;
+        }
         if (!runner.offerScan(`${read.symbology ?? ''}${read.text}`)) {
           this.log.warn({ fixture: runner.id }, 'scan ignored: the fixture is busy');
         }
@@ -506,7 +568,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   private runner(id: string, source: DeviceSource, needsScan: boolean): FixtureRunner {
-    return new FixtureRunner({
+    const runner: FixtureRunner = new FixtureRunner({
       id,
       source,
       workflow: this.workflow,
@@ -519,8 +581,31 @@ export class Station extends EventEmitter<StationEvents> {
       },
       lineOpen: (signal) => this.gate.whenOpen(signal),
       onState: (fixture) => this.publish({ type: 'fixture', fixture }),
-      onResult: (result) => this.count(result),
+      onResult: (result) => {
+        this.count(result);
+        if (result.outcome === 'pass' && this.postPass.configured) this.afterPass(runner, result);
+      },
+      holdFailures: this.opts.holdFailures,
     });
+    return runner;
+  }
+
+  /** Label and hook of a PASS, off the fixture's path: the next device does not wait for them. */
+  private afterPass(runner: FixtureRunner, result: ProvisionResult): void {
+    const batch = this.audit.currentBatch();
+    void this.postPass.run(
+      {
+        station: this.config.stationId,
+        fixture: runner.id,
+        operator: this.operator?.name,
+        batchId: batch?.id,
+        workOrder: batch?.workOrder,
+        deviceId: result.deviceId,
+        hardwareSerial: result.hardwareSerial,
+        secretFingerprint: result.secretFingerprint,
+      },
+      (r) => runner.annotate(result.deviceId, r),
+    );
   }
 
   private count(result: ProvisionResult): void {

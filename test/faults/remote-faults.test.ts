@@ -153,6 +153,7 @@ test('a refused agent token pauses the station API; a valid token set in Setting
     });
   try {
     await service.signIn({ name: 'admin', pin: '482915' });
+    await service.openBatch('WO-TOKEN-REFUSED');
     await service.start();
     const paused = await until((s) => s.linePause !== undefined);
     assert.equal(paused.linePause?.code, 'AGENT_TOKEN_REFUSED');

@@ -165,6 +165,24 @@ export class FakeStationApi implements StationApi {
   async queryAudit(q: AuditQuery) {
     return this.events.filter((e) => !q.deviceId || e.deviceId === q.deviceId).reverse();
   }
+  async queryAuditPage(q: AuditQuery & { find?: string }) {
+    const all = await this.queryAudit(q);
+    return { events: all.slice(0, q.limit ?? 100), total: all.length };
+  }
+  async exportDevices() {
+    return 'deviceId,hardwareSerial,outcome\n';
+  }
+  async acknowledgeFailure(fixtureId: string) {
+    const f = this.status.fixtures.find((x) => x.id === fixtureId);
+    if (f) this.setFixture({ ...f, heldFailure: undefined });
+  }
+  async unlockAdmin(pin: string, name?: string) {
+    if (pin !== this.pin) throw new ImprintError('ADMIN_PIN_INVALID', 'Wrong admin PIN');
+    return { name: name ?? 'admin', until: new Date(Date.now() + 600_000).toISOString() };
+  }
+  async testPrint(): Promise<PortTestResult> {
+    return { path: '', ok: false, answered: 'error', detail: 'No label printer is configured' };
+  }
   async queryRemoteAudit(_q: AuditQuery): Promise<AuditEvent[]> {
     throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured');
   }

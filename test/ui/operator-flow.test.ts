@@ -81,8 +81,8 @@ describe('a scan-driven operator flow that cannot be derailed', { skip }, () => 
     await page.getByTestId('admin-pin').waitFor();
     assert.equal(await focused(page), 'input[admin-pin]');
     await page.keyboard.press('F2');
-    await page.locator('input[name=deviceId]').waitFor();
-    assert.equal(await focused(page), 'input[name=deviceId]');
+    await page.locator('input[name=find]').waitFor();
+    assert.equal(await focused(page), 'input[name=find]');
     await page.keyboard.press('F3');
     await page.getByTestId('work-order').waitFor();
     assert.equal(await focused(page), 'input[work-order]');

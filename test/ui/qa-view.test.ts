@@ -1,11 +1,14 @@
 // QA sees everything: a trail of 2,725 events pages to its very first event, a filtered search
-// finds its exact total on its last page, times are local with the zone named, the results are
-// one tab stop walked with the arrow keys, and the event detail stays in view and closes with Esc.
+// shows its total at once and exports exactly its rows, find takes the start of a serial in any
+// case, times are local with the zone named, the results are one tab stop walked with the arrow
+// keys, and the event detail stays in view and closes with Esc.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { AuditEvent } from '../../src/audit/audit-types.ts';
-import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
+import { ARTIFACTS_DIR, chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
 
 const skip = chromiumAvailable() ? false : 'no Chromium at /usr/bin/chromium (set IMPRINT_CHROMIUM)';
@@ -66,6 +69,7 @@ describe('QA on a long trail', { skip }, () => {
             station: 'station-qa',
             operator: n % 2 ? 'Quinn QA' : 'Pat Line',
             hardwareSerial: `QA-${String(n).padStart(5, '0')}`,
+            deviceId: `dev-qa-${n}`,
             step: 'record',
             outcome: fail ? 'fail' : 'ok',
             errorCode: fail ? 'LABEL_MISMATCH' : undefined,
@@ -118,11 +122,27 @@ describe('QA on a long trail', { skip }, () => {
     await page.getByTestId('audit-range').getByText('Events 2,601–2,700 of 2,725').waitFor();
   });
 
-  test('a filtered search pages too, and its last page gives its exact total; exports say what they contain', async () => {
+  /** The data rows of a downloaded CSV (the signed header and trailer records left out). */
+  async function downloadRows(testId: string, name: string): Promise<string[]> {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+    const file = join(ARTIFACTS_DIR, name);
+    await download.saveAs(file);
+    return readFileSync(file, 'utf8')
+      .split('\r\n')
+      .slice(1)
+      .filter((l) => l !== '' && !l.startsWith('header,') && !l.startsWith('trailer,'));
+  }
+
+  test('a filtered search shows its total at once, pages to its end, and exports exactly its rows', async () => {
     await page.locator('select[name=outcome]').selectOption('fail');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByTestId('audit-range').getByText('Events 1–100 of more than 100').waitFor();
-    assert.match((await page.getByTestId('export-note').textContent()) ?? '', /Exports contain the whole trail/);
+    await page.getByTestId('audit-range').getByText(`Events 1–100 of ${failed}`).waitFor();
+    assert.match((await page.getByTestId('export-csv').textContent()) ?? '', new RegExp(`${failed} events`));
+    const rows = await downloadRows('export-csv', 'qa-filtered-export.csv');
+    assert.equal(rows.length, failed, 'the export holds exactly the filtered events');
+    assert.ok(rows.every((r) => r.includes(',fail,')));
+    const devices = await downloadRows('export-devices', 'qa-filtered-devices.csv');
+    assert.equal(devices.length, failed, 'one row per failed device');
     while (!(await page.getByTestId('page-next').isDisabled())) {
       const before = await range();
       await page.getByTestId('page-next').click();
@@ -135,8 +155,22 @@ describe('QA on a long trail', { skip }, () => {
       );
     }
     assert.match((await range()) ?? '', new RegExp(`of ${failed}$`));
-    const rows = await page.locator('[data-testid=audit-results] tbody tr').allTextContents();
-    assert.ok(rows.every((r) => r.includes('fail')));
+    const shown = await page.locator('[data-testid=audit-results] tbody tr').allTextContents();
+    assert.ok(shown.every((r) => r.includes('fail')));
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByTestId('audit-range').getByText(`Events 1–100 of 2,725`).waitFor();
+  });
+
+  test('find takes the start of a serial in any case', async () => {
+    await page.locator('input[name=find]').fill('qa-0001');
+    await page.locator('input[name=find]').press('Enter');
+    await page.getByTestId('audit-range').getByText('Events 1–10 of 10').waitFor();
+    const serials = await page.locator('[data-testid=audit-results] tbody tr').allTextContents();
+    assert.ok(
+      serials.every((r) => /QA-0001\d/.test(r)),
+      serials.join('\n'),
+    );
+    await screenshot(page, 'qa-find-1366x768', { fold: true });
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByTestId('audit-range').getByText(`Events 1–100 of 2,725`).waitFor();
   });

@@ -3,7 +3,7 @@
 // and what a port test says.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import { firstPage, nextPage, PAGE_SIZE, pageAt, pageRange } from '../../renderer/src/audit-paging.ts';
+import { firstPage, nextCursor, pageRange, stationPage } from '../../renderer/src/audit-paging.ts';
 import { errorSentence, schemaSentence } from '../../renderer/src/error-sentences.ts';
 import { portVerdict } from '../../renderer/src/port-verdict.ts';
 import { routeScan } from '../../renderer/src/scan-routing.ts';
@@ -197,21 +197,20 @@ describe('schema messages as sentences', () => {
 describe('audit pages', () => {
   const ev = (seq: number) => ({ seq }) as AuditEvent;
   const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from - i));
-  test('a full page knows an older one exists; its range reads with the total when known', () => {
-    const p = firstPage({}, events(2725, PAGE_SIZE + 1));
-    assert.equal(p.rows.length, PAGE_SIZE);
+  test('a station page carries the total of the search and whether an older page exists', () => {
+    const p = stationPage({}, 0, [undefined], { events: events(2725, 100), total: 2725, nextBeforeSeq: 2626 });
     assert.equal(p.hasNext, true);
-    assert.equal(pageRange(p, 2725), 'Events 1–100 of 2,725');
-    assert.equal(pageRange(p), 'Events 1–100 of more than 100');
+    assert.equal(pageRange(p), 'Events 1–100 of 2,725');
+    assert.equal(nextCursor(p), 2626);
+    const last = stationPage({}, 27, [], { events: events(25, 25), total: 2725 });
+    assert.equal(last.hasNext, false);
+    assert.equal(pageRange(last), 'Events 2,701–2,725 of 2,725');
+    assert.equal(pageRange(stationPage({ find: 'zz' }, 0, [undefined], { events: [], total: 0 })), 'No event matches');
   });
-  test('the next page starts below the oldest row shown; the last page gives the total', () => {
-    const p1 = firstPage({ outcome: 'fail' }, events(900, 101));
-    const p2 = nextPage(p1, events(800, 101));
-    assert.deepEqual(p2.cursors, [undefined, 801]);
-    const p3 = nextPage(p2, events(700, 72));
-    assert.equal(p3.hasNext, false);
-    assert.equal(pageRange(p3), 'Events 201–272 of 272');
-    assert.equal(pageRange(pageAt({}, 0, [undefined], [])), 'No event matches');
+  test("the remote core's answer is one page without a total", () => {
+    const p = firstPage({}, events(500, 500));
+    assert.equal(p.hasNext, false);
+    assert.equal(pageRange(p), 'Events 1–500 of 500');
   });
 });
 
@@ -228,5 +227,11 @@ describe('port test verdicts', () => {
     });
     assert.equal(portVerdict({ path: 'x', ok: true, detail: 'A device answered: imprint-sim' }).ok, true);
     assert.equal(portVerdict({ path: 'x', ok: false, detail: 'Port busy' }).text, '✘ Port busy');
+    // The station's structured answer decides, whatever the sentence says.
+    assert.equal(
+      portVerdict({ path: 'x', ok: false, answered: 'nothing', detail: 'silence' }).text,
+      '✘ No device answered. The port opens.',
+    );
+    assert.equal(portVerdict({ path: 'x', ok: true, answered: 'in-use', detail: 'In use by a running fixture' }).ok, true);
   });
 });

@@ -57,7 +57,12 @@ describe('settings that say what really runs', { skip }, () => {
 
   test('a station started with --simulate says it ignores the configured fixtures', async () => {
     const warning = (await page.getByTestId('simulate-override').textContent()) ?? '';
-    assert.match(warning, /started with --simulate: it runs a simulated line and ignores the 2 fixtures configured below/);
+    assert.match(warning, /started with --simulate: it runs 2 simulated fixtures and ignores the 2 fixtures configured below/);
+    // While the line is stopped it says what a start will run.
+    assert.match(
+      (await page.getByTestId('running-now').textContent()) ?? '',
+      /Runs at Start line2 fixtures: sim-01 \(simulated\), sim-02 \(simulated\)/,
+    );
   });
 
   test('"Test port": no device answered is a failure, in its colour; a device that answers is a pass', async () => {
@@ -74,6 +79,43 @@ describe('settings that say what really runs', { skip }, () => {
     await deviceResult.getByText(/A device answered/).waitFor({ timeout: 30_000 });
     assert.equal(await deviceResult.getAttribute('class'), 'ok');
     await screenshot(page, 'settings-test-port-1366x768');
+  });
+
+  test('a label printer and a post-PASS hook are set in the form; Test print reaches the printer', async () => {
+    const received: string[] = [];
+    const printer = createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (d) => chunks.push(d));
+      socket.on('end', () => received.push(Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((r) => printer.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = printer.address() as { port: number };
+      await page.locator('select[name=printerKind]').selectOption('tcp');
+      await page.locator('input[name=printerHost]').fill('127.0.0.1');
+      await page.locator('input[name=printerPort]').fill(String(port));
+      await page.locator('textarea[name=hookCommand]').fill('/usr/local/bin/tell-mes\n--line=3');
+      await page.getByTestId('save-settings').click();
+      await page.getByTestId('settings-message').getByText('Settings saved').waitFor({ timeout: 30_000 });
+      const saved = await st.mode.service.getSettings();
+      assert.deepEqual(saved.labelPrinter, { kind: 'tcp', host: '127.0.0.1', port });
+      assert.deepEqual(saved.postPassHook, { command: ['/usr/local/bin/tell-mes', '--line=3'] });
+      await page.getByTestId('test-print').click();
+      await page.getByTestId('test-print-result').getByText('✔ The printer took a test label').waitFor();
+      assert.equal(received.length, 1);
+      assert.match(received[0], /^\^XA[\s\S]*S\/N TEST-LABEL[\s\S]*\^XZ\n$/);
+      await screenshot(page, 'settings-plant-1366x768');
+      // Removed again: no printer, no hook.
+      await page.locator('select[name=printerKind]').selectOption('none');
+      await page.locator('textarea[name=hookCommand]').fill('');
+      await page.getByTestId('save-settings').click();
+      await page.getByTestId('settings-message').getByText('Settings saved').waitFor({ timeout: 30_000 });
+      const cleared = await st.mode.service.getSettings();
+      assert.equal(cleared.labelPrinter, undefined);
+      assert.equal(cleared.postPassHook, undefined);
+    } finally {
+      await new Promise((r) => printer.close(r));
+    }
   });
 
   test('a value the station refuses is a sentence', async () => {

@@ -85,7 +85,7 @@ describe('the Imprint UI in a browser', { skip }, () => {
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
       // Refused calls (a wrong PIN, a scan with no fixture waiting) are expected and shown in the UI.
-      if (m.type() === 'error' && !/^Failed to load resource: .* (400|403)/.test(m.text())) pageErrors.push(m.text());
+      if (m.type() === 'error' && !/^Failed to load resource: .* (400|403|409)/.test(m.text())) pageErrors.push(m.text());
     });
   });
   after(async () => {
@@ -255,7 +255,7 @@ describe('the Imprint UI in a browser', { skip }, () => {
     await row.waitFor();
     await row.click();
     assert.match((await page.getByTestId('event-detail').textContent()) ?? '', /simulatedFixtures/);
-    const refused = await st.mode.service.queryAudit({ step: 'sign-in', outcome: 'fail' });
+    const refused = await st.mode.service.queryAudit({ step: 'admin-unlock', outcome: 'fail' });
     assert.ok(
       refused.some((e) => e.errorCode === 'ADMIN_PIN_INVALID'),
       'the refused PIN is audited too',

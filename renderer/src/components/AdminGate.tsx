@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../api-client.ts';
 import type { StationApi } from '../api-types.ts';
 
-/** Asks for the admin PIN; on success signs in as admin and hands the PIN to the settings form. */
+/** Asks for the admin PIN; on success hands it to the settings form. The line operator stays signed in. */
 export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (pin: string) => void }) {
   const [pin, setPin] = useState('');
   const [name, setName] = useState('');
@@ -17,7 +17,7 @@ export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (p
       onSubmit={async (e) => {
         e.preventDefault();
         try {
-          await api.signIn({ pin, name: name.trim() || undefined });
+          await api.unlockAdmin(pin, name.trim() || undefined);
           onUnlocked(pin);
         } catch (err) {
           setError(errorText(err));
@@ -29,7 +29,7 @@ export function AdminGate({ api, onUnlocked }: { api: StationApi; onUnlocked: (p
       <h2>Settings are for admins</h2>
       <p>Enter the admin PIN to change the station's settings. Every change is recorded in the audit trail.</p>
       <p className="hint">
-        Unlocking signs you in as admin: records made after it name you as the operator until the line operator signs in again.
+        Unlocking does not sign the line operator out: devices are still recorded under their name, and your changes under yours.
       </p>
       <div className="row">
         <label className="field">

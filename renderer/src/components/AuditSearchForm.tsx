@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import type { AuditQuery, Batch } from '../api-types.ts';
+import type { AuditSearch, Batch } from '../api-types.ts';
 import { zoneOf } from '../local-time.ts';
 
 export interface SearchFields {
+  /** The start of a serial, device id, operator or work order, in any case. */
+  find: string;
   deviceId: string;
   hardwareSerial: string;
   batchId: string;
@@ -14,6 +16,7 @@ export interface SearchFields {
 }
 
 export const EMPTY_SEARCH: SearchFields = {
+  find: '',
   deviceId: '',
   hardwareSerial: '',
   batchId: '',
@@ -29,8 +32,9 @@ function toIso(local: string): string | undefined {
   return local ? new Date(local).toISOString() : undefined;
 }
 
-export function toAuditQuery(f: SearchFields): AuditQuery {
+export function toAuditQuery(f: SearchFields): AuditSearch {
   return {
+    find: f.find.trim() || undefined,
     deviceId: f.deviceId.trim() || undefined,
     hardwareSerial: f.hardwareSerial.trim() || undefined,
     batchId: f.batchId || undefined,
@@ -56,13 +60,21 @@ export function AuditSearchForm({
   const firstRef = useRef<HTMLInputElement>(null);
   // F2 lands in the first search field: a scanned device id or serial goes straight into it.
   useEffect(() => firstRef.current?.focus(), []);
-  const field = (key: keyof SearchFields, label: string, type = 'text', ref?: React.Ref<HTMLInputElement>) => (
-    <label className="field">
+  const field = (
+    key: keyof SearchFields,
+    label: string,
+    type = 'text',
+    ref?: React.Ref<HTMLInputElement>,
+    extra: { minLength?: number; placeholder?: string; className?: string } = {},
+  ) => (
+    <label className={`field ${extra.className ?? ''}`}>
       <span>{label}</span>
       <input
         ref={ref}
         type={type}
         name={key}
+        minLength={extra.minLength}
+        placeholder={extra.placeholder}
         value={f[key]}
         autoComplete="off"
         onChange={(e) => setF({ ...f, [key]: e.target.value })}
@@ -78,7 +90,13 @@ export function AuditSearchForm({
         onSearch(f);
       }}
     >
-      {field('deviceId', 'Device id (exact)', 'text', firstRef)}
+      {!showStation &&
+        field('find', 'Find (start of serial, device id, operator or work order)', 'search', firstRef, {
+          minLength: 2,
+          placeholder: 'e.g. SN-1042, alice, WO-77',
+          className: 'field-find',
+        })}
+      {field('deviceId', 'Device id (exact)', 'text', showStation ? firstRef : undefined)}
       {field('hardwareSerial', 'Serial (exact)')}
       <label className="field">
         <span>Batch</span>

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import type { PortInfo, SettingsPatch, StationSettings } from '../api-types.ts';
+import type { PortInfo, SettingsPatch, StationApi, StationSettings } from '../api-types.ts';
+import { type PlantFields, PlantSettingsFields, plantFieldsOf, plantPatchOf } from './PlantSettingsFields.tsx';
 
 type FixtureSettings = StationSettings['fixtures'][number];
 
@@ -7,10 +8,12 @@ const DEFAULT_NAMESPACE = 'f79ad91f-c638-4889-ae74-9d001a3b4cf8';
 
 /** The editable settings; the agent token field is write-only (its masked hint is shown, never the token). */
 export function SettingsForm({
+  api,
   settings,
   ports,
   onSave,
 }: {
+  api: StationApi;
   settings: StationSettings;
   ports: PortInfo[];
   onSave: (patch: SettingsPatch) => Promise<void>;
@@ -26,6 +29,8 @@ export function SettingsForm({
   const [fixtures, setFixtures] = useState<FixtureSettings[]>(settings.fixtures);
   const [simulated, setSimulated] = useState(settings.simulatedFixtures);
   const [requireScan, setRequireScan] = useState(settings.requireScan === true);
+  const [allowStartWithoutBatch, setAllowStartWithoutBatch] = useState(settings.allowStartWithoutBatch === true);
+  const [plant, setPlant] = useState<PlantFields>(plantFieldsOf(settings));
   const realmRef = useRef<HTMLInputElement>(null);
   // Unlocked: the first field has the focus.
   useEffect(() => realmRef.current?.focus(), []);
@@ -33,7 +38,14 @@ export function SettingsForm({
   const patchFixture = (i: number, change: Partial<FixtureSettings>) =>
     setFixtures(
       fixtures.map((f, j) =>
-        j === i ? { ...f, ...change, scannerPort: (change.scannerPort ?? f.scannerPort) || undefined } : f,
+        j === i
+          ? {
+              ...f,
+              ...change,
+              scannerPort: (change.scannerPort ?? f.scannerPort) || undefined,
+              ...('usb' in change ? { usb: change.usb } : {}),
+            }
+          : f,
       ),
     );
 
@@ -46,6 +58,8 @@ export function SettingsForm({
       fixtures,
       simulatedFixtures: simulated,
       requireScan,
+      allowStartWithoutBatch,
+      ...plantPatchOf(plant),
     };
     await onSave(patch);
     setAgentToken('');
@@ -121,6 +135,15 @@ export function SettingsForm({
         <input type="checkbox" name="requireScan" checked={requireScan} onChange={(e) => setRequireScan(e.target.checked)} />
         Wait for a label scan before each device (keyboard-wedge scanner or a fixture's scanner port)
       </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          name="allowStartWithoutBatch"
+          checked={allowStartWithoutBatch}
+          onChange={(e) => setAllowStartWithoutBatch(e.target.checked)}
+        />
+        Allow Start line without an open batch (devices are then recorded in no batch)
+      </label>
       <h3>Fixtures</h3>
       <datalist id="port-paths">
         {ports.map((p) => (
@@ -143,6 +166,7 @@ export function SettingsForm({
             <span>Device port</span>
             <input list="port-paths" value={f.devicePort} onChange={(e) => patchFixture(i, { devicePort: e.target.value })} />
           </label>
+          <UsbMatch fixture={f} ports={ports} onChange={(usb) => patchFixture(i, { usb })} />
           <label className="field">
             <span>Scanner port (optional)</span>
             <input
@@ -164,10 +188,53 @@ export function SettingsForm({
         >
           Add fixture
         </button>
+      </div>
+      <PlantSettingsFields api={api} fields={plant} onChange={setPlant} />
+      <div className="row">
         <button type="submit" className="btn btn-primary" data-testid="save-settings">
           Save settings
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * Match the fixture by the USB identity of its port (vendor, product, serial number), so a
+ * re-plugged adapter keeps its fixture whatever path it comes back on.
+ */
+function UsbMatch({
+  fixture,
+  ports,
+  onChange,
+}: {
+  fixture: FixtureSettings;
+  ports: PortInfo[];
+  onChange: (usb: FixtureSettings['usb']) => void;
+}) {
+  const port = ports.find((p) => p.path === fixture.devicePort);
+  const identity =
+    port?.vendorId && port.productId
+      ? { vendorId: port.vendorId, productId: port.productId, ...(port.serialNumber ? { serialNumber: port.serialNumber } : {}) }
+      : undefined;
+  const usb = fixture.usb;
+  return (
+    <label
+      className="check usb-match"
+      title={usb ? `USB ${usb.vendorId}:${usb.productId}${usb.serialNumber ? ` ${usb.serialNumber}` : ''}` : undefined}
+    >
+      <input
+        type="checkbox"
+        name="usbMatch"
+        checked={usb !== undefined}
+        disabled={usb === undefined && identity === undefined}
+        onChange={(e) => onChange(e.target.checked ? identity : undefined)}
+      />
+      {usb
+        ? `By USB ${usb.vendorId}:${usb.productId}${usb.serialNumber ? ` (${usb.serialNumber})` : ''}`
+        : identity
+          ? 'Match by USB identity'
+          : 'By path (no USB identity)'}
+    </label>
   );
 }

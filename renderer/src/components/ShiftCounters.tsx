@@ -5,12 +5,13 @@ const RATE_AFTER_MS = 60_000;
 
 export function ShiftCounters({ counters }: { counters: Counters }) {
   const settled = Date.now() - Date.parse(counters.since) >= RATE_AFTER_MS;
-  const items = [
+  const items: { label: string; value: number | string; cls: string }[] = [
     { label: 'Done', value: counters.done, cls: '' },
     { label: 'Passed', value: counters.passed, cls: 'counter-pass' },
     { label: 'Failed', value: counters.failed, cls: 'counter-fail' },
     { label: 'Per hour', value: settled ? Math.round(counters.devicesPerHour) : '—', cls: '' },
   ];
+
   return (
     <section className="counters" aria-label="Shift counters" data-testid="counters">
       {items.map((i) => (

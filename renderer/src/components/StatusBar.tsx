@@ -16,7 +16,12 @@ export function StatusBar({ status, offline }: { status: StationStatus; offline:
         Pairing: {p.mode}
         {p.url ? ` (${p.url})` : ''} — {p.offline ? 'OFFLINE batch' : p.reachable ? 'reachable' : 'NOT reachable'}
       </span>
-      <span>Batch: {status.batch ? status.batch.workOrder : 'none open'}</span>
+      <span data-testid="status-batch">
+        Batch: {status.batch ? status.batch.workOrder : 'none open'}
+        {status.batch && status.counters.batch
+          ? ` — ${status.counters.batch.passed} passed, ${status.counters.batch.failed} failed`
+          : ''}
+      </span>
       <span data-testid="status-line">Line: {lineState(status, offline)}</span>
     </footer>
   );

@@ -7,6 +7,7 @@ import type { StationApi, StationStatus } from '../api-types.ts';
 import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog.tsx';
 import { FixtureCard } from '../components/FixtureCard.tsx';
 import { LinePausedBanner } from '../components/LinePausedBanner.tsx';
+import { RecentFailures } from '../components/RecentFailures.tsx';
 import { ScanField } from '../components/ScanField.tsx';
 import { ShiftCounters } from '../components/ShiftCounters.tsx';
 import { focusScanField } from '../scan-focus.ts';
@@ -16,10 +17,13 @@ type Message = { kind: 'ok' | 'error'; text: string };
 
 /** Why Start line is not offered yet, or undefined when it is. */
 export function startBlocker(status: StationStatus): string | undefined {
-  if (!status.operator && !status.batch)
-    return 'To start the line, sign in (scan your badge or type your name), then open a batch.';
-  if (!status.operator) return 'To start the line, sign in: scan your badge or type your name.';
-  if (!status.batch) return 'To start the line, open a batch: scan its work order (WO:…) or press F3.';
+  // What the station says start() needs now (a setting may allow a start without a batch).
+  const needs = status.startRequires ?? [...(status.operator ? [] : ['operator']), ...(status.batch ? [] : ['batch'])];
+  const operator = needs.includes('operator');
+  const batch = needs.includes('batch');
+  if (operator && batch) return 'To start the line, sign in (scan your badge or type your name), then open a batch.';
+  if (operator) return 'To start the line, sign in: scan your badge or type your name.';
+  if (batch) return 'To start the line, open a batch: scan its work order (WO:…) or press F3.';
   return undefined;
 }
 
@@ -151,13 +155,13 @@ export function OperatorView({
           >
             {message.text}
           </p>
+        ) : !status.running && blocker ? (
+          <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
+            {blocker}
+          </p>
         ) : (
-          !status.running &&
-          blocker && (
-            <p className="banner-msg banner-warn" id="start-blocker" data-testid="start-blocker">
-              {blocker}
-            </p>
-          )
+          // Nothing to say: the row shows the line's last failures.
+          <RecentFailures failures={status.recentFailures ?? []} />
         )}
       </div>
       {/* The one live region for verdicts: each finished device is said once, here. */}
@@ -165,10 +169,12 @@ export function OperatorView({
         {verdict}
       </p>
       <section className={`fixtures cols-${columnsFor(fixtures.length)}`} aria-label="Fixtures">
-        {fixtures.length === 0 ? (
+        {fixtures.length === 0 || (!status.running && blocker) ? (
           <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
-          fixtures.map((f) => <FixtureCard key={f.id} fixture={f} />)
+          fixtures.map((f) => (
+            <FixtureCard key={f.id} fixture={f} onAcknowledge={(id) => act(() => api.acknowledgeFailure(id))} />
+          ))
         )}
       </section>
       <ConfirmDialog

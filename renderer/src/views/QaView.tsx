@@ -1,16 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { errorText } from '../api-client.ts';
-import type { AuditEvent, AuditQuery, Batch, ChainStatus, StationApi, StationStatus } from '../api-types.ts';
-import {
-  type AuditPage,
-  firstPage,
-  nextCursor,
-  nextPage,
-  PAGE_SIZE,
-  pageAt,
-  pageRange,
-  previousCursors,
-} from '../audit-paging.ts';
+import type { AuditEvent, AuditSearch, Batch, ChainStatus, StationApi, StationStatus } from '../api-types.ts';
+import { type AuditPage, firstPage, nextCursor, PAGE_SIZE, pageRange, previousCursors, stationPage } from '../audit-paging.ts';
 import { AuditEventDetail } from '../components/AuditEventDetail.tsx';
 import { AuditEventTable } from '../components/AuditEventTable.tsx';
 import { AuditSearchForm, EMPTY_SEARCH, type SearchFields, toAuditQuery } from '../components/AuditSearchForm.tsx';
@@ -38,17 +29,24 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     api.verifyAudit().then(setChain, (e) => setError(errorText(e)));
   }, [api]);
 
-  /** Load one page: station scope pages by seq (newest first); the remote answers its newest only. */
+  /**
+   * Load one page: the station pages by seq (newest first) and counts every match; the remote
+   * answers its newest only (no find there: its fields are exact).
+   */
   const load = useCallback(
-    (query: AuditQuery, where: AuditScope, make: (events: AuditEvent[]) => AuditPage, beforeSeq?: number) => {
+    (query: AuditSearch, where: AuditScope, index: number, cursors: (number | undefined)[]) => {
       setSelected(undefined);
-      const request =
+      const request: Promise<AuditPage> =
         where === 'remote'
-          ? api.queryRemoteAudit({ ...query, limit: REMOTE_LIMIT })
-          : api.queryAudit({ ...query, station: undefined, beforeSeq, limit: PAGE_SIZE + 1 });
+          ? api
+              .queryRemoteAudit({ ...query, find: undefined, limit: REMOTE_LIMIT } as AuditSearch)
+              .then((events) => firstPage(query, events, true))
+          : api
+              .queryAuditPage({ ...query, station: undefined, beforeSeq: cursors[index], limit: PAGE_SIZE })
+              .then((answer) => stationPage(query, index, cursors, answer));
       request.then(
-        (events) => {
-          setPage(make(events));
+        (next) => {
+          setPage(next);
           setError(undefined);
         },
         (e) => {
@@ -64,8 +62,7 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
   const run = useCallback(
     (f: SearchFields, where: AuditScope) => {
       setSearch(f);
-      const query = toAuditQuery(f);
-      load(query, where, (events) => firstPage(query, events, where === 'remote'));
+      load(toAuditQuery(f), where, 0, [undefined]);
     },
     [load],
   );
@@ -84,31 +81,39 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     run(search, next);
   };
   const goNext = () => {
-    if (page?.hasNext) load(page.query, 'station', (events) => nextPage(page, events), nextCursor(page));
+    if (page?.hasNext) load(page.query, 'station', page.index + 1, [...page.cursors.slice(0, page.index + 1), nextCursor(page)]);
   };
   const goPrevious = () => {
     if (!page || page.index === 0) return;
     const { index, cursors } = previousCursors(page);
-    load(page.query, 'station', (events) => pageAt(page.query, index, cursors, events), cursors[index]);
+    load(page.query, 'station', index, cursors);
   };
 
+  const query = toAuditQuery(search);
+  const filtered = Object.values(query).some((v) => v !== undefined);
+  /** Exactly what the search shows (every page); unfiltered, the whole trail as a verifiable chain. */
   const exportAs = async (format: 'csv' | 'jsonl') => {
     try {
-      const content = await api.exportAudit({ format, batchId: search.batchId || undefined });
-      const name = `imprint-audit-${status.stationId}${search.batchId ? `-${search.batchId}` : ''}.${format}`;
+      const content = await api.exportAudit(filtered ? { format, query } : { format });
+      const name = `imprint-audit-${status.stationId}${filtered ? '-search' : ''}.${format}`;
       downloadText(name, content, format === 'csv' ? 'text/csv' : 'application/x-ndjson');
     } catch (e) {
       setError(errorText(e));
     }
   };
+  const exportDevices = async () => {
+    try {
+      const content = await api.exportDevices({ query });
+      downloadText(`imprint-devices-${status.stationId}${filtered ? '-search' : ''}.csv`, content, 'text/csv');
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
 
-  const unfiltered = scope === 'station' && Object.values(toAuditQuery(search)).every((v) => v === undefined);
-  const total = unfiltered && chain?.ok ? chain.events : undefined;
-  const batchName = batches.find((b) => b.id === search.batchId)?.workOrder;
-  const exportScope = search.batchId ? `whole batch ${batchName ?? search.batchId}` : 'whole trail';
-  const otherFilters = Object.entries(toAuditQuery(search)).some(([k, v]) => k !== 'batchId' && v !== undefined);
+  const total = page?.total;
+  const exportScope = !filtered ? 'whole trail' : total !== undefined ? `${total.toLocaleString('en-US')} events` : 'this search';
   const caption =
-    scope === 'remote' ? `${page?.rows.length ?? 0} events from the remote core` : page ? pageRange(page, total) : 'Searching…';
+    scope === 'remote' ? `${page?.rows.length ?? 0} events from the remote core` : page ? pageRange(page) : 'Searching…';
 
   return (
     <div className="qa-view">
@@ -149,6 +154,9 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
             <button type="button" className="btn" data-testid="export-jsonl" onClick={() => exportAs('jsonl')}>
               Export JSON lines
             </button>
+            <button type="button" className="btn" data-testid="export-devices" onClick={exportDevices}>
+              Devices CSV
+            </button>
           </>
         )}
         {scope === 'station' && search.batchId && (
@@ -157,9 +165,10 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
           </a>
         )}
       </div>
-      {scope === 'station' && otherFilters && (
+      {scope === 'station' && filtered && (
         <p className="hint" data-testid="export-note">
-          Exports contain the {exportScope}: the station cannot apply the other filters to an export yet.
+          Exports contain exactly this search ({exportScope}), signed by the station. Devices CSV: one row per device with its
+          last outcome, for the MES.
         </p>
       )}
       {error && (

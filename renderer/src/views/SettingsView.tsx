@@ -11,14 +11,13 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
   const [settings, setSettings] = useState<StationSettings>();
   const [ports, setPorts] = useState<PortInfo[]>([]);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
-  const isAdmin = status.operator?.role === 'admin';
 
   useEffect(() => {
     if (!pin) return;
     api.getSettings().then(setSettings, (e) => setMessage({ kind: 'error', text: errorText(e) }));
   }, [api, pin]);
 
-  if (!pin || !isAdmin) return <AdminGate api={api} onUnlocked={setPin} />;
+  if (!pin) return <AdminGate api={api} onUnlocked={setPin} />;
 
   const save = async (patch: SettingsPatch) => {
     try {
@@ -43,7 +42,7 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
       )}
       {settings && <RunningNow status={status} settings={settings} />}
       {settings ? (
-        <SettingsForm key={JSON.stringify(settings)} settings={settings} ports={ports} onSave={save} />
+        <SettingsForm key={JSON.stringify(settings)} api={api} settings={settings} ports={ports} onSave={save} />
       ) : (
         <p>Loading…</p>
       )}
@@ -53,31 +52,24 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
 }
 
 /**
- * What the station runs now, next to what is configured: they differ when it was started with
- * --simulate (which replaces the configured fixtures) or before a change is saved.
+ * What the station runs (or will run at Start line), as the station says it, next to what is
+ * configured: they differ when it was started with --simulate, or before a change is saved.
  */
 function RunningNow({ status, settings }: { status: StationStatus; settings: StationSettings }) {
-  const running = status.fixtures;
-  const simulated = running.filter((f) => f.simulated).length;
-  const overridden = status.simulated && settings.fixtures.length > 0;
+  const fixtures = status.fixtures;
+  const source = status.line?.source ?? (status.simulated ? 'simulated-no-fixtures' : 'configured');
+  const configured = status.line?.configuredFixtures ?? settings.fixtures.length;
+  const list = fixtures.map((f) => (f.simulated ? `${f.label} (simulated)` : `${f.label} on ${f.devicePort ?? '?'}`)).join(', ');
   return (
     <section className="panel running-now" aria-label="Running now" data-testid="running-now">
-      <h2>Running now</h2>
+      <h2>{status.running ? 'Running now' : 'Runs at Start line'}</h2>
       <p>
-        {running.length === 0
-          ? 'No fixture is running yet (the line is stopped).'
-          : `${running.length} fixture${running.length === 1 ? '' : 's'}: ${running
-              .map((f) => (f.simulated ? `${f.label} (simulated)` : `${f.label} on ${f.devicePort ?? '?'}`))
-              .join(', ')}.`}{' '}
-        {simulated > 0 &&
-          !overridden &&
-          settings.fixtures.length === 0 &&
-          'No fixture port is configured, so the line is simulated.'}
+        {fixtures.length === 0 ? 'No fixture.' : `${fixtures.length} fixture${fixtures.length === 1 ? '' : 's'}: ${list}.`}{' '}
+        {source === 'simulated-no-fixtures' && 'No fixture port is configured, so the line is simulated.'}
       </p>
-      {overridden && (
+      {source === 'simulated-option' && (
         <p className="banner-msg banner-warn" data-testid="simulate-override">
-          This station was started with --simulate: it runs{' '}
-          {simulated > 0 ? `${simulated} simulated fixtures` : 'a simulated line'} and ignores the {settings.fixtures.length}{' '}
+          This station was started with --simulate: it runs {fixtures.length} simulated fixtures and ignores the {configured}{' '}
           fixtures configured below. Restart it without --simulate to use them.
         </p>
       )}
