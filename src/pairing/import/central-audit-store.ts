@@ -49,9 +49,12 @@ export interface CentralAuditStore {
   heads(realm: string): Promise<ChainHead[]>;
   /**
    * Atomically: reads the stored head and the stored hashes of `seqs` that are at or below it,
-   * calls `plan`, stores its rows and its head. Returns the head stored.
+   * calls `plan`, stores its rows and its head, and moves the station's enrolled `verified_up_to` along
+   * when it reached the old head. Returns the head stored.
    */
   append(realm: string, station: string, seqs: number[], plan: ChainPlanner, at: string): Promise<ChainHead>;
+  /** A station's stored events from `fromSeq` on, in seq order (end-to-end checks of the central copy). */
+  events(realm: string, station: string, fromSeq: number, limit: number): Promise<{ hash: string; body: string }[]>;
   /** Stored events (hash and canonical body), newest first: by time, then station and seq. */
   query(realm: string, filter: CentralEventFilter): Promise<{ hash: string; body: string }[]>;
 }

@@ -2,27 +2,67 @@
 // verified on arrival (contiguous seq, each event linked to the previous one, each hash recomputed
 // from the canonical body), and queries across stations. Re-sending accepted events is harmless.
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
+import { ChainChecker } from '../../audit/audit-chain.ts';
 import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
+import type { BatchCloseData } from '../../audit/batch-summary.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import type { CentralEventRow, ChainHead } from './central-audit-store.ts';
 import type { ImportErrorCode } from './import-errors.ts';
-import { checkStationName } from './import-service.ts';
+import type { EnrolledStation } from './import-store.ts';
+import { checkStationName } from './station-name.ts';
+import type { StationRegistry } from './station-registry.ts';
 
 export type { ChainHead } from './central-audit-store.ts';
 
 /** Why an import was refused, and where: nothing of the request was stored. */
-export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed';
+export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed' | 'bad-signature';
 
-/** A gap or a different copy of an accepted event conflicts with the chain held here; the rest is broken content. */
+/**
+ * A gap or a different copy of an accepted event conflicts with the chain held here; a batch summary
+ * that does not verify under the enrolled key is a bad signature; the rest is broken content.
+ */
 const CHAIN_CODE: Record<ChainRefusal, ImportErrorCode> = {
   gap: 'CHAIN_CONFLICT',
   differs: 'CHAIN_CONFLICT',
   'broken-link': 'CHAIN_INVALID',
   tampered: 'CHAIN_INVALID',
   malformed: 'CHAIN_INVALID',
+  'bad-signature': 'AUDIT_SIGNATURE_INVALID',
 };
+
+/**
+ * The first batch summary in `events` that does not verify under the enrolled key, by the station's own
+ * verifier (audit-chain.ts: signature, key, and counts when the whole batch is in the request). Breaks
+ * of links or content are left to the append's planner, which names them precisely.
+ */
+export function batchSignatureProblem(
+  events: AuditEvent[],
+  enrolled: EnrolledStation,
+): { seq: number; reason: string } | undefined {
+  const checker = new ChainChecker({ trustedKeyIds: [enrolled.keyId] });
+  for (const e of events) {
+    // The key id is a short hash of the key: the embedded key itself must be the one enrolled.
+    if (e.step === 'batch-close' && (e.data as Partial<BatchCloseData> | undefined)?.publicKey !== enrolled.publicKey)
+      return {
+        seq: e.seq,
+        reason: `batch ${e.batchId ?? '?'} is signed by a key other than the one enrolled (${enrolled.keyId})`,
+      };
+    checker.push(e);
+    if (checker.done) break;
+  }
+  const v = checker.finish();
+  if (v.ok) return undefined;
+  const i = events.findIndex((e) => e.seq === v.brokenAt);
+  const e = events[i];
+  if (e?.step !== 'batch-close') return undefined;
+  let intact = false;
+  try {
+    intact = hashBody(bodyOfEvent(e)) === e.hash && (i === 0 || events[i - 1].hash === e.prevHash);
+  } catch {}
+  return intact ? { seq: e.seq, reason: v.reason } : undefined;
+}
 
 export class AuditChainError extends PairingError {
   declare readonly code: ImportErrorCode;
@@ -74,9 +114,11 @@ function hasStringFields(e: AuditEvent): boolean {
 
 export class CentralAudit {
   readonly #ext: PairingCoreExtension;
+  readonly #stations: StationRegistry;
 
-  constructor(ext: PairingCoreExtension) {
+  constructor(ext: PairingCoreExtension, stations: StationRegistry) {
     this.#ext = ext;
+    this.#stations = stations;
   }
 
   async head(realm: string, station: string): Promise<ChainHead> {
@@ -97,6 +139,22 @@ export class CentralAudit {
   async importEvents(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
     await this.#ext.realm(realm);
     checkStationName(station);
+    const enrolled = await this.#stations.requireEnrolled(realm, station, 'audit');
+    try {
+      const bad = batchSignatureProblem(events, enrolled);
+      if (bad) {
+        const held = await this.#ext.store.centralAudit.head(realm, station);
+        throw new AuditChainError('bad-signature', bad.seq, held?.lastSeq ?? 0, `event ${bad.seq}: ${bad.reason}`);
+      }
+      return await this.#append(realm, station, events);
+    } catch (e) {
+      if (e instanceof AuditChainError)
+        await this.#stations.refused(realm, station, 'audit', e, { seq: e.seq, refusal: e.refusal });
+      throw e;
+    }
+  }
+
+  async #append(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
     // Hashes are recomputed outside the write transaction (the expensive part), checked inside.
     const bodies = events.map((e) => {
       try {
