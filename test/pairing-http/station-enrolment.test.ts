@@ -206,6 +206,12 @@ describe('enrolled stations and signed imports', () => {
     const ok = await call('POST', 'agent/imports/audit', { data: { station: 'line-sig', events: s.events } });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.data?.accepted_up_to, s.events.length);
+    // A verifier pages through one station's copy by seq.
+    const page = await call('GET', 'agent/audit/events?station=line-sig&from_seq=2&to_seq=3');
+    assert.deepEqual(
+      page.body.data?.events?.map((e) => e.seq),
+      [3, 2],
+    );
     const one = await call('GET', 'agent/imports/stations/line-sig');
     assert.deepEqual(one.body.data?.chain, {
       accepted_up_to: s.events.length,

@@ -175,6 +175,10 @@ const CentralQuery = Type.Object({
   outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('fail'), Type.Literal('info')])),
   from: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),
   to: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),
+  from_seq: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,15}$', description: "Inclusive; with `station`, pages through one station's chain" }),
+  ),
+  to_seq: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Inclusive' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: `1 to ${MAX_CENTRAL_QUERY_LIMIT}, default 100` })),
 });
 
@@ -360,6 +364,8 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         outcome: q.outcome,
         from: q.from,
         to: q.to,
+        fromSeq: q.from_seq === undefined ? undefined : Number(q.from_seq),
+        toSeq: q.to_seq === undefined ? undefined : Number(q.to_seq),
         limit: q.limit === undefined ? undefined : Number(q.limit),
       });
       const stations = (await api().audit.heads(req.params.realm)).map((h) => ({

@@ -18,6 +18,7 @@ const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 };
 const Station = Type.String({ minLength: 1, maxLength: 128, description: "The station's id." });
 const StationParams = Type.Object({ realm: Type.String(), station: Type.String() });
+
 /** What a station probes before it may register offline (docs/sync.md): version 1 of the import API. */
 export const IMPORT_CAPABILITIES = {
   offline_imports: true,

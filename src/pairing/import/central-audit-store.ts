@@ -41,6 +41,9 @@ export interface CentralEventFilter {
   /** ISO 8601, inclusive. */
   from?: string;
   to?: string;
+  /** Seq range, inclusive. */
+  fromSeq?: number;
+  toSeq?: number;
   limit: number;
 }
 
@@ -88,6 +91,8 @@ export function centralQuerySql(
   }
   if (filter.from) add((p) => `ts >= ${p}`, filter.from);
   if (filter.to) add((p) => `ts <= ${p}`, filter.to);
+  if (filter.fromSeq !== undefined) add((p) => `seq >= ${p}`, filter.fromSeq);
+  if (filter.toSeq !== undefined) add((p) => `seq <= ${p}`, filter.toSeq);
   params.push(filter.limit);
   const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ${placeholder(params.length)}`;
   return { sql, params };

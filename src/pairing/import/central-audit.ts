@@ -90,6 +90,9 @@ export interface CentralAuditQuery {
   outcome?: AuditOutcome;
   from?: string;
   to?: string;
+  /** A seq window (with `station`: how a verifier pages through one station's chain). */
+  fromSeq?: number;
+  toSeq?: number;
   limit?: number;
 }
 
