@@ -227,6 +227,36 @@ describe('enrolled stations and signed imports', () => {
     assert.equal(mine?.chain.accepted_up_to, s.events.length);
   });
 
+  test('a record forged into an earlier request is caught when its batch closes: the summary is recounted over the stored batch', async () => {
+    const s = await signedStation(
+      'line-count',
+      ['N-1', 'N-2'].map((x) => deriveDeviceId(x)),
+    );
+    dirs.push(s.dir);
+    assert.equal((await enrol('line-count', s.key.publicKey)).status, 201);
+    const closeAt = s.events.findIndex((e) => e.step === 'batch-close');
+    // One more passed device, chained in before the summary; the signed summary itself is untouched.
+    const fake = { ...structuredClone(s.events[closeAt - 1]), deviceId: deriveDeviceId('N-999') };
+    const forged = [...structuredClone(s.events.slice(0, closeAt)), fake, ...structuredClone(s.events.slice(closeAt))];
+    forged.forEach((e, i) => {
+      e.seq = i + 1;
+    });
+    const rehashed = rehashFrom(forged, closeAt);
+    const first = await call('POST', 'agent/imports/audit', {
+      data: { station: 'line-count', events: rehashed.slice(0, closeAt + 1) },
+    });
+    assert.equal(first.status, 200, 'no summary in it yet: links and hashes hold');
+    const close = await call('POST', 'agent/imports/audit', {
+      data: { station: 'line-count', events: rehashed.slice(closeAt + 1) },
+    });
+    assert.equal(close.status, 422);
+    assert.equal(close.code, 'AUDIT_SIGNATURE_INVALID');
+    assert.equal(close.body.errors?.seq, closeAt + 2);
+    assert.match(String(close.body.errors?.detail), /does not match its events/);
+    assert.equal((await call('GET', 'agent/imports/audit/line-count')).body.data?.accepted_up_to, closeAt + 1);
+    assert.equal((await refusalsOf('line-count'))[0]?.errorCode, 'AUDIT_SIGNATURE_INVALID');
+  });
+
   test('a batch summary signed by another key than the enrolled one is refused (422), as is a chain from a second station on that id', async () => {
     const s = await signedStation('line-key', [deriveDeviceId('K-1')]);
     dirs.push(s.dir);

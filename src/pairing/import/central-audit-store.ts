@@ -2,7 +2,7 @@
 // the canonical body its hash covers, and the head of each chain. `append` reads the head, lets the
 // caller check the events against it (central-audit.ts) and stores them, in one transaction, so two
 // instances receiving the same station's chunks can neither fork nor interleave the chain.
-import type { AuditOutcome } from '../../audit/audit-types.ts';
+import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
 
 export interface ChainHead {
   station: string;
@@ -96,4 +96,12 @@ export function centralQuerySql(
   params.push(filter.limit);
   const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ${placeholder(params.length)}`;
   return { sql, params };
+}
+
+/** A stored event as the station chained it (its canonical body, with its hash). */
+export function eventOf(r: { hash: string; body: string }): AuditEvent {
+  const e = JSON.parse(r.body) as AuditEvent & { v?: number };
+  delete e.v;
+  e.hash = r.hash;
+  return e;
 }

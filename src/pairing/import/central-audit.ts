@@ -8,7 +8,7 @@ import type { BatchCloseData } from '../../audit/batch-summary.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
-import type { CentralEventRow, ChainHead } from './central-audit-store.ts';
+import { type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';
 import type { ImportErrorCode } from './import-errors.ts';
 import type { EnrolledStation } from './import-store.ts';
 import { checkStationName } from './station-name.ts';
@@ -41,6 +41,8 @@ export function batchSignatureProblem(
   events: AuditEvent[],
   enrolled: EnrolledStation,
 ): { seq: number; reason: string } | undefined {
+  // Only batch summaries carry signatures: a chunk without one costs nothing more here.
+  if (!events.some((e) => e.step === 'batch-close')) return undefined;
   const checker = new ChainChecker({ trustedKeyIds: [enrolled.keyId] });
   for (const e of events) {
     // The key id is a short hash of the key: the embedded key itself must be the one enrolled.
@@ -115,6 +117,8 @@ function hasStringFields(e: AuditEvent): boolean {
   return STRING_FIELDS.every((f) => e[f] === undefined || typeof e[f] === 'string');
 }
 
+const STORED_PAGE = 5000;
+
 export class CentralAudit {
   readonly #ext: PairingCoreExtension;
   readonly #stations: StationRegistry;
@@ -144,7 +148,8 @@ export class CentralAudit {
     checkStationName(station);
     const enrolled = await this.#stations.requireEnrolled(realm, station, 'audit');
     try {
-      const bad = batchSignatureProblem(events, enrolled);
+      const held = await this.#batchesBegunBefore(realm, station, events);
+      const bad = batchSignatureProblem([...held, ...events], enrolled);
       if (bad) {
         const held = await this.#ext.store.centralAudit.head(realm, station);
         throw new AuditChainError('bad-signature', bad.seq, held?.lastSeq ?? 0, `event ${bad.seq}: ${bad.reason}`);
@@ -155,6 +160,32 @@ export class CentralAudit {
         await this.#stations.refused(realm, station, 'audit', e, { seq: e.seq, refusal: e.refusal });
       throw e;
     }
+  }
+
+  /**
+   * The stored events from the opening of each batch this request closes, up to the request: with them
+   * the verifier recounts the whole batch against its signed summary, so events forged into earlier
+   * requests (a chain re-hashed between summaries) are caught when the batch closes.
+   */
+  async #batchesBegunBefore(realm: string, station: string, events: AuditEvent[]): Promise<AuditEvent[]> {
+    const first = events[0]?.seq;
+    if (!Number.isSafeInteger(first) || first <= 1) return [];
+    const inRequest = new Set(events.filter((e) => e.step === 'batch-open').map((e) => e.batchId));
+    const closed = [...new Set(events.filter((e) => e.step === 'batch-close' && e.batchId).map((e) => e.batchId as string))];
+    let from = first;
+    for (const batchId of closed.filter((b) => !inRequest.has(b))) {
+      const [open] = await this.#ext.store.centralAudit.query(realm, { station, batchId, step: 'batch-open', limit: 1 });
+      const seq = open && (JSON.parse(open.body) as { seq?: unknown }).seq;
+      if (typeof seq === 'number' && seq < from) from = seq;
+    }
+    const out: AuditEvent[] = [];
+    while (from < first) {
+      const rows = await this.#ext.store.centralAudit.events(realm, station, from, Math.min(STORED_PAGE, first - from));
+      if (rows.length === 0) break;
+      for (const r of rows) out.push(eventOf(r));
+      from += rows.length;
+    }
+    return out;
   }
 
   async #append(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
@@ -233,11 +264,6 @@ export class CentralAudit {
       to: q.to ? isoOrThrow('to', q.to) : undefined,
       limit,
     });
-    return rows.map((r) => {
-      const e = JSON.parse(r.body) as AuditEvent & { v?: number };
-      delete e.v;
-      e.hash = r.hash;
-      return e;
-    });
+    return rows.map(eventOf);
   }
 }

@@ -3,11 +3,11 @@
 // an enrolled id is refused. Each station's status says how far its central chain is verified: on
 // arrival (the list), or end to end now, by the station's own verifier (one station).
 import { ChainChecker } from '../../audit/audit-chain.ts';
-import type { AuditEvent } from '../../audit/audit-types.ts';
 import { GENESIS_HASH } from '../../audit/chain-link.mjs';
 import { keyIdOf } from '../../audit/station-signing-key.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
+import { eventOf } from './central-audit-store.ts';
 import { IMPORT_DECISIONS_STATION, type ImportDecisions } from './import-decisions.ts';
 import type { EnrolledStation } from './import-store.ts';
 import { checkStationName } from './station-name.ts';
@@ -149,12 +149,7 @@ export class StationRegistry {
     for (let from = 1; !checker.done && from <= (head?.lastSeq ?? 0); from += PAGE) {
       const rows = await this.#ext.store.centralAudit.events(realm, station, from, PAGE);
       if (rows.length === 0) break;
-      for (const r of rows) {
-        const e = JSON.parse(r.body) as AuditEvent & { v?: number };
-        delete e.v;
-        e.hash = r.hash;
-        checker.push(e);
-      }
+      for (const r of rows) checker.push(eventOf(r));
     }
     const v = checker.finish();
     const whole = v.ok && v.events === (head?.lastSeq ?? 0) && (v.lastHash ?? GENESIS_HASH) === (head?.lastHash ?? GENESIS_HASH);
