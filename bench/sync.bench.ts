@@ -12,6 +12,7 @@ import { EmbeddedPairingCore } from '../src/pairing/embedded-core.ts';
 import { SyncClient } from '../src/sync/sync-client.ts';
 import { SyncState, syncStateFile } from '../src/sync/sync-state.ts';
 import { createRemoteRealm, freePort, RemoteProcess } from '../test/sync/remote-process.ts';
+import { enrolStation } from '../test/sync/sync-harness.ts';
 
 const DEVICES = Number(process.env.SYNC_BENCH_DEVICES ?? 10_000);
 const TARGET_S = 5 * (DEVICES / 10_000);
@@ -94,6 +95,8 @@ try {
   await createRemoteRealm(remote.dir, REALM, keys.publicKeyPem);
   await remote.start();
   const token = await mintAgentToken({ privateKey: keys.privateKeyPem });
+  // Imports are accepted from enrolled stations only (docs/sync.md).
+  await enrolStation({ url: remote.url, realm: REALM, token, dir: stationDir, stationId: STATION });
   const sync = () =>
     new SyncClient({ dataDir: stationDir, remoteUrl: remote.url, agentToken: token, realm: REALM, stationId: STATION });
 

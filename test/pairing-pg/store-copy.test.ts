@@ -15,7 +15,9 @@ import { generateCredentialsSecret } from '../../src/pairing/credentials-secret.
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { SignService } from '../../src/pairing/foundries/sign-service.ts';
 import { CentralAudit } from '../../src/pairing/import/central-audit.ts';
+import { ImportDecisions } from '../../src/pairing/import/import-decisions.ts';
 import { DeviceImportService } from '../../src/pairing/import/import-service.ts';
+import { StationRegistry } from '../../src/pairing/import/station-registry.ts';
 import { hashSecret } from '../../src/pairing/secret-hash.ts';
 import { PgCoreAudit } from '../../src/pairing/store/pg-core-audit.ts';
 import { PostgresPairingStore } from '../../src/pairing/store/pg-store.ts';
@@ -50,17 +52,20 @@ async function embeddedCoreWithHistory(dir: string) {
     const req = lmpRequest({ factory: FACTORY });
     await sign.signText(req.json);
     const ext = core.extension();
-    await new DeviceImportService(ext).importDevices({
+    const decisions = new ImportDecisions(ext);
+    const stations = new StationRegistry(ext, decisions);
+    const trail = AuditTrail.open({ file: join(dir, 'station-trail.db'), stationId: 'line-1' });
+    await stations.enrol('test', { station: 'line-1', publicKey: trail.publicKey().publicKey });
+    await new DeviceImportService(ext, stations, decisions).importDevices({
       realm: 'test',
       station: 'line-1',
       batch: 'b1',
       devices: [{ deviceId: OFFLINE, secretHash: hashSecret(offline), registeredAt: '2026-01-01T00:00:00Z' }],
     });
-    const trail = AuditTrail.open({ file: join(dir, 'station-trail.db'), stationId: 'line-1' });
     for (let i = 0; i < 3; i++) await trail.append({ station: 'line-1', step: 'record', outcome: 'ok', deviceId: PENDING });
     const events = trail.eventsFrom(1, 10);
     trail.close();
-    await new CentralAudit(ext).importEvents('test', 'line-1', events);
+    await new CentralAudit(ext, stations).importEvents('test', 'line-1', events);
     return { pending, confirmed, offline, crt, oldCrt, token, claimed, uuid: req.uuid };
   } finally {
     await sink.close();
@@ -86,6 +91,7 @@ test('an embedded core copied into PostgreSQL: its devices, certificates, claims
       device_imports: 1,
       central_audit_events: 3,
       central_audit_heads: 1,
+      enrolled_stations: 1,
       core_audit_events: copied.core_audit_events,
     });
     assert.ok(copied.core_audit_events >= 3, 'claim-token-create, claim, sign');
@@ -121,7 +127,9 @@ test('an embedded core copied into PostgreSQL: its devices, certificates, claims
       await assert.rejects((await SignService.open(core, { realm: 'fio', audit })).signText(again.json), {
         code: 'ALREADY_SIGNED',
       });
-      assert.equal((await new CentralAudit(core.extension()).head('test', 'line-1')).lastSeq, 3);
+      const registry = new StationRegistry(core.extension(), new ImportDecisions(core.extension()));
+      assert.equal((await new CentralAudit(core.extension(), registry).head('test', 'line-1')).lastSeq, 3);
+      assert.equal((await registry.get('test', 'line-1')).chain.verified, true, 'the enrolment and its chain were copied');
       // The core's own chain goes on from the embedded trail's last event.
       const pgAudit = core.extension().store.coreAudit;
       assert.ok(pgAudit instanceof PgCoreAudit);

@@ -298,6 +298,101 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     assert.equal(await p.store.devices.count('lim'), 3);
   });
 
+  t('stations: enrolled once across instances, a second key refused; resolve keeps the core or the station', async (p) => {
+    const enrol = (s: PairingStore, publicKey: string) =>
+      s.imports.enrolStation('r', { station: 'st', publicKey, keyId: `k-${publicKey}`, enrolledAt: AT });
+    const race = await split(p, 6, (s) => enrol(s, 'K1'));
+    assert.deepEqual(race.map((o) => o.kind).sort(), [
+      'already_enrolled',
+      'already_enrolled',
+      'already_enrolled',
+      'already_enrolled',
+      'already_enrolled',
+      'enrolled',
+    ]);
+    const other = await enrol(p.other, 'K2');
+    assert.equal(other.kind, 'key_mismatch');
+    assert.equal(other.station.publicKey, 'K1', 'the enrolled key is kept and reported');
+    assert.deepEqual(
+      (await p.store.imports.stations('r')).map((x) => [x.station, x.publicKey, x.verifiedUpTo]),
+      [['st', 'K1', 0]],
+    );
+    assert.equal(await p.other.imports.station('r', 'nope'), undefined);
+
+    // The verified stretch follows appends that start where it ends.
+    const row = (seq: number): CentralEventRow => ({
+      seq,
+      hash: `h${seq}`,
+      body: '{}',
+      ts: AT,
+      deviceId: null,
+      hardwareSerial: null,
+      batchId: null,
+      operator: null,
+      step: 'record',
+      outcome: 'ok',
+    });
+    await p.store.centralAudit.append(
+      'r',
+      'st',
+      [],
+      () => ({ rows: [row(1), row(2)], head: { station: 'st', lastSeq: 2, lastHash: 'h2' } }),
+      AT,
+    );
+    assert.equal((await p.other.imports.station('r', 'st'))?.verifiedUpTo, 2);
+    assert.deepEqual(
+      (await p.other.centralAudit.events('r', 'st', 2, 10)).map((e) => e.hash),
+      ['h2'],
+    );
+
+    // Conflicts: with the registration the core holds; resolved either way, in one transaction.
+    await reg(p.store, id('online'), 'h-online');
+    await reg(p.store, id('conf'), 'h-conf');
+    await creds(p.store, id('conf'), 'h-conf', 'ee01');
+    const chunk = (station: string, batch: string, devices: [string, string][]) =>
+      p.other.imports.importDevices({
+        realm: 'r',
+        station,
+        batch,
+        devices: devices.map(([deviceId, secretHash]) => ({
+          deviceId,
+          secretHash,
+          registeredAt: AT,
+          hardwareSerial: `HW-${deviceId}`,
+        })),
+        at: AT,
+      });
+    await chunk('st-a', 'ba', [[id('shared'), 'h-a']]);
+    await chunk('st-b', 'bb', [
+      [id('shared'), 'h-b'],
+      [id('online'), 'h-b2'],
+      [id('conf'), 'h-b3'],
+    ]);
+    const listed = await p.store.imports.conflicts('r', 'st-b');
+    assert.deepEqual(
+      listed.map((c) => [c.deviceId, c.hardwareSerial, c.heldBy?.source, c.heldBy?.station ?? null, c.heldBy?.batch ?? null]),
+      [
+        [id('conf'), `HW-${id('conf')}`, 'online', null, null],
+        [id('online'), `HW-${id('online')}`, 'online', null, null],
+        [id('shared'), `HW-${id('shared')}`, 'import', 'st-a', 'ba'],
+      ],
+    );
+    assert.equal((await p.store.imports.resolveConflict('r', 'st-b', id('conf'), 'station', AT)).kind, 'confirmed');
+    assert.equal((await p.other.imports.resolveConflict('r', 'st-b', id('shared'), 'station', AT)).kind, 'kept_station');
+    assert.equal((await p.store.devices.get('r', id('shared')))?.secretHash, 'h-b');
+    const race2 = await Promise.all([
+      p.store.imports.resolveConflict('r', 'st-b', id('online'), 'core', AT),
+      p.other.imports.resolveConflict('r', 'st-b', id('online'), 'core', AT),
+    ]);
+    assert.deepEqual(race2.map((o) => o.kind).sort(), ['kept_core', 'not_found']);
+    assert.equal((await p.store.devices.get('r', id('online')))?.secretHash, 'h-online', 'the core kept its own');
+    assert.deepEqual(
+      (await p.other.imports.conflicts('r')).map((c) => c.deviceId),
+      [id('conf')],
+    );
+    assert.equal((await p.store.imports.resolveConflict('r', 'st-x', id('conf'), 'core', AT)).kind, 'not_found');
+  });
+
   t('central audit: a chain appended by two instances at once is stored once, in order', async (p) => {
     const rows = (from: number, to: number): CentralEventRow[] =>
       Array.from({ length: to - from + 1 }, (_, i) => ({

@@ -13,7 +13,7 @@ import { type RunningPairingServer, servePairing } from '../../src/pairing/http/
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import { SyncClient } from '../../src/sync/sync-client.ts';
 import { openTestCore, type TestCore } from '../helpers/pairing-core.ts';
-import { assertDeviceWorks, makeStationData } from './sync-harness.ts';
+import { assertDeviceWorks, enrolStation, makeStationData } from './sync-harness.ts';
 
 const REALM = 'test';
 
@@ -44,6 +44,9 @@ describe('import API and central audit', () => {
     for (const d of cleanups) rmSync(d, { recursive: true, force: true });
   });
 
+  // Imports are accepted from enrolled stations only (plant IT enrols each with its signing key).
+  const enrol = (dir: string, stationId: string) => enrolStation({ url: server.url, realm: REALM, token, dir, stationId });
+
   const post = (path: string, body: unknown, bearer = token) =>
     fetch(`${server.url}/v1/${REALM}/${path}`, {
       method: 'POST',
@@ -55,6 +58,7 @@ describe('import API and central audit', () => {
     const ids = ['SN-1', 'SN-2', 'SN-3'].map((s) => deriveDeviceId(s));
     const station = await makeStationData({ realm: REALM, stationId: 'line-1', devices: ids });
     cleanups.push(station.dir);
+    await enrol(station.dir, 'line-1');
     const sent: string[] = [];
     const realFetch = globalThis.fetch;
     globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
@@ -114,6 +118,7 @@ describe('import API and central audit', () => {
     await online.close();
     const station = await makeStationData({ realm: REALM, stationId: 'line-2', devices: [id, deriveDeviceId('SN-OK')] });
     cleanups.push(station.dir);
+    await enrol(station.dir, 'line-2');
     const summary = await new SyncClient({
       dataDir: station.dir,
       remoteUrl: server.url,
@@ -156,6 +161,7 @@ describe('import API and central audit', () => {
       devices: ['a', 'b', 'c'].map((s) => deriveDeviceId(s)),
     });
     cleanups.push(station.dir);
+    await enrol(station.dir, 'line-3');
     const events = readEvents(station.dir);
     const tampered = events.map((e) => (e.seq === 4 ? { ...e, operator: 'mallory' } : e));
     let res = await post('agent/imports/audit', { data: { station: 'line-3', events: tampered } });
@@ -184,6 +190,7 @@ describe('import API and central audit', () => {
     // The sync client reports a refusal with its position.
     const other = await makeStationData({ realm: REALM, stationId: 'line-4', devices: [deriveDeviceId('z')] });
     cleanups.push(other.dir);
+    await enrol(other.dir, 'line-4');
     const db = new Database(join(other.dir, 'audit.db'));
     db.exec('DROP TRIGGER IF EXISTS events_no_update');
     const triggers = db

@@ -20,7 +20,7 @@ import { type FallbackPairingClient, isOfflineAware } from '../../src/sync/offli
 import { SyncClient } from '../../src/sync/sync-client.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 import { createRemoteRealm, freePort, RemoteProcess, runCli } from './remote-process.ts';
-import { assertDeviceWorks, makeStationData, tempDir } from './sync-harness.ts';
+import { assertDeviceWorks, enrolStation, makeStationData, tempDir } from './sync-harness.ts';
 
 const REALM = 'plant';
 const keys = makeAgentKeyPair();
@@ -124,6 +124,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
       );
       await station.closeBatch();
 
+      await enrolStation({ url: remote.url, realm: REALM, token, dir: stationDir, stationId: 'line-a' });
       const res = await runCli(['sync', '--data', stationDir, '--json'], { env: { IMPRINT_AGENT_TOKEN: token } });
       assert.equal(res.code, 0, res.stderr);
       const summary = JSON.parse(res.stdout);
@@ -163,6 +164,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
 
     const reference = await newRemote();
     await reference.start();
+    await enrolStation({ url: reference.url, realm: REALM, token, dir: copyA, stationId: 'line-c' });
     const full = await sync(copyA, reference.url);
     assert.equal(full.devices.imported, ids.length);
     await reference.kill('SIGTERM');
@@ -171,6 +173,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
     let cutRounds = 0;
     for (let round = 0; round < 8; round++) {
       await cut.start();
+      if (round === 0) await enrolStation({ url: cut.url, realm: REALM, token, dir: copyB, stationId: 'line-c' });
       // Kill the remote after a different number of acknowledged chunks each round, a few ms later
       // (so some cuts land while a request is in flight).
       let chunks = 0;
@@ -236,6 +239,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
     const online = new RemotePairingClient({ baseUrl: remote.url, agentToken: token });
     await online.registerDevice(REALM, taken);
     await online.close();
+    await enrolStation({ url: remote.url, realm: REALM, token, dir: stationDir, stationId: 'line-b' });
 
     const res = await runCli(['sync', '--data', stationDir], { env });
     assert.equal(res.code, 5, res.stderr);

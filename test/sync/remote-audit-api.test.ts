@@ -15,7 +15,7 @@ import { SyncClient } from '../../src/sync/sync-client.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from '../ui/browser-harness.ts';
 import { createRemoteRealm, freePort, RemoteProcess } from './remote-process.ts';
-import { makeStationData, tempDir } from './sync-harness.ts';
+import { enrolStation, makeStationData, tempDir } from './sync-harness.ts';
 
 const REALM = 'plant';
 const dirs: string[] = [];
@@ -45,6 +45,7 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
   // Another station synced earlier: its events exist only on the remote core.
   const other = await makeStationData({ realm: REALM, stationId: 'line-x', devices: [deriveDeviceId('X-1')] });
   dirs.push(other.dir);
+  await enrolStation({ url: remote.url, realm: REALM, token, dir: other.dir, stationId: 'line-x' });
   await new SyncClient({ dataDir: other.dir, remoteUrl: remote.url, agentToken: token, realm: REALM, stationId: 'line-x' }).run();
 
   // This station, pointed at the remote, syncs through the station API.
@@ -54,6 +55,7 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
     devices: ['R-1', 'R-2'].map((s) => deriveDeviceId(s)),
   });
   dirs.push(mine.dir);
+  await enrolStation({ url: remote.url, realm: REALM, token, dir: mine.dir, stationId: 'line-r' });
   writeStation(mine.dir, 'line-r', remote.url);
   await new FileSecretStore(join(mine.dir, 'secrets.json')).set('agentToken', token);
   // A station with no remote configured.

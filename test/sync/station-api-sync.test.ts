@@ -14,7 +14,7 @@ import { FileSecretStore } from '../../src/station/secret-store.ts';
 import { defaultStationConfig } from '../../src/station/station-config.ts';
 import { openTestCore } from '../helpers/pairing-core.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from '../ui/browser-harness.ts';
-import { makeStationData } from './sync-harness.ts';
+import { enrolStation, makeStationData } from './sync-harness.ts';
 
 const remote = await openTestCore({ realm: 'plant' });
 const dirs: string[] = [];
@@ -39,6 +39,7 @@ test('station API: sync status, Sync now, conflicts listed with what to do', asy
     }),
   );
   await new FileSecretStore(join(station.dir, 'secrets.json')).set('agentToken', token);
+  await enrolStation({ url: server.url, realm: 'plant', token, dir: station.dir, stationId: 'line-w' });
   const online = new RemotePairingClient({ baseUrl: server.url, agentToken: token });
   await online.registerDevice('plant', ids[2]);
   await online.close();

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
+import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { EmbeddedPairingCore } from '../../src/pairing/embedded-core.ts';
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
 import { makeAgentKeyPair, makeDeviceCsr } from '../helpers/pairing-keys.ts';
@@ -48,4 +49,20 @@ export async function assertDeviceWorks(url: string, realm: string, deviceId: st
   } finally {
     await device.close();
   }
+}
+
+/**
+ * Plant IT enrols the station of `dir` (its audit signing key, made now if the station has none yet) at
+ * the remote core, as `imprint station enroll` does: imports are accepted from enrolled stations only.
+ */
+export async function enrolStation(opts: { url: string; realm: string; token: string; dir: string; stationId: string }) {
+  const key = loadOrCreateSigningKey(opts.dir);
+  const raw = Buffer.from(key.publicKey, 'base64').subarray(-32).toString('base64');
+  const res = await fetch(`${opts.url}/v1/${opts.realm}/agent/imports/stations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` },
+    body: JSON.stringify({ data: { station_id: opts.stationId, public_key: raw, key_id: key.keyId } }),
+  });
+  assert.ok(res.status === 201 || res.status === 200, `enrolment: HTTP ${res.status} ${await res.text()}`);
+  return key;
 }

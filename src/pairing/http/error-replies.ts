@@ -50,6 +50,12 @@ export const HTTP_ANSWERS: Readonly<Record<PairingCode, { status: number; detail
   // Central audit.
   CHAIN_CONFLICT: { status: 409 },
   CHAIN_INVALID: { status: 422 },
+  // Enrolled stations and conflicts.
+  STATION_NOT_ENROLLED: { status: 403 },
+  STATION_KEY_MISMATCH: { status: 409 },
+  AUDIT_SIGNATURE_INVALID: { status: 422 },
+  CONFLICT_NOT_FOUND: { status: 404 },
+  DEVICE_ALREADY_CONFIRMED: { status: 409 },
 };
 
 /** Astarte's changeset message for a malformed device id. */

@@ -9,10 +9,11 @@ import type { DeviceImportService } from '../import/import-service.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { HTTP_ANSWERS } from './error-replies.ts';
 import type { PairingFastify, RouteContext } from './route-context.ts';
-import { ErrorReplies, RealmParams } from './schemas.ts';
+import { ErrorReplies, errorReply, RealmParams } from './schemas.ts';
+import { registerStationRoutes, type StationApi } from './station-routes.ts';
 
-export interface ImportApi {
-  devices: Pick<DeviceImportService, 'importDevices' | 'conflicts'>;
+export interface ImportApi extends StationApi {
+  devices: Pick<DeviceImportService, 'importDevices' | 'conflicts' | 'resolve'>;
   audit: Pick<CentralAudit, 'importEvents' | 'head' | 'heads' | 'query'>;
 }
 
@@ -23,6 +24,12 @@ const IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 const { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 } = ErrorReplies;
 const agentErrors = { 400: e400, 401: e401, 403: e403, 404: e404, 422: e422 };
+const importErrors = {
+  ...agentErrors,
+  403: errorReply(
+    'Forbidden: unknown realm, token scope (`a_pa`) mismatch, or STATION_NOT_ENROLLED (the station is not enrolled)',
+  ),
+};
 
 const Station = Type.String({ minLength: 1, maxLength: 128, description: "The sending station's id." });
 
@@ -75,15 +82,33 @@ export const DeviceImportReply = Type.Object(
   { description: 'One result per device, in request order' },
 );
 
+const HeldBySchema = Type.Union([
+  Type.Object(
+    {
+      station: Type.Union([Type.String(), Type.Null()]),
+      batch: Type.Union([Type.String(), Type.Null()]),
+      registered_at: Type.Union([Type.String(), Type.Null()]),
+      source: Type.Union([Type.Literal('online'), Type.Literal('import')]),
+    },
+    { description: "The registration this core holds: another station's import, or an online registration" },
+  ),
+  Type.Null(),
+]);
+
 const ConflictSchema = Type.Object({
-  station: Type.String(),
+  station: Type.String({ description: 'The station that registered the device offline' }),
   device_id: Type.String(),
-  batch: Type.String(),
+  batch: Type.String({ description: "The station's offline batch" }),
   operator: Type.Optional(Type.String()),
-  hardware_serial: Type.Optional(Type.String()),
-  registered_at: Type.String(),
+  hardware_serial: Type.Union([Type.String(), Type.Null()]),
+  registered_at: Type.String({ description: 'When the station registered the device offline' }),
   reason: Type.Optional(Type.String()),
+  held_by: HeldBySchema,
+  resolve: Type.String({ description: 'The command that resolves it (scope POST::agent/imports/conflicts/.*)' }),
 });
+
+/** The one command that resolves a conflict (the station side's CLI). */
+const resolveCommand = (deviceId: string) => `imprint sync resolve ${deviceId} --keep core|station`;
 
 const ConflictsReply = Type.Object(
   { data: Type.Object({ conflicts: Type.Array(ConflictSchema) }, { title: 'ImportConflicts' }) },
@@ -150,6 +175,10 @@ const CentralQuery = Type.Object({
   outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('fail'), Type.Literal('info')])),
   from: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),
   to: Type.Optional(Type.String({ description: 'ISO 8601, inclusive' })),
+  from_seq: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,15}$', description: "Inclusive; with `station`, pages through one station's chain" }),
+  ),
+  to_seq: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Inclusive' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: `1 to ${MAX_CENTRAL_QUERY_LIMIT}, default 100` })),
 });
 
@@ -185,7 +214,7 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         security: [{ JWT: [] }],
         params: RealmParams,
         body: DeviceImportBody,
-        response: { 200: DeviceImportReply, ...agentErrors },
+        response: { 200: DeviceImportReply, ...importErrors },
       },
     },
     async (req) => {
@@ -236,9 +265,18 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
             device_id: r.deviceId,
             batch: r.batch,
             operator: r.operator,
-            hardware_serial: r.hardwareSerial,
+            hardware_serial: r.hardwareSerial ?? null,
             registered_at: r.registeredAt,
             reason: r.reason,
+            held_by: r.heldBy
+              ? {
+                  station: r.heldBy.station,
+                  batch: r.heldBy.batch,
+                  registered_at: r.heldBy.registeredAt,
+                  source: r.heldBy.source,
+                }
+              : null,
+            resolve: resolveCommand(r.deviceId),
           })),
         },
       };
@@ -260,9 +298,11 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         body: AuditImportBody,
         response: {
           200: ChainHeadReply,
-          ...agentErrors,
+          ...importErrors,
           409: ChainRefusedReply('A gap, or an event that differs from the one already received'),
-          422: ChainRefusedReply('A broken link or a changed event (or per-field errors)'),
+          422: ChainRefusedReply(
+            'A broken link or a changed event, a batch summary that does not verify under the enrolled key (AUDIT_SIGNATURE_INVALID), or per-field errors',
+          ),
         },
       },
     },
@@ -324,6 +364,8 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         outcome: q.outcome,
         from: q.from,
         to: q.to,
+        fromSeq: q.from_seq === undefined ? undefined : Number(q.from_seq),
+        toSeq: q.to_seq === undefined ? undefined : Number(q.to_seq),
         limit: q.limit === undefined ? undefined : Number(q.limit),
       });
       const stations = (await api().audit.heads(req.params.realm)).map((h) => ({
@@ -334,4 +376,6 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
       return { data: { events: events as unknown as Record<string, unknown>[], stations } };
     },
   );
+
+  registerStationRoutes(app, api);
 }

@@ -7,7 +7,9 @@ import { type Logger, silentLogger } from '../../common/logger.ts';
 import { isDbError } from '../../db/db-errors.ts';
 import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
 import { CentralAudit } from '../import/central-audit.ts';
+import { ImportDecisions } from '../import/import-decisions.ts';
 import { DeviceImportService } from '../import/import-service.ts';
+import { StationRegistry } from '../import/station-registry.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
 import { type ClaimApi, registerClaimRoutes } from './claim-routes.ts';
@@ -54,9 +56,12 @@ export interface PairingServerOptions {
 }
 
 /** The import API on the core's own store (EmbeddedPairingCore.extension()), when it has one. */
-function defaultImports(core: PairingServerCore): ImportApi | undefined {
+function defaultImports(core: PairingServerCore, logger: Logger): ImportApi | undefined {
   const ext = core.extension?.();
-  return ext && { devices: new DeviceImportService(ext), audit: new CentralAudit(ext) };
+  if (!ext) return undefined;
+  const decisions = new ImportDecisions(ext, logger);
+  const stations = new StationRegistry(ext, decisions);
+  return { devices: new DeviceImportService(ext, stations, decisions), audit: new CentralAudit(ext, stations), stations };
 }
 
 /** The field to name in a 422 for a malformed device id: the `device_id` path parameter, else `hw_id`. */
@@ -140,7 +145,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   // Always declared (so every server serves the same OpenAPI document); 404 when not enabled.
   registerClaimRoutes(app, ctx, opts.claims);
   registerSignRoutes(app, ctx, opts.sign);
-  registerImportRoutes(app, ctx, opts.imports ?? defaultImports(opts.core));
+  registerImportRoutes(app, ctx, opts.imports ?? defaultImports(opts.core, logger));
   return app;
 }
 

@@ -2,7 +2,7 @@
 // the canonical body its hash covers, and the head of each chain. `append` reads the head, lets the
 // caller check the events against it (central-audit.ts) and stores them, in one transaction, so two
 // instances receiving the same station's chunks can neither fork nor interleave the chain.
-import type { AuditOutcome } from '../../audit/audit-types.ts';
+import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
 
 export interface ChainHead {
   station: string;
@@ -41,6 +41,9 @@ export interface CentralEventFilter {
   /** ISO 8601, inclusive. */
   from?: string;
   to?: string;
+  /** Seq range, inclusive. */
+  fromSeq?: number;
+  toSeq?: number;
   limit: number;
 }
 
@@ -49,9 +52,12 @@ export interface CentralAuditStore {
   heads(realm: string): Promise<ChainHead[]>;
   /**
    * Atomically: reads the stored head and the stored hashes of `seqs` that are at or below it,
-   * calls `plan`, stores its rows and its head. Returns the head stored.
+   * calls `plan`, stores its rows and its head, and moves the station's enrolled `verified_up_to` along
+   * when it reached the old head. Returns the head stored.
    */
   append(realm: string, station: string, seqs: number[], plan: ChainPlanner, at: string): Promise<ChainHead>;
+  /** A station's stored events from `fromSeq` on, in seq order (end-to-end checks of the central copy). */
+  events(realm: string, station: string, fromSeq: number, limit: number): Promise<{ hash: string; body: string }[]>;
   /** Stored events (hash and canonical body), newest first: by time, then station and seq. */
   query(realm: string, filter: CentralEventFilter): Promise<{ hash: string; body: string }[]>;
 }
@@ -85,7 +91,17 @@ export function centralQuerySql(
   }
   if (filter.from) add((p) => `ts >= ${p}`, filter.from);
   if (filter.to) add((p) => `ts <= ${p}`, filter.to);
+  if (filter.fromSeq !== undefined) add((p) => `seq >= ${p}`, filter.fromSeq);
+  if (filter.toSeq !== undefined) add((p) => `seq <= ${p}`, filter.toSeq);
   params.push(filter.limit);
   const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ${placeholder(params.length)}`;
   return { sql, params };
+}
+
+/** A stored event as the station chained it (its canonical body, with its hash). */
+export function eventOf(r: { hash: string; body: string }): AuditEvent {
+  const e = JSON.parse(r.body) as AuditEvent & { v?: number };
+  delete e.v;
+  e.hash = r.hash;
+  return e;
 }

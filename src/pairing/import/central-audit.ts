@@ -2,27 +2,69 @@
 // verified on arrival (contiguous seq, each event linked to the previous one, each hash recomputed
 // from the canonical body), and queries across stations. Re-sending accepted events is harmless.
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
+import { ChainChecker } from '../../audit/audit-chain.ts';
 import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
+import type { BatchCloseData } from '../../audit/batch-summary.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
-import type { CentralEventRow, ChainHead } from './central-audit-store.ts';
+import { type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';
 import type { ImportErrorCode } from './import-errors.ts';
-import { checkStationName } from './import-service.ts';
+import type { EnrolledStation } from './import-store.ts';
+import { checkStationName } from './station-name.ts';
+import type { StationRegistry } from './station-registry.ts';
 
 export type { ChainHead } from './central-audit-store.ts';
 
 /** Why an import was refused, and where: nothing of the request was stored. */
-export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed';
+export type ChainRefusal = 'gap' | 'broken-link' | 'tampered' | 'differs' | 'malformed' | 'bad-signature';
 
-/** A gap or a different copy of an accepted event conflicts with the chain held here; the rest is broken content. */
+/**
+ * A gap or a different copy of an accepted event conflicts with the chain held here; a batch summary
+ * that does not verify under the enrolled key is a bad signature; the rest is broken content.
+ */
 const CHAIN_CODE: Record<ChainRefusal, ImportErrorCode> = {
   gap: 'CHAIN_CONFLICT',
   differs: 'CHAIN_CONFLICT',
   'broken-link': 'CHAIN_INVALID',
   tampered: 'CHAIN_INVALID',
   malformed: 'CHAIN_INVALID',
+  'bad-signature': 'AUDIT_SIGNATURE_INVALID',
 };
+
+/**
+ * The first batch summary in `events` that does not verify under the enrolled key, by the station's own
+ * verifier (audit-chain.ts: signature, key, and counts when the whole batch is in the request). Breaks
+ * of links or content are left to the append's planner, which names them precisely.
+ */
+export function batchSignatureProblem(
+  events: AuditEvent[],
+  enrolled: EnrolledStation,
+): { seq: number; reason: string } | undefined {
+  // Only batch summaries carry signatures: a chunk without one costs nothing more here.
+  if (!events.some((e) => e.step === 'batch-close')) return undefined;
+  const checker = new ChainChecker({ trustedKeyIds: [enrolled.keyId] });
+  for (const e of events) {
+    // The key id is a short hash of the key: the embedded key itself must be the one enrolled.
+    if (e.step === 'batch-close' && (e.data as Partial<BatchCloseData> | undefined)?.publicKey !== enrolled.publicKey)
+      return {
+        seq: e.seq,
+        reason: `batch ${e.batchId ?? '?'} is signed by a key other than the one enrolled (${enrolled.keyId})`,
+      };
+    checker.push(e);
+    if (checker.done) break;
+  }
+  const v = checker.finish();
+  if (v.ok) return undefined;
+  const i = events.findIndex((e) => e.seq === v.brokenAt);
+  const e = events[i];
+  if (e?.step !== 'batch-close') return undefined;
+  let intact = false;
+  try {
+    intact = hashBody(bodyOfEvent(e)) === e.hash && (i === 0 || events[i - 1].hash === e.prevHash);
+  } catch {}
+  return intact ? { seq: e.seq, reason: v.reason } : undefined;
+}
 
 export class AuditChainError extends PairingError {
   declare readonly code: ImportErrorCode;
@@ -50,6 +92,9 @@ export interface CentralAuditQuery {
   outcome?: AuditOutcome;
   from?: string;
   to?: string;
+  /** A seq window (with `station`: how a verifier pages through one station's chain). */
+  fromSeq?: number;
+  toSeq?: number;
   limit?: number;
 }
 
@@ -72,11 +117,15 @@ function hasStringFields(e: AuditEvent): boolean {
   return STRING_FIELDS.every((f) => e[f] === undefined || typeof e[f] === 'string');
 }
 
+const STORED_PAGE = 5000;
+
 export class CentralAudit {
   readonly #ext: PairingCoreExtension;
+  readonly #stations: StationRegistry;
 
-  constructor(ext: PairingCoreExtension) {
+  constructor(ext: PairingCoreExtension, stations: StationRegistry) {
     this.#ext = ext;
+    this.#stations = stations;
   }
 
   async head(realm: string, station: string): Promise<ChainHead> {
@@ -97,6 +146,49 @@ export class CentralAudit {
   async importEvents(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
     await this.#ext.realm(realm);
     checkStationName(station);
+    const enrolled = await this.#stations.requireEnrolled(realm, station, 'audit');
+    try {
+      const held = await this.#batchesBegunBefore(realm, station, events);
+      const bad = batchSignatureProblem([...held, ...events], enrolled);
+      if (bad) {
+        const held = await this.#ext.store.centralAudit.head(realm, station);
+        throw new AuditChainError('bad-signature', bad.seq, held?.lastSeq ?? 0, `event ${bad.seq}: ${bad.reason}`);
+      }
+      return await this.#append(realm, station, events);
+    } catch (e) {
+      if (e instanceof AuditChainError)
+        await this.#stations.refused(realm, station, 'audit', e, { seq: e.seq, refusal: e.refusal });
+      throw e;
+    }
+  }
+
+  /**
+   * The stored events from the opening of each batch this request closes, up to the request: with them
+   * the verifier recounts the whole batch against its signed summary, so events forged into earlier
+   * requests (a chain re-hashed between summaries) are caught when the batch closes.
+   */
+  async #batchesBegunBefore(realm: string, station: string, events: AuditEvent[]): Promise<AuditEvent[]> {
+    const first = events[0]?.seq;
+    if (!Number.isSafeInteger(first) || first <= 1) return [];
+    const inRequest = new Set(events.filter((e) => e.step === 'batch-open').map((e) => e.batchId));
+    const closed = [...new Set(events.filter((e) => e.step === 'batch-close' && e.batchId).map((e) => e.batchId as string))];
+    let from = first;
+    for (const batchId of closed.filter((b) => !inRequest.has(b))) {
+      const [open] = await this.#ext.store.centralAudit.query(realm, { station, batchId, step: 'batch-open', limit: 1 });
+      const seq = open && (JSON.parse(open.body) as { seq?: unknown }).seq;
+      if (typeof seq === 'number' && seq < from) from = seq;
+    }
+    const out: AuditEvent[] = [];
+    while (from < first) {
+      const rows = await this.#ext.store.centralAudit.events(realm, station, from, Math.min(STORED_PAGE, first - from));
+      if (rows.length === 0) break;
+      for (const r of rows) out.push(eventOf(r));
+      from += rows.length;
+    }
+    return out;
+  }
+
+  async #append(realm: string, station: string, events: AuditEvent[]): Promise<ChainHead> {
     // Hashes are recomputed outside the write transaction (the expensive part), checked inside.
     const bodies = events.map((e) => {
       try {
@@ -172,11 +264,6 @@ export class CentralAudit {
       to: q.to ? isoOrThrow('to', q.to) : undefined,
       limit,
     });
-    return rows.map((r) => {
-      const e = JSON.parse(r.body) as AuditEvent & { v?: number };
-      delete e.v;
-      e.hash = r.hash;
-      return e;
-    });
+    return rows.map(eventOf);
   }
 }

@@ -8,7 +8,10 @@ import { isImprintError } from '../../common/errors.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { secretHashScheme } from '../secret-hash.ts';
+import type { ImportDecisions } from './import-decisions.ts';
 import type { DeviceImportOutcome, DeviceImportRecord, ImportedDevice } from './import-store.ts';
+import { checkStationName } from './station-name.ts';
+import type { StationRegistry } from './station-registry.ts';
 
 export type { DeviceImportOutcome, DeviceImportRecord, DeviceImportResult, ImportedDevice } from './import-store.ts';
 
@@ -17,17 +20,6 @@ export interface DeviceImportRequest {
   station: string;
   batch: string;
   devices: ImportedDevice[];
-}
-
-const STATION = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export function checkStationName(station: string): void {
-  if (!STATION.test(station)) {
-    throw new PairingError('VALIDATION', {
-      message: 'Invalid station',
-      fields: { station: ['must be 1 to 128 letters, digits, ".", "_", ":" or "-"'] },
-    });
-  }
 }
 
 function invalid(field: string, index: number, message: string): PairingError {
@@ -59,9 +51,13 @@ function normalize(devices: ImportedDevice[]): ImportedDevice[] {
 
 export class DeviceImportService {
   readonly #ext: PairingCoreExtension;
+  readonly #stations: StationRegistry;
+  readonly #decisions: ImportDecisions;
 
-  constructor(ext: PairingCoreExtension) {
+  constructor(ext: PairingCoreExtension, stations: StationRegistry, decisions: ImportDecisions) {
     this.#ext = ext;
+    this.#stations = stations;
+    this.#decisions = decisions;
   }
 
   async importDevices(req: DeviceImportRequest): Promise<DeviceImportOutcome[]> {
@@ -72,6 +68,7 @@ export class DeviceImportService {
     }
     // Everything is checked before anything is written; the chunk is one transaction (all or none of it).
     const devices = normalize(req.devices);
+    await this.#stations.requireEnrolled(realm.name, req.station, 'devices');
     return this.#ext.store.imports.importDevices({
       realm: realm.name,
       station: req.station,
@@ -81,9 +78,56 @@ export class DeviceImportService {
     });
   }
 
-  /** Conflicts to resolve (one station or all), for QA. */
+  /** Conflicts to resolve (one station or all), for QA, each with the registration the core holds. */
   async conflicts(realm: string, station?: string): Promise<DeviceImportRecord[]> {
     await this.#ext.realm(realm);
     return this.#ext.store.imports.conflicts(realm, station);
+  }
+
+  /**
+   * Resolves `station`'s conflict on a device: `core` keeps the core's registration (the station's device
+   * must be provisioned again), `station` makes the station's registration the device's (only while the
+   * device has not obtained credentials). Audited.
+   */
+  async resolve(
+    realm: string,
+    deviceId: string,
+    keep: 'core' | 'station',
+    station: string,
+    operator?: string,
+  ): Promise<DeviceImportRecord> {
+    await this.#ext.realm(realm);
+    checkStationName(station);
+    let id: string;
+    try {
+      id = canonicalDeviceId(deviceId);
+    } catch {
+      throw new PairingError('INVALID_DEVICE_ID');
+    }
+    const o = await this.#ext.store.imports.resolveConflict(realm, station, id, keep, this.#ext.now().toISOString());
+    switch (o.kind) {
+      case 'not_found':
+        throw new PairingError('CONFLICT_NOT_FOUND', { message: `No import conflict of device ${id} from station ${station}` });
+      case 'confirmed':
+        throw new PairingError('DEVICE_ALREADY_CONFIRMED', {
+          message: `Device ${id} obtained credentials with the core's secret: keep the core's registration and re-provision the device station ${station} registered`,
+        });
+      case 'limit':
+        throw new PairingError('REGISTRATION_LIMIT');
+    }
+    await this.#decisions.record(realm, {
+      step: 'conflict-resolve',
+      outcome: 'info',
+      operator,
+      deviceId: id,
+      hardwareSerial: o.record.hardwareSerial,
+      batchId: o.record.batch,
+      message:
+        keep === 'core'
+          ? `kept the core's registration of ${id}; station ${station}'s device must be provisioned again`
+          : `station ${station}'s registration of ${id} replaces the core's`,
+      data: { station, keep },
+    });
+    return o.record;
   }
 }

@@ -3,27 +3,22 @@
 // chunks never deadlock); a chain append locks the station's head row. New rows that two instances
 // insert at once (a device, a station's first events) end in a unique violation for the loser, whose
 // transaction re-runs and then sees the winner's rows.
-import { inTransaction, type Sql } from '../../db/postgres.ts';
+import { constraintOf, inTransaction, type Sql } from '../../db/postgres.ts';
 import { type CentralAuditStore, type CentralEventRow, type ChainHead, centralQuerySql } from '../import/central-audit-store.ts';
 import {
+  type ConflictDbRow,
+  conflictsSql,
   type DeviceImportOutcome,
-  type DeviceImportResult,
   decideImport,
+  enrolOutcome,
   type ImportStore,
   importedDeviceRow,
+  keepStationRefusal,
+  type ResolveOutcome,
+  toImportRecord,
 } from '../import/import-store.ts';
-import { type DeviceDbRow, emptyDeviceRow, toDevice } from './rows.ts';
-
-interface ImportDbRow {
-  station: string;
-  device_id: string;
-  batch: string;
-  operator: string | null;
-  hardware_serial: string | null;
-  registered_at: string;
-  result: DeviceImportResult;
-  reason: string | null;
-}
+import { LIMIT_CONSTRAINT } from './pg-devices.ts';
+import { type DeviceDbRow, emptyDeviceRow, type StationDbRow, toDevice, toEnrolledStation } from './rows.ts';
 
 export function pgImportStore(sql: Sql): ImportStore {
   return {
@@ -80,22 +75,71 @@ export function pgImportStore(sql: Sql): ImportStore {
         { retryOn: ['23505'] },
       ),
     conflicts: async (realm, station) => {
-      const rows = station
-        ? await sql<ImportDbRow[]>`
-            SELECT * FROM device_imports WHERE realm = ${realm} AND result = 'conflict' AND station = ${station} ORDER BY device_id`
-        : await sql<ImportDbRow[]>`
-            SELECT * FROM device_imports WHERE realm = ${realm} AND result = 'conflict' ORDER BY station, device_id`;
-      return rows.map((r) => ({
-        station: r.station,
-        deviceId: r.device_id,
-        batch: r.batch,
-        operator: r.operator ?? undefined,
-        hardwareSerial: r.hardware_serial ?? undefined,
-        registeredAt: r.registered_at,
-        result: r.result,
-        reason: r.reason ?? undefined,
-      }));
+      const rows = await sql.unsafe<ConflictDbRow[]>(
+        conflictsSql(station !== undefined, (n) => `$${n}`),
+        station !== undefined ? [realm, station] : [realm],
+        { prepare: true },
+      );
+      return rows.map((r) => toImportRecord(r));
     },
+    resolveConflict: async (realm, station, deviceId, keep, at) => {
+      try {
+        return await inTransaction(
+          sql,
+          async (tx): Promise<ResolveOutcome> => {
+            // The device first (as every writer of a device row locks it), then the import row.
+            const [[device], [row]] = await Promise.all([
+              tx<DeviceDbRow[]>`SELECT * FROM devices WHERE realm = ${realm} AND device_id = ${deviceId} FOR UPDATE`,
+              tx<(ConflictDbRow & { secret_hash: string })[]>`
+                SELECT * FROM device_imports WHERE realm = ${realm} AND station = ${station} AND device_id = ${deviceId}
+                  AND result = 'conflict' FOR UPDATE`,
+            ]);
+            if (!row) return { kind: 'not_found' };
+            if (keep === 'core') {
+              await tx`UPDATE device_imports SET result = 'dropped', reason = ${`resolved ${at}: the core's registration kept`}
+                       WHERE realm = ${realm} AND station = ${station} AND device_id = ${deviceId}`;
+              return { kind: 'kept_core', record: { ...toImportRecord(row), result: 'dropped' } };
+            }
+            // A new device row bumps the realm's count, whose CHECK refuses it beyond the limit (caught below).
+            const refusal = keepStationRefusal(device && toDevice(device), false);
+            if (refusal) return { kind: refusal };
+            const d = { deviceId, secretHash: row.secret_hash, registeredAt: row.registered_at };
+            const next = importedDeviceRow(device ? toDevice(device) : emptyDeviceRow(realm, deviceId), d);
+            if (device)
+              await tx`UPDATE devices SET secret_hash = ${next.secretHash}, inhibited = false,
+                         first_registration_at = ${next.firstRegistrationAt}, last_registration_at = ${next.lastRegistrationAt}
+                       WHERE realm = ${realm} AND device_id = ${deviceId}`;
+            else
+              await tx`INSERT INTO devices (realm, device_id, secret_hash, first_registration_at, last_registration_at)
+                       VALUES (${realm}, ${deviceId}, ${next.secretHash}, ${next.firstRegistrationAt}, ${next.lastRegistrationAt})`;
+            await tx`UPDATE device_imports SET result = 'imported', reason = ${`resolved ${at}: the station's registration kept`}
+                     WHERE realm = ${realm} AND station = ${station} AND device_id = ${deviceId}`;
+            return { kind: 'kept_station', record: { ...toImportRecord(row), result: 'imported' } };
+          },
+          { retryOn: ['23505'] },
+        );
+      } catch (e) {
+        if (constraintOf(e) === LIMIT_CONSTRAINT) return { kind: 'limit' };
+        throw e;
+      }
+    },
+    enrolStation: async (realm, e) => {
+      // Insert-or-read in one statement: two instances enrolling one station at once both see one row.
+      const [inserted] = await sql<StationDbRow[]>`
+        INSERT INTO enrolled_stations (realm, station, public_key, key_id, enrolled_at)
+        VALUES (${realm}, ${e.station}, ${e.publicKey}, ${e.keyId}, ${e.enrolledAt})
+        ON CONFLICT (realm, station) DO NOTHING RETURNING *`;
+      if (inserted) return { kind: 'enrolled', station: toEnrolledStation(inserted) };
+      const [r] = await sql<StationDbRow[]>`SELECT * FROM enrolled_stations WHERE realm = ${realm} AND station = ${e.station}`;
+      const existing = toEnrolledStation(r);
+      return { kind: enrolOutcome(existing, e.publicKey), station: existing };
+    },
+    station: async (realm, station) => {
+      const [r] = await sql<StationDbRow[]>`SELECT * FROM enrolled_stations WHERE realm = ${realm} AND station = ${station}`;
+      return r && toEnrolledStation(r);
+    },
+    stations: async (realm) =>
+      (await sql<StationDbRow[]>`SELECT * FROM enrolled_stations WHERE realm = ${realm} ORDER BY station`).map(toEnrolledStation),
   };
 }
 
@@ -148,16 +192,25 @@ export function pgCentralAuditStore(sql: Sql): CentralAuditStore {
             }));
             await tx`INSERT INTO central_audit_events ${tx(chunk)}`;
           }
-          if (planned.head.lastSeq !== (stored?.lastSeq ?? 0))
+          if (planned.head.lastSeq !== (stored?.lastSeq ?? 0)) {
             await tx`
               INSERT INTO central_audit_heads (realm, station, last_seq, last_hash, updated_at)
               VALUES (${realm}, ${station}, ${planned.head.lastSeq}, ${planned.head.lastHash}, ${at})
               ON CONFLICT (realm, station) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
                 updated_at = excluded.updated_at`;
+            // Appends are accepted only under the station's enrolled key (central-audit.ts).
+            await tx`
+              UPDATE enrolled_stations SET verified_up_to = ${planned.head.lastSeq}
+              WHERE realm = ${realm} AND station = ${station} AND verified_up_to = ${stored?.lastSeq ?? 0}`;
+          }
           return planned.head;
         },
         { retryOn: ['23505'] },
       ),
+    events: async (realm, station, fromSeq, limit) =>
+      sql<{ hash: string; body: string }[]>`
+        SELECT hash, body FROM central_audit_events WHERE realm = ${realm} AND station = ${station} AND seq >= ${fromSeq}
+        ORDER BY seq LIMIT ${limit}`,
     query: async (realm, filter) => {
       const { sql: text, params } = centralQuerySql(realm, filter, (n) => `$${n}`);
       const rows = await sql.unsafe<{ hash: string; body: string }[]>(text, params, { prepare: true });

@@ -2,6 +2,7 @@
 // SQLite answers 0/1 where PostgreSQL answers booleans; everything else is the same text and numbers.
 import type { ClaimTokenRecord } from '../claims/claim-store.ts';
 import type { SignRecord } from '../foundries/sign-store.ts';
+import type { EnrolledStation } from '../import/import-store.ts';
 import type { CertificateRow, DeviceRow, RealmRow, RevocationReason } from '../pairing-store.ts';
 
 export interface DeviceDbRow {
@@ -145,3 +146,19 @@ export function certificateRow(r: CertificateDbRow): CertificateRow {
     reason: r.revocation_reason,
   };
 }
+
+export interface StationDbRow {
+  station: string;
+  public_key: string;
+  key_id: string;
+  enrolled_at: string;
+  verified_up_to: number;
+}
+
+export const toEnrolledStation = (r: StationDbRow): EnrolledStation => ({
+  station: r.station,
+  publicKey: r.public_key,
+  keyId: r.key_id,
+  enrolledAt: r.enrolled_at,
+  verifiedUpTo: Number(r.verified_up_to),
+});

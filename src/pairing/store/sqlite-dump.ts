@@ -28,6 +28,7 @@ export const COPIED_TABLES: TableSpec[] = [
   { name: 'device_imports', key: ['realm', 'station', 'device_id'] },
   { name: 'central_audit_events', key: ['realm', 'station', 'seq'], intKeys: ['seq'] },
   { name: 'central_audit_heads', key: ['realm', 'station'] },
+  { name: 'enrolled_stations', key: ['realm', 'station'] },
 ];
 
 export type Row = Record<string, unknown>;

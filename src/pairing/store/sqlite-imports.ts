@@ -3,26 +3,20 @@
 import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
 import { type CentralAuditStore, type ChainHead, centralQuerySql } from '../import/central-audit-store.ts';
 import {
+  type ConflictDbRow,
+  conflictsSql,
   type DeviceImportOutcome,
-  type DeviceImportResult,
   decideImport,
+  enrolOutcome,
   type ImportChunk,
   type ImportStore,
   importedDeviceRow,
+  keepStationRefusal,
+  type ResolveOutcome,
+  toImportRecord,
 } from '../import/import-store.ts';
-import { emptyDeviceRow } from './rows.ts';
+import { emptyDeviceRow, type StationDbRow, toEnrolledStation } from './rows.ts';
 import type { SqliteDeviceRows } from './sqlite-devices.ts';
-
-interface ImportDbRow {
-  station: string;
-  device_id: string;
-  batch: string;
-  operator: string | null;
-  hardware_serial: string | null;
-  registered_at: string;
-  result: DeviceImportResult;
-  reason: string | null;
-}
 
 export function sqliteImportStore(db: SqliteDatabase, rows: SqliteDeviceRows, writer: SqliteWriter): ImportStore {
   const s = {
@@ -39,12 +33,19 @@ export function sqliteImportStore(db: SqliteDatabase, rows: SqliteDeviceRows, wr
         "SELECT secret_hash FROM device_imports WHERE realm = ? AND station = ? AND device_id = ? AND result = 'imported'",
       )
       .pluck(),
-    list: db.prepare<[string, string], ImportDbRow>(
-      "SELECT * FROM device_imports WHERE realm = ? AND result = 'conflict' AND station = ? ORDER BY device_id",
+    list: db.prepare<[string, string], ConflictDbRow>(conflictsSql(true, () => '?')),
+    listAll: db.prepare<[string], ConflictDbRow>(conflictsSql(false, () => '?')),
+    conflict: db.prepare<[string, string, string], ConflictDbRow & { secret_hash: string }>(
+      "SELECT * FROM device_imports WHERE realm = ? AND station = ? AND device_id = ? AND result = 'conflict'",
     ),
-    listAll: db.prepare<[string], ImportDbRow>(
-      "SELECT * FROM device_imports WHERE realm = ? AND result = 'conflict' ORDER BY station, device_id",
-    ),
+    setResult: db.prepare('UPDATE device_imports SET result = ?, reason = ? WHERE realm = ? AND station = ? AND device_id = ?'),
+    station: db.prepare<[string, string], StationDbRow>('SELECT * FROM enrolled_stations WHERE realm = ? AND station = ?'),
+    stations: db.prepare<[string], StationDbRow>('SELECT * FROM enrolled_stations WHERE realm = ? ORDER BY station'),
+    enrol: db.prepare('INSERT INTO enrolled_stations (realm, station, public_key, key_id, enrolled_at) VALUES (?, ?, ?, ?, ?)'),
+  };
+  const station = (realm: string, id: string) => {
+    const r = s.station.get(realm, id);
+    return r && toEnrolledStation(r);
   };
   return {
     importDevices: (c: ImportChunk) =>
@@ -79,16 +80,33 @@ export function sqliteImportStore(db: SqliteDatabase, rows: SqliteDeviceRows, wr
         return out;
       }),
     conflicts: async (realm, station) =>
-      (station ? s.list.all(realm, station) : s.listAll.all(realm)).map((r) => ({
-        station: r.station,
-        deviceId: r.device_id,
-        batch: r.batch,
-        operator: r.operator ?? undefined,
-        hardwareSerial: r.hardware_serial ?? undefined,
-        registeredAt: r.registered_at,
-        result: r.result,
-        reason: r.reason ?? undefined,
-      })),
+      (station ? s.list.all(realm, station) : s.listAll.all(realm)).map((r) => toImportRecord(r)),
+    resolveConflict: (realm, st, deviceId, keep, at) =>
+      writer.write((): ResolveOutcome => {
+        const row = s.conflict.get(realm, st, deviceId);
+        if (!row) return { kind: 'not_found' };
+        if (keep === 'core') {
+          s.setResult.run('dropped', `resolved ${at}: the core's registration kept`, realm, st, deviceId);
+          return { kind: 'kept_core', record: { ...toImportRecord(row), result: 'dropped' } };
+        }
+        const existing = rows.getDevice(realm, deviceId);
+        const limit = rows.getRealm(realm)?.deviceRegistrationLimit ?? null;
+        const refusal = keepStationRefusal(existing, limit !== null && rows.countDevices(realm) >= limit);
+        if (refusal) return { kind: refusal };
+        const d = { deviceId, secretHash: row.secret_hash, registeredAt: row.registered_at };
+        rows.putDevice(importedDeviceRow(existing ?? emptyDeviceRow(realm, deviceId), d));
+        s.setResult.run('imported', `resolved ${at}: the station's registration kept`, realm, st, deviceId);
+        return { kind: 'kept_station', record: { ...toImportRecord(row), result: 'imported' } };
+      }),
+    enrolStation: (realm, e) =>
+      writer.write(() => {
+        const existing = station(realm, e.station);
+        const kind = enrolOutcome(existing, e.publicKey);
+        if (kind === 'enrolled') s.enrol.run(realm, e.station, e.publicKey, e.keyId, e.enrolledAt);
+        return { kind, station: existing ?? { ...e, verifiedUpTo: 0 } };
+      }),
+    station: async (realm, id) => station(realm, id),
+    stations: async (realm) => s.stations.all(realm).map(toEnrolledStation),
   };
 }
 
@@ -113,6 +131,14 @@ export function sqliteCentralAuditStore(db: SqliteDatabase, writer: SqliteWriter
     ),
     heads: db.prepare<[string], { station: string; last_seq: number; last_hash: string }>(
       'SELECT station, last_seq, last_hash FROM central_audit_heads WHERE realm = ? ORDER BY station',
+    ),
+    // Appends are accepted only under the station's enrolled key (central-audit.ts): the verified
+    // stretch grows with the chain when it covered it all so far.
+    verified: db.prepare(
+      'UPDATE enrolled_stations SET verified_up_to = ? WHERE realm = ? AND station = ? AND verified_up_to = ?',
+    ),
+    events: db.prepare<[string, string, number, number], { hash: string; body: string }>(
+      'SELECT hash, body FROM central_audit_events WHERE realm = ? AND station = ? AND seq >= ? ORDER BY seq LIMIT ?',
     ),
   };
   const head = (realm: string, station: string): ChainHead | undefined => {
@@ -144,10 +170,13 @@ export function sqliteCentralAuditStore(db: SqliteDatabase, writer: SqliteWriter
             r.step,
             r.outcome,
           );
-        if (planned.head.lastSeq !== (stored?.lastSeq ?? 0))
+        if (planned.head.lastSeq !== (stored?.lastSeq ?? 0)) {
           s.putHead.run(realm, station, planned.head.lastSeq, planned.head.lastHash, at);
+          s.verified.run(planned.head.lastSeq, realm, station, stored?.lastSeq ?? 0);
+        }
         return planned.head;
       }),
+    events: async (realm, station, fromSeq, limit) => s.events.all(realm, station, fromSeq, limit),
     query: async (realm, filter) => {
       const { sql, params } = centralQuerySql(realm, filter, () => '?');
       let stmt = queries.get(sql);
