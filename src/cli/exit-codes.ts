@@ -167,6 +167,12 @@ export const EXIT_BY_CODE: Record<CliMetCode, ExitCode> = {
   // A central audit refusing a station's chain, as a remote client meets it during a sync.
   CHAIN_CONFLICT: ERROR,
   CHAIN_INVALID: TRAIL_BROKEN,
+  // The central core refusing a station (enrolment, signed imports) or a conflict resolution.
+  STATION_NOT_ENROLLED: STATION_FAULT,
+  STATION_KEY_MISMATCH: STATION_FAULT,
+  AUDIT_SIGNATURE_INVALID: TRAIL_BROKEN,
+  CONFLICT_NOT_FOUND: ERROR,
+  DEVICE_ALREADY_CONFIRMED: ERROR,
   DEVICE_NOT_FOUND: ERROR,
   ALREADY_REGISTERED: ERROR,
   DEVICE_INHIBITED: ERROR,

@@ -13,7 +13,7 @@ import type { AuditEvent } from '../../src/audit/audit-types.ts';
 import { hashBody } from '../../src/audit/chain-link.mjs';
 import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';
-import { deriveDeviceId } from '../../src/pairing/device-id.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { type RunningPairingServer, servePairing } from '../../src/pairing/http/server.ts';
 import { IMPORT_DECISIONS_STATION } from '../../src/pairing/import/import-decisions.ts';
 import { RemotePairingClient } from '../../src/pairing/remote-client.ts';
