@@ -52,7 +52,8 @@ const child = spawn(
     'tsx',
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=300000',
+    // Per test file as well: a loaded machine runs the longest files (kill -9 rounds, the PostgreSQL rerun) for minutes.
+    '--test-timeout=900000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=./scripts/summary-reporter.mjs',

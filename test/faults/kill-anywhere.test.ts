@@ -130,7 +130,7 @@ async function killWhen(
 }
 
 test('kill -9 at any point, then recover (and --discard / --set-aside where no device can tell): nothing left unsettled', {
-  timeout: 290_000,
+  timeout: 840_000, // tens of kill -9 rounds: minutes on a loaded 2-core machine
 }, async (t) => {
   const dir = tempDir('imprint-kill-any-');
   dirs.push(dir);
