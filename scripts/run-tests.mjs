@@ -30,15 +30,7 @@ function findTests(dir) {
 if (only.length === 0) {
   step('lint', 'npx', ['biome', 'check', '.']);
   // The layers' arrows (.dependency-cruiser.cjs, docs/architecture.md): any violation fails, no baseline.
-  step('layers', 'npx', [
-    'depcruise',
-    'src',
-    'electron',
-    'renderer/src',
-    'bin',
-    '--config',
-    '.dependency-cruiser.cjs',
-  ]);
+  step('layers', 'npx', ['depcruise', 'src', 'electron', 'renderer/src', 'bin', '--config', '.dependency-cruiser.cjs']);
   step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   for (const extra of ['electron/tsconfig.json', 'renderer/tsconfig.json']) {
     try {

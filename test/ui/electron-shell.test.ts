@@ -1,14 +1,10 @@
 // The desktop shell's bundles (main, preload) always build. The smoke test that launches the real app
 // needs an Electron binary, which npm cannot download here: it lives in test-electron/ (`npm run test:electron`).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { _electron } from 'playwright-core';
-import { buildElectronShell, findElectronBinary } from '../../src/api/electron-launcher.ts';
-import { ensureRendererBuilt } from '../../src/api/renderer-build.ts';
-import { screenshot } from './browser-harness.ts';
+import { buildElectronShell } from '../../src/api/electron-launcher.ts';
 
 describe('Electron shell', () => {
   test('main and preload bundle to CommonJS, with the sandboxed, isolated window settings', async () => {
