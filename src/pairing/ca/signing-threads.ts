@@ -5,6 +5,7 @@
 // The threads run signing-worker.ts, an ordinary module started like every worker (common/typescript-worker.ts).
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../common/typescript-worker.ts';
 import { PairingError } from '../pairing-errors.ts';
