@@ -202,7 +202,8 @@ export class Station extends EventEmitter<StationEvents> {
     this.postPass = new PostPassActions(parts.config, (e) => this.audit.append(e), this.log);
     this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => {
       this.publish({ type: 'audit', event });
-      if (this.history.take(event)) this.publish({ type: 'counters', counters: this.counters() });
+      // A device's counts are published when its result is in (count()); a new shift or batch now.
+      if (this.history.take(event) && event.step !== 'record') this.publish({ type: 'counters', counters: this.counters() });
     });
   }
 
