@@ -1,5 +1,6 @@
-// The pairing CLI tests (imprint pairing …, astartectl-style commands) once more on a PostgreSQL store.
+// The `imprint pairing …` CLI tests once more on a PostgreSQL store (the astartectl-style ones:
+// astartectl-on-postgres.test.ts; one file each, as each takes minutes on a loaded machine).
 import { test } from 'node:test';
-import { CLI_FILES, passOnPostgres } from './on-postgres.ts';
+import { passOnPostgres } from './on-postgres.ts';
 
-test('the pairing CLI tests pass on a PostgreSQL store', () => passOnPostgres(CLI_FILES));
+test('the pairing CLI tests pass on a PostgreSQL store', () => passOnPostgres(['test/pairing-http/cli.test.ts']));
