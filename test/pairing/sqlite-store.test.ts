@@ -68,6 +68,7 @@ test(
       'claims',
       'device_imports',
       'devices',
+      'enrolled_stations',
       'meta',
       'realm_device_counts',
       'realms',
