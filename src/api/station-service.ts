@@ -9,6 +9,7 @@ import { AuditError } from '../audit/audit-errors.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
 import type { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
 import { LineFaultError, lineFaultOf } from '../station/line-faults.ts';
@@ -104,6 +105,8 @@ export class StationService implements StationApi {
   }
 
   static async open(opts: StationServiceOptions): Promise<StationService> {
+    // The folder first: a station id made now is stored at once (station-config.ts, stationIdOf).
+    ensurePrivateDir(opts.dataDir, opts.logger);
     const config = loadStationConfig(stationConfigPath(opts.dataDir));
     return new StationService(opts, await StationService.openStation(opts, config));
   }

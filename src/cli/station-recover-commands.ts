@@ -42,7 +42,7 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
   if (decision && !operator) usage(`--${decision} is an audited decision: name who decides with --operator NAME`);
 
   const config = opts.config
-    ? loadStationConfig(resolve(opts.config), { mustExist: true })
+    ? loadStationConfig(resolve(opts.config), { mustExist: true, dataDir: data })
     : loadStationConfig(stationConfigPath(data));
   const station = await Station.open({
     dataDir: data,

@@ -2,6 +2,7 @@
 // events, and the settings. The station API (src/api/station-api.ts) re-exports these for its clients.
 import type { AuditEvent, Batch } from '../audit/audit-types.ts';
 import type { DeviceIdRule } from './device-id-rule.ts';
+import type { PairingMode } from './pairing-mode.ts';
 
 export type WorkflowStep =
   | 'idle'
@@ -57,12 +58,16 @@ export interface OperatorSession {
 }
 
 export interface PairingStatus {
-  mode: 'embedded' | 'remote' | 'remote-with-offline-fallback';
+  mode: PairingMode;
   url?: string;
   realm: string;
   reachable: boolean;
   /** True while registering in the embedded core under an offline batch. */
   offline: boolean;
+  /** `deferred`: devices identified and waiting in their fixture for the core, nothing written to them. */
+  parked?: number;
+  /** Devices registered offline since the station opened (`remote-with-offline-fallback`), to be synced. */
+  registeredOffline?: number;
 }
 
 /**
