@@ -160,6 +160,7 @@ export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
   REMOTE_SCOPE_MISSING: 502,
   STATION_NOT_ENROLLED: 502,
   STATION_KEY_MISMATCH: 502,
+  ENROLMENT_UNSUPPORTED: 502,
   DEVICE_ALREADY_CONFIRMED: 409,
   // Settings the remote core cannot honour: refused, the station keeps its previous settings.
   OFFLINE_IMPORTS_UNSUPPORTED: 409,

@@ -8,6 +8,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { offlineFallback } from '../api/pairing-policy.ts';
 import type { LinePause } from '../api/station-api.ts';
 import type { Batch } from '../audit/audit-types.ts';
+import { loadOrCreateSigningKey } from '../audit/station-signing-key.ts';
 import { describeError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
@@ -15,6 +16,9 @@ import type { LineChange } from '../station/line-gate.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { Station, type StationRunSummary } from '../station/station.ts';
 import { loadStationConfig, type StationConfig, saveStationConfig, stationConfigPath } from '../station/station-config.ts';
+import { StationError } from '../station/station-errors.ts';
+import { enrolStation, SCOPES } from '../sync/station-enrolment.ts';
+import { SyncError } from '../sync/sync-errors.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
 import { usage } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
@@ -335,8 +339,52 @@ export function registerStationCommands(program: Command): void {
       .option('--operator <name>', 'who decides (recorded in the audit trail; default $IMPRINT_OPERATOR)'),
   ).action((opts: RecoverOpts) => recoverCommand(opts));
 
+  common(
+    station
+      .command('enroll')
+      .description(
+        `plant IT: enrol this station (its id and audit signing key) at the central pairing core; the token needs ${SCOPES.enrol}`,
+      )
+      .option('--pairing <url>', 'the central pairing core (default: pairing.url of station.json)')
+      .option('--realm <name>', 'realm (default: the station config realm)')
+      .addOption(new Option('--agent-token <token>', `agent token with ${SCOPES.enrol}`).env('IMPRINT_AGENT_TOKEN'))
+      .option('--station-id <id>', "this station's id (default: the one in station.json; a new one is stored there)"),
+  ).action((opts: EnrollOpts) => enrollCommand(opts));
+
   common(station.command('status').description('Pending records (age, fixture, device, why) and device counts')).action(
     (opts: CommonOpts) => statusCommand(opts),
+  );
+}
+
+interface EnrollOpts extends CommonOpts {
+  pairing?: string;
+  realm?: string;
+  agentToken?: string;
+  stationId?: string;
+}
+
+/** `imprint station enroll`: the station's id bound to its Ed25519 audit key at the central core. */
+async function enrollCommand(opts: EnrollOpts): Promise<void> {
+  const data = resolveDataDir(opts);
+  ensurePrivateDir(data);
+  const file = stationConfigPath(data);
+  const config = loadStationConfig(file, { dataDir: data });
+  const remoteUrl = opts.pairing ?? config.pairing.url;
+  if (!remoteUrl) throw new SyncError('NO_REMOTE', 'neither --pairing URL nor pairing.url in station.json');
+  const token = await agentToken(opts, data);
+  if (!token) throw new StationError('AGENT_TOKEN_MISSING');
+  const realm = opts.realm ?? config.realm;
+  // The id is set at enrolment: the one given here is the station's from now on.
+  if (opts.stationId && opts.stationId !== config.stationId) saveStationConfig(file, { ...config, stationId: opts.stationId });
+  const stationId = opts.stationId ?? config.stationId;
+  const key = loadOrCreateSigningKey(data);
+  const e = await enrolStation(
+    { remoteUrl, agentToken: token, realm },
+    { stationId, publicKeySpki: key.publicKey, keyId: key.keyId },
+  );
+  if (opts.json) return console.log(JSON.stringify({ ...e, realm, remote: remoteUrl }));
+  console.log(
+    `${e.created ? 'enrolled' : 'already enrolled'}: station ${e.stationId} with key ${e.keyId} at ${remoteUrl} (realm ${realm}), since ${e.enrolledAt}`,
   );
 }
 

@@ -2,7 +2,7 @@
 // station id with the station's Ed25519 signing key; the core then accepts imports only from
 // enrolled stations, with batch summaries that verify under that key. Also QA's conflict actions.
 import { createPublicKey } from 'node:crypto';
-import { type RemoteTarget, refusal, remoteRequest } from './remote-request.ts';
+import { type RemoteTarget, refusal, remoteRequest, whereOf } from './remote-request.ts';
 import { SyncError } from './sync-errors.ts';
 
 /** The scopes each remote action needs (printed with a 403, listed in docs/sync.md). */
@@ -36,7 +36,7 @@ export async function enrolStation(
     data: { station_id: station.stationId, public_key: rawEd25519(station.publicKeySpki), key_id: station.keyId },
   });
   if (a.status === 404 && !a.code) {
-    throw new SyncError('OFFLINE_IMPORTS_UNSUPPORTED', `no station enrolment on ${t.remoteUrl} (realm ${t.realm})`);
+    throw new SyncError('ENROLMENT_UNSUPPORTED', whereOf(t));
   }
   if (a.status !== 200 && a.status !== 201) throw refusal(t, `enrolling station ${station.stationId}`, a, SCOPES.enrol);
   const d = (a.body?.data ?? {}) as { station_id?: string; key_id?: string; enrolled_at?: string };

@@ -57,6 +57,10 @@ export const SYNC_ERRORS = {
     action:
       'Plant IT enrols it once: imprint station enroll --pairing URL --realm REALM (a token with POST::agent/imports/stations), then sync again.',
   },
+  ENROLMENT_UNSUPPORTED: {
+    message: 'The remote pairing core has no station enrolment (it is not an Imprint core with the import API).',
+    action: 'Enrol stations at the central Imprint core (imprint pairing serve); a plain Astarte core takes no offline imports.',
+  },
   STATION_KEY_MISMATCH: {
     message: 'The remote pairing core has this station id enrolled with another signing key.',
     action:

@@ -84,6 +84,10 @@ test('station run --policy: remote pauses the line, deferred parks devices with 
   assert.equal(ran.passed, 2);
   // Offline is visible in the summary: registered offline, waiting to sync.
   assert.deepEqual([ran.offline, ran.waitingToSync], [2, 2]);
+  const status = await runCli(['station', 'status', '--data', fallback, '--json'], { env });
+  assert.equal(JSON.parse(status.stdout).offline.waitingToSync, 2, status.stderr);
+  const statusText = await runCli(['station', 'status', '--data', fallback], { env });
+  assert.match(statusText.stdout, /offline: 2 device\(s\) waiting to sync in 1 batch/);
   // Registered in the station's embedded core, ready for `imprint sync`.
   const db = new Database(join(fallback, 'pairing.sqlite'), { readonly: true });
   try {

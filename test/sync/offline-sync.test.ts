@@ -244,7 +244,7 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
       [[ran.batch.id, 4]],
     );
     const waitingText = await runCli(['sync', 'status', '--data', stationDir], { env });
-    assert.match(waitingText.stdout, new RegExp(`waiting to sync: 4 device\\(s\\)[^]*batch ${ran.batch.id}: 4 device`));
+    assert.match(waitingText.stdout, new RegExp(`waiting to sync: 4 device\\(s\\)[\\s\\S]*batch ${ran.batch.id}: 4 device`));
 
     // Meanwhile one of these devices was registered on the remote by someone else.
     const stationDb = new Database(join(stationDir, 'pairing.sqlite'), { readonly: true });
