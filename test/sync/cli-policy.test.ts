@@ -86,8 +86,12 @@ test('station run --policy: remote pauses the line, deferred parks devices with 
   assert.deepEqual([ran.offline, ran.waitingToSync], [2, 2]);
   const status = await runCli(['station', 'status', '--data', fallback, '--json'], { env });
   assert.equal(JSON.parse(status.stdout).offline.waitingToSync, 2, status.stderr);
-  const statusText = await runCli(['station', 'status', '--data', fallback], { env });
+  const [statusText, syncText] = await Promise.all([
+    runCli(['station', 'status', '--data', fallback], { env }),
+    runCli(['sync', 'status', '--data', fallback], { env }),
+  ]);
   assert.match(statusText.stdout, /offline: 2 device\(s\) waiting to sync in 1 batch/);
+  assert.match(syncText.stdout, /waiting to sync: 2 device\(s\)[\s\S]*\n {2}batch offline-.*: 2 device\(s\) since /);
   // Registered in the station's embedded core, ready for `imprint sync`.
   const db = new Database(join(fallback, 'pairing.sqlite'), { readonly: true });
   try {

@@ -243,8 +243,6 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
       pending.pendingByBatch.map((b: { batch: string; devices: number }) => [b.batch, b.devices]),
       [[ran.batch.id, 4]],
     );
-    const waitingText = await runCli(['sync', 'status', '--data', stationDir], { env });
-    assert.match(waitingText.stdout, new RegExp(`waiting to sync: 4 device\\(s\\)[\\s\\S]*batch ${ran.batch.id}: 4 device`));
 
     // Meanwhile one of these devices was registered on the remote by someone else.
     const stationDb = new Database(join(stationDir, 'pairing.sqlite'), { readonly: true });
@@ -269,8 +267,6 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
     // The conflict names the hardware serial and the one command that resolves it.
     assert.ok(listed[0].hardwareSerial, 'the hardware serial is named');
     assert.equal(listed[0].resolve, `imprint sync resolve ${taken} --keep core|station`);
-    const after = await runCli(['sync', 'status', '--data', stationDir, '--json'], { env });
-    assert.equal(JSON.parse(after.stdout).pendingDevices, 1, 'the conflict still waits');
 
     const query = await runCli(
       ['audit', 'query', '--data', stationDir, '--remote', remote.url, '--station', 'line-b', '--step', 'record', '--json'],

@@ -10,11 +10,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
+import { deriveDeviceId } from '../../src/common/device-id.ts';
+import { mintAgentToken } from '../../src/pairing/agent-token.ts';
+import { servePairing } from '../../src/pairing/http/server.ts';
 import { hostStationId, loadStationConfig, stationConfigPath, stationIdOf } from '../../src/station/station-config.ts';
+import { SyncClient } from '../../src/sync/sync-client.ts';
 import { SyncState, syncStateFile } from '../../src/sync/sync-state.ts';
 import { AstartePeer } from '../helpers/astarte-peer.ts';
+import { openTestCore } from '../helpers/pairing-core.ts';
 import { runCli } from './remote-process.ts';
-import { tempDir } from './sync-harness.ts';
+import { makeStationData, tempDir } from './sync-harness.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -46,6 +51,31 @@ test('a station id is made once per data folder (host name + random suffix), sto
   const c = loadStationConfig(stationConfigPath(hand));
   assert.equal(c.realm, 'plant');
   assert.equal(loadStationConfig(stationConfigPath(hand)).stationId, c.stationId);
+});
+
+test('two stations on hosts with the same name sync to one core without colliding', async () => {
+  const core = await openTestCore({ realm: 'plant' });
+  const server = await servePairing({ core: core.core, host: '127.0.0.1', port: 0 });
+  try {
+    const token = await mintAgentToken({ privateKey: core.agentKeys.privateKeyPem });
+    const summaries = [];
+    for (const [i, prefix] of ['imprint-twin-a-', 'imprint-twin-b-'].entries()) {
+      const d = dir(prefix);
+      const stationId = stationIdOf(d); // same host name, each its own id
+      const data = await makeStationData({ realm: 'plant', stationId, devices: [deriveDeviceId(`TWIN-${i}`)], dir: d });
+      summaries.push(
+        await new SyncClient({ dataDir: data.dir, remoteUrl: server.url, agentToken: token, realm: 'plant', stationId }).run(),
+      );
+    }
+    assert.notEqual(summaries[0].station, summaries[1].station);
+    for (const s of summaries) {
+      assert.equal(s.devices.imported, 1);
+      assert.equal(s.audit.acceptedUpTo, s.audit.localLastSeq);
+    }
+  } finally {
+    await server.close();
+    await core.cleanup();
+  }
 });
 
 interface Seen {
