@@ -2,6 +2,7 @@
 // The station service checks them too, so both transports reject the same bad input.
 import { Type } from 'typebox';
 import { DeviceIdRuleSchema } from '../station/device-id-rule.ts';
+import { PairingModeSchema } from '../station/pairing-mode.ts';
 import { LabelPrinterSchema, PostPassHookSchema, UsbIdentitySchema } from '../station/plant-config.ts';
 
 const ShortText = (max = 200) => Type.String({ maxLength: max });
@@ -76,9 +77,7 @@ export const SettingsPatchSchema = Type.Object(
     pairing: Type.Optional(
       Type.Object(
         {
-          mode: Type.Optional(
-            Type.Union([Type.Literal('embedded'), Type.Literal('remote'), Type.Literal('remote-with-offline-fallback')]),
-          ),
+          mode: Type.Optional(PairingModeSchema),
           url: Type.Optional(Type.String({ maxLength: 2048 })),
           agentToken: Type.Optional(Type.String({ maxLength: 8192 })),
         },

@@ -2,12 +2,30 @@
 // `remote-with-offline-fallback`, the remote core with the station's embedded core behind it,
 // journalled for `imprint sync` (src/sync/offline-policy.ts). The CLI and the station API hand it
 // to Station.open; the station itself knows only the port (src/station/offline-status.ts).
+// Never a secret the authority cannot learn: before anything is registered offline the remote core
+// must have said it imports offline registrations (src/sync/remote-capabilities.ts), now or, when
+// it does not answer, the last time it was asked at this URL and realm (station.json).
 import { type OfflinePolicy, type OpenPairingOptions, openPairing } from '../station/pairing-setup.ts';
+import { rememberCapabilities } from '../station/station-config.ts';
 import { ConnectivityProbe } from '../sync/connectivity-probe.ts';
 import { FallbackPairingClient } from '../sync/offline-policy.ts';
+import { offlineVerdict, probeCapabilities } from '../sync/remote-capabilities.ts';
+import { SyncError } from '../sync/sync-errors.ts';
 import { SyncState, syncStateFile } from '../sync/sync-state.ts';
 
-export const offlineFallback: OfflinePolicy = async ({ dataDir, config, remote, openEmbedded }) => {
+export const offlineFallback: OfflinePolicy = async ({ dataDir, config, remote, agentToken, openEmbedded }) => {
+  const at = { url: remote.url, realm: config.realm };
+  const where = `realm ${config.realm} at ${remote.url}`;
+  const verdict = offlineVerdict(await probeCapabilities({ ...at, agentToken }), config.pairing.capabilities, at);
+  if ('known' in verdict && (!verdict.allowed || verdict.fresh)) {
+    config.pairing.capabilities = verdict.known;
+    rememberCapabilities(dataDir, verdict.known);
+  }
+  if (!verdict.allowed) {
+    if (verdict.why === 'no-imports') throw new SyncError('OFFLINE_IMPORTS_UNSUPPORTED', where);
+    if (verdict.why === 'token-refused') throw new SyncError('REMOTE_TOKEN_REFUSED', `HTTP ${verdict.status}, ${where}`);
+    throw new SyncError('OFFLINE_CAPABILITY_UNKNOWN', `${where}: ${verdict.reason}`);
+  }
   const embedded = await openEmbedded();
   const state = SyncState.open(syncStateFile(dataDir));
   const probe = new ConnectivityProbe({ url: remote.url });

@@ -10,6 +10,7 @@ import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
 import type { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
 import { testLabelPrinter } from '../station/label-printer.ts';
@@ -121,6 +122,8 @@ export class StationService implements StationApi {
   }
 
   static async open(opts: StationServiceOptions): Promise<StationService> {
+    // The folder first: a station id made now is stored at once (station-config.ts, stationIdOf).
+    ensurePrivateDir(opts.dataDir, opts.logger);
     const config = loadStationConfig(stationConfigPath(opts.dataDir));
     return new StationService(opts, await StationService.openStation(opts, config));
   }

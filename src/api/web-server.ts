@@ -162,6 +162,15 @@ export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
   REMOTE_QUERY_FAILED: 502,
   SYNC_CHAIN_MISMATCH: 502,
   SYNC_CHAIN_REFUSED: 502,
+  REMOTE_TOKEN_REFUSED: 502,
+  REMOTE_SCOPE_MISSING: 502,
+  STATION_NOT_ENROLLED: 502,
+  STATION_KEY_MISMATCH: 502,
+  ENROLMENT_UNSUPPORTED: 502,
+  DEVICE_ALREADY_CONFIRMED: 409,
+  // Settings the remote core cannot honour: refused, the station keeps its previous settings.
+  OFFLINE_IMPORTS_UNSUPPORTED: 409,
+  OFFLINE_CAPABILITY_UNKNOWN: 409,
 };
 
 function statusFor(e: ImprintError, log: Logger): number {

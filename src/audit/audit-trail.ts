@@ -36,7 +36,14 @@ export interface AuditTrailOptions {
 type Job =
   | { kind: 'event'; input: AuditEventInput; ts: string; resolve: (e: AuditEvent) => void; reject: (e: unknown) => void }
   | { kind: 'open'; batch: Batch; resolve: (b: Batch) => void; reject: (e: unknown) => void }
-  | { kind: 'close'; batchId: string; ts: string; resolve: (b: Batch) => void; reject: (e: unknown) => void };
+  | {
+      kind: 'close';
+      batchId: string;
+      ts: string;
+      offline: boolean;
+      resolve: (b: Batch) => void;
+      reject: (e: unknown) => void;
+    };
 
 export interface ThroughputHour {
   hour: string;
@@ -292,13 +299,14 @@ export class AuditTrail {
     });
   }
 
-  closeBatch(batchId: string): Promise<Batch> {
+  /** `offline`: some of its devices were registered offline (the signed summary then says so). */
+  closeBatch(batchId: string, opts: { offline?: boolean } = {}): Promise<Batch> {
     return new Promise((resolve, reject) => {
       this.assertWritable();
       if (this.batchStateOf(batchId) === 'closed') throw new AuditError('AUDIT_BATCH_CLOSED', `batch ${batchId}`);
       this.batchState.set(batchId, 'closed');
       if (this.openBatchId === batchId) this.openBatchId = undefined;
-      this.enqueue({ kind: 'close', batchId, ts: new Date().toISOString(), resolve, reject });
+      this.enqueue({ kind: 'close', batchId, ts: new Date().toISOString(), offline: opts.offline === true, resolve, reject });
     });
   }
 
@@ -406,7 +414,7 @@ export class AuditTrail {
               this.checkJobAgainstDb(job, batchCheck);
               if (job.kind === 'event') values[i] = put(job.input, job.ts);
               else if (job.kind === 'open') values[i] = this.writeOpen(job.batch, put);
-              else values[i] = this.writeClose(job.batchId, job.ts, put);
+              else values[i] = this.writeClose(job, put);
             } catch (e) {
               // Refusals are decided before anything is written for the job; anything else aborts all.
               if (!(e instanceof AuditError)) throw e;
@@ -509,10 +517,14 @@ export class AuditTrail {
     return batch;
   }
 
-  private writeClose(batchId: string, ts: string, put: (i: AuditEventInput, ts: string) => AuditEvent): Batch {
+  private writeClose(
+    job: { batchId: string; ts: string; offline: boolean },
+    put: (i: AuditEventInput, ts: string) => AuditEvent,
+  ): Batch {
+    const { batchId, ts } = job;
     const stored = this.batches.get(batchId) as StoredBatch;
     const key = this.signingKey();
-    const batch: Batch = { ...publicBatch(stored), closedAt: ts };
+    const batch: Batch = { ...publicBatch(stored), closedAt: ts, offline: stored.offline || job.offline };
     // The summary covers every event of the batch appended before this close event.
     const summary = this.batches.computeSummary(batchId, stored.openSeq, Number.MAX_SAFE_INTEGER);
     const identity = identityOf(batch);
@@ -533,6 +545,7 @@ export class AuditTrail {
     this.batches.markClosed({
       id: batchId,
       closedAt: ts,
+      offline: batch.offline,
       summary,
       signature,
       signingKeyId: key.keyId,

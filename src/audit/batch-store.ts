@@ -68,7 +68,7 @@ export class BatchStore {
       'INSERT INTO batches (id, work_order, operator, station, opened_at, offline, open_seq) VALUES (@id, @workOrder, @operator, @station, @openedAt, @offline, @openSeq)',
     );
     this.closeStmt = db.prepare(
-      'UPDATE batches SET closed_at = @closedAt, close_seq = @closeSeq, summary = @summary, signature = @signature, signing_key_id = @signingKeyId, public_key = @publicKey WHERE id = @id AND closed_at IS NULL',
+      'UPDATE batches SET closed_at = @closedAt, offline = @offline, close_seq = @closeSeq, summary = @summary, signature = @signature, signing_key_id = @signingKeyId, public_key = @publicKey WHERE id = @id AND closed_at IS NULL',
     );
     this.getStmt = db.prepare('SELECT * FROM batches WHERE id = ?');
     this.listStmt = db.prepare('SELECT * FROM batches ORDER BY open_seq DESC');
@@ -98,12 +98,12 @@ export class BatchStore {
   }
 
   markClosed(
-    b: Required<Pick<Batch, 'id' | 'closedAt' | 'summary' | 'signature' | 'signingKeyId'>> & {
+    b: Required<Pick<Batch, 'id' | 'closedAt' | 'offline' | 'summary' | 'signature' | 'signingKeyId'>> & {
       closeSeq: number;
       publicKey: string;
     },
   ): void {
-    this.closeStmt.run({ ...b, summary: JSON.stringify(b.summary) });
+    this.closeStmt.run({ ...b, offline: b.offline ? 1 : 0, summary: JSON.stringify(b.summary) });
   }
 
   get(id: string): StoredBatch | undefined {

@@ -11,6 +11,7 @@ import type { RecoveryReport } from '../station/recovery.ts';
 import { Station } from '../station/station.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { type RegistryRow, StationDb, type VaultRow } from '../station/station-db.ts';
+import { readSyncStatus } from '../sync/sync-status.ts';
 import { usage } from './cli-errors.ts';
 import { resolveDataDir } from './data-dir.ts';
 import { EXIT } from './exit-codes.ts';
@@ -42,7 +43,7 @@ export async function recoverCommand(opts: RecoverOpts): Promise<void> {
   if (decision && !operator) usage(`--${decision} is an audited decision: name who decides with --operator NAME`);
 
   const config = opts.config
-    ? loadStationConfig(resolve(opts.config), { mustExist: true })
+    ? loadStationConfig(resolve(opts.config), { mustExist: true, dataDir: data })
     : loadStationConfig(stationConfigPath(data));
   const station = await Station.open({
     dataDir: data,
@@ -181,9 +182,17 @@ export async function statusCommand(opts: CommonOpts): Promise<void> {
   let batch: Batch | undefined;
   let events: number | undefined;
   try {
+    const config = loadStationConfig(stationConfigPath(data));
+    // Offline registrations waiting for `imprint sync` (the station's own files, no network).
+    const sync = readSyncStatus({
+      dataDir: data,
+      remoteUrl: config.pairing.url,
+      realm: config.realm,
+      stationId: config.stationId,
+    });
+    const offline = { waitingToSync: sync.pendingDevices, byBatch: sync.pendingByBatch ?? [], conflicts: sync.conflicts.length };
     const auditFile = join(data, 'audit.db');
     if (existsSync(auditFile)) {
-      const config = loadStationConfig(stationConfigPath(data));
       const trail = AuditTrail.open({ file: auditFile, stationId: config.stationId, readonly: true });
       try {
         batch = trail.currentBatch();
@@ -198,11 +207,24 @@ export async function statusCommand(opts: CommonOpts): Promise<void> {
     const devices = db.deviceCounts();
     process.exitCode = pending.length + unfinished.length > 0 ? EXIT.PENDING : EXIT.OK;
     if (opts.json) {
-      const out = { dataDir: data, initialised: true, pending, unfinished, devices, auditEvents: events, openBatch: batch };
+      const out = {
+        dataDir: data,
+        initialised: true,
+        stationId: config.stationId,
+        pending,
+        unfinished,
+        devices,
+        offline,
+        auditEvents: events,
+        openBatch: batch,
+      };
       console.log(JSON.stringify(out, null, 2));
       return;
     }
     console.log(`data: ${data}`);
+    console.log(
+      `station: ${config.stationId}, realm ${config.realm}, pairing ${config.pairing.mode}${config.pairing.url ? ` ${config.pairing.url}` : ''}`,
+    );
     console.log(`pending write-ahead records (the device never confirmed the write): ${pending.length}`);
     for (const p of pending) {
       console.log(
@@ -217,6 +239,9 @@ export async function statusCommand(opts: CommonOpts): Promise<void> {
     }
     console.log(
       `devices: provisioned ${devices.provisioned}, written (to finish) ${devices.written}, failed (QA) ${devices.failed}`,
+    );
+    console.log(
+      `offline: ${offline.waitingToSync} device(s) waiting to sync${offline.byBatch.length ? ` in ${offline.byBatch.length} batch(es)` : ''}${offline.conflicts ? `, ${offline.conflicts} conflict(s)` : ''}${offline.waitingToSync ? ' (imprint sync status lists them)' : ''}`,
     );
     if (events !== undefined) console.log(`audit events: ${events}`);
     console.log(`open batch: ${batch ? `${batch.id} (work order ${batch.workOrder}, operator ${batch.operator})` : 'none'}`);

@@ -45,6 +45,11 @@ export interface LineGateOptions {
   maxRetryMs?: number;
   /** Told when the line pauses, when a retry fails, when it resumes and when it is stopped while paused. */
   onChange?: (change: LineChange, pause: ActivePause) => void;
+  /**
+   * `deferred` pairing: while only the pairing core is away, fixtures keep taking devices; each is
+   * identified and parked at its registration, nothing written to it, until the core answers.
+   */
+  parkOnPairing?: boolean;
 }
 
 interface Waiter {
@@ -62,6 +67,7 @@ export class LineGate {
   readonly #firstMs: number;
   readonly #maxMs: number;
   readonly #onChange?: LineGateOptions['onChange'];
+  readonly #parkOnPairing: boolean;
   #pause?: ActivePause;
   #delay: number;
   #timer?: NodeJS.Timeout;
@@ -77,11 +83,17 @@ export class LineGate {
     this.#maxMs = opts.maxRetryMs ?? 10_000;
     this.#delay = this.#firstMs;
     this.#onChange = opts.onChange;
+    this.#parkOnPairing = opts.parkOnPairing ?? false;
   }
 
   /** The pause in force, if any. */
   get pause(): ActivePause | undefined {
     return this.#pause;
+  }
+
+  /** True while devices are parked: a `deferred` line whose only fault is the pairing core. */
+  get parking(): boolean {
+    return this.#parkOnPairing && this.#pause?.fault.scope === 'pairing';
   }
 
   /** Milliseconds the line has spent paused so far (steps subtract it from their timings). */
@@ -123,7 +135,7 @@ export class LineGate {
 
   /** Resolves when the line is not paused (or `signal` aborts): fixtures wait here before taking a device. */
   whenOpen(signal: AbortSignal): Promise<void> {
-    if (!this.#pause || signal.aborted) return Promise.resolve();
+    if (!this.#pause || signal.aborted || this.parking) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.#idle.delete(done);

@@ -22,6 +22,8 @@ export interface OfflineAwarePairingClient extends PairingClient {
   setContext(context: () => RegistrationContext): void;
   onOfflineChange(listener: (state: OfflineState) => void): () => void;
   offlineState(): OfflineState;
+  /** Registrations made offline: since the client opened, or those journalled under `batchId`. */
+  registeredOffline(filter?: { batchId?: string }): number;
 }
 
 export function isOfflineAware(c: PairingClient): c is OfflineAwarePairingClient {

@@ -60,6 +60,7 @@ export type OfflinePolicy = (parts: {
   config: StationConfig;
   /** The remote core, with short timeouts so an outage never stalls the line. */
   remote: RemotePairingClient;
+  agentToken: string;
   openEmbedded: () => Promise<EmbeddedPairingCore>;
 }) => Promise<PairingClient>;
 
@@ -78,6 +79,8 @@ export async function openPairing(opts: OpenPairingOptions): Promise<PairingClie
     throw new StationError('AGENT_TOKEN_MISSING');
   }
   if (config.pairing.mode !== 'remote-with-offline-fallback') {
+    // `remote` and `deferred` alike: while the core does not answer nothing is registered; the line
+    // (remote) or the device in its fixture (deferred) waits for it (line-gate.ts).
     return new RemotePairingClient({ baseUrl: config.pairing.url, agentToken: opts.agentToken });
   }
   if (!opts.offlinePolicy) {
@@ -96,6 +99,7 @@ export async function openPairing(opts: OpenPairingOptions): Promise<PairingClie
     dataDir: opts.dataDir,
     config,
     remote,
+    agentToken: opts.agentToken,
     openEmbedded: () => openEmbeddedPairing(opts.dataDir, config),
   });
 }

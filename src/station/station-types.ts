@@ -6,6 +6,8 @@ import type { HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSetting
 
 export type { HeldFailure, LabelPrinterSettings, LineSource, PostPassHookSettings, RecentFailure };
 
+import type { PairingMode } from './pairing-mode.ts';
+
 export type WorkflowStep =
   | 'idle'
   | 'waiting-scan'
@@ -68,12 +70,16 @@ export interface OperatorSession {
 }
 
 export interface PairingStatus {
-  mode: 'embedded' | 'remote' | 'remote-with-offline-fallback';
+  mode: PairingMode;
   url?: string;
   realm: string;
   reachable: boolean;
   /** True while registering in the embedded core under an offline batch. */
   offline: boolean;
+  /** `deferred`: devices identified and waiting in their fixture for the core, nothing written to them. */
+  parked?: number;
+  /** Devices registered offline since the station opened (`remote-with-offline-fallback`), to be synced. */
+  registeredOffline?: number;
 }
 
 /**

@@ -109,6 +109,10 @@ export interface StationRunSummary {
   pausedMs: number;
   /** The pause in force when the run ended (stopped while paused). */
   linePause?: LinePause;
+  /** Devices registered offline during the run (`remote-with-offline-fallback`): they wait for `imprint sync`. */
+  offline: number;
+  /** Devices still parked for the core when the run ended (`deferred`): nothing was written to them. */
+  parked: number;
 }
 
 /** Listen by type ('fixture', 'counters', 'status', 'audit') or to everything ('event'). */
@@ -127,6 +131,7 @@ export class Station extends EventEmitter<StationEvents> {
   private readonly log: Logger;
   private readonly workflow: ProvisioningWorkflow;
   private readonly pairingStatus: PairingStatus;
+  private parkedAtStop = 0;
   private runners: FixtureRunner[] = [];
   private line?: SimulatedLine;
   private sources: DeviceSource[] = [];
@@ -175,6 +180,7 @@ export class Station extends EventEmitter<StationEvents> {
       firstRetryMs: opts.retry?.firstMs,
       maxRetryMs: opts.retry?.maxMs,
       onChange: (change, pause) => this.lineChanged(change, pause),
+      parkOnPairing: parts.config.pairing.mode === 'deferred',
     });
     const route: PairingRoute = { client: parts.pairing, realm: parts.config.realm };
     this.workflow = new ProvisioningWorkflow({
@@ -247,7 +253,7 @@ export class Station extends EventEmitter<StationEvents> {
       linePause: this.currentPause(),
       operator: this.operator,
       batch: this.audit.currentBatch(),
-      pairing: { ...this.pairingStatus },
+      pairing: { ...this.pairingStatus, ...this.offlineCounts() },
       fixtures: this.fixtures(),
       counters: this.counters(),
       recentFailures: this.history.recentFailures(),
@@ -280,6 +286,12 @@ export class Station extends EventEmitter<StationEvents> {
       scannerPort: f.scannerPort,
       ...idle,
     }));
+  }
+
+  /** Devices parked for the core (`deferred`) and registered offline since the station opened. */
+  offlineCounts(): { parked: number; registeredOffline: number } {
+    const parked = this.gate.parking ? this.runners.filter((r) => r.state.step === 'register').length : 0;
+    return { parked, registeredOffline: isOfflineAware(this.pairing) ? this.pairing.registeredOffline() : 0 };
   }
 
   /** The shift's and the open batch's counts, from the audit trail (trail-counters.ts). */
@@ -332,7 +344,9 @@ export class Station extends EventEmitter<StationEvents> {
   async closeBatch(): Promise<Batch> {
     const current = this.audit.currentBatch();
     if (!current) throw new AuditError('AUDIT_NO_OPEN_BATCH');
-    const batch = await this.audit.closeBatch(current.id);
+    // The signed summary says `offline` when any of its devices was registered offline.
+    const offline = isOfflineAware(this.pairing) && this.pairing.registeredOffline({ batchId: current.id }) > 0;
+    const batch = await this.audit.closeBatch(current.id, { offline });
     this.publishStatus();
     return batch;
   }
@@ -516,6 +530,8 @@ export class Station extends EventEmitter<StationEvents> {
       pauses: this.pauses.count,
       pausedMs: this.pauses.ms,
       linePause: this.currentPause() ?? this.pauses.last,
+      offline: this.offlineCounts().registeredOffline,
+      parked: this.offlineCounts().parked || this.parkedAtStop,
     };
   }
 
@@ -668,6 +684,11 @@ export class Station extends EventEmitter<StationEvents> {
   /** One pause, told once: the log, the trail (when it can be written), the status, the CLI. */
   private lineChanged(change: LineChange, pause: ActivePause): void {
     const info = linePauseInfo(pause.fault, pause.since, pause.retries, pause.nextRetryAt);
+    // Devices parked for the core when the line stops: the run's summary says how many.
+    this.parkedAtStop =
+      change === 'stopped' && this.config.pairing.mode === 'deferred' && pause.fault.scope === 'pairing'
+        ? this.runners.filter((r) => r.state.step === 'register').length
+        : 0;
     const at = { code: info.code, detail: info.detail, since: info.since };
     const event = (input: Omit<AuditEventInput, 'station'>) =>
       this.audit.append({

@@ -54,6 +54,7 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
   readonly #watchMs: number;
   #offline = false;
   #outageBatch: string | undefined;
+  #registeredOffline = 0;
 
   constructor(opts: FallbackPairingClientOptions) {
     this.#remote = opts.remote;
@@ -78,6 +79,10 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
 
   offlineState(): OfflineState {
     return { reachable: !this.#offline, offline: this.#offline, outageBatch: this.#outageBatch };
+  }
+
+  registeredOffline(filter: { batchId?: string } = {}): number {
+    return filter.batchId === undefined ? this.#registeredOffline : this.#state.offlineCount(filter.batchId);
   }
 
   /** Probe now (for a status refresh); switches back online when the remote answers. */
@@ -112,6 +117,7 @@ export class FallbackPairingClient implements OfflineAwarePairingClient {
     const registeredAt = (await this.#embedded.showDevice(realm, deviceId)).lastRegistrationAt ?? this.#now().toISOString();
     // The secret hash stays in the embedded core; the journal says which batch and who.
     this.#state.recordOffline({ realm, deviceId, batch: ctx.batchId ?? this.#outage(), registeredAt, operator: ctx.operator });
+    this.#registeredOffline++;
     return r;
   }
 

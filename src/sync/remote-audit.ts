@@ -2,6 +2,7 @@
 // (`GET /v1/{realm}/agent/audit/events`, agent scope). One client for `imprint audit query --remote`
 // and the QA view's "All stations (remote core)" scope. The agent token goes in the request only.
 import type { AuditEvent, AuditQuery } from '../audit/audit-types.ts';
+import { remoteBaseOf, whereOf } from './remote-request.ts';
 import { SyncError } from './sync-errors.ts';
 
 export interface RemoteAuditTarget {
@@ -33,8 +34,8 @@ export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQu
     const v = query[field as keyof AuditQuery];
     if (v !== undefined && v !== '' && name) params.set(name, String(v));
   }
-  const base = target.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
-  const host = new URL(base).host;
+  const base = remoteBaseOf(target.remoteUrl);
+  const where = whereOf(target);
   let res: Response;
   try {
     res = await fetch(`${base}/v1/${encodeURIComponent(target.realm)}/agent/audit/events?${params}`, {
@@ -42,13 +43,12 @@ export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQu
       signal: AbortSignal.timeout(target.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new SyncError('SYNC_UNREACHABLE', host, { cause: e });
+    throw new SyncError('SYNC_UNREACHABLE', where, { cause: e });
   }
   const body = (await res.json().catch(() => undefined)) as { data?: { events: AuditEvent[] }; errors?: unknown } | undefined;
   if (res.status !== 200 || !body?.data) {
-    const why =
-      res.status === 401 || res.status === 403 ? 'the agent token was refused' : JSON.stringify(body?.errors ?? res.status);
-    throw new SyncError('REMOTE_QUERY_FAILED', `${host}: ${why}`);
+    if (res.status === 401 || res.status === 403) throw new SyncError('REMOTE_TOKEN_REFUSED', `HTTP ${res.status}, ${where}`);
+    throw new SyncError('REMOTE_QUERY_FAILED', `${where}: ${JSON.stringify(body?.errors ?? res.status)}`);
   }
   return body.data.events;
 }

@@ -8,6 +8,9 @@ import Database from 'better-sqlite3';
 import { eventFromEntry } from '../audit/audit-canonical.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
+import { type RemoteAnswer, type RemoteTarget, refusal, remoteBaseOf, remoteRequest } from './remote-request.ts';
+import { SCOPES } from './station-enrolment.ts';
+import { stationSerials } from './station-registry.ts';
 import { SyncError } from './sync-errors.ts';
 import { SyncState, syncStateFile } from './sync-state.ts';
 
@@ -35,6 +38,7 @@ export interface SyncProgress {
 
 export interface SyncConflictReport {
   deviceId: string;
+  hardwareSerial?: string;
   batch?: string;
   reason: string;
 }
@@ -51,8 +55,9 @@ export interface SyncSummary {
 
 /** What a QA person does about a conflict (printed by the CLI and shown in the UI). */
 export const CONFLICT_ADVICE =
-  'The remote core kept its own registration. Check the device: if it holds the secret written by this station, ' +
-  'unregister it on the remote core (DELETE …/agent/devices/{id}) and sync again; otherwise re-provision it online.';
+  'The remote core kept its own registration; nothing was overwritten. Check the device: if it holds the secret this station wrote, ' +
+  "run imprint sync resolve DEVICE --keep station (the core takes the station's registration, while the device has not obtained credentials); " +
+  'otherwise run imprint sync resolve DEVICE --keep core and re-provision the device online. The token needs POST::agent/imports/conflicts/.*.';
 
 interface SourceDevice {
   deviceId: string;
@@ -111,53 +116,25 @@ class StationTrailReader {
   }
 }
 
-interface ApiAnswer {
-  status: number;
-  body: { data?: unknown; errors?: Record<string, unknown> } | undefined;
-}
-
 export class SyncClient {
   readonly #o: Required<Omit<SyncOptions, 'onProgress'>> & Pick<SyncOptions, 'onProgress'>;
   readonly #base: string;
 
   constructor(opts: SyncOptions) {
-    if (!URL.canParse(opts.remoteUrl) || !/^https?:$/.test(new URL(opts.remoteUrl).protocol))
-      throw new SyncError('REMOTE_URL_INVALID', opts.remoteUrl);
-    this.#base = opts.remoteUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.#base = remoteBaseOf(opts.remoteUrl);
     this.#o = { deviceChunk: 1000, eventChunk: 5000, timeoutMs: 30_000, concurrency: 2, ...opts };
   }
 
-  async #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiAnswer> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.#base}/v1/${encodeURIComponent(this.#o.realm)}/${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          authorization: `Bearer ${this.#o.agentToken}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
-        redirect: 'error',
-      });
-      const text = await res.text();
-      let answer: ApiAnswer['body'];
-      try {
-        answer = text ? JSON.parse(text) : undefined;
-      } catch {
-        answer = undefined; // not our API's answer (a proxy's error page): reported by its status
-      }
-      return { status: res.status, body: answer };
-    } catch (e) {
-      const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as Error).name;
-      throw new SyncError('SYNC_UNREACHABLE', `${new URL(this.#base).host}: ${code}`, { cause: e });
-    }
+  #target(): RemoteTarget {
+    return { remoteUrl: this.#base, agentToken: this.#o.agentToken, realm: this.#o.realm, timeoutMs: this.#o.timeoutMs };
   }
 
-  #refused(what: string, a: ApiAnswer): SyncError {
-    const detail = a.body?.errors ? JSON.stringify(a.body.errors) : `HTTP ${a.status}`;
-    return new SyncError('SYNC_REFUSED', `${what}: ${detail}`, { details: { status: a.status } });
+  #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<RemoteAnswer> {
+    return remoteRequest(this.#target(), method, path, body);
+  }
+
+  #refused(what: string, a: RemoteAnswer): SyncError {
+    return refusal(this.#target(), what, a, SCOPES.sync);
   }
 
   async run(): Promise<SyncSummary> {
@@ -197,11 +174,13 @@ export class SyncClient {
     const conflicts: SyncConflictReport[] = [];
     // Grouped by batch: one import request never mixes two batches.
     const byBatch = new Map<string, (SourceDevice & { operator?: string; hardwareSerial?: string })[]>();
+    // Import rows keep the hardware serial: the journal's, else the station's own registry.
+    const serials = pending.length ? stationSerials(o.dataDir) : new Map<string, string>();
     for (const d of pending) {
       const j = state.offlineRegistration(o.realm, d.deviceId);
       const batch = j?.batch ?? `embedded-${o.stationId}`;
       const list = byBatch.get(batch) ?? [];
-      list.push({ ...d, operator: j?.operator, hardwareSerial: j?.hardwareSerial });
+      list.push({ ...d, operator: j?.operator, hardwareSerial: j?.hardwareSerial ?? serials.get(d.deviceId) });
       byBatch.set(batch, list);
     }
     const jobs: { batch: string; chunk: (SourceDevice & { operator?: string; hardwareSerial?: string })[] }[] = [];
@@ -244,7 +223,8 @@ export class SyncClient {
         else if (r.result === 'already_present') counts.alreadyPresent++;
         else {
           counts.conflicts++;
-          conflicts.push({ deviceId: r.device_id, batch, reason: r.reason ?? 'conflict' });
+          const hardwareSerial = chunk.find((d) => d.deviceId === r.device_id)?.hardwareSerial;
+          conflicts.push({ deviceId: r.device_id, hardwareSerial, batch, reason: r.reason ?? 'conflict' });
         }
       }
       done += chunk.length;
@@ -267,7 +247,10 @@ export class SyncClient {
     const head = headAnswer.body?.data as { accepted_up_to: number; last_hash: string };
     let cursor = head.accepted_up_to;
     if (cursor > trail.lastSeq || (cursor > 0 && trail.hashAt(cursor) !== head.last_hash)) {
-      throw new SyncError('SYNC_CHAIN_MISMATCH', `station ${o.stationId}, up to event ${cursor}`);
+      throw new SyncError(
+        'SYNC_CHAIN_MISMATCH',
+        `station ${o.stationId}, up to event ${cursor}; realm ${o.realm} at ${this.#base}`,
+      );
     }
     const start = cursor;
     const total = trail.lastSeq - start;

@@ -119,9 +119,13 @@ export class SyncState {
          ON CONFLICT (remote, realm, device_id) DO UPDATE SET secret_hash = excluded.secret_hash, result = excluded.result,
            reason = excluded.reason, at = excluded.at`,
       ),
+      resolve: db.prepare(
+        "UPDATE device_acks SET result = ?, reason = ?, at = ? WHERE remote = ? AND realm = ? AND device_id = ? AND result = 'conflict'",
+      ),
       conflicts: db.prepare<[], { remote: string; realm: string; device_id: string; reason: string; at: string }>(
         "SELECT remote, realm, device_id, reason, at FROM device_acks WHERE result = 'conflict' ORDER BY at, device_id",
       ),
+      offlineCount: db.prepare<[string], number>('SELECT count(*) FROM offline_registrations WHERE batch = ?').pluck(),
       auditAck: db.prepare<[string, string, string], { acked_seq: number; acked_hash: string }>(
         'SELECT acked_seq, acked_hash FROM audit_acks WHERE remote = ? AND realm = ? AND station = ?',
       ),
@@ -142,6 +146,11 @@ export class SyncState {
   /** Journal a registration made in the embedded core while the remote was unreachable. */
   recordOffline(r: OfflineRegistration): void {
     this.#s.journal.run({ ...r, operator: r.operator ?? null, hardwareSerial: r.hardwareSerial ?? null });
+  }
+
+  /** How many registrations were made offline under a batch. */
+  offlineCount(batch: string): number {
+    return this.#s.offlineCount.get(batch) ?? 0;
   }
 
   offlineRegistration(realm: string, deviceId: string): Omit<OfflineRegistration, 'realm' | 'deviceId'> | undefined {
@@ -166,6 +175,14 @@ export class SyncState {
     this.#db.transaction(() => {
       for (const a of acks) this.#s.putAck.run(remote, realm, a.deviceId, a.secretHash, a.result, a.reason ?? null, at);
     })();
+  }
+
+  /** QA resolved a conflict on the remote: it is no longer listed, nor sent again for this hash. */
+  recordResolution(remote: string, realm: string, deviceId: string, keep: 'core' | 'station', at: string): boolean {
+    return (
+      this.#s.resolve.run(`resolved-${keep}`, `resolved: kept the ${keep}'s registration`, at, remote, realm, deviceId).changes >
+      0
+    );
   }
 
   conflicts(): SyncConflict[] {

@@ -20,6 +20,8 @@ export interface SyncStatus {
   remote?: string;
   /** Registrations of the embedded core the remote has not accepted yet (conflicts included). */
   pendingDevices: number;
+  /** The same, per batch (the offline batch each was journalled under), oldest registration first. */
+  pendingByBatch?: { batch: string; devices: number; since: string }[];
   /** Audit events past the remote's last acknowledgement. */
   pendingEvents: number;
   lastSync?: { at: string; remote: string; imported: number; alreadyPresent: number; conflicts: number; eventsSent: number };
@@ -41,12 +43,12 @@ function readOnly<T>(file: string, read: (db: Database.Database) => T, empty: T)
 
 export function readSyncStatus(opts: { dataDir: string; remoteUrl?: string; realm: string; stationId: string }): SyncStatus {
   const remote = opts.remoteUrl?.replace(/\/+$/, '').replace(/\/v1$/, '');
-  const hashes = readOnly(
+  const registered = readOnly(
     join(opts.dataDir, 'pairing.sqlite'),
     (db) =>
       db
-        .prepare<[string], { device_id: string; secret_hash: string }>(
-          'SELECT device_id, secret_hash FROM devices WHERE realm = ? AND secret_hash IS NOT NULL',
+        .prepare<[string], { device_id: string; secret_hash: string; last_registration_at: string }>(
+          'SELECT device_id, secret_hash, last_registration_at FROM devices WHERE realm = ? AND secret_hash IS NOT NULL',
         )
         .all(opts.realm),
     [],
@@ -56,22 +58,41 @@ export function readSyncStatus(opts: { dataDir: string; remoteUrl?: string; real
     (db) => (db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0,
     0,
   );
-  if (!existsSync(syncStateFile(opts.dataDir))) {
-    return { remote, pendingDevices: hashes.length, pendingEvents: lastSeq, conflicts: [], advice: CONFLICT_ADVICE };
-  }
-  const state = SyncState.open(syncStateFile(opts.dataDir));
+  const noState = !existsSync(syncStateFile(opts.dataDir));
+  const state = noState ? undefined : SyncState.open(syncStateFile(opts.dataDir));
   try {
-    const acks = remote ? state.acks(remote, opts.realm) : new Map();
-    const pendingDevices = hashes.filter((h) => {
+    const acks = state && remote ? state.acks(remote, opts.realm) : new Map();
+    const pending = registered.filter((h) => {
       const a = acks.get(h.device_id);
       return a?.secretHash !== h.secret_hash || a.result === 'conflict';
-    }).length;
+    });
+    // Per batch, as the sync will send them (the journal's batch, else the embedded core's own).
+    const byBatch = new Map<string, { batch: string; devices: number; since: string }>();
+    for (const d of pending) {
+      const batch = state?.offlineRegistration(opts.realm, d.device_id)?.batch ?? `embedded-${opts.stationId}`;
+      const b = byBatch.get(batch) ?? { batch, devices: 0, since: d.last_registration_at };
+      b.devices++;
+      if (d.last_registration_at < b.since) b.since = d.last_registration_at;
+      byBatch.set(batch, b);
+    }
+    const pendingByBatch = [...byBatch.values()].sort((x, y) => x.since.localeCompare(y.since));
+    if (!state) {
+      return {
+        remote,
+        pendingDevices: pending.length,
+        pendingByBatch,
+        pendingEvents: lastSeq,
+        conflicts: [],
+        advice: CONFLICT_ADVICE,
+      };
+    }
     const acked = remote ? (state.auditAck(remote, opts.realm, opts.stationId)?.seq ?? 0) : 0;
     const run = state.lastRun();
     const s = run?.summary as SyncSummary | undefined;
     return {
       remote,
-      pendingDevices,
+      pendingDevices: pending.length,
+      pendingByBatch,
       pendingEvents: Math.max(0, lastSeq - acked),
       lastSync:
         run && s
@@ -90,6 +111,6 @@ export function readSyncStatus(opts: { dataDir: string; remoteUrl?: string; real
       advice: CONFLICT_ADVICE,
     };
   } finally {
-    state.close();
+    state?.close();
   }
 }

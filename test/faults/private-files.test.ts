@@ -83,6 +83,18 @@ test('a station run, its recovery, its settings and a pairing core leave only 07
 
   // A station with every store: an offline-fallback policy (sync.db) towards a core that is down.
   const down = `http://127.0.0.1:${await freePort()}`;
+  // The station learnt earlier that this core imports offline registrations (else it refuses the fallback).
+  writeFileSync(
+    join(station, 'station.json'),
+    JSON.stringify({
+      pairing: {
+        mode: 'remote-with-offline-fallback',
+        url: down,
+        capabilities: { url: down, realm: 'imprint', offlineImports: true, probedAt: new Date().toISOString() },
+      },
+    }),
+    { mode: 0o600 },
+  );
   const run = await startUntil(
     [
       'station',

@@ -30,7 +30,12 @@ test('fallback: offline while the remote is down (journalled under the open batc
     ...defaultStationConfig(),
     stationId: 'line-p',
     realm: 'plant',
-    pairing: { mode: 'remote-with-offline-fallback', url },
+    // Learnt when the core last answered: it imports offline registrations (src/sync/remote-capabilities.ts).
+    pairing: {
+      mode: 'remote-with-offline-fallback',
+      url,
+      capabilities: { url, realm: 'plant', offlineImports: true, probedAt: new Date().toISOString() },
+    },
   };
   const client = (await openStationPairing({ dataDir: stationDir, config, agentToken: token })) as FallbackPairingClient;
   assert.ok(isOfflineAware(client));

@@ -46,7 +46,12 @@ function stationConfig(stationId: string, url: string): StationConfig {
     ...defaultStationConfig(),
     stationId,
     realm: REALM,
-    pairing: { mode: 'remote-with-offline-fallback', url },
+    // What the station learnt when it last reached this core: it imports offline registrations.
+    pairing: {
+      mode: 'remote-with-offline-fallback',
+      url,
+      capabilities: { url, realm: REALM, offlineImports: true, probedAt: new Date().toISOString() },
+    },
   };
 }
 
@@ -229,7 +234,18 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
       { env },
     );
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(JSON.parse(run.stdout).passed, 4);
+    const ran = JSON.parse(run.stdout);
+    assert.equal(ran.passed, 4);
+    // Offline is visible: how many went offline, how many wait, and the batch says so.
+    assert.deepEqual([ran.offline, ran.waitingToSync, ran.batch.offline], [4, 4, true]);
+    const waiting = await runCli(['sync', 'status', '--data', stationDir, '--json'], { env });
+    assert.equal(waiting.code, 0, waiting.stderr);
+    const pending = JSON.parse(waiting.stdout);
+    assert.equal(pending.pendingDevices, 4);
+    assert.deepEqual(
+      pending.pendingByBatch.map((b: { batch: string; devices: number }) => [b.batch, b.devices]),
+      [[ran.batch.id, 4]],
+    );
 
     // Meanwhile one of these devices was registered on the remote by someone else.
     const stationDb = new Database(join(stationDir, 'pairing.sqlite'), { readonly: true });
@@ -247,10 +263,14 @@ describe('offline batches and sync (station + remote process)', { timeout: 240_0
     assert.match(res.stdout, new RegExp(`${taken}.*registered elsewhere with another secret`));
     assert.match(res.stdout, /what to do:/);
     const conflicts = await runCli(['sync', 'conflicts', '--data', stationDir, '--json'], { env });
+    const listed = JSON.parse(conflicts.stdout) as { deviceId: string; hardwareSerial?: string; resolve: string }[];
     assert.deepEqual(
-      JSON.parse(conflicts.stdout).map((c: { deviceId: string }) => c.deviceId),
+      listed.map((c) => c.deviceId),
       [taken],
     );
+    // The conflict names the hardware serial and the one command that resolves it.
+    assert.ok(listed[0].hardwareSerial, 'the hardware serial is named');
+    assert.equal(listed[0].resolve, `imprint sync resolve ${taken} --keep core|station`);
 
     const query = await runCli(
       ['audit', 'query', '--data', stationDir, '--remote', remote.url, '--station', 'line-b', '--step', 'record', '--json'],

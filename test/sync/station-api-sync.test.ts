@@ -68,7 +68,7 @@ test('station API: sync status, Sync now, conflicts listed with what to do', asy
       after.conflicts.map((c) => [c.deviceId, c.reason]),
       [[ids[2], 'registered elsewhere with another secret']],
     );
-    assert.match(after.advice, /unregister it on the remote core/);
+    assert.match(after.advice, /imprint sync resolve DEVICE --keep station/);
 
     // The QA view (F2) shows the same, and its Sync now button runs a sync.
     if (!chromiumAvailable()) return;
