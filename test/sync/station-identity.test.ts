@@ -63,6 +63,11 @@ test('two stations on hosts with the same name sync to one core without collidin
       const d = dir(prefix);
       const stationId = stationIdOf(d); // same host name, each its own id
       const data = await makeStationData({ realm: 'plant', stationId, devices: [deriveDeviceId(`TWIN-${i}`)], dir: d });
+      // Plant IT enrols each station with the real command against the real core (its key is bound to its id).
+      const enrol = await runCli(['station', 'enroll', '--data', d, '--pairing', server.url, '--realm', 'plant'], {
+        env: { IMPRINT_AGENT_TOKEN: token },
+      });
+      assert.equal(enrol.code, 0, enrol.stdout + enrol.stderr);
       summaries.push(
         await new SyncClient({ dataDir: data.dir, remoteUrl: server.url, agentToken: token, realm: 'plant', stationId }).run(),
       );
