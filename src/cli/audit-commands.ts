@@ -14,9 +14,10 @@ import { keyIdOfPublicKeyFile } from '../audit/station-signing-key.ts';
 import { CommonError } from '../common/common-errors.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { auditQueryFromOptions } from './audit-query-options.ts';
+import { usage } from './cli-errors.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
 import { EXIT } from './exit-codes.ts';
-import { queryRemoteAudit, type RemoteAuditQuery } from './sync-commands.ts';
+import { queryRemoteAudit, type RemoteAuditQuery, verifyRemoteStation } from './sync-commands.ts';
 
 /** The station id: --station, else the station config's, else the default derived from the host name. */
 function stationId(dir: string, explicit?: string): string {
@@ -69,6 +70,10 @@ interface VerifyOptions {
   publicKey?: string[];
   anchor?: string[];
   json?: boolean;
+  remote?: string;
+  station?: string;
+  realm?: string;
+  agentToken?: string;
 }
 
 /** `--key-id` and `--public-key`: the station keys whose signatures verify accepts (default: any embedded key). */
@@ -184,10 +189,20 @@ export function registerAuditCommands(program: Command): void {
     .option('--public-key <file...>', 'only accept signatures by this station public key (PEM, or base64 SPKI)')
     .option('--anchor <anchor...>', 'the trail must still reach this anchor: <seq>:<hash>, a checkpoint, or a file holding one')
     .option('--json', 'print the result as JSON')
+    .option('--remote <url>', "verify the copy of a station's trail held by this pairing core (imprint sync), end to end")
+    .option('--station <id>', 'with --remote: the station (default: this one)')
+    .option('--realm <realm>', 'with --remote: realm (default: the station config realm)')
+    .option('--agent-token <jwt>', 'with --remote: agent token (default: $IMPRINT_AGENT_TOKEN, else the station secret store)')
     .action(async (opts: VerifyOptions) => {
       const json = opts.json ?? false;
       const trusted = trustedKeyIds(opts);
       const anchors = anchorsFromOptions(opts, trusted);
+      if (opts.remote) {
+        if (opts.file) throw usage('--remote and --file: verify one copy at a time');
+        const r = await verifyRemoteStation(opts, anchors);
+        printStatus(r.status, `central copy of ${r.station} (enrolled key ${r.keyId})`, json);
+        return;
+      }
       if (opts.file) {
         if (!existsSync(opts.file)) throw new CommonError('FILE_UNREADABLE', `${opts.file}: no such file`);
         printStatus(await verifyExportFile(opts.file, { trustedKeyIds: trusted, anchors }), `export ${opts.file}`, json);

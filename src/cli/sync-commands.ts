@@ -3,12 +3,15 @@
 import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { type Anchor, anchorFromCheckpoint } from '../audit/audit-anchor.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
+import { checkpointFileFor, readCheckpointFile } from '../audit/chain-checkpoint.ts';
 import { FileSecretStore } from '../station/secret-store.ts';
 import { loadStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { StationError } from '../station/station-errors.ts';
 import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
 import { remoteBaseOf } from '../sync/remote-request.ts';
+import { type RemoteVerifyResult, verifyRemoteTrail } from '../sync/remote-verify.ts';
 import { type RemoteConflict, remoteConflicts, resolveConflict, SCOPES } from '../sync/station-enrolment.ts';
 import { stationSerials } from '../sync/station-registry.ts';
 import { CONFLICT_ADVICE, recordedConflicts, SyncClient, type SyncProgress, type SyncSummary } from '../sync/sync-client.ts';
@@ -232,6 +235,27 @@ async function remoteSides(opts: RemoteOpts): Promise<Map<string, RemoteConflict
 }
 
 export interface RemoteAuditQuery extends RemoteOpts, AuditQueryOptions {}
+
+/**
+ * `imprint audit verify --remote URL [--station S]`: the core's copy of a station's trail, checked here
+ * end to end under the key the core enrolled. Verifying this station's own copy also requires it to
+ * reach this station's chain-head checkpoint (when the core already holds that far).
+ */
+export async function verifyRemoteStation(
+  opts: RemoteOpts & { station?: string },
+  anchors: Anchor[],
+): Promise<RemoteVerifyResult> {
+  const t = await remoteTarget(opts);
+  const station = opts.station ?? t.stationId;
+  const all = [...anchors];
+  if (station === t.stationId) {
+    const head = readCheckpointFile(checkpointFileFor(join(t.data, 'audit.db')));
+    if ('checkpoint' in head) all.push(anchorFromCheckpoint(head.checkpoint, "this station's chain-head checkpoint"));
+  }
+  return verifyRemoteTrail({ remoteUrl: t.remoteUrl, agentToken: t.agentToken, realm: t.realm, timeoutMs: 30_000 }, station, {
+    anchors: all,
+  });
+}
 
 /** `imprint audit query --remote URL …`: the central audit of every station, from the remote core. */
 export async function queryRemoteAudit(opts: RemoteAuditQuery): Promise<AuditEvent[]> {
