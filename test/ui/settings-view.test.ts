@@ -138,6 +138,11 @@ describe('settings that say what really runs', { skip }, () => {
       });
     });
     await page.getByTestId('setting-realm').fill('imprint');
+    // Every pairing mode the station runs is offered, the safe one for cores without imports included.
+    const modes = await page
+      .locator('select[name=mode] option')
+      .evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value));
+    assert.deepEqual(modes, ['embedded', 'remote', 'remote-with-offline-fallback', 'deferred']);
     await page.locator('select[name=mode]').selectOption('remote');
     await page.locator('input[name=url]').fill(`http://127.0.0.1:${dead}`);
     await page.locator('input[name=agentToken]').fill('eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl');

@@ -85,6 +85,7 @@ export function SettingsForm({
             <option value="embedded">Embedded (in this station)</option>
             <option value="remote">Remote pairing core</option>
             <option value="remote-with-offline-fallback">Remote, offline batches when unreachable</option>
+            <option value="deferred">Remote, devices parked (no secret written) while unreachable</option>
           </select>
         </label>
         {mode !== 'embedded' && (
