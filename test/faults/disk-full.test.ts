@@ -90,7 +90,7 @@ async function fullDiskAt(site: keyof typeof SITES): Promise<void> {
   let full = false;
   // The disk fills after the first devices are through.
   station.on('counters', (e) => {
-    if (e.type === 'counters' && e.counters.done === 2) full = true;
+    if (e.type === 'counters' && e.counters.done >= 2) full = true;
   });
   // A registration started while the line is paused for a full disk is exactly the fault we guard against.
   let registeredWhileFull = 0;
