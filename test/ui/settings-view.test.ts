@@ -121,12 +121,12 @@ describe('settings that say what really runs', { skip }, () => {
   test('a value the station refuses is a sentence', async () => {
     await page.getByTestId('setting-realm').fill('Bad Realm');
     await page.getByTestId('save-settings').click();
+    // The previous save's message may still show: wait for this answer's sentence.
+    const sentence =
+      'A realm name starts with a lower-case letter, then up to 47 lower-case letters or digits (for example factory1).';
     const message = page.getByTestId('settings-message');
-    await message.waitFor();
-    assert.equal(
-      await message.textContent(),
-      'A realm name starts with a lower-case letter, then up to 47 lower-case letters or digits (for example factory1).',
-    );
+    await message.getByText(sentence).waitFor({ timeout: 15_000 });
+    assert.equal(await message.textContent(), sentence);
   });
 
   test('a pairing core that is down pauses the line as PAIRING DOWN, with no device failed', async () => {
