@@ -6,6 +6,7 @@
 //        [--tls] (also over HTTPS served by the core)  [--only health,sign]  [--profile DIR] (--cpu-prof)
 // Targets (2-core machine, plain HTTP, server CPU above the floor): /sign ≤ 400 µs, credentials ≤ 300 µs,
 // register ≤ 150 µs, info ≤ 100 µs; the floor itself < 300 µs. Ratios: target / measured (≥ 1 meets).
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -13,6 +14,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { selfSignedTls } from '../test/helpers/self-signed-tls.ts';
 import {
   CN,
   ecCsr,
@@ -25,7 +27,6 @@ import {
   measured,
   runFresh,
   type ServeProcess,
-  selfSignedTls,
   startServe,
 } from './fresh-connection-load.ts';
 

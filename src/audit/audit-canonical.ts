@@ -4,27 +4,14 @@
 
 import { AuditError } from './audit-errors.ts';
 import type { AuditEvent, AuditEventInput } from './audit-types.ts';
+import { BODY_MEMBERS } from './canonical-check.mjs';
 import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.mjs';
 
-/** Field order of the canonical body after "v". Also the column order of the CSV export (hash after prevHash). */
-export const EVENT_FIELDS = [
-  'seq',
-  'prevHash',
-  'ts',
-  'station',
-  'operator',
-  'fixture',
-  'batchId',
-  'deviceId',
-  'hardwareSerial',
-  'step',
-  'outcome',
-  'errorCode',
-  'message',
-  'durationMs',
-  'secretFingerprint',
-  'data',
-] as const satisfies readonly (keyof AuditEvent)[];
+/**
+ * Field order of the canonical body after "v". Also the column order of the CSV export (hash after
+ * prevHash). The one list is canonical-check.mjs's (plain JavaScript, for the verify workers).
+ */
+export const EVENT_FIELDS = BODY_MEMBERS.slice(1) as readonly (keyof AuditEvent)[];
 
 /**
  * JSON with object keys sorted by UTF-16 code units (recursively), no whitespace, undefined

@@ -7,32 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { servePairing } from '../../src/pairing/http/server.ts';
 import { makeTempDir, openTestCore, type TestCore } from '../helpers/pairing-core.ts';
-
-function selfSigned(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'tls-cert.pem');
-  const key = join(dir, 'tls-key.pem');
-  const r = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  assert.equal(r.status, 0, String(r.stderr));
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
-}
+import { selfSignedTls } from '../helpers/self-signed-tls.ts';
 
 function get(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -55,7 +30,8 @@ describe('pairing server over TLS', () => {
   before(async () => {
     t = await openTestCore();
     dir = makeTempDir('imprint-tls-');
-    tls = selfSigned(dir);
+    const files = selfSignedTls(dir);
+    tls = { cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8') };
   });
   after(async () => {
     await t.cleanup();

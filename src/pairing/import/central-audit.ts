@@ -3,12 +3,12 @@
 // from the canonical body), and queries across stations. Re-sending accepted events is harmless.
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
 import { ChainChecker } from '../../audit/audit-chain.ts';
-import type { AuditEvent, AuditOutcome } from '../../audit/audit-types.ts';
+import type { AuditEvent } from '../../audit/audit-types.ts';
 import type { BatchCloseData } from '../../audit/batch-summary.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
-import { type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';
+import { type CentralEventFilter, type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';
 import type { ImportErrorCode } from './import-errors.ts';
 import type { EnrolledStation } from './import-store.ts';
 import { checkStationName } from './station-name.ts';
@@ -82,21 +82,9 @@ export class AuditChainError extends PairingError {
   }
 }
 
-export interface CentralAuditQuery {
-  station?: string;
-  deviceId?: string;
-  hardwareSerial?: string;
-  batchId?: string;
-  operator?: string;
-  step?: string;
-  outcome?: AuditOutcome;
-  from?: string;
-  to?: string;
-  /** A seq window (with `station`: how a verifier pages through one station's chain). */
-  fromSeq?: number;
-  toSeq?: number;
-  limit?: number;
-}
+/** What a caller asks the central audit: the store's filter, with a default limit. With `station`,
+ * `fromSeq`/`toSeq` are how a verifier pages through one station's chain. */
+export type CentralAuditQuery = Omit<CentralEventFilter, 'limit'> & { limit?: number };
 
 export const MAX_CENTRAL_QUERY_LIMIT = 10_000;
 
