@@ -4,12 +4,12 @@
 
 import { AuditError } from './audit-errors.ts';
 import type { AuditEvent, AuditEventInput } from './audit-types.ts';
-import { BODY_MEMBERS } from './canonical-check.mjs';
-import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.mjs';
+import { BODY_MEMBERS } from './canonical-check.ts';
+import { EVENT_FORMAT_VERSION, entryBody, entryHash, hashBody } from './chain-link.ts';
 
 /**
  * Field order of the canonical body after "v". Also the column order of the CSV export (hash after
- * prevHash). The one list is canonical-check.mjs's (plain JavaScript, for the verify workers).
+ * prevHash). The one list is canonical-check.ts's.
  */
 export const EVENT_FIELDS = BODY_MEMBERS.slice(1) as readonly (keyof AuditEvent)[];
 

@@ -5,7 +5,7 @@ import { bodyOfEvent } from './audit-canonical.ts';
 import { RECORD_STEP } from './audit-event-schema.ts';
 import type { AuditEvent, BatchSummary, ChainStatus } from './audit-types.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
-import { GENESIS_HASH, hashBody } from './chain-link.mjs';
+import { GENESIS_HASH, hashBody } from './chain-link.ts';
 
 interface Broken {
   seq: number;

@@ -4,8 +4,9 @@
 
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { startWorker } from '../common/typescript-worker.ts';
 import { type Anchor, anchorFromCheckpoint, checkAnchors, endsAt } from './audit-anchor.ts';
 import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
 import { AuditError } from './audit-errors.ts';
@@ -14,11 +15,12 @@ import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
 import type { CheckpointRead } from './chain-checkpoint.ts';
-import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.mjs';
+import type { VerifyWorkerInput } from './verify-worker.ts';
+import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.ts';
 
 /** Below this many events one thread is faster than starting workers. */
 export const PARALLEL_THRESHOLD = 150_000;
-const WORKER_URL = new URL('./verify-worker.mjs', import.meta.url);
+const WORKER_URL = new URL('./verify-worker.ts', import.meta.url);
 
 export interface DbVerifyOptions {
   onProgress?: (n: number) => void;
@@ -79,7 +81,7 @@ export async function verifyDatabaseAsync(t: DbVerifyTarget, opts: DbVerifyOptio
     if (opts.onProgress) timer = setInterval(() => opts.onProgress?.(progress.reduce((a, b) => a + b, 0)), 200);
     const results = await Promise.all(
       segments.map(async (seg, index) => {
-        const port = startWorker(t.file, seg, progress, done, index);
+        const port = startSegment(t.file, seg, progress, done, index);
         const [msg] = (await once(port, 'message')) as [SegmentResult & { error?: string }];
         port.close();
         if (msg.error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${msg.error}`);
@@ -189,7 +191,7 @@ function split(maxSeq: number, threads: number): { from: number; to: number }[] 
   );
 }
 
-function startWorker(
+function startSegment(
   file: string,
   seg: { from: number; to: number },
   progress: Int32Array,
@@ -197,12 +199,8 @@ function startWorker(
   index: number,
 ): MessagePort {
   const { port1, port2 } = new MessageChannel();
-  // execArgv: [] — the worker is plain JavaScript and needs no TypeScript loader.
-  const w = new Worker(WORKER_URL, {
-    execArgv: [],
-    workerData: { file, fromSeq: seg.from, toSeq: seg.to, port: port2, progress, done, index },
-    transferList: [port2],
-  });
+  const input: VerifyWorkerInput = { file, fromSeq: seg.from, toSeq: seg.to, port: port2, progress, done, index };
+  const w = startWorker(WORKER_URL, input, { execArgv: [], transferList: [port2] });
   w.unref();
   return port1;
 }
@@ -211,7 +209,7 @@ function walkAll(db: Database, file: string, maxSeq: number, threads: number, on
   const segments = split(maxSeq, threads);
   const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
   const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const ports = segments.slice(1).map((seg, j) => startWorker(file, seg, progress, done, j + 1));
+  const ports = segments.slice(1).map((seg, j) => startSegment(file, seg, progress, done, j + 1));
   const report = () => onProgress?.(progress.reduce((a, b) => a + b, 0));
   // The main thread walks the first segment itself, on its own connection.
   const results: SegmentRun[] = [{ ...segments[0], r: walkSegment(db, segments[0].from, segments[0].to, progress, 0) }];

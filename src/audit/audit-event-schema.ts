@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile';
 import { canonicalJson } from './audit-canonical.ts';
 import { AuditError } from './audit-errors.ts';
 import type { AuditEventInput } from './audit-types.ts';
-import { jsonValueProblem, wellFormed } from './canonical-check.mjs';
+import { jsonValueProblem, wellFormed } from './canonical-check.ts';
 
 const Name = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Opt = (max: number) => Type.Optional(Type.String({ maxLength: max }));
@@ -87,7 +87,7 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     }
     if (Buffer.byteLength(text) > MAX_DATA_BYTES)
       throw new AuditError('AUDIT_INVALID_EVENT', `data is larger than ${MAX_DATA_BYTES} bytes`);
-    // What verify accepts (canonical-check.mjs), so that nothing appended can fail it later.
+    // What verify accepts (canonical-check.ts), so that nothing appended can fail it later.
     const problem = jsonValueProblem(text, { object: true });
     if (problem) throw new AuditError('AUDIT_INVALID_EVENT', `data ${problem}`);
     out.data = JSON.parse(text);

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { canonicalJson, EVENT_FIELDS, entryText, eventFromEntry } from './audit-canonical.ts';
-import { entryBody, entryHash } from './chain-link.mjs';
+import { entryBody, entryHash } from './chain-link.ts';
 import { type ExportHeader, makeHeader, makeTrailer } from './export-envelope.ts';
 import type { SigningKey } from './station-signing-key.ts';
 

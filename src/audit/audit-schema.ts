@@ -1,9 +1,10 @@
 // The audit database schema as numbered migrations, applied in order (PRAGMA user_version).
 import type { Database } from 'better-sqlite3';
-import { DbError } from '../db/db-errors.ts';
+import { inlineMigrations, type Migration } from '../db/migrations.ts';
+import { checkSqliteSchema, migrateSqlite } from '../db/sqlite.ts';
 import { AuditError } from './audit-errors.ts';
 
-// `entry` = `["<hash>",<canonical body>]` (chain-link.mjs packEntry): verify reads one column per
+// `entry` = `["<hash>",<canonical body>]` (chain-link.ts packEntry): verify reads one column per
 // row. The query columns are generated from it, so they can never disagree with what the hash
 // covers, and they carry the indexes. ENTRY_HASH is the event's hash in SQL.
 const gen = (col: string, field: string, type = 'TEXT') =>
@@ -87,25 +88,19 @@ export const MIGRATIONS: readonly string[] = [
 /** The first schema whose trails keep a chain-head checkpoint (verify then requires it). */
 export const CHECKPOINT_SCHEMA = 3;
 
-/** Applies pending migrations; refuses a database written by a newer Imprint. Returns the version found. */
+/** The migrations as src/db applies them (numbered, version re-read inside each IMMEDIATE transaction). */
+export const AUDIT_MIGRATIONS: readonly Migration[] = inlineMigrations('audit trail', MIGRATIONS);
+
+/** Brings a writer's trail to the latest schema; refuses one written by a newer Imprint. Returns the version found. */
 export function migrate(db: Database): number {
-  const current = checkSchemaVersion(db, { allowEmpty: true });
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
-  return current;
+  const found = checkSqliteSchema(db, AUDIT_MIGRATIONS, 'audit trail');
+  migrateSqlite(db, AUDIT_MIGRATIONS, 'audit trail');
+  return found;
 }
 
-/** The schema version, after checking this Imprint can read it (read-only opens do not migrate). */
-export function checkSchemaVersion(db: Database, opts: { allowEmpty: boolean }): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current === 0 && !opts.allowEmpty)
-    throw new AuditError('AUDIT_OPEN_FAILED', 'this database is not an Imprint audit trail (no schema)');
-  if (current > MIGRATIONS.length) {
-    throw new DbError('DB_SCHEMA_TOO_NEW', `audit trail: schema v${current}, this Imprint knows up to v${MIGRATIONS.length}.`);
-  }
+/** The schema version of a trail opened to read, after checking this Imprint can read it (no migration). */
+export function checkSchemaVersion(db: Database): number {
+  const current = checkSqliteSchema(db, AUDIT_MIGRATIONS, 'audit trail');
+  if (current === 0) throw new AuditError('AUDIT_OPEN_FAILED', 'this database is not an Imprint audit trail (no schema)');
   return current;
 }

@@ -5,6 +5,8 @@ import type Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { GroupCommit } from '../db/group-commit.ts';
+import { latestVersion } from '../db/migrations.ts';
+import { type SqliteDurability, sqliteDurability } from '../db/sqlite.ts';
 import { eventFromEntry, sealEvent } from './audit-canonical.ts';
 import { openForReading, openForWriting, readingDamaged } from './audit-db-open.ts';
 import { type DbVerifyOptions, type DbVerifyTarget, verifyDatabase, verifyDatabaseAsync } from './audit-db-verify.ts';
@@ -13,12 +15,12 @@ import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schem
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { type AuditPage, AuditPageReader, type AuditSearch } from './audit-page-query.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
-import { CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
+import { AUDIT_MIGRATIONS, CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
 import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
-import { GENESIS_HASH, isDamage, packEntry } from './chain-link.mjs';
+import { GENESIS_HASH, isDamage, packEntry } from './chain-link.ts';
 import { exportDevices, exportSelection } from './selection-export.ts';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
@@ -107,22 +109,10 @@ export class AuditTrail {
     this.cleanupCopy = opened.cleanup;
     let upgradedFrom = 0;
     try {
-      if (!this.readonly) {
-        // A new file gets 16 KiB pages (before anything is written; an existing file keeps its own):
-        // shallower index B-trees, so each append's nine index inserts cost less.
-        this.db.pragma('page_size = 16384');
-        // Durable: every commit is fsynced to the WAL before append() resolves.
-        this.db.pragma('journal_mode = WAL');
-        this.db.pragma('synchronous = FULL');
-        // Fewer, larger checkpoints and a bigger page cache keep the nine index B-trees fast to update.
-        this.db.pragma('wal_autocheckpoint = 10000');
-        this.db.pragma('cache_size = -65536');
-      }
-      this.db.pragma('busy_timeout = 5000');
-      if (this.readonly) this.schemaVersion = checkSchemaVersion(this.db, { allowEmpty: false });
+      if (this.readonly) this.schemaVersion = checkSchemaVersion(this.db);
       else {
         upgradedFrom = migrate(this.db);
-        this.schemaVersion = checkSchemaVersion(this.db, { allowEmpty: true });
+        this.schemaVersion = latestVersion(AUDIT_MIGRATIONS);
       }
     } catch (e) {
       this.db.close();
@@ -202,12 +192,8 @@ export class AuditTrail {
   }
 
   /** The durability settings in force on this connection (journal mode, synchronous level). */
-  storageSettings(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA' } {
-    const levels = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
-    return {
-      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
-      synchronous: levels[Number(this.db.pragma('synchronous', { simple: true }))],
-    };
+  storageSettings(): { journalMode: string; synchronous: SqliteDurability } {
+    return { journalMode: String(this.db.pragma('journal_mode', { simple: true })), synchronous: sqliteDurability(this.db) };
   }
 
   /** The query plan of a query (for tests and diagnostics). */

@@ -7,7 +7,7 @@ import type { Anchor } from './audit-anchor.ts';
 import { ChainChecker } from './audit-chain.ts';
 import { CSV_COLUMNS, type ExportFormat } from './audit-export.ts';
 import type { AuditEvent, ChainStatus } from './audit-types.ts';
-import { bodyProblem, jsonValueProblem } from './canonical-check.mjs';
+import { bodyProblem, jsonValueProblem } from './canonical-check.ts';
 import { CsvReader } from './csv-reader.ts';
 import { type ExportHeader, type ExportTrailer, parseHeader, parseTrailer, trailerProblem } from './export-envelope.ts';
 

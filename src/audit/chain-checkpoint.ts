@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../common/logger.ts';
 import { canonicalJson } from './audit-canonical.ts';
-import { jsonValueProblem } from './canonical-check.mjs';
+import { jsonValueProblem } from './canonical-check.ts';
 import { keyIdOf, type SigningKey, verifySignature } from './station-signing-key.ts';
 
 export const CHECKPOINT_FORMAT = 'imprint-audit-checkpoint/1';

@@ -2,7 +2,7 @@
 // signature covers the whole header and the trailer's counts, so neither the start (`fromSeq`)
 // nor the end (`events`, `lastSeq`, `lastHash`) of an export can be changed unnoticed.
 import { canonicalJson } from './audit-canonical.ts';
-import { jsonValueProblem } from './canonical-check.mjs';
+import { jsonValueProblem } from './canonical-check.ts';
 import { keyIdOf, type SigningKey, verifySignature } from './station-signing-key.ts';
 
 export const EXPORT_FORMAT = 'imprint-audit-export/2';

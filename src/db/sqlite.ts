@@ -14,6 +14,19 @@ export interface SqliteOpenOptions {
   /** Page size for a new file (an existing file keeps its own). */
   pageSize?: number;
   foreignKeys?: boolean;
+  /**
+   * FULL (default): every commit is fsynced, an acknowledged write survives power loss. NORMAL: survives
+   * a process crash only, for databases whose every write can be lost safely (the station's registry).
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Deleted rows are overwritten with zeros, not left in free pages (databases that held secrets). */
+  secureDelete?: boolean;
+  /** Page cache in KiB (SQLite's default is 2 MiB). */
+  cacheKiB?: number;
+  /** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
+  walAutocheckpoint?: number;
+  /** Open an existing file only (a worker's second connection). */
+  fileMustExist?: boolean;
 }
 
 export type SqliteDurability = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
@@ -22,12 +35,18 @@ export type SqliteDurability = 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 export function openSqlite(file: string, opts: SqliteOpenOptions = {}): SqliteDatabase {
   // A writer's database is private: 0700 folder, the file (and so SQLite's -wal/-shm) 0600.
   if (!opts.readonly) preparePrivateDatabase(file);
-  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  const db = new Database(file, {
+    readonly: opts.readonly ?? false,
+    fileMustExist: opts.readonly || opts.fileMustExist || false,
+  });
   try {
     if (!opts.readonly) {
       if (opts.pageSize) db.pragma(`page_size = ${opts.pageSize}`);
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      if (opts.secureDelete) db.pragma('secure_delete = ON');
+      if (opts.walAutocheckpoint) db.pragma(`wal_autocheckpoint = ${opts.walAutocheckpoint}`);
+      if (opts.cacheKiB) db.pragma(`cache_size = -${opts.cacheKiB}`);
     }
     if (opts.foreignKeys) db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');

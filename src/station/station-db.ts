@@ -1,15 +1,25 @@
 // The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
 // secrets and the registry of devices this station provisioned. Durable settings throughout:
 // a record must be on disk before the device is sent its secret.
-import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import { preparePrivateDatabase } from '../common/private-fs.ts';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../common/typescript-worker.ts';
+import { inlineMigrations } from '../db/migrations.ts';
+import { migrateSqlite, openSqlite, type SqliteDatabase, type SqliteOpenOptions } from '../db/sqlite.ts';
 import { StationError } from './station-errors.ts';
+import type { VaultWriterInput, VaultWriterReply, VaultWriterRequest } from './vault-writer-worker.ts';
 
-const VAULT_WRITER = new URL('./vault-writer-worker.mjs', import.meta.url);
+const VAULT_WRITER = new URL('./vault-writer-worker.ts', import.meta.url);
+
+/**
+ * NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL (the vault
+ * writer, insertVaultRecordSync) so they also survive power loss. Everything else can be lost to power
+ * loss safely: a lost wipe or registry update brings the record back, and recovery settles it from the
+ * device. Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+ */
+const STATION_DB: SqliteOpenOptions = { synchronous: 'NORMAL', secureDelete: true };
 
 /** Numbered migrations, applied in order (PRAGMA user_version). */
-const MIGRATIONS: string[] = [
+const MIGRATIONS = inlineMigrations('station database', [
   `CREATE TABLE vault_records (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      device_id TEXT NOT NULL,
@@ -47,7 +57,7 @@ const MIGRATIONS: string[] = [
    ALTER TABLE devices ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE devices ADD COLUMN pending_reason TEXT;
    ALTER TABLE devices ADD COLUMN checked_at TEXT;`,
-];
+]);
 
 /** Why recovery could not settle a record yet, and when it last tried. */
 export interface PendingNote {
@@ -186,17 +196,18 @@ class VaultWriter {
   private readonly waiting = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
 
   constructor(file: string) {
-    this.worker = new Worker(VAULT_WRITER, { execArgv: [], workerData: { file, sql: INSERT_VAULT_SQL } });
+    const input: VaultWriterInput = { file, sql: INSERT_VAULT_SQL, sqlite: { ...STATION_DB, synchronous: 'FULL', fileMustExist: true } };
+    this.worker = startWorker(VAULT_WRITER, input, { execArgv: [] });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; rowid?: number; error?: string; code?: string }) => {
+    this.worker.on('message', (m: VaultWriterReply) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
-      if (m.error !== undefined) {
+      if ('error' in m) {
         // The SQLite or errno code travels with the message: it says whether the station's disk is full.
         const cause = Object.assign(new Error(m.error), { code: m.code });
         w?.reject(new StationError('VAULT_WRITE_FAILED', m.error, { cause }));
-      } else w?.resolve(m.rowid!);
+      } else w?.resolve(m.rowid);
     });
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', () => this.failAll(new Error('vault writer stopped')));
@@ -207,7 +218,7 @@ class VaultWriter {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref(); // keep the process alive until the record is durable
-      this.worker.postMessage({ id, row });
+      this.worker.postMessage({ type: 'insert', id, row } satisfies VaultWriterRequest);
     });
   }
 
@@ -217,17 +228,17 @@ class VaultWriter {
   }
 
   close(): void {
-    this.worker.postMessage({ type: 'close' });
+    this.worker.postMessage({ type: 'close' } satisfies VaultWriterRequest);
   }
 }
 
 export class StationDb {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   private writer?: VaultWriter;
   private readonly file: string;
   private readonly stmts;
 
-  private constructor(db: Database.Database, file: string) {
+  private constructor(db: SqliteDatabase, file: string) {
     this.db = db;
     this.file = file;
     this.stmts = {
@@ -260,27 +271,10 @@ export class StationDb {
   }
 
   static open(file: string): StationDb {
-    let db: Database.Database | undefined;
+    let db: SqliteDatabase | undefined;
     try {
-      preparePrivateDatabase(file);
-      db = new Database(file);
-      db.pragma('journal_mode = WAL');
-      // NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL
-      // (insertVaultRecord) so they also survive power loss. Everything else can be lost to power loss safely: a lost wipe
-      // or registry update brings the record back, and recovery settles it from the device.
-      db.pragma('synchronous = NORMAL');
-      // Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
-      db.pragma('secure_delete = ON');
-      db.pragma('busy_timeout = 5000');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > MIGRATIONS.length) throw new Error(`it has schema version ${version}, newer than this station knows`);
-      for (let v = version; v < MIGRATIONS.length; v++) {
-        const d = db;
-        d.transaction(() => {
-          d.exec(MIGRATIONS[v]);
-          d.pragma(`user_version = ${v + 1}`);
-        })();
-      }
+      db = openSqlite(file, STATION_DB);
+      migrateSqlite(db, MIGRATIONS, 'station database');
       return new StationDb(db, file);
     } catch (e) {
       db?.close();

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { bodyOfEvent } from '../../src/audit/audit-canonical.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { verifyExport } from '../../src/audit/audit-verify.ts';
-import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.mjs';
+import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.ts';
 import { attacker, entryOf, openTrail, STATION, seed, setEntry, tempDir } from './audit-fixtures.ts';
 
 const DEVICES = 100; // 400 events + batch open/close = 402

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalBody } from '../../src/audit/audit-canonical.ts';
 import type { AuditEvent } from '../../src/audit/audit-types.ts';
-import { BODY_MEMBERS, bodyProblem, jsonValueProblem, MAX_DATA_DEPTH, wellFormed } from '../../src/audit/canonical-check.mjs';
+import { BODY_MEMBERS, bodyProblem, jsonValueProblem, MAX_DATA_DEPTH, wellFormed } from '../../src/audit/canonical-check.ts';
 
 const Z = '0'.repeat(64);
 const head = `{"v":1,"seq":7,"prevHash":"${Z}"`;

@@ -9,7 +9,7 @@ import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditEvent } from '../../src/audit/audit-types.ts';
 import { signedBatchText } from '../../src/audit/batch-summary.ts';
 import { checkpointText, makeCheckpoint } from '../../src/audit/chain-checkpoint.ts';
-import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.mjs';
+import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.ts';
 import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { attacker, entryOf, STATION, seed, setEntry } from './audit-fixtures.ts';
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { bodyOfEvent } from '../../src/audit/audit-canonical.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditEvent } from '../../src/audit/audit-types.ts';
-import { hashBody } from '../../src/audit/chain-link.mjs';
+import { hashBody } from '../../src/audit/chain-link.ts';
 import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';

@@ -7,7 +7,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
-import { hashBody } from '../../src/audit/chain-link.mjs';
+import { hashBody } from '../../src/audit/chain-link.ts';
 import { deriveDeviceId } from '../../src/common/device-id.ts';
 import { ClaimService } from '../../src/pairing/claims/claim-service.ts';
 import { CoreAudit, openCoreAuditSink } from '../../src/pairing/core-audit.ts';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.mjs';
+import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.ts';
 import { attacker, entryOf, imprintCli, setEntry } from '../audit/audit-fixtures.ts';
 import { buildPristine, copyOf, type Pristine } from '../audit/tamper-cases.ts';
 

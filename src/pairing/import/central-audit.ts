@@ -5,7 +5,7 @@ import { bodyOfEvent } from '../../audit/audit-canonical.ts';
 import { ChainChecker } from '../../audit/audit-chain.ts';
 import type { AuditEvent } from '../../audit/audit-types.ts';
 import type { BatchCloseData } from '../../audit/batch-summary.ts';
-import { GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
+import { GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { type CentralEventFilter, type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';

@@ -5,7 +5,7 @@
 import { sealEvent } from '../../audit/audit-canonical.ts';
 import { normalizeInput } from '../../audit/audit-event-schema.ts';
 import type { AuditEventInput } from '../../audit/audit-types.ts';
-import { GENESIS_HASH } from '../../audit/chain-link.mjs';
+import { GENESIS_HASH } from '../../audit/chain-link.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 

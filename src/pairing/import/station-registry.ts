@@ -3,7 +3,7 @@
 // an enrolled id is refused. Each station's status says how far its central chain is verified: on
 // arrival (the list), or end to end now, by the station's own verifier (one station).
 import { ChainChecker } from '../../audit/audit-chain.ts';
-import { GENESIS_HASH } from '../../audit/chain-link.mjs';
+import { GENESIS_HASH } from '../../audit/chain-link.ts';
 import { keyIdOf } from '../../audit/station-signing-key.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';

@@ -5,7 +5,7 @@
 import { sealEvent } from '../../audit/audit-canonical.ts';
 import { normalizeInput } from '../../audit/audit-event-schema.ts';
 import type { AuditEvent, AuditEventInput } from '../../audit/audit-types.ts';
-import { GENESIS_HASH } from '../../audit/chain-link.mjs';
+import { GENESIS_HASH } from '../../audit/chain-link.ts';
 import { GroupCommit } from '../../db/group-commit.ts';
 import { asUnavailable, inTransaction, type Sql } from '../../db/postgres.ts';
 import { type CoreAuditSink, PAIRING_CORE_STATION } from '../core-audit.ts';

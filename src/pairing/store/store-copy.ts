@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { bodyOfEvent } from '../../audit/audit-canonical.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import type { AuditEvent } from '../../audit/audit-types.ts';
-import { hashBody } from '../../audit/chain-link.mjs';
+import { hashBody } from '../../audit/chain-link.ts';
 import { DbError } from '../../db/db-errors.ts';
 import { CA_CERT_FILE } from '../ca/ca-key-store.ts';
 import { CLAIM_KEY_FILE, ClaimSigningKey } from '../claims/claim-token.ts';

@@ -1,9 +1,21 @@
 // The hash-chain primitives shared by the trail (main thread) and the verify workers.
-// Plain JavaScript on purpose: worker threads load this file directly, without a TypeScript
-// loader, so a 1,000,000-event chain can be verified on several cores in well under 2 s.
+// Verify workers import it like every module (src/common/typescript-worker.ts), so a 1,000,000-event
+// chain is verified on several cores.
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { bodyProblem, lastBodyHadReplacement } from './canonical-check.mjs';
+import type { Database } from 'better-sqlite3';
+import { bodyProblem, lastBodyHadReplacement } from './canonical-check.ts';
+
+export type SegmentFailureKind = 'hash' | 'link' | 'seq' | 'malformed' | 'canonical' | 'damaged';
+
+export interface SegmentResult {
+  count: number;
+  firstPrevHash?: string;
+  lastHash?: string;
+  /** Last seq walked when the segment completed; absent after a failure. */
+  endSeq?: number;
+  failure?: { seq: number; kind: SegmentFailureKind; claimedSeq?: number; storedHash?: string; detail?: string };
+}
 
 /** The prevHash of the first event: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -12,7 +24,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 export const EVENT_FORMAT_VERSION = 1;
 
 /** Every canonical body starts with exactly this text, so a link is checked without parsing JSON. */
-export function linkPrefix(seq, prevHash) {
+export function linkPrefix(seq: number, prevHash: string): string {
   return `{"v":${EVENT_FORMAT_VERSION},"seq":${seq},"prevHash":"${prevHash}",`;
 }
 
@@ -21,27 +33,27 @@ export function linkPrefix(seq, prevHash) {
  * is the canonical body, verbatim. SQLite indexes read fields straight from it (json_extract,
  * one parse per row), and verify reads one column and slices it without parsing.
  */
-export function packEntry(hash, body) {
+export function packEntry(hash: string, body: string): string {
   return `["${hash}",${body}]`;
 }
 
-export function entryHash(entry) {
+export function entryHash(entry: string): string {
   return entry.slice(2, 66);
 }
 
-export function entryBody(entry) {
+export function entryBody(entry: string): string {
   return entry.slice(68, -1);
 }
 
 /** The event hash: lowercase hex SHA-256 over the UTF-8 bytes of the canonical body. */
-export function hashBody(body) {
+export function hashBody(body: string): string {
   return hash('sha256', body, 'hex');
 }
 
 const SEQ_PREFIX = `{"v":${EVENT_FORMAT_VERSION},"seq":`;
 
 /** The seq a body claims, or undefined when the body does not start like a canonical event. */
-export function bodySeq(body) {
+export function bodySeq(body: string): number | undefined {
   if (!body.startsWith(SEQ_PREFIX)) return undefined;
   const end = body.indexOf(',', SEQ_PREFIX.length);
   const n = Number(body.slice(SEQ_PREFIX.length, end));
@@ -49,7 +61,7 @@ export function bodySeq(body) {
 }
 
 /** The prevHash a body claims (it sits right after the seq), or undefined. */
-export function bodyPrevHash(body) {
+export function bodyPrevHash(body: string): string | undefined {
   const seq = bodySeq(body);
   if (seq === undefined) return undefined;
   const start = SEQ_PREFIX.length + String(seq).length + ',"prevHash":"'.length;
@@ -66,20 +78,26 @@ export function bodyPrevHash(body) {
  * Stops at the first problem.
  * `progress` (optional): an Int32Array cell updated after each page, for a progress display.
  */
-export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
+export function walkSegment(
+  db: Database,
+  fromSeq: number,
+  toSeq: number,
+  progress?: Int32Array,
+  progressIndex = 0,
+): SegmentResult {
   // Pages of rows via .all(): about a third cheaper per row than a row-by-row iterator. A page is a
   // range of seqs: when it holds as many rows as seqs, every row is at its own seq.
   const page = db.prepare('SELECT entry FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
   const ids = db.prepare('SELECT seq FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq').pluck();
   let expected = fromSeq;
-  let prev;
-  let firstPrevHash;
+  let prev: string | undefined;
+  let firstPrevHash: string | undefined;
   let count = 0;
-  const stop = (kind, detail) => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
+  const stop = (kind: SegmentFailureKind, detail?: string): SegmentResult => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
   while (expected <= toSeq) {
     const last = Math.min(toSeq, expected + PAGE_ROWS - 1);
-    let entries;
-    let rows;
+    let entries: unknown[];
+    let rows: number;
     try {
       entries = page.all(expected, last);
       rows = entries.length;
@@ -95,7 +113,7 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
         count,
         firstPrevHash,
         lastHash: prev,
-        failure: { seq: firstUnreadable(db, expected, last), kind: 'damaged', detail: e.message },
+        failure: { seq: firstUnreadable(db, expected, last), kind: 'damaged', detail: (e as Error).message },
       };
     }
     for (let i = 0; i < rows; i++) {
@@ -132,13 +150,14 @@ export function walkSegment(db, fromSeq, toSeq, progress, progressIndex = 0) {
 const PAGE_ROWS = 4096;
 
 /** A SQLite error that means the file itself is damaged (truncated, overwritten, not a database). */
-export function isDamage(e) {
-  const code = typeof e?.code === 'string' ? e.code : '';
+export function isDamage(e: unknown): boolean {
+  const c = (e as { code?: unknown } | undefined)?.code;
+  const code = typeof c === 'string' ? c : '';
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_IOERR');
 }
 
 /** The first seq from `fromSeq` whose row cannot be read (one row at a time: only after a damaged page). */
-function firstUnreadable(db, fromSeq, toSeq) {
+function firstUnreadable(db: Database, fromSeq: number, toSeq: number): number {
   const one = db.prepare('SELECT entry FROM events WHERE seq = ?').pluck();
   for (let seq = fromSeq; seq <= toSeq && seq < fromSeq + 4096; seq++) {
     try {
@@ -151,7 +170,7 @@ function firstUnreadable(db, fromSeq, toSeq) {
 }
 
 /** `["<64 chars>",…]`: the frame of a stored row (the hash's digits are checked by comparison). */
-function isEntryShape(entry) {
+function isEntryShape(entry: string): boolean {
   return (
     entry.length > 70 &&
     entry.charCodeAt(0) === 91 && // [
@@ -163,7 +182,7 @@ function isEntryShape(entry) {
 }
 
 /** Whether the row's stored bytes are valid UTF-8 (the driver decodes invalid bytes to U+FFFD). */
-function storedAsUtf8(db, seq) {
+function storedAsUtf8(db: Database, seq: number): boolean {
   const bytes = db.prepare('SELECT CAST(entry AS BLOB) FROM events WHERE seq = ?').pluck().get(seq);
   return Buffer.isBuffer(bytes) && isUtf8(bytes);
 }
@@ -177,7 +196,7 @@ const PREV_MEMBER = ',"prevHash":"';
  * prefix string for every event cost a fifth of the walk. Returns where the rest of the body
  * starts (the `,` or `}` after prevHash, as an index into the body), or -1.
  */
-function linksTo(entry, seq, prev) {
+function linksTo(entry: string, seq: number, prev: string): number {
   if (!entry.startsWith(SEQ_PREFIX, BODY_AT)) return -1;
   const digits = String(seq);
   const seqAt = BODY_AT + SEQ_PREFIX.length;
@@ -191,9 +210,16 @@ function linksTo(entry, seq, prev) {
   return linked ? prevAt + prev.length + 1 - BODY_AT : -1;
 }
 
-function failAt(expected, body, entry, prev, count, firstPrevHash) {
+function failAt(
+  expected: number,
+  body: string,
+  entry: string,
+  prev: string | undefined,
+  count: number,
+  firstPrevHash: string | undefined,
+): SegmentResult {
   const claimed = bodySeq(body);
-  let kind = 'link';
+  let kind: SegmentFailureKind = 'link';
   if (claimed === undefined) kind = 'malformed';
   else if (claimed !== expected) kind = 'seq';
   return {

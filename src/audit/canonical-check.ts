@@ -3,10 +3,10 @@
 // chain. Canonical means the one text our writer produces for the facts, so the hash, the query
 // columns (SQLite's json_extract keeps the first of two duplicate members, JSON.parse the last) and
 // every reader see the same facts. Duplicate members cannot pass: members must be in strictly
-// increasing order. Plain JavaScript: verify workers load it without a TypeScript loader.
+// increasing order. Verify workers import it like every module (src/common/typescript-worker.ts).
 
 /** Members of an event body, in their only allowed order. */
-export const BODY_MEMBERS = [
+export const BODY_MEMBERS: readonly string[] = [
   'v',
   'seq',
   'prevHash',
@@ -31,7 +31,8 @@ export const MAX_DATA_DEPTH = 100;
 
 // `"name":` of each member, as character codes (compared in place: startsWith was the slowest part).
 const MEMBER_CODES = BODY_MEMBERS.map((m) => Array.from(`"${m}":`, (ch) => ch.charCodeAt(0)));
-const KIND = BODY_MEMBERS.map((m) => {
+type MemberKind = 'v' | 'seq' | 'hash' | 'number' | 'object' | 'string';
+const KIND = BODY_MEMBERS.map((m): MemberKind => {
   if (m === 'v') return 'v';
   if (m === 'seq') return 'seq';
   if (m === 'prevHash') return 'hash';
@@ -46,7 +47,7 @@ const BACKSLASH = 92;
 // Scanners take the text and a position and return the position after what they read, or -1
 // (the reason is left in `problem`). Locals only on the hot path: module-level state made each
 // character several times slower.
-let problem;
+let problem: string | undefined;
 /**
  * True while scanning a text without any backslash, control character, surrogate or U+FFFD (the
  * usual event): a string then simply ends at the next quote, found natively.
@@ -58,15 +59,15 @@ let sawLoneSurrogate = false;
 /** Set when a string holds U+FFFD: the caller may need to check the stored bytes were valid UTF-8. */
 let sawReplacement = false;
 
-function fail(reason, at) {
+function fail(reason: string, at: number): number {
   problem ??= `${reason} at character ${at}`;
   return -1;
 }
 
-const isHexLower = (c) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+const isHexLower = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
 
 /** A string token in canonical form (JSON.stringify's escapes, nothing else escaped). */
-function scanString(s, p) {
+function scanString(s: string, p: number): number {
   if (s.charCodeAt(p) !== QUOTE) return fail('expected a string', p);
   if (plainText) {
     const end = s.indexOf('"', p + 1);
@@ -93,7 +94,7 @@ function scanString(s, p) {
   }
 }
 
-function hex4(s, at) {
+function hex4(s: string, at: number): number {
   let v = 0;
   for (let i = 0; i < 4; i++) {
     const c = s.charCodeAt(at + i);
@@ -103,7 +104,7 @@ function hex4(s, at) {
   return v;
 }
 
-function scanEscape(s, p) {
+function scanEscape(s: string, p: number): number {
   const e = s.charCodeAt(p + 1);
   // \" \\ \b \f \n \r \t
   if (e === QUOTE || e === BACKSLASH || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) return p + 2;
@@ -125,10 +126,10 @@ function scanEscape(s, p) {
   return p + 6;
 }
 
-const isDigit = (c) => c >= 48 && c <= 57;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /** A number token whose text is exactly ECMAScript's Number::toString of its value. */
-function scanNumber(s, p) {
+function scanNumber(s: string, p: number): number {
   const start = p;
   if (s.charCodeAt(p) === 45) p++; // -
   const intStart = p;
@@ -162,7 +163,7 @@ function scanNumber(s, p) {
   return p;
 }
 
-function decimalIsShortest(s, intStart, intDigits, fracStart, end) {
+function decimalIsShortest(s: string, intStart: number, intDigits: number, fracStart: number, end: number): boolean {
   if (s.charCodeAt(intStart) !== 48) return intDigits + (end - fracStart) <= 15;
   // 0.xxx: below 10^-6 ECMAScript writes an exponent.
   let zeros = 0;
@@ -170,7 +171,7 @@ function decimalIsShortest(s, intStart, intDigits, fracStart, end) {
   return zeros < 6 && end - fracStart - zeros <= 15;
 }
 
-function scanValue(s, p, depth) {
+function scanValue(s: string, p: number, depth: number): number {
   const c = s.charCodeAt(p);
   if (c === QUOTE) return scanString(s, p);
   if (c === 123) return scanObject(s, p, depth + 1);
@@ -181,7 +182,7 @@ function scanValue(s, p, depth) {
   return scanNumber(s, p);
 }
 
-function scanArray(s, p, depth) {
+function scanArray(s: string, p: number, depth: number): number {
   if (depth > MAX_DATA_DEPTH) return fail('nested too deeply', p);
   p++;
   if (s.charCodeAt(p) === 93) return p + 1;
@@ -196,7 +197,7 @@ function scanArray(s, p, depth) {
 }
 
 /** An object whose member names are in strictly increasing UTF-16 code unit order. */
-function scanObject(s, p, depth) {
+function scanObject(s: string, p: number, depth: number): number {
   if (depth > MAX_DATA_DEPTH) return fail('nested too deeply', p);
   p++;
   if (s.charCodeAt(p) === 125) return p + 1;
@@ -220,12 +221,12 @@ function scanObject(s, p, depth) {
   }
 }
 
-function isHash(s, at) {
+function isHash(s: string, at: number): boolean {
   for (let i = at; i < at + 64; i++) if (!isHexLower(s.charCodeAt(i))) return false;
   return true;
 }
 
-function scanMemberValue(s, p, kind) {
+function scanMemberValue(s: string, p: number, kind: MemberKind): number {
   const start = p;
   switch (kind) {
     case 'v': {
@@ -261,7 +262,7 @@ function scanMemberValue(s, p, kind) {
  * `checkedUpTo` (optional): the caller already checked the body up to this index exactly, from
  * `{"v":1,"seq":` to the closing quote of prevHash (the verify walk does, linking events).
  */
-export function bodyProblem(s, checkedUpTo = 0) {
+export function bodyProblem(s: string, checkedUpTo = 0): string | undefined {
   problem = undefined;
   sawReplacement = false;
   if (checkedUpTo > 0) {
@@ -279,7 +280,7 @@ export function bodyProblem(s, checkedUpTo = 0) {
 // What the expression cannot say (a safe seq, a canonical number, the inside of `data`) is
 // checked after it; anything unusual takes the character scanner, which also names the problem.
 const PLAIN_STRING = '"[^"\\\\\\u0000-\\u001f\\ud800-\\udfff\\ufffd]+"';
-const STRING_MEMBER = (m) => `(?:,"${m}":${PLAIN_STRING})?`;
+const STRING_MEMBER = (m: string): string => `(?:,"${m}":${PLAIN_STRING})?`;
 const PLAIN_MEMBERS =
   BODY_MEMBERS.slice(3, 14).map(STRING_MEMBER).join('') +
   '(?:,"durationMs":-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)?' +
@@ -290,7 +291,7 @@ const PLAIN_TAIL = new RegExp(PLAIN_MEMBERS, 'sy');
 const SEQ_AT = '{"v":1,"seq":'.length;
 
 /** After PLAIN_BODY matched: true when the body is canonical; false lets the scanner decide. */
-function plainBodyRest(s) {
+function plainBodyRest(s: string): boolean {
   const seqEnd = s.indexOf(',', SEQ_AT);
   if (seqEnd - SEQ_AT === 16 && !Number.isSafeInteger(Number(s.slice(SEQ_AT, seqEnd)))) return false;
   // `data` is the last member and an object: the body then ends with `}}`. Top-level strings hold
@@ -305,17 +306,17 @@ function plainBodyRest(s) {
  * Whether the text last checked by bodyProblem holds U+FFFD: a caller that decoded it from bytes
  * then checks those bytes were valid UTF-8 (decoders put U+FFFD in place of invalid bytes).
  */
-export function lastBodyHadReplacement() {
+export function lastBodyHadReplacement(): boolean {
   return sawReplacement;
 }
 
-function codesAt(s, p, codes) {
+function codesAt(s: string, p: number, codes: readonly number[]): boolean {
   for (let k = 0; k < codes.length; k++) if (s.charCodeAt(p + k) !== codes[k]) return false;
   return true;
 }
 
 /** Why the member at p is not allowed there: a repeated, misplaced or unknown one. */
-function misplaced(s, p, next) {
+function misplaced(s: string, p: number, next: number): string {
   if (next === 0) return 'not an event body';
   const name = s.slice(p, s.indexOf(':', p));
   const earlier = BODY_MEMBERS.findIndex((m) => `"${m}"` === name);
@@ -324,7 +325,7 @@ function misplaced(s, p, next) {
   return `unknown member ${name.slice(0, 40)}`;
 }
 
-function scanBody(s) {
+function scanBody(s: string): number {
   if (s.charCodeAt(0) !== 123) return fail('not a JSON object', 0);
   let p = 1;
   let next = 0;
@@ -349,7 +350,7 @@ function scanBody(s) {
 }
 
 /** Checks a whole text holding one canonical JSON value (a CSV `data` cell, an export header). */
-export function jsonValueProblem(text, { object = false } = {}) {
+export function jsonValueProblem(text: string, { object = false }: { object?: boolean } = {}): string | undefined {
   problem = undefined;
   plainText = false;
   if (object && text.charCodeAt(0) !== 123) return 'not a JSON object';
@@ -362,6 +363,8 @@ export function jsonValueProblem(text, { object = false } = {}) {
  * A string with every lone surrogate replaced by U+FFFD. Members other than `data` must be
  * well-formed Unicode: a CSV export is UTF-8 text, which cannot carry a lone surrogate.
  */
-export function wellFormed(text) {
-  return text.isWellFormed() ? text : text.toWellFormed();
+export function wellFormed(text: string): string {
+  // ES2024 string methods (Node 20 has them; the project's TypeScript lib is older).
+  const t = text as string & { isWellFormed(): boolean; toWellFormed(): string };
+  return t.isWellFormed() ? text : t.toWellFormed();
 }
