@@ -15,8 +15,8 @@ import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
 import type { CheckpointRead } from './chain-checkpoint.ts';
-import type { VerifyWorkerInput } from './verify-worker.ts';
 import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.ts';
+import type { VerifyWorkerInput } from './verify-worker.ts';
 
 /** Below this many events one thread is faster than starting workers. */
 export const PARALLEL_THRESHOLD = 150_000;

@@ -201,7 +201,7 @@ function scanObject(s: string, p: number, depth: number): number {
   if (depth > MAX_DATA_DEPTH) return fail('nested too deeply', p);
   p++;
   if (s.charCodeAt(p) === 125) return p + 1;
-  let previous;
+  let previous: string | undefined;
   for (;;) {
     const keyStart = p;
     p = scanString(s, p);

@@ -93,7 +93,12 @@ export function walkSegment(
   let prev: string | undefined;
   let firstPrevHash: string | undefined;
   let count = 0;
-  const stop = (kind: SegmentFailureKind, detail?: string): SegmentResult => ({ count, firstPrevHash, lastHash: prev, failure: { seq: expected, kind, detail } });
+  const stop = (kind: SegmentFailureKind, detail?: string): SegmentResult => ({
+    count,
+    firstPrevHash,
+    lastHash: prev,
+    failure: { seq: expected, kind, detail },
+  });
   while (expected <= toSeq) {
     const last = Math.min(toSeq, expected + PAGE_ROWS - 1);
     let entries: unknown[];

@@ -196,7 +196,11 @@ class VaultWriter {
   private readonly waiting = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
 
   constructor(file: string) {
-    const input: VaultWriterInput = { file, sql: INSERT_VAULT_SQL, sqlite: { ...STATION_DB, synchronous: 'FULL', fileMustExist: true } };
+    const input: VaultWriterInput = {
+      file,
+      sql: INSERT_VAULT_SQL,
+      sqlite: { ...STATION_DB, synchronous: 'FULL', fileMustExist: true },
+    };
     this.worker = startWorker(VAULT_WRITER, input, { execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (m: VaultWriterReply) => {

@@ -2,13 +2,13 @@
 // each device id belongs to (import rows and conflict lines carry it).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../db/sqlite.ts';
 
 /** device id → hardware serial, from the station's own registry (`<data>/station.db`), read-only. */
 export function stationSerials(dataDir: string): Map<string, string> {
   const file = join(dataDir, 'station.db');
   if (!existsSync(file)) return new Map();
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openSqlite(file, { readonly: true });
   try {
     return new Map(
       db

@@ -4,9 +4,10 @@
 // <data>/sync.db, and the audit resumes from what the remote says it holds of this station's chain.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
 import { eventFromEntry } from '../audit/audit-canonical.ts';
 import type { AuditEvent } from '../audit/audit-types.ts';
+import { openSqlite, type SqliteDatabase } from '../db/sqlite.ts';
 import type { DeviceImportResult } from '../pairing/import/import-service.ts';
 import { type RemoteAnswer, type RemoteTarget, refusal, remoteBaseOf, remoteRequest } from './remote-request.ts';
 import { SCOPES } from './station-enrolment.ts';
@@ -69,7 +70,7 @@ interface SourceDevice {
 function readEmbeddedDevices(dataDir: string, realm: string): SourceDevice[] {
   const file = join(dataDir, 'pairing.sqlite');
   if (!existsSync(file)) return [];
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openSqlite(file, { readonly: true });
   try {
     return db
       .prepare<[string], { device_id: string; secret_hash: string; last_registration_at: string }>(
@@ -85,8 +86,8 @@ function readEmbeddedDevices(dataDir: string, realm: string): SourceDevice[] {
 
 /** Reads the station's own trail (`<data>/audit.db`) in seq order, read-only, a chunk at a time. */
 class StationTrailReader {
-  readonly #db: Database.Database | undefined;
-  readonly #page: Database.Statement<[number, number], string> | undefined;
+  readonly #db: SqliteDatabase | undefined;
+  readonly #page: Statement<[number, number], string> | undefined;
   readonly lastSeq: number;
 
   constructor(dataDir: string) {
@@ -95,7 +96,7 @@ class StationTrailReader {
       this.lastSeq = 0;
       return;
     }
-    this.#db = new Database(file, { readonly: true, fileMustExist: true });
+    this.#db = openSqlite(file, { readonly: true });
     this.#page = this.#db
       .prepare<[number, number], string>('SELECT entry FROM events WHERE seq > ? ORDER BY seq LIMIT ?')
       .pluck();

@@ -2,7 +2,7 @@
 // not accepted, audit events past its last acknowledgement, the last run and the open conflicts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../db/sqlite.ts';
 import { CONFLICT_ADVICE, type SyncSummary } from './sync-client.ts';
 import { SyncState, syncStateFile } from './sync-state.ts';
 
@@ -31,9 +31,9 @@ export interface SyncStatus {
   advice: string;
 }
 
-function readOnly<T>(file: string, read: (db: Database.Database) => T, empty: T): T {
+function readOnly<T>(file: string, read: (db: SqliteDatabase) => T, empty: T): T {
   if (!existsSync(file)) return empty;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openSqlite(file, { readonly: true });
   try {
     return read(db);
   } finally {
