@@ -2,8 +2,9 @@
 // (src/station) and carried by two transports: Electron IPC (window.imprint, via the preload
 // bridge) and HTTP + server-sent events in web mode. Plain data only: it crosses process borders.
 import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
-import type { AuditEvent, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
+import type { AuditEvent, AuditQuery, Batch, ChainStatus } from '../audit/audit-types.ts';
 import type { PortInfo } from '../serial/ports.ts';
+import type { BatchReport } from '../station/station-records.ts';
 import type { OperatorSession, SettingsPatch, StationEvent, StationSettings, StationStatus } from '../station/station-types.ts';
 import type { SyncStatus } from '../sync/sync-status.ts';
 
@@ -19,6 +20,7 @@ export type {
   ChainStatus,
 } from '../audit/audit-types.ts';
 export type { PortInfo } from '../serial/ports.ts';
+export type { BatchReport } from '../station/station-records.ts';
 export type {
   FailureInfo,
   FixtureSettings,
@@ -54,13 +56,6 @@ export interface PortTestResult {
   detail: string;
   /** Whether something answered: a device (or printer), nothing, the port is in use, or it failed. */
   answered?: 'device' | 'nothing' | 'in-use' | 'error';
-}
-
-export interface BatchReport {
-  batch: Batch;
-  summary: BatchSummary;
-  throughputPerHour: { hour: string; passed: number; failed: number }[];
-  failuresByCode: { code: string; count: number }[];
 }
 
 export interface StationApi {

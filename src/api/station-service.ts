@@ -5,16 +5,14 @@
 import { EventEmitter } from 'node:events';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { AuditError } from '../audit/audit-errors.ts';
 import type { AuditPage, AuditSearch } from '../audit/audit-page-query.ts';
-import type { AuditEvent, AuditEventInput, AuditQuery, Batch, BatchSummary, ChainStatus } from '../audit/audit-types.ts';
+import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from '../audit/audit-types.ts';
 import type { ImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { ensurePrivateDir } from '../common/private-fs.ts';
 import { createDeviceClient } from '../serial/device-client.ts';
 import { closeStream, listPorts as listSerialPorts, openDevicePort } from '../serial/ports.ts';
 import { testLabelPrinter } from '../station/label-printer.ts';
-import { LineFaultError, lineFaultOf } from '../station/line-faults.ts';
 import { maskSecret, type SecretStore } from '../station/secret-store.ts';
 import type { SimulatedFault } from '../station/simulated-line.ts';
 import { Station, workOrderOf } from '../station/station.ts';
@@ -159,18 +157,8 @@ export class StationService implements StationApi {
   }
 
   /** Sign-ins and settings changes are audited; a station that cannot record refuses them in plain words. */
-  private async audit(input: Omit<AuditEventInput, 'station'>): Promise<AuditEvent> {
-    try {
-      return await this.station.audit.append({
-        station: this.config.stationId,
-        batchId: this.station.audit.currentBatch()?.id,
-        ...input,
-      });
-    } catch (e) {
-      const fault = lineFaultOf(e, 'audit');
-      if (!fault) throw e;
-      throw new LineFaultError(fault.code, fault.detail, { cause: e });
-    }
+  private audit(input: Omit<AuditEventInput, 'station'>): Promise<AuditEvent> {
+    return this.station.records.record(input);
   }
 
   private requireOperator(): OperatorSession {
@@ -264,7 +252,7 @@ export class StationService implements StationApi {
   async start(): Promise<void> {
     this.requireOperator();
     await this.reloading;
-    if (!this.station.audit.currentBatch() && this.config.allowStartWithoutBatch !== true)
+    if (!this.station.records.currentBatch() && this.config.allowStartWithoutBatch !== true)
       throw new StationError('START_NEEDS_BATCH');
     await this.station.start();
   }
@@ -308,35 +296,26 @@ export class StationService implements StationApi {
   }
 
   async listBatches(): Promise<Batch[]> {
-    return this.station.audit.listBatches();
+    return this.station.records.listBatches();
   }
 
   async batchReport(batchId: string): Promise<BatchReport> {
-    const batch = typeof batchId === 'string' ? this.station.audit.getBatch(batchId) : undefined;
-    if (!batch) throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${String(batchId)}`);
-    const stats = this.station.audit.stats({ batchId: batch.id });
-    const summary: BatchSummary = batch.summary ?? {
-      total: stats.throughputPerHour.reduce((n, h) => n + h.passed + h.failed, 0),
-      passed: stats.throughputPerHour.reduce((n, h) => n + h.passed, 0),
-      failed: stats.throughputPerHour.reduce((n, h) => n + h.failed, 0),
-      failuresByCode: Object.fromEntries(stats.failuresByCode.map((f) => [f.code, f.count])),
-    };
-    return { batch, summary, throughputPerHour: stats.throughputPerHour, failuresByCode: stats.failuresByCode };
+    return this.station.records.batchReport(batchId);
   }
 
   // ── the audit trail ────────────────────────────────────────────────────────────────────
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
-    return this.station.audit.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
+    return this.station.records.query(check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query'));
   }
 
   async queryAuditPage(query: AuditSearch): Promise<AuditPage> {
-    return this.station.audit.queryPage(check<AuditSearch>(AuditSearchSchema, query ?? {}, 'audit search'));
+    return this.station.records.queryPage(check<AuditSearch>(AuditSearchSchema, query ?? {}, 'audit search'));
   }
 
   async exportDevices(opts: { query?: AuditSearch }): Promise<string> {
     const q = check<AuditSearch>(AuditSearchSchema, opts?.query ?? {}, 'audit search');
-    return this.station.audit.exportDevices(q);
+    return this.station.records.exportDevices(q);
   }
 
   async acknowledgeFailure(fixtureId: string): Promise<void> {
@@ -397,20 +376,14 @@ export class StationService implements StationApi {
   }
 
   async verifyAudit(): Promise<ChainStatus> {
-    return this.station.audit.verifyAsync();
+    return this.station.records.verify();
   }
 
   async exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string> {
     if (!opts || (opts.format !== 'csv' && opts.format !== 'jsonl'))
       throw new ApiError('VALIDATION', 'the export format is csv or jsonl');
-    if (opts.query !== undefined) {
-      const query = check<AuditSearch>(AuditSearchSchema, opts.query, 'audit search');
-      return this.station.audit.exportSelection({ format: opts.format, query });
-    }
-    if (opts.batchId !== undefined && !this.station.audit.getBatch(opts.batchId)) {
-      throw new AuditError('AUDIT_UNKNOWN_BATCH', `batch ${opts.batchId}`);
-    }
-    return this.station.audit.export({ format: opts.format, batchId: opts.batchId });
+    const query = opts.query === undefined ? undefined : check<AuditSearch>(AuditSearchSchema, opts.query, 'audit search');
+    return this.station.records.export({ format: opts.format, batchId: opts.batchId, query });
   }
 
   // ── settings (admin) ───────────────────────────────────────────────────────────────────

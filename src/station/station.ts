@@ -26,6 +26,7 @@ import { SimulatedLine, type SimulatedLineOptions, simulatedDeviceLocator, simul
 import { DEFAULT_PAIRING_URL, loadStationConfig, type StationConfig, stationConfigPath } from './station-config.ts';
 import { type RegistryRow, StationDb, type VaultRow } from './station-db.ts';
 import { StationError } from './station-errors.ts';
+import { StationRecords } from './station-records.ts';
 import type {
   FixtureState,
   LinePause,
@@ -124,6 +125,8 @@ export class Station extends EventEmitter<StationEvents> {
   readonly db: StationDb;
   readonly vault: SecretVault;
   readonly audit: AuditTrail;
+  /** What the UI and QA read from the trail, and the station's own events (the transports use this, not `audit`). */
+  readonly records: StationRecords;
   readonly pairing: PairingClient;
   readonly simulated: boolean;
   private readonly ownsPairing: boolean;
@@ -163,6 +166,7 @@ export class Station extends EventEmitter<StationEvents> {
     this.db = parts.db;
     this.vault = parts.vault;
     this.audit = parts.audit;
+    this.records = new StationRecords(parts.audit, () => this.config.stationId);
     this.pairing = parts.pairing;
     this.ownsPairing = parts.owns;
     this.simulated = opts.simulate !== undefined;
