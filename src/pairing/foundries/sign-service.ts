@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
-import type { CoreAudit } from '../core-audit.ts';
+import type { CoreAudit, CoreEvent } from '../core-audit.ts';
 import { type EmbeddedPairingCore, newSerialHex, type PairingCoreExtension, type RealmConfig } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
@@ -229,21 +229,7 @@ export class SignService {
       });
       // Which key the device registered (the certificate certifies the CSR's key, checked by the CA).
       const keyHash = createHash('sha256').update(subject.spki).digest('hex');
-      const outcome = await this.#store.sign({
-        realm,
-        uuid: id,
-        deviceId,
-        name: req.name ?? null,
-        hardwareId: req.hardwareId,
-        serialHex: issued.serialHex,
-        publicKeySha256: keyHash,
-        notAfter: issued.notAfter.toISOString(),
-        at: this.#ext.now().toISOString(),
-      });
-      if (outcome.kind !== 'signed') throw signRefused(outcome, realm, id, deviceId, cfg);
-      this.#ext.revokedHere();
-      const signings = outcome.signings;
-      await this.#audit?.record({
+      const event = (signings: number): CoreEvent => ({
         step: 'sign',
         outcome: 'ok',
         deviceId,
@@ -262,6 +248,23 @@ export class SignService {
           registration: signings,
         },
       });
+      // The event in the registration's own transaction where the store keeps the chain (one commit).
+      const sealed = this.#audit?.sealedBy(this.#ext.store) === true;
+      const outcome = await this.#store.sign({
+        realm,
+        uuid: id,
+        deviceId,
+        name: req.name ?? null,
+        hardwareId: req.hardwareId,
+        serialHex: issued.serialHex,
+        publicKeySha256: keyHash,
+        notAfter: issued.notAfter.toISOString(),
+        at: this.#ext.now().toISOString(),
+        event: sealed ? event : undefined,
+      });
+      if (outcome.kind !== 'signed') throw signRefused(outcome, realm, id, deviceId, cfg);
+      this.#ext.revokedHere();
+      if (!sealed) await this.#audit?.record(event(outcome.signings));
       this.#log.debug({ realm, uuid: id, deviceId }, 'foundries device signed');
       return {
         'root.crt': this.#rootCrt,

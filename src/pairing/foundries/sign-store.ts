@@ -2,6 +2,7 @@
 // server's only record is one overwritten file). `sign` checks and records in one transaction with
 // the device row and its certificates, so a UUID registers once even when two instances race.
 // Engines: store/sqlite-signs.ts, store/pg-signs.ts.
+import type { CoreEvent } from '../core-audit.ts';
 
 export interface SignRecord {
   realm: string;
@@ -27,6 +28,11 @@ export interface SignRequest {
   publicKeySha256: string;
   notAfter: string;
   at: string;
+  /**
+   * The core's audit event of this registration, sealed in the same transaction by a store whose
+   * coreAudit seals in writes (SQLite); other stores ignore it (the service records it after).
+   */
+  event?: (signings: number) => CoreEvent;
 }
 
 export type SignOutcome =

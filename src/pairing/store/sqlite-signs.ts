@@ -1,11 +1,17 @@
 // /sign records on SQLite (migration 005): the check, the certificate, the device row and the
-// UUID's record in one group-committed write.
+// UUID's record in one group-committed write, with the core's audit event of it (migration 008).
 import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
 import { type ReopenOutcome, type SignOutcome, type SignRequest, type SignStore, signRefusal } from '../foundries/sign-store.ts';
 import { emptyDeviceRow, type SignDbRow, toSignRecord } from './rows.ts';
+import type { SqliteCoreAudit } from './sqlite-core-audit.ts';
 import type { SqliteDeviceRows } from './sqlite-devices.ts';
 
-export function sqliteSignStore(db: SqliteDatabase, rows: SqliteDeviceRows, writer: SqliteWriter): SignStore {
+export function sqliteSignStore(
+  db: SqliteDatabase,
+  rows: SqliteDeviceRows,
+  writer: SqliteWriter,
+  audit: SqliteCoreAudit,
+): SignStore {
   const s = {
     get: db.prepare<[string, string], SignDbRow>('SELECT * FROM sign_registrations WHERE realm = ? AND uuid = ?'),
     upsert: db.prepare<unknown[], { signings: number }>(
@@ -52,6 +58,7 @@ export function sqliteSignStore(db: SqliteDatabase, rows: SqliteDeviceRows, writ
           r.publicKeySha256,
           r.at,
         ) as { signings: number };
+        if (r.event) audit.sealInWrite(r.event(signings));
         return { kind: 'signed', signings };
       }),
     reopen: (realm, uuid, at) =>
