@@ -54,6 +54,12 @@ export interface SignStore {
    * device id belongs to a device /sign did not register, or it is a new device beyond the realm's limit.
    */
   sign(r: SignRequest): Promise<SignOutcome>;
+  /**
+   * signRefusal over the UUID's record and whether `deviceId` exists, read as one snapshot: /sign's
+   * check before the costly signing (the transaction of `sign` decides). Optional: without it the
+   * service reads both itself.
+   */
+  refusal?(realm: string, uuid: string, deviceId: string): Promise<Exclude<SignOutcome, { kind: 'signed' }> | undefined>;
   reopen(realm: string, uuid: string, at: string): Promise<ReopenOutcome>;
 }
 

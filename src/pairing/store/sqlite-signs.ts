@@ -29,8 +29,13 @@ export function sqliteSignStore(
     const r = s.get.get(realm, uuid);
     return r && toSignRecord(r);
   };
+  // Both rows in one read transaction: a snapshot even while another process commits.
+  const refusal = db.transaction((realm: string, uuid: string, deviceId: string) =>
+    signRefusal(get(realm, uuid), rows.getDevice(realm, deviceId) !== undefined),
+  );
   return {
     get: async (realm, uuid) => get(realm, uuid),
+    refusal: async (realm, uuid, deviceId) => refusal(realm, uuid, deviceId),
     sign: (r: SignRequest) =>
       writer.write((): SignOutcome => {
         const device = rows.getDevice(r.realm, r.deviceId);
