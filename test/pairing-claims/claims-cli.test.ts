@@ -187,6 +187,10 @@ test('mint, claim as firmware (twice: once registered), serial pattern, list, re
   const verified = imprint('pairing', 'store', 'verify-audit', '--data', data);
   assert.equal(verified.code, 0, verified.stderr);
   assert.match(verified.stdout, /core audit chain in .* OK: \d+ events/);
+  // The command that verified the core's audit.db before verifies the chain where it now lives.
+  const audit = imprint('audit', 'verify', '--data', data);
+  assert.equal(audit.code, 0, audit.stderr);
+  assert.match(audit.stdout, /pairing core audit chain in .*pairing\.sqlite OK: \d+ events verified/);
 });
 
 test('serve --sign-realm answers /sign; sign reopen of an unknown UUID is a one-line error; bad durations refused', async () => {

@@ -11,7 +11,7 @@ import { AuditTrail } from '../../audit/audit-trail.ts';
 import type { AuditEvent, AuditEventInput, ChainStatus } from '../../audit/audit-types.ts';
 import { bodyProblem } from '../../audit/canonical-check.mjs';
 import { bodyPrevHash, bodySeq, GENESIS_HASH, hashBody } from '../../audit/chain-link.mjs';
-import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
+import { openSqlite, type SqliteDatabase, type SqliteWriter } from '../../db/sqlite.ts';
 import { type CoreAuditSink, type CoreEvent, PAIRING_CORE_STATION } from '../core-audit.ts';
 import { StoreError } from './store-errors.ts';
 
@@ -228,4 +228,25 @@ export function carryOverCoreTrail(db: SqliteDatabase, dataDir: string): void {
       last?.seq ?? 0,
     );
   }).immediate();
+}
+
+/**
+ * The core chain of a pairing.sqlite file, verified read-only (`imprint audit verify --data`), or
+ * undefined when the file holds none yet (a schema before migration 008).
+ */
+export async function verifyCoreChainFile(file: string): Promise<ChainStatus | undefined> {
+  const db = openSqlite(file, { readonly: true });
+  try {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'core_audit_head'").get()) return undefined;
+    const s = prepare(db);
+    // One read transaction: the head and the rows of one snapshot while a core appends.
+    db.exec('BEGIN');
+    try {
+      return await verifyCoreChain((from) => s.page.all(from, PAGE), s.head.get() ?? { last_seq: 0, last_hash: GENESIS_HASH });
+    } finally {
+      db.exec('COMMIT');
+    }
+  } finally {
+    db.close();
+  }
 }
