@@ -185,31 +185,13 @@ function columnsDiffer(r: CoreChainRow): boolean {
 export function carryOverCoreTrail(db: SqliteDatabase, dataDir: string): void {
   if (db.prepare('SELECT 1 FROM core_audit_head WHERE id = 1').get()) return;
   const file = join(dataDir, LEGACY_CORE_TRAIL);
-  const rows: CoreChainRow[] = [];
+  let rows: CoreChainRow[] = [];
   if (existsSync(file)) {
-    const trail = AuditTrail.open({ file, stationId: PAIRING_CORE_STATION, readonly: true });
     try {
-      const first = trail.eventsFrom(1, 1)[0];
-      if (first?.station === PAIRING_CORE_STATION) {
-        const status = trail.verify();
-        if (!status.ok)
-          throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: broken at event ${status.brokenAt}: ${status.reason}`);
-        for (let from = 1; ; ) {
-          const events = trail.eventsFrom(from, PAGE);
-          if (events.length === 0) break;
-          for (const e of events) {
-            if (e.station !== PAIRING_CORE_STATION)
-              throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} is of station ${e.station}`);
-            const body = bodyOfEvent(e);
-            if (hashBody(body) !== e.hash)
-              throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} does not match its hash`);
-            rows.push(rowOf(e, body));
-          }
-          from = events[events.length - 1].seq + 1;
-        }
-      }
-    } finally {
-      trail.close();
+      rows = legacyCoreEvents(file);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: ${(e as Error).message}`, { cause: e });
     }
   }
   const last = rows.at(-1);
@@ -248,5 +230,32 @@ export async function verifyCoreChainFile(file: string): Promise<ChainStatus | u
     }
   } finally {
     db.close();
+  }
+}
+
+/** The core's events in an earlier version's trail file, after the trail verified; none when it is another station's. */
+function legacyCoreEvents(file: string): CoreChainRow[] {
+  const rows: CoreChainRow[] = [];
+  const trail = AuditTrail.open({ file, stationId: PAIRING_CORE_STATION, readonly: true });
+  try {
+    if (trail.eventsFrom(1, 1)[0]?.station !== PAIRING_CORE_STATION) return rows;
+    const status = trail.verify();
+    if (!status.ok)
+      throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: broken at event ${status.brokenAt}: ${status.reason}`);
+    for (let from = 1; ; ) {
+      const events = trail.eventsFrom(from, PAGE);
+      if (events.length === 0) return rows;
+      for (const e of events) {
+        if (e.station !== PAIRING_CORE_STATION)
+          throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} is of station ${e.station}`);
+        const body = bodyOfEvent(e);
+        if (hashBody(body) !== e.hash)
+          throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} does not match its hash`);
+        rows.push(rowOf(e, body));
+      }
+      from = events[events.length - 1].seq + 1;
+    }
+  } finally {
+    trail.close();
   }
 }
