@@ -12,6 +12,8 @@ import { verifyExportFile } from '../audit/audit-verify.ts';
 import { checkpointText } from '../audit/chain-checkpoint.ts';
 import { keyIdOfPublicKeyFile } from '../audit/station-signing-key.ts';
 import { CommonError } from '../common/common-errors.ts';
+import { verifyCoreChainFile } from '../pairing/store/sqlite-core-audit.ts';
+import { PAIRING_SQLITE_FILE } from '../pairing/store/sqlite-store.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { auditQueryFromOptions } from './audit-query-options.ts';
 import { usage } from './cli-errors.ts';
@@ -208,9 +210,15 @@ export function registerAuditCommands(program: Command): void {
         printStatus(await verifyExportFile(opts.file, { trustedKeyIds: trusted, anchors }), `export ${opts.file}`, json);
         return;
       }
+      // A pairing core's data directory: its own chain is in pairing.sqlite (earlier versions: audit.db).
+      const core = join(resolveDataDir(opts), PAIRING_SQLITE_FILE);
+      const coreChain = existsSync(core) ? await verifyCoreChainFile(core) : undefined;
+      if (coreChain && !existsSync(join(resolveDataDir(opts), 'audit.db')))
+        return printStatus(coreChain, `pairing core audit chain in ${core}`, json);
       const trail = openForVerify(opts, (f) => `audit trail ${f}`, json);
       if (trail)
         await withTrail(trail, (t) => printStatus(t.verify({ trustedKeyIds: trusted, anchors }), `audit trail ${t.file}`, json));
+      if (coreChain && !json) printStatus(coreChain, `pairing core audit chain in ${core}`, json);
     });
 
   audit

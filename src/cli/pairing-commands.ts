@@ -118,7 +118,7 @@ export function registerPairingCommands(program: Command): void {
         let server: Awaited<ReturnType<typeof servePairing>>;
         let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
         try {
-          // Claims (always) and /sign (--sign-realm), audited in <data>/audit.db as station "pairing-core".
+          // Claims (always) and /sign (--sign-realm), audited as station "pairing-core" in the store's own chain.
           registration = await openDeviceRegistration(core, dataDir, opts, logger);
           const { claims, sign } = registration;
           server = await servePairing({

@@ -5,9 +5,11 @@ import type { Command } from 'commander';
 import type { Logger } from '../common/logger.ts';
 import { redactUrl } from '../db/postgres.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import { verifyStoreCoreChain } from '../pairing/store/core-chain-check.ts';
 import { describeStore, openPairingStore, STORE_ENV, storeFromFlag } from '../pairing/store/open-store.ts';
 import { copyEmbeddedStore } from '../pairing/store/store-copy.ts';
 import { DATA_HELP, resolveDataDir } from './data-dir.ts';
+import { EXIT } from './exit-codes.ts';
 
 export const STORE_HELP = `postgres://USER:PASSWORD@HOST:5432/DB of a fleet's shared store (default: $${STORE_ENV}, else the embedded store in --data)`;
 
@@ -54,12 +56,34 @@ export function registerPairingStoreCommands(pairing: Command): void {
     }
   });
 
+  withStoreOption(
+    store
+      .command('verify-audit')
+      .description("verify the core's own audit chain (claims, claim tokens, /sign) where the store keeps it; exit 3 when broken")
+      .option('--data <dir>', DATA_HELP)
+      .option('--json', 'print JSON'),
+  ).action(async (o: { data?: string; store?: string; json?: boolean }) => {
+    const choice = { dataDir: resolveDataDir(o), store: storeFromFlag(o.store) };
+    const s = await openPairingStore(choice);
+    try {
+      const status = await verifyStoreCoreChain(s);
+      if (o.json) console.log(JSON.stringify(status));
+      else if (status.ok)
+        console.log(`core audit chain in ${describeStore(choice)} OK: ${status.events} events; last hash ${status.lastHash}`);
+      else
+        console.log(`core audit chain in ${describeStore(choice)} BROKEN: broken at event ${status.brokenAt}: ${status.reason}`);
+      if (!status.ok) process.exitCode = EXIT.TRAIL_BROKEN;
+    } finally {
+      await s.close();
+    }
+  });
+
   store
     .command('copy')
     .description(
       "copy an embedded core's state (realms, devices with their secret hashes, certificates, claims, /sign, imports, audit) into PostgreSQL",
     )
-    .requiredOption('--from <dir>', 'data directory of the embedded core (holds pairing.sqlite, ca/, audit.db)')
+    .requiredOption('--from <dir>', 'data directory of the embedded core (holds pairing.sqlite and ca/)')
     .requiredOption('--to <url>', 'postgres://USER:PASSWORD@HOST:5432/DB of the fleet store')
     .option('--json', 'print the report as JSON')
     .action(async (o: { from: string; to: string; json?: boolean }) => {

@@ -93,8 +93,9 @@ export interface PairingStore {
   readonly imports: ImportStore;
   readonly centralAudit: CentralAuditStore;
   /**
-   * Where the core's own audit events go when the store keeps them itself (PostgreSQL: a chain in the
-   * database, so instances keep no state); undefined: the embedded trail `<data>/audit.db`.
+   * The core's own audit chain, kept by the store (instances keep no state). SQLite seals the event of
+   * a claim or /sign in that write's transaction (`sealsInWrites`); PostgreSQL appends it after, in its
+   * own. undefined: a store without one (the caller may use a trail file, core-audit.ts).
    */
   readonly coreAudit?: CoreAuditSink;
   /**

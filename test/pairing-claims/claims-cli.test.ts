@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AuditTrail } from '../../src/audit/audit-trail.ts';
+import Database from 'better-sqlite3';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -163,9 +163,15 @@ test('mint, claim as firmware (twice: once registered), serial pattern, list, re
   assert.notEqual(twice.code, 0);
   assert.match(twice.stderr, /already revoked/);
 
-  const trail = AuditTrail.open({ file: join(data, 'audit.db'), stationId: 'reader', readonly: true });
+  // The core's chain lives in pairing.sqlite (read while serve runs: WAL readers do not block it).
+  const db = new Database(join(data, 'pairing.sqlite'), { readonly: true });
   try {
-    const steps = trail.query({ station: 'pairing-core' }).map((e) => `${e.step}:${e.errorCode ?? e.outcome}`);
+    const rows = db.prepare('SELECT body FROM core_audit_events ORDER BY seq').pluck().all() as string[];
+    const events = rows.map(
+      (b) => JSON.parse(b) as { station: string; step: string; outcome: string; errorCode?: string; operator?: string },
+    );
+    assert.ok(events.every((e) => e.station === 'pairing-core'));
+    const steps = events.map((e) => `${e.step}:${e.errorCode ?? e.outcome}`);
     for (const s of [
       'claim-token-create:info',
       'claim:ok',
@@ -174,11 +180,17 @@ test('mint, claim as firmware (twice: once registered), serial pattern, list, re
       'claim-refused:CLAIM_TOKEN_REVOKED',
     ])
       assert.ok(steps.includes(s), `${s} missing from ${steps.join(', ')}`);
-    assert.equal(trail.query({ step: 'claim-token-revoke' })[0].operator, 'it-admin');
-    assert.equal(trail.verify().ok, true);
+    assert.equal(events.find((e) => e.step === 'claim-token-revoke')?.operator, 'it-admin');
   } finally {
-    trail.close();
+    db.close();
   }
+  const verified = imprint('pairing', 'store', 'verify-audit', '--data', data);
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /core audit chain in .* OK: \d+ events/);
+  // The command that verified the core's audit.db before verifies the chain where it now lives.
+  const audit = imprint('audit', 'verify', '--data', data);
+  assert.equal(audit.code, 0, audit.stderr);
+  assert.match(audit.stdout, /pairing core audit chain in .*pairing\.sqlite OK: \d+ events verified/);
 });
 
 test('serve --sign-realm answers /sign; sign reopen of an unknown UUID is a one-line error; bad durations refused', async () => {

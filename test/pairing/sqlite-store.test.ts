@@ -66,6 +66,8 @@ test(
       'certificates',
       'claim_tokens',
       'claims',
+      'core_audit_events',
+      'core_audit_head',
       'device_imports',
       'devices',
       'enrolled_stations',

@@ -61,6 +61,8 @@ export interface IssueOptions {
   now?: Date;
   /** OCSP responder URL written into the certificate's authorityInfoAccess (http or https). */
   ocspUrl?: string;
+  /** `csrPem` already read (readCsr): not parsed again. Its signature is checked here all the same. */
+  csr?: UnverifiedCsr;
 }
 
 export interface RevokedEntry {
@@ -233,7 +235,7 @@ export class CertificateAuthority {
     const ocspUrl = opts.ocspUrl;
     if (ocspUrl !== undefined && !(/^https?:\/\/[\x21-\x7e]{1,500}$/.test(ocspUrl) && URL.canParse(ocspUrl)))
       throw badArgument('The OCSP URL must be an absolute http(s) URL of printable ASCII characters');
-    const csr = readCsr(opts.csrPem);
+    const csr = opts.csr ?? readCsr(opts.csrPem);
 
     const now = floorToSecond((opts.now ?? new Date()).getTime());
     const notBefore = new Date(now - CLOCK_SKEW_MS);

@@ -32,6 +32,11 @@ export function invalidCsr(message: string, cause?: unknown): PairingError {
 
 /** Decodes a PEM CSR and validates its structure and key, without checking the signature. Throws INVALID_CSR. */
 export function readCsr(csrPem: string): UnverifiedCsr {
+  return readCsrWithSubject(csrPem).csr;
+}
+
+/** readCsr, with the subject Name's DER (a view into the CSR) for a caller that reads it (Foundries /sign): one parse. */
+export function readCsrWithSubject(csrPem: string): { csr: UnverifiedCsr; subjectDer: Buffer } {
   let der: Buffer;
   try {
     der = pemDecode(csrPem, CSR_LABELS);
@@ -63,7 +68,10 @@ export function readCsr(csrPem: string): UnverifiedCsr {
     if (scheme.family !== key.family) throw invalidCsr(`the signature algorithm does not match the ${key.description} key`);
     const sigBits = content(der, sig);
     if (sigBits.length < 2 || sigBits[0] !== 0) throw new DerError('malformed signature bit string');
-    return { key, signedData: whole(der, info), signature: sigBits.subarray(1), scheme };
+    return {
+      csr: { key, signedData: whole(der, info), signature: sigBits.subarray(1), scheme },
+      subjectDer: whole(der, subject),
+    };
   } catch (e) {
     if (e instanceof PairingError) throw e;
     if (e instanceof KeyPolicyError) throw invalidCsr(e.message);

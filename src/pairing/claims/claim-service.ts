@@ -8,7 +8,7 @@ import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
 import { secretFingerprint } from '../../common/secret-fingerprint.ts';
-import type { CoreAudit } from '../core-audit.ts';
+import type { CoreAudit, CoreEvent } from '../core-audit.ts';
 import { generateCredentialsSecret } from '../credentials-secret.ts';
 import type { EmbeddedPairingCore, PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
@@ -217,17 +217,7 @@ export class ClaimService {
       const deviceId = deriveDeviceId(manufacturerId, cfg.deviceIdNamespace);
       const credentialsSecret = generateCredentialsSecret();
       const secretHash = hashSecret(credentialsSecret);
-      const outcome = await this.#store.claim({
-        realm,
-        jti: p.jti,
-        manufacturerId,
-        deviceId,
-        secretHash,
-        at: this.#ext.now().toISOString(),
-      });
-      if (outcome.kind !== 'claimed') throw claimRefused(outcome, manufacturerId, deviceId, realm, cfg.deviceRegistrationLimit);
-      const use = outcome.use;
-      await this.#audit?.record({
+      const event = (use: number): CoreEvent => ({
         step: 'claim',
         outcome: 'ok',
         deviceId,
@@ -236,6 +226,19 @@ export class ClaimService {
         durationMs: performance.now() - started,
         data: { realm, jti: p.jti, use, maxUses: p.max_uses ?? null, workOrder: p.batch ?? null },
       });
+      // The event in the claim's own transaction where the store keeps the chain (one commit).
+      const sealed = this.#audit?.sealedBy(this.#ext.store) === true;
+      const outcome = await this.#store.claim({
+        realm,
+        jti: p.jti,
+        manufacturerId,
+        deviceId,
+        secretHash,
+        at: this.#ext.now().toISOString(),
+        event: sealed ? event : undefined,
+      });
+      if (outcome.kind !== 'claimed') throw claimRefused(outcome, manufacturerId, deviceId, realm, cfg.deviceRegistrationLimit);
+      if (!sealed) await this.#audit?.record(event(outcome.use));
       this.#log.debug({ realm, deviceId, jti: p.jti }, 'device claimed');
       return { deviceId, credentialsSecret, pairingUrl: p.pairing_url, brokerUrl: cfg.brokerUrl };
     } catch (e) {

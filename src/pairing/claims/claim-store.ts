@@ -2,6 +2,7 @@
 // itself) and every claimed manufacturer id. `claim` decides and writes in one transaction with the
 // device row, so concurrent claims, on any instance, never exceed a token's uses nor claim one
 // manufacturer id twice. Engines: store/sqlite-claims.ts, store/pg-claims.ts.
+import type { CoreEvent } from '../core-audit.ts';
 
 export interface ClaimTokenRecord {
   jti: string;
@@ -24,6 +25,8 @@ export interface ClaimRequest {
   deviceId: string;
   secretHash: string;
   at: string;
+  /** The core's audit event of this claim (`use`: the token's use count), as SignRequest.event. */
+  event?: (use: number) => CoreEvent;
 }
 
 export type ClaimOutcome =

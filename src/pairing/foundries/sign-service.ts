@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { deriveDeviceId } from '../../common/device-id.ts';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
-import type { CoreAudit } from '../core-audit.ts';
+import type { CoreAudit, CoreEvent } from '../core-audit.ts';
 import { type EmbeddedPairingCore, newSerialHex, type PairingCoreExtension, type RealmConfig } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
@@ -190,7 +190,7 @@ export class SignService {
     let uuid: string | undefined;
     try {
       const req = parseSignRequest(body());
-      const subject = readCsrSubject(req.csr);
+      const { subject, csr } = readCsrSubject(req.csr);
       if (!subject.commonName)
         throw new PairingError('INVALID_CSR', { message: 'Invalid CSR: the subject has no CN (it must be the device UUID)' });
       if (!subject.organizationalUnit)
@@ -211,16 +211,11 @@ export class SignService {
         ? Buffer.from(id.replaceAll('-', ''), 'hex').toString('base64url')
         : deriveDeviceId(id, cfg.deviceIdNamespace);
       // Checked before the costly signing, and again by the store in the transaction that records it.
-      const [before, existing] = await Promise.all([this.#store.get(realm, id), this.#ext.store.devices.get(realm, deviceId)]);
-      // The two reads are not one snapshot: a concurrent /sign of this UUID (here or on another instance)
-      // may commit between them, showing its device but not its record. The record is written in the
-      // same transaction as the device, so read after the device it tells "already signed" from
-      // "registered by something else".
-      const record = !before && existing ? await this.#store.get(realm, id) : before;
-      const early = signRefused(signRefusal(record, existing !== undefined), realm, id, deviceId, cfg);
+      const early = signRefused(await this.#refusal(realm, id, deviceId), realm, id, deviceId, cfg);
       if (early) throw early;
       const issued = await this.#ext.ca.issueWithSubjectAsync({
         csrPem: req.csr,
+        csr,
         commonName: subject.commonName,
         subjectDer: subject.der,
         serialHex: newSerialHex(),
@@ -229,21 +224,7 @@ export class SignService {
       });
       // Which key the device registered (the certificate certifies the CSR's key, checked by the CA).
       const keyHash = createHash('sha256').update(subject.spki).digest('hex');
-      const outcome = await this.#store.sign({
-        realm,
-        uuid: id,
-        deviceId,
-        name: req.name ?? null,
-        hardwareId: req.hardwareId,
-        serialHex: issued.serialHex,
-        publicKeySha256: keyHash,
-        notAfter: issued.notAfter.toISOString(),
-        at: this.#ext.now().toISOString(),
-      });
-      if (outcome.kind !== 'signed') throw signRefused(outcome, realm, id, deviceId, cfg);
-      this.#ext.revokedHere();
-      const signings = outcome.signings;
-      await this.#audit?.record({
+      const event = (signings: number): CoreEvent => ({
         step: 'sign',
         outcome: 'ok',
         deviceId,
@@ -262,6 +243,23 @@ export class SignService {
           registration: signings,
         },
       });
+      // The event in the registration's own transaction where the store keeps the chain (one commit).
+      const sealed = this.#audit?.sealedBy(this.#ext.store) === true;
+      const outcome = await this.#store.sign({
+        realm,
+        uuid: id,
+        deviceId,
+        name: req.name ?? null,
+        hardwareId: req.hardwareId,
+        serialHex: issued.serialHex,
+        publicKeySha256: keyHash,
+        notAfter: issued.notAfter.toISOString(),
+        at: this.#ext.now().toISOString(),
+        event: sealed ? event : undefined,
+      });
+      if (outcome.kind !== 'signed') throw signRefused(outcome, realm, id, deviceId, cfg);
+      this.#ext.revokedHere();
+      if (!sealed) await this.#audit?.record(event(outcome.signings));
       this.#log.debug({ realm, uuid: id, deviceId }, 'foundries device signed');
       return {
         'root.crt': this.#rootCrt,
@@ -286,6 +284,18 @@ export class SignService {
       });
       throw e;
     }
+  }
+
+  /** The store's refusal of this registration as it stands, read before signing (one read where the store can). */
+  async #refusal(realm: string, id: string, deviceId: string): Promise<Exclude<SignOutcome, { kind: 'signed' }> | undefined> {
+    if (this.#store.refusal) return this.#store.refusal(realm, id, deviceId);
+    const [before, existing] = await Promise.all([this.#store.get(realm, id), this.#ext.store.devices.get(realm, deviceId)]);
+    // The two reads are not one snapshot: a concurrent /sign of this UUID (here or on another instance)
+    // may commit between them, showing its device but not its record. The record is written in the
+    // same transaction as the device, so read after the device it tells "already signed" from
+    // "registered by something else".
+    const record = !before && existing ? await this.#store.get(realm, id) : before;
+    return signRefusal(record, existing !== undefined);
   }
 
   /** Operator: allow one more /sign of `uuid` (a replaced board, a wiped device). Audited. */

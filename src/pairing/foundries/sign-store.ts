@@ -2,6 +2,7 @@
 // server's only record is one overwritten file). `sign` checks and records in one transaction with
 // the device row and its certificates, so a UUID registers once even when two instances race.
 // Engines: store/sqlite-signs.ts, store/pg-signs.ts.
+import type { CoreEvent } from '../core-audit.ts';
 
 export interface SignRecord {
   realm: string;
@@ -27,6 +28,11 @@ export interface SignRequest {
   publicKeySha256: string;
   notAfter: string;
   at: string;
+  /**
+   * The core's audit event of this registration, sealed in the same transaction by a store whose
+   * coreAudit seals in writes (SQLite); other stores ignore it (the service records it after).
+   */
+  event?: (signings: number) => CoreEvent;
 }
 
 export type SignOutcome =
@@ -48,6 +54,12 @@ export interface SignStore {
    * device id belongs to a device /sign did not register, or it is a new device beyond the realm's limit.
    */
   sign(r: SignRequest): Promise<SignOutcome>;
+  /**
+   * signRefusal over the UUID's record and whether `deviceId` exists, read as one snapshot: /sign's
+   * check before the costly signing (the transaction of `sign` decides). Optional: without it the
+   * service reads both itself.
+   */
+  refusal?(realm: string, uuid: string, deviceId: string): Promise<Exclude<SignOutcome, { kind: 'signed' }> | undefined>;
   reopen(realm: string, uuid: string, at: string): Promise<ReopenOutcome>;
 }
 

@@ -1,5 +1,5 @@
 // Claim tokens and claims on SQLite (migration 005): a claim's checks, use count and device row in
-// one group-committed write.
+// one group-committed write, with the core's audit event of it (migration 008).
 import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
 import {
   type ClaimOutcome,
@@ -9,9 +9,15 @@ import {
   type RevokeTokenOutcome,
 } from '../claims/claim-store.ts';
 import { emptyDeviceRow, type TokenDbRow, toTokenRecord } from './rows.ts';
+import type { SqliteCoreAudit } from './sqlite-core-audit.ts';
 import type { SqliteDeviceRows } from './sqlite-devices.ts';
 
-export function sqliteClaimStore(db: SqliteDatabase, rows: SqliteDeviceRows, writer: SqliteWriter): ClaimStore {
+export function sqliteClaimStore(
+  db: SqliteDatabase,
+  rows: SqliteDeviceRows,
+  writer: SqliteWriter,
+  audit: SqliteCoreAudit,
+): ClaimStore {
   const s = {
     insertToken: db.prepare(
       `INSERT INTO claim_tokens (jti, realm, created_at, expires_at, max_uses, serial_pattern, batch)
@@ -61,7 +67,9 @@ export function sqliteClaimStore(db: SqliteDatabase, rows: SqliteDeviceRows, wri
         });
         s.bumpUses.run(r.jti);
         s.insertClaim.run(r.realm, r.manufacturerId, r.deviceId, r.jti, r.at);
-        return { kind: 'claimed', use: (token?.uses ?? 0) + 1 };
+        const use = (token?.uses ?? 0) + 1;
+        if (r.event) audit.sealInWrite(r.event(use));
+        return { kind: 'claimed', use };
       }),
   };
 }

@@ -33,6 +33,9 @@ export const COPIED_TABLES: TableSpec[] = [
 
 export type Row = Record<string, unknown>;
 
+/** The dump's entry for the core's audit chain (not in COPIED_TABLES: it is copied with its head). */
+export const CORE_AUDIT_EVENTS = 'core_audit_events';
+
 /** The rows of every copied table, booleans as booleans. Throws COPY_SOURCE_MISSING. */
 export async function dumpSqliteStore(dataDir: string): Promise<Map<string, Row[]>> {
   const file = join(dataDir, PAIRING_SQLITE_FILE);
@@ -48,6 +51,8 @@ export async function dumpSqliteStore(dataDir: string): Promise<Map<string, Row[
         for (const r of rows) for (const b of t.booleans ?? []) r[b] = r[b] === 1 || r[b] === true;
         out.set(t.name, rows);
       }
+      // The core's own chain (migration 008), in the same snapshot; copied with its head (store-copy.ts).
+      out.set(CORE_AUDIT_EVENTS, db.prepare('SELECT * FROM core_audit_events ORDER BY seq').all() as Row[]);
       return out;
     })();
   } finally {

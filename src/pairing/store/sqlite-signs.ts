@@ -1,11 +1,17 @@
 // /sign records on SQLite (migration 005): the check, the certificate, the device row and the
-// UUID's record in one group-committed write.
+// UUID's record in one group-committed write, with the core's audit event of it (migration 008).
 import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
 import { type ReopenOutcome, type SignOutcome, type SignRequest, type SignStore, signRefusal } from '../foundries/sign-store.ts';
 import { emptyDeviceRow, type SignDbRow, toSignRecord } from './rows.ts';
+import type { SqliteCoreAudit } from './sqlite-core-audit.ts';
 import type { SqliteDeviceRows } from './sqlite-devices.ts';
 
-export function sqliteSignStore(db: SqliteDatabase, rows: SqliteDeviceRows, writer: SqliteWriter): SignStore {
+export function sqliteSignStore(
+  db: SqliteDatabase,
+  rows: SqliteDeviceRows,
+  writer: SqliteWriter,
+  audit: SqliteCoreAudit,
+): SignStore {
   const s = {
     get: db.prepare<[string, string], SignDbRow>('SELECT * FROM sign_registrations WHERE realm = ? AND uuid = ?'),
     upsert: db.prepare<unknown[], { signings: number }>(
@@ -23,8 +29,13 @@ export function sqliteSignStore(db: SqliteDatabase, rows: SqliteDeviceRows, writ
     const r = s.get.get(realm, uuid);
     return r && toSignRecord(r);
   };
+  // Both rows in one read transaction: a snapshot even while another process commits.
+  const refusal = db.transaction((realm: string, uuid: string, deviceId: string) =>
+    signRefusal(get(realm, uuid), rows.getDevice(realm, deviceId) !== undefined),
+  );
   return {
     get: async (realm, uuid) => get(realm, uuid),
+    refusal: async (realm, uuid, deviceId) => refusal(realm, uuid, deviceId),
     sign: (r: SignRequest) =>
       writer.write((): SignOutcome => {
         const device = rows.getDevice(r.realm, r.deviceId);
@@ -52,6 +63,7 @@ export function sqliteSignStore(db: SqliteDatabase, rows: SqliteDeviceRows, writ
           r.publicKeySha256,
           r.at,
         ) as { signings: number };
+        if (r.event) audit.sealInWrite(r.event(signings));
         return { kind: 'signed', signings };
       }),
     reopen: (realm, uuid, at) =>

@@ -1,7 +1,8 @@
 // The pairing store on SQLite (better-sqlite3), the embedded default: one file, WAL and
 // synchronous=FULL so an acknowledged write survives power loss, group commit so durability costs
-// one fsync per batch of requests, not per request.
-
+// one fsync per batch of requests, not per request. The core's audit chain is rows of this database,
+// sealed in the write it records (store/sqlite-core-audit.ts).
+import { dirname } from 'node:path';
 import type { Migration } from '../../db/migrations.ts';
 import { sqlFileMigrations } from '../../db/migrations.ts';
 import {
@@ -18,6 +19,7 @@ import type { CentralAuditStore } from '../import/central-audit-store.ts';
 import type { ImportStore } from '../import/import-store.ts';
 import type { CertificateStore, DeviceStore, PairingStore, RealmStore, StoreHealth } from '../pairing-store.ts';
 import { sqliteClaimStore } from './sqlite-claims.ts';
+import { carryOverCoreTrail, SqliteCoreAudit } from './sqlite-core-audit.ts';
 import { SqliteDeviceRows, sqliteCertificateStore, sqliteDeviceStore, sqliteRealmStore } from './sqlite-devices.ts';
 import { sqliteCentralAuditStore, sqliteImportStore } from './sqlite-imports.ts';
 import { sqliteSignStore } from './sqlite-signs.ts';
@@ -25,6 +27,8 @@ import { instrument, StoreMetrics } from './store-metrics.ts';
 
 export const PAIRING_SQLITE_FILE = 'pairing.sqlite';
 const WHAT = 'pairing database';
+/** The schema version that holds the core's audit chain (008-core-audit-chain.sql). */
+const CORE_AUDIT_VERSION = 8;
 
 /** The numbered migrations of the SQLite pairing store, `migrations/sqlite/NNN-name.sql`. */
 export function sqliteMigrations(): Migration[] {
@@ -42,6 +46,8 @@ export class SqlitePairingStore implements PairingStore {
   readonly signs: SignStore;
   readonly imports: ImportStore;
   readonly centralAudit: CentralAuditStore;
+  /** The core's audit chain, in this database (migration 008). */
+  readonly coreAudit: SqliteCoreAudit;
   readonly #db: SqliteDatabase;
   readonly #writer: SqliteWriter;
   readonly #metrics = new StoreMetrics();
@@ -51,7 +57,8 @@ export class SqlitePairingStore implements PairingStore {
   static open(file: string, opts: { upTo?: number } = {}): SqlitePairingStore {
     const db = openSqlite(file, { foreignKeys: true });
     try {
-      migrateSqlite(db, sqliteMigrations(), WHAT, opts.upTo);
+      const version = migrateSqlite(db, sqliteMigrations(), WHAT, opts.upTo);
+      if (version >= CORE_AUDIT_VERSION) carryOverCoreTrail(db, dirname(file));
     } catch (e) {
       db.close();
       throw e;
@@ -64,11 +71,12 @@ export class SqlitePairingStore implements PairingStore {
     this.#writer = new SqliteWriter(db, WHAT);
     const rows = new SqliteDeviceRows(db);
     const m = this.#metrics;
+    this.coreAudit = new SqliteCoreAudit(db, this.#writer);
     this.realms = instrument('realms', sqliteRealmStore(rows, this.#writer), m, passThrough);
     this.devices = instrument('devices', sqliteDeviceStore(rows, this.#writer), m, passThrough);
     this.certificates = instrument('certificates', sqliteCertificateStore(rows), m, passThrough);
-    this.claims = instrument('claims', sqliteClaimStore(db, rows, this.#writer), m, passThrough);
-    this.signs = instrument('signs', sqliteSignStore(db, rows, this.#writer), m, passThrough);
+    this.claims = instrument('claims', sqliteClaimStore(db, rows, this.#writer, this.coreAudit), m, passThrough);
+    this.signs = instrument('signs', sqliteSignStore(db, rows, this.#writer, this.coreAudit), m, passThrough);
     this.imports = instrument('imports', sqliteImportStore(db, rows, this.#writer), m, passThrough);
     this.centralAudit = instrument('centralAudit', sqliteCentralAuditStore(db, this.#writer), m, passThrough);
   }

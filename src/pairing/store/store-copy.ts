@@ -8,23 +8,19 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bodyOfEvent } from '../../audit/audit-canonical.ts';
-import { AuditTrail } from '../../audit/audit-trail.ts';
-import type { AuditEvent } from '../../audit/audit-types.ts';
-import { hashBody } from '../../audit/chain-link.ts';
 import { DbError } from '../../db/db-errors.ts';
 import { CA_CERT_FILE } from '../ca/ca-key-store.ts';
 import { CLAIM_KEY_FILE, ClaimSigningKey } from '../claims/claim-token.ts';
-import { PAIRING_CORE_STATION } from '../core-audit.ts';
 import type { FleetKey } from '../pairing-store.ts';
 import { copyTable, type TableCopy } from './pg-copy.ts';
 import { PostgresPairingStore } from './pg-store.ts';
-import { COPIED_TABLES, dumpSqliteStore, type Row } from './sqlite-dump.ts';
+import { type CoreChainRow, verifyCoreChain } from './sqlite-core-audit.ts';
+import { COPIED_TABLES, CORE_AUDIT_EVENTS, dumpSqliteStore, type Row } from './sqlite-dump.ts';
 
 export interface CopyReport {
   tables: TableCopy[];
   keys: { name: FleetKey; sha256: string }[];
-  /** Why the core's own trail was not copied, when it was not. */
+  /** Why the core's own trail was not copied, when it was not (no longer happens: it is in pairing.sqlite). */
   coreAuditSkipped?: string;
 }
 
@@ -45,44 +41,18 @@ async function keysOf(dataDir: string): Promise<{ name: FleetKey; sha256: string
   return keys;
 }
 
-/** The core's own events in `<dataDir>/audit.db`, as core_audit_events rows (checked), or why not. */
-function coreAuditRows(dataDir: string): { rows: Row[]; skipped?: string } {
-  const file = join(dataDir, 'audit.db');
-  if (!existsSync(file)) return { rows: [], skipped: 'no audit.db' };
-  const trail = AuditTrail.open({ file, stationId: PAIRING_CORE_STATION, readonly: true });
-  try {
-    const rows: Row[] = [];
-    for (let from = 1; ; ) {
-      const page: AuditEvent[] = trail.eventsFrom(from, 1000);
-      if (page.length === 0) break;
-      for (const e of page) {
-        // A station's data directory: its trail goes upstream with `imprint sync`, not here.
-        if (e.station !== PAIRING_CORE_STATION) return { rows: [], skipped: `audit.db holds events of station ${e.station}` };
-        const body = bodyOfEvent(e);
-        if (hashBody(body) !== e.hash) throw new DbError('DB_COPY_CONFLICT', `audit.db event ${e.seq} does not match its hash.`);
-        rows.push({
-          seq: e.seq,
-          hash: e.hash,
-          body,
-          ts: e.ts,
-          device_id: e.deviceId ?? null,
-          hardware_serial: e.hardwareSerial ?? null,
-          operator: e.operator ?? null,
-          step: e.step,
-          outcome: e.outcome,
-        });
-      }
-      from = page[page.length - 1].seq + 1;
-    }
-    return { rows };
-  } finally {
-    trail.close();
-  }
+/** The core's own chain from the dump (pairing.sqlite, migration 008), verified before it is copied. */
+async function coreAuditRows(source: Map<string, Row[]>): Promise<Row[]> {
+  const rows = (source.get(CORE_AUDIT_EVENTS) ?? []) as unknown as CoreChainRow[];
+  const status = await verifyCoreChain((from) => (from === 1 ? rows : []));
+  if (!status.ok)
+    throw new DbError('DB_COPY_CONFLICT', `The core's audit chain does not verify: event ${status.brokenAt}: ${status.reason}.`);
+  return rows as unknown as Row[];
 }
 
 export async function copyEmbeddedStore(o: { fromDir: string; toUrl: string }): Promise<CopyReport> {
   const source = await dumpSqliteStore(o.fromDir);
-  const core = coreAuditRows(o.fromDir);
+  const core = { rows: await coreAuditRows(source) };
   const keys = await keysOf(o.fromDir);
   const target = await PostgresPairingStore.connect({ url: o.toUrl, poolSize: 2 });
   try {
@@ -114,7 +84,7 @@ export async function copyEmbeddedStore(o: { fromDir: string; toUrl: string }): 
     }
     const now = new Date().toISOString();
     for (const k of keys) await target.adoptKey(k.name, k.sha256, now);
-    return { tables, keys, coreAuditSkipped: core.skipped };
+    return { tables, keys };
   } finally {
     await target.close();
   }

@@ -17,6 +17,12 @@ export const STORE_ERRORS = {
     message: 'The directory holds no embedded pairing store (pairing.sqlite).',
     action: 'Give --from the data directory of the embedded core (the one `imprint pairing serve --data` used).',
   },
+  CORE_AUDIT_NOT_CARRIED: {
+    message:
+      "The core's audit events of an earlier version (audit.db in the data directory) do not verify, so they were not carried into the pairing database.",
+    action:
+      'Check the old trail with `imprint audit verify --data DIR` and keep a copy of it as evidence; move audit.db out of the data directory to start the chain anew.',
+  },
 } as const satisfies Record<string, { message: string; action: string }>;
 
 export type StoreErrorCode = keyof typeof STORE_ERRORS;

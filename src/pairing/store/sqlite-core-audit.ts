@@ -1,0 +1,261 @@
+// The core's own audit chain on SQLite (migration 008): rows of the pairing database, sealed inside
+// the write transaction of the request they record (a claim, a /sign), so a request costs one
+// durable commit and a registration is never committed without its event. Events recorded alone (a
+// refusal, a token minted) go through the same group commit. Sealing exactly as the audit trail
+// seals its events (canonical body, SHA-256 chain from GENESIS_HASH), so the chain verifies the same.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bodyOfEvent, sealEvent } from '../../audit/audit-canonical.ts';
+import { normalizeInput } from '../../audit/audit-event-schema.ts';
+import { AuditTrail } from '../../audit/audit-trail.ts';
+import type { AuditEvent, AuditEventInput, ChainStatus } from '../../audit/audit-types.ts';
+import { bodyProblem } from '../../audit/canonical-check.ts';
+import { bodyPrevHash, bodySeq, GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
+import { openSqlite, type SqliteDatabase, type SqliteWriter } from '../../db/sqlite.ts';
+import { type CoreAuditSink, type CoreEvent, PAIRING_CORE_STATION } from '../core-audit.ts';
+import { StoreError } from './store-errors.ts';
+
+/** Where an earlier version kept the core's events, in the data directory. */
+export const LEGACY_CORE_TRAIL = 'audit.db';
+
+interface HeadRow {
+  last_seq: number;
+  last_hash: string;
+  origin: string;
+  carried_up_to: number;
+}
+
+export interface CoreChainRow {
+  seq: number;
+  hash: string;
+  body: string;
+  ts: string;
+  device_id: string | null;
+  hardware_serial: string | null;
+  operator: string | null;
+  step: string;
+  outcome: string;
+}
+
+const PAGE = 1000;
+
+function prepare(db: SqliteDatabase) {
+  return {
+    head: db.prepare<[], HeadRow>('SELECT last_seq, last_hash, origin, carried_up_to FROM core_audit_head WHERE id = 1'),
+    insert: db.prepare(
+      `INSERT INTO core_audit_events (seq, hash, body, ts, device_id, hardware_serial, operator, step, outcome)
+         VALUES (@seq, @hash, @body, @ts, @device_id, @hardware_serial, @operator, @step, @outcome)`,
+    ),
+    setHead: db.prepare('UPDATE core_audit_head SET last_seq = ?, last_hash = ? WHERE id = 1'),
+    page: db.prepare<[number, number], CoreChainRow>('SELECT * FROM core_audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
+  };
+}
+
+export class SqliteCoreAudit implements CoreAuditSink {
+  readonly stationId = PAIRING_CORE_STATION;
+  /** Events of this sink's store's writes are sealed in those writes (CoreAudit.sealedBy). */
+  readonly sealsInWrites = true;
+  readonly #writer: SqliteWriter;
+  readonly #db: SqliteDatabase;
+  #statements: ReturnType<typeof prepare> | undefined;
+
+  constructor(db: SqliteDatabase, writer: SqliteWriter) {
+    this.#db = db;
+    this.#writer = writer;
+  }
+
+  // Prepared on first use: a store opened at an older schema (tests of upgrades) has no such tables.
+  get #s(): ReturnType<typeof prepare> {
+    this.#statements ??= prepare(this.#db);
+    return this.#statements;
+  }
+
+  /**
+   * Seals `e` into the chain now: call only inside a write of this store's writer (the head is read
+   * and moved in that transaction, so concurrent writers, in any process, never fork the chain).
+   */
+  sealInWrite(e: CoreEvent): AuditEvent {
+    const head = this.#s.head.get();
+    if (!head) throw new Error('core_audit_head is missing: the store was not opened through SqlitePairingStore.open');
+    const input = normalizeInput({ station: this.stationId, ...e } as AuditEventInput);
+    const { event, body } = sealEvent(input, head.last_seq + 1, new Date().toISOString(), head.last_hash);
+    this.#s.insert.run(rowOf(event, body));
+    this.#s.setHead.run(event.seq, event.hash);
+    return event;
+  }
+
+  append(e: AuditEventInput): Promise<AuditEvent> {
+    const { station: _station, ...rest } = e;
+    return this.#writer.write(() => this.sealInWrite(rest));
+  }
+
+  /** The chain from `fromSeq` on, in order (checks, copies). */
+  events(fromSeq = 1, limit = PAGE): CoreChainRow[] {
+    return this.#s.page.all(fromSeq, limit);
+  }
+
+  head(): HeadRow | undefined {
+    return this.#s.head.get();
+  }
+
+  /** The whole chain checked: links, hashes, canonical bodies, columns against bodies, the head. */
+  verify(): Promise<ChainStatus> {
+    return verifyCoreChain((from) => this.events(from), this.head());
+  }
+
+  /** The store closes the writer (and commits what is queued). */
+  close(): void {}
+}
+
+function rowOf(event: AuditEvent, body: string): CoreChainRow {
+  return {
+    seq: event.seq,
+    hash: event.hash,
+    body,
+    ts: event.ts,
+    device_id: event.deviceId ?? null,
+    hardware_serial: event.hardwareSerial ?? null,
+    operator: event.operator ?? null,
+    step: event.step,
+    outcome: event.outcome,
+  };
+}
+
+type ChainRow = Pick<CoreChainRow, 'seq' | 'hash' | 'body'> & Partial<CoreChainRow>;
+
+/**
+ * Verifies a core chain read page by page (`page(fromSeq)`, in seq order, empty at the end), on
+ * either engine: contiguous seqs from 1, each body canonical and starting with its seq and its
+ * predecessor's hash, the stored hash the SHA-256 of the body, the query columns (when read) those of
+ * the body, and `head` (when given) the last event.
+ */
+export async function verifyCoreChain(
+  page: (fromSeq: number) => ChainRow[] | Promise<ChainRow[]>,
+  head?: { last_seq: number; last_hash: string },
+): Promise<ChainStatus> {
+  let expected = 1;
+  let prev = GENESIS_HASH;
+  const broken = (reason: string): ChainStatus => ({ ok: false, events: expected - 1, brokenAt: expected, reason });
+  for (;;) {
+    const rows = await page(expected);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seq !== expected) return broken(`event ${expected} is missing (next stored: ${seq})`);
+      if (bodySeq(r.body) !== seq) return broken('the body does not carry its own seq');
+      if (bodyPrevHash(r.body) !== prev) return broken("the body does not link to the previous event's hash");
+      const problem = bodyProblem(r.body);
+      if (problem) return broken(`the body is not canonical: ${problem}`);
+      if (hashBody(r.body) !== r.hash) return broken('the stored hash is not the SHA-256 of the body');
+      if (r.step !== undefined && columnsDiffer(r as CoreChainRow)) return broken('a query column differs from the hashed body');
+      prev = r.hash;
+      expected++;
+    }
+  }
+  const events = expected - 1;
+  if (head && (Number(head.last_seq) !== events || (events > 0 && head.last_hash !== prev)))
+    return {
+      ok: false,
+      events,
+      brokenAt: Math.min(Number(head.last_seq), events) + 1,
+      reason: `the chain head says ${head.last_seq} events, ${events} are stored: events were cut or the head was changed`,
+    };
+  return { ok: true, events, lastHash: prev };
+}
+
+function columnsDiffer(r: CoreChainRow): boolean {
+  const e = JSON.parse(r.body) as AuditEvent;
+  return (
+    e.ts !== r.ts ||
+    (e.deviceId ?? null) !== r.device_id ||
+    (e.hardwareSerial ?? null) !== r.hardware_serial ||
+    (e.operator ?? null) !== r.operator ||
+    e.step !== r.step ||
+    e.outcome !== r.outcome
+  );
+}
+
+/**
+ * Once, when the store first opens at the version that moved the chain here: the events an earlier
+ * version appended to `<dataDir>/audit.db` (station "pairing-core") are carried over verbatim after
+ * that trail verifies (hash chain, checkpoint), so the chain here continues them and one check covers
+ * all. audit.db itself is left as it was. A station's data directory (its own trail) carries nothing.
+ * Throws StoreError CORE_AUDIT_NOT_CARRIED when the old trail does not verify.
+ */
+export function carryOverCoreTrail(db: SqliteDatabase, dataDir: string): void {
+  if (db.prepare('SELECT 1 FROM core_audit_head WHERE id = 1').get()) return;
+  const file = join(dataDir, LEGACY_CORE_TRAIL);
+  let rows: CoreChainRow[] = [];
+  if (existsSync(file)) {
+    try {
+      rows = legacyCoreEvents(file);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const last = rows.at(-1);
+  const insert = db.prepare(
+    `INSERT INTO core_audit_events (seq, hash, body, ts, device_id, hardware_serial, operator, step, outcome)
+     VALUES (@seq, @hash, @body, @ts, @device_id, @hardware_serial, @operator, @step, @outcome)`,
+  );
+  db.transaction(() => {
+    // Another process may have done it meanwhile (the transaction is IMMEDIATE: re-checked under the lock).
+    if (db.prepare('SELECT 1 FROM core_audit_head WHERE id = 1').get()) return;
+    for (const r of rows) insert.run(r);
+    db.prepare('INSERT INTO core_audit_head (id, last_seq, last_hash, origin, carried_up_to) VALUES (1, ?, ?, ?, ?)').run(
+      last?.seq ?? 0,
+      last?.hash ?? GENESIS_HASH,
+      last ? LEGACY_CORE_TRAIL : 'new',
+      last?.seq ?? 0,
+    );
+  }).immediate();
+}
+
+/**
+ * The core chain of a pairing.sqlite file, verified read-only (`imprint audit verify --data`), or
+ * undefined when the file holds none yet (a schema before migration 008).
+ */
+export async function verifyCoreChainFile(file: string): Promise<ChainStatus | undefined> {
+  const db = openSqlite(file, { readonly: true });
+  try {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'core_audit_head'").get()) return undefined;
+    const s = prepare(db);
+    // One read transaction: the head and the rows of one snapshot while a core appends.
+    db.exec('BEGIN');
+    try {
+      return await verifyCoreChain((from) => s.page.all(from, PAGE), s.head.get() ?? { last_seq: 0, last_hash: GENESIS_HASH });
+    } finally {
+      db.exec('COMMIT');
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The core's events in an earlier version's trail file, after the trail verified; none when it is another station's. */
+function legacyCoreEvents(file: string): CoreChainRow[] {
+  const rows: CoreChainRow[] = [];
+  const trail = AuditTrail.open({ file, stationId: PAIRING_CORE_STATION, readonly: true });
+  try {
+    if (trail.eventsFrom(1, 1)[0]?.station !== PAIRING_CORE_STATION) return rows;
+    const status = trail.verify();
+    if (!status.ok)
+      throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: broken at event ${status.brokenAt}: ${status.reason}`);
+    for (let from = 1; ; ) {
+      const events = trail.eventsFrom(from, PAGE);
+      if (events.length === 0) return rows;
+      for (const e of events) {
+        if (e.station !== PAIRING_CORE_STATION)
+          throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} is of station ${e.station}`);
+        const body = bodyOfEvent(e);
+        if (hashBody(body) !== e.hash)
+          throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} does not match its hash`);
+        rows.push(rowOf(e, body));
+      }
+      from = events[events.length - 1].seq + 1;
+    }
+  } finally {
+    trail.close();
+  }
+}
