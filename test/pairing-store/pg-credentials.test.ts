@@ -1,8 +1,9 @@
 // Credentials records on PostgreSQL are group-committed (store/pg-credentials.ts): many requests, one
-// statement. These check what the grouping must not change, with two instances (two pools) writing at
+// transaction. These check what the grouping must not change, with two instances (two pools) writing at
 // once: every device ends with exactly one valid certificate, the one it records, each superseded one
 // revoked once; each request in a batch gets its own outcome; a request that fails does not fail the
-// others. Fails, never skips, without PostgreSQL.
+// others; device reads, grouped too, answer each request with its own row. Fails, never skips,
+// without PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { CredentialsRecord, PairingStore } from '../../src/pairing/pairing-store.ts';
@@ -104,4 +105,19 @@ test('a request that fails (its serial is already recorded) fails alone; the oth
   assert.equal((await a.devices.get('r', dev(202)))?.certificateSerial, null, 'nothing recorded for the failed request');
   assert.equal((await a.devices.get('r', dev(200)))?.certificateSerial, 'dd02');
   assert.equal(await a.certificates.isRevoked('dd00'), true);
+});
+
+test('device reads in flight together are one query, each answered with its own row', async () => {
+  const ids = Array.from({ length: 30 }, (_, i) => dev(300 + i));
+  for (const [i, d] of ids.entries()) if (i % 3 !== 0) await register(a, d, `h-${d}`);
+  const got = await Promise.all([...ids, ...ids].map((d) => b.devices.get('r', d)));
+  got.forEach((row, n) => {
+    const i = n % ids.length;
+    if (i % 3 === 0) assert.equal(row, undefined, `${ids[i]} is unknown`);
+    else assert.deepEqual([row?.deviceId, row?.secretHash], [ids[i], `h-${ids[i]}`]);
+  });
+  assert.equal((await a.devices.get('other-realm', ids[1])) ?? null, null, 'the realm is part of the key');
+  // A read that starts after a write was acknowledged (on either instance) sees it.
+  await register(b, ids[0], 'late');
+  assert.equal((await a.devices.get('r', ids[0]))?.secretHash, 'late');
 });

@@ -7,7 +7,8 @@
 import { constraintOf, retrying, type Sql } from '../../db/postgres.ts';
 import type { CertificateStore, DeviceStore, RealmStore, RegisterOutcome, RevocationReason } from '../pairing-store.ts';
 import type { PgCredentialsWriter } from './pg-credentials.ts';
-import { type CertificateDbRow, certificateRow, type DeviceDbRow, type RealmDbRow, toDevice, toRealm } from './rows.ts';
+import type { PgDeviceReader } from './pg-device-reads.ts';
+import { type CertificateDbRow, certificateRow, type RealmDbRow, toRealm } from './rows.ts';
 
 export const LIMIT_CONSTRAINT = 'realm_device_limit_reached';
 
@@ -28,12 +29,10 @@ export function pgRealmStore(sql: Sql): RealmStore {
   };
 }
 
-export function pgDeviceStore(sql: Sql, credentials: PgCredentialsWriter): DeviceStore {
+export function pgDeviceStore(sql: Sql, reads: PgDeviceReader, credentials: PgCredentialsWriter): DeviceStore {
   return {
-    get: async (realm, deviceId) => {
-      const [r] = await sql<DeviceDbRow[]>`SELECT * FROM devices WHERE realm = ${realm} AND device_id = ${deviceId}`;
-      return r && toDevice(r);
-    },
+    // Grouped with the reads in flight: one query for many (pg-device-reads.ts).
+    get: (realm, deviceId) => reads.get(realm, deviceId),
     count: async (realm) => {
       const [r] = await sql<{ n: number }[]>`SELECT count(*) AS n FROM devices WHERE realm = ${realm}`;
       return r.n;

@@ -21,6 +21,7 @@ import type { CertificateStore, DeviceStore, FleetKey, PairingStore, RealmStore,
 import { pgClaimStore } from './pg-claims.ts';
 import { PgCoreAudit } from './pg-core-audit.ts';
 import { PgCredentialsWriter } from './pg-credentials.ts';
+import { PgDeviceReader } from './pg-device-reads.ts';
 import { pgCertificateStore, pgDeviceStore, pgRealmStore } from './pg-devices.ts';
 import { pgCentralAuditStore, pgImportStore } from './pg-imports.ts';
 import { pgSignStore } from './pg-signs.ts';
@@ -61,6 +62,7 @@ export class PostgresPairingStore implements PairingStore {
   readonly #poolSize: number;
   readonly #metrics = new StoreMetrics();
   readonly #credentials: PgCredentialsWriter;
+  readonly #reads: PgDeviceReader;
   #closed = false;
 
   static async connect(o: PostgresStoreOptions): Promise<PostgresPairingStore> {
@@ -85,7 +87,8 @@ export class PostgresPairingStore implements PairingStore {
     const unavailable = (e: unknown) => asUnavailable(e, WHAT);
     this.realms = instrument('realms', pgRealmStore(sql), m, unavailable);
     this.#credentials = new PgCredentialsWriter(sql);
-    this.devices = instrument('devices', pgDeviceStore(sql, this.#credentials), m, unavailable);
+    this.#reads = new PgDeviceReader(sql);
+    this.devices = instrument('devices', pgDeviceStore(sql, this.#reads, this.#credentials), m, unavailable);
     this.certificates = instrument('certificates', pgCertificateStore(sql), m, unavailable);
     this.claims = instrument('claims', pgClaimStore(sql), m, unavailable);
     this.signs = instrument('signs', pgSignStore(sql), m, unavailable);
@@ -184,7 +187,7 @@ export class PostgresPairingStore implements PairingStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#credentials.drain(), this.coreAudit.close()]);
+    await Promise.all([this.#reads.drain(), this.#credentials.drain(), this.coreAudit.close()]);
     await this.#sql.end({ timeout: 5 });
   }
 }
