@@ -16,7 +16,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     inflight: { type: 'string', default: '64' },
     devices: { type: 'string', default: '1024' },
-    'pg-url': { type: 'string', default: process.env.IMPRINT_TEST_PG_URL ?? 'postgres://imprint:imprint@127.0.0.1:5432/imprint_test' },
+    'pg-url': {
+      type: 'string',
+      default: process.env.IMPRINT_TEST_PG_URL ?? 'postgres://imprint:imprint@127.0.0.1:5432/imprint_test',
+    },
   },
 });
 const AT = new Date().toISOString();
@@ -56,7 +59,9 @@ try {
     ),
   );
   const pids = (
-    await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = ${schema} OR backend_type = 'walwriter'`
+    await admin<
+      { pid: number }[]
+    >`SELECT pid FROM pg_stat_activity WHERE application_name = ${schema} OR backend_type = 'walwriter'`
   ).map((r) => r.pid);
   let next = 0;
   let done = 0;
