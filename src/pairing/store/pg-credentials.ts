@@ -29,7 +29,7 @@ interface OutcomeRow {
   inhibited: boolean | null;
 }
 
-/** Requests a statement carries at most (6 array parameters whatever the size; bounds the locks held). */
+/** Requests a transaction carries at most (6 array parameters whatever the size; bounds the locks held). */
 const MAX_BATCH = 256;
 
 export class PgCredentialsWriter {
@@ -60,7 +60,7 @@ export class PgCredentialsWriter {
 
   async #run(jobs: Job[]): Promise<void> {
     try {
-      const outcomes = await this.#statement(jobs);
+      const outcomes = await this.#transaction(jobs);
       jobs.forEach((j, i) => {
         j.resolve(outcomes[i]);
       });
@@ -74,7 +74,7 @@ export class PgCredentialsWriter {
     }
   }
 
-  async #statement(jobs: Job[]): Promise<CredentialsOutcome[]> {
+  async #transaction(jobs: Job[]): Promise<CredentialsOutcome[]> {
     const col = (f: (j: Job) => string) => jobs.map(f);
     const realms = col((j) => j.r.realm);
     const ids = col((j) => j.r.deviceId);
