@@ -14,6 +14,9 @@ import { keyIdOfPublicKeyFile } from '../audit/station-signing-key.ts';
 import { CommonError } from '../common/common-errors.ts';
 import { verifyCoreChainFile } from '../pairing/store/sqlite-core-audit.ts';
 import { PAIRING_SQLITE_FILE } from '../pairing/store/sqlite-store.ts';
+import { redactUrl } from '../db/postgres.ts';
+import { storeFromFlag } from '../pairing/store/open-store.ts';
+import { verifyPgCoreAuditAt } from '../pairing/store/pg-core-audit-verify.ts';
 import { defaultStationConfig, stationConfigPath } from '../station/station-config.ts';
 import { auditQueryFromOptions } from './audit-query-options.ts';
 import { usage } from './cli-errors.ts';
@@ -76,6 +79,7 @@ interface VerifyOptions {
   station?: string;
   realm?: string;
   agentToken?: string;
+  store?: string;
 }
 
 /** `--key-id` and `--public-key`: the station keys whose signatures verify accepts (default: any embedded key). */
@@ -195,10 +199,18 @@ export function registerAuditCommands(program: Command): void {
     .option('--station <id>', 'with --remote: the station (default: this one)')
     .option('--realm <realm>', 'with --remote: realm (default: the station config realm)')
     .option('--agent-token <jwt>', 'with --remote: agent token (default: $IMPRINT_AGENT_TOKEN, else the station secret store)')
+    .option('--store <url>', "verify the pairing core's own chain in a fleet's PostgreSQL store (postgres://…) instead")
     .action(async (opts: VerifyOptions) => {
       const json = opts.json ?? false;
       const trusted = trustedKeyIds(opts);
       const anchors = anchorsFromOptions(opts, trusted);
+      if (opts.store !== undefined) {
+        if (opts.remote || opts.file) throw usage('--store with --remote or --file: verify one copy at a time');
+        const url = storeFromFlag(opts.store);
+        if (!url) throw usage('--store needs a postgres:// URL');
+        printStatus(await verifyPgCoreAuditAt(url, { anchors }), `core audit chain in ${redactUrl(url)}`, json);
+        return;
+      }
       if (opts.remote) {
         if (opts.file) throw usage('--remote and --file: verify one copy at a time');
         const r = await verifyRemoteStation(opts, anchors);

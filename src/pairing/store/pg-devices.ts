@@ -2,17 +2,13 @@
 // across instances without a round trip per step: the register upsert re-checks "not confirmed" on
 // the row it locks; a new device bumps its realm's count under that row's lock, where a CHECK keeps
 // the limit (realm_device_limits); recording credentials locks the device row, compares the secret
-// hash and revokes the previous certificate in the same statement.
+// hash and revokes the previous certificate in the same statement, one statement for a whole batch
+// of requests (pg-credentials.ts).
 import { constraintOf, retrying, type Sql } from '../../db/postgres.ts';
-import type {
-  CertificateStore,
-  CredentialsOutcome,
-  DeviceStore,
-  RealmStore,
-  RegisterOutcome,
-  RevocationReason,
-} from '../pairing-store.ts';
-import { type CertificateDbRow, certificateRow, type DeviceDbRow, type RealmDbRow, toDevice, toRealm } from './rows.ts';
+import type { CertificateStore, DeviceStore, RealmStore, RegisterOutcome, RevocationReason } from '../pairing-store.ts';
+import type { PgCredentialsWriter } from './pg-credentials.ts';
+import type { PgDeviceReader } from './pg-device-reads.ts';
+import { type CertificateDbRow, certificateRow, type RealmDbRow, toRealm } from './rows.ts';
 
 export const LIMIT_CONSTRAINT = 'realm_device_limit_reached';
 
@@ -33,12 +29,10 @@ export function pgRealmStore(sql: Sql): RealmStore {
   };
 }
 
-export function pgDeviceStore(sql: Sql): DeviceStore {
+export function pgDeviceStore(sql: Sql, reads: PgDeviceReader, credentials: PgCredentialsWriter): DeviceStore {
   return {
-    get: async (realm, deviceId) => {
-      const [r] = await sql<DeviceDbRow[]>`SELECT * FROM devices WHERE realm = ${realm} AND device_id = ${deviceId}`;
-      return r && toDevice(r);
-    },
+    // Grouped with the reads in flight: one query for many (pg-device-reads.ts).
+    get: (realm, deviceId) => reads.get(realm, deviceId),
     count: async (realm) => {
       const [r] = await sql<{ n: number }[]>`SELECT count(*) AS n FROM devices WHERE realm = ${realm}`;
       return r.n;
@@ -76,36 +70,8 @@ export function pgDeviceStore(sql: Sql): DeviceStore {
         await sql`UPDATE devices SET inhibited = ${inhibited} WHERE realm = ${realm} AND device_id = ${deviceId} RETURNING 1`;
       return rows.length > 0;
     },
-    recordCredentials: async (r): Promise<CredentialsOutcome> => {
-      const serial = r.serialHex.toLowerCase();
-      // `cur` locks the row (waiting for a concurrent registration to commit, then reading its
-      // result); the writes happen only when the secret is still the one the device showed.
-      const [o] = await retrying(
-        () => sql<{ secret_ok: boolean | null; inhibited: boolean | null }[]>`
-        WITH cur AS (
-          SELECT secret_hash, inhibited, certificate_serial FROM devices
-          WHERE realm = ${r.realm} AND device_id = ${r.deviceId} FOR UPDATE
-        ), ok AS (
-          SELECT certificate_serial AS old_serial FROM cur WHERE secret_hash = ${r.secretHash} AND NOT inhibited
-        ), upd AS (
-          UPDATE devices d SET first_credentials_request_at = coalesce(d.first_credentials_request_at, ${r.at}),
-            last_credentials_request_at = ${r.at}, certificate_serial = ${serial}, certificate_not_after = ${r.notAfter}
-          FROM ok WHERE d.realm = ${r.realm} AND d.device_id = ${r.deviceId}
-          RETURNING 1
-        ), rev AS (
-          UPDATE certificates c SET revoked_at = ${r.at}, revocation_reason = 'superseded'
-          FROM ok WHERE c.serial = ok.old_serial AND c.revoked_at IS NULL
-          RETURNING 1
-        ), ins AS (
-          INSERT INTO certificates (serial, realm, device_id, issued_at, not_after)
-          SELECT ${serial}, ${r.realm}, ${r.deviceId}, ${r.at}, ${r.notAfter} FROM ok
-          RETURNING 1
-        )
-        SELECT (SELECT secret_hash = ${r.secretHash} FROM cur) AS secret_ok, (SELECT inhibited FROM cur) AS inhibited`,
-      );
-      if (o.secret_ok !== true) return 'stale';
-      return o.inhibited ? 'inhibited' : 'issued';
-    },
+    // Group-committed: one statement and one commit for the requests of a batch (pg-credentials.ts).
+    recordCredentials: (r) => credentials.record(r),
   };
 }
 

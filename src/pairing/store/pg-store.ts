@@ -20,6 +20,8 @@ import type { ImportStore } from '../import/import-store.ts';
 import type { CertificateStore, DeviceStore, FleetKey, PairingStore, RealmStore, StoreHealth } from '../pairing-store.ts';
 import { pgClaimStore } from './pg-claims.ts';
 import { PgCoreAudit } from './pg-core-audit.ts';
+import { PgCredentialsWriter } from './pg-credentials.ts';
+import { PgDeviceReader } from './pg-device-reads.ts';
 import { pgCertificateStore, pgDeviceStore, pgRealmStore } from './pg-devices.ts';
 import { pgCentralAuditStore, pgImportStore } from './pg-imports.ts';
 import { pgSignStore } from './pg-signs.ts';
@@ -59,6 +61,8 @@ export class PostgresPairingStore implements PairingStore {
   readonly #durability: string;
   readonly #poolSize: number;
   readonly #metrics = new StoreMetrics();
+  readonly #credentials: PgCredentialsWriter;
+  readonly #reads: PgDeviceReader;
   #closed = false;
 
   static async connect(o: PostgresStoreOptions): Promise<PostgresPairingStore> {
@@ -82,7 +86,9 @@ export class PostgresPairingStore implements PairingStore {
     const m = this.#metrics;
     const unavailable = (e: unknown) => asUnavailable(e, WHAT);
     this.realms = instrument('realms', pgRealmStore(sql), m, unavailable);
-    this.devices = instrument('devices', pgDeviceStore(sql), m, unavailable);
+    this.#credentials = new PgCredentialsWriter(sql);
+    this.#reads = new PgDeviceReader(sql);
+    this.devices = instrument('devices', pgDeviceStore(sql, this.#reads, this.#credentials), m, unavailable);
     this.certificates = instrument('certificates', pgCertificateStore(sql), m, unavailable);
     this.claims = instrument('claims', pgClaimStore(sql), m, unavailable);
     this.signs = instrument('signs', pgSignStore(sql), m, unavailable);
@@ -129,10 +135,14 @@ export class PostgresPairingStore implements PairingStore {
     }
   }
 
-  /** Each write is its own transaction here (PostgreSQL groups the WAL flushes of concurrent commits itself). */
+  /**
+   * Credentials records are group-committed (a batch: one statement, one commit); every other write
+   * is its own transaction (PostgreSQL flushes the WAL of concurrent commits together).
+   */
   commitStats(): { batches: number; writes: number } {
-    const n = this.#metrics.committedWrites;
-    return { batches: n, writes: n };
+    const writes = this.#metrics.committedWrites;
+    const grouped = this.#credentials.stats();
+    return { batches: Math.max(0, writes - grouped.writes) + grouped.batches, writes };
   }
 
   async health(): Promise<StoreHealth> {
@@ -177,7 +187,7 @@ export class PostgresPairingStore implements PairingStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.coreAudit.close();
+    await Promise.all([this.#reads.drain(), this.#credentials.drain(), this.coreAudit.close()]);
     await this.#sql.end({ timeout: 5 });
   }
 }

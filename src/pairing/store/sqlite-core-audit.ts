@@ -9,11 +9,13 @@ import { bodyOfEvent, sealEvent } from '../../audit/audit-canonical.ts';
 import { normalizeInput } from '../../audit/audit-event-schema.ts';
 import { AuditTrail } from '../../audit/audit-trail.ts';
 import type { AuditEvent, AuditEventInput, ChainStatus } from '../../audit/audit-types.ts';
-import { bodyProblem } from '../../audit/canonical-check.ts';
-import { bodyPrevHash, bodySeq, GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
+import { GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
 import { openSqlite, type SqliteDatabase, type SqliteWriter } from '../../db/sqlite.ts';
 import { type CoreAuditSink, type CoreEvent, PAIRING_CORE_STATION } from '../core-audit.ts';
+import { type CoreChainRow, verifyCoreChain } from './core-chain-verify.ts';
 import { StoreError } from './store-errors.ts';
+
+export type { CoreChainRow } from './core-chain-verify.ts';
 
 /** Where an earlier version kept the core's events, in the data directory. */
 export const LEGACY_CORE_TRAIL = 'audit.db';
@@ -23,18 +25,6 @@ interface HeadRow {
   last_hash: string;
   origin: string;
   carried_up_to: number;
-}
-
-export interface CoreChainRow {
-  seq: number;
-  hash: string;
-  body: string;
-  ts: string;
-  device_id: string | null;
-  hardware_serial: string | null;
-  operator: string | null;
-  step: string;
-  outcome: string;
 }
 
 const PAGE = 1000;
@@ -119,60 +109,6 @@ function rowOf(event: AuditEvent, body: string): CoreChainRow {
     step: event.step,
     outcome: event.outcome,
   };
-}
-
-type ChainRow = Pick<CoreChainRow, 'seq' | 'hash' | 'body'> & Partial<CoreChainRow>;
-
-/**
- * Verifies a core chain read page by page (`page(fromSeq)`, in seq order, empty at the end), on
- * either engine: contiguous seqs from 1, each body canonical and starting with its seq and its
- * predecessor's hash, the stored hash the SHA-256 of the body, the query columns (when read) those of
- * the body, and `head` (when given) the last event.
- */
-export async function verifyCoreChain(
-  page: (fromSeq: number) => ChainRow[] | Promise<ChainRow[]>,
-  head?: { last_seq: number; last_hash: string },
-): Promise<ChainStatus> {
-  let expected = 1;
-  let prev = GENESIS_HASH;
-  const broken = (reason: string): ChainStatus => ({ ok: false, events: expected - 1, brokenAt: expected, reason });
-  for (;;) {
-    const rows = await page(expected);
-    if (rows.length === 0) break;
-    for (const r of rows) {
-      const seq = Number(r.seq);
-      if (seq !== expected) return broken(`event ${expected} is missing (next stored: ${seq})`);
-      if (bodySeq(r.body) !== seq) return broken('the body does not carry its own seq');
-      if (bodyPrevHash(r.body) !== prev) return broken("the body does not link to the previous event's hash");
-      const problem = bodyProblem(r.body);
-      if (problem) return broken(`the body is not canonical: ${problem}`);
-      if (hashBody(r.body) !== r.hash) return broken('the stored hash is not the SHA-256 of the body');
-      if (r.step !== undefined && columnsDiffer(r as CoreChainRow)) return broken('a query column differs from the hashed body');
-      prev = r.hash;
-      expected++;
-    }
-  }
-  const events = expected - 1;
-  if (head && (Number(head.last_seq) !== events || (events > 0 && head.last_hash !== prev)))
-    return {
-      ok: false,
-      events,
-      brokenAt: Math.min(Number(head.last_seq), events) + 1,
-      reason: `the chain head says ${head.last_seq} events, ${events} are stored: events were cut or the head was changed`,
-    };
-  return { ok: true, events, lastHash: prev };
-}
-
-function columnsDiffer(r: CoreChainRow): boolean {
-  const e = JSON.parse(r.body) as AuditEvent;
-  return (
-    e.ts !== r.ts ||
-    (e.deviceId ?? null) !== r.device_id ||
-    (e.hardwareSerial ?? null) !== r.hardware_serial ||
-    (e.operator ?? null) !== r.operator ||
-    e.step !== r.step ||
-    e.outcome !== r.outcome
-  );
 }
 
 /**

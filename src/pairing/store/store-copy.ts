@@ -12,9 +12,9 @@ import { DbError } from '../../db/db-errors.ts';
 import { CA_CERT_FILE } from '../ca/ca-key-store.ts';
 import { CLAIM_KEY_FILE, ClaimSigningKey } from '../claims/claim-token.ts';
 import type { FleetKey } from '../pairing-store.ts';
+import { type CoreChainRow, verifyCoreChain } from './core-chain-verify.ts';
 import { copyTable, type TableCopy } from './pg-copy.ts';
 import { PostgresPairingStore } from './pg-store.ts';
-import { type CoreChainRow, verifyCoreChain } from './sqlite-core-audit.ts';
 import { COPIED_TABLES, CORE_AUDIT_EVENTS, dumpSqliteStore, type Row } from './sqlite-dump.ts';
 
 export interface CopyReport {

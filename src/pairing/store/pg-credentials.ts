@@ -1,0 +1,142 @@
+// Recording issued certificates on PostgreSQL, group-committed: the credentials requests that arrive
+// while a batch forms (src/db/group-commit.ts, the one mechanism) are decided and written by one
+// transaction of two pipelined statements, so N requests cost three round trips (begin, the two
+// statements, commit) and one durable commit instead of N each. Measured
+// (pgbench, 2 cores, load 8): one statement per request cost ~790 µs of PostgreSQL CPU each, a
+// statement for 16 ~200 µs each — the commit and per-statement work were most of it.
+//
+// The transaction keeps each request's rules exactly as the one-device statement did: it locks the
+// batch's device rows (in key order, so two instances' batches cannot deadlock on them), and for each
+// device whose secret hash is still the one shown and that is not inhibited it records the
+// certificate, revokes the previous one (superseded) and updates the device. A device named twice in
+// one batch would be updated once with both certificates recorded: a later repeat waits for the next
+// transaction. A batch that fails for another reason than a lost race is re-run one request at a time,
+// so one bad request (e.g. a serial already recorded) fails alone.
+import { GroupCommit, type GroupCommitStats } from '../../db/group-commit.ts';
+import { inTransaction, isUnavailable, type Sql } from '../../db/postgres.ts';
+import type { CredentialsOutcome, CredentialsRecord } from '../pairing-store.ts';
+
+interface Job {
+  r: CredentialsRecord;
+  serial: string;
+  resolve: (o: CredentialsOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+interface OutcomeRow {
+  i: number;
+  secret_ok: boolean | null;
+  inhibited: boolean | null;
+}
+
+/** Requests a transaction carries at most (6 array parameters whatever the size; bounds the locks held). */
+const MAX_BATCH = 256;
+
+export class PgCredentialsWriter {
+  readonly #sql: Sql;
+  readonly #queue: GroupCommit<Job>;
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+    this.#queue = new GroupCommit((jobs) => this.#commit(jobs));
+  }
+
+  record(r: CredentialsRecord): Promise<CredentialsOutcome> {
+    return new Promise((resolve, reject) => this.#queue.add({ r, serial: r.serialHex.toLowerCase(), resolve, reject }));
+  }
+
+  stats(): GroupCommitStats {
+    return this.#queue.stats();
+  }
+
+  drain(): Promise<void> {
+    return this.#queue.drain();
+  }
+
+  async #commit(jobs: Job[]): Promise<void> {
+    for (const round of distinctDeviceRounds(jobs))
+      for (let i = 0; i < round.length; i += MAX_BATCH) await this.#run(round.slice(i, i + MAX_BATCH));
+  }
+
+  async #run(jobs: Job[]): Promise<void> {
+    try {
+      const outcomes = await this.#transaction(jobs);
+      jobs.forEach((j, i) => {
+        j.resolve(outcomes[i]);
+      });
+    } catch (e) {
+      // An unreachable database fails them all; otherwise find the request that failed the batch: each alone.
+      if (jobs.length === 1 || isUnavailable(e)) {
+        for (const j of jobs) j.reject(e);
+        return;
+      }
+      for (const j of jobs) await this.#run([j]);
+    }
+  }
+
+  async #transaction(jobs: Job[]): Promise<CredentialsOutcome[]> {
+    const col = (f: (j: Job) => string) => jobs.map(f);
+    const realms = col((j) => j.r.realm);
+    const ids = col((j) => j.r.deviceId);
+    // Two statements, pipelined in one transaction: the first locks the rows (waiting for a concurrent
+    // registration or credentials request to commit); the second, whose snapshot is taken once it holds
+    // them, sees what those committed, their new certificate rows included. (In one statement, a
+    // certificate inserted by the transaction it waited for would be invisible, and never revoked.)
+    const [, rows] = await inTransaction(this.#sql, (tx) =>
+      Promise.all([
+        tx`
+          SELECT 1 FROM devices d JOIN unnest(${realms}::text[], ${ids}::text[]) AS t(realm, device_id) USING (realm, device_id)
+          ORDER BY d.realm, d.device_id
+          FOR UPDATE OF d`,
+        tx<OutcomeRow[]>`
+          WITH input AS (
+            SELECT * FROM unnest(${realms}::text[], ${ids}::text[], ${col((j) => j.r.secretHash)}::text[],
+              ${col((j) => j.serial)}::text[], ${col((j) => j.r.notAfter)}::text[], ${col((j) => j.r.at)}::text[])
+              WITH ORDINALITY AS t(realm, device_id, secret_hash, serial, not_after, at, i)
+          ), cur AS (
+            SELECT d.realm, d.device_id, d.secret_hash, d.inhibited, d.certificate_serial
+            FROM devices d JOIN input USING (realm, device_id)
+          ), ok AS (
+            SELECT input.*, cur.certificate_serial AS old_serial FROM input JOIN cur USING (realm, device_id)
+            WHERE cur.secret_hash = input.secret_hash AND NOT cur.inhibited
+          ), upd AS (
+            UPDATE devices d SET first_credentials_request_at = coalesce(d.first_credentials_request_at, ok.at),
+              last_credentials_request_at = ok.at, certificate_serial = ok.serial, certificate_not_after = ok.not_after
+            FROM ok WHERE d.realm = ok.realm AND d.device_id = ok.device_id
+            RETURNING 1
+          ), rev AS (
+            UPDATE certificates c SET revoked_at = ok.at, revocation_reason = 'superseded'
+            FROM ok WHERE c.serial = ok.old_serial AND c.revoked_at IS NULL
+            RETURNING 1
+          ), ins AS (
+            INSERT INTO certificates (serial, realm, device_id, issued_at, not_after)
+            SELECT serial, realm, device_id, at, not_after FROM ok
+            RETURNING 1
+          )
+          SELECT input.i::int AS i, cur.secret_hash = input.secret_hash AS secret_ok, cur.inhibited
+          FROM input LEFT JOIN cur USING (realm, device_id)`,
+      ]),
+    );
+    const out: CredentialsOutcome[] = new Array(jobs.length);
+    for (const row of rows) out[row.i - 1] = row.secret_ok !== true ? 'stale' : row.inhibited ? 'inhibited' : 'issued';
+    return out;
+  }
+}
+
+/** The jobs in rounds where each device appears once, in arrival order (a repeat goes to a later round). */
+function distinctDeviceRounds(jobs: Job[]): Job[][] {
+  const rounds: Job[][] = [];
+  const seen: Set<string>[] = [];
+  for (const j of jobs) {
+    const key = `${j.r.realm}\u0000${j.r.deviceId}`;
+    let n = 0;
+    while (seen[n]?.has(key)) n++;
+    if (!rounds[n]) {
+      rounds[n] = [];
+      seen[n] = new Set();
+    }
+    rounds[n].push(j);
+    seen[n].add(key);
+  }
+  return rounds;
+}
