@@ -89,6 +89,20 @@ export interface StationOptions {
   holdFailures?: boolean;
 }
 
+/** What reconfigure() takes: the new settings, and what the application derives from them. */
+export interface StationReconfiguration {
+  config: StationConfig;
+  agentToken?: string;
+  /** The simulated line to run, or undefined for the configured fixtures. */
+  simulate?: Omit<SimulatedLineOptions, 'dataDir'>;
+}
+
+/** Settings the pairing client is built from (the embedded realm too: its namespace and broker). */
+function pairingSettingsChanged(a: StationConfig, b: StationConfig): boolean {
+  const parts = (c: StationConfig) => JSON.stringify([c.pairing.mode, c.pairing.url, c.realm, c.brokerUrl, c.deviceIdRule]);
+  return parts(a) !== parts(b);
+}
+
 export interface StationRunSummary {
   done: number;
   passed: number;
@@ -120,17 +134,19 @@ type StationEvents = Record<StationEvent['type'] | 'event', [StationEvent]>;
 
 export class Station extends EventEmitter<StationEvents> {
   readonly dataDir: string;
-  readonly config: StationConfig;
   readonly db: StationDb;
   readonly vault: SecretVault;
   readonly audit: AuditTrail;
-  readonly pairing: PairingClient;
-  readonly simulated: boolean;
-  private readonly ownsPairing: boolean;
-  private readonly opts: StationOptions;
+  // What the settings decide, replaced together by reconfigure() while the databases stay open.
+  #config!: StationConfig;
+  #pairing!: PairingClient;
+  private ownsPairing = false;
+  private opts: StationOptions;
   private readonly log: Logger;
-  private readonly workflow: ProvisioningWorkflow;
-  private readonly pairingStatus: PairingStatus;
+  private workflow!: ProvisioningWorkflow;
+  private pairingStatus!: PairingStatus;
+  private unsubscribeOffline?: () => void;
+  private reconfiguring?: Promise<void>;
   private parkedAtStop = 0;
   private runners: FixtureRunner[] = [];
   private line?: SimulatedLine;
@@ -146,11 +162,11 @@ export class Station extends EventEmitter<StationEvents> {
   private failuresByCode: Record<string, number> = {};
   private lastRecovery?: RecoveryReport;
   private unsubscribeAudit: () => void;
-  private readonly gate: LineGate;
+  private gate!: LineGate;
   private pauses = { count: 0, ms: 0, last: undefined as LinePause | undefined, recorded: false };
   /** Counters and recent failures from the trail (survive restarts and settings changes). */
   private readonly history: TrailCounters;
-  private readonly postPass: PostPassActions;
+  private postPass!: PostPassActions;
 
   private constructor(
     opts: StationOptions,
@@ -159,58 +175,76 @@ export class Station extends EventEmitter<StationEvents> {
     super();
     this.opts = opts;
     this.dataDir = opts.dataDir;
-    this.config = parts.config;
     this.db = parts.db;
     this.vault = parts.vault;
     this.audit = parts.audit;
-    this.pairing = parts.pairing;
-    this.ownsPairing = parts.owns;
-    this.simulated = opts.simulate !== undefined;
     this.log = (opts.logger ?? silentLogger).child({ component: 'station', station: parts.config.stationId });
     if (opts.operator) this.operator = { name: opts.operator, role: 'operator', signedInAt: new Date().toISOString() };
-    this.pairingStatus = {
-      mode: parts.pairing.kind === 'embedded' ? 'embedded' : parts.config.pairing.mode,
-      url: parts.pairing.url,
-      realm: parts.config.realm,
-      reachable: true,
-      offline: false,
-    };
-    this.gate = new LineGate({
-      wait: opts.waitOnFault ?? true,
-      firstRetryMs: opts.retry?.firstMs,
-      maxRetryMs: opts.retry?.maxMs,
-      onChange: (change, pause) => this.lineChanged(change, pause),
-      parkOnPairing: parts.config.pairing.mode === 'deferred',
-    });
-    const route: PairingRoute = { client: parts.pairing, realm: parts.config.realm };
-    this.workflow = new ProvisioningWorkflow({
-      stationId: parts.config.stationId,
-      pairing: route,
-      line: this.gate,
-      vault: parts.vault,
-      db: parts.db,
-      audit: this.auditSink(),
-      deviceIdRule: parts.config.deviceIdRule,
-      parseLabel: (text) => parseLabel(text),
-      pairingUrl: parts.config.pairingUrl ?? parts.pairing.url ?? DEFAULT_PAIRING_URL,
-      brokerUrl: parts.config.brokerUrl,
-    });
-    // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
-    if (isOfflineAware(parts.pairing)) {
-      parts.pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
-      parts.pairing.onOfflineChange((s) => {
-        this.pairingStatus.offline = s.offline;
-        this.pairingStatus.reachable = s.reachable;
-        this.publishStatus();
-      });
-    }
+    this.assemble(parts.config, parts.pairing, parts.owns);
     this.history = new TrailCounters(parts.audit);
-    this.postPass = new PostPassActions(parts.config, (e) => this.audit.append(e), this.log);
     this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => {
       this.publish({ type: 'audit', event });
       // A device's counts are published when its result is in (count()); a new shift or batch now.
       if (this.history.take(event) && event.step !== 'record') this.publish({ type: 'counters', counters: this.counters() });
     });
+  }
+
+  get config(): StationConfig {
+    return this.#config;
+  }
+
+  get pairing(): PairingClient {
+    return this.#pairing;
+  }
+
+  get simulated(): boolean {
+    return this.opts.simulate !== undefined;
+  }
+
+  /** The parts the settings decide: the pairing route, the line gate, the workflow, the post-PASS actions. */
+  private assemble(config: StationConfig, pairing: PairingClient, owns: boolean): void {
+    this.#config = config;
+    this.#pairing = pairing;
+    this.ownsPairing = owns;
+    this.pairingStatus = {
+      mode: pairing.kind === 'embedded' ? 'embedded' : config.pairing.mode,
+      url: pairing.url,
+      realm: config.realm,
+      reachable: true,
+      offline: false,
+    };
+    this.gate = new LineGate({
+      wait: this.opts.waitOnFault ?? true,
+      firstRetryMs: this.opts.retry?.firstMs,
+      maxRetryMs: this.opts.retry?.maxMs,
+      onChange: (change, pause) => this.lineChanged(change, pause),
+      parkOnPairing: config.pairing.mode === 'deferred',
+    });
+    const route: PairingRoute = { client: pairing, realm: config.realm };
+    this.workflow = new ProvisioningWorkflow({
+      stationId: config.stationId,
+      pairing: route,
+      line: this.gate,
+      vault: this.vault,
+      db: this.db,
+      audit: this.auditSink(),
+      deviceIdRule: config.deviceIdRule,
+      parseLabel: (text) => parseLabel(text),
+      pairingUrl: config.pairingUrl ?? pairing.url ?? DEFAULT_PAIRING_URL,
+      brokerUrl: config.brokerUrl,
+    });
+    // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
+    this.unsubscribeOffline?.();
+    this.unsubscribeOffline = undefined;
+    if (isOfflineAware(pairing)) {
+      pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
+      this.unsubscribeOffline = pairing.onOfflineChange((s) => {
+        this.pairingStatus.offline = s.offline;
+        this.pairingStatus.reachable = s.reachable;
+        this.publishStatus();
+      });
+    }
+    this.postPass = new PostPassActions(config, (e) => this.audit.append(e), this.log);
   }
 
   /** Open the station's databases and pairing core (creating the embedded realm on first run). */
@@ -241,6 +275,53 @@ export class Station extends EventEmitter<StationEvents> {
       db.close();
       throw e;
     }
+  }
+
+  /**
+   * New settings on the running station, its databases (station.db, the vault, the audit trail)
+   * and counters kept: the pairing core is reopened only when its settings or the agent token
+   * changed, and opened before anything else changes, so a core that cannot be opened leaves the
+   * old settings running untouched. The line is stopped (devices in progress finish), rebuilt
+   * and, when it was running, started again. The station id names the trail: changing it needs
+   * a reopen (refused here with BAD_CONFIG).
+   */
+  reconfigure(next: StationReconfiguration): Promise<void> {
+    const run = (this.reconfiguring ?? Promise.resolve()).then(() => this.reconfigureNow(next));
+    this.reconfiguring = run.catch(() => {});
+    return run;
+  }
+
+  private async reconfigureNow(next: StationReconfiguration): Promise<void> {
+    const { config } = next;
+    if (config.stationId !== this.config.stationId)
+      throw new StationError('BAD_CONFIG', 'the station id changes only by reopening the station');
+    const agentToken = config.pairing.mode === 'embedded' ? undefined : next.agentToken;
+    const keepPairing =
+      this.opts.pairing !== undefined ||
+      (!pairingSettingsChanged(this.config, config) &&
+        agentToken === (this.config.pairing.mode === 'embedded' ? undefined : this.opts.agentToken));
+    let pairing = { client: this.pairing, owns: this.ownsPairing };
+    if (!keepPairing) {
+      pairing = {
+        client: await naming(join(this.dataDir, 'pairing.sqlite'), () =>
+          openPairing({ dataDir: this.dataDir, config, agentToken, offlinePolicy: this.opts.offlinePolicy }),
+        ),
+        owns: true,
+      };
+    }
+    const wasRunning = this.abort !== undefined;
+    await this.stop();
+    const old = { client: this.pairing, owns: this.ownsPairing };
+    this.opts = { ...this.opts, config, agentToken, simulate: next.simulate };
+    this.assemble(config, pairing.client, pairing.owns);
+    if (!keepPairing && old.owns) {
+      await old.client
+        .close()
+        .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'old pairing client not closed'));
+    }
+    this.log.info({ pairingReopened: !keepPairing, resumed: wasRunning }, 'station reconfigured');
+    if (wasRunning) await this.start();
+    this.publishStatus();
   }
 
   // ── what the UI sees ─────────────────────────────────────────────────────────────────────
@@ -498,8 +579,10 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   async close(): Promise<void> {
+    await this.reconfiguring;
     await this.stop();
     this.unsubscribeAudit();
+    this.unsubscribeOffline?.();
     this.audit.close();
     this.db.close();
     if (this.ownsPairing) await this.pairing.close();
