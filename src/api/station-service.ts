@@ -43,7 +43,7 @@ import {
   UnlockAdminBody,
 } from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
-import { offlineFallback } from './pairing-policy.ts';
+import { checkAgentToken, offlineFallback, pairingHealth } from './pairing-policy.ts';
 import type {
   AdminGrant,
   BatchReport,
@@ -134,6 +134,7 @@ export class StationService implements StationApi {
       config,
       agentToken: config.pairing.mode === 'embedded' ? undefined : await opts.secrets.get(AGENT_TOKEN_SECRET),
       offlinePolicy: offlineFallback,
+      pairingHealth,
       simulate: StationService.simulationFor(opts, config),
       logger: opts.logger,
       // A person watches the line: a FAIL stays until they acknowledge it.
@@ -470,6 +471,15 @@ export class StationService implements StationApi {
     if (agentToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, agentToken);
     else if (agentToken === '') await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
     try {
+      // A token the core refuses is never saved; a core that does not answer is (the status says so).
+      const newToken = agentToken === undefined ? oldToken : agentToken || undefined;
+      if (
+        next.pairing.mode !== 'embedded' &&
+        next.pairing.url &&
+        newToken &&
+        changed.some((k) => k === 'pairing' || k === 'realm' || k === 'pairing.agentToken')
+      )
+        await checkAgentToken({ url: next.pairing.url, realm: next.realm, agentToken: newToken });
       await this.apply(next, before);
     } catch (e) {
       // The station would not run on the new settings: the old ones stay (or are put back), running as before.

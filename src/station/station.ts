@@ -15,6 +15,7 @@ import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { lineFaultOf, linePauseInfo } from './line-faults.ts';
 import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
 import { isOfflineAware } from './offline-status.ts';
+import { type Reachability, type ReachabilityCheckFactory, ReachabilityWatch } from './pairing-reachability.ts';
 import { type OfflinePolicy, openPairing } from './pairing-setup.ts';
 import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
@@ -67,6 +68,8 @@ export interface StationOptions {
   agentToken?: string;
   /** The policy for `remote-with-offline-fallback`, assembled by the application (src/api/pairing-policy.ts). */
   offlinePolicy?: OfflinePolicy;
+  /** How to ask a remote core whether it answers (the status then follows it every 2 s; pairing-reachability.ts). */
+  pairingHealth?: ReachabilityCheckFactory;
   /** Run a simulated line instead of the configured fixtures. */
   simulate?: Omit<SimulatedLineOptions, 'dataDir'>;
   operator?: string;
@@ -146,6 +149,7 @@ export class Station extends EventEmitter<StationEvents> {
   private workflow!: ProvisioningWorkflow;
   private pairingStatus!: PairingStatus;
   private unsubscribeOffline?: () => void;
+  private reachability?: ReachabilityWatch;
   private reconfiguring?: Promise<void>;
   private parkedAtStop = 0;
   private runners: FixtureRunner[] = [];
@@ -203,6 +207,9 @@ export class Station extends EventEmitter<StationEvents> {
 
   /** The parts the settings decide: the pairing route, the line gate, the workflow, the post-PASS actions. */
   private assemble(config: StationConfig, pairing: PairingClient, owns: boolean): void {
+    // A client kept across a reconfiguration keeps what is known of it; a new one is asked at once (checkPairing).
+    const known = this.#pairing === pairing ? this.pairingStatus : undefined;
+    const offline = isOfflineAware(pairing) ? pairing.offlineState() : undefined;
     this.#config = config;
     this.#pairing = pairing;
     this.ownsPairing = owns;
@@ -210,8 +217,9 @@ export class Station extends EventEmitter<StationEvents> {
       mode: pairing.kind === 'embedded' ? 'embedded' : config.pairing.mode,
       url: pairing.url,
       realm: config.realm,
-      reachable: true,
-      offline: false,
+      reachable: offline?.reachable ?? known?.reachable ?? true,
+      unreachableReason: known?.unreachableReason,
+      offline: offline?.offline ?? false,
     };
     this.gate = new LineGate({
       wait: this.opts.waitOnFault ?? true,
@@ -235,6 +243,7 @@ export class Station extends EventEmitter<StationEvents> {
     });
     // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
     this.unsubscribeOffline?.();
+    this.reachability?.stop();
     this.unsubscribeOffline = undefined;
     if (isOfflineAware(pairing)) {
       pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
@@ -245,6 +254,33 @@ export class Station extends EventEmitter<StationEvents> {
       });
     }
     this.postPass = new PostPassActions(config, (e) => this.audit.append(e), this.log);
+    this.reachability?.stop();
+    this.reachability = undefined;
+    if (pairing.kind === 'remote' && pairing.url && this.opts.pairingHealth) {
+      this.reachability = new ReachabilityWatch({
+        check: this.opts.pairingHealth(pairing.url),
+        onResult: (r) => this.reachabilityChanged(r),
+      });
+    }
+  }
+
+  /**
+   * Ask the remote core now whether it answers (the status follows, and is asked again every 2 s
+   * after); embedded, or with no check assembled: the status as it is.
+   */
+  async checkPairing(): Promise<PairingStatus> {
+    await this.reachability?.checkNow();
+    return { ...this.pairingStatus };
+  }
+
+  private reachabilityChanged(r: Reachability): void {
+    const s = this.pairingStatus;
+    if (s.reachable === r.reachable && s.unreachableReason === r.reason) return;
+    s.reachable = r.reachable;
+    s.unreachableReason = r.reachable ? undefined : r.reason;
+    // A line paused for an unreachable core retries as soon as the core answers again.
+    if (r.reachable && this.gate.pause?.fault.code === 'PAIRING_CORE_UNREACHABLE') this.gate.retryNow();
+    this.publishStatus();
   }
 
   /** Open the station's databases and pairing core (creating the embedded realm on first run). */
@@ -269,7 +305,10 @@ export class Station extends EventEmitter<StationEvents> {
             ),
             owns: true,
           };
-      return new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
+      const station = new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
+      // The status says "reachable" only once the core has answered.
+      await station.checkPairing();
+      return station;
     } catch (e) {
       audit?.close();
       db.close();
@@ -319,6 +358,7 @@ export class Station extends EventEmitter<StationEvents> {
         .close()
         .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'old pairing client not closed'));
     }
+    await this.checkPairing();
     this.log.info({ pairingReopened: !keepPairing, resumed: wasRunning }, 'station reconfigured');
     if (wasRunning) await this.start();
     this.publishStatus();
@@ -583,6 +623,7 @@ export class Station extends EventEmitter<StationEvents> {
     await this.stop();
     this.unsubscribeAudit();
     this.unsubscribeOffline?.();
+    this.reachability?.stop();
     this.audit.close();
     this.db.close();
     if (this.ownsPairing) await this.pairing.close();
