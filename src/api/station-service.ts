@@ -73,6 +73,8 @@ export interface SimulationOptions {
   swapDelayMs?: number;
   /** Devices on PTYs in a worker process (needs socat) instead of in-process streams. */
   pty?: boolean;
+  /** The simulated operator takes a failed device out after this long, releasing its held FAIL (default: never). */
+  removeFailedAfterMs?: number;
 }
 
 export interface StationServiceOptions {
@@ -152,6 +154,7 @@ export class StationService implements StationApi {
         faults: sim.faults,
         seed: sim.seed,
         swapDelayMs: sim.swapDelayMs ?? 1500,
+        removeFailedAfterMs: sim.removeFailedAfterMs,
         inProcess: !sim.pty,
       }
     );

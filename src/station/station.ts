@@ -29,6 +29,7 @@ import { type RegistryRow, StationDb, type VaultRow } from './station-db.ts';
 import { StationError } from './station-errors.ts';
 import type {
   FixtureState,
+  HeldFailure,
   LinePause,
   OperatorSession,
   PairingStatus,
@@ -439,6 +440,25 @@ export class Station extends EventEmitter<StationEvents> {
     runner.acknowledge();
   }
 
+  /** A held FAIL released by taking its device out of the fixture: recorded like an acknowledgement. */
+  private async heldFailureRemoved(fixtureId: string, held: HeldFailure): Promise<void> {
+    await this.audit
+      .append({
+        station: this.config.stationId,
+        operator: this.operator?.name,
+        fixture: fixtureId,
+        batchId: this.audit.currentBatch()?.id,
+        deviceId: held.deviceId,
+        hardwareSerial: held.hardwareSerial,
+        step: 'fail-released',
+        outcome: 'info',
+        errorCode: held.failure.code,
+        message: 'the failed device was taken out of its fixture',
+        data: { by: 'device-removed' },
+      })
+      .catch((e: unknown) => this.log.error({ fixture: fixtureId, err: (e as Error).message }, 'FAIL release not recorded'));
+  }
+
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (event: StationEvent) => void): () => void {
     this.on('event', listener);
@@ -727,6 +747,7 @@ export class Station extends EventEmitter<StationEvents> {
         if (result.outcome === 'pass' && this.postPass.configured) this.afterPass(runner, result);
       },
       holdFailures: this.opts.holdFailures,
+      onHeldFailureRemoved: (held) => this.heldFailureRemoved(runner.id, held),
     });
     return runner;
   }

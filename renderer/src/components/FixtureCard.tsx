@@ -34,11 +34,17 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
         {/* Under a verdict, what the fixture does now (the next device). */}
         {held && onAcknowledge ? (
           // In the head, so the failure and what to do keep their room; a plain button, never a default.
-          <button type="button" className="btn btn-ack" data-testid="acknowledge" onClick={() => onAcknowledge(fixture.id)}>
+          <button
+            type="button"
+            className="btn btn-ack"
+            data-testid="acknowledge"
+            title="Taking the device out of the fixture releases it too"
+            onClick={() => onAcknowledge(fixture.id)}
+          >
             ✓ Acknowledge
           </button>
         ) : held ? (
-          <span className="fixture-step">Held until acknowledged</span>
+          <span className="fixture-step">Held until acknowledged or taken out</span>
         ) : (
           fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>
         )}
