@@ -36,6 +36,7 @@ import {
   AuditQuerySchema,
   AuditSearchSchema,
   OpenBatchBody,
+  ReprintBody,
   ScanBody,
   SettingsPatchSchema,
   SignInBody,
@@ -47,6 +48,7 @@ import { checkAgentToken, offlineFallback, pairingHealth } from './pairing-polic
 import type {
   AdminGrant,
   BatchReport,
+  LabelReprint,
   OperatorSession,
   PortInfo,
   PortTestResult,
@@ -354,6 +356,13 @@ export class StationService implements StationApi {
     this.requireOperator();
     if (typeof fixtureId !== 'string') throw new ApiError('VALIDATION', 'the fixture id');
     await this.station.acknowledgeFailure(fixtureId);
+  }
+
+  async reprintLabel(fixtureId?: string): Promise<LabelReprint> {
+    const body = check<{ fixtureId?: string }>(ReprintBody, fixtureId === undefined ? {} : { fixtureId }, 'reprint');
+    // Any signed-in operator: a label is reprinted only for a device that passed, and it is recorded.
+    this.requireOperator();
+    return this.station.reprintLabel(body.fixtureId);
   }
 
   async testPrint(): Promise<PortTestResult> {

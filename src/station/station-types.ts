@@ -119,6 +119,8 @@ export interface StationStatus {
   recentFailures?: RecentFailure[];
   /** Why the line is what it is (configured fixtures, or simulated). */
   line?: LineSource;
+  /** A label printer is configured: a PASS prints a label, and the last one can be reprinted. */
+  labelPrinter?: boolean;
   /** What Start line is refused without, now (empty: it can start). */
   startRequires?: ('operator' | 'batch')[];
 }

@@ -383,6 +383,7 @@ export class Station extends EventEmitter<StationEvents> {
         source: !this.simulated ? 'configured' : this.config.fixtures.length > 0 ? 'simulated-option' : 'simulated-no-fixtures',
         configuredFixtures: this.config.fixtures.length,
       },
+      labelPrinter: this.config.labelPrinter !== undefined,
       startRequires: [
         ...(this.operator ? [] : (['operator'] as const)),
         ...(this.audit.currentBatch() || this.config.allowStartWithoutBatch ? [] : (['batch'] as const)),
@@ -438,6 +439,38 @@ export class Station extends EventEmitter<StationEvents> {
       errorCode: held.failure.code,
     });
     runner.acknowledge();
+  }
+
+  /**
+   * The label of the last PASS (of the fixture, when named) again, from the trail: only a device
+   * that passed ever gets a label, also after a restart. Returns the device whose label was sent.
+   */
+  async reprintLabel(fixtureId?: string): Promise<{ deviceId?: string; hardwareSerial?: string; fixture?: string }> {
+    const last = this.lastPass(fixtureId);
+    if (!last) throw new StationError('NO_LABEL_TO_REPRINT', fixtureId ? `fixture ${fixtureId}` : undefined);
+    const batch = last.batchId ? this.audit.getBatch(last.batchId) : undefined;
+    await this.postPass.reprint({
+      station: this.config.stationId,
+      fixture: last.fixture ?? '',
+      operator: this.operator?.name,
+      batchId: last.batchId,
+      workOrder: batch?.workOrder,
+      deviceId: last.deviceId,
+      hardwareSerial: last.hardwareSerial,
+    });
+    return { deviceId: last.deviceId, hardwareSerial: last.hardwareSerial, fixture: last.fixture };
+  }
+
+  /** The newest PASS record (of a fixture), paging back through the trail. */
+  private lastPass(fixtureId?: string): AuditEvent | undefined {
+    const pageSize = 500;
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const page = this.audit.query({ step: 'record', outcome: 'ok', limit: pageSize, beforeSeq });
+      const hit = page.find((e) => fixtureId === undefined || e.fixture === fixtureId);
+      if (hit || page.length < pageSize) return hit;
+      beforeSeq = page[page.length - 1].seq;
+    }
   }
 
   /** A held FAIL released by taking its device out of the fixture: recorded like an acknowledgement. */
