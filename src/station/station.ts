@@ -277,10 +277,11 @@ export class Station extends EventEmitter<StationEvents> {
   private reachabilityChanged(r: Reachability): void {
     const s = this.pairingStatus;
     if (s.reachable === r.reachable && s.unreachableReason === r.reason) return;
+    const back = r.reachable && !s.reachable;
     s.reachable = r.reachable;
     s.unreachableReason = r.reachable ? undefined : r.reason;
     // A line paused for an unreachable core retries as soon as the core answers again.
-    if (r.reachable && this.gate.pause?.fault.code === 'PAIRING_CORE_UNREACHABLE') this.gate.retryNow();
+    if (back && this.gate.pause?.fault.code === 'PAIRING_CORE_UNREACHABLE') this.gate.retryNow();
     this.publishStatus();
   }
 
@@ -905,9 +906,12 @@ export class Station extends EventEmitter<StationEvents> {
         data: { ...at, retries: info.retries, pausedMs: ms, pauseRecorded: this.pauses.recorded },
       }).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'line event not written'));
     }
-    // The status bar's "pairing reachable" follows a pause for an unreachable core.
+    // The status bar's "pairing reachable" follows a pause for an unreachable core: asked again at
+    // once when the station watches the core (the watch alone sets it then), else taken from the pause.
     if (info.code === 'PAIRING_CORE_UNREACHABLE' && !this.pairingStatus.offline) {
-      this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
+      if (this.reachability) {
+        if (change === 'paused') void this.reachability.checkNow();
+      } else this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
     }
     this.opts.onLine?.(change, info);
     this.publishStatus();

@@ -13,7 +13,9 @@ export function PairingDownBanner({ pairing }: { pairing: PairingStatus }) {
   const next =
     pairing.mode === 'deferred'
       ? 'Devices wait in their fixtures, nothing written to them, until it answers.'
-      : 'The line pauses at the first device that needs it, and no device is failed for it.';
+      : pairing.mode === 'remote-with-offline-fallback'
+        ? 'Devices are registered offline, in an offline batch to sync, until it answers.'
+        : 'The line pauses at the first device that needs it, and no device is failed for it.';
   return (
     <section className="line-state pairing-down" role="alert" data-testid="pairing-down">
       <div className="line-state-text">
