@@ -244,7 +244,6 @@ export class Station extends EventEmitter<StationEvents> {
     });
     // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
     this.unsubscribeOffline?.();
-    this.reachability?.stop();
     this.unsubscribeOffline = undefined;
     if (isOfflineAware(pairing)) {
       pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
@@ -337,6 +336,7 @@ export class Station extends EventEmitter<StationEvents> {
     if (config.stationId !== this.config.stationId)
       throw new StationError('BAD_CONFIG', 'the station id changes only by reopening the station');
     const agentToken = config.pairing.mode === 'embedded' ? undefined : next.agentToken;
+    // A client handed in by the caller (tests, another shell) stays whatever the settings say.
     const keepPairing =
       this.opts.pairing !== undefined ||
       (!pairingSettingsChanged(this.config, config) &&
