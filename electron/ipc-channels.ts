@@ -38,6 +38,7 @@ export const STATION_METHODS = [
   'exportDevices',
   'acknowledgeFailure',
   'testPrint',
+  'reprintLabel',
   'unlockAdmin',
   'getSettings',
   'updateSettings',

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import type { StationApi, StationStatus } from './api-types.ts';
 import { NavBar } from './components/NavBar.tsx';
+import { PairingDownBanner, pairingDown } from './components/PairingDownBanner.tsx';
 import { SessionRefused } from './components/SessionRefused.tsx';
 import { SimulatedBanner } from './components/SimulatedBanner.tsx';
 import { StationOfflineBanner } from './components/StationOfflineBanner.tsx';
@@ -46,6 +47,9 @@ export function App({ api, link, onToken }: { api: StationApi; link: StationLink
       {status?.simulated && <SimulatedBanner />}
       <NavBar route={route} status={status} />
       {linkState.kind === 'offline' && <StationOfflineBanner link={linkState} />}
+      {status && !offline && pairingDown(status.pairing, status.linePause?.code) && (
+        <PairingDownBanner pairing={status.pairing} />
+      )}
       {linkState.kind === 'refused' && onToken && <SessionRefused reason={linkState.reason} onToken={onToken} />}
       <main className="content">
         {status ? (

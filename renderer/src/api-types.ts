@@ -6,6 +6,7 @@ export type {
   BatchReport,
   FixtureState,
   LinePause,
+  PairingStatus,
   PortInfo,
   PortTestResult,
   SettingsPatch,

@@ -140,7 +140,8 @@ export class StationLink {
       if (isRefusedToken(e)) {
         this.set({
           kind: 'refused',
-          reason: 'The station refused this page’s session token: it was restarted and made a new one.',
+          reason:
+            'The station refused this page’s session token: its token was replaced (imprint web --new-token), or it runs on another data folder.',
         });
       } else this.goOffline(offlineReason(e));
     } finally {

@@ -24,6 +24,7 @@ export const ROUTES = {
   exportDevices: { method: 'GET', path: '/audit/devices.csv' },
   acknowledgeFailure: { method: 'POST', path: '/fixtures/:id/acknowledge' },
   testPrint: { method: 'POST', path: '/label-printer/test' },
+  reprintLabel: { method: 'POST', path: '/labels/reprint' },
   unlockAdmin: { method: 'POST', path: '/admin/unlock' },
   getSettings: { method: 'GET', path: '/settings' },
   updateSettings: { method: 'PATCH', path: '/settings' },

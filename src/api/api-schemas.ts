@@ -108,3 +108,8 @@ export const UnlockAdminBody = Type.Object(
 );
 
 export const TestPortBody = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+
+export const ReprintBody = Type.Object(
+  { fixtureId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);

@@ -11,6 +11,7 @@ import type {
   Batch,
   BatchReport,
   ChainStatus,
+  LabelReprint,
   OperatorSession,
   PortInfo,
   PortTestResult,
@@ -170,6 +171,9 @@ export class HttpStationClient implements StationApi {
   }
   testPrint(): Promise<PortTestResult> {
     return this.call('testPrint');
+  }
+  reprintLabel(fixtureId?: string): Promise<LabelReprint> {
+    return this.call('reprintLabel', { body: fixtureId === undefined ? {} : { fixtureId } });
   }
   unlockAdmin(pin: string, name?: string): Promise<AdminGrant> {
     return this.call('unlockAdmin', { body: { pin, name } });

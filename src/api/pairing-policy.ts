@@ -5,11 +5,12 @@
 // Never a secret the authority cannot learn: before anything is registered offline the remote core
 // must have said it imports offline registrations (src/sync/remote-capabilities.ts), now or, when
 // it does not answer, the last time it was asked at this URL and realm (station.json).
+import { REACHABILITY_TIMEOUT_MS, type ReachabilityCheckFactory } from '../station/pairing-reachability.ts';
 import { type OfflinePolicy, type OpenPairingOptions, openPairing } from '../station/pairing-setup.ts';
 import { rememberCapabilities } from '../station/station-config.ts';
 import { ConnectivityProbe } from '../sync/connectivity-probe.ts';
 import { FallbackPairingClient } from '../sync/offline-policy.ts';
-import { offlineVerdict, probeCapabilities } from '../sync/remote-capabilities.ts';
+import { offlineVerdict, probeCapabilities, remoteBase } from '../sync/remote-capabilities.ts';
 import { SyncError } from '../sync/sync-errors.ts';
 import { SyncState, syncStateFile } from '../sync/sync-state.ts';
 
@@ -38,4 +39,22 @@ export const offlineFallback: OfflinePolicy = async ({ dataDir, config, remote, 
 /** The pairing client the station's settings describe, with the application's offline policy. */
 export function openStationPairing(opts: Omit<OpenPairingOptions, 'offlinePolicy'>) {
   return openPairing({ ...opts, offlinePolicy: offlineFallback });
+}
+
+/** The station's "is the remote core there" check: GET /health, never cached (pairing-reachability.ts). */
+export const pairingHealth: ReachabilityCheckFactory = (url) => {
+  const probe = new ConnectivityProbe({ url: remoteBase(url), timeoutMs: REACHABILITY_TIMEOUT_MS });
+  return () => probe.check({ fresh: true });
+};
+
+/**
+ * Before settings naming a remote core are saved: does the core refuse the agent token? Asked on
+ * an authenticated read (the import capabilities). A core that does not answer is not a refusal:
+ * those settings are saved, and the status says the core is not reachable.
+ */
+export async function checkAgentToken(opts: { url: string; realm: string; agentToken: string }): Promise<void> {
+  const probe = await probeCapabilities({ ...opts, timeoutMs: 2000 });
+  if (probe.outcome === 'refused') {
+    throw new SyncError('REMOTE_TOKEN_REFUSED', `HTTP ${probe.status}, realm ${opts.realm} at ${remoteBase(opts.url)}`);
+  }
 }

@@ -58,6 +58,13 @@ export interface PortTestResult {
   answered?: 'device' | 'nothing' | 'in-use' | 'error';
 }
 
+/** The device whose label was sent again. */
+export interface LabelReprint {
+  deviceId?: string;
+  hardwareSerial?: string;
+  fixture?: string;
+}
+
 export interface StationApi {
   getStatus(): Promise<StationStatus>;
   /** Live events; returns an unsubscribe function. */
@@ -94,6 +101,11 @@ export interface StationApi {
   acknowledgeFailure(fixtureId: string): Promise<void>;
   /** Sends a test label to the configured printer. */
   testPrint(): Promise<PortTestResult>;
+  /**
+   * The label of the last PASS (of `fixtureId`, when given) again, for the signed-in operator;
+   * recorded as `label-print` with `reprint: true`. NO_LABEL_TO_REPRINT before any PASS.
+   */
+  reprintLabel(fixtureId?: string): Promise<LabelReprint>;
   /** Checks the admin PIN (lockout as for sign-in), audited as `admin-unlock`; the line operator is unchanged. */
   unlockAdmin(pin: string, name?: string): Promise<AdminGrant>;
 

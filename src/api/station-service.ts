@@ -34,6 +34,7 @@ import {
   AuditQuerySchema,
   AuditSearchSchema,
   OpenBatchBody,
+  ReprintBody,
   ScanBody,
   SettingsPatchSchema,
   SignInBody,
@@ -41,10 +42,11 @@ import {
   UnlockAdminBody,
 } from './api-schemas.ts';
 import { BADGE_PATTERN, type OperatorAuth } from './operator-auth.ts';
-import { offlineFallback } from './pairing-policy.ts';
+import { checkAgentToken, offlineFallback, pairingHealth } from './pairing-policy.ts';
 import type {
   AdminGrant,
   BatchReport,
+  LabelReprint,
   OperatorSession,
   PortInfo,
   PortTestResult,
@@ -71,6 +73,8 @@ export interface SimulationOptions {
   swapDelayMs?: number;
   /** Devices on PTYs in a worker process (needs socat) instead of in-process streams. */
   pty?: boolean;
+  /** The simulated operator takes a failed device out after this long, releasing its held FAIL (default: never). */
+  removeFailedAfterMs?: number;
 }
 
 export interface StationServiceOptions {
@@ -127,24 +131,33 @@ export class StationService implements StationApi {
   }
 
   private static async openStation(opts: StationServiceOptions, config: StationConfig): Promise<Station> {
-    const sim = opts.simulate ?? (config.fixtures.length === 0 ? { fixtures: Math.max(config.simulatedFixtures, 2) } : undefined);
     return Station.open({
       dataDir: opts.dataDir,
       config,
       agentToken: config.pairing.mode === 'embedded' ? undefined : await opts.secrets.get(AGENT_TOKEN_SECRET),
       offlinePolicy: offlineFallback,
-      simulate: sim && {
+      pairingHealth,
+      simulate: StationService.simulationFor(opts, config),
+      logger: opts.logger,
+      // A person watches the line: a FAIL stays until they acknowledge it.
+      holdFailures: true,
+    });
+  }
+
+  /** The simulated line these settings run: the option's, or one when no fixture port is configured. */
+  private static simulationFor(opts: StationServiceOptions, config: StationConfig) {
+    const sim = opts.simulate ?? (config.fixtures.length === 0 ? { fixtures: Math.max(config.simulatedFixtures, 2) } : undefined);
+    return (
+      sim && {
         fixtures: sim.fixtures,
         faultRate: sim.faultRate,
         faults: sim.faults,
         seed: sim.seed,
         swapDelayMs: sim.swapDelayMs ?? 1500,
+        removeFailedAfterMs: sim.removeFailedAfterMs,
         inProcess: !sim.pty,
-      },
-      logger: opts.logger,
-      // A person watches the line: a FAIL stays until they acknowledge it.
-      holdFailures: true,
-    });
+      }
+    );
   }
 
   private attach(station: Station): () => void {
@@ -324,6 +337,13 @@ export class StationService implements StationApi {
     await this.station.acknowledgeFailure(fixtureId);
   }
 
+  async reprintLabel(fixtureId?: string): Promise<LabelReprint> {
+    const body = check<{ fixtureId?: string }>(ReprintBody, fixtureId === undefined ? {} : { fixtureId }, 'reprint');
+    // Any signed-in operator: a label is reprinted only for a device that passed, and it is recorded.
+    this.requireOperator();
+    return this.station.reprintLabel(body.fixtureId);
+  }
+
   async testPrint(): Promise<PortTestResult> {
     return testLabelPrinter(this.config.labelPrinter, this.config.labelTemplate);
   }
@@ -436,12 +456,22 @@ export class StationService implements StationApi {
     if (agentToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, agentToken);
     else if (agentToken === '') await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
     try {
-      await this.reload(next);
+      // A token the core refuses is never saved; a core that does not answer is (the status says so).
+      const newToken = agentToken === undefined ? oldToken : agentToken || undefined;
+      if (
+        next.pairing.mode !== 'embedded' &&
+        next.pairing.url &&
+        newToken &&
+        changed.some((k) => k === 'pairing' || k === 'realm' || k === 'pairing.agentToken')
+      )
+        await checkAgentToken({ url: next.pairing.url, realm: next.realm, agentToken: newToken });
+      await this.apply(next, before);
     } catch (e) {
-      // The station would not open on the new settings: put the old ones back, running as before.
+      // The station would not run on the new settings: the old ones stay (or are put back), running as before.
       if (oldToken) await this.opts.secrets.set(AGENT_TOKEN_SECRET, oldToken);
       else await this.opts.secrets.delete(AGENT_TOKEN_SECRET);
-      await this.reload(before);
+      if (!this.stationOpen) await this.reload(before);
+      else if (this.station.config !== before) await this.apply(before, this.station.config);
       await this.audit({
         operator: this.adminName(),
         step: 'settings-change',
@@ -462,6 +492,21 @@ export class StationService implements StationApi {
       data: { changed, before: publicView(before, changed), after: publicView(next, changed) },
     });
     return this.getSettings();
+  }
+
+  /**
+   * Put settings into effect. The station reconfigures in place (databases, counters and the line's
+   * state kept; the line resumes if it ran); only a new station id, which names the audit trail,
+   * reopens it.
+   */
+  private async apply(next: StationConfig, current: StationConfig): Promise<void> {
+    if (next.stationId === current.stationId) {
+      const agentToken = next.pairing.mode === 'embedded' ? undefined : await this.opts.secrets.get(AGENT_TOKEN_SECRET);
+      await this.station.reconfigure({ config: next, agentToken, simulate: StationService.simulationFor(this.opts, next) });
+      this.config = this.station.config;
+      return;
+    }
+    await this.reload(next);
   }
 
   /** Reopen the station on other settings, resuming the line if it was running. */

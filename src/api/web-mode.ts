@@ -8,6 +8,7 @@ import { type AdminPinSetup, OperatorAuth } from './operator-auth.ts';
 import { ensureRendererBuilt } from './renderer-build.ts';
 import { type SimulationOptions, StationService } from './station-service.ts';
 import { startWebServer, type WebServer } from './web-server.ts';
+import { sessionToken } from './web-session.ts';
 
 export interface WebModeOptions {
   dataDir: string;
@@ -21,7 +22,10 @@ export interface WebModeOptions {
   staticDir?: string;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The session token to use; default: the one kept in `<data>/web-session.json` (web-session.ts). */
   token?: string;
+  /** Replace the kept session token with a new one (`imprint web --new-token`). */
+  newToken?: boolean;
 }
 
 export interface WebMode {
@@ -40,6 +44,7 @@ export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
   const logger = opts.logger ?? silentLogger;
   const { auth, setup } = OperatorAuth.open(opts.dataDir, opts.env ?? process.env);
   const staticDir = opts.staticDir ?? (await ensureRendererBuilt({ log: (l) => logger.info(l) }));
+  const token = opts.token ?? sessionToken(opts.dataDir, { renew: opts.newToken, logger });
   const service = await StationService.open({
     dataDir: opts.dataDir,
     auth,
@@ -50,8 +55,7 @@ export async function startWebMode(opts: WebModeOptions): Promise<WebMode> {
   let web: WebServer;
   try {
     // A keep-alive every second: a healthy stream is never quiet for long (docs/ui.md, liveness).
-    const serve = (port?: number) =>
-      startWebServer({ api: service, port, staticDir, logger, token: opts.token, heartbeatMs: 1000 });
+    const serve = (port?: number) => startWebServer({ api: service, port, staticDir, logger, token, heartbeatMs: 1000 });
     web = await serve(opts.port).catch((e: NodeJS.ErrnoException) => {
       if (!opts.anyPortIfTaken || e.code !== 'EADDRINUSE') throw e;
       return serve(0);

@@ -33,6 +33,7 @@ import {
   ExportQuery,
   FixtureParams,
   OpenBatchBody,
+  ReprintBody,
   ScanBody,
   SignInBody,
   TestPortBody,
@@ -109,6 +110,7 @@ export const STATUS_BY_CODE: Record<StationApiErrorCode, number> = {
   AUDIT_NO_OPEN_BATCH: 409,
   NO_FIXTURE_WAITING: 409,
   NOTHING_TO_ACKNOWLEDGE: 409,
+  NO_LABEL_TO_REPRINT: 409,
   START_NEEDS_BATCH: 409,
   LINE_INTERRUPTED: 409,
   NO_REMOTE: 409,
@@ -296,6 +298,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     done(api.acknowledgeFailure(req.params.id)),
   );
   route('testPrint', undefined, () => api.testPrint());
+  route<{ Body: Static<typeof ReprintBody> }>('reprintLabel', { body: ReprintBody }, (req) =>
+    api.reprintLabel(req.body.fixtureId),
+  );
   route<{ Body: Static<typeof UnlockAdminBody> }>('unlockAdmin', { body: UnlockAdminBody }, (req) =>
     api.unlockAdmin(req.body.pin, req.body.name),
   );

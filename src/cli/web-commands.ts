@@ -22,6 +22,7 @@ interface WebOpts {
   faults?: string;
   pty?: boolean;
   electronChild?: boolean;
+  newToken?: boolean;
 }
 
 function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -60,6 +61,7 @@ async function runWeb(opts: WebOpts): Promise<void> {
     anyPortIfTaken: chosen === undefined,
     simulate: simulation(opts),
     secrets: child ? new ParentSecretStore() : undefined,
+    newToken: opts.newToken,
     logger,
   }).catch((e: unknown) => {
     throw listenFailure(e, { host: WEB_HOST, port, portOption: '--port' }) ?? e;
@@ -100,7 +102,8 @@ export function registerWebCommands(program: Command): void {
     program
       .command('web')
       .description('serve the Imprint UI and station API on 127.0.0.1 (prints the URL with its session token)')
-      .option('--port <port>', 'port on 127.0.0.1 (default 4173; 0 picks a free one)'),
+      .option('--port <port>', 'port on 127.0.0.1 (default 4173; 0 picks a free one)')
+      .option('--new-token', 'replace the session token kept in the data folder (open pages must take the new address)'),
   )
     .addOption(new Option('--electron-child', "run as the desktop shell's core (URL and token over IPC)").hideHelp())
     .action((opts: WebOpts) => runWeb(opts));

@@ -5,7 +5,7 @@
 import { describeError } from '../common/errors.ts';
 import type { DeviceClient } from '../serial/device-types.ts';
 import type { DeviceJob, ProvisioningWorkflow, ProvisionResult } from './provisioning-workflow.ts';
-import type { FixtureState, WorkflowStep } from './station-types.ts';
+import type { FixtureState, HeldFailure, WorkflowStep } from './station-types.ts';
 
 /** A device sitting in the fixture, ready to be provisioned. */
 export interface PresentedDevice {
@@ -29,6 +29,12 @@ export interface DeviceSource {
   next(signal: AbortSignal): Promise<PresentedDevice | undefined>;
   /** This device was already dealt with (by recovery at start): do not run it again. */
   markHandled?(hardwareSerial: string): void;
+  /**
+   * The presence signal: resolves true once the device last released (its serial, when it said
+   * it) is no longer in the fixture; false when `signal` ends the wait. Without it, or for a
+   * device that never said who it is, only an acknowledgement releases a held FAIL.
+   */
+  whenRemoved?(hardwareSerial: string | undefined, signal: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -47,8 +53,10 @@ export interface FixtureRunnerOptions {
   lineOpen?: (signal: AbortSignal) => Promise<void>;
   onState: (state: FixtureState) => void;
   onResult: (result: ProvisionResult, state: FixtureState) => void;
-  /** Keep each FAIL on the fixture until acknowledge() (the UI); the fixture takes no device meanwhile. */
+  /** Keep each FAIL on the fixture until acknowledge() or the device is taken out (the UI); the fixture takes no device meanwhile. */
   holdFailures?: boolean;
+  /** A held FAIL was released because its device left the fixture (recorded by the station). */
+  onHeldFailureRemoved?: (held: HeldFailure) => Promise<void>;
 }
 
 export class FixtureRunner {
@@ -182,30 +190,42 @@ export class FixtureRunner {
     }
     await device.release(result);
     if (result.outcome === 'fail' && this.opts.holdFailures && result.failure) {
-      this.update({
-        heldFailure: {
-          deviceId: result.deviceId,
-          hardwareSerial: result.hardwareSerial,
-          failure: result.failure,
-          at: this._state.finishedAt ?? new Date().toISOString(),
-        },
-      });
-      await this.untilAcknowledged(signal);
+      const held: HeldFailure = {
+        deviceId: result.deviceId,
+        hardwareSerial: result.hardwareSerial,
+        failure: result.failure,
+        at: this._state.finishedAt ?? new Date().toISOString(),
+      };
+      this.update({ heldFailure: held });
+      if ((await this.holdUntilReleased(held, signal)) === 'removed') {
+        await this.opts.onHeldFailureRemoved?.(held);
+        this.update({ heldFailure: undefined });
+      }
     }
   }
 
-  private untilAcknowledged(signal: AbortSignal): Promise<void> {
+  /** A held FAIL waits for acknowledge(), for its device to leave the fixture, or for the line to stop. */
+  private holdUntilReleased(held: HeldFailure, signal: AbortSignal): Promise<'acknowledged' | 'removed' | 'stopped'> {
     return new Promise((resolve) => {
-      const onAbort = () => {
-        this.acknowledged = undefined;
-        resolve();
+      const presence = new AbortController();
+      let done = false;
+      const finish = (how: 'acknowledged' | 'removed' | 'stopped') => {
+        if (done) return;
+        done = true;
+        if (this.acknowledged === acknowledged) this.acknowledged = undefined;
+        signal.removeEventListener('abort', onAbort);
+        presence.abort();
+        resolve(how);
       };
+      const onAbort = () => finish('stopped');
+      const acknowledged = () => finish('acknowledged');
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      this.acknowledged = () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
+      this.acknowledged = acknowledged;
+      this.opts.source.whenRemoved?.(held.hardwareSerial, presence.signal).then(
+        (gone) => gone && finish('removed'),
+        () => {},
+      );
     });
   }
 

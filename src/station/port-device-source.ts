@@ -68,6 +68,28 @@ export class PortDeviceSource implements DeviceSource {
     this.lastSerial = hardwareSerial;
   }
 
+  /** Polls IDENTITY: removed once no device answers, another serial answers, or the port went away. */
+  async whenRemoved(hardwareSerial: string | undefined, signal: AbortSignal): Promise<boolean> {
+    // A device that never said who it is cannot be told from an empty fixture: only Acknowledge releases it.
+    if (hardwareSerial === undefined) return untilAborted(signal);
+    const pollMs = this.opts.pollMs ?? 300;
+    while (!signal.aborted) {
+      await sleep(pollMs, signal);
+      if (signal.aborted) break;
+      const client = this.client;
+      if (!client?.isOpen) return true;
+      let serial: string | undefined;
+      try {
+        serial = (await client.identity()).hardwareSerial;
+      } catch {
+        serial = undefined;
+      }
+      if (signal.aborted) break;
+      if (serial !== hardwareSerial) return true;
+    }
+    return false;
+  }
+
   private present(client: SerialDeviceClient, serial: string): PresentedDevice {
     return {
       client,
@@ -108,6 +130,13 @@ export class PortDeviceSource implements DeviceSource {
     await this.client?.close().catch(() => {});
     this.client = undefined;
   }
+}
+
+function untilAborted(signal: AbortSignal): Promise<false> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    signal.addEventListener('abort', () => resolve(false), { once: true });
+  });
 }
 
 /** Recovery for configured fixtures: the record's device is whatever answers on its fixture's port. */

@@ -6,6 +6,7 @@ import { type Logger, silentLogger } from '../common/logger.ts';
 import { DEFAULT_LABEL_TEMPLATE, renderLabel, sendLabel } from './label-printer.ts';
 import type { LabelPrinterSettings, PostPassHookSettings } from './plant-types.ts';
 import { type HookFields, type HookResult, runPostPassHook } from './post-pass-hook.ts';
+import { StationError } from './station-errors.ts';
 
 export interface PostPassConfig {
   labelPrinter?: LabelPrinterSettings;
@@ -83,6 +84,39 @@ export class PostPassActions {
       });
       report({ ...state });
     }
+  }
+
+  /**
+   * A device's label again, at a person's request (jammed, smudged, lost): the device passed (the
+   * caller takes it from the trail). Recorded as `label-print` with `reprint: true`; a printer that
+   * does not take it rejects with LABEL_PRINT_FAILED, recorded too.
+   */
+  async reprint(device: PassedDevice): Promise<void> {
+    const printer = this.config.labelPrinter;
+    if (!printer) throw new StationError('BAD_CONFIG', 'no label printer is set (Settings, F4)');
+    const base = {
+      station: device.station,
+      operator: device.operator,
+      fixture: device.fixture,
+      batchId: device.batchId,
+      deviceId: device.deviceId,
+      hardwareSerial: device.hardwareSerial,
+      step: 'label-print',
+      data: { reprint: true },
+    };
+    const zpl = renderLabel(this.config.labelTemplate ?? DEFAULT_LABEL_TEMPLATE, {
+      serial: device.hardwareSerial,
+      deviceId: device.deviceId,
+      workOrder: device.workOrder,
+      batchId: device.batchId,
+    });
+    try {
+      await sendLabel(printer, zpl);
+    } catch (e) {
+      await this.audit({ ...base, outcome: 'fail', errorCode: 'LABEL_PRINT_FAILED', message: (e as Error).message });
+      throw e;
+    }
+    await this.audit({ ...base, outcome: 'ok' });
   }
 
   /** An event that cannot be written is logged: the device's own record is already in the trail. */

@@ -45,6 +45,12 @@ export interface SimulatedLineOptions {
   persistStorage?: boolean;
   /** Time the simulated operator takes to swap in the next device (default 0): lets a UI show each PASS/FAIL. */
   swapDelayMs?: number;
+  /**
+   * The simulated operator takes a failed device out of its fixture after this long, which
+   * releases a held FAIL (default: never; the FAIL waits for Acknowledge). A device to re-seat
+   * is taken out at once.
+   */
+  removeFailedAfterMs?: number;
   clientOpts?: DeviceClientOptions;
 }
 
@@ -124,7 +130,22 @@ class SimulatedSource implements DeviceSource {
     private readonly planner: DevicePlanner,
     private readonly wire: Wiring,
     private readonly swapDelayMs = 0,
+    private readonly removeFailedAfterMs?: number,
   ) {}
+
+  /** Where the simulated operator is: re-seating a device takes it out now; a failed one after removeFailedAfterMs. */
+  async whenRemoved(hardwareSerial: string | undefined, signal: AbortSignal): Promise<boolean> {
+    if (hardwareSerial !== undefined && this.reseat?.sim.hardwareSerial === hardwareSerial) return true;
+    if (this.removeFailedAfterMs === undefined) {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      return false;
+    }
+    await sleep(this.removeFailedAfterMs, signal);
+    return !signal.aborted;
+  }
 
   async next(signal: AbortSignal): Promise<PresentedDevice | undefined> {
     if (this.presented && this.swapDelayMs > 0) await sleep(this.swapDelayMs, signal);
@@ -263,7 +284,7 @@ export class SimulatedLine {
     const wiring = this.pty ? this.pty.wiring : inProcessWiring(opts.clientOpts);
     this.sources = Array.from(
       { length: opts.fixtures },
-      (_, i) => new SimulatedSource(simulatedFixtureId(i), i, planner, wiring, opts.swapDelayMs),
+      (_, i) => new SimulatedSource(simulatedFixtureId(i), i, planner, wiring, opts.swapDelayMs, opts.removeFailedAfterMs),
     );
   }
 

@@ -79,6 +79,10 @@ export const STATION_ERRORS = {
     message: 'The fixture holds no failure to acknowledge.',
     action: 'Acknowledge the FAIL shown on a fixture card.',
   },
+  NO_LABEL_TO_REPRINT: {
+    message: 'No device has passed here yet, so there is no label to reprint.',
+    action: 'A label is reprinted only for a device that passed (the last PASS of the line, or of the fixture).',
+  },
   LABEL_PRINT_FAILED: {
     message: 'The label printer did not take the label.',
     action: 'Check that the printer is on, has labels, and is reachable from the station; then reprint.',

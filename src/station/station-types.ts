@@ -74,6 +74,8 @@ export interface PairingStatus {
   url?: string;
   realm: string;
   reachable: boolean;
+  /** Why the remote core is not reachable (an error code or HTTP status), while it is not. */
+  unreachableReason?: string;
   /** True while registering in the embedded core under an offline batch. */
   offline: boolean;
   /** `deferred`: devices identified and waiting in their fixture for the core, nothing written to them. */
@@ -117,6 +119,8 @@ export interface StationStatus {
   recentFailures?: RecentFailure[];
   /** Why the line is what it is (configured fixtures, or simulated). */
   line?: LineSource;
+  /** A label printer is configured: a PASS prints a label, and the last one can be reprinted. */
+  labelPrinter?: boolean;
   /** What Start line is refused without, now (empty: it can start). */
   startRequires?: ('operator' | 'batch')[];
 }

@@ -15,6 +15,7 @@ import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { lineFaultOf, linePauseInfo } from './line-faults.ts';
 import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
 import { isOfflineAware } from './offline-status.ts';
+import { type Reachability, type ReachabilityCheckFactory, ReachabilityWatch } from './pairing-reachability.ts';
 import { type OfflinePolicy, openPairing } from './pairing-setup.ts';
 import { type DecisionContext, discardPending, setAsideDevice } from './pending-decisions.ts';
 import { PortDeviceSource, portDeviceLocator } from './port-device-source.ts';
@@ -29,6 +30,7 @@ import { StationError } from './station-errors.ts';
 import { StationRecords } from './station-records.ts';
 import type {
   FixtureState,
+  HeldFailure,
   LinePause,
   OperatorSession,
   PairingStatus,
@@ -68,6 +70,8 @@ export interface StationOptions {
   agentToken?: string;
   /** The policy for `remote-with-offline-fallback`, assembled by the application (src/api/pairing-policy.ts). */
   offlinePolicy?: OfflinePolicy;
+  /** How to ask a remote core whether it answers (the status then follows it every 2 s; pairing-reachability.ts). */
+  pairingHealth?: ReachabilityCheckFactory;
   /** Run a simulated line instead of the configured fixtures. */
   simulate?: Omit<SimulatedLineOptions, 'dataDir'>;
   operator?: string;
@@ -88,6 +92,20 @@ export interface StationOptions {
   logger?: Logger;
   /** Keep each FAIL on its fixture until acknowledged (the UI; a headless run never waits). */
   holdFailures?: boolean;
+}
+
+/** What reconfigure() takes: the new settings, and what the application derives from them. */
+export interface StationReconfiguration {
+  config: StationConfig;
+  agentToken?: string;
+  /** The simulated line to run, or undefined for the configured fixtures. */
+  simulate?: Omit<SimulatedLineOptions, 'dataDir'>;
+}
+
+/** Settings the pairing client is built from (the embedded realm too: its namespace and broker). */
+function pairingSettingsChanged(a: StationConfig, b: StationConfig): boolean {
+  const parts = (c: StationConfig) => JSON.stringify([c.pairing.mode, c.pairing.url, c.realm, c.brokerUrl, c.deviceIdRule]);
+  return parts(a) !== parts(b);
 }
 
 export interface StationRunSummary {
@@ -121,19 +139,22 @@ type StationEvents = Record<StationEvent['type'] | 'event', [StationEvent]>;
 
 export class Station extends EventEmitter<StationEvents> {
   readonly dataDir: string;
-  readonly config: StationConfig;
   readonly db: StationDb;
   readonly vault: SecretVault;
   readonly audit: AuditTrail;
   /** What the UI and QA read from the trail, and the station's own events (the transports use this, not `audit`). */
   readonly records: StationRecords;
-  readonly pairing: PairingClient;
-  readonly simulated: boolean;
-  private readonly ownsPairing: boolean;
-  private readonly opts: StationOptions;
+  // What the settings decide, replaced together by reconfigure() while the databases stay open.
+  #config!: StationConfig;
+  #pairing!: PairingClient;
+  private ownsPairing = false;
+  private opts: StationOptions;
   private readonly log: Logger;
-  private readonly workflow: ProvisioningWorkflow;
-  private readonly pairingStatus: PairingStatus;
+  private workflow!: ProvisioningWorkflow;
+  private pairingStatus!: PairingStatus;
+  private unsubscribeOffline?: () => void;
+  private reachability?: ReachabilityWatch;
+  private reconfiguring?: Promise<void>;
   private parkedAtStop = 0;
   private runners: FixtureRunner[] = [];
   private line?: SimulatedLine;
@@ -149,11 +170,11 @@ export class Station extends EventEmitter<StationEvents> {
   private failuresByCode: Record<string, number> = {};
   private lastRecovery?: RecoveryReport;
   private unsubscribeAudit: () => void;
-  private readonly gate: LineGate;
+  private gate!: LineGate;
   private pauses = { count: 0, ms: 0, last: undefined as LinePause | undefined, recorded: false };
   /** Counters and recent failures from the trail (survive restarts and settings changes). */
   private readonly history: TrailCounters;
-  private readonly postPass: PostPassActions;
+  private postPass!: PostPassActions;
 
   private constructor(
     opts: StationOptions,
@@ -162,59 +183,109 @@ export class Station extends EventEmitter<StationEvents> {
     super();
     this.opts = opts;
     this.dataDir = opts.dataDir;
-    this.config = parts.config;
     this.db = parts.db;
     this.vault = parts.vault;
     this.audit = parts.audit;
     this.records = new StationRecords(parts.audit, () => this.config.stationId);
-    this.pairing = parts.pairing;
-    this.ownsPairing = parts.owns;
-    this.simulated = opts.simulate !== undefined;
     this.log = (opts.logger ?? silentLogger).child({ component: 'station', station: parts.config.stationId });
     if (opts.operator) this.operator = { name: opts.operator, role: 'operator', signedInAt: new Date().toISOString() };
-    this.pairingStatus = {
-      mode: parts.pairing.kind === 'embedded' ? 'embedded' : parts.config.pairing.mode,
-      url: parts.pairing.url,
-      realm: parts.config.realm,
-      reachable: true,
-      offline: false,
-    };
-    this.gate = new LineGate({
-      wait: opts.waitOnFault ?? true,
-      firstRetryMs: opts.retry?.firstMs,
-      maxRetryMs: opts.retry?.maxMs,
-      onChange: (change, pause) => this.lineChanged(change, pause),
-      parkOnPairing: parts.config.pairing.mode === 'deferred',
-    });
-    const route: PairingRoute = { client: parts.pairing, realm: parts.config.realm };
-    this.workflow = new ProvisioningWorkflow({
-      stationId: parts.config.stationId,
-      pairing: route,
-      line: this.gate,
-      vault: parts.vault,
-      db: parts.db,
-      audit: this.auditSink(),
-      deviceIdRule: parts.config.deviceIdRule,
-      parseLabel: (text) => parseLabel(text),
-      pairingUrl: parts.config.pairingUrl ?? parts.pairing.url ?? DEFAULT_PAIRING_URL,
-      brokerUrl: parts.config.brokerUrl,
-    });
-    // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
-    if (isOfflineAware(parts.pairing)) {
-      parts.pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
-      parts.pairing.onOfflineChange((s) => {
-        this.pairingStatus.offline = s.offline;
-        this.pairingStatus.reachable = s.reachable;
-        this.publishStatus();
-      });
-    }
+    this.assemble(parts.config, parts.pairing, parts.owns);
     this.history = new TrailCounters(parts.audit);
-    this.postPass = new PostPassActions(parts.config, (e) => this.audit.append(e), this.log);
     this.unsubscribeAudit = parts.audit.onAppend((event: AuditEvent) => {
       this.publish({ type: 'audit', event });
       // A device's counts are published when its result is in (count()); a new shift or batch now.
       if (this.history.take(event) && event.step !== 'record') this.publish({ type: 'counters', counters: this.counters() });
     });
+  }
+
+  get config(): StationConfig {
+    return this.#config;
+  }
+
+  get pairing(): PairingClient {
+    return this.#pairing;
+  }
+
+  get simulated(): boolean {
+    return this.opts.simulate !== undefined;
+  }
+
+  /** The parts the settings decide: the pairing route, the line gate, the workflow, the post-PASS actions. */
+  private assemble(config: StationConfig, pairing: PairingClient, owns: boolean): void {
+    // A client kept across a reconfiguration keeps what is known of it; a new one is asked at once (checkPairing).
+    const known = this.#pairing === pairing ? this.pairingStatus : undefined;
+    const offline = isOfflineAware(pairing) ? pairing.offlineState() : undefined;
+    this.#config = config;
+    this.#pairing = pairing;
+    this.ownsPairing = owns;
+    this.pairingStatus = {
+      mode: pairing.kind === 'embedded' ? 'embedded' : config.pairing.mode,
+      url: pairing.url,
+      realm: config.realm,
+      reachable: offline?.reachable ?? known?.reachable ?? true,
+      unreachableReason: known?.unreachableReason,
+      offline: offline?.offline ?? false,
+    };
+    this.gate = new LineGate({
+      wait: this.opts.waitOnFault ?? true,
+      firstRetryMs: this.opts.retry?.firstMs,
+      maxRetryMs: this.opts.retry?.maxMs,
+      onChange: (change, pause) => this.lineChanged(change, pause),
+      parkOnPairing: config.pairing.mode === 'deferred',
+    });
+    const route: PairingRoute = { client: pairing, realm: config.realm };
+    this.workflow = new ProvisioningWorkflow({
+      stationId: config.stationId,
+      pairing: route,
+      line: this.gate,
+      vault: this.vault,
+      db: this.db,
+      audit: this.auditSink(),
+      deviceIdRule: config.deviceIdRule,
+      parseLabel: (text) => parseLabel(text),
+      pairingUrl: config.pairingUrl ?? pairing.url ?? DEFAULT_PAIRING_URL,
+      brokerUrl: config.brokerUrl,
+    });
+    // Offline fallback (issue 6): offline registrations carry operator and batch; the status follows it.
+    this.unsubscribeOffline?.();
+    this.unsubscribeOffline = undefined;
+    if (isOfflineAware(pairing)) {
+      pairing.setContext(() => ({ operator: this.operator?.name, batchId: this.audit.currentBatch()?.id }));
+      this.unsubscribeOffline = pairing.onOfflineChange((s) => {
+        this.pairingStatus.offline = s.offline;
+        this.pairingStatus.reachable = s.reachable;
+        this.publishStatus();
+      });
+    }
+    this.postPass = new PostPassActions(config, (e) => this.audit.append(e), this.log);
+    this.reachability?.stop();
+    this.reachability = undefined;
+    if (pairing.kind === 'remote' && pairing.url && this.opts.pairingHealth) {
+      this.reachability = new ReachabilityWatch({
+        check: this.opts.pairingHealth(pairing.url),
+        onResult: (r) => this.reachabilityChanged(r),
+      });
+    }
+  }
+
+  /**
+   * Ask the remote core now whether it answers (the status follows, and is asked again every 2 s
+   * after); embedded, or with no check assembled: the status as it is.
+   */
+  async checkPairing(): Promise<PairingStatus> {
+    await this.reachability?.checkNow();
+    return { ...this.pairingStatus };
+  }
+
+  private reachabilityChanged(r: Reachability): void {
+    const s = this.pairingStatus;
+    if (s.reachable === r.reachable && s.unreachableReason === r.reason) return;
+    const back = r.reachable && !s.reachable;
+    s.reachable = r.reachable;
+    s.unreachableReason = r.reachable ? undefined : r.reason;
+    // A line paused for an unreachable core retries as soon as the core answers again.
+    if (back && this.gate.pause?.fault.code === 'PAIRING_CORE_UNREACHABLE') this.gate.retryNow();
+    this.publishStatus();
   }
 
   /** Open the station's databases and pairing core (creating the embedded realm on first run). */
@@ -239,12 +310,64 @@ export class Station extends EventEmitter<StationEvents> {
             ),
             owns: true,
           };
-      return new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
+      const station = new Station(opts, { config, db, vault, audit, pairing: pairing.client, owns: pairing.owns });
+      // The status says "reachable" only once the core has answered.
+      await station.checkPairing();
+      return station;
     } catch (e) {
       audit?.close();
       db.close();
       throw e;
     }
+  }
+
+  /**
+   * New settings on the running station, its databases (station.db, the vault, the audit trail)
+   * and counters kept: the pairing core is reopened only when its settings or the agent token
+   * changed, and opened before anything else changes, so a core that cannot be opened leaves the
+   * old settings running untouched. The line is stopped (devices in progress finish), rebuilt
+   * and, when it was running, started again. The station id names the trail: changing it needs
+   * a reopen (refused here with BAD_CONFIG).
+   */
+  reconfigure(next: StationReconfiguration): Promise<void> {
+    const run = (this.reconfiguring ?? Promise.resolve()).then(() => this.reconfigureNow(next));
+    this.reconfiguring = run.catch(() => {});
+    return run;
+  }
+
+  private async reconfigureNow(next: StationReconfiguration): Promise<void> {
+    const { config } = next;
+    if (config.stationId !== this.config.stationId)
+      throw new StationError('BAD_CONFIG', 'the station id changes only by reopening the station');
+    const agentToken = config.pairing.mode === 'embedded' ? undefined : next.agentToken;
+    // A client handed in by the caller (tests, another shell) stays whatever the settings say.
+    const keepPairing =
+      this.opts.pairing !== undefined ||
+      (!pairingSettingsChanged(this.config, config) &&
+        agentToken === (this.config.pairing.mode === 'embedded' ? undefined : this.opts.agentToken));
+    let pairing = { client: this.pairing, owns: this.ownsPairing };
+    if (!keepPairing) {
+      pairing = {
+        client: await naming(join(this.dataDir, 'pairing.sqlite'), () =>
+          openPairing({ dataDir: this.dataDir, config, agentToken, offlinePolicy: this.opts.offlinePolicy }),
+        ),
+        owns: true,
+      };
+    }
+    const wasRunning = this.abort !== undefined;
+    await this.stop();
+    const old = { client: this.pairing, owns: this.ownsPairing };
+    this.opts = { ...this.opts, config, agentToken, simulate: next.simulate };
+    this.assemble(config, pairing.client, pairing.owns);
+    if (!keepPairing && old.owns) {
+      await old.client
+        .close()
+        .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'old pairing client not closed'));
+    }
+    await this.checkPairing();
+    this.log.info({ pairingReopened: !keepPairing, resumed: wasRunning }, 'station reconfigured');
+    if (wasRunning) await this.start();
+    this.publishStatus();
   }
 
   // ── what the UI sees ─────────────────────────────────────────────────────────────────────
@@ -265,6 +388,7 @@ export class Station extends EventEmitter<StationEvents> {
         source: !this.simulated ? 'configured' : this.config.fixtures.length > 0 ? 'simulated-option' : 'simulated-no-fixtures',
         configuredFixtures: this.config.fixtures.length,
       },
+      labelPrinter: this.config.labelPrinter !== undefined,
       startRequires: [
         ...(this.operator ? [] : (['operator'] as const)),
         ...(this.audit.currentBatch() || this.config.allowStartWithoutBatch ? [] : (['batch'] as const)),
@@ -320,6 +444,57 @@ export class Station extends EventEmitter<StationEvents> {
       errorCode: held.failure.code,
     });
     runner.acknowledge();
+  }
+
+  /**
+   * The label of the last PASS (of the fixture, when named) again, from the trail: only a device
+   * that passed ever gets a label, also after a restart. Returns the device whose label was sent.
+   */
+  async reprintLabel(fixtureId?: string): Promise<{ deviceId?: string; hardwareSerial?: string; fixture?: string }> {
+    const last = this.lastPass(fixtureId);
+    if (!last) throw new StationError('NO_LABEL_TO_REPRINT', fixtureId ? `fixture ${fixtureId}` : undefined);
+    const batch = last.batchId ? this.audit.getBatch(last.batchId) : undefined;
+    await this.postPass.reprint({
+      station: this.config.stationId,
+      fixture: last.fixture ?? '',
+      operator: this.operator?.name,
+      batchId: last.batchId,
+      workOrder: batch?.workOrder,
+      deviceId: last.deviceId,
+      hardwareSerial: last.hardwareSerial,
+    });
+    return { deviceId: last.deviceId, hardwareSerial: last.hardwareSerial, fixture: last.fixture };
+  }
+
+  /** The newest PASS record (of a fixture), paging back through the trail. */
+  private lastPass(fixtureId?: string): AuditEvent | undefined {
+    const pageSize = 500;
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const page = this.audit.query({ step: 'record', outcome: 'ok', limit: pageSize, beforeSeq });
+      const hit = page.find((e) => fixtureId === undefined || e.fixture === fixtureId);
+      if (hit || page.length < pageSize) return hit;
+      beforeSeq = page[page.length - 1].seq;
+    }
+  }
+
+  /** A held FAIL released by taking its device out of the fixture: recorded like an acknowledgement. */
+  private async heldFailureRemoved(fixtureId: string, held: HeldFailure): Promise<void> {
+    await this.audit
+      .append({
+        station: this.config.stationId,
+        operator: this.operator?.name,
+        fixture: fixtureId,
+        batchId: this.audit.currentBatch()?.id,
+        deviceId: held.deviceId,
+        hardwareSerial: held.hardwareSerial,
+        step: 'fail-released',
+        outcome: 'info',
+        errorCode: held.failure.code,
+        message: 'the failed device was taken out of its fixture',
+        data: { by: 'device-removed' },
+      })
+      .catch((e: unknown) => this.log.error({ fixture: fixtureId, err: (e as Error).message }, 'FAIL release not recorded'));
   }
 
   /** Live events; returns an unsubscribe function. */
@@ -502,8 +677,11 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   async close(): Promise<void> {
+    await this.reconfiguring;
     await this.stop();
     this.unsubscribeAudit();
+    this.unsubscribeOffline?.();
+    this.reachability?.stop();
     this.audit.close();
     this.db.close();
     if (this.ownsPairing) await this.pairing.close();
@@ -607,6 +785,7 @@ export class Station extends EventEmitter<StationEvents> {
         if (result.outcome === 'pass' && this.postPass.configured) this.afterPass(runner, result);
       },
       holdFailures: this.opts.holdFailures,
+      onHeldFailureRemoved: (held) => this.heldFailureRemoved(runner.id, held),
     });
     return runner;
   }
@@ -731,9 +910,12 @@ export class Station extends EventEmitter<StationEvents> {
         data: { ...at, retries: info.retries, pausedMs: ms, pauseRecorded: this.pauses.recorded },
       }).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'line event not written'));
     }
-    // The status bar's "pairing reachable" follows a pause for an unreachable core.
+    // The status bar's "pairing reachable" follows a pause for an unreachable core: asked again at
+    // once when the station watches the core (the watch alone sets it then), else taken from the pause.
     if (info.code === 'PAIRING_CORE_UNREACHABLE' && !this.pairingStatus.offline) {
-      this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
+      if (this.reachability) {
+        if (change === 'paused') void this.reachability.checkNow();
+      } else this.pairingStatus.reachable = change === 'resumed' || change === 'stopped';
     }
     this.opts.onLine?.(change, info);
     this.publishStatus();

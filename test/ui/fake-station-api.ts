@@ -180,6 +180,9 @@ export class FakeStationApi implements StationApi {
     if (pin !== this.pin) throw new ImprintError('ADMIN_PIN_INVALID', 'Wrong admin PIN');
     return { name: name ?? 'admin', until: new Date(Date.now() + 600_000).toISOString() };
   }
+  async reprintLabel(): Promise<never> {
+    throw new ImprintError('NO_LABEL_TO_REPRINT', 'No device has passed here yet, so there is no label to reprint.');
+  }
   async testPrint(): Promise<PortTestResult> {
     return { path: '', ok: false, answered: 'error', detail: 'No label printer is configured' };
   }

@@ -1,10 +1,11 @@
 // The UI knows when the station is gone. Web mode runs as a process of its own; the test kills it
 // (-9) and freezes it (SIGSTOP), and reads the page's verdict on the page's own clock: the clock
 // is paused, moved 3 s forward, and then the page must already say STATION OFFLINE. Restarting the
-// station (same data, port and token) brings the page back without a reload; a restart with a new
-// session token is refused with what to do, and the new address is taken without a reload.
+// station (same data and port: its session token is kept in the data folder, 0600) brings the page
+// back without a reload; a restart with a new session token (`--new-token`) is refused with what
+// to do, and the new address is taken without a reload.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +16,6 @@ import { type StationProcess, startStationProcess } from './station-process-harn
 
 const skip = chromiumAvailable() ? false : 'no Chromium at /usr/bin/chromium (set IMPRINT_CHROMIUM)';
 const BUDGET_MS = 3000;
-const TOKEN = 'liveness-test-token-0123456789abcdef';
 
 const pageNow = (page: Page) => page.evaluate(() => Date.now());
 
@@ -51,17 +51,19 @@ describe('a station that goes away, as the page sees it', { skip }, () => {
   const data = mkdtempSync(join(tmpdir(), 'imprint-liveness-'));
   let station: StationProcess | undefined;
   let port = 0;
+  let token = '';
   let browser: Browser;
   let page: Page;
 
   before(async () => {
-    station = await startStationProcess({ data, token: TOKEN });
+    station = await startStationProcess({ data });
     port = station.port;
+    token = station.token;
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     // The page's timers run on a clock the test can pause and move.
     await page.clock.install();
-    await page.goto(`http://127.0.0.1:${port}/#token=${TOKEN}`);
+    await page.goto(`http://127.0.0.1:${port}/#token=${token}`);
     await page.getByTestId('counters').waitFor({ timeout: 60_000 });
     await page.keyboard.type('OP:Lee Live\n');
     await page.keyboard.type('WO:WO-LIVE\n');
@@ -98,9 +100,11 @@ describe('a station that goes away, as the page sees it', { skip }, () => {
     await screenshot(page, 'liveness-offline-1366x768');
   });
 
-  test('restarted on the same data, port and token: the page recovers by itself, without a reload', async () => {
+  test('restarted on the same data and port: the kept session token lets the page recover by itself, without a reload', async () => {
     await page.clock.resume();
-    station = await startStationProcess({ data, port, token: TOKEN });
+    assert.equal(statSync(join(data, 'web-session.json')).mode & 0o777, 0o600, 'the kept token is private');
+    station = await startStationProcess({ data, port });
+    assert.equal(station.token, token, 'the same token after a restart');
     await page.getByTestId('station-offline').waitFor({ state: 'detached', timeout: 60_000 });
     assert.ok(await stillSamePage(page), 'no reload');
     // A fresh snapshot from the new process: the batch opened before the kill is still open.
@@ -134,15 +138,19 @@ describe('a station that goes away, as the page sees it', { skip }, () => {
 
   test('restarted with a new session token: the page says exactly what to do, and takes the new address', async () => {
     await station?.kill();
-    const newToken = 'a-new-token-after-restart-0123456789';
-    station = await startStationProcess({ data, port, token: newToken });
+    station = await startStationProcess({ data, port, newToken: true });
+    const newToken = station.token;
+    assert.notEqual(newToken, token, '--new-token replaced the kept token');
     const refused = page.getByTestId('session-refused');
     await refused.waitFor({ timeout: 60_000 });
     const text = (await refused.textContent()) ?? '';
     assert.match(text, /SESSION TOKEN REFUSED/);
-    assert.match(text, /restarted and made a new one/);
+    assert.match(text, /replaced \(imprint web --new-token\)/);
     assert.match(text, /Open the address the station printed/);
     await screenshot(page, 'liveness-token-refused-1366x768');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await screenshot(page, 'liveness-token-refused-1920x1080');
+    await page.setViewportSize({ width: 1366, height: 768 });
     await page.getByTestId('session-address').fill(`http://127.0.0.1:${port}/#token=${newToken}`);
     await page.getByTestId('session-address').press('Enter');
     await refused.waitFor({ state: 'detached', timeout: 30_000 });

@@ -8,28 +8,30 @@ const SCRIPT = join(import.meta.dirname, 'station-process.ts');
 export interface StationProcess {
   child: ChildProcess;
   port: number;
+  /** The session token it serves (kept in the data folder across restarts). */
+  token: string;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<void>;
 }
 
-export async function startStationProcess(env: { data: string; port?: number; token: string }): Promise<StationProcess> {
+export async function startStationProcess(env: { data: string; port?: number; newToken?: boolean }): Promise<StationProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
     env: {
       ...process.env,
       IMPRINT_TEST_DATA: env.data,
       IMPRINT_TEST_PORT: String(env.port ?? 0),
-      IMPRINT_TEST_TOKEN: env.token,
+      IMPRINT_TEST_NEW_TOKEN: env.newToken ? '1' : '',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
+  const { port, token } = await withTimeout(
+    new Promise<{ port: number; token: string }>((resolve, reject) => {
       let out = '';
       child.stdout?.on('data', (d) => {
         out += d;
-        const m = /READY (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
+        const m = /READY (\d+) (\S+)\n/.exec(out);
+        if (m) resolve({ port: Number(m[1]), token: m[2] });
       });
       child.once('exit', (code) => reject(new Error(`the station process exited (code ${code}) before it was ready`)));
     }),
@@ -39,6 +41,7 @@ export async function startStationProcess(env: { data: string; port?: number; to
   return {
     child,
     port,
+    token,
     async kill() {
       child.kill('SIGKILL');
       await exited;

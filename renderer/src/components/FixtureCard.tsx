@@ -21,7 +21,16 @@ const STEP_TEXT: Record<WorkflowStep, string> = {
  * One fixture. Not a live region itself: the operator view has one for every verdict. The card's
  * height is set by the grid, not by its text, so it does not jump between states.
  */
-export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState; onAcknowledge?: (fixtureId: string) => void }) {
+export function FixtureCard({
+  fixture,
+  onAcknowledge,
+  onReprint,
+}: {
+  fixture: FixtureState;
+  onAcknowledge?: (fixtureId: string) => void;
+  /** Sends this fixture's last PASS label again (shown when a label was printed or failed). */
+  onReprint?: (fixtureId: string) => void;
+}) {
   const held = fixture.heldFailure;
   const state = held
     ? 'fail'
@@ -34,11 +43,17 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
         {/* Under a verdict, what the fixture does now (the next device). */}
         {held && onAcknowledge ? (
           // In the head, so the failure and what to do keep their room; a plain button, never a default.
-          <button type="button" className="btn btn-ack" data-testid="acknowledge" onClick={() => onAcknowledge(fixture.id)}>
+          <button
+            type="button"
+            className="btn btn-ack"
+            data-testid="acknowledge"
+            title="Taking the device out of the fixture releases it too"
+            onClick={() => onAcknowledge(fixture.id)}
+          >
             ✓ Acknowledge
           </button>
         ) : held ? (
-          <span className="fixture-step">Held until acknowledged</span>
+          <span className="fixture-step">Held until acknowledged or taken out</span>
         ) : (
           fixture.outcome && fixture.step !== 'done' && <span className="fixture-step">{STEP_TEXT[fixture.step]}</span>
         )}
@@ -54,7 +69,9 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
         <dt>Serial</dt>
         <dd className="mono">{(held ? held.hardwareSerial : fixture.hardwareSerial) ?? '—'}</dd>
       </dl>
-      {fixture.outcome === 'pass' && (fixture.labelPrint || fixture.hook) && <AfterPass fixture={fixture} />}
+      {fixture.outcome === 'pass' && (fixture.labelPrint || fixture.hook) && (
+        <AfterPass fixture={fixture} onReprint={onReprint} />
+      )}
       {failure && (
         <div className="fixture-failure">
           <p className="failure-message">
@@ -70,13 +87,18 @@ export function FixtureCard({ fixture, onAcknowledge }: { fixture: FixtureState;
 }
 
 /** Label and post-PASS hook of a PASS: a failure never changes the verdict, it is shown in the warning colour. */
-function AfterPass({ fixture }: { fixture: FixtureState }) {
+function AfterPass({ fixture, onReprint }: { fixture: FixtureState; onReprint?: (fixtureId: string) => void }) {
   return (
     <p className="after-pass" data-testid="after-pass">
       {fixture.labelPrint && (
         <span className={fixture.labelPrint === 'printed' ? 'after-ok' : 'after-warn'}>
           {fixture.labelPrint === 'printed' ? '✔ Label printed' : '⚠ Label NOT printed: reprint it'}
         </span>
+      )}
+      {fixture.labelPrint && onReprint && (
+        <button type="button" className="btn btn-small" data-testid="reprint-label" onClick={() => onReprint(fixture.id)}>
+          Reprint label
+        </button>
       )}
       {fixture.hook && (
         <span className={fixture.hook.ok ? 'after-ok' : 'after-warn'} title={fixture.hook.message}>

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 
 /**
- * Web mode: the station answers but refuses this page's session token (it makes a new one at every
- * start). Says what to do, and takes the new address without a reload.
+ * Web mode: the station answers but refuses this page's session token (the token kept in its data
+ * folder was replaced, or it runs on another one). Says what to do, and takes the new address without a reload.
  */
 export function SessionRefused({ reason, onToken }: { reason: string; onToken: (token: string) => void }) {
   const [address, setAddress] = useState('');

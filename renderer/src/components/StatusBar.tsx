@@ -12,9 +12,14 @@ export function StatusBar({ status, offline }: { status: StationStatus; offline:
     <footer className="status-bar" data-testid="status-bar">
       <span>Station {status.stationId}</span>
       <span>Realm {p.realm}</span>
-      <span>
+      <span data-testid="status-pairing">
         Pairing: {p.mode}
-        {p.url ? ` (${p.url})` : ''} — {p.offline ? 'OFFLINE batch' : p.reachable ? 'reachable' : 'NOT reachable'}
+        {p.url ? ` (${p.url})` : ''} —{' '}
+        {p.offline
+          ? 'OFFLINE batch'
+          : p.reachable
+            ? 'reachable'
+            : `NOT reachable${p.unreachableReason ? ` (${p.unreachableReason})` : ''}`}
       </span>
       <span data-testid="status-batch">
         Batch: {status.batch ? status.batch.workOrder : 'none open'}

@@ -54,11 +54,15 @@ export function OperatorView({
     known.current = fromStatus;
   }
 
+  /** A reprint says which device's label went out (the message row). */
+  const reprinted = (r: { hardwareSerial?: string; fixture?: string }) =>
+    `Label of ${r.hardwareSerial ?? 'the last device'}${r.fixture ? ` (${r.fixture})` : ''} sent to the printer again.`;
+
   /** Every action: run it, say how it went, and give the focus back to the scan field. */
-  const act = async (what: () => Promise<unknown>, done?: string) => {
+  const act = async <T,>(what: () => Promise<T>, done?: string | ((result: T) => string)) => {
     try {
-      await what();
-      setMessage(done ? { kind: 'ok', text: done } : undefined);
+      const result = await what();
+      setMessage(done ? { kind: 'ok', text: typeof done === 'string' ? done : done(result) } : undefined);
     } catch (e) {
       setMessage({ kind: 'error', text: errorText(e) });
     } finally {
@@ -134,9 +138,24 @@ export function OperatorView({
             </button>
           )}
           {status.operator && (
-            <button type="button" className="btn" data-testid="sign-out" onClick={askToSignOut}>
-              Sign out…
-            </button>
+            // Secondary actions share one column, so the counters keep their room at 1366 px.
+            <div className={`line-secondary${status.labelPrinter ? ' stacked' : ''}`}>
+              {status.labelPrinter && (
+                <button
+                  type="button"
+                  className="btn"
+                  data-testid="reprint-last-label"
+                  disabled={!online}
+                  title="Print the label of the line's last PASS again"
+                  onClick={() => act(() => api.reprintLabel(), reprinted)}
+                >
+                  Reprint last label
+                </button>
+              )}
+              <button type="button" className="btn" data-testid="sign-out" onClick={askToSignOut}>
+                Sign out…
+              </button>
+            </div>
           )}
         </div>
         <ShiftCounters counters={status.counters} />
@@ -173,7 +192,12 @@ export function OperatorView({
           <GettingStarted signedIn={!!status.operator} batchOpen={!!status.batch} />
         ) : (
           fixtures.map((f) => (
-            <FixtureCard key={f.id} fixture={f} onAcknowledge={(id) => act(() => api.acknowledgeFailure(id))} />
+            <FixtureCard
+              key={f.id}
+              fixture={f}
+              onAcknowledge={(id) => act(() => api.acknowledgeFailure(id))}
+              onReprint={(id) => act(() => api.reprintLabel(id), reprinted)}
+            />
           ))
         )}
       </section>

@@ -23,7 +23,15 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
     try {
       const next = await api.updateSettings(patch, pin);
       setSettings(next);
-      setMessage({ kind: 'ok', text: 'Settings saved and recorded in the audit trail.' });
+      // The station asked a remote core before it answered: say so when it does not answer.
+      const pairing = next.pairing.mode === 'embedded' ? undefined : (await api.getStatus()).pairing;
+      if (pairing && !pairing.reachable && !pairing.offline) {
+        const why = pairing.unreachableReason ? ` (${pairing.unreachableReason})` : '';
+        setMessage({
+          kind: 'error',
+          text: `Settings saved and recorded, but the pairing core at ${pairing.url ?? 'that URL'} does not answer${why}. Check the URL; the station keeps asking every 2 s.`,
+        });
+      } else setMessage({ kind: 'ok', text: 'Settings saved and recorded in the audit trail.' });
     } catch (e) {
       setMessage({ kind: 'error', text: errorText(e) });
     }
