@@ -6,7 +6,8 @@
 //   straight from the index (values found by skipping through the index, one seek each);
 // - a range of many values holding many events (a serial prefix shared by half the trail): the
 //   trail newest first in growing windows of seq, each row tested, for a bounded number of rows;
-//   then, if the page is still not full (the matches are old), the exact union of the ranges.
+//   then, if the page is still not full (the matches are old), the range read whole from its
+//   index (no event row), keeping the newest (SQLite's sorter holds only the page).
 import type Database from 'better-sqlite3';
 
 /** One of find's ranges: a NOCASE column's prefix range, or the batches of matching work orders. */
@@ -101,11 +102,8 @@ export class BroadFind {
       to = low;
       span *= 2;
     }
-    if (out.length < need && to > from) {
-      const union = wide.map((b) => `SELECT seq FROM events WHERE ${b.sql} AND seq >= ? AND seq < ?`).join(' UNION ');
-      const rest = this.stmt(`SELECT seq FROM (${union}) ORDER BY seq DESC LIMIT ?`);
-      out.push(...(rest.all(...wide.flatMap((b) => [...b.params, from, to]), need - out.length) as number[]));
-    }
+    // The matches are older than the windows: each range read whole from its index, keeping its newest.
+    if (out.length < need && to > from) for (const b of wide) out.push(...this.newest(b.sql, b.params, from, to, need));
     return out;
   }
 }
