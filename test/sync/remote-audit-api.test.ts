@@ -172,6 +172,11 @@ test("QA pages through the remote core's central audit past 500 events, newer an
     await client.sync();
     const remoteEvents = (await client.queryRemoteAudit({ station: 'line-p', limit: 5000 })).length;
     assert.ok(remoteEvents > 620, `${remoteEvents} events on the remote`);
+    // A cursor the core did not give is refused with a sentence, not read as a place in the order.
+    await assert.rejects(client.queryRemoteAuditPage({ cursor: Buffer.from('[1,2]').toString('base64url') }), {
+      code: 'REMOTE_QUERY_FAILED',
+      message: /cursor is not one this core gave/,
+    });
 
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     await page.goto(mode.web.openUrl);

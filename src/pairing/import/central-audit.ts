@@ -248,17 +248,7 @@ export class CentralAudit {
 
   /** Events across stations, newest first (by time, then station and seq). */
   async query(realm: string, q: CentralAuditQuery = {}): Promise<AuditEvent[]> {
-    await this.#ext.realm(realm);
-    const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
-      throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
-    const rows = await this.#ext.store.centralAudit.query(realm, {
-      ...q,
-      from: q.from ? isoOrThrow('from', q.from) : undefined,
-      to: q.to ? isoOrThrow('to', q.to) : undefined,
-      limit,
-    });
-    return rows.map(eventOf);
+    return this.#rows(realm, q, checkedLimit(q.limit));
   }
 
   /** One page of `query` (newest first) and the cursor of the next, when there is one. */
@@ -267,18 +257,31 @@ export class CentralAudit {
     q: CentralAuditQuery & { cursor?: string },
   ): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
     const { cursor, ...rest } = q;
-    const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
-      throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
-    const rows = await this.query(realm, {
-      ...rest,
-      after: cursor === undefined ? undefined : keyOfCursor(cursor),
-      limit: limit + 1,
-    });
+    const limit = checkedLimit(q.limit);
+    const after = cursor === undefined ? undefined : keyOfCursor(cursor);
+    // One more than the page: whether older events match.
+    const rows = await this.#rows(realm, { ...rest, after }, limit + 1);
     const events = rows.slice(0, limit);
     const last = events.at(-1);
     return rows.length > limit && last ? { events, nextCursor: cursorOf(last) } : { events };
   }
+
+  async #rows(realm: string, q: CentralAuditQuery, limit: number): Promise<AuditEvent[]> {
+    await this.#ext.realm(realm);
+    const rows = await this.#ext.store.centralAudit.query(realm, {
+      ...q,
+      from: q.from ? isoOrThrow('from', q.from) : undefined,
+      to: q.to ? isoOrThrow('to', q.to) : undefined,
+      limit,
+    });
+    return rows.map(eventOf);
+  }
+}
+
+function checkedLimit(limit = 100): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
+    throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
+  return limit;
 }
 
 /** An opaque cursor: the last event's place in the order, base64url JSON. */
