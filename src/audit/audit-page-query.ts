@@ -2,8 +2,8 @@
 // case-insensitive prefix of the device id, serial, operator or the batch's work order. Every
 // term is an index range (NOCASE indexes, audit-schema.ts migration 4): no table scan, so a count
 // costs what its matches cost, not what the trail holds. A broad find (one of its ranges holds
-// more than BROAD_FIND events, e.g. "op" on every operator) would cost that much: its page walks
-// the trail newest first and stops at the page, and its total is counted up to a cap.
+// more than BROAD_FIND events, e.g. "op" on every operator) would cost that much: its page takes
+// the newest matches without reading the others (broad-find.ts), and its total is counted up to a cap.
 import type Database from 'better-sqlite3';
 import { AuditError } from './audit-errors.ts';
 import { DEFAULT_QUERY_LIMIT, filterOf, MAX_QUERY_LIMIT, NOCASE_COLUMNS } from './audit-query.ts';
