@@ -32,6 +32,7 @@ export const STATION_METHODS = [
   'batchReport',
   'queryAudit',
   'queryRemoteAudit',
+  'queryRemoteAuditPage',
   'verifyAudit',
   'exportAudit',
   'queryAuditPage',

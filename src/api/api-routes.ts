@@ -18,6 +18,7 @@ export const ROUTES = {
   batchReport: { method: 'GET', path: '/batches/:id/report' },
   queryAudit: { method: 'GET', path: '/audit/events' },
   queryRemoteAudit: { method: 'GET', path: '/audit/remote-events' },
+  queryRemoteAuditPage: { method: 'GET', path: '/audit/remote-page' },
   verifyAudit: { method: 'GET', path: '/audit/verify' },
   exportAudit: { method: 'GET', path: '/audit/export' },
   queryAuditPage: { method: 'GET', path: '/audit/page' },

@@ -42,6 +42,11 @@ export const AuditQuerySchema = Type.Object(
 );
 
 /** A QA search: the audit query and `find` (the start of a serial, device id, operator or work order). */
+export const RemoteAuditPageSchema = Type.Object(
+  { ...AuditQuerySchema.properties, cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,1024}$' })) },
+  { additionalProperties: false },
+);
+
 export const AuditSearchSchema = Type.Object(
   { ...AuditQuerySchema.properties, find: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })) },
   { additionalProperties: false },

@@ -150,6 +150,10 @@ export class HttpStationClient implements StationApi {
   queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
     return this.call('queryRemoteAudit', { query: query as Record<string, unknown> });
   }
+
+  queryRemoteAuditPage(query: AuditQuery & { cursor?: string }): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
+    return this.call('queryRemoteAuditPage', { query: query as Record<string, unknown> });
+  }
   verifyAudit(): Promise<ChainStatus> {
     return this.call('verifyAudit');
   }

@@ -92,6 +92,8 @@ export interface StationApi {
    * NO_REMOTE / AGENT_TOKEN_MISSING when not configured, UNREACHABLE when the remote does not answer.
    */
   queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /** The remote's central audit a page at a time (newest first); `cursor`: the previous page's `nextCursor` (opaque). */
+  queryRemoteAuditPage(query: AuditQuery & { cursor?: string }): Promise<{ events: AuditEvent[]; nextCursor?: string }>;
   verifyAudit(): Promise<ChainStatus>;
   /** `query`: exactly the events it selects, with a signed trailer over their hashes; else the whole trail or batch. */
   exportAudit(opts: { format: 'csv' | 'jsonl'; batchId?: string; query?: AuditSearch }): Promise<string>;

@@ -25,7 +25,11 @@ import {
   toStationSettings,
 } from '../station/station-config.ts';
 import { StationError } from '../station/station-errors.ts';
-import { queryRemoteAudit as fetchRemoteAudit } from '../sync/remote-audit.ts';
+import {
+  queryRemoteAudit as fetchRemoteAudit,
+  queryRemoteAuditPage as fetchRemoteAuditPage,
+  type RemoteAuditTarget,
+} from '../sync/remote-audit.ts';
 import { SyncClient } from '../sync/sync-client.ts';
 import { SyncError } from '../sync/sync-errors.ts';
 import { readSyncStatus } from '../sync/sync-status.ts';
@@ -34,6 +38,7 @@ import {
   AuditQuerySchema,
   AuditSearchSchema,
   OpenBatchBody,
+  RemoteAuditPageSchema,
   ReprintBody,
   ScanBody,
   SettingsPatchSchema,
@@ -350,6 +355,15 @@ export class StationService implements StationApi {
 
   async queryRemoteAudit(query: AuditQuery): Promise<AuditEvent[]> {
     const q = check<AuditQuery>(AuditQuerySchema, query ?? {}, 'audit query');
+    return fetchRemoteAudit(await this.remoteAuditTarget(), q);
+  }
+
+  async queryRemoteAuditPage(query: AuditQuery & { cursor?: string }): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
+    const q = check<AuditQuery & { cursor?: string }>(RemoteAuditPageSchema, query ?? {}, 'audit query');
+    return fetchRemoteAuditPage(await this.remoteAuditTarget(), q);
+  }
+
+  private async remoteAuditTarget(): Promise<RemoteAuditTarget> {
     const remoteUrl = this.config.pairing.url;
     if (!remoteUrl) {
       throw new SyncError('NO_REMOTE');
@@ -358,7 +372,7 @@ export class StationService implements StationApi {
     if (!agentToken) {
       throw new StationError('AGENT_TOKEN_MISSING');
     }
-    return fetchRemoteAudit({ remoteUrl, agentToken, realm: this.config.realm }, q);
+    return { remoteUrl, agentToken, realm: this.config.realm };
   }
 
   // ── offline batches and sync (src/sync, docs/sync.md) ──────────────────────────────────

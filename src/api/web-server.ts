@@ -33,6 +33,7 @@ import {
   ExportQuery,
   FixtureParams,
   OpenBatchBody,
+  RemoteAuditPageSchema,
   ReprintBody,
   ScanBody,
   SignInBody,
@@ -282,6 +283,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   );
   route<{ Querystring: Static<typeof AuditQuerySchema> }>('queryRemoteAudit', { querystring: AuditQuerySchema }, (req) =>
     api.queryRemoteAudit(req.query),
+  );
+  route<{ Querystring: Static<typeof RemoteAuditPageSchema> }>(
+    'queryRemoteAuditPage',
+    { querystring: RemoteAuditPageSchema },
+    (req) => api.queryRemoteAuditPage(req.query),
   );
   route('verifyAudit', undefined, () => api.verifyAudit());
   route<{ Querystring: Static<typeof ExportQuery> }>('exportAudit', { querystring: ExportQuery }, async (req) => {

@@ -35,7 +35,8 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvRow(entry: string): string {
+/** An event as a CSV record (a stored entry in, every field as the verifier reads it). */
+export function csvRow(entry: string): string {
   const e = eventFromEntry(entry) as unknown as Record<string, unknown>;
   return `${CSV_COLUMNS.map((c) => csvField(e[c])).join(',')}\r\n`;
 }
@@ -48,12 +49,14 @@ function csvEnvelope(o: { type: string }): string {
   return `${fields.join(',')}\r\n`;
 }
 
-function jsonlRow(stored: string): string {
+/** An event as a JSON lines line: its canonical body with the hash as the last member. */
+export function jsonlRow(stored: string): string {
   const entry = entryText(stored);
   return `${entryBody(entry).slice(0, -1)},"hash":"${entryHash(entry)}"}\n`;
 }
 
-function envelope(o: { type: string }, format: ExportFormat): string {
+/** A header or trailer in either format. */
+export function envelope(o: { type: string }, format: ExportFormat): string {
   return format === 'csv' ? csvEnvelope(o) : `${canonicalJson(o)}\n`;
 }
 

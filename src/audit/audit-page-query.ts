@@ -1,11 +1,14 @@
 // QA's search: one page of events (newest first) with the total of every match, and `find`, a
 // case-insensitive prefix of the device id, serial, operator or the batch's work order. Every
 // term is an index range (NOCASE indexes, audit-schema.ts migration 4): no table scan, so a count
-// costs what its matches cost, not what the trail holds.
+// costs what its matches cost, not what the trail holds. A broad find (one of its ranges holds
+// more than BROAD_FIND events, e.g. "op" on every operator) would cost that much: its page takes
+// the newest matches without reading the others (broad-find.ts), and its total is counted up to a cap.
 import type Database from 'better-sqlite3';
 import { AuditError } from './audit-errors.ts';
 import { DEFAULT_QUERY_LIMIT, filterOf, MAX_QUERY_LIMIT, NOCASE_COLUMNS } from './audit-query.ts';
 import type { AuditEvent, AuditQuery } from './audit-types.ts';
+import { BroadFind, type FindBranch } from './broad-find.ts';
 
 export const MIN_FIND_LENGTH = 2;
 
@@ -19,7 +22,16 @@ export interface AuditPage {
   total: number;
   /** The `beforeSeq` of the next (older) page; undefined on the last page. */
   nextBeforeSeq?: number;
+  /** `total` is a lower bound: at least `total` events match (a broad find is counted up to a cap). */
+  totalCapped?: true;
 }
+
+/** A find range holding more events than this makes the find broad (see the file's comment). */
+export const BROAD_FIND = 10_000;
+/** A broad find alone, in one range, is counted from its index up to this (about 20 ms). */
+export const TOTAL_CAP = 100_000;
+/** A broad find with other filters is counted on the rows up to this (about 5 µs a row). */
+export const COUNT_CAP = 10_000;
 
 /** Sorts after every string that starts with the prefix (the highest code point). */
 const AFTER_PREFIX = '\u{10FFFF}';
@@ -39,12 +51,14 @@ export function checkFind(find: string): string {
   return f;
 }
 
-interface Term {
-  /** A condition on one index (a column's equality, or the union of find's prefix ranges). */
+interface Condition {
   sql: string;
   params: (string | number)[];
-  /** find: `sql` is a list of `SELECT seq …` branches joined by UNION ALL. */
-  union?: boolean;
+}
+
+interface Term extends Condition {
+  /** find: its prefix ranges, one per column (any may match); `sql` is then unused. */
+  branches?: FindBranch[];
 }
 
 /** A search as index terms and a seq range (a time range becomes one: seq and ts grow together). */
@@ -85,21 +99,22 @@ export function planSearch(db: Database.Database, q: AuditSearch): SearchPlan {
   if (q.find !== undefined && q.find !== '') {
     const from = foldAscii(checkFind(q.find));
     const to = from + AFTER_PREFIX;
-    const branches: string[] = [];
-    const findParams: (string | number)[] = [];
-    for (const col of NOCASE_COLUMNS) {
-      branches.push(`SELECT seq FROM events WHERE ${col} >= ? COLLATE NOCASE AND ${col} < ? COLLATE NOCASE`);
-      findParams.push(from, to);
-    }
+    // rowFilter: the same test on a row already read (`+col` keeps SQLite from using an index for it).
+    const branches: FindBranch[] = [...NOCASE_COLUMNS].map((col) => ({
+      column: col,
+      sql: `${col} >= ? COLLATE NOCASE AND ${col} < ? COLLATE NOCASE`,
+      rowFilter: `+${col} >= ? COLLATE NOCASE AND +${col} < ? COLLATE NOCASE`,
+      params: [from, to],
+    }));
     const batchIds = db
       .prepare('SELECT id FROM batches WHERE work_order >= ? COLLATE NOCASE AND work_order < ? COLLATE NOCASE')
       .pluck()
       .all(from, to) as string[];
     if (batchIds.length > 0) {
-      branches.push(`SELECT seq FROM events WHERE batch_id IN (${batchIds.map(() => '?').join(', ')})`);
-      findParams.push(...batchIds);
+      const list = batchIds.map(() => '?').join(', ');
+      branches.push({ sql: `batch_id IN (${list})`, rowFilter: `+batch_id IN (${list})`, params: batchIds, values: batchIds });
     }
-    terms.unshift({ sql: branches.join(' UNION ALL '), params: findParams, union: true });
+    terms.unshift({ sql: '', params: [], branches });
   }
   return { terms, range, empty };
 }
@@ -131,16 +146,13 @@ function seqSet(
 ): { sql: string; params: (string | number)[] } {
   const and = r.sql.length ? ` AND ${r.sql.join(' AND ')}` : '';
   const parts = terms.map((t) => {
-    if (!t.union) return { sql: `SELECT seq FROM events WHERE ${t.sql}${and}`, params: [...t.params, ...r.params] };
-    const branches = t.sql.split(' UNION ALL ');
-    const params: (string | number)[] = [];
-    let at = 0;
-    for (const b of branches) {
-      const n = (b.match(/\?/g) ?? []).length;
-      params.push(...t.params.slice(at, at + n), ...r.params);
-      at += n;
-    }
-    return { sql: branches.map((b) => `${b}${and}`).join(dedupe || terms.length > 1 ? ' UNION ' : ' UNION ALL '), params };
+    if (!t.branches) return { sql: `SELECT seq FROM events WHERE ${t.sql}${and}`, params: [...t.params, ...r.params] };
+    return {
+      sql: t.branches
+        .map((b) => `SELECT seq FROM events WHERE ${b.sql}${and}`)
+        .join(dedupe || terms.length > 1 ? ' UNION ' : ' UNION ALL '),
+      params: t.branches.flatMap((b) => [...b.params, ...r.params]),
+    };
   });
   return {
     sql: parts.map((p) => (parts.length > 1 ? `SELECT seq FROM (${p.sql})` : p.sql)).join(' INTERSECT '),
@@ -150,11 +162,10 @@ function seqSet(
 
 /** The SQL of a page (one row more than `limit`) and of the total of every match. */
 export function searchSql(
-  db: Database.Database,
+  plan: SearchPlan,
   q: AuditSearch,
   limit: number,
 ): { empty: boolean; page: string; pageParams: (string | number)[]; count: string; countParams: (string | number)[] } {
-  const plan = planSearch(db, q);
   const pageRange = rangeSql({ ...plan.range, before: q.beforeSeq });
   const countRange = rangeSql(plan.range);
   let page: { sql: string; params: (string | number)[] };
@@ -167,7 +178,7 @@ export function searchSql(
       sql: 'SELECT max(0, min(coalesce(?, head), head) - coalesce(?, 1) + 1) FROM (SELECT coalesce(max(seq), 0) AS head FROM events)',
       params: [plan.range.to ?? null, plan.range.from ?? null] as (string | number)[],
     };
-  } else if (plan.terms.length === 1 && !plan.terms[0].union) {
+  } else if (plan.terms.length === 1 && !plan.terms[0].branches) {
     const t = plan.terms[0];
     const and = (r: { sql: string[] }) => (r.sql.length ? ` AND ${r.sql.join(' AND ')}` : '');
     page = {
@@ -205,6 +216,8 @@ export class AuditPageReader {
   constructor(
     private readonly db: Database.Database,
     private readonly decode: (entry: string) => AuditEvent,
+    /** BROAD_FIND; tests set a small one to compare both paths on a small trail. */
+    private readonly broadAt = BROAD_FIND,
   ) {}
 
   private stmt(sql: string, pluck = true): Database.Statement {
@@ -218,25 +231,117 @@ export class AuditPageReader {
     return s;
   }
 
-  /** The SQL of a page and of its total (for EXPLAIN in tests and the bench). */
-  sql(q: AuditSearch): ReturnType<typeof searchSql> {
+  private limitOf(q: AuditSearch): number {
     const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT)
       throw new AuditError('AUDIT_INVALID_QUERY', `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
-    return searchSql(this.db, q, limit);
+    return limit;
+  }
+
+  /** The SQL of a page and of its total, exact (for EXPLAIN in tests and the bench). */
+  sql(q: AuditSearch): ReturnType<typeof searchSql> {
+    return searchSql(planSearch(this.db, q), q, this.limitOf(q));
   }
 
   page(q: AuditSearch): AuditPage {
-    const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
-    const s = this.sql(q);
-    if (s.empty) return { events: [], total: 0 };
+    const limit = this.limitOf(q);
+    const plan = planSearch(this.db, q);
+    if (plan.empty) return { events: [], total: 0 };
+    const counts = this.broadCounts(plan);
+    if (counts) return this.broadPage(plan, q, limit, counts);
+    const s = searchSql(plan, q, limit);
     const rows = this.stmt(s.page).all(...s.pageParams) as string[];
     const events = rows.slice(0, limit).map(this.decode);
     const total = this.stmt(s.count).get(...s.countParams) as number;
     return { events, total, nextBeforeSeq: rows.length > limit ? events.at(-1)?.seq : undefined };
   }
 
-  /** The query plans of a page and its total. */
+  /** How many events each of find's ranges holds, counted from its index up to `cap` + 1. */
+  private branchCounts(plan: SearchPlan, cap: number): number[] {
+    const branches = plan.terms.find((t) => t.branches)?.branches ?? [];
+    const r = rangeSql(plan.range);
+    const and = r.sql.length ? ` AND ${r.sql.join(' AND ')}` : '';
+    return branches.map(
+      (b) =>
+        this.stmt(`SELECT count(*) FROM (SELECT 1 FROM events WHERE ${b.sql}${and} LIMIT ?)`).get(
+          ...b.params,
+          ...r.params,
+          cap + 1,
+        ) as number,
+    );
+  }
+
+  /** A find with a range of more than `broadAt` events: its ranges' counts (up to `broadAt` + 1). */
+  private broadCounts(plan: SearchPlan): number[] | undefined {
+    if (!plan.terms.some((t) => t.branches)) return undefined;
+    const counts = this.branchCounts(plan, this.broadAt);
+    return counts.some((n) => n > this.broadAt) ? counts : undefined;
+  }
+
+  /**
+   * A broad find's total. Alone, one range: counted from its index (no event read) up to
+   * TOTAL_CAP. Alone, several ranges: their union is at least the largest (an event can be in
+   * two). With other filters: the rows are tested, up to COUNT_CAP matches.
+   */
+  private broadTotal(plan: SearchPlan, filter: Condition & { where: string[] }): Pick<AuditPage, 'total' | 'totalCapped'> {
+    const lowerBound = (n: number, cap: number) => (n > cap ? { total: cap, totalCapped: true as const } : { total: n });
+    if (plan.terms.length === 1) {
+      const counts = this.branchCounts(plan, TOTAL_CAP).filter((n) => n > 0);
+      if (counts.length === 1) return lowerBound(counts[0], TOTAL_CAP);
+      return { total: Math.min(Math.max(...counts), TOTAL_CAP), totalCapped: true };
+    }
+    const r = rangeSql(plan.range);
+    const counted = this.stmt(
+      `SELECT count(*) FROM (SELECT 1 FROM events WHERE ${[...filter.where, ...r.sql].join(' AND ')} LIMIT ?)`,
+    ).get(...filter.params, ...r.params, COUNT_CAP + 1) as number;
+    return lowerBound(counted, COUNT_CAP);
+  }
+
+  /**
+   * A broad find's page. Alone: its newest matches from the index (broad-find.ts). With other
+   * filters: their index newest first, find tested on each row (a row costs ~3-5 µs: this is
+   * fast while the other filters are selective or find's matches are dense among them).
+   */
+  private broadPage(plan: SearchPlan, q: AuditSearch, limit: number, counts: number[]): AuditPage {
+    const filter = this.rowFilter(plan);
+    const from = plan.range.from ?? 1;
+    let to = Math.min(q.beforeSeq ?? Number.MAX_SAFE_INTEGER, (plan.range.to ?? Number.MAX_SAFE_INTEGER - 1) + 1);
+    to = Math.min(to, ((this.stmt('SELECT max(seq) FROM events').get() as number | null) ?? 0) + 1);
+    let rows: string[];
+    if (plan.terms.length === 1) {
+      const branches = plan.terms[0].branches ?? [];
+      const seqs = new BroadFind((sql) => this.stmt(sql), branches, counts, this.broadAt).seqs(from, to, limit + 1);
+      rows = this.stmt('SELECT entry FROM events WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC').all(
+        JSON.stringify(seqs),
+      ) as string[];
+    } else {
+      // SQLite walks the other filters' (column, seq) index newest first and tests find on each row.
+      rows = this.stmt(
+        `SELECT entry FROM events WHERE ${[...filter.where, 'seq >= ?', 'seq < ?'].join(' AND ')} ORDER BY seq DESC LIMIT ?`,
+      ).all(...filter.params, from, to, limit + 1) as string[];
+    }
+    const events = rows.slice(0, limit).map(this.decode);
+    const nextBeforeSeq = rows.length > limit ? events.at(-1)?.seq : undefined;
+    return { events, ...this.broadTotal(plan, filter), nextBeforeSeq };
+  }
+
+  /** Every term of a search as a test on a row: find's ranges without their indexes, the others as they are. */
+  private rowFilter(plan: SearchPlan): Condition & { where: string[] } {
+    const sql: string[] = [];
+    const params: (string | number)[] = [];
+    for (const t of plan.terms) {
+      if (t.branches) {
+        sql.push(`(${t.branches.map((b) => `(${b.rowFilter})`).join(' OR ')})`);
+        params.push(...t.branches.flatMap((b) => b.params));
+      } else {
+        sql.push(t.sql);
+        params.push(...t.params);
+      }
+    }
+    return { sql: sql.join(' AND '), where: sql, params };
+  }
+
+  /** The query plans of a page and its total (exact; a broad find's page reads windows of seq). */
   explain(q: AuditSearch): string[] {
     const s = this.sql(q);
     const plan = (sql: string, p: (string | number)[]) =>

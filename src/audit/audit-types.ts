@@ -59,6 +59,8 @@ export type ChainStatus =
       anchors?: { source: string; seq: number }[];
       /** Ids of the station keys whose signatures were verified (pin them with --key-id). */
       keyIds?: string[];
+      /** A selection export: the search it names (its events are not a stretch of the chain). */
+      selection?: Record<string, string>;
       /** What a careful reader should know although nothing is broken (e.g. events not anchored yet). */
       notes?: string[];
     }

@@ -1,6 +1,7 @@
 // Offline verification of an export (CSV or JSON lines), from a string or streamed from a file.
 // Every line must be valid UTF-8 and every value in canonical form; the signed trailer vouches
 // for the header (where the export starts) and for its end (how many events, the last hash).
+// A selection (QA's filtered export) has the same lines; its trailer signs a digest instead.
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Anchor } from './audit-anchor.ts';
@@ -10,6 +11,8 @@ import type { AuditEvent, ChainStatus } from './audit-types.ts';
 import { bodyProblem, jsonValueProblem } from './canonical-check.ts';
 import { CsvReader } from './csv-reader.ts';
 import { type ExportHeader, type ExportTrailer, parseHeader, parseTrailer, trailerProblem } from './export-envelope.ts';
+import { SelectionChecker } from './selection-check.ts';
+import { isSelectionHeader, parseSelectionHeader, type SelectionTrailer } from './selection-envelope.ts';
 
 export interface ExportVerifyOptions {
   /** Only accept signatures (the export's, batch summaries) by these station key ids. */
@@ -29,68 +32,119 @@ interface LineVerifier {
   finish(): ChainStatus;
 }
 
-/**
- * What both formats share: the header (first), the events, the trailer (last), the signature.
- * Problems before the header is read are at event 1; all others at the seq the next event should have.
- */
-class EnvelopeCheck {
-  header?: ExportHeader;
-  trailer?: ExportTrailer;
-  checker?: ChainChecker;
-  private early?: string;
-  lineNo = 0;
+/** What follows the header: a chain export's events (a stretch of the chain) or a selection's. */
+interface ExportBody<T> {
+  readonly done: boolean;
+  /** A problem at the current place (a malformed line, the trailer). */
+  fail(reason: string): void;
+  parseTrailer(text: string): T | string;
+  push(e: AuditEvent): void;
+  finish(trailer: T | undefined): ChainStatus;
+}
 
-  constructor(private readonly opts: ExportVerifyOptions) {}
+/** A chain export: contiguous from the header's fromSeq, signed up to its last event. */
+class ChainExportBody implements ExportBody<ExportTrailer> {
+  private readonly checker: ChainChecker;
+
+  constructor(
+    private readonly header: ExportHeader,
+    private readonly opts: ExportVerifyOptions,
+  ) {
+    this.checker = new ChainChecker({ fromSeq: header.fromSeq, trustedKeyIds: opts.trustedKeyIds, anchors: opts.anchors });
+  }
 
   get done(): boolean {
-    return this.early !== undefined || (this.checker?.done ?? false);
+    return this.checker.done;
   }
 
   fail(reason: string): void {
-    if (this.checker) this.checker.fail(this.checker.nextSeq(), `line ${this.lineNo}: ${reason}`);
-    else this.early ??= `line ${this.lineNo}: ${reason}`;
+    this.checker.fail(this.checker.nextSeq(), reason);
   }
 
-  onHeader(text: string): void {
-    const h = parseHeader(text);
-    if (typeof h === 'string') {
-      this.early = `line ${this.lineNo}: ${h}`;
-      return;
-    }
-    this.header = h;
-    this.checker = new ChainChecker({ fromSeq: h.fromSeq, trustedKeyIds: this.opts.trustedKeyIds, anchors: this.opts.anchors });
+  parseTrailer(text: string): ExportTrailer | string {
+    return parseTrailer(text);
   }
 
-  onTrailer(text: string): void {
-    const t = this.trailer ? 'a second trailer' : parseTrailer(text);
-    if (typeof t === 'string') this.fail(t);
-    else this.trailer = t;
+  push(e: AuditEvent): void {
+    this.checker.push(e);
   }
 
-  onEvent(e: AuditEvent): void {
-    if (this.trailer) this.fail('an event after the trailer');
-    else this.checker?.push(e);
-  }
-
-  finish(): ChainStatus {
+  finish(trailer: ExportTrailer | undefined): ChainStatus {
     const { checker, header } = this;
-    if (!checker || !header) return { ok: false, events: 0, brokenAt: 1, reason: this.early ?? 'empty export: no header' };
-    if (!this.trailer)
+    if (!trailer)
       checker.fail(checker.nextSeq(), `event ${checker.nextSeq()} is missing: the export ends without its signed trailer`);
     else {
-      const problem = trailerProblem(
-        header,
-        this.trailer,
-        { events: checker.events, last: checker.last },
-        this.opts.trustedKeyIds,
-      );
+      const read = { events: checker.events, last: checker.last };
+      const problem = trailerProblem(header, trailer, read, this.opts.trustedKeyIds);
       if (problem) checker.fail(checker.nextSeq(), problem);
       else checker.addKeyId(header.keyId);
     }
     const status = checker.finish();
     if (status.ok)
-      status.anchors = [{ source: "the export's signed trailer", seq: this.trailer?.lastSeq ?? 0 }, ...(status.anchors ?? [])];
+      status.anchors = [{ source: "the export's signed trailer", seq: trailer?.lastSeq ?? 0 }, ...(status.anchors ?? [])];
     return status;
+  }
+}
+
+/**
+ * What both formats share: the header (first), the events, the trailer (last). Problems before
+ * the header is read are at event 1; the body places all others.
+ */
+class EnvelopeCheck {
+  private body?: ExportBody<unknown>;
+  private trailer?: unknown;
+  private early?: string;
+  lineNo = 0;
+
+  constructor(private readonly opts: ExportVerifyOptions) {}
+
+  get header(): boolean {
+    return this.body !== undefined;
+  }
+
+  get done(): boolean {
+    return this.early !== undefined || (this.body?.done ?? false);
+  }
+
+  fail(reason: string): void {
+    if (this.body) this.body.fail(`line ${this.lineNo}: ${reason}`);
+    else this.early ??= `line ${this.lineNo}: ${reason}`;
+  }
+
+  onHeader(text: string): void {
+    const body = isSelectionHeader(text) ? this.selectionBody(text) : this.chainBody(text);
+    if (typeof body === 'string') this.early = `line ${this.lineNo}: ${body}`;
+    else this.body = body;
+  }
+
+  private chainBody(text: string): ExportBody<ExportTrailer> | string {
+    const h = parseHeader(text);
+    return typeof h === 'string' ? h : new ChainExportBody(h, this.opts);
+  }
+
+  private selectionBody(text: string): ExportBody<SelectionTrailer> | string {
+    const h = parseSelectionHeader(text);
+    if (typeof h === 'string') return h;
+    if (this.opts.anchors?.length)
+      return 'a selection is not a stretch of the chain and cannot be checked against an anchor: verify the trail or a full export with --anchor';
+    return new SelectionChecker(h, this.opts.trustedKeyIds);
+  }
+
+  onTrailer(text: string): void {
+    if (!this.body) return;
+    const t = this.trailer !== undefined ? 'a second trailer' : this.body.parseTrailer(text);
+    if (typeof t === 'string') this.fail(t);
+    else this.trailer = t;
+  }
+
+  onEvent(e: AuditEvent): void {
+    if (this.trailer !== undefined) this.fail('an event after the trailer');
+    else this.body?.push(e);
+  }
+
+  finish(): ChainStatus {
+    if (!this.body) return { ok: false, events: 0, brokenAt: 1, reason: this.early ?? 'empty export: no header' };
+    return this.body.finish(this.trailer);
   }
 }
 
@@ -105,7 +159,7 @@ function jsonlVerifier(opts: ExportVerifyOptions): LineVerifier {
       if (text === undefined) return env.fail('not valid UTF-8');
       if (text === '') return env.fail('an empty line');
       if (!env.header) return env.onHeader(text);
-      if (text.startsWith('{"events":')) return env.onTrailer(text);
+      if (text.startsWith('{"events":') || text.startsWith('{"digest":')) return env.onTrailer(text);
       // An event: its canonical body with "hash" as the last member.
       const m = HASH_SUFFIX.exec(text);
       if (!m) return env.fail('not an event: it must end with the "hash" member');

@@ -116,7 +116,8 @@ export function trailerProblem(
   return undefined;
 }
 
-function parseCanonicalObject(text: string, what: string): Record<string, unknown> | string {
+/** A header or trailer object in canonical JSON with this `type`, or why not. */
+export function parseCanonicalObject(text: string, what: string): Record<string, unknown> | string {
   const problem = jsonValueProblem(text, { object: true });
   if (problem) return `the ${what} is not canonical JSON (${problem})`;
   const o = JSON.parse(text) as Record<string, unknown>;
@@ -125,7 +126,7 @@ function parseCanonicalObject(text: string, what: string): Record<string, unknow
 }
 
 /** Why an object does not have exactly these members (sorted), or undefined. */
-function exactly(o: Record<string, unknown>, members: readonly string[]): string | undefined {
+export function exactly(o: Record<string, unknown>, members: readonly string[]): string | undefined {
   const keys = Object.keys(o).sort();
   return keys.length === members.length && keys.every((k, i) => k === members[i])
     ? undefined

@@ -1,15 +1,17 @@
 // Exports of exactly what a QA search selects: the matching events (every page, oldest first),
-// and a per-device CSV for a plant's MES. A selection is not a stretch of the chain, so it cannot
-// be checked as one: its signed trailer covers the search, the count and a digest of the events'
-// hashes (each event still carries its own hash).
-import { createHash } from 'node:crypto';
+// and a per-device CSV for a plant's MES. A selection is not a stretch of the chain: its signed
+// trailer covers the search, the count and a digest of the events' hashes (selection-envelope.ts);
+// each event is written exactly as in a chain export, with its own hash.
 import type Database from 'better-sqlite3';
-import { canonicalJson, eventFromEntry } from './audit-canonical.ts';
-import { CSV_COLUMNS, csvField, type ExportFormat } from './audit-export.ts';
+import { eventFromEntry } from './audit-canonical.ts';
+import { CSV_COLUMNS, csvField, csvRow, type ExportFormat, envelope, jsonlRow } from './audit-export.ts';
 import { type AuditSearch, pageFilter } from './audit-page-query.ts';
+import { entryHash } from './chain-link.ts';
+import { makeSelectionHeader, SelectionDigest, signedSelectionText } from './selection-envelope.ts';
 import type { SigningKey } from './station-signing-key.ts';
 
-export const SELECTION_FORMAT = 'imprint-audit-selection/1';
+export { SELECTION_FORMAT } from './selection-envelope.ts';
+
 const PAGE = 5000;
 
 /** The search as recorded in the header: only the members that were set. */
@@ -35,14 +37,6 @@ function* selected(db: Database.Database, q: AuditSearch): Generator<[number, st
   }
 }
 
-function envelope(o: Record<string, unknown>, format: ExportFormat): string {
-  if (format === 'jsonl') return `${canonicalJson(o)}\n`;
-  const fields = CSV_COLUMNS.map(() => '');
-  fields[0] = String(o.type);
-  fields[CSV_COLUMNS.indexOf('data')] = csvField(o);
-  return `${fields.join(',')}\r\n`;
-}
-
 /** The events a search selects, between a header naming the search and a signed trailer. */
 export function exportSelection(
   db: Database.Database,
@@ -50,31 +44,17 @@ export function exportSelection(
   q: AuditSearch,
   format: ExportFormat,
 ): string {
-  const header = {
-    type: 'header',
-    format: SELECTION_FORMAT,
-    station: ctx.station,
-    exportedAt: new Date().toISOString(),
-    selection: selectionOf(q),
-    keyId: ctx.key.keyId,
-    publicKey: ctx.key.publicKey,
-  };
+  const header = makeSelectionHeader({ station: ctx.station, selection: selectionOf(q), key: ctx.key });
   const parts = [format === 'csv' ? `${CSV_COLUMNS.join(',')}\r\n` : '', envelope(header, format)];
-  const digest = createHash('sha256');
-  let events = 0;
+  const row = format === 'csv' ? csvRow : jsonlRow;
+  const digest = new SelectionDigest();
   for (const [, entry] of selected(db, q)) {
-    const e = eventFromEntry(entry);
-    digest.update(`${e.hash}\n`);
-    events++;
-    if (format === 'jsonl') parts.push(`${canonicalJson(e)}\n`);
-    else {
-      const row = e as unknown as Record<string, unknown>;
-      parts.push(`${CSV_COLUMNS.map((c) => csvField(row[c])).join(',')}\r\n`);
-    }
+    digest.add(entryHash(entry));
+    parts.push(row(entry));
   }
-  const unsigned = { type: 'trailer', events, digest: digest.digest('hex') };
-  const signature = ctx.key.sign(`${SELECTION_FORMAT}\n${canonicalJson({ header, trailer: unsigned })}`);
-  parts.push(envelope({ ...unsigned, signature }, format));
+  const unsigned = { type: 'trailer' as const, events: digest.count, digest: digest.hex() };
+  const trailer = { ...unsigned, signature: ctx.key.sign(signedSelectionText(header, unsigned)) };
+  parts.push(envelope(trailer, format));
   return parts.join('');
 }
 

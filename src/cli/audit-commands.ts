@@ -54,7 +54,16 @@ function withTrail<T>(trail: AuditTrail, fn: (t: AuditTrail) => Promise<T> | T):
 
 function printStatus(status: ChainStatus, what: string, json: boolean): void {
   if (json) console.log(JSON.stringify(status));
-  else if (status.ok) {
+  else if (status.ok && status.selection) {
+    const search = Object.entries(status.selection).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    const batches = status.signedBatches ? `, ${status.signedBatches} signed batch summaries verified` : '';
+    console.log(
+      `${what} OK: a selection of ${status.events} events, each unchanged, the count and their digest signed${batches}`,
+    );
+    console.log(`  search: ${search.length ? search.join(', ') : '(none)'}`);
+    if (status.keyIds?.length) console.log(`  signed by ${status.keyIds.join(', ')} (pin with --key-id)`);
+    for (const n of status.notes ?? []) console.log(`  NOTE: ${n}`);
+  } else if (status.ok) {
     const range =
       status.firstSeq && status.firstSeq > 1
         ? ` (events ${status.firstSeq}..${status.firstSeq + status.events - 1}: a segment of a longer chain)`

@@ -29,7 +29,16 @@ const PARAMS: Partial<Record<keyof AuditQuery, string>> = {
 
 /** Events of every station matching the query, newest first. */
 export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQuery): Promise<AuditEvent[]> {
+  return (await queryRemoteAuditPage(target, query)).events;
+}
+
+/** One page of them, and the opaque cursor of the next page (the same query with `cursor`). */
+export async function queryRemoteAuditPage(
+  target: RemoteAuditTarget,
+  query: AuditQuery & { cursor?: string },
+): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
   const params = new URLSearchParams();
+  if (query.cursor) params.set('cursor', query.cursor);
   for (const [field, name] of Object.entries(PARAMS)) {
     const v = query[field as keyof AuditQuery];
     if (v !== undefined && v !== '' && name) params.set(name, String(v));
@@ -45,10 +54,13 @@ export async function queryRemoteAudit(target: RemoteAuditTarget, query: AuditQu
   } catch (e) {
     throw new SyncError('SYNC_UNREACHABLE', where, { cause: e });
   }
-  const body = (await res.json().catch(() => undefined)) as { data?: { events: AuditEvent[] }; errors?: unknown } | undefined;
+  const body = (await res.json().catch(() => undefined)) as
+    | { data?: { events: AuditEvent[]; next_cursor?: string }; errors?: unknown }
+    | undefined;
   if (res.status !== 200 || !body?.data) {
     if (res.status === 401 || res.status === 403) throw new SyncError('REMOTE_TOKEN_REFUSED', `HTTP ${res.status}, ${where}`);
     throw new SyncError('REMOTE_QUERY_FAILED', `${where}: ${JSON.stringify(body?.errors ?? res.status)}`);
   }
-  return body.data.events;
+  const { events, next_cursor } = body.data;
+  return next_cursor ? { events, nextCursor: next_cursor } : { events };
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AuditSearch } from '../../src/audit/audit-page-query.ts';
+import Database from 'better-sqlite3';
+import { eventFromEntry } from '../../src/audit/audit-canonical.ts';
+import { AuditPageReader, type AuditSearch } from '../../src/audit/audit-page-query.ts';
 import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
@@ -112,5 +115,64 @@ describe('QA search: a page with its total, and find by the start of a name', ()
     const all = trail.explainPage({});
     assert.equal(all[0], 'SCAN events');
     assert.ok(all.slice(1).every((d) => d !== 'SCAN events') && all.includes('SEARCH events'), all.join(' | '));
+  });
+});
+
+describe('a broad find (a range holding many events) answers what the exact search answers', () => {
+  const tmp = tempDir();
+  let trail: AuditTrail;
+  let db: Database.Database;
+  before(async () => {
+    trail = openTrail(tmp.dir);
+    for (const wo of ['WO-1', 'wo-2']) {
+      const b = await trail.openBatch({ workOrder: wo, operator: 'Carol' });
+      await seed(trail, 90, b.id, 7); // 90 serials: more distinct values than a range is taken apart into
+      await trail.closeBatch(b.id);
+    }
+    db = new Database(join(tmp.dir, 'audit.db'), { readonly: true });
+  });
+  after(() => {
+    db.close();
+    trail.close();
+    tmp.cleanup();
+  });
+
+  const pages = (reader: AuditPageReader, q: AuditSearch) => {
+    const out: { seqs: number[]; total: number; capped: boolean }[] = [];
+    let beforeSeq: number | undefined;
+    do {
+      const p = reader.page({ ...q, beforeSeq, limit: 13 });
+      out.push({ seqs: p.events.map((e) => e.seq), total: p.total, capped: p.totalCapped === true });
+      beforeSeq = p.nextBeforeSeq;
+    } while (beforeSeq !== undefined);
+    return out;
+  };
+
+  test('every page of every kind of broad find, alone, with filters and in a time range', () => {
+    const exact = new AuditPageReader(db, eventFromEntry, 2 ** 40);
+    const broad = new AuditPageReader(db, eventFromEntry, 20);
+    const ts = trail.query({ limit: 1000 }).reverse();
+    const searches: AuditSearch[] = [
+      { find: 'al' }, // one operator: its newest seqs straight from the index
+      { find: 'sn-' }, // 90 serials: read in windows
+      { find: 'WO-' }, // two work orders' batches
+      { find: 'de' }, // device ids
+      { find: 'sn-', outcome: 'fail' }, // with a filter: rows tested
+      { find: 'al', step: 'record', beforeSeq: 300 },
+      { find: 'sn-', from: ts[100].ts, to: ts[500].ts },
+    ];
+    for (const q of searches) {
+      const want = pages(exact, q);
+      const got = pages(broad, q);
+      assert.deepEqual(
+        got.map((p) => p.seqs),
+        want.map((p) => p.seqs),
+        JSON.stringify(q),
+      );
+      for (const [i, p] of got.entries()) {
+        if (p.capped) assert.ok(p.total <= want[i].total, `${JSON.stringify(q)}: a capped total is a lower bound`);
+        else assert.equal(p.total, want[i].total, JSON.stringify(q));
+      }
+    }
   });
 });

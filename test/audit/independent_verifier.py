@@ -7,6 +7,8 @@ RFC 8032 section 6 (the standard library has no Ed25519).
     python3 independent_verifier.py --db audit.db [--key-id ID ...] [--anchor A ...]
     python3 independent_verifier.py --file export.jsonl|export.csv [--key-id ID ...] [--anchor A ...]
 
+A file is a chain export (imprint-audit-export/2) or a selection (imprint-audit-selection/1).
+
 Prints one JSON object: {"ok": true|false, "brokenAt": seq|null, "reason": "..."}.
 """
 
@@ -524,6 +526,8 @@ COLUMNS = ["seq", "prevHash", "hash", "ts", "station", "operator", "fixture", "b
 
 def parse_header(text):
     h = canonical_value(text)
+    if isinstance(h, dict) and h.get("type") == "header" and h.get("format") == SELECTION_FORMAT:
+        return parse_selection_header(h)
     if not isinstance(h, dict) or h.get("type") != "header" or h.get("format") != "imprint-audit-export/2":
         raise NotCanonical("not a format 2 header")
     members = set(HEADER_MEMBERS)
@@ -629,6 +633,109 @@ class ExportChain:
         return verdict.result()
 
 
+# ---------------------------------------------------------------------------------------------
+# Selections (docs: "Selections", "Verifying a selection")
+
+SELECTION_FORMAT = "imprint-audit-selection/1"
+SELECTION_HEADER_MEMBERS = {"exportedAt", "format", "keyId", "publicKey", "selection", "station", "type"}
+SELECTION_TRAILER_MEMBERS = {"digest", "events", "signature", "type"}
+
+
+def parse_selection_header(h):
+    if set(h) != SELECTION_HEADER_MEMBERS:
+        raise NotCanonical("selection header members")
+    if not all(isinstance(h[k], str) for k in ("station", "exportedAt", "keyId", "publicKey")):
+        raise NotCanonical("selection header member types")
+    sel = h["selection"]
+    if not isinstance(sel, dict) or not all(isinstance(v, str) and v != "" for v in sel.values()):
+        raise NotCanonical("selection is not an object of non-empty strings")
+    return h
+
+
+class SelectionChain:
+    """The events of a selection: in chain order, not contiguous, signed as a set."""
+
+    def __init__(self, header, pinned):
+        self.header, self.pinned = header, pinned
+        self.last, self.prev, self.hashes = 0, None, []
+        self.problem, self.trailer = None, None
+
+    def fail(self, reason):
+        if self.problem is None:
+            self.problem = (self.last + 1, reason)
+
+    def event(self, ev, h, body):
+        if self.problem:
+            return
+        if self.trailer is not None:
+            return self.fail("an event after the trailer")
+        seq = ev["seq"]
+        if seq <= self.last:
+            return self.fail("event out of chain order or repeated")
+        linked = "0" * 64 if seq == 1 else (self.prev if seq == self.last + 1 else None)
+        problem = None
+        if linked is not None and ev["prevHash"] != linked:
+            problem = "prevHash mismatch"
+        elif sha256_hex(body) != h:
+            problem = "hash mismatch"
+        elif ev.get("step") == "batch-close":
+            problem = batch_close_problem(ev, self.pinned)
+        if problem:
+            self.problem = (seq, problem)
+            return
+        self.last, self.prev = seq, h
+        self.hashes.append(h)
+
+    def on_trailer(self, text):
+        if self.problem:
+            return
+        if self.trailer is not None:
+            return self.fail("a second trailer")
+        try:
+            t = canonical_value(text)
+            if not isinstance(t, dict) or t.get("type") != "trailer" or set(t) != SELECTION_TRAILER_MEMBERS:
+                raise NotCanonical("selection trailer members")
+            if not is_int(t["events"]) or t["events"] < 0 or not isinstance(t["digest"], str) \
+                    or not HEX64.match(t["digest"]) or not isinstance(t["signature"], str):
+                raise NotCanonical("selection trailer member types")
+            self.trailer = t
+        except NotCanonical as e:
+            self.fail("trailer: %s" % e)
+
+    def finish(self, anchors):
+        if self.problem is None:
+            t, h = self.trailer, self.header
+            if t is None:
+                self.fail("no trailer")
+            else:
+                unsigned = {k: v for k, v in t.items() if k != "signature"}
+                kid = key_id(h["publicKey"])
+                digest = hashlib.sha256("".join(x + "\n" for x in self.hashes).encode("ascii")).hexdigest()
+                if h["keyId"] != kid:
+                    self.fail("header key id does not match its key")
+                elif self.pinned is not None and kid not in self.pinned:
+                    self.fail("selection signed by a key that is not pinned")
+                elif not signature_ok(h["publicKey"], SELECTION_FORMAT + "\n" + canon({"header": h, "trailer": unsigned}), t["signature"]):
+                    self.fail("selection signature does not verify")
+                elif t["events"] != len(self.hashes):
+                    self.fail("the trailer's count differs from the events")
+                elif t["digest"] != digest:
+                    self.fail("the trailer's digest differs from the events' hashes")
+        verdict = Verdict()
+        if self.problem:
+            verdict.at(*self.problem)
+        return verdict.result()
+
+
+def chain_for(header, pinned, anchors):
+    """The checker for what follows a header; a selection cannot be checked against anchors."""
+    if header["format"] == SELECTION_FORMAT:
+        if anchors:
+            raise NotCanonical("a selection cannot be checked against an anchor")
+        return SelectionChain(header, pinned)
+    return ExportChain(header, pinned)
+
+
 EVENT_LINE = re.compile(r',"hash":"([0-9a-f]{64})"\}\Z')
 
 
@@ -646,7 +753,7 @@ def verify_jsonl(data, pinned, anchors):
             try:
                 if line is None:
                     raise NotCanonical("not UTF-8")
-                chain = ExportChain(parse_header(line), pinned)
+                chain = chain_for(parse_header(line), pinned, anchors)
                 continue
             except NotCanonical as e:
                 return {"ok": False, "brokenAt": 1, "reason": "header: %s" % e}
@@ -734,7 +841,7 @@ def verify_csv(data, pinned, anchors):
                     chain.fail("a second header")
                     continue
                 try:
-                    chain = ExportChain(parse_header(fields[16]), pinned)
+                    chain = chain_for(parse_header(fields[16]), pinned, anchors)
                 except NotCanonical as e:
                     return {"ok": False, "brokenAt": 1, "reason": "header: %s" % e}
             elif chain is None:

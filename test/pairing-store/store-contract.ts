@@ -444,6 +444,17 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
       ['h30', 'h29'],
     );
     assert.deepEqual(await p.store.centralAudit.heads('r'), [{ station: 's1', lastSeq: 30, lastHash: 'h30' }]);
+    // Keyset paging (the QA view's pages of the remote): every event once, newest first.
+    const paged: string[] = [];
+    let after: { ts: string; station: string; seq: number } | undefined;
+    for (;;) {
+      const page = await p.other.centralAudit.query('r', { station: 's1', after, limit: 7 });
+      if (page.length === 0) break;
+      paged.push(...page.map((e) => e.hash));
+      const last = events[Number(page[page.length - 1].hash.slice(1)) - 1];
+      after = { ts: last.ts, station: 's1', seq: last.seq };
+    }
+    assert.deepEqual(paged, events.map((e) => e.hash).reverse());
   });
 
   t('health answers, metrics describe the store, and writes survive a reopen', async (p) => {

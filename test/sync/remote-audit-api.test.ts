@@ -107,13 +107,13 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
         await page.getByLabel('All stations (remote core)').check();
         await results.getByRole('columnheader', { name: 'Station' }).waitFor({ timeout: 15_000 });
         await results.getByText('line-x').first().waitFor({ timeout: 15_000 });
-        await page.getByText(/events from the remote core/).waitFor();
+        await page.getByText(/from the remote core/).waitFor();
         // Same filters, plus the station: only line-x's events.
         await page.locator('input[name="station"]').fill('line-x');
         await page.getByRole('button', { name: 'Search' }).click();
         await results.locator('tbody tr').first().waitFor();
         // line-x has 2 events on the remote (register, record); line-r's rows go away.
-        await page.getByText('2 events from the remote core').waitFor({ timeout: 15_000 });
+        await page.getByText('Events 1–2 of 2 from the remote core').waitFor({ timeout: 15_000 });
         assert.equal(await results.locator('tbody tr').filter({ hasNotText: 'line-x' }).count(), 0);
         await screenshot(page, 'qa-remote-scope');
 
@@ -138,6 +138,84 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
     await assert.rejects(client.queryRemoteAudit({}), { code: 'SYNC_UNREACHABLE', message: /did not answer/ });
   } finally {
     await detachedMode.close();
+    await mode.close();
+  }
+});
+
+test("QA pages through the remote core's central audit past 500 events, newer and older", { timeout: 240_000 }, async (t) => {
+  if (!chromiumAvailable()) return t.skip('no Chromium');
+  const keys = makeAgentKeyPair();
+  const remoteDir = tempDir('imprint-remote-audit-pages-');
+  dirs.push(remoteDir);
+  await createRemoteRealm(remoteDir, REALM, keys.publicKeyPem);
+  const remote = new RemoteProcess(remoteDir, await freePort());
+  remotes.push(remote);
+  await remote.start();
+  const token = await mintAgentToken({ privateKey: keys.privateKeyPem });
+  // 310 devices, 2 events each: 620 events on the remote, more than the 500 the view used to stop at.
+  const serials = Array.from({ length: 310 }, (_, i) => `P-${i}`);
+  const mine = await makeStationData({ realm: REALM, stationId: 'line-p', devices: serials.map((s) => deriveDeviceId(s)) });
+  dirs.push(mine.dir);
+  await enrolStation({ url: remote.url, realm: REALM, token, dir: mine.dir, stationId: 'line-p' });
+  writeStation(mine.dir, 'line-p', remote.url);
+  await new FileSecretStore(join(mine.dir, 'secrets.json')).set('agentToken', token);
+  const mode = await startWebMode({
+    dataDir: mine.dir,
+    port: 0,
+    simulate: { fixtures: 1 },
+    env: { IMPRINT_ADMIN_PIN: '482915' },
+  });
+  const browser = await launchBrowser();
+  try {
+    const client = new HttpStationClient({ baseUrl: mode.web.url, token: mode.web.token, openEvents: () => () => {} });
+    await client.signIn({ name: 'Quinn QA' });
+    await client.sync();
+    const remoteEvents = (await client.queryRemoteAudit({ station: 'line-p', limit: 5000 })).length;
+    assert.ok(remoteEvents > 620, `${remoteEvents} events on the remote`);
+    // A cursor the core did not give is refused with a sentence, not read as a place in the order.
+    await assert.rejects(client.queryRemoteAuditPage({ cursor: Buffer.from('[1,2]').toString('base64url') }), {
+      code: 'REMOTE_QUERY_FAILED',
+      message: /cursor is not one this core gave/,
+    });
+
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await page.goto(mode.web.openUrl);
+    await page.keyboard.type('OP:Quinn QA\n');
+    await page.getByTestId('nav-operator').getByText('Quinn QA').waitFor({ timeout: 15_000 });
+    await page.keyboard.press('F2');
+    await page.getByLabel('All stations (remote core)').check();
+    await page.locator('input[name="station"]').fill('line-p');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const range = page.getByTestId('audit-range');
+    await range.getByText('Events 1–100 of more than 100 from the remote core').waitFor({ timeout: 15_000 });
+    const seen = new Set<string>();
+    const rowsOf = async () => (await page.getByTestId('audit-results').locator('tbody tr').allInnerTexts()).join('\n');
+    let pages = 1;
+    seen.add(await rowsOf());
+    while (await page.getByTestId('page-next').isEnabled()) {
+      await page.getByTestId('page-next').click();
+      pages++;
+      await range
+        .getByText(new RegExp(`^Events ${((pages - 1) * 100 + 1).toLocaleString('en-US')}–`))
+        .waitFor({ timeout: 15_000 });
+      seen.add(await rowsOf());
+      if (pages === 6) {
+        await range.getByText('Events 501–600 of more than 600 from the remote core').waitFor();
+        await screenshot(page, 'qa-remote-pages-1366x768', { fold: true });
+        await page.setViewportSize({ width: 1920, height: 1080 });
+        await screenshot(page, 'qa-remote-pages-1920x1080', { fold: true });
+      }
+    }
+    const last = remoteEvents % 100 || 100;
+    const first = (pages - 1) * 100 + 1;
+    await range.getByText(`Events ${first}–${first + last - 1} of ${remoteEvents} from the remote core`).waitFor();
+    assert.equal(pages, Math.ceil(remoteEvents / 100));
+    assert.equal(seen.size, pages, 'every page shows other events');
+    // Back one page: the same rows as before.
+    await page.getByTestId('page-previous').click();
+    await range.getByText(`Events ${first - 100}–${first - 1} of more than ${first - 1} from the remote core`).waitFor();
+  } finally {
+    await browser.close();
     await mode.close();
   }
 });

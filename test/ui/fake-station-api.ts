@@ -186,6 +186,10 @@ export class FakeStationApi implements StationApi {
   async testPrint(): Promise<PortTestResult> {
     return { path: '', ok: false, answered: 'error', detail: 'No label printer is configured' };
   }
+  async queryRemoteAuditPage(_q: AuditQuery & { cursor?: string }): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
+    return { events: [] };
+  }
+
   async queryRemoteAudit(_q: AuditQuery): Promise<AuditEvent[]> {
     throw new ImprintError('NO_REMOTE', 'No remote pairing core is configured');
   }

@@ -3,7 +3,7 @@
 // and what a port test says.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import { firstPage, nextCursor, pageRange, stationPage } from '../../renderer/src/audit-paging.ts';
+import { nextCursor, pageRange, remotePage, stationPage } from '../../renderer/src/audit-paging.ts';
 import { errorSentence, schemaSentence } from '../../renderer/src/error-sentences.ts';
 import { portVerdict } from '../../renderer/src/port-verdict.ts';
 import { routeScan } from '../../renderer/src/scan-routing.ts';
@@ -207,10 +207,23 @@ describe('audit pages', () => {
     assert.equal(pageRange(last), 'Events 2,701–2,725 of 2,725');
     assert.equal(pageRange(stationPage({ find: 'zz' }, 0, [undefined], { events: [], total: 0 })), 'No event matches');
   });
-  test("the remote core's answer is one page without a total", () => {
-    const p = firstPage({}, events(500, 500));
-    assert.equal(p.hasNext, false);
-    assert.equal(pageRange(p), 'Events 1–500 of 500');
+  test("the remote core's pages have an opaque cursor and no total", () => {
+    const p = remotePage({}, 5, [], { events: events(100, 100), nextCursor: 'abc' });
+    assert.equal(p.hasNext, true);
+    assert.equal(nextCursor(p), 'abc');
+    assert.equal(pageRange(p), 'Events 501–600 of more than 600');
+    const last = remotePage({}, 6, [], { events: events(20, 20) });
+    assert.equal(last.hasNext, false);
+    assert.equal(pageRange(last), 'Events 601–620 of 620');
+  });
+  test('a capped total reads "at least"', () => {
+    const p = stationPage({ find: 'op' }, 0, [undefined], {
+      events: events(900, 100),
+      total: 100_000,
+      totalCapped: true,
+      nextBeforeSeq: 801,
+    });
+    assert.equal(pageRange(p), 'Events 1–100 of at least 100,000');
   });
 });
 

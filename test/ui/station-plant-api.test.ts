@@ -146,6 +146,8 @@ describe('QA: search pages with totals, exports of exactly what is filtered, per
     const trailer = JSON.parse(records.at(-1)?.at(-1) ?? '{}') as { events: number; digest: string; signature: string };
     assert.equal(trailer.events, total);
     assert.match(trailer.digest, /^[0-9a-f]{64}$/);
+    const checked = verifyExport(csv);
+    assert.ok(checked.ok && checked.events === total && checked.selection?.find === 'sn-a0', JSON.stringify(checked));
     const jsonl = (await api.exportAudit({ format: 'jsonl', query })).trim().split('\n');
     assert.equal(jsonl.length, total + 2);
     assert.ok(jsonl.slice(1, -1).every((l) => (JSON.parse(l) as { outcome: string }).outcome === 'fail'));

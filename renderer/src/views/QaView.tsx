@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useState } from 'react';
 import { errorText } from '../api-client.ts';
 import type { AuditEvent, AuditSearch, Batch, ChainStatus, StationApi, StationStatus } from '../api-types.ts';
-import { type AuditPage, firstPage, nextCursor, PAGE_SIZE, pageRange, previousCursors, stationPage } from '../audit-paging.ts';
+import {
+  type AuditPage,
+  nextCursor,
+  PAGE_SIZE,
+  type PageCursor,
+  pageRange,
+  previousCursors,
+  remotePage,
+  stationPage,
+} from '../audit-paging.ts';
 import { AuditEventDetail } from '../components/AuditEventDetail.tsx';
 import { AuditEventTable } from '../components/AuditEventTable.tsx';
 import { AuditSearchForm, EMPTY_SEARCH, type SearchFields, toAuditQuery } from '../components/AuditSearchForm.tsx';
@@ -11,9 +20,6 @@ import { downloadText } from '../download.ts';
 
 /** Whose events the search covers: this station's trail, or every station's on the remote core. */
 export type AuditScope = 'station' | 'remote';
-
-/** The remote core's central audit answers one page of its newest matches (no paging there yet). */
-const REMOTE_LIMIT = 500;
 
 export function QaView({ api, status }: { api: StationApi; status: StationStatus }) {
   const [scope, setScope] = useState<AuditScope>('station');
@@ -31,18 +37,29 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
 
   /**
    * Load one page: the station pages by seq (newest first) and counts every match; the remote
-   * answers its newest only (no find there: its fields are exact).
+   * pages with its own cursor and does not count (no find there: its fields are exact).
    */
   const load = useCallback(
-    (query: AuditSearch, where: AuditScope, index: number, cursors: (number | undefined)[]) => {
+    (query: AuditSearch, where: AuditScope, index: number, cursors: PageCursor[]) => {
       setSelected(undefined);
+      const cursor = cursors[index];
       const request: Promise<AuditPage> =
         where === 'remote'
           ? api
-              .queryRemoteAudit({ ...query, find: undefined, limit: REMOTE_LIMIT } as AuditSearch)
-              .then((events) => firstPage(query, events, true))
+              .queryRemoteAuditPage({
+                ...query,
+                find: undefined,
+                cursor: typeof cursor === 'string' ? cursor : undefined,
+                limit: PAGE_SIZE,
+              } as AuditSearch & { cursor?: string })
+              .then((answer) => remotePage(query, index, cursors, answer))
           : api
-              .queryAuditPage({ ...query, station: undefined, beforeSeq: cursors[index], limit: PAGE_SIZE })
+              .queryAuditPage({
+                ...query,
+                station: undefined,
+                beforeSeq: typeof cursor === 'number' ? cursor : undefined,
+                limit: PAGE_SIZE,
+              })
               .then((answer) => stationPage(query, index, cursors, answer));
       request.then(
         (next) => {
@@ -81,12 +98,12 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
     run(search, next);
   };
   const goNext = () => {
-    if (page?.hasNext) load(page.query, 'station', page.index + 1, [...page.cursors.slice(0, page.index + 1), nextCursor(page)]);
+    if (page?.hasNext) load(page.query, scope, page.index + 1, [...page.cursors.slice(0, page.index + 1), nextCursor(page)]);
   };
   const goPrevious = () => {
     if (!page || page.index === 0) return;
     const { index, cursors } = previousCursors(page);
-    load(page.query, 'station', index, cursors);
+    load(page.query, scope, index, cursors);
   };
 
   const query = toAuditQuery(search);
@@ -111,9 +128,12 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
   };
 
   const total = page?.total;
-  const exportScope = !filtered ? 'whole trail' : total !== undefined ? `${total.toLocaleString('en-US')} events` : 'this search';
-  const caption =
-    scope === 'remote' ? `${page?.rows.length ?? 0} events from the remote core` : page ? pageRange(page) : 'Searching…';
+  const exportScope = !filtered
+    ? 'whole trail'
+    : total !== undefined
+      ? `${page?.totalCapped ? 'at least ' : ''}${total.toLocaleString('en-US')} events`
+      : 'this search';
+  const caption = !page ? 'Searching…' : scope === 'remote' ? `${pageRange(page)} from the remote core` : pageRange(page);
 
   return (
     <div className="qa-view">
@@ -134,9 +154,9 @@ export function QaView({ api, status }: { api: StationApi; status: StationStatus
       <div className="row qa-actions">
         <span data-testid="audit-range">
           {caption}
-          {scope === 'remote' && page?.rows.length === REMOTE_LIMIT ? ' (the newest 500; narrow the search to see others)' : ''}
+          {page?.totalCapped ? ' (a broad search: counted up to a cap; narrow it for an exact count)' : ''}
         </span>
-        {scope === 'station' && page && (
+        {page && (
           <span className="pager">
             <button type="button" className="btn" data-testid="page-previous" disabled={page.index === 0} onClick={goPrevious}>
               ← Newer

@@ -14,7 +14,7 @@ import { registerStationRoutes, type StationApi } from './station-routes.ts';
 
 export interface ImportApi extends StationApi {
   devices: Pick<DeviceImportService, 'importDevices' | 'conflicts' | 'resolve'>;
-  audit: Pick<CentralAudit, 'importEvents' | 'head' | 'heads' | 'query'>;
+  audit: Pick<CentralAudit, 'importEvents' | 'head' | 'heads' | 'query' | 'queryPage'>;
 }
 
 /** Per request: a chunk of a sync, not a whole batch (the client sends several). */
@@ -180,12 +180,19 @@ const CentralQuery = Type.Object({
   ),
   to_seq: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Inclusive' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: `1 to ${MAX_CENTRAL_QUERY_LIMIT}, default 100` })),
+  cursor: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9_-]{1,1024}$', description: 'The next_cursor of the previous page (same filters)' }),
+  ),
 });
 
 const EventsReply = Type.Object(
   {
     data: Type.Object(
-      { events: Type.Array(Type.Record(Type.String(), Type.Unknown())), stations: Type.Array(ChainHeadData) },
+      {
+        events: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+        stations: Type.Array(ChainHeadData),
+        next_cursor: Type.Optional(Type.String({ description: 'Present when older events match: pass it as `cursor`' })),
+      },
       { title: 'CentralAuditEvents' },
     ),
   },
@@ -354,7 +361,7 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
     },
     async (req) => {
       const q = req.query as Static<typeof CentralQuery>;
-      const events = await api().audit.query(req.params.realm, {
+      const { events, nextCursor } = await api().audit.queryPage(req.params.realm, {
         station: q.station,
         deviceId: q.device_id,
         hardwareSerial: q.hardware_serial,
@@ -367,13 +374,15 @@ export function registerImportRoutes(app: PairingFastify, _ctx: RouteContext, im
         fromSeq: q.from_seq === undefined ? undefined : Number(q.from_seq),
         toSeq: q.to_seq === undefined ? undefined : Number(q.to_seq),
         limit: q.limit === undefined ? undefined : Number(q.limit),
+        cursor: q.cursor,
       });
       const stations = (await api().audit.heads(req.params.realm)).map((h) => ({
         station: h.station,
         accepted_up_to: h.lastSeq,
         last_hash: h.lastHash,
       }));
-      return { data: { events: events as unknown as Record<string, unknown>[], stations } };
+      const page = { events: events as unknown as Record<string, unknown>[], stations };
+      return { data: nextCursor ? { ...page, next_cursor: nextCursor } : page };
     },
   );
 

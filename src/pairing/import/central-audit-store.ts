@@ -44,7 +44,16 @@ export interface CentralEventFilter {
   /** Seq range, inclusive. */
   fromSeq?: number;
   toSeq?: number;
+  /** Keyset paging: only events after this one in the query's order (ts newest first, then station, then seq newest first). */
+  after?: CentralEventKey;
   limit: number;
+}
+
+/** Where an event sits in the central query's order. */
+export interface CentralEventKey {
+  ts: string;
+  station: string;
+  seq: number;
 }
 
 export interface CentralAuditStore {
@@ -93,6 +102,17 @@ export function centralQuerySql(
   if (filter.to) add((p) => `ts <= ${p}`, filter.to);
   if (filter.fromSeq !== undefined) add((p) => `seq >= ${p}`, filter.fromSeq);
   if (filter.toSeq !== undefined) add((p) => `seq <= ${p}`, filter.toSeq);
+  const a = filter.after;
+  if (a) {
+    // The order has mixed directions, so no row-value comparison: spelled out (the (realm, ts) index still serves it).
+    const p = (v: string | number) => {
+      params.push(v);
+      return placeholder(params.length);
+    };
+    where.push(
+      `(ts < ${p(a.ts)} OR (ts = ${p(a.ts)} AND (station > ${p(a.station)} OR (station = ${p(a.station)} AND seq < ${p(a.seq)}))))`,
+    );
+  }
   params.push(filter.limit);
   const sql = `SELECT hash, body FROM central_audit_events WHERE ${where.join(' AND ')} ORDER BY ts DESC, station, seq DESC LIMIT ${placeholder(params.length)}`;
   return { sql, params };

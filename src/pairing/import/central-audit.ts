@@ -8,7 +8,13 @@ import type { BatchCloseData } from '../../audit/batch-summary.ts';
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
 import type { PairingCoreExtension } from '../embedded-core.ts';
 import { PairingError } from '../pairing-errors.ts';
-import { type CentralEventFilter, type CentralEventRow, type ChainHead, eventOf } from './central-audit-store.ts';
+import {
+  type CentralEventFilter,
+  type CentralEventKey,
+  type CentralEventRow,
+  type ChainHead,
+  eventOf,
+} from './central-audit-store.ts';
 import type { ImportErrorCode } from './import-errors.ts';
 import type { EnrolledStation } from './import-store.ts';
 import { checkStationName } from './station-name.ts';
@@ -242,10 +248,26 @@ export class CentralAudit {
 
   /** Events across stations, newest first (by time, then station and seq). */
   async query(realm: string, q: CentralAuditQuery = {}): Promise<AuditEvent[]> {
+    return this.#rows(realm, q, checkedLimit(q.limit));
+  }
+
+  /** One page of `query` (newest first) and the cursor of the next, when there is one. */
+  async queryPage(
+    realm: string,
+    q: CentralAuditQuery & { cursor?: string },
+  ): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
+    const { cursor, ...rest } = q;
+    const limit = checkedLimit(q.limit);
+    const after = cursor === undefined ? undefined : keyOfCursor(cursor);
+    // One more than the page: whether older events match.
+    const rows = await this.#rows(realm, { ...rest, after }, limit + 1);
+    const events = rows.slice(0, limit);
+    const last = events.at(-1);
+    return rows.length > limit && last ? { events, nextCursor: cursorOf(last) } : { events };
+  }
+
+  async #rows(realm: string, q: CentralAuditQuery, limit: number): Promise<AuditEvent[]> {
     await this.#ext.realm(realm);
-    const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
-      throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
     const rows = await this.#ext.store.centralAudit.query(realm, {
       ...q,
       from: q.from ? isoOrThrow('from', q.from) : undefined,
@@ -254,4 +276,27 @@ export class CentralAudit {
     });
     return rows.map(eventOf);
   }
+}
+
+function checkedLimit(limit = 100): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CENTRAL_QUERY_LIMIT)
+    throw badQuery(`limit must be an integer from 1 to ${MAX_CENTRAL_QUERY_LIMIT}`);
+  return limit;
+}
+
+/** An opaque cursor: the last event's place in the order, base64url JSON. */
+function cursorOf(e: AuditEvent): string {
+  return Buffer.from(JSON.stringify([e.ts, e.station, e.seq])).toString('base64url');
+}
+
+function keyOfCursor(cursor: string): CentralEventKey {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw badQuery('cursor is not one this core gave');
+  }
+  if (!Array.isArray(v) || v.length !== 3 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || !Number.isSafeInteger(v[2]))
+    throw badQuery('cursor is not one this core gave');
+  return { ts: v[0], station: v[1], seq: v[2] };
 }
