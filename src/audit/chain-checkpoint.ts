@@ -140,7 +140,9 @@ export class CheckpointWriter {
       );
       return;
     }
-    if (head.seq > 0) this.flushSync(head);
+    // A new trail is anchored at its genesis (event 0) before its first event: a station killed
+    // between its first commit and its first refresh leaves "not anchored yet", not a missing file.
+    this.flushSync(head);
   }
 
   /** After a commit: schedule a refresh to this head (coalesced with any in flight). */
@@ -152,7 +154,7 @@ export class CheckpointWriter {
 
   /** Writes the head now, synchronously (at close), unless it is already there. */
   flushSync(head: { seq: number; hash: string }): void {
-    if (this.blocked || head.seq === 0 || head.seq === this.written?.seq) return;
+    if (this.blocked || head.seq === this.written?.seq) return;
     this.wanted = undefined;
     const tmp = `${this.tmpPrefix}-${++this.writes}.tmp`;
     try {

@@ -15,6 +15,7 @@ import {
   parseCheckpoint,
   readCheckpointFile,
 } from '../../src/audit/chain-checkpoint.ts';
+import { GENESIS_HASH } from '../../src/audit/chain-link.ts';
 import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import type { Logger } from '../../src/common/logger.ts';
 import { attacker, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
@@ -55,7 +56,9 @@ describe('the chain-head checkpoint', () => {
         await seed(trail, 5);
         // Whatever refresh is in flight, the file only ever names committed events of this chain.
         const r = readCheckpointFile(join(tmp.dir, 'audit.head'));
-        if ('checkpoint' in r) {
+        // A new trail is anchored at its genesis (event 0) before its first event.
+        if ('checkpoint' in r && r.checkpoint.seq === 0) assert.equal(r.checkpoint.hash, GENESIS_HASH);
+        else if ('checkpoint' in r) {
           const at = trail.query({ limit: 1, beforeSeq: r.checkpoint.seq + 1 })[0];
           assert.ok(r.checkpoint.seq <= lastSeq(trail).seq);
           assert.equal(at.hash, r.checkpoint.hash);
@@ -107,6 +110,30 @@ describe('the chain-head checkpoint', () => {
       assert.match(s.notes?.join() ?? '', /last 2 events are not anchored yet/);
       openTrail(tmp.dir).close();
       assert.equal(head(tmp.dir).seq, 12);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('a new trail is anchored at its genesis before its first event: killed before the first refresh, it verifies', async () => {
+    const tmp = tempDir();
+    try {
+      const trail = openTrail(tmp.dir);
+      const genesis = head(tmp.dir);
+      assert.deepEqual({ seq: genesis.seq, hash: genesis.hash }, { seq: 0, hash: GENESIS_HASH });
+      const genesisText = readFileSync(join(tmp.dir, 'audit.head'), 'utf8');
+      await seed(trail, 2);
+      trail.close();
+      // As if the station died between its first commit and its first refresh: only the genesis checkpoint.
+      writeFileSync(join(tmp.dir, 'audit.head'), genesisText);
+      const reader = AuditTrail.open({ file: join(tmp.dir, 'audit.db'), stationId: STATION, readonly: true });
+      const s = reader.verify();
+      reader.close();
+      assert.ok(s.ok, JSON.stringify(s));
+      assert.match(s.notes?.join() ?? '', /last \d+ events are not anchored yet/);
+      // The next writer brings the checkpoint to the head.
+      openTrail(tmp.dir).close();
+      assert.ok(head(tmp.dir).seq > 0);
     } finally {
       tmp.cleanup();
     }
