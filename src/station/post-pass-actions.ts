@@ -38,14 +38,7 @@ export class PostPassActions {
 
   /** Runs what is configured for this device; `report` is told after each action. */
   async run(device: PassedDevice, report: (r: PostPassReport) => void): Promise<void> {
-    const base = {
-      station: device.station,
-      operator: device.operator,
-      fixture: device.fixture,
-      batchId: device.batchId,
-      deviceId: device.deviceId,
-      hardwareSerial: device.hardwareSerial,
-    };
+    const base = eventFieldsOf(device);
     const state: PostPassReport = {};
     if (this.config.labelPrinter) {
       const zpl = renderLabel(this.config.labelTemplate ?? DEFAULT_LABEL_TEMPLATE, {
@@ -95,12 +88,7 @@ export class PostPassActions {
     const printer = this.config.labelPrinter;
     if (!printer) throw new StationError('BAD_CONFIG', 'no label printer is set (Settings, F4)');
     const base = {
-      station: device.station,
-      operator: device.operator,
-      fixture: device.fixture,
-      batchId: device.batchId,
-      deviceId: device.deviceId,
-      hardwareSerial: device.hardwareSerial,
+      ...eventFieldsOf(device),
       step: 'label-print',
       data: { reprint: true },
     };
@@ -125,4 +113,16 @@ export class PostPassActions {
       this.log.error({ err: (err as Error).message, step: e.step }, 'event not written'),
     );
   }
+}
+
+/** The audit fields every post-PASS event of a device carries. */
+function eventFieldsOf(device: PassedDevice) {
+  return {
+    station: device.station,
+    operator: device.operator,
+    fixture: device.fixture,
+    batchId: device.batchId,
+    deviceId: device.deviceId,
+    hardwareSerial: device.hardwareSerial,
+  };
 }

@@ -432,11 +432,9 @@ export class Station extends EventEmitter<StationEvents> {
     const runner = this.runners.find((r) => r.id === fixtureId);
     const held = runner?.state.heldFailure;
     if (!runner || !held) throw new StationError('NOTHING_TO_ACKNOWLEDGE', `fixture ${fixtureId}`);
-    await this.audit.append({
-      station: this.config.stationId,
+    await this.records.record({
       operator: this.operator?.name,
       fixture: fixtureId,
-      batchId: this.audit.currentBatch()?.id,
       deviceId: held.deviceId,
       hardwareSerial: held.hardwareSerial,
       step: 'fail-acknowledged',
@@ -480,12 +478,10 @@ export class Station extends EventEmitter<StationEvents> {
 
   /** A held FAIL released by taking its device out of the fixture: recorded like an acknowledgement. */
   private async heldFailureRemoved(fixtureId: string, held: HeldFailure): Promise<void> {
-    await this.audit
-      .append({
-        station: this.config.stationId,
+    await this.records
+      .record({
         operator: this.operator?.name,
         fixture: fixtureId,
-        batchId: this.audit.currentBatch()?.id,
         deviceId: held.deviceId,
         hardwareSerial: held.hardwareSerial,
         step: 'fail-released',

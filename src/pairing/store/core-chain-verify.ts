@@ -24,6 +24,21 @@ export interface CoreChainRow {
   outcome: string;
 }
 
+/** The row of a sealed event (its body is the exact text the hash covers). */
+export function coreChainRowOf(event: AuditEvent, body: string): CoreChainRow {
+  return {
+    seq: event.seq,
+    hash: event.hash,
+    body,
+    ts: event.ts,
+    device_id: event.deviceId ?? null,
+    hardware_serial: event.hardwareSerial ?? null,
+    operator: event.operator ?? null,
+    step: event.step,
+    outcome: event.outcome,
+  };
+}
+
 export interface CoreChainHead {
   last_seq: number;
   last_hash: string;

@@ -9,6 +9,7 @@ import { GENESIS_HASH } from '../../audit/chain-link.ts';
 import { GroupCommit } from '../../db/group-commit.ts';
 import { asUnavailable, inTransaction, type Sql } from '../../db/postgres.ts';
 import { type CoreAuditSink, PAIRING_CORE_STATION } from '../core-audit.ts';
+import { coreChainRowOf } from './core-chain-verify.ts';
 
 /** 9 columns a row, under PostgreSQL's 65,535 parameters a statement. */
 const ROWS_PER_INSERT = 5000;
@@ -59,17 +60,7 @@ export class PgCoreAudit implements CoreAuditSink {
           const { event, body } = sealEvent({ ...j.input }, ++seq, j.ts, prev);
           prev = event.hash;
           events.push(event);
-          return {
-            seq: event.seq,
-            hash: event.hash,
-            body,
-            ts: event.ts,
-            device_id: event.deviceId ?? null,
-            hardware_serial: event.hardwareSerial ?? null,
-            operator: event.operator ?? null,
-            step: event.step,
-            outcome: event.outcome,
-          };
+          return coreChainRowOf(event, body);
         });
         for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
           await tx`INSERT INTO core_audit_events ${tx(rows.slice(i, i + ROWS_PER_INSERT))}`;

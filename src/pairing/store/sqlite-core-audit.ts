@@ -12,7 +12,7 @@ import type { AuditEvent, AuditEventInput, ChainStatus } from '../../audit/audit
 import { GENESIS_HASH, hashBody } from '../../audit/chain-link.ts';
 import { openSqlite, type SqliteDatabase, type SqliteWriter } from '../../db/sqlite.ts';
 import { type CoreAuditSink, type CoreEvent, PAIRING_CORE_STATION } from '../core-audit.ts';
-import { type CoreChainRow, verifyCoreChain } from './core-chain-verify.ts';
+import { type CoreChainRow, coreChainRowOf, verifyCoreChain } from './core-chain-verify.ts';
 import { StoreError } from './store-errors.ts';
 
 export type { CoreChainRow } from './core-chain-verify.ts';
@@ -69,7 +69,7 @@ export class SqliteCoreAudit implements CoreAuditSink {
     if (!head) throw new Error('core_audit_head is missing: the store was not opened through SqlitePairingStore.open');
     const input = normalizeInput({ station: this.stationId, ...e } as AuditEventInput);
     const { event, body } = sealEvent(input, head.last_seq + 1, new Date().toISOString(), head.last_hash);
-    this.#s.insert.run(rowOf(event, body));
+    this.#s.insert.run(coreChainRowOf(event, body));
     this.#s.setHead.run(event.seq, event.hash);
     return event;
   }
@@ -95,20 +95,6 @@ export class SqliteCoreAudit implements CoreAuditSink {
 
   /** The store closes the writer (and commits what is queued). */
   close(): void {}
-}
-
-function rowOf(event: AuditEvent, body: string): CoreChainRow {
-  return {
-    seq: event.seq,
-    hash: event.hash,
-    body,
-    ts: event.ts,
-    device_id: event.deviceId ?? null,
-    hardware_serial: event.hardwareSerial ?? null,
-    operator: event.operator ?? null,
-    step: event.step,
-    outcome: event.outcome,
-  };
 }
 
 /**
@@ -187,7 +173,7 @@ function legacyCoreEvents(file: string): CoreChainRow[] {
         const body = bodyOfEvent(e);
         if (hashBody(body) !== e.hash)
           throw new StoreError('CORE_AUDIT_NOT_CARRIED', `${file}: event ${e.seq} does not match its hash`);
-        rows.push(rowOf(e, body));
+        rows.push(coreChainRowOf(e, body));
       }
       from = events[events.length - 1].seq + 1;
     }
