@@ -41,12 +41,7 @@ export class PostPassActions {
     const base = eventFieldsOf(device);
     const state: PostPassReport = {};
     if (this.config.labelPrinter) {
-      const zpl = renderLabel(this.config.labelTemplate ?? DEFAULT_LABEL_TEMPLATE, {
-        serial: device.hardwareSerial,
-        deviceId: device.deviceId,
-        workOrder: device.workOrder,
-        batchId: device.batchId,
-      });
+      const zpl = this.labelOf(device);
       try {
         await sendLabel(this.config.labelPrinter, zpl);
         state.labelPrint = 'printed';
@@ -84,6 +79,16 @@ export class PostPassActions {
    * caller takes it from the trail). Recorded as `label-print` with `reprint: true`; a printer that
    * does not take it rejects with LABEL_PRINT_FAILED, recorded too.
    */
+  /** The device's label, from the configured template (ZPL). */
+  private labelOf(device: PassedDevice): string {
+    return renderLabel(this.config.labelTemplate ?? DEFAULT_LABEL_TEMPLATE, {
+      serial: device.hardwareSerial,
+      deviceId: device.deviceId,
+      workOrder: device.workOrder,
+      batchId: device.batchId,
+    });
+  }
+
   async reprint(device: PassedDevice): Promise<void> {
     const printer = this.config.labelPrinter;
     if (!printer) throw new StationError('BAD_CONFIG', 'no label printer is set (Settings, F4)');
@@ -92,12 +97,7 @@ export class PostPassActions {
       step: 'label-print',
       data: { reprint: true },
     };
-    const zpl = renderLabel(this.config.labelTemplate ?? DEFAULT_LABEL_TEMPLATE, {
-      serial: device.hardwareSerial,
-      deviceId: device.deviceId,
-      workOrder: device.workOrder,
-      batchId: device.batchId,
-    });
+    const zpl = this.labelOf(device);
     try {
       await sendLabel(printer, zpl);
     } catch (e) {
