@@ -6,6 +6,7 @@ import { type OpenOptions, SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../common/logger.ts';
 import { DeviceError } from './device-error.ts';
+import { InPlaceLinuxBinding } from './in-place-io-binding.ts';
 
 export const DEFAULT_BAUD_RATE = 115200;
 
@@ -76,8 +77,10 @@ export async function openDevicePort(path: string, opts: OpenPortOptions = {}): 
       }
       reject(portError(path, e));
     };
-    const port: SerialPortStream = opts.binding
-      ? new SerialPortStream({ binding: opts.binding, path, baudRate }, done)
+    // On Linux, reads and writes without the thread pool (in-place-io-binding.ts).
+    const binding = opts.binding ?? (process.platform === 'linux' ? InPlaceLinuxBinding : undefined);
+    const port: SerialPortStream = binding
+      ? new SerialPortStream({ binding, path, baudRate }, done)
       : new SerialPort({ path, baudRate }, done);
   });
 }
