@@ -37,6 +37,8 @@ interface Figures {
   deviceMs: number;
   pairingMs: number;
   commitMs: number;
+  /** Chain-head checkpoint files written per device (audit.head, src/audit/chain-checkpoint.ts). */
+  checkpointsPerDevice: number;
   failed: number;
 }
 
@@ -56,12 +58,14 @@ async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? t
     let t0 = 0;
     let cpu0: NodeJS.CpuUsage | undefined;
     let done0 = 0;
+    let refreshes0 = 0;
     station.on('counters', (e) => {
       if (e.type !== 'counters' || cpu0) return;
       if (e.counters.done >= fixtures) {
         t0 = performance.now();
         cpu0 = process.cpuUsage();
         done0 = e.counters.done;
+        refreshes0 = station.audit.anchorState().refreshes;
       }
     });
     await station.start();
@@ -70,6 +74,7 @@ async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? t
     const cpu = process.cpuUsage(cpu0);
     const s = station.summary();
     const measured = s.done - done0;
+    const refreshes = station.audit.anchorState().refreshes - refreshes0;
     return {
       fixtures,
       devices: s.done,
@@ -81,6 +86,7 @@ async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? t
       deviceMs: s.meanDeviceMs,
       pairingMs: s.meanPairingMs,
       commitMs: s.meanCommitMs,
+      checkpointsPerDevice: refreshes / measured,
       failed: s.failed,
     };
   } finally {
@@ -100,6 +106,7 @@ for (const n of fixtureCounts) {
     `${String(n).padStart(2)} fixture(s): ${Math.round(f.perHour).toLocaleString('en-US').padStart(7)} devices/hour` +
       ` | station CPU ${f.cpuMsPerDevice.toFixed(2)} ms/device (user ${f.userMsPerDevice.toFixed(2)}, system ${f.systemMsPerDevice.toFixed(2)}), station wall ${f.wallStationMs.toFixed(2)} ms/device` +
       ` | waits per device: device ${f.deviceMs.toFixed(1)} ms, pairing ${f.pairingMs.toFixed(2)} ms, durable commits ${f.commitMs.toFixed(2)} ms` +
+      ` | checkpoints ${f.checkpointsPerDevice.toFixed(2)}/device` +
       (f.failed ? ` | ${f.failed} failed` : ''),
   );
 }

@@ -89,6 +89,14 @@ export function readCheckpointFile(file: string): CheckpointRead {
 let writers = 0;
 
 /**
+ * While commits keep coming, a new checkpoint file is started at most this often (the first one
+ * after a pause at once): each is a signature, a file created, fsynced and renamed, and one per
+ * group commit was a tenth of a station's CPU per device. A crash leaves at most this long of
+ * commits (plus the write in flight) "not anchored yet"; close() and verify() still write the head.
+ */
+export const CHECKPOINT_INTERVAL_MS = 50;
+
+/**
  * Keeps `audit.head` at the head of the chain for one writing AuditTrail. Refreshes are coalesced
  * and written off the event loop (at most one file write in flight; the newest head wins), so the
  * append path pays only a signature per write. A checkpoint is only ever replaced by a newer one
@@ -102,6 +110,7 @@ export class CheckpointWriter {
   private written?: { seq: number; hash: string };
   private wanted?: { seq: number; hash: string };
   private inFlight = false;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
   /** Why this writer does not refresh the checkpoint (the chain does not reach it), once known. */
   blocked?: string;
 
@@ -175,6 +184,11 @@ export class CheckpointWriter {
     this.inFlight = true;
     try {
       while (this.wanted && !this.blocked) {
+        const wait = this.lastWriteAt + CHECKPOINT_INTERVAL_MS - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // flushSync (close, verify) may have written this head or a newer one meanwhile.
+        if (!this.wanted || this.blocked || this.wanted.seq <= (this.written?.seq ?? -1)) break;
+        this.lastWriteAt = performance.now();
         const head = this.wanted;
         this.wanted = undefined;
         const tmp = `${this.tmpPrefix}-${++this.writes}.tmp`;

@@ -114,7 +114,8 @@ export class FramedLink {
     }
     if (p.attempts > 0) this.stats.retransmissions++;
     p.attempts++;
-    this.log.debug({ frame: redactLine(p.line), attempt: p.attempts }, 'tx');
+    // Redacting a frame costs more than sending it: only when debug lines are written.
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: redactLine(p.line), attempt: p.attempts }, 'tx');
     this.stats.bytesOut += p.line.length;
     this.stream.write(p.line, 'latin1', (e) => {
       if (e) this.shutdown(`write failed: ${e.message}`);
@@ -136,7 +137,8 @@ export class FramedLink {
     if (r.kind !== 'frame') {
       // Garbage, a corrupted frame or console output: never a reply. The timeout will retry.
       this.stats.discarded++;
-      this.log.debug({ line: redactLine(r.line), problem: r.kind === 'error' ? r.code : 'noise' }, 'rx discarded');
+      if (this.log.isLevelEnabled('debug'))
+        this.log.debug({ line: redactLine(r.line), problem: r.kind === 'error' ? r.code : 'noise' }, 'rx discarded');
       if (p && r.kind === 'error') {
         p.lastProblem = `corrupted reply (${r.code})`;
         // Our reply arrived damaged: ask again now (same seq, answered from the device's cache).
@@ -147,10 +149,11 @@ export class FramedLink {
     const f = r.frame;
     if (f.dir !== '<' || !p || f.seq !== p.frame.seq) {
       this.stats.discarded++;
-      this.log.debug({ line: redactLine(r.line), expectedSeq: p?.frame.seq }, 'rx discarded: not the reply awaited');
+      if (this.log.isLevelEnabled('debug'))
+        this.log.debug({ line: redactLine(r.line), expectedSeq: p?.frame.seq }, 'rx discarded: not the reply awaited');
       return;
     }
-    this.log.debug({ frame: redactLine(r.line) }, 'rx');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: redactLine(r.line) }, 'rx');
     if (f.verb === 'ERR' && (f.args.code === 'BAD_CRC' || f.args.code === 'BAD_FRAME')) {
       // The device saw our request damaged: send it again now rather than waiting.
       p.lastProblem = `device received a damaged request (${f.args.code})`;
