@@ -1,7 +1,9 @@
 // Commits sealed write-ahead records with synchronous=FULL on its own thread, so the fsync that
 // makes a record durable does not stall the station's event loop (and every other fixture).
+// Records that arrive while a commit runs are committed together, in one transaction (one fsync),
+// each in its own savepoint so one record's error fails only that record.
 // Started by station-db.ts (startWorker), which hands it the file, the statement and the settings.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { workerInput } from '../common/typescript-worker.ts';
 import { openSqlite, type SqliteOpenOptions } from '../db/sqlite.ts';
 
@@ -19,20 +21,56 @@ const port = parentPort!;
 const db = openSqlite(file, sqlite);
 const insert = db.prepare(sql);
 
-port.on('message', (msg: VaultWriterRequest) => {
-  if (msg.type === 'close') {
-    db.close();
-    port.close();
-    return;
-  }
-  let reply: VaultWriterReply;
+type Insert = Extract<VaultWriterRequest, { type: 'insert' }>;
+
+function failure(id: number, e: unknown): VaultWriterReply {
+  // The code (SQLITE_FULL, SQLITE_IOERR_…) tells the station whether its own storage failed.
+  const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+  return { id, error: e instanceof Error ? e.message : String(e), code };
+}
+
+const insertOne = db.transaction((msg: Insert) =>
+  Number(insert.run({ ...msg.row, sealed: Buffer.from(msg.row.sealed as Uint8Array) }).lastInsertRowid),
+);
+const insertAll = db.transaction((msgs: Insert[]): VaultWriterReply[] =>
+  msgs.map((m) => {
+    try {
+      return { id: m.id, rowid: insertOne(m) };
+    } catch (e) {
+      return failure(m.id, e);
+    }
+  }),
+);
+
+function commit(msgs: Insert[]): void {
+  let replies: VaultWriterReply[];
   try {
-    const r = insert.run({ ...msg.row, sealed: Buffer.from(msg.row.sealed as Uint8Array) });
-    reply = { id: msg.id, rowid: Number(r.lastInsertRowid) };
+    replies = insertAll.immediate(msgs);
   } catch (e) {
-    // The code (SQLITE_FULL, SQLITE_IOERR_…) tells the station whether its own storage failed.
-    const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
-    reply = { id: msg.id, error: e instanceof Error ? e.message : String(e), code };
+    // The commit itself failed (disk full, I/O error): none of these records is durable.
+    replies = msgs.map((m) => failure(m.id, e));
   }
-  port.postMessage(reply);
+  for (const r of replies) port.postMessage(r);
+}
+
+function close(): void {
+  db.close();
+  port.close();
+}
+
+port.on('message', (first: VaultWriterRequest) => {
+  if (first.type === 'close') return close();
+  // Everything already queued behind it shares the commit.
+  const batch: Insert[] = [first];
+  let closing = false;
+  for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
+    const msg = next.message as VaultWriterRequest;
+    if (msg.type === 'close') {
+      closing = true;
+      break;
+    }
+    batch.push(msg);
+  }
+  commit(batch);
+  if (closing) close();
 });

@@ -111,3 +111,31 @@ test('a key readable by others is refused; a wrong key does not open records', (
   );
   db.close();
 });
+
+test("records put together share the writer thread's commit; one bad record fails alone, the others are durable", async () => {
+  const { dir, db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  const secrets = Array.from({ length: 12 }, () => randomBytes(32).toString('base64'));
+  // Record 5 lacks its hardware serial (NOT NULL): it is refused inside the batch, by its own savepoint.
+  const bad = { ...input(5), hardwareSerial: null as unknown as string };
+  const results = await Promise.allSettled(secrets.map((s, i) => vault.put(i === 5 ? bad : input(i), s)));
+  const refused = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+  assert.deepEqual(refused, [5]);
+  assert.equal((results[5] as PromiseRejectedResult).reason.code, 'VAULT_WRITE_FAILED');
+  const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.vaultId] : []));
+  assert.equal(new Set(ids).size, 11, 'each record its own row');
+  db.close();
+  // Reopened from the disk: the eleven records, each opening to its own secret.
+  const again = StationDb.open(join(dir, 'station.db'));
+  const reopened = SecretVault.open({ keyFile, db: again });
+  const pending = reopened.pending();
+  assert.deepEqual(
+    pending.map((p) => p.id),
+    ids,
+  );
+  assert.deepEqual(
+    pending.map((p) => reopened.reveal(p)),
+    secrets.filter((_, i) => i !== 5),
+  );
+  again.close();
+});
