@@ -146,6 +146,7 @@ class DeviceRun {
   private hardwareSerial?: string;
   private fingerprint?: string;
   private label?: ParsedLabel;
+  private derived?: { serial: string; id: string };
   private events: AuditEventInput[] = [];
   private step: WorkflowStep = 'identify';
   private stepStarted = performance.now();
@@ -338,14 +339,17 @@ class DeviceRun {
     this.audit('cross-check', 'ok');
   }
 
+  /** UUIDv5 of a serial under the rule's namespace; the cross-check and the device id share it. */
   private derivedId(serial: string): string | undefined {
     const rule = this.ctx.deviceIdRule;
-    return rule.kind === 'uuidv5' ? deriveDeviceId(serial, rule.namespace) : undefined;
+    if (rule.kind !== 'uuidv5') return undefined;
+    if (this.derived?.serial !== serial) this.derived = { serial, id: deriveDeviceId(serial, rule.namespace) };
+    return this.derived.id;
   }
 
   private makeDeviceId(identity: DeviceIdentity): string {
     const rule = this.ctx.deviceIdRule;
-    if (rule.kind === 'uuidv5') return deriveDeviceId(identity.hardwareSerial, rule.namespace);
+    if (rule.kind === 'uuidv5') return this.derivedId(identity.hardwareSerial)!;
     const candidate = this.label?.kind === 'device-id' ? this.label.value : identity.deviceId;
     if (!candidate || !isCanonicalDeviceId(canonicalOrEmpty(candidate))) {
       throw new StationFailure('INVALID_DEVICE_ID', { detail: 'the rule is as-scanned but no device id was scanned' });

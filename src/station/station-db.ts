@@ -249,6 +249,7 @@ export class StationDb {
       insertVault: db.prepare(INSERT_VAULT_SQL),
       deleteVault: db.prepare('DELETE FROM vault_records WHERE id = ?'),
       deleteVaultByDevice: db.prepare('DELETE FROM vault_records WHERE device_id = ?'),
+      vaultOfDevice: db.prepare('SELECT 1 FROM vault_records WHERE device_id = ? LIMIT 1'),
       vaultAll: db.prepare('SELECT * FROM vault_records ORDER BY id'),
       vaultById: db.prepare('SELECT * FROM vault_records WHERE id = ?'),
       vaultByDigest: db.prepare('SELECT * FROM vault_records WHERE digest = ? ORDER BY id DESC LIMIT 1'),
@@ -313,6 +314,8 @@ export class StationDb {
 
   /** Stale records for a device (its storage turned out empty): wiped before a new registration. */
   deleteVaultRecordsForDevice(deviceId: string): number {
+    // Almost always none: a read costs no write transaction (nor WAL frames).
+    if (this.stmts.vaultOfDevice.get(deviceId) === undefined) return 0;
     return this.stmts.deleteVaultByDevice.run(deviceId).changes;
   }
 
