@@ -4,7 +4,7 @@
 // waits on the poller: per frame, several thread-pool round trips and exceptions (~1 ms of station
 // CPU per device, docs/performance.md). Here a read first waits for the poller to say the port is
 // readable, then reads on the event loop; a write goes straight to the descriptor (it is
-// non-blocking: the tty's buffer takes a frame at once) and waits for the poller only when full.
+// non-blocking: the tty's buffer takes a frame at once) and retries shortly only when it is full.
 // Same descriptor, options, lock, poller and close as the stock binding; the same errors reach
 // the stream (any error but a cancellation closes the port as disconnected).
 import { readSync, writeSync } from 'node:fs';
@@ -17,6 +17,8 @@ import {
 } from '@serialport/bindings-cpp';
 
 const RETRY = new Set(['EAGAIN', 'EWOULDBLOCK', 'EINTR']);
+/** 115200 baud drains ~11 bytes per ms: a full buffer has room again within a millisecond or two. */
+const FULL_BUFFER_RETRY_MS = 1;
 /** What the stock binding reads as the device gone (USB unplug, port closed under us). */
 const GONE = new Set(['EBADF', 'ENXIO', 'UNKNOWN']);
 
@@ -24,9 +26,9 @@ function canceled(): BindingsError {
   return new BindingsError('Port is not open', { canceled: true });
 }
 
-function ready(port: LinuxPortBinding, event: 'readable' | 'writable'): Promise<void> {
+function readable(port: LinuxPortBinding): Promise<void> {
   return new Promise((resolve, reject) => {
-    port.poller.once(event, (err?: Error | null) => (err ? reject(err) : resolve()));
+    port.poller.once('readable', (err?: Error | null) => (err ? reject(err) : resolve()));
   });
 }
 
@@ -46,7 +48,7 @@ async function readInPlace(
   if (buffer.length < offset + length) throw new Error('buffer is too small');
   for (;;) {
     if (port.fd === null) throw canceled();
-    await ready(port, 'readable');
+    await readable(port);
     if (port.fd === null) throw canceled();
     try {
       const bytesRead = readSync(port.fd, buffer, offset, length, null);
@@ -66,7 +68,10 @@ async function writeInPlace(port: LinuxPortBinding, buffer: Buffer): Promise<voi
       offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
     } catch (e) {
       if (!RETRY.has((e as NodeJS.ErrnoException).code ?? '')) throw markGone(e);
-      await ready(port, 'writable');
+      // The tty's buffer is full (a frame larger than it, a slow line): try again shortly. Not the
+      // poller: bindings-cpp 13's never forgets a writable interest once asked (poller.cpp keeps
+      // its event mask), and would then wake the loop for "writable" over and over while idle.
+      await new Promise((resolve) => setTimeout(resolve, FULL_BUFFER_RETRY_MS));
     }
   }
 }
