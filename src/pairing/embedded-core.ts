@@ -532,6 +532,11 @@ export class EmbeddedPairingCore implements PairingClient {
     return { durability: this.#store.durability(), ...this.#store.commitStats() };
   }
 
+  /** Signing jobs done on the event loop and on the signing threads. */
+  signingStats(): { inline: number; threaded: number } {
+    return this.#ca.signingStats();
+  }
+
   /** The store's Prometheus lines (latency, pool, health). */
   storeMetricsText(): string {
     return this.#store.metricsText();
