@@ -3,6 +3,7 @@
 // so it survives power loss; group commit so durability costs one fsync per batch of requests. The core's audit chain is rows of this database,
 // sealed in the write it records (store/sqlite-core-audit.ts).
 import { dirname } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { Migration } from '../../db/migrations.ts';
 import { sqlFileMigrations } from '../../db/migrations.ts';
 import { migrateSqlite, openSqlite, type SqliteDatabase, SqliteWriter, sqliteSchemaVersion } from '../../db/sqlite.ts';
@@ -44,6 +45,8 @@ export class SqlitePairingStore implements PairingStore {
   readonly #db: SqliteDatabase;
   readonly #writer: SqliteWriter;
   readonly #metrics = new StoreMetrics();
+  /** /health asks on every probe: prepared once. */
+  readonly #ping: Statement<[], unknown>;
   #closed = false;
 
   /** Opens (creating and migrating) the store in `file`; `upTo` stops at an older schema version (tests). */
@@ -61,6 +64,7 @@ export class SqlitePairingStore implements PairingStore {
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
+    this.#ping = db.prepare<[], unknown>('SELECT 1');
     this.#writer = new SqliteWriter(db, WHAT, { syncOffLoop: db.name });
     const rows = new SqliteDeviceRows(db);
     const m = this.#metrics;
@@ -95,7 +99,7 @@ export class SqlitePairingStore implements PairingStore {
     const start = performance.now();
     let h: StoreHealth;
     try {
-      this.#db.prepare('SELECT 1').get();
+      this.#ping.get();
       h = { ok: !this.#closed, latencyMs: performance.now() - start };
     } catch (e) {
       h = { ok: false, latencyMs: performance.now() - start, error: (e as Error).message };
