@@ -260,7 +260,7 @@ export async function freshConnectionsBench(argv: string[]): Promise<void> {
     options: {
       requests: { type: 'string', default: '2000' },
       'sign-requests': { type: 'string', default: '1500' },
-      warmup: { type: 'string', default: '300' },
+      warmup: { type: 'string', default: '1500' },
       connections: { type: 'string', default: '8' },
       tls: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },
