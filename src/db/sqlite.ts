@@ -171,6 +171,11 @@ export class SqliteWriter {
     });
   }
 
+  /** Why this writer stopped acknowledging writes (a failed WAL sync), if it did. */
+  failure(): string | undefined {
+    return this.#broken === undefined ? undefined : `WAL fdatasync failed (${(this.#broken as Error).message ?? this.#broken})`;
+  }
+
   /** How an acknowledged write is made durable. */
   durability(): string {
     return this.#wal ? SYNC_OFF_LOOP : 'synchronous=FULL';

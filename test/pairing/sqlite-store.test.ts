@@ -101,6 +101,10 @@ test(
     );
     // The disk answers again, but what the kernel dropped cannot be known: the store stays failed.
     await assert.rejects(register(store, 'dev-2'), (e) => isDbError(e, 'DB_WRITE_FAILED'));
+    // Health says so (a load balancer takes the instance out of rotation): /health answers 503.
+    const h = await store.health();
+    assert.equal(h.ok, false);
+    assert.match(h.error ?? '', /WAL fdatasync failed \(EIO/);
     await store.close();
   }),
 );

@@ -100,7 +100,10 @@ export class SqlitePairingStore implements PairingStore {
     let h: StoreHealth;
     try {
       this.#ping.get();
-      h = { ok: !this.#closed, latencyMs: performance.now() - start };
+      const failure = this.#writer.failure();
+      h = failure
+        ? { ok: false, latencyMs: performance.now() - start, error: failure }
+        : { ok: !this.#closed, latencyMs: performance.now() - start };
     } catch (e) {
       h = { ok: false, latencyMs: performance.now() - start, error: (e as Error).message };
     }
