@@ -79,8 +79,8 @@ export class SigningThreads {
     /** Whether jobs should go to the threads now (default: the event loop was > 90 % busy lately). */
     private readonly offload: () => boolean = () => this.isLoopBusy(),
   ) {
-    if (!Number.isInteger(size) || size < 1 || size > 64)
-      throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 1 to 64');
+    if (!Number.isInteger(size) || size < 0 || size > 64)
+      throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 0 to 64');
   }
 
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
@@ -89,7 +89,7 @@ export class SigningThreads {
     // A job handed to a thread costs about twice its CPU (copy, wake-up, copy back) for ~300 µs of crypto:
     // worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
     // the job runs here, with the very code the threads run (verifyCsr, signTbs).
-    if (!this.offload()) {
+    if (this.size === 0 || !this.offload()) {
       this.counts.inline++;
       try {
         verifyCsr(job.csr);
