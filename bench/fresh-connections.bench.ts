@@ -46,6 +46,8 @@ interface Row extends FreshResult {
   logBytesPerRequest: number;
   /** Store writes per durable commit during the run (NaN: no commit). */
   writesPerCommit: number;
+  /** Share of the signing jobs that ran on a signing thread (the event loop was saturated). */
+  threadedShare: number;
 }
 
 /** POST with keep-alive over http or https (the TLS variant's self-signed certificate trusted). */
@@ -72,7 +74,10 @@ function poster(base: string, caPem?: string) {
 }
 
 /** The store's durable commits and the writes they carried, from GET /metrics (group commit at work). */
-function commitCounters(base: string, caPem?: string): Promise<{ commits: number; writes: number }> {
+function commitCounters(
+  base: string,
+  caPem?: string,
+): Promise<{ commits: number; writes: number; inline: number; threaded: number }> {
   const https = base.startsWith('https:');
   return new Promise((resolve, reject) => {
     (https ? httpsRequest : httpRequest)(new URL('/metrics', base), { ca: caPem }, (res) => {
@@ -83,7 +88,14 @@ function commitCounters(base: string, caPem?: string): Promise<{ commits: number
       });
       res.on('end', () => {
         const n = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-        resolve({ commits: n('imprint_pairing_store_commits_total'), writes: n('imprint_pairing_store_writes_total') });
+        const jobs = (on: string) =>
+          Number(new RegExp(`^imprint_pairing_signing_jobs_total\\{on="${on}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+        resolve({
+          commits: n('imprint_pairing_store_commits_total'),
+          writes: n('imprint_pairing_store_writes_total'),
+          inline: jobs('event_loop'),
+          threaded: jobs('thread'),
+        });
       });
     })
       .once('error', reject)
@@ -213,6 +225,7 @@ async function runVariant(
         ...r,
         logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent),
         writesPerCommit: (c1.writes - c0.writes) / (c1.commits - c0.commits),
+        threadedShare: (c1.threaded - c0.threaded) / (c1.threaded - c0.threaded + c1.inline - c0.inline),
       });
       process.stdout.write(`${route} `);
     }
@@ -227,14 +240,14 @@ function printTable(title: string, rows: Row[], connections: number): void {
   const floor = rows.find((r) => r.route === 'health')?.cpuUsPerRequest;
   console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device`);
   console.log(
-    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  failed',
+    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  on thread  failed',
   );
   for (const r of rows) {
     const above = r.route === 'health' ? r.cpuUsPerRequest : floor === undefined ? undefined : r.cpuUsPerRequest - floor;
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
-      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${String(r.failed).padStart(7)}`,
+      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
     );
   }
   console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');
@@ -247,7 +260,7 @@ export async function freshConnectionsBench(argv: string[]): Promise<void> {
     options: {
       requests: { type: 'string', default: '2000' },
       'sign-requests': { type: 'string', default: '1500' },
-      warmup: { type: 'string', default: '300' },
+      warmup: { type: 'string', default: '1500' },
       connections: { type: 'string', default: '8' },
       tls: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },

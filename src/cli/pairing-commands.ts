@@ -76,6 +76,10 @@ export function registerPairingCommands(program: Command): void {
     .option('--sign-root-crt <file>', "root.crt given to /sign devices (default: this core's CA certificate)")
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) and --tls-key')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--signing-threads <n>',
+      'threads that check CSRs and sign while the event loop is saturated and a core is spare (0: always on the event loop; default: cores - 1, 1 to 4)',
+    )
     .action(
       async (opts: {
         data?: string;
@@ -89,8 +93,11 @@ export function registerPairingCommands(program: Command): void {
         signRootCrt?: string;
         tlsCert?: string;
         tlsKey?: string;
+        signingThreads?: string;
       }) => {
         const port = parseInteger(opts.port, '--port', 0, 65535);
+        const signingThreads =
+          opts.signingThreads === undefined ? undefined : parseInteger(opts.signingThreads, '--signing-threads', 0, 64);
         if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
           throw new CommonError('INVALID_ARGUMENT', `--broker-url must be an absolute URL, got "${opts.brokerUrl}"`);
         }
@@ -114,7 +121,7 @@ export function registerPairingCommands(program: Command): void {
         // Known once listening (port 0 picks one): certificates issued from then on carry the OCSP URL.
         let publicUrl = opts.publicUrl?.replace(/\/+$/, '');
         const ocspUrl = (realm: string) => (publicUrl ? `${publicUrl}/v1/${encodeURIComponent(realm)}/ca/ocsp` : undefined);
-        const core = await openCliCore(opts, { logger, ocspUrl });
+        const core = await openCliCore(opts, { logger, ocspUrl, signingThreads });
         let server: Awaited<ReturnType<typeof servePairing>>;
         let registration: Awaited<ReturnType<typeof openDeviceRegistration>> | undefined;
         try {

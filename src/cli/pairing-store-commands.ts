@@ -21,7 +21,12 @@ export function withStoreOption(cmd: Command): Command {
 /** The core a pairing command works on: keys in --data, rows in --store (or the embedded store). */
 export function openCliCore(
   opts: { data?: string; store?: string },
-  extra: { logger?: Logger; defaultBrokerUrl?: string; ocspUrl?: (realm: string) => string | undefined } = {},
+  extra: {
+    logger?: Logger;
+    defaultBrokerUrl?: string;
+    ocspUrl?: (realm: string) => string | undefined;
+    signingThreads?: number;
+  } = {},
 ): Promise<EmbeddedPairingCore> {
   return EmbeddedPairingCore.open({ dataDir: resolveDataDir(opts), store: storeFromFlag(opts.store), ...extra });
 }

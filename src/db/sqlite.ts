@@ -6,6 +6,7 @@ import { preparePrivateDatabase } from '../common/private-fs.ts';
 import { DbError } from './db-errors.ts';
 import { GroupCommit, type GroupCommitStats } from './group-commit.ts';
 import { assertNotTooNew, type Migration, pendingMigrations } from './migrations.ts';
+import { WalSync } from './wal-sync.ts';
 
 export type SqliteDatabase = Database.Database;
 
@@ -97,6 +98,18 @@ interface PendingOp {
   reject: (e: unknown) => void;
 }
 
+/** The durability of a writer with `syncOffLoop`: NORMAL commits, an fdatasync of the WAL before each acknowledgement. */
+export const SYNC_OFF_LOOP = 'synchronous=NORMAL+wal-fdatasync-before-ack';
+
+export interface SqliteWriterOptions {
+  /**
+   * The database's file: commit with synchronous=NORMAL and acknowledge a batch after an fdatasync of its
+   * WAL on libuv's pool (wal-sync.ts), so the event loop never blocks in fsync. Without it, commits are
+   * synchronous=FULL on the loop.
+   */
+  syncOffLoop?: string;
+}
+
 /**
  * Durable writes through group commit: `write(op)` resolves once the batch holding `op` is committed.
  * Each op runs in its own savepoint, so an op that throws rejects only its caller and leaves nothing
@@ -105,10 +118,17 @@ interface PendingOp {
 export class SqliteWriter {
   readonly #queue: GroupCommit<PendingOp>;
   readonly #what: string;
+  readonly #wal: WalSync | undefined;
   #closed = false;
+  /** A failed WAL sync: what was committed may not be on disk, so nothing more is acknowledged. */
+  #broken: unknown;
 
-  constructor(db: SqliteDatabase, what: string) {
+  constructor(db: SqliteDatabase, what: string, opts: SqliteWriterOptions = {}) {
     this.#what = what;
+    if (opts.syncOffLoop) {
+      db.pragma('synchronous = NORMAL');
+      this.#wal = new WalSync(opts.syncOffLoop);
+    }
     const inSavepoint = db.transaction((op: () => unknown) => op());
     const batch = db.transaction((ops: PendingOp[], outcomes: { ok: boolean; value: unknown }[]) => {
       for (const p of ops) {
@@ -119,22 +139,46 @@ export class SqliteWriter {
         }
       }
     });
-    this.#queue = new GroupCommit<PendingOp>((ops) => {
-      const outcomes: { ok: boolean; value: unknown }[] = [];
-      try {
-        batch.immediate(ops, outcomes);
-      } catch (e) {
-        // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
-        const err = new DbError('DB_WRITE_FAILED', `(${this.#what})`, { cause: e });
-        for (const p of ops) p.reject(err);
-        return;
-      }
+    const failAll = (ops: PendingOp[], cause: unknown): void => {
+      const err = new DbError('DB_WRITE_FAILED', `(${this.#what})`, { cause });
+      for (const p of ops) p.reject(err);
+    };
+    const settle = (ops: PendingOp[], outcomes: { ok: boolean; value: unknown }[]): void =>
       ops.forEach((p, i) => {
         const o = outcomes[i];
         if (o.ok) p.resolve(o.value);
         else p.reject(o.value);
       });
+    this.#queue = new GroupCommit<PendingOp>((ops) => {
+      if (this.#broken !== undefined) return failAll(ops, this.#broken);
+      const outcomes: { ok: boolean; value: unknown }[] = [];
+      try {
+        batch.immediate(ops, outcomes);
+      } catch (e) {
+        // The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+        return failAll(ops, e);
+      }
+      if (!this.#wal) return settle(ops, outcomes);
+      return this.#wal.sync().then(
+        () => settle(ops, outcomes),
+        (e) => {
+          // After a failed fsync the kernel may have dropped the dirty pages: stop acknowledging (as
+          // PostgreSQL does), the operator restarts once the storage is fixed.
+          this.#broken = e;
+          failAll(ops, e);
+        },
+      );
     });
+  }
+
+  /** Why this writer stopped acknowledging writes (a failed WAL sync), if it did. */
+  failure(): string | undefined {
+    return this.#broken === undefined ? undefined : `WAL fdatasync failed (${(this.#broken as Error).message ?? this.#broken})`;
+  }
+
+  /** How an acknowledged write is made durable. */
+  durability(): string {
+    return this.#wal ? SYNC_OFF_LOOP : 'synchronous=FULL';
   }
 
   write<T>(op: () => T): Promise<T> {
@@ -158,5 +202,6 @@ export class SqliteWriter {
     this.#closed = true;
     this.#queue.flushNow();
     await this.#queue.drain();
+    this.#wal?.close();
   }
 }

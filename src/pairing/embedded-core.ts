@@ -178,6 +178,8 @@ export interface EmbeddedCoreOptions {
   ocspUrl?: (realm: string) => string | undefined;
   /** How often a shared store's CRL is checked for revocations made elsewhere (default SHARED_CRL_CHECK_MS). */
   crlCheckMs?: number;
+  /** Threads for CSR checks and signing when the event loop is saturated (0: none; default: cores − 1, 1 to 4). */
+  signingThreads?: number;
 }
 
 export class EmbeddedPairingCore implements PairingClient {
@@ -204,7 +206,9 @@ export class EmbeddedPairingCore implements PairingClient {
   static async open(opts: EmbeddedCoreOptions): Promise<EmbeddedPairingCore> {
     const store = await openPairingStore({ dataDir: opts.dataDir, store: opts.store, poolSize: opts.poolSize });
     try {
-      const ca = await openCoreCa(store, opts.dataDir, (opts.now ?? (() => new Date()))());
+      const ca = await openCoreCa(store, opts.dataDir, (opts.now ?? (() => new Date()))(), {
+        signingThreads: opts.signingThreads,
+      });
       const core = new EmbeddedPairingCore(store, ca, opts);
       await core.#loadRealms();
       return core;
@@ -530,6 +534,11 @@ export class EmbeddedPairingCore implements PairingClient {
   /** Commits and the writes they carried (group commit on SQLite), with the durability in force, for metrics. */
   storeStats(): { durability: string; batches: number; writes: number } {
     return { durability: this.#store.durability(), ...this.#store.commitStats() };
+  }
+
+  /** Signing jobs done on the event loop and on the signing threads. */
+  signingStats(): { inline: number; threaded: number } {
+    return this.#ca.signingStats();
   }
 
   /** The store's Prometheus lines (latency, pool, health). */

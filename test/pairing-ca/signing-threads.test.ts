@@ -1,7 +1,11 @@
 // Where a signing job runs: on the event loop unless it is saturated, else on a signing thread. Both give
 // the same signature check and the same refusals.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readCsr } from '../../src/pairing/ca/csr.ts';
 import { SigningThreads } from '../../src/pairing/ca/signing-threads.ts';
@@ -44,3 +48,36 @@ for (const [where, offload] of [
     });
   });
 }
+
+describe('no signing threads (imprint pairing serve --signing-threads 0)', () => {
+  it('runs every job on the event loop, even when the loop is saturated', async () => {
+    const threads = new SigningThreads(caKeys.privateKey, 'sha256', 0, () => true);
+    try {
+      const signature = await threads.run({ csr: readCsr(makeCsr('ec-p256').csrPem), tbs });
+      assert.equal(verify('sha256', tbs, caKeys.publicKey, signature), true);
+      await assert.rejects(threads.run({ csr: readCsr(breakCsrSignature(makeCsr('ec-p256').csrPem)), tbs }), {
+        code: 'INVALID_CSR',
+      });
+      assert.deepEqual(threads.stats(), { inline: 2, threaded: 0 });
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('imprint pairing serve refuses a thread count out of 0..64 before serving, saying which option', () => {
+    const bin = new URL('../../bin/imprint.mjs', import.meta.url).pathname;
+    const dir = mkdtempSync(join(tmpdir(), 'imprint-signing-threads-'));
+    try {
+      const r = spawnSync(process.execPath, [bin, 'pairing', 'serve', '--data', dir, '--port', '0', '--signing-threads', '65'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.notEqual(r.status, 0);
+      assert.equal(r.status, 2, 'the exit code of a bad argument');
+      assert.match(r.stderr, /--signing-threads must be an integer from 0 to 64, got "65"/);
+      assert.doesNotMatch(r.stdout, /listening|http:\/\//);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -132,7 +132,7 @@ test('concurrent registrations: the limit holds exactly and every acknowledged o
     if (t.core.storeEngine === 'sqlite') {
       // One writer: rules apply in call order, and the 200 writes share one or two commits.
       assert.deepEqual(ok, [...Array(150).keys()]);
-      assert.equal(after?.durability, 'synchronous=FULL');
+      assert.equal(after?.durability, 'synchronous=NORMAL+wal-fdatasync-before-ack');
       assert.equal((after?.writes ?? 0) - (before?.writes ?? 0), 200);
       const batches = (after?.batches ?? 0) - (before?.batches ?? 0);
       assert.ok(batches <= 2, `group commit: ${batches} batches for 200 writes`);

@@ -2,10 +2,12 @@
 // version, group commit with a savepoint per write. (The behaviour both engines share is in
 // test/pairing-store/.)
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import fs, { readlinkSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { isDbError } from '../../src/db/db-errors.ts';
 import { migrateSqlite } from '../../src/db/sqlite.ts';
 import { SqlitePairingStore, sqliteMigrations } from '../../src/pairing/store/sqlite-store.ts';
 import { makeTempDir } from '../helpers/pairing-core.ts';
@@ -36,12 +38,73 @@ const at = '2026-01-01T00:00:00.000Z';
 const register = (store: SqlitePairingStore, deviceId: string) =>
   store.devices.register({ realm: 'test', deviceId, secretHash: `h-${deviceId}`, initialIntrospection: null, at });
 
+/** Replaces fs.fdatasync (as the store's modules see it) while `fn` runs. */
+async function withFdatasync(fake: typeof fs.fdatasync, fn: () => Promise<void>): Promise<void> {
+  const real = fs.fdatasync;
+  fs.fdatasync = fake;
+  syncBuiltinESMExports();
+  try {
+    await fn();
+  } finally {
+    fs.fdatasync = real;
+    syncBuiltinESMExports();
+  }
+}
+
 test(
-  'the store runs in WAL with synchronous=FULL',
+  'a write is acknowledged only once the WAL holding it is fdatasynced (off the event loop)',
+  withStoreDir(async (dir) => {
+    const file = join(dir, 'p.sqlite');
+    const store = SqlitePairingStore.open(file);
+    assert.equal(store.journalMode(), 'WAL');
+    assert.equal(store.durability(), 'synchronous=NORMAL+wal-fdatasync-before-ack');
+    await store.realms.create(realm);
+    const synced: string[] = [];
+    let release: (() => void) | undefined;
+    await withFdatasync(
+      ((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+        synced.push(readlinkSync(`/proc/self/fd/${fd}`));
+        release = () => fs.fdatasyncSync(fd) === undefined && cb(null);
+      }) as unknown as typeof fs.fdatasync,
+      async () => {
+        let acknowledged = false;
+        const write = register(store, 'dev-1').then(() => {
+          acknowledged = true;
+        });
+        for (let i = 0; i < 500 && !release; i++) await new Promise((r) => setTimeout(r, 2));
+        assert.ok(release, 'the write asked for an fdatasync of the WAL');
+        // Committed to the WAL, visible, but not yet acknowledged: its fdatasync has not returned.
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal(acknowledged, false);
+        assert.deepEqual(synced, [`${file}-wal`]);
+        release();
+        await write;
+        assert.equal(acknowledged, true);
+      },
+    );
+    await store.close();
+  }),
+);
+
+test(
+  'a failed WAL fdatasync fails its writes and every later one (nothing more is acknowledged)',
   withStoreDir(async (dir) => {
     const store = SqlitePairingStore.open(join(dir, 'p.sqlite'));
-    assert.equal(store.durability(), 'synchronous=FULL');
-    assert.equal(store.journalMode(), 'WAL');
+    await store.realms.create(realm);
+    await withFdatasync(
+      ((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+        setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+      }) as unknown as typeof fs.fdatasync,
+      async () => {
+        await assert.rejects(register(store, 'dev-1'), (e) => isDbError(e, 'DB_WRITE_FAILED'));
+      },
+    );
+    // The disk answers again, but what the kernel dropped cannot be known: the store stays failed.
+    await assert.rejects(register(store, 'dev-2'), (e) => isDbError(e, 'DB_WRITE_FAILED'));
+    // Health says so (a load balancer takes the instance out of rotation): /health answers 503.
+    const h = await store.health();
+    assert.equal(h.ok, false);
+    assert.match(h.error ?? '', /WAL fdatasync failed \(EIO/);
     await store.close();
   }),
 );

@@ -120,7 +120,7 @@ export class CertificateAuthority {
   /**
    * Loads the CA from `dir`, creating it (EC P-256 key, self-signed certificate valid `validityDays`) when absent.
    * `leafValidityDays` is the default validity of issued device certificates; `signingThreads` the number of
-   * worker threads issueAsync uses.
+   * worker threads issueAsync may use (0: none, every job on the event loop).
    */
   static loadOrCreate(
     dir: string,
@@ -131,8 +131,8 @@ export class CertificateAuthority {
       throw badArgument('The CA common name must be 1 to 64 characters');
     }
     const threads = opts.signingThreads;
-    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
-      throw badArgument('signingThreads must be an integer from 1 to 64');
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 0 || threads > 64)) {
+      throw badArgument('signingThreads must be an integer from 0 (none: sign on the event loop) to 64');
     }
     const material = loadOrCreateCa(dir, {
       commonName,

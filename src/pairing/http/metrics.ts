@@ -23,6 +23,8 @@ export class PairingMetrics {
   storeStats: (() => { batches: number; writes: number }) | undefined;
   /** The store's own lines (latency, pool, health), when the core exposes them. */
   storeText: (() => string) | undefined;
+  /** Signing jobs done on the event loop and on the signing threads, when the core exposes them. */
+  signingStats: (() => { inline: number; threaded: number }) | undefined;
 
   /** One finished HTTP request. `route` is the route pattern (e.g. /v1/:realm/agent/devices). */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -85,6 +87,15 @@ export class PairingMetrics {
       out.push('# HELP imprint_pairing_store_writes_total Writes committed (writes / commits = group commit size).');
       out.push('# TYPE imprint_pairing_store_writes_total counter');
       out.push(`imprint_pairing_store_writes_total ${store.writes}`);
+    }
+    const signing = this.signingStats?.();
+    if (signing) {
+      out.push(
+        '# HELP imprint_pairing_signing_jobs_total CSR checks and signatures, by where they ran (threads only when the event loop is saturated).',
+      );
+      out.push('# TYPE imprint_pairing_signing_jobs_total counter');
+      out.push(`imprint_pairing_signing_jobs_total{on="event_loop"} ${signing.inline}`);
+      out.push(`imprint_pairing_signing_jobs_total{on="thread"} ${signing.threaded}`);
     }
     const storeText = this.storeText?.();
     if (storeText) out.push(storeText.trimEnd());

@@ -25,6 +25,8 @@ export interface PairingServerCore extends PairingAgentApi, PairingDeviceApi {
   storeStats?(): { batches: number; writes: number };
   /** The store's own Prometheus lines (latency, pool, health). */
   storeMetricsText?(): string;
+  /** Certificates signed on the event loop and on signing threads, for /metrics. */
+  signingStats?(): { inline: number; threaded: number };
   /** Whether the core's database answers: /health is 503 while it does not. */
   health?(): Promise<{ ok: boolean; latencyMs: number; error?: string }>;
   /** The stores and CA of features built on the core (imports, central audit). */

@@ -92,6 +92,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   registeredRoutesOf.set(app, routes);
   app.addHook('onRoute', guardRoute(agentAuthorizer(ctx), routes));
   ctx.metrics.storeText = opts.core.storeMetricsText ? () => opts.core.storeMetricsText!() : undefined;
+  ctx.metrics.signingStats = opts.core.signingStats ? () => opts.core.signingStats!() : undefined;
 
   await app.register(swagger, openApiOptions(ctx.version));
 

@@ -25,20 +25,25 @@ export function caFingerprint(ca: CertificateAuthority): string {
 }
 
 /** The CA of this core, checked against the fleet's when the store is shared. */
-export async function openCoreCa(store: PairingStore, dataDir: string, now: Date): Promise<CertificateAuthority> {
+export async function openCoreCa(
+  store: PairingStore,
+  dataDir: string,
+  now: Date,
+  opts: { signingThreads?: number } = {},
+): Promise<CertificateAuthority> {
   const keyPem = process.env[CA_KEY_ENV];
   const certPem = process.env[CA_CERT_ENV];
   let ca: CertificateAuthority;
   if (keyPem || certPem) {
     if (!keyPem || !certPem)
       throw new PairingSetupError('INVALID_ARGUMENT', `Set both ${CA_KEY_ENV} and ${CA_CERT_ENV} (PEM text), or neither`);
-    ca = CertificateAuthority.fromPem(keyPem, certPem, { key: `$${CA_KEY_ENV}`, cert: `$${CA_CERT_ENV}` });
+    ca = CertificateAuthority.fromPem(keyPem, certPem, { key: `$${CA_KEY_ENV}`, cert: `$${CA_CERT_ENV}` }, opts);
   } else {
     const dir = caDirOf(dataDir);
     // A new instance without the CA must not make its own when the fleet already has one.
     if (store.fleetKey && !existsSync(join(dir, CA_KEY_FILE)) && (await store.fleetKey('ca-certificate')))
       throw new StoreError('FLEET_CA_MISSING', `(looked in ${dir})`);
-    ca = CertificateAuthority.loadOrCreate(dir);
+    ca = CertificateAuthority.loadOrCreate(dir, opts);
   }
   try {
     await adoptFleetKey(store, 'ca-certificate', caFingerprint(ca), now);

@@ -1,18 +1,12 @@
-// The pairing store on SQLite (better-sqlite3), the embedded default: one file, WAL and
-// synchronous=FULL so an acknowledged write survives power loss, group commit so durability costs
-// one fsync per batch of requests, not per request. The core's audit chain is rows of this database,
+// The pairing store on SQLite (better-sqlite3), the embedded default: one file in WAL mode, and a
+// write is acknowledged only once the WAL holding it is fdatasynced (off the event loop: db/wal-sync.ts),
+// so it survives power loss; group commit so durability costs one fsync per batch of requests. The core's audit chain is rows of this database,
 // sealed in the write it records (store/sqlite-core-audit.ts).
 import { dirname } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { Migration } from '../../db/migrations.ts';
 import { sqlFileMigrations } from '../../db/migrations.ts';
-import {
-  migrateSqlite,
-  openSqlite,
-  type SqliteDatabase,
-  SqliteWriter,
-  sqliteDurability,
-  sqliteSchemaVersion,
-} from '../../db/sqlite.ts';
+import { migrateSqlite, openSqlite, type SqliteDatabase, SqliteWriter, sqliteSchemaVersion } from '../../db/sqlite.ts';
 import type { ClaimStore } from '../claims/claim-store.ts';
 import type { SignStore } from '../foundries/sign-store.ts';
 import type { CentralAuditStore } from '../import/central-audit-store.ts';
@@ -51,6 +45,8 @@ export class SqlitePairingStore implements PairingStore {
   readonly #db: SqliteDatabase;
   readonly #writer: SqliteWriter;
   readonly #metrics = new StoreMetrics();
+  /** /health asks on every probe: prepared once. */
+  readonly #ping: Statement<[], unknown>;
   #closed = false;
 
   /** Opens (creating and migrating) the store in `file`; `upTo` stops at an older schema version (tests). */
@@ -68,7 +64,8 @@ export class SqlitePairingStore implements PairingStore {
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
-    this.#writer = new SqliteWriter(db, WHAT);
+    this.#ping = db.prepare<[], unknown>('SELECT 1');
+    this.#writer = new SqliteWriter(db, WHAT, { syncOffLoop: db.name });
     const rows = new SqliteDeviceRows(db);
     const m = this.#metrics;
     this.coreAudit = new SqliteCoreAudit(db, this.#writer);
@@ -82,7 +79,7 @@ export class SqlitePairingStore implements PairingStore {
   }
 
   durability(): string {
-    return `synchronous=${sqliteDurability(this.#db)}`;
+    return this.#writer.durability();
   }
 
   journalMode(): string {
@@ -102,8 +99,11 @@ export class SqlitePairingStore implements PairingStore {
     const start = performance.now();
     let h: StoreHealth;
     try {
-      this.#db.prepare('SELECT 1').get();
-      h = { ok: !this.#closed, latencyMs: performance.now() - start };
+      this.#ping.get();
+      const failure = this.#writer.failure();
+      h = failure
+        ? { ok: false, latencyMs: performance.now() - start, error: failure }
+        : { ok: !this.#closed, latencyMs: performance.now() - start };
     } catch (e) {
       h = { ok: false, latencyMs: performance.now() - start, error: (e as Error).message };
     }
