@@ -47,7 +47,8 @@ export const canonicalDataText = new WeakMap<object, string>();
  * JSON.stringify of an object literal whose members are in canonical order (it omits undefined
  * members, and `?? undefined` drops nulls too), with `data` (last in the order) spliced in as
  * canonical JSON (`dataText`: that JSON, when the caller has it). Every value is written exactly as
- * JSON.stringify writes it on its own.
+ * JSON.stringify writes it on its own. (Concatenating the members by hand measured slower: the
+ * hash then has to flatten the string.)
  */
 export function canonicalBody(e: Omit<AuditEvent, 'hash'>, dataText?: string): string {
   const head = JSON.stringify({

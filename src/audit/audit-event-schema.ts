@@ -1,7 +1,7 @@
 // What may be appended: a schema for AuditEventInput, normalization, and the secret guard.
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { canonicalDataText, canonicalJson, EVENT_FIELDS } from './audit-canonical.ts';
+import { canonicalDataText, canonicalJson } from './audit-canonical.ts';
 import { AuditError } from './audit-errors.ts';
 import type { AuditEventInput } from './audit-types.ts';
 import { jsonValueProblem, wellFormed } from './canonical-check.ts';
@@ -28,9 +28,6 @@ const AuditEventInputSchema = Type.Object(
   { additionalProperties: false },
 );
 const checkInput = Compile(AuditEventInputSchema);
-
-/** The input's members in canonical body order (the schema admits no others). */
-const INPUT_MEMBERS = EVENT_FIELDS.filter((k) => k in AuditEventInputSchema.properties) as (keyof AuditEventInput)[];
 
 /** Steps only the trail itself appends. */
 export const RESERVED_STEPS = new Set(['batch-open', 'batch-close']);
@@ -74,11 +71,9 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     if (input.outcome === 'fail' && !input.errorCode)
       throw new AuditError('AUDIT_INVALID_EVENT', 'a failed record event needs an errorCode');
   }
-  // Members copied in canonical order (one object shape per set of members, read monomorphically
-  // when the body is written).
   const out: Record<string, unknown> = {};
-  for (const k of INPUT_MEMBERS) {
-    const v = input[k];
+  for (const k in input) {
+    const v = input[k as keyof AuditEventInput];
     if (v === undefined || v === '') continue;
     if (k !== 'data') {
       out[k] = typeof v === 'string' ? wellFormed(v) : v;
