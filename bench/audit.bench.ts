@@ -125,7 +125,7 @@ try {
     `audit trail benchmark: ${status.events.toLocaleString('en')} events, database ${sizeMb.toFixed(0)} MB, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)} (${dir})`,
   );
   console.log(
-    `append, durable, group commit (${PER_TURN}/turn): ${Math.round(eventsPerS).toLocaleString('en')} events/s — ${ratio(eventsPerS, TARGET_EVENTS_PER_S, true)} of ${TARGET_EVENTS_PER_S.toLocaleString('en')}/s; CPU cost: ${Math.round(eventsPerCpuS).toLocaleString('en')} events per CPU-second`,
+    `append, durable, group commit (${PER_TURN}/turn): ${Math.round(eventsPerS).toLocaleString('en')} events/s — ${ratio(eventsPerS, TARGET_EVENTS_PER_S, true)} of ${TARGET_EVENTS_PER_S.toLocaleString('en')}/s; CPU cost: ${Math.round(eventsPerCpuS).toLocaleString('en')} events per CPU-second (${(1e6 / eventsPerCpuS).toFixed(1)} CPU-s per 1M; user ${(cpu.user / (appended - 1)).toFixed(1)} µs + kernel ${(cpu.system / (appended - 1)).toFixed(1)} µs per event)`,
   );
   console.log(
     `chain-head checkpoint: refreshed ${refreshes} times for ${commits} group commits, off the append path (coalesced); one refresh costs ${cpMs.toFixed(2)} ms (sign, write, fsync, rename)`,

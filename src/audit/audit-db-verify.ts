@@ -15,6 +15,7 @@ import type { ChainStatus } from './audit-types.ts';
 import type { BatchStore } from './batch-store.ts';
 import { type BatchCloseData, batchCloseProblem, summaryMismatch } from './batch-summary.ts';
 import type { CheckpointRead } from './chain-checkpoint.ts';
+import { allSettled, type ChunkPlan, chunkResults, planChunks, SETTLED, walkChunks, walked } from './chain-chunks.ts';
 import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.ts';
 import type { VerifyWorkerInput } from './verify-worker.ts';
 
@@ -68,27 +69,26 @@ export function verifyDatabase(t: DbVerifyTarget, opts: DbVerifyOptions = {}): C
 }
 
 /**
- * Verifies without blocking the event loop: every segment is walked on a worker thread (appends
+ * Verifies without blocking the event loop: every chunk is walked on a worker thread (appends
  * may go on meanwhile; the chain is checked up to the last event that existed at the start).
  */
 export async function verifyDatabaseAsync(t: DbVerifyTarget, opts: DbVerifyOptions = {}): Promise<ChainStatus> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const { maxSeq, threads } = plan(t.db, opts);
-    const segments = maxSeq === 0 ? [] : split(maxSeq, threads);
-    const progress = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, segments.length)));
-    const done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, segments.length)));
-    if (opts.onProgress) timer = setInterval(() => opts.onProgress?.(progress.reduce((a, b) => a + b, 0)), 200);
-    const results = await Promise.all(
-      segments.map(async (seg, index) => {
-        const port = startSegment(t.file, seg, progress, done, index);
-        const [msg] = (await once(port, 'message')) as [SegmentResult & { error?: string }];
+    if (maxSeq === 0) return conclude(t, maxSeq, [], opts);
+    const p = planChunks(maxSeq, threads);
+    if (opts.onProgress) timer = setInterval(() => opts.onProgress?.(walked(p)), 200);
+    await Promise.all(
+      Array.from({ length: threads }, async () => {
+        const port = startWorkerOn(t.file, p);
+        const [msg] = (await once(port, 'message')) as [{ error?: string }];
         port.close();
         if (msg.error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${msg.error}`);
-        return { ...seg, r: msg };
       }),
     );
-    return conclude(t, maxSeq, results, opts);
+    // Every worker ran out of chunks, so each chunk is settled; a broken one is walked again here.
+    return conclude(t, maxSeq, chunkResults(t.db, p), opts);
   } catch (e) {
     return damaged(e);
   } finally {
@@ -184,50 +184,46 @@ function anchorsOf(
   return { anchors, notes };
 }
 
-function split(maxSeq: number, threads: number): { from: number; to: number }[] {
-  const size = Math.ceil(maxSeq / threads);
-  return Array.from({ length: threads }, (_, i) => ({ from: i * size + 1, to: Math.min(maxSeq, (i + 1) * size) })).filter(
-    (s) => s.from <= s.to,
-  );
-}
-
-function startSegment(
-  file: string,
-  seg: { from: number; to: number },
-  progress: Int32Array,
-  done: Int32Array,
-  index: number,
-): MessagePort {
+function startWorkerOn(file: string, p: ChunkPlan): MessagePort {
   const { port1, port2 } = new MessageChannel();
-  const input: VerifyWorkerInput = { file, fromSeq: seg.from, toSeq: seg.to, port: port2, progress, done, index };
+  const input: VerifyWorkerInput = { file, plan: p, port: port2 };
   const w = startWorker(WORKER_URL, input, { execArgv: [], transferList: [port2] });
   w.unref();
   return port1;
 }
 
+/**
+ * Long chains: the calling thread and `threads - 1` workers take chunks from one shared plan
+ * (chain-chunks.ts); the calling thread starts at once, workers join as soon as they are loaded.
+ */
 function walkAll(db: Database, file: string, maxSeq: number, threads: number, onProgress?: (n: number) => void): SegmentRun[] {
-  const segments = split(maxSeq, threads);
-  const progress = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const done = new Int32Array(new SharedArrayBuffer(4 * segments.length));
-  const ports = segments.slice(1).map((seg, j) => startSegment(file, seg, progress, done, j + 1));
-  const report = () => onProgress?.(progress.reduce((a, b) => a + b, 0));
-  // The main thread walks the first segment itself, on its own connection.
-  const results: SegmentRun[] = [{ ...segments[0], r: walkSegment(db, segments[0].from, segments[0].to, progress, 0) }];
-  report();
-  ports.forEach((port, j) => {
-    const index = j + 1;
-    // Block (this path is synchronous) until the worker is done, reporting progress meanwhile.
-    for (let waited = 0; Atomics.load(done, index) === 0; waited++) {
-      Atomics.wait(done, index, 0, 100);
-      report();
+  if (threads === 1) return [{ from: 1, to: maxSeq, r: walkSegment(db, 1, maxSeq) }];
+  const p = planChunks(maxSeq, threads);
+  const ports = Array.from({ length: threads - 1 }, () => startWorkerOn(file, p));
+  const failedWorker = () => {
+    for (const port of ports) {
+      const msg = receiveMessageOnPort(port)?.message as { error?: string } | undefined;
+      if (msg?.error) return msg.error;
+    }
+    return undefined;
+  };
+  try {
+    walkChunks(db, p);
+    onProgress?.(walked(p));
+    // Block (this path is synchronous) until the chunks the workers hold are walked.
+    for (let waited = 0; !allSettled(p); waited++) {
+      Atomics.wait(p.ctrl, SETTLED, Atomics.load(p.ctrl, SETTLED), 100);
+      onProgress?.(walked(p));
+      const error = failedWorker();
+      if (error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${error}`);
       if (waited > 6000) throw new AuditError('AUDIT_VERIFY_FAILED', 'a verify worker did not finish within 10 minutes');
     }
-    const msg = receiveMessageOnPort(port)?.message as (SegmentResult & { error?: string }) | undefined;
-    port.close();
-    if (!msg || msg.error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${msg?.error ?? 'no result'}`);
-    results.push({ ...segments[index], r: msg });
-  });
-  return results;
+    const error = failedWorker();
+    if (error) throw new AuditError('AUDIT_VERIFY_FAILED', `a verify worker failed: ${error}`);
+    return chunkResults(db, p);
+  } finally {
+    for (const port of ports) port.close();
+  }
 }
 
 function linkReason(seq: number): string {

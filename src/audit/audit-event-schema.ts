@@ -1,7 +1,7 @@
 // What may be appended: a schema for AuditEventInput, normalization, and the secret guard.
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { canonicalJson } from './audit-canonical.ts';
+import { canonicalDataText, canonicalJson } from './audit-canonical.ts';
 import { AuditError } from './audit-errors.ts';
 import type { AuditEventInput } from './audit-types.ts';
 import { jsonValueProblem, wellFormed } from './canonical-check.ts';
@@ -90,7 +90,10 @@ export function normalizeInput(input: AuditEventInput): AuditEventInput {
     // What verify accepts (canonical-check.ts), so that nothing appended can fail it later.
     const problem = jsonValueProblem(text, { object: true });
     if (problem) throw new AuditError('AUDIT_INVALID_EVENT', `data ${problem}`);
-    out.data = JSON.parse(text);
+    const data = JSON.parse(text);
+    // The body splices this text in as it is (serialised once, not again when sealed).
+    canonicalDataText.set(data, text);
+    out.data = data;
   }
   return out as unknown as AuditEventInput;
 }

@@ -295,9 +295,11 @@ function plainBodyRest(s: string): boolean {
   const seqEnd = s.indexOf(',', SEQ_AT);
   if (seqEnd - SEQ_AT === 16 && !Number.isSafeInteger(Number(s.slice(SEQ_AT, seqEnd)))) return false;
   // `data` is the last member and an object: the body then ends with `}}`. Top-level strings hold
-  // no quote, so the first `,"data":{` is that member, and the last `,"durationMs":` before it is too.
+  // no quote, so the first `,"data":{` is that member, and a first `,"durationMs":` before it is
+  // too (indexOf: lastIndexOf is a runtime call, not a fast builtin).
   const dataAt = s.charCodeAt(s.length - 2) === 125 ? s.indexOf(',"data":{') : -1;
-  const durationAt = dataAt < 0 ? s.lastIndexOf(',"durationMs":') : s.lastIndexOf(',"durationMs":', dataAt);
+  const found = s.indexOf(',"durationMs":', SEQ_AT);
+  const durationAt = dataAt < 0 || found < dataAt ? found : -1;
   if (durationAt >= 0 && scanNumber(s, durationAt + 14) < 0) return false;
   return dataAt < 0 || scanObject(s, dataAt + 8, 1) === s.length - 1;
 }

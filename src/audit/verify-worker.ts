@@ -1,34 +1,32 @@
-// A verify worker: walks one segment of the chain in its own read-only connection and hands the
-// result back through a MessagePort; the parent blocks on `done` (Atomics) so verify() stays
-// synchronous. The work, its imports included, sits inside the try: whatever fails, the parent is
-// told (it cannot receive 'error' events while it blocks).
+// A verify worker: takes chunks of the chain from the shared plan (chain-chunks.ts) and walks them
+// in its own read-only connection until none is left, then says so through its MessagePort (the
+// synchronous verify() only reads the shared memory; verifyAsync() awaits the message). The work,
+// its imports included, sits inside the try: whatever fails, the parent is told.
 import type { MessagePort } from 'node:worker_threads';
 import { workerInput } from '../common/typescript-worker.ts';
+import type { ChunkPlan } from './chain-chunks.ts';
 
 export interface VerifyWorkerInput {
   file: string;
-  fromSeq: number;
-  toSeq: number;
+  plan: ChunkPlan;
   port: MessagePort;
-  progress: Int32Array;
-  done: Int32Array;
-  index: number;
 }
 
-const { file, fromSeq, toSeq, port, progress, done, index } = workerInput<VerifyWorkerInput>();
-let result: unknown;
+const { file, plan, port } = workerInput<VerifyWorkerInput>();
+let result: { done: true } | { error: string };
 try {
-  const { openSqlite } = await import('../db/sqlite.ts');
-  const { walkSegment } = await import('./chain-link.ts');
-  const db = openSqlite(file, { readonly: true });
+  // better-sqlite3 itself, not src/db/sqlite.ts: fewer modules to load before the first chunk.
+  const { default: Database } = await import('better-sqlite3');
+  const { walkChunks } = await import('./chain-chunks.ts');
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    result = walkSegment(db, fromSeq, toSeq, progress, index);
+    db.pragma('busy_timeout = 5000');
+    walkChunks(db, plan);
   } finally {
     db.close();
   }
+  result = { done: true };
 } catch (e) {
   result = { error: e instanceof Error ? e.message : String(e) };
 }
 port.postMessage(result);
-Atomics.store(done, index, 1);
-Atomics.notify(done, index);

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { bodyOfEvent } from '../../src/audit/audit-canonical.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { verifyExport } from '../../src/audit/audit-verify.ts';
+import { chunkRange, planChunks } from '../../src/audit/chain-chunks.ts';
 import { entryBody, hashBody, packEntry } from '../../src/audit/chain-link.ts';
 import { attacker, entryOf, openTrail, STATION, seed, setEntry, tempDir } from './audit-fixtures.ts';
 
@@ -95,14 +96,48 @@ describe('tampering with the database', () => {
       },
     );
 
+    // The first seq of a chunk the threads share out (chain-chunks.ts); one thread walks it all.
+    const boundary = () => (threads === 1 ? 135 : chunkRange(planChunks(total, threads), 5).from);
+
     tamper(
-      'deleting the first event of a segment boundary is still found at that event',
+      'deleting the first event of a chunk is still found at that event',
       (dir) => {
         const db = attacker(dir);
-        db.prepare('DELETE FROM events WHERE seq = 135').run();
+        db.prepare('DELETE FROM events WHERE seq = ?').run(boundary());
         db.close();
       },
-      (r) => assert.equal(r.at, 135),
+      (r) => {
+        assert.equal(r.at, boundary());
+        assert.match(r.reason, new RegExp(`^seq gap: event ${boundary()} is missing`));
+      },
+    );
+
+    tamper(
+      'deleting the last event of a chunk is found at that event',
+      (dir) => {
+        const db = attacker(dir);
+        db.prepare('DELETE FROM events WHERE seq = ?').run(boundary() - 1);
+        db.close();
+      },
+      (r) => {
+        assert.equal(r.at, boundary() - 1);
+        assert.match(r.reason, new RegExp(`^seq gap: event ${boundary() - 1} is missing`));
+      },
+    );
+
+    tamper(
+      'rewriting the last event of a chunk with a recomputed hash breaks the link of the first of the next',
+      (dir) => {
+        const db = attacker(dir);
+        const seq = boundary() - 1;
+        const body = entryBody(entryOf(db, seq)).replace(/"operator":"(alice|bob)"/, '"operator":"mallory"');
+        setEntry(db, seq, packEntry(hashBody(body), body));
+        db.close();
+      },
+      (r) => {
+        assert.equal(r.at, boundary());
+        assert.match(r.reason, new RegExp(`^prevHash mismatch: event ${boundary()} does not link`));
+      },
     );
 
     tamper(

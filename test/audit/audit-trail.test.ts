@@ -3,10 +3,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { sealEvent } from '../../src/audit/audit-canonical.ts';
+import { bodyOfEvent, sealEvent } from '../../src/audit/audit-canonical.ts';
 import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
+import { hashBody } from '../../src/audit/chain-link.ts';
 import { chainOf, deviceEvents, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
 describe('append and query', () => {
@@ -116,6 +117,35 @@ describe('append and query', () => {
       { code: 'E_DIGEST', count: 3 },
       { code: 'E_LABEL_MISMATCH', count: 3 },
     ]);
+  });
+});
+
+describe('canonical data', () => {
+  const tmp = tempDir();
+  let trail: AuditTrail;
+  before(() => {
+    trail = openTrail(tmp.dir);
+  });
+  after(() => {
+    trail.close();
+    tmp.cleanup();
+  });
+
+  test('data is stored in canonical form (integer-like keys too), and a changed copy no longer matches the hash', async () => {
+    const e = await trail.append({
+      station: STATION,
+      step: 'settings-change',
+      outcome: 'info',
+      data: { 10: 'ten', 9: 'nine', b: { 2: true, 1: false } },
+    });
+    const body = bodyOfEvent(e);
+    assert.match(body, /,"data":\{"10":"ten","9":"nine","b":\{"1":false,"2":true\}\}\}$/);
+    assert.equal(hashBody(body), e.hash);
+    assert.deepEqual(trail.query({ limit: 1 })[0], e);
+    // The text sealed with the event is not reused for the caller's object afterwards.
+    (e.data as Record<string, unknown>)[9] = 'NINE';
+    assert.notEqual(hashBody(bodyOfEvent(e)), e.hash);
+    assert.ok(trail.verify().ok);
   });
 });
 
