@@ -463,7 +463,10 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     assert.ok(h.latencyMs >= 0);
     await reg(p.store, id(1), 'h');
     assert.match(p.store.metricsText(), /imprint_pairing_db_operation_seconds_count\{engine="\w+",op="devices.register"\} 1/);
-    assert.match(p.store.durability(), /^(synchronous=NORMAL\+wal-fdatasync-before-ack|synchronous_commit=(on|remote_write|remote_apply|local))$/);
+    assert.match(
+      p.store.durability(),
+      /^(synchronous=NORMAL\+wal-fdatasync-before-ack|synchronous_commit=(on|remote_write|remote_apply|local))$/,
+    );
     await p.reopen();
     assert.equal((await p.store.devices.get('r', id(1)))?.secretHash, 'h');
     assert.ok((await p.store.schemaVersion()) >= 1);
