@@ -200,6 +200,8 @@ async function runVariant(
       '--sign-realm',
       SIGN_REALM,
       ...(tlsFiles ? ['--tls-cert', tlsFiles.cert, '--tls-key', tlsFiles.key] : []),
+      // e.g. BENCH_SERVE_ARGS='--signing-threads 0'
+      ...(process.env.BENCH_SERVE_ARGS ?? '').split(' ').filter(Boolean),
     ],
     logFile,
     o.nodeArgs,
