@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     options: {
       reference: { type: 'string', default: process.env.IMPRINT_REFERENCE_REF },
       requests: { type: 'string', default: '1000' },
-      warmup: { type: 'string', default: '300' },
+      warmup: { type: 'string', default: '1500' },
       rounds: { type: 'string', default: '2' },
       connections: { type: 'string', default: '8' },
     },
