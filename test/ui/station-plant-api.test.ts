@@ -278,12 +278,15 @@ describe('plant features: a ZPL label per PASS to a TCP printer, the post-PASS h
     const hookScript = join(dataDir, 'hook.mjs');
     writeFileSync(
       hookScript,
-      `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+      `import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 const stdin = readFileSync(0, 'utf8');
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('IMPRINT_') || k === 'SECRET_CANARY'));
 appendFileSync(${JSON.stringify(hookOut)}, JSON.stringify({ env, stdin: JSON.parse(stdin) }) + '\\n');
-// The first run fails, as an MES refusing a device would.
-if (!existsSync(${JSON.stringify(`${hookOut}.first`)})) { appendFileSync(${JSON.stringify(`${hookOut}.first`)}, env.IMPRINT_SERIAL); process.stderr.write('MES refused the device'); process.exit(3); }
+// The first run fails, as an MES refusing a device would (two fixtures' hooks may run at once: the
+// file is created exclusively, so exactly one of them is first).
+let first = true;
+try { writeFileSync(${JSON.stringify(`${hookOut}.first`)}, env.IMPRINT_SERIAL, { flag: 'wx' }); } catch { first = false; }
+if (first) { process.stderr.write('MES refused the device'); process.exit(3); }
 `,
     );
     process.env.SECRET_CANARY = 'station-environment-must-not-leak';
