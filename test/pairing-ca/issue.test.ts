@@ -150,7 +150,9 @@ process.stdout.write(issued.serialHex);
     await assert.rejects(closing.issueAsync({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: '01' }), { code: 'CA_CLOSED' });
     assert.throws(() => CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: -1 }), { code: 'INVALID_ARGUMENT' });
     assert.throws(() => CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 65 }), { code: 'INVALID_ARGUMENT' });
-    assert.throws(() => CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 1.5 }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 1.5 }), {
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('issues for EC P-384 (SHA-384) and RSA-PSS signed CSRs', () => {
