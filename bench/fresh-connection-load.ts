@@ -178,27 +178,28 @@ export function processTree(pid: number): number[] {
  * Runs `load` and returns its result with the server's CPU per request sent (the requests still in flight
  * when the list ran out are finished by the server: their CPU is waited for, up to one second).
  */
+/** The processes' CPU times once they stopped moving over 100 ms (or after `rounds` × 100 ms). */
+async function cpuOnceStill(pids: () => number[], rounds: number): Promise<{ user: number; system: number }> {
+  let last = processTimes(pids());
+  for (let i = 0; i < rounds; i++) {
+    await sleep(100);
+    const now = processTimes(pids());
+    if (now.user + now.system === last.user + last.system) break;
+    last = now;
+  }
+  return last;
+}
+
 export async function measured(
   pids: () => number[],
   load: () => Promise<FreshResult>,
 ): Promise<FreshResult & { cpuUsPerRequest: number; systemUsPerRequest: number }> {
   // What the previous phase left running (its log flush, a checkpoint, the collection of its garbage) is
   // not this phase's cost: start once the server's CPU stands still for 100 ms (at most 3 s).
-  let before = processTimes(pids());
-  for (let i = 0; i < 30; i++) {
-    await sleep(100);
-    const now = processTimes(pids());
-    if (now.user + now.system === before.user + before.system) break;
-    before = now;
-  }
+  const before = await cpuOnceStill(pids, 30);
   const r = await load();
-  let after = processTimes(pids());
-  for (let i = 0; i < 10; i++) {
-    await sleep(100);
-    const now = processTimes(pids());
-    if (now.user + now.system === after.user + after.system) break;
-    after = now;
-  }
+  // And this phase's own tail (the last commits, the log's flush) is: wait for it (at most 1 s).
+  const after = await cpuOnceStill(pids, 10);
   const n = Math.max(1, r.sent);
   return {
     ...r,
