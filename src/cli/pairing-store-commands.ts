@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Logger } from '../common/logger.ts';
 import { redactUrl } from '../db/postgres.ts';
 import { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
+import type { PairingStore } from '../pairing/pairing-store.ts';
 import { verifyStoreCoreChain } from '../pairing/store/core-chain-check.ts';
 import { describeStore, openPairingStore, STORE_ENV, storeFromFlag } from '../pairing/store/open-store.ts';
 import { copyEmbeddedStore } from '../pairing/store/store-copy.ts';
@@ -31,6 +32,20 @@ export function openCliCore(
   return EmbeddedPairingCore.open({ dataDir: resolveDataDir(opts), store: storeFromFlag(opts.store), ...extra });
 }
 
+/** Opens the store `--store`/`--data` name, hands it to `use`, and closes it whatever happens. */
+async function withChosenStore(
+  o: { data?: string; store?: string },
+  use: (s: PairingStore, choice: { dataDir: string; store: string | undefined }) => Promise<void>,
+): Promise<void> {
+  const choice = { dataDir: resolveDataDir(o), store: storeFromFlag(o.store) };
+  const s = await openPairingStore(choice);
+  try {
+    await use(s, choice);
+  } finally {
+    await s.close();
+  }
+}
+
 export function registerPairingStoreCommands(pairing: Command): void {
   const store = pairing.command('store').description("the pairing core's store: status, and copy from embedded to PostgreSQL");
 
@@ -40,10 +55,8 @@ export function registerPairingStoreCommands(pairing: Command): void {
       .description('engine, location, schema version, durability and round trip of the store')
       .option('--data <dir>', DATA_HELP)
       .option('--json', 'print JSON'),
-  ).action(async (o: { data?: string; store?: string; json?: boolean }) => {
-    const choice = { dataDir: resolveDataDir(o), store: storeFromFlag(o.store) };
-    const s = await openPairingStore(choice);
-    try {
+  ).action((o: { data?: string; store?: string; json?: boolean }) =>
+    withChosenStore(o, async (s, choice) => {
       const health = await s.health();
       const status = {
         engine: s.engine,
@@ -56,10 +69,8 @@ export function registerPairingStoreCommands(pairing: Command): void {
       };
       if (o.json) console.log(JSON.stringify(status, null, 2));
       else for (const [k, v] of Object.entries(status)) console.log(`${k.padEnd(14)} ${v}`);
-    } finally {
-      await s.close();
-    }
-  });
+    }),
+  );
 
   withStoreOption(
     store
@@ -67,10 +78,8 @@ export function registerPairingStoreCommands(pairing: Command): void {
       .description("verify the core's own audit chain (claims, claim tokens, /sign) where the store keeps it; exit 3 when broken")
       .option('--data <dir>', DATA_HELP)
       .option('--json', 'print JSON'),
-  ).action(async (o: { data?: string; store?: string; json?: boolean }) => {
-    const choice = { dataDir: resolveDataDir(o), store: storeFromFlag(o.store) };
-    const s = await openPairingStore(choice);
-    try {
+  ).action((o: { data?: string; store?: string; json?: boolean }) =>
+    withChosenStore(o, async (s, choice) => {
       const status = await verifyStoreCoreChain(s);
       if (o.json) console.log(JSON.stringify(status));
       else if (status.ok)
@@ -78,10 +87,8 @@ export function registerPairingStoreCommands(pairing: Command): void {
       else
         console.log(`core audit chain in ${describeStore(choice)} BROKEN: broken at event ${status.brokenAt}: ${status.reason}`);
       if (!status.ok) process.exitCode = EXIT.TRAIL_BROKEN;
-    } finally {
-      await s.close();
-    }
-  });
+    }),
+  );
 
   store
     .command('copy')
