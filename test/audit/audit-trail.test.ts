@@ -120,7 +120,8 @@ describe('append and query', () => {
   });
 });
 
-describe('canonical data', () => {
+/** A new trail for the enclosing describe block (opened before its tests, closed and removed after). */
+function trailPerSuite(): { trail: () => AuditTrail; dir: string } {
   const tmp = tempDir();
   let trail: AuditTrail;
   before(() => {
@@ -130,9 +131,14 @@ describe('canonical data', () => {
     trail.close();
     tmp.cleanup();
   });
+  return { trail: () => trail, dir: tmp.dir };
+}
+
+describe('canonical data', () => {
+  const { trail } = trailPerSuite();
 
   test('data is stored in canonical form (integer-like keys too), and a changed copy no longer matches the hash', async () => {
-    const e = await trail.append({
+    const e = await trail().append({
       station: STATION,
       step: 'settings-change',
       outcome: 'info',
@@ -141,11 +147,11 @@ describe('canonical data', () => {
     const body = bodyOfEvent(e);
     assert.match(body, /,"data":\{"10":"ten","9":"nine","b":\{"1":false,"2":true\}\}\}$/);
     assert.equal(hashBody(body), e.hash);
-    assert.deepEqual(trail.query({ limit: 1 })[0], e);
+    assert.deepEqual(trail().query({ limit: 1 })[0], e);
     // The text sealed with the event is not reused for the caller's object afterwards.
     (e.data as Record<string, unknown>)[9] = 'NINE';
     assert.notEqual(hashBody(bodyOfEvent(e)), e.hash);
-    assert.ok(trail.verify().ok);
+    assert.ok(trail().verify().ok);
   });
 });
 
@@ -280,15 +286,7 @@ describe('durability and group commit', () => {
 });
 
 describe('guards', () => {
-  const tmp = tempDir();
-  let trail: AuditTrail;
-  before(() => {
-    trail = openTrail(tmp.dir);
-  });
-  after(() => {
-    trail.close();
-    tmp.cleanup();
-  });
+  const { trail, dir } = trailPerSuite();
 
   test('events whose data holds a secret-like key are rejected and nothing is written', async () => {
     const secret = 'c2VjcmV0IHRoYXQgbXVzdCBuZXZlciBiZSBsb2dnZWQhIQ==';
@@ -301,7 +299,7 @@ describe('guards', () => {
       { pin: '1234' },
     ]) {
       await assert.rejects(
-        trail.append({ station: STATION, step: 'register', outcome: 'ok', data }),
+        trail().append({ station: STATION, step: 'register', outcome: 'ok', data }),
         (e: Error & { code?: string }) => {
           assert.equal(e.code, 'AUDIT_SECRET_REJECTED');
           assert.ok(!e.message.includes(secret) && !e.message.includes('1234'), 'the value is never echoed');
@@ -309,15 +307,15 @@ describe('guards', () => {
         },
       );
     }
-    assert.equal(trail.query().length, 0);
+    assert.equal(trail().query().length, 0);
     // A fingerprint is not a secret.
-    await trail.append({
+    await trail().append({
       station: STATION,
       step: 'register',
       outcome: 'ok',
       data: { secretFingerprint: 'fp1:0011223344556677' },
     });
-    assert.equal(trail.query().length, 1);
+    assert.equal(trail().query().length, 1);
   });
 
   test('malformed events and the record convention are enforced', async () => {
@@ -331,12 +329,12 @@ describe('guards', () => {
       { station: STATION, step: 'record', outcome: 'fail' },
       { station: STATION, step: 'batch-close', outcome: 'info' },
     ];
-    for (const e of bad) await assert.rejects(trail.append(e as never), { code: 'AUDIT_INVALID_EVENT' }, JSON.stringify(e));
-    await assert.rejects(trail.append({ ...deviceEvents(1)[0], batchId: 'no-such-batch' }), { code: 'AUDIT_UNKNOWN_BATCH' });
+    for (const e of bad) await assert.rejects(trail().append(e as never), { code: 'AUDIT_INVALID_EVENT' }, JSON.stringify(e));
+    await assert.rejects(trail().append({ ...deviceEvents(1)[0], batchId: 'no-such-batch' }), { code: 'AUDIT_UNKNOWN_BATCH' });
   });
 
   test('the database refuses UPDATE and DELETE on events', () => {
-    const db = new Database(join(tmp.dir, 'audit.db'));
+    const db = new Database(join(dir, 'audit.db'));
     try {
       assert.throws(() => db.prepare("UPDATE events SET entry = '[]' WHERE seq = 1").run(), /append-only/);
       assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
@@ -346,8 +344,8 @@ describe('guards', () => {
   });
 
   test('the signing key file is private (mode 0600)', async () => {
-    const b = await trail.openBatch({ workOrder: 'WO-K', operator: 'alice' });
-    await trail.closeBatch(b.id);
-    assert.equal(statSync(join(tmp.dir, 'audit-signing-key.pem')).mode & 0o777, 0o600);
+    const b = await trail().openBatch({ workOrder: 'WO-K', operator: 'alice' });
+    await trail().closeBatch(b.id);
+    assert.equal(statSync(join(dir, 'audit-signing-key.pem')).mode & 0o777, 0o600);
   });
 });

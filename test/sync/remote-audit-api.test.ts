@@ -30,17 +30,22 @@ function writeStation(dir: string, stationId: string, url?: string): void {
   writeFileSync(join(dir, 'station.json'), JSON.stringify({ ...defaultStationConfig(), stationId, realm: REALM, pairing }));
 }
 
-test('queryRemoteAudit: every station on the remote core, same filters; clear errors; the QA view scope switch', {
-  timeout: 180_000,
-}, async () => {
+/** A remote core with the realm, started (stopped after the tests), and an agent token for it. */
+async function startRemoteCore(prefix: string): Promise<{ remote: RemoteProcess; token: string }> {
   const keys = makeAgentKeyPair();
-  const remoteDir = tempDir('imprint-remote-audit-core-');
+  const remoteDir = tempDir(prefix);
   dirs.push(remoteDir);
   await createRemoteRealm(remoteDir, REALM, keys.publicKeyPem);
   const remote = new RemoteProcess(remoteDir, await freePort());
   remotes.push(remote);
   await remote.start();
-  const token = await mintAgentToken({ privateKey: keys.privateKeyPem });
+  return { remote, token: await mintAgentToken({ privateKey: keys.privateKeyPem }) };
+}
+
+test('queryRemoteAudit: every station on the remote core, same filters; clear errors; the QA view scope switch', {
+  timeout: 180_000,
+}, async () => {
+  const { remote, token } = await startRemoteCore('imprint-remote-audit-core-');
 
   // Another station synced earlier: its events exist only on the remote core.
   const other = await makeStationData({ realm: REALM, stationId: 'line-x', devices: [deriveDeviceId('X-1')] });
@@ -145,14 +150,7 @@ test('queryRemoteAudit: every station on the remote core, same filters; clear er
 
 test("QA pages through the remote core's central audit past 500 events, newer and older", { timeout: 240_000 }, async (t) => {
   if (!chromiumAvailable()) return t.skip('no Chromium');
-  const keys = makeAgentKeyPair();
-  const remoteDir = tempDir('imprint-remote-audit-pages-');
-  dirs.push(remoteDir);
-  await createRemoteRealm(remoteDir, REALM, keys.publicKeyPem);
-  const remote = new RemoteProcess(remoteDir, await freePort());
-  remotes.push(remote);
-  await remote.start();
-  const token = await mintAgentToken({ privateKey: keys.privateKeyPem });
+  const { remote, token } = await startRemoteCore('imprint-remote-audit-pages-');
   // 310 devices, 2 events each: 620 events on the remote, more than the 500 the view used to stop at.
   const serials = Array.from({ length: 310 }, (_, i) => `P-${i}`);
   const mine = await makeStationData({ realm: REALM, stationId: 'line-p', devices: serials.map((s) => deriveDeviceId(s)) });

@@ -33,3 +33,11 @@ export async function screenshot(page: Page, name: string, opts: { fold?: boolea
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: !opts.fold });
 }
+
+/** Opens the Settings view (F4) and unlocks it with the admin PIN, as an admin at the station would. */
+export async function unlockSettings(page: Page, adminPin: string): Promise<void> {
+  await page.keyboard.press('F4');
+  await page.getByTestId('admin-pin').fill(adminPin);
+  await page.getByTestId('admin-pin').press('Enter');
+  await page.getByTestId('running-now').waitFor();
+}

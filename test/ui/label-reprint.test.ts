@@ -3,10 +3,10 @@
 // recorded as label-print with reprint: true and the operator's name. Only a device that passed
 // ever gets a label: before any PASS there is nothing to reprint, and nobody signed in cannot.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { HttpStationClient } from '../../src/api/http-station-client.ts';
+import { startLabelPrinter } from '../helpers/label-printer.ts';
 import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
 
@@ -28,22 +28,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 describe('reprinting a label', { skip }, () => {
   let st: TestStation;
-  let printer: Server;
+  let printer: Awaited<ReturnType<typeof startLabelPrinter>>;
   const labels: string[] = [];
   let api: HttpStationClient;
   let browser: Browser;
   let page: Page;
 
   before(async () => {
-    printer = createServer((socket) => {
-      const chunks: Buffer[] = [];
-      socket.on('data', (d) => chunks.push(d));
-      socket.on('end', () => labels.push(Buffer.concat(chunks).toString('utf8')));
-    });
-    await new Promise<void>((r) => printer.listen(0, '127.0.0.1', r));
+    printer = await startLabelPrinter(labels);
     st = await startTestStation({ simulate: { fixtures: 2, faultRate: 0 } });
     api = new HttpStationClient({ baseUrl: st.web.url, token: st.web.token, openEvents: () => () => {} });
-    const port = (printer.address() as { port: number }).port;
+    const { port } = printer;
     await api.updateSettings({ labelPrinter: { kind: 'tcp', host: '127.0.0.1', port } }, st.adminPin);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
@@ -51,7 +46,7 @@ describe('reprinting a label', { skip }, () => {
   after(async () => {
     await browser?.close();
     await st?.close();
-    await new Promise((r) => printer?.close(r));
+    await printer?.close();
   });
 
   test('nothing to reprint before a PASS; nobody signed in cannot reprint', async () => {

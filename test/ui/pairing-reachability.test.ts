@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { mintAgentToken } from '../../src/pairing/agent-token.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 import { createRemoteRealm, freePort, RemoteProcess } from '../sync/remote-process.ts';
-import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
+import { chromiumAvailable, launchBrowser, screenshot, unlockSettings } from './browser-harness.ts';
 import { startTestStation, type TestStation, withTimeout } from './station-harness.ts';
 
 const skip = chromiumAvailable() ? false : 'no Chromium at /usr/bin/chromium (set IMPRINT_CHROMIUM)';
@@ -59,10 +59,7 @@ describe('pairing reachability as the page shows it', { skip }, () => {
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     await page.goto(st.web.openUrl);
     await page.getByTestId('counters').waitFor();
-    await page.keyboard.press('F4');
-    await page.getByTestId('admin-pin').fill(st.adminPin);
-    await page.getByTestId('admin-pin').press('Enter');
-    await page.getByTestId('running-now').waitFor();
+    await unlockSettings(page, st.adminPin);
   });
   after(async () => {
     await browser?.close();

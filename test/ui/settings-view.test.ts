@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { createPtyPair, type PtyPair } from '../../src/sim/pty-pair.ts';
 import { serviceSkip } from '../helpers/service-skip.ts';
-import { chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
+import { chromiumAvailable, launchBrowser, screenshot, unlockSettings } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
 
 const skip = !chromiumAvailable()
@@ -43,10 +43,7 @@ describe('settings that say what really runs', { skip }, () => {
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     await page.goto(st.web.openUrl);
     await page.getByTestId('counters').waitFor();
-    await page.keyboard.press('F4');
-    await page.getByTestId('admin-pin').fill(st.adminPin);
-    await page.getByTestId('admin-pin').press('Enter');
-    await page.getByTestId('running-now').waitFor();
+    await unlockSettings(page, st.adminPin);
   });
   after(async () => {
     await browser?.close();

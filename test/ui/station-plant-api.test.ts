@@ -2,7 +2,6 @@
 // on the real station (simulated line): what a QA auditor, an operator and plant IT would check.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +11,7 @@ import type { StationStatus } from '../../src/api/station-api.ts';
 import { startWebMode, type WebMode } from '../../src/api/web-mode.ts';
 import { verifyExport } from '../../src/audit/audit-verify.ts';
 import { DEVICE_CSV_COLUMNS } from '../../src/audit/selection-export.ts';
+import { startLabelPrinter } from '../helpers/label-printer.ts';
 import { withTimeout } from './station-harness.ts';
 
 const ADMIN_PIN = '482915';
@@ -258,18 +258,13 @@ describe('counters come from the trail; a FAIL stays until acknowledged', () => 
 
 describe('plant features: a ZPL label per PASS to a TCP printer, the post-PASS hook', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'imprint-plant-api-'));
-  let printer: Server;
+  let printer: Awaited<ReturnType<typeof startLabelPrinter>>;
   const labels: string[] = [];
   before(async () => {
-    printer = createServer((socket) => {
-      const chunks: Buffer[] = [];
-      socket.on('data', (d) => chunks.push(d));
-      socket.on('end', () => labels.push(Buffer.concat(chunks).toString('utf8')));
-    });
-    await new Promise<void>((r) => printer.listen(0, '127.0.0.1', r));
+    printer = await startLabelPrinter(labels);
   });
   after(async () => {
-    await new Promise((r) => printer.close(r));
+    await printer.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -290,7 +285,7 @@ if (first) { process.stderr.write('MES refused the device'); process.exit(3); }
 `,
     );
     process.env.SECRET_CANARY = 'station-environment-must-not-leak';
-    const port = (printer.address() as { port: number }).port;
+    const { port } = printer;
     const mode = await startWebMode({
       dataDir,
       port: 0,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ARTIFACTS_DIR, chromiumAvailable, launchBrowser, screenshot } from './browser-harness.ts';
+import { ARTIFACTS_DIR, chromiumAvailable, launchBrowser, screenshot, unlockSettings } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
 
 const skip = chromiumAvailable() ? false : 'no Chromium at /usr/bin/chromium (set IMPRINT_CHROMIUM)';
@@ -152,10 +152,7 @@ describe('the views at line-PC sizes, and the report on paper', { skip }, () => 
         await page.keyboard.press('F3');
         await page.getByTestId('batch-list').locator('tbody tr').first().waitFor();
         await screenshot(page, `view-batches-${tag}`, { fold: true });
-        await page.keyboard.press('F4');
-        await page.getByTestId('admin-pin').fill(st.adminPin);
-        await page.getByTestId('admin-pin').press('Enter');
-        await page.getByTestId('running-now').waitFor();
+        await unlockSettings(page, st.adminPin);
         await screenshot(page, `view-settings-${tag}`, { fold: true });
         await page.goto(`${st.web.url}/#/report/${encodeURIComponent(batchId)}`);
         await page.getByTestId('batch-report').waitFor();
