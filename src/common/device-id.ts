@@ -33,8 +33,13 @@ export function decodeDeviceId(id: string, opts: { allowLonger: boolean }): Buff
   return bytes.subarray(0, 16);
 }
 
+// 22 characters in canonical form: the last one carries 2 bits of the 128 and 4 zero bits (A, Q, g or w).
+const CANONICAL = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+
 /** The canonical 22-character form of a device id (truncating longer ids where allowed). */
 export function canonicalDeviceId(id: string, opts: { allowLonger: boolean } = { allowLonger: true }): string {
+  // Every request names a device: the usual, canonical id is returned as it is, without decoding it.
+  if (typeof id === 'string' && id.length === 22 && CANONICAL.test(id)) return id;
   return decodeDeviceId(id, opts).toString('base64url');
 }
 

@@ -6,6 +6,7 @@ import { preparePrivateDatabase } from '../common/private-fs.ts';
 import { DbError } from './db-errors.ts';
 import { GroupCommit, type GroupCommitStats } from './group-commit.ts';
 import { assertNotTooNew, type Migration, pendingMigrations } from './migrations.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 import { WalSync } from './wal-sync.ts';
 
 export type SqliteDatabase = Database.Database;
@@ -104,10 +105,12 @@ export const SYNC_OFF_LOOP = 'synchronous=NORMAL+wal-fdatasync-before-ack';
 export interface SqliteWriterOptions {
   /**
    * The database's file: commit with synchronous=NORMAL and acknowledge a batch after an fdatasync of its
-   * WAL on libuv's pool (wal-sync.ts), so the event loop never blocks in fsync. Without it, commits are
-   * synchronous=FULL on the loop.
+   * WAL on libuv's pool (wal-sync.ts), and checkpoint from a thread of its own (wal-checkpointer.ts), so
+   * the event loop never blocks in fsync. Without it, commits are synchronous=FULL on the loop.
    */
   syncOffLoop?: string;
+  /** With syncOffLoop: the checkpoint thread's module (tests give one that fails). */
+  checkpointThread?: URL;
 }
 
 /**
@@ -119,6 +122,7 @@ export class SqliteWriter {
   readonly #queue: GroupCommit<PendingOp>;
   readonly #what: string;
   readonly #wal: WalSync | undefined;
+  readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
   /** A failed WAL sync: what was committed may not be on disk, so nothing more is acknowledged. */
   #broken: unknown;
@@ -128,6 +132,7 @@ export class SqliteWriter {
     if (opts.syncOffLoop) {
       db.pragma('synchronous = NORMAL');
       this.#wal = new WalSync(opts.syncOffLoop);
+      this.#checkpointer = new WalCheckpointer(db, opts.checkpointThread);
     }
     const inSavepoint = db.transaction((op: () => unknown) => op());
     const batch = db.transaction((ops: PendingOp[], outcomes: { ok: boolean; value: unknown }[]) => {
@@ -159,8 +164,12 @@ export class SqliteWriter {
         return failAll(ops, e);
       }
       if (!this.#wal) return settle(ops, outcomes);
-      return this.#wal.sync().then(
-        () => settle(ops, outcomes),
+      const wal = this.#wal;
+      return wal.sync().then(
+        () => {
+          settle(ops, outcomes);
+          this.#checkpointer?.afterCommit(wal.walBytes);
+        },
         (e) => {
           // After a failed fsync the kernel may have dropped the dirty pages: stop acknowledging (as
           // PostgreSQL does), the operator restarts once the storage is fixed.
@@ -197,11 +206,17 @@ export class SqliteWriter {
     return this.#queue.stats();
   }
 
+  /** With syncOffLoop: checkpoints run off the event loop, and why they stopped if they did. */
+  checkpointStats(): { checkpoints: number; fallback: string | undefined } | undefined {
+    return this.#checkpointer?.stats();
+  }
+
   /** Refuses new writes and commits the queued ones. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#queue.flushNow();
     await this.#queue.drain();
+    await this.#checkpointer?.close();
     this.#wal?.close();
   }
 }

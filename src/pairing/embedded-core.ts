@@ -2,12 +2,13 @@
 // Pairing semantics (see docs and pairing-api.ts); the HTTP server only translates. In-process for
 // a station (embedded SQLite store), or one of many stateless instances over a shared PostgreSQL
 // store: every rule is decided inside the store's transaction, so it holds across instances.
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { validate as isUuid } from 'uuid';
 import { canonicalDeviceId, DEFAULT_DEVICE_ID_NAMESPACE } from '../common/device-id.ts';
 import { isImprintError } from '../common/errors.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { pooledRandomBytes } from '../common/random-pool.ts';
 import type { CertificateAuthority } from './ca/certificate-authority.ts';
 import { generateCredentialsSecret } from './credentials-secret.ts';
 import {
@@ -143,7 +144,7 @@ function validateIntrospection(intro: unknown): Record<string, IntrospectionEntr
 
 /** A random positive 128-bit serial with no leading zero byte (RFC 5280: at most 20 octets). */
 export function newSerialHex(): string {
-  const b = randomBytes(16);
+  const b = pooledRandomBytes(16);
   b[0] = (b[0] & 0x7f) | 0x40;
   return b.toString('hex');
 }

@@ -2,8 +2,9 @@
 // core can verify a hash made by another one with no shared key: see docs/secret-hash.md.
 // A 256-bit random secret cannot be brute-forced, so a fast salted hash is enough; imported bcrypt
 // hashes (Astarte migrations) are slow by design, so their successful checks are cached in memory.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
+import { pooledRandomBytes } from '../common/random-pool.ts';
 import { PairingSetupError } from './setup-errors.ts';
 
 export const IMPRINT_HASH_ID = 'imprint-sha256';
@@ -26,7 +27,7 @@ function imprintDigest(salt: Buffer, secret: string): Buffer {
 }
 
 /** Hash a credentials secret for storage (current scheme). */
-export function hashSecret(secret: string, salt: Buffer = randomBytes(SALT_BYTES)): string {
+export function hashSecret(secret: string, salt: Buffer = pooledRandomBytes(SALT_BYTES)): string {
   return `$${IMPRINT_HASH_ID}$v=${IMPRINT_HASH_VERSION}$${b64(salt)}$${b64(imprintDigest(salt, secret))}`;
 }
 

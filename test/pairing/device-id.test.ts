@@ -22,3 +22,14 @@ test('malformed device ids get a clear error', () => {
   assert.equal(isCanonicalDeviceId('AJInS0w3VpWpuOqkXhgZdA'), true);
   assert.equal(isCanonicalDeviceId('AJInS0w3VpWpuOqkXhgZd'), false);
 });
+
+test('the canonical form is the one the 16 bytes encode to, whether or not the id was canonical already', () => {
+  for (let i = 0; i < 2000; i++) {
+    const id = deriveDeviceId(`serial-${i}`);
+    assert.equal(canonicalDeviceId(id), id);
+    // Non-zero trailing bits name the same 16 bytes: they come back canonical.
+    const last = 'AQgw'.indexOf(id[21]);
+    const alias = `${id.slice(0, 21)}${'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last * 16 + 1 + (i % 15)]}`;
+    assert.equal(canonicalDeviceId(alias), id, alias);
+  }
+});
