@@ -164,11 +164,10 @@ export class SqliteWriter {
         return failAll(ops, e);
       }
       if (!this.#wal) return settle(ops, outcomes);
-      const wal = this.#wal;
-      return wal.sync().then(
+      return this.#wal.sync().then(
         () => {
           settle(ops, outcomes);
-          this.#checkpointer?.afterCommit(wal.walBytes);
+          this.#checkpointer?.afterCommit();
         },
         (e) => {
           // After a failed fsync the kernel may have dropped the dirty pages: stop acknowledging (as

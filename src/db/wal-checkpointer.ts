@@ -1,49 +1,62 @@
 // Checkpoints off the event loop, for the group-committed writer that syncs off the loop (sqlite.ts,
-// `syncOffLoop`). SQLite's automatic checkpoint runs inside a commit: every ~1,000 pages that commit
-// copies the WAL into the database file and fsyncs it, while the event loop stands still and every
-// request waits (keep-alive registrations, docs/performance.md: p99 37–82 ms with it, 14–18 without).
-// Here the connection's automatic checkpoint is off and a thread with its own connection runs PASSIVE
-// checkpoints: once the WAL has reached the size SQLite would checkpoint at, at most one per
-// CHECKPOINT_EVERY_MS while commits keep coming. The thread starts with the first checkpoint (a small
-// database never needs it: closing the connection checkpoints). If it fails, the connection takes back
-// its automatic checkpoints, so the WAL never grows without bound.
+// `syncOffLoop`). SQLite's automatic checkpoint runs inside a commit: once the WAL holds 1,000 frames
+// not yet in the database file, that commit copies them and fsyncs the file while the event loop
+// stands still and every request waits. Here the connection's automatic checkpoint is off, and at the
+// same point (read from the WAL-index, below) a thread with its own connection runs a PASSIVE
+// checkpoint, which does not take the writer's lock. The thread starts with the first checkpoint (a
+// small database never needs one: closing the connection checkpoints). If the thread fails, or the
+// WAL-index cannot be read, the connection takes back its automatic checkpoints: the WAL never grows
+// without bound.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../common/typescript-worker.ts';
 import type { SqliteDatabase } from './sqlite.ts';
 import type { CheckpointReply } from './wal-checkpoint-worker.ts';
 
-/** SQLite's default wal_autocheckpoint, in pages. */
-const AUTO_CHECKPOINT_PAGES = 1000;
-export const CHECKPOINT_EVERY_MS = 100;
+/** SQLite's default wal_autocheckpoint: frames not yet copied into the database file. */
+const AUTO_CHECKPOINT_FRAMES = 1000;
+
+// The WAL-index (the -shm file), sqlite.org/walformat.html §2.2, in native byte order: the header's
+// isInit flag at byte 12, mxFrame (frames committed to the WAL) at 16, and nBackfill (frames already
+// copied into the database) at 96. Read without SQLite's locks: a value a moment old only moves the
+// checkpoint by a commit.
+const HEADER_BYTES = 100;
+const IS_INIT = 12;
+const MX_FRAME = 16;
+const N_BACKFILL = 96;
 
 export class WalCheckpointer {
   readonly #db: SqliteDatabase;
-  readonly #thresholdBytes: number;
+  readonly #module: URL;
+  readonly #header = Buffer.alloc(HEADER_BYTES);
+  readonly #readU32 = endianness() === 'LE' ? this.#header.readUInt32LE : this.#header.readUInt32BE;
+  #shm: number | undefined;
   #worker: Worker | undefined;
   #exited: Promise<void> | undefined;
   #inFlight = false;
-  #lastAt = Number.NEGATIVE_INFINITY;
   #closed = false;
   #fallback: string | undefined;
   #done = 0;
-
-  readonly #module: URL;
 
   /** `threadModule`: tests give one that fails, to see the fallback. */
   constructor(db: SqliteDatabase, threadModule = new URL('./wal-checkpoint-worker.ts', import.meta.url)) {
     this.#db = db;
     this.#module = threadModule;
-    this.#thresholdBytes = AUTO_CHECKPOINT_PAGES * Number(db.pragma('page_size', { simple: true }));
     db.pragma('wal_autocheckpoint = 0');
   }
 
-  /** After a commit whose WAL frames are synced; `walBytes` is the -wal file's size. */
-  afterCommit(walBytes: number): void {
-    if (this.#inFlight || this.#closed || this.#fallback !== undefined || walBytes < this.#thresholdBytes) return;
-    const now = performance.now();
-    if (now - this.#lastAt < CHECKPOINT_EVERY_MS) return;
+  /** After a commit whose WAL frames are synced: checkpoint where SQLite would have. */
+  afterCommit(): void {
+    if (this.#inFlight || this.#closed || this.#fallback !== undefined) return;
+    let pending: number;
+    try {
+      pending = this.#pendingFrames();
+    } catch (e) {
+      return this.#fallBack(`the WAL-index could not be read (${(e as Error).message})`);
+    }
+    if (pending < AUTO_CHECKPOINT_FRAMES) return;
     this.#inFlight = true;
-    this.#lastAt = now;
     this.#thread().postMessage('checkpoint');
   }
 
@@ -55,11 +68,24 @@ export class WalCheckpointer {
   /** Stops the thread and closes its connection (before the writer's own connection closes, which checkpoints). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closeShm();
     if (!this.#worker) return;
     // Referenced again: the process waits for the thread to close its connection.
     this.#worker.ref();
     this.#worker.postMessage('close');
     await this.#exited;
+  }
+
+  /** WAL frames committed and not yet copied into the database file. */
+  #pendingFrames(): number {
+    this.#shm ??= openSync(`${this.#db.name}-shm`, 'r');
+    if (readSync(this.#shm, this.#header, 0, HEADER_BYTES, 0) < HEADER_BYTES || this.#header[IS_INIT] !== 1) return 0;
+    return this.#readU32.call(this.#header, MX_FRAME) - this.#readU32.call(this.#header, N_BACKFILL);
+  }
+
+  #closeShm(): void {
+    if (this.#shm !== undefined) closeSync(this.#shm);
+    this.#shm = undefined;
   }
 
   #thread(): Worker {
@@ -86,8 +112,9 @@ export class WalCheckpointer {
     if (this.#fallback !== undefined) return;
     this.#fallback = reason;
     this.#inFlight = false;
+    this.#closeShm();
     try {
-      if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_FRAMES}`);
     } catch {
       // The connection is closing: it checkpoints as it closes.
     }

@@ -12,7 +12,6 @@ export class WalSync {
   readonly #wal: string;
   #fd: number | undefined;
   #ino = 0;
-  #bytes = 0;
 
   constructor(databaseFile: string) {
     this.#wal = `${databaseFile}-wal`;
@@ -29,11 +28,6 @@ export class WalSync {
     return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** The -wal file's size at the last sync (the WAL is reused from its start, so this is its high-water mark). */
-  get walBytes(): number {
-    return this.#bytes;
-  }
-
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
@@ -41,9 +35,7 @@ export class WalSync {
 
   /** The -wal file's descriptor, reopened if the file was replaced (deleted and recreated by SQLite). */
   #open(): number {
-    const st = statSync(this.#wal);
-    this.#bytes = st.size;
-    if (this.#fd !== undefined && st.ino === this.#ino) return this.#fd;
+    if (this.#fd !== undefined && statSync(this.#wal).ino === this.#ino) return this.#fd;
     this.close();
     const fd = openSync(this.#wal, 'r');
     this.#fd = fd;
