@@ -240,3 +240,19 @@ test(
     await store.close();
   }),
 );
+
+test(
+  'the store reports its off-loop WAL checkpoints in its metrics',
+  withStoreDir(async (dir) => {
+    const store = SqlitePairingStore.open(join(dir, 'pairing.sqlite'));
+    try {
+      await store.realms.create(realm);
+      await register(store, 'AJInS0w3VpWpuOqkXhgZdA');
+      const m = store.metricsText();
+      assert.match(m, /^imprint_pairing_store_wal_checkpoints_total\{engine="sqlite"\} 0$/m);
+      assert.match(m, /^imprint_pairing_store_wal_checkpoint_thread_up\{engine="sqlite"\} 1$/m);
+    } finally {
+      await store.close();
+    }
+  }),
+);

@@ -113,7 +113,26 @@ export class SqlitePairingStore implements PairingStore {
 
   metricsText(): string {
     // Group commit figures are imprint_pairing_store_commits_total / _writes_total (commitStats).
-    return this.#metrics.render('sqlite', []);
+    const wal = this.#writer.checkpointStats();
+    return this.#metrics.render(
+      'sqlite',
+      wal
+        ? [
+            {
+              name: 'imprint_pairing_store_wal_checkpoints_total',
+              help: 'WAL checkpoints run on their own thread, off the event loop.',
+              type: 'counter',
+              value: wal.checkpoints,
+            },
+            {
+              name: 'imprint_pairing_store_wal_checkpoint_thread_up',
+              help: '1 while checkpoints run on their own thread; 0 once commits checkpoint by themselves again (the thread failed).',
+              type: 'gauge',
+              value: wal.fallback === undefined ? 1 : 0,
+            },
+          ]
+        : [],
+    );
   }
 
   async close(): Promise<void> {
