@@ -55,6 +55,17 @@ describe('CertificateAuthority.issue', () => {
     return leafPath;
   }
 
+  it('refuses an OCSP URL that is not an absolute http(s) URL, also after a good one was used', () => {
+    const issue = (ocspUrl: string, serialHex: string) => ca.issue({ csrPem: ecCsr.csrPem, commonName: CN, serialHex, ocspUrl });
+    const good = issue('https://pairing.example/v1/test/ca/ocsp', '0b01');
+    const text = openssl(['x509', '-noout', '-text'], { input: good.pem }).stdout;
+    assert.match(text, /OCSP - URI:https:\/\/pairing\.example\/v1\/test\/ca\/ocsp/);
+    for (const bad of ['ftp://pairing.example/ocsp', 'https://pairing example/ocsp', 'not a url', '']) {
+      assert.throws(() => issue(bad, '0b02'), /OCSP URL must be an absolute http\(s\) URL/, bad);
+      issue('https://pairing.example/v1/test/ca/ocsp', '0b03');
+    }
+  });
+
   it('issues an EC P-256 certificate that openssl verifies, with exactly the forced CN', () => {
     const issued = ca.issue({ csrPem: ecCsr.csrPem, commonName: CN, serialHex: '0a1b2c3d4e5f' });
     assert.equal(issued.serialHex, '0a1b2c3d4e5f');

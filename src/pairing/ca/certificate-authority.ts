@@ -103,6 +103,8 @@ export class CertificateAuthority {
   private readonly leafBuilder: LeafCertificateBuilder;
   private readonly leafValidityDays: number;
   private readonly signingThreads: number | undefined;
+  /** The last OCSP URL that passed its check (a realm puts the same one in every certificate). */
+  #checkedOcspUrl: string | undefined;
   private threads: SigningThreads | undefined;
 
   private constructor(material: CaMaterial, leafValidityDays: number, signingThreads: number | undefined) {
@@ -233,8 +235,12 @@ export class CertificateAuthority {
     if (!serial) throw badArgument('The certificate serial must be a positive hex integer of at most 20 octets');
     const days = validityDays(opts.validityDays, this.leafValidityDays, 'The certificate validity');
     const ocspUrl = opts.ocspUrl;
-    if (ocspUrl !== undefined && !(/^https?:\/\/[\x21-\x7e]{1,500}$/.test(ocspUrl) && URL.canParse(ocspUrl)))
-      throw badArgument('The OCSP URL must be an absolute http(s) URL of printable ASCII characters');
+    if (ocspUrl !== undefined && ocspUrl !== this.#checkedOcspUrl) {
+      if (!(/^https?:\/\/[\x21-\x7e]{1,500}$/.test(ocspUrl) && URL.canParse(ocspUrl)))
+        throw badArgument('The OCSP URL must be an absolute http(s) URL of printable ASCII characters');
+      // A realm's OCSP URL is the same for every certificate: checked once, not per request.
+      this.#checkedOcspUrl = ocspUrl;
+    }
     const csr = opts.csr ?? readCsr(opts.csrPem);
 
     const now = floorToSecond((opts.now ?? new Date()).getTime());
