@@ -123,6 +123,18 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     }
   });
 
+  t('registrations arriving together each get their own answer: confirmed devices stay, others register', async (p) => {
+    for (let i = 0; i < 12; i++) await reg(p.store, id(`c${i}`), `old${i}`);
+    for (let i = 0; i < 12; i += 2) assert.equal(await creds(p.other, id(`c${i}`), `old${i}`, `cc${i}`), 'issued');
+    const out = await split(p, 24, (s, i) => reg(s, id(`c${i % 12}`), `new${i}`));
+    out.forEach((o, i) => assert.equal(o, (i % 12) % 2 === 0 ? 'confirmed' : 'registered', `request ${i}`));
+    for (let i = 0; i < 12; i++) {
+      const secret = (await p.other.devices.get('r', id(`c${i}`)))?.secretHash;
+      if (i % 2 === 0) assert.equal(secret, `old${i}`, 'a confirmed device keeps its secret');
+      else assert.ok(secret === `new${i}` || secret === `new${i + 12}`, `device c${i}: ${secret}`);
+    }
+  });
+
   t('the realm limit holds exactly under concurrent new registrations on two instances', async (p) => {
     await p.store.realms.create(realmRow('lim', 10));
     await reg(p.store, id('known'), 'h', 'lim');

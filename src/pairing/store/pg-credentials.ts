@@ -12,16 +12,12 @@
 // one batch would be updated once with both certificates recorded: a later repeat waits for the next
 // transaction. A batch that fails for another reason than a lost race is re-run one request at a time,
 // so one bad request (e.g. a serial already recorded) fails alone.
-import { GroupCommit, type GroupCommitStats } from '../../db/group-commit.ts';
-import { inTransaction, isUnavailable, type Sql } from '../../db/postgres.ts';
+import type { GroupCommitStats } from '../../db/group-commit.ts';
+import { inTransaction, type Sql } from '../../db/postgres.ts';
 import type { CredentialsOutcome, CredentialsRecord } from '../pairing-store.ts';
+import { type DeviceBatchJob, PgDeviceBatches } from './pg-device-batches.ts';
 
-interface Job {
-  r: CredentialsRecord;
-  serial: string;
-  resolve: (o: CredentialsOutcome) => void;
-  reject: (e: unknown) => void;
-}
+type Job = DeviceBatchJob<CredentialsRecord, CredentialsOutcome>;
 
 interface OutcomeRow {
   i: number;
@@ -29,49 +25,25 @@ interface OutcomeRow {
   inhibited: boolean | null;
 }
 
-/** Requests a transaction carries at most (6 array parameters whatever the size; bounds the locks held). */
-const MAX_BATCH = 256;
-
 export class PgCredentialsWriter {
   readonly #sql: Sql;
-  readonly #queue: GroupCommit<Job>;
+  readonly #batches: PgDeviceBatches<CredentialsRecord, CredentialsOutcome>;
 
   constructor(sql: Sql) {
     this.#sql = sql;
-    this.#queue = new GroupCommit((jobs) => this.#commit(jobs));
+    this.#batches = new PgDeviceBatches((jobs) => this.#transaction(jobs));
   }
 
   record(r: CredentialsRecord): Promise<CredentialsOutcome> {
-    return new Promise((resolve, reject) => this.#queue.add({ r, serial: r.serialHex.toLowerCase(), resolve, reject }));
+    return this.#batches.submit(r);
   }
 
   stats(): GroupCommitStats {
-    return this.#queue.stats();
+    return this.#batches.stats();
   }
 
   drain(): Promise<void> {
-    return this.#queue.drain();
-  }
-
-  async #commit(jobs: Job[]): Promise<void> {
-    for (const round of distinctDeviceRounds(jobs))
-      for (let i = 0; i < round.length; i += MAX_BATCH) await this.#run(round.slice(i, i + MAX_BATCH));
-  }
-
-  async #run(jobs: Job[]): Promise<void> {
-    try {
-      const outcomes = await this.#transaction(jobs);
-      jobs.forEach((j, i) => {
-        j.resolve(outcomes[i]);
-      });
-    } catch (e) {
-      // An unreachable database fails them all; otherwise find the request that failed the batch: each alone.
-      if (jobs.length === 1 || isUnavailable(e)) {
-        for (const j of jobs) j.reject(e);
-        return;
-      }
-      for (const j of jobs) await this.#run([j]);
-    }
+    return this.#batches.drain();
   }
 
   async #transaction(jobs: Job[]): Promise<CredentialsOutcome[]> {
@@ -91,7 +63,7 @@ export class PgCredentialsWriter {
         tx<OutcomeRow[]>`
           WITH input AS (
             SELECT * FROM unnest(${realms}::text[], ${ids}::text[], ${col((j) => j.r.secretHash)}::text[],
-              ${col((j) => j.serial)}::text[], ${col((j) => j.r.notAfter)}::text[], ${col((j) => j.r.at)}::text[])
+              ${col((j) => j.r.serialHex.toLowerCase())}::text[], ${col((j) => j.r.notAfter)}::text[], ${col((j) => j.r.at)}::text[])
               WITH ORDINALITY AS t(realm, device_id, secret_hash, serial, not_after, at, i)
           ), cur AS (
             SELECT d.realm, d.device_id, d.secret_hash, d.inhibited, d.certificate_serial
@@ -121,22 +93,4 @@ export class PgCredentialsWriter {
     for (const row of rows) out[row.i - 1] = row.secret_ok !== true ? 'stale' : row.inhibited ? 'inhibited' : 'issued';
     return out;
   }
-}
-
-/** The jobs in rounds where each device appears once, in arrival order (a repeat goes to a later round). */
-function distinctDeviceRounds(jobs: Job[]): Job[][] {
-  const rounds: Job[][] = [];
-  const seen: Set<string>[] = [];
-  for (const j of jobs) {
-    const key = `${j.r.realm}\u0000${j.r.deviceId}`;
-    let n = 0;
-    while (seen[n]?.has(key)) n++;
-    if (!rounds[n]) {
-      rounds[n] = [];
-      seen[n] = new Set();
-    }
-    rounds[n].push(j);
-    seen[n].add(key);
-  }
-  return rounds;
 }

@@ -2,12 +2,13 @@
 // across instances without a round trip per step: the register upsert re-checks "not confirmed" on
 // the row it locks; a new device bumps its realm's count under that row's lock, where a CHECK keeps
 // the limit (realm_device_limits); recording credentials locks the device row, compares the secret
-// hash and revokes the previous certificate in the same statement, one statement for a whole batch
-// of requests (pg-credentials.ts).
-import { constraintOf, retrying, type Sql } from '../../db/postgres.ts';
-import type { CertificateStore, DeviceStore, RealmStore, RegisterOutcome, RevocationReason } from '../pairing-store.ts';
+// hash and revokes the previous certificate in the same statement. Registrations and credentials
+// records are one statement for a whole batch of requests (pg-registrations.ts, pg-credentials.ts).
+import type { Sql } from '../../db/postgres.ts';
+import type { CertificateStore, DeviceStore, RealmStore, RevocationReason } from '../pairing-store.ts';
 import type { PgCredentialsWriter } from './pg-credentials.ts';
 import type { PgDeviceReader } from './pg-device-reads.ts';
+import type { PgRegistrationWriter } from './pg-registrations.ts';
 import { type CertificateDbRow, certificateRow, type RealmDbRow, toRealm } from './rows.ts';
 
 export const LIMIT_CONSTRAINT = 'realm_device_limit_reached';
@@ -29,7 +30,12 @@ export function pgRealmStore(sql: Sql): RealmStore {
   };
 }
 
-export function pgDeviceStore(sql: Sql, reads: PgDeviceReader, credentials: PgCredentialsWriter): DeviceStore {
+export function pgDeviceStore(
+  sql: Sql,
+  reads: PgDeviceReader,
+  credentials: PgCredentialsWriter,
+  registrations: PgRegistrationWriter,
+): DeviceStore {
   return {
     // Grouped with the reads in flight: one query for many (pg-device-reads.ts).
     get: (realm, deviceId) => reads.get(realm, deviceId),
@@ -37,28 +43,8 @@ export function pgDeviceStore(sql: Sql, reads: PgDeviceReader, credentials: PgCr
       const [r] = await sql<{ n: number }[]>`SELECT count(*) AS n FROM devices WHERE realm = ${realm}`;
       return r.n;
     },
-    register: async (r): Promise<RegisterOutcome> => {
-      const intro = r.initialIntrospection === null ? null : JSON.stringify(r.initialIntrospection);
-      try {
-        // As Astarte: a known device may always register again (no count change); a new one bumps the
-        // realm's count (trigger), which fails the CHECK once the limit is reached.
-        // Re-run if it deadlocks with an import locking the same realm's count (rare, detected by the server).
-        const rows = await retrying(
-          () => sql`
-          INSERT INTO devices AS d (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at, initial_introspection)
-          VALUES (${r.realm}, ${r.deviceId}, ${r.secretHash}, false, ${r.at}, ${r.at}, ${intro})
-          ON CONFLICT (realm, device_id) DO UPDATE SET secret_hash = excluded.secret_hash, inhibited = false,
-            first_registration_at = coalesce(d.first_registration_at, excluded.first_registration_at),
-            last_registration_at = excluded.last_registration_at, initial_introspection = excluded.initial_introspection
-          WHERE d.first_credentials_request_at IS NULL
-          RETURNING 1`,
-        );
-        return rows.length > 0 ? 'registered' : 'confirmed';
-      } catch (e) {
-        if (constraintOf(e) === LIMIT_CONSTRAINT) return 'limit';
-        throw e;
-      }
-    },
+    // Group-committed: one statement and one commit for the registrations of a batch (pg-registrations.ts).
+    register: (r) => registrations.register(r),
     unregister: async (realm, deviceId) => {
       const rows = await sql`
         UPDATE devices SET secret_hash = NULL, first_credentials_request_at = NULL

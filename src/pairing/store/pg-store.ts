@@ -24,6 +24,7 @@ import { PgCredentialsWriter } from './pg-credentials.ts';
 import { PgDeviceReader } from './pg-device-reads.ts';
 import { pgCertificateStore, pgDeviceStore, pgRealmStore } from './pg-devices.ts';
 import { pgCentralAuditStore, pgImportStore } from './pg-imports.ts';
+import { PgRegistrationWriter } from './pg-registrations.ts';
 import { pgSignStore } from './pg-signs.ts';
 import { StoreError } from './store-errors.ts';
 import { instrument, StoreMetrics } from './store-metrics.ts';
@@ -62,6 +63,7 @@ export class PostgresPairingStore implements PairingStore {
   readonly #poolSize: number;
   readonly #metrics = new StoreMetrics();
   readonly #credentials: PgCredentialsWriter;
+  readonly #registrations: PgRegistrationWriter;
   readonly #reads: PgDeviceReader;
   #closed = false;
 
@@ -87,8 +89,9 @@ export class PostgresPairingStore implements PairingStore {
     const unavailable = (e: unknown) => asUnavailable(e, WHAT);
     this.realms = instrument('realms', pgRealmStore(sql), m, unavailable);
     this.#credentials = new PgCredentialsWriter(sql);
+    this.#registrations = new PgRegistrationWriter(sql);
     this.#reads = new PgDeviceReader(sql);
-    this.devices = instrument('devices', pgDeviceStore(sql, this.#reads, this.#credentials), m, unavailable);
+    this.devices = instrument('devices', pgDeviceStore(sql, this.#reads, this.#credentials, this.#registrations), m, unavailable);
     this.certificates = instrument('certificates', pgCertificateStore(sql), m, unavailable);
     this.claims = instrument('claims', pgClaimStore(sql), m, unavailable);
     this.signs = instrument('signs', pgSignStore(sql), m, unavailable);
@@ -136,13 +139,14 @@ export class PostgresPairingStore implements PairingStore {
   }
 
   /**
-   * Credentials records are group-committed (a batch: one statement, one commit); every other write
-   * is its own transaction (PostgreSQL flushes the WAL of concurrent commits together).
+   * Registrations and credentials records are group-committed (a batch: one statement, one commit);
+   * every other write is its own transaction (PostgreSQL flushes the WAL of concurrent commits together).
    */
   commitStats(): { batches: number; writes: number } {
     const writes = this.#metrics.committedWrites;
-    const grouped = this.#credentials.stats();
-    return { batches: Math.max(0, writes - grouped.writes) + grouped.batches, writes };
+    const c = this.#credentials.stats();
+    const r = this.#registrations.stats();
+    return { batches: Math.max(0, writes - c.writes - r.writes) + c.batches + r.batches, writes };
   }
 
   async health(): Promise<StoreHealth> {
@@ -187,7 +191,7 @@ export class PostgresPairingStore implements PairingStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#reads.drain(), this.#credentials.drain(), this.coreAudit.close()]);
+    await Promise.all([this.#reads.drain(), this.#credentials.drain(), this.#registrations.drain(), this.coreAudit.close()]);
     await this.#sql.end({ timeout: 5 });
   }
 }
