@@ -53,7 +53,8 @@ export class WalCheckpointer {
     try {
       pending = this.#pendingFrames();
     } catch (e) {
-      return this.#fallBack(`the WAL-index could not be read (${(e as Error).message})`);
+      this.#fallBack(`the WAL-index could not be read (${(e as Error).message})`);
+      return;
     }
     if (pending < AUTO_CHECKPOINT_FRAMES) return;
     this.#inFlight = true;

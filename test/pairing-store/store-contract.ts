@@ -127,7 +127,9 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
     for (let i = 0; i < 12; i++) await reg(p.store, id(`c${i}`), `old${i}`);
     for (let i = 0; i < 12; i += 2) assert.equal(await creds(p.other, id(`c${i}`), `old${i}`, `cc${i}`), 'issued');
     const out = await split(p, 24, (s, i) => reg(s, id(`c${i % 12}`), `new${i}`));
-    out.forEach((o, i) => assert.equal(o, (i % 12) % 2 === 0 ? 'confirmed' : 'registered', `request ${i}`));
+    out.forEach((o, i) => {
+      assert.equal(o, (i % 12) % 2 === 0 ? 'confirmed' : 'registered', `request ${i}`);
+    });
     for (let i = 0; i < 12; i++) {
       const secret = (await p.other.devices.get('r', id(`c${i}`)))?.secretHash;
       if (i % 2 === 0) assert.equal(secret, `old${i}`, 'a confirmed device keeps its secret');
