@@ -10,8 +10,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import { startWorker } from '../common/typescript-worker.ts';
-import type { SqliteDatabase } from './sqlite.ts';
 import type { CheckpointReply } from './wal-checkpoint-worker.ts';
 
 /** SQLite's default wal_autocheckpoint: frames not yet copied into the database file. */
@@ -27,7 +27,7 @@ const MX_FRAME = 16;
 const N_BACKFILL = 96;
 
 export class WalCheckpointer {
-  readonly #db: SqliteDatabase;
+  readonly #db: Database.Database;
   readonly #module: URL;
   readonly #header = Buffer.alloc(HEADER_BYTES);
   readonly #readU32 = endianness() === 'LE' ? this.#header.readUInt32LE : this.#header.readUInt32BE;
@@ -40,7 +40,7 @@ export class WalCheckpointer {
   #done = 0;
 
   /** `threadModule`: tests give one that fails, to see the fallback. */
-  constructor(db: SqliteDatabase, threadModule = new URL('./wal-checkpoint-worker.ts', import.meta.url)) {
+  constructor(db: Database.Database, threadModule = new URL('./wal-checkpoint-worker.ts', import.meta.url)) {
     this.#db = db;
     this.#module = threadModule;
     db.pragma('wal_autocheckpoint = 0');

@@ -12,7 +12,6 @@
 // one batch would be updated once with both certificates recorded: a later repeat waits for the next
 // transaction. A batch that fails for another reason than a lost race is re-run one request at a time,
 // so one bad request (e.g. a serial already recorded) fails alone.
-import type { GroupCommitStats } from '../../db/group-commit.ts';
 import { inTransaction, type Sql } from '../../db/postgres.ts';
 import type { CredentialsOutcome, CredentialsRecord } from '../pairing-store.ts';
 import { type DeviceBatchJob, PgDeviceBatches } from './pg-device-batches.ts';
@@ -25,72 +24,57 @@ interface OutcomeRow {
   inhibited: boolean | null;
 }
 
-export class PgCredentialsWriter {
-  readonly #sql: Sql;
-  readonly #batches: PgDeviceBatches<CredentialsRecord, CredentialsOutcome>;
+/** Credentials records, grouped: `submit(record)` resolves with its outcome once its batch is committed. */
+export type PgCredentialsWriter = PgDeviceBatches<CredentialsRecord, CredentialsOutcome>;
 
-  constructor(sql: Sql) {
-    this.#sql = sql;
-    this.#batches = new PgDeviceBatches((jobs) => this.#transaction(jobs));
-  }
+export function pgCredentialsWriter(sql: Sql): PgCredentialsWriter {
+  return new PgDeviceBatches((jobs) => recordBatch(sql, jobs));
+}
 
-  record(r: CredentialsRecord): Promise<CredentialsOutcome> {
-    return this.#batches.submit(r);
-  }
-
-  stats(): GroupCommitStats {
-    return this.#batches.stats();
-  }
-
-  drain(): Promise<void> {
-    return this.#batches.drain();
-  }
-
-  async #transaction(jobs: Job[]): Promise<CredentialsOutcome[]> {
-    const col = (f: (j: Job) => string) => jobs.map(f);
-    const realms = col((j) => j.r.realm);
-    const ids = col((j) => j.r.deviceId);
-    // Two statements, pipelined in one transaction: the first locks the rows (waiting for a concurrent
-    // registration or credentials request to commit); the second, whose snapshot is taken once it holds
-    // them, sees what those committed, their new certificate rows included. (In one statement, a
-    // certificate inserted by the transaction it waited for would be invisible, and never revoked.)
-    const [, rows] = await inTransaction(this.#sql, (tx) =>
-      Promise.all([
-        tx`
-          SELECT 1 FROM devices d JOIN unnest(${realms}::text[], ${ids}::text[]) AS t(realm, device_id) USING (realm, device_id)
-          ORDER BY d.realm, d.device_id
-          FOR UPDATE OF d`,
-        tx<OutcomeRow[]>`
-          WITH input AS (
-            SELECT * FROM unnest(${realms}::text[], ${ids}::text[], ${col((j) => j.r.secretHash)}::text[],
-              ${col((j) => j.r.serialHex.toLowerCase())}::text[], ${col((j) => j.r.notAfter)}::text[], ${col((j) => j.r.at)}::text[])
-              WITH ORDINALITY AS t(realm, device_id, secret_hash, serial, not_after, at, i)
-          ), cur AS (
-            SELECT d.realm, d.device_id, d.secret_hash, d.inhibited, d.certificate_serial
-            FROM devices d JOIN input USING (realm, device_id)
-          ), ok AS (
-            SELECT input.*, cur.certificate_serial AS old_serial FROM input JOIN cur USING (realm, device_id)
-            WHERE cur.secret_hash = input.secret_hash AND NOT cur.inhibited
-          ), upd AS (
-            UPDATE devices d SET first_credentials_request_at = coalesce(d.first_credentials_request_at, ok.at),
-              last_credentials_request_at = ok.at, certificate_serial = ok.serial, certificate_not_after = ok.not_after
-            FROM ok WHERE d.realm = ok.realm AND d.device_id = ok.device_id
-            RETURNING 1
-          ), rev AS (
-            UPDATE certificates c SET revoked_at = ok.at, revocation_reason = 'superseded'
-            FROM ok WHERE c.serial = ok.old_serial AND c.revoked_at IS NULL
-            RETURNING 1
-          ), ins AS (
-            INSERT INTO certificates (serial, realm, device_id, issued_at, not_after)
-            SELECT serial, realm, device_id, at, not_after FROM ok
-            RETURNING 1
-          )
-          SELECT input.i::int AS i, cur.secret_hash = input.secret_hash AS secret_ok, cur.inhibited
-          FROM input LEFT JOIN cur USING (realm, device_id)`,
-      ]),
-    );
-    const out: CredentialsOutcome[] = new Array(jobs.length);
-    for (const row of rows) out[row.i - 1] = row.secret_ok !== true ? 'stale' : row.inhibited ? 'inhibited' : 'issued';
-    return out;
-  }
+async function recordBatch(sql: Sql, jobs: Job[]): Promise<CredentialsOutcome[]> {
+  const col = (f: (j: Job) => string) => jobs.map(f);
+  const realms = col((j) => j.r.realm);
+  const ids = col((j) => j.r.deviceId);
+  // Two statements, pipelined in one transaction: the first locks the rows (waiting for a concurrent
+  // registration or credentials request to commit); the second, whose snapshot is taken once it holds
+  // them, sees what those committed, their new certificate rows included. (In one statement, a
+  // certificate inserted by the transaction it waited for would be invisible, and never revoked.)
+  const [, rows] = await inTransaction(sql, (tx) =>
+    Promise.all([
+      tx`
+        SELECT 1 FROM devices d JOIN unnest(${realms}::text[], ${ids}::text[]) AS t(realm, device_id) USING (realm, device_id)
+        ORDER BY d.realm, d.device_id
+        FOR UPDATE OF d`,
+      tx<OutcomeRow[]>`
+        WITH input AS (
+          SELECT * FROM unnest(${realms}::text[], ${ids}::text[], ${col((j) => j.r.secretHash)}::text[],
+            ${col((j) => j.r.serialHex.toLowerCase())}::text[], ${col((j) => j.r.notAfter)}::text[], ${col((j) => j.r.at)}::text[])
+            WITH ORDINALITY AS t(realm, device_id, secret_hash, serial, not_after, at, i)
+        ), cur AS (
+          SELECT d.realm, d.device_id, d.secret_hash, d.inhibited, d.certificate_serial
+          FROM devices d JOIN input USING (realm, device_id)
+        ), ok AS (
+          SELECT input.*, cur.certificate_serial AS old_serial FROM input JOIN cur USING (realm, device_id)
+          WHERE cur.secret_hash = input.secret_hash AND NOT cur.inhibited
+        ), upd AS (
+          UPDATE devices d SET first_credentials_request_at = coalesce(d.first_credentials_request_at, ok.at),
+            last_credentials_request_at = ok.at, certificate_serial = ok.serial, certificate_not_after = ok.not_after
+          FROM ok WHERE d.realm = ok.realm AND d.device_id = ok.device_id
+          RETURNING 1
+        ), rev AS (
+          UPDATE certificates c SET revoked_at = ok.at, revocation_reason = 'superseded'
+          FROM ok WHERE c.serial = ok.old_serial AND c.revoked_at IS NULL
+          RETURNING 1
+        ), ins AS (
+          INSERT INTO certificates (serial, realm, device_id, issued_at, not_after)
+          SELECT serial, realm, device_id, at, not_after FROM ok
+          RETURNING 1
+        )
+        SELECT input.i::int AS i, cur.secret_hash = input.secret_hash AS secret_ok, cur.inhibited
+        FROM input LEFT JOIN cur USING (realm, device_id)`,
+    ]),
+  );
+  const out: CredentialsOutcome[] = new Array(jobs.length);
+  for (const row of rows) out[row.i - 1] = row.secret_ok !== true ? 'stale' : row.inhibited ? 'inhibited' : 'issued';
+  return out;
 }

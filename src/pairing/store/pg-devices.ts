@@ -11,7 +11,7 @@ import type { PgDeviceReader } from './pg-device-reads.ts';
 import type { PgRegistrationWriter } from './pg-registrations.ts';
 import { type CertificateDbRow, certificateRow, type RealmDbRow, toRealm } from './rows.ts';
 
-export const LIMIT_CONSTRAINT = 'realm_device_limit_reached';
+export { LIMIT_CONSTRAINT } from './pg-registrations.ts';
 
 export function pgRealmStore(sql: Sql): RealmStore {
   return {
@@ -44,7 +44,7 @@ export function pgDeviceStore(
       return r.n;
     },
     // Group-committed: one statement and one commit for the registrations of a batch (pg-registrations.ts).
-    register: (r) => registrations.register(r),
+    register: (r) => registrations.submit(r),
     unregister: async (realm, deviceId) => {
       const rows = await sql`
         UPDATE devices SET secret_hash = NULL, first_credentials_request_at = NULL
@@ -57,7 +57,7 @@ export function pgDeviceStore(
       return rows.length > 0;
     },
     // Group-committed: one statement and one commit for the requests of a batch (pg-credentials.ts).
-    recordCredentials: (r) => credentials.record(r),
+    recordCredentials: (r) => credentials.submit(r),
   };
 }
 
