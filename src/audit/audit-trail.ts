@@ -67,35 +67,50 @@ function nowIso(): string {
 
 /**
  * A commit's rows, inserted 1,024 (then 64) to a statement: a statement's fixed cost (its program,
- * a cursor on the table and each of its nine indexes, each seek from the root) is then paid once
- * per block instead of once per event. A burst's appends cost ~10 % less CPU; a commit of fewer
- * than 64 events is written row by row as before. Any failure aborts the whole transaction (the
- * caller's), so a block is all or nothing like the commit it belongs to.
+ * a cursor on the table and on each of its nine indexes, each seek from the root) is then paid
+ * once per block instead of once per event: 1.5-2.5 µs less user CPU per event in a burst. SQLite
+ * then keeps a statement journal (the indexes are on expressions, which may fail mid-statement):
+ * each page the block changes that existed before it is copied once, e.g. the serial index's leaf
+ * of every device, +1.1-1.3 µs of kernel time. A commit of fewer than 64 events is written row by
+ * row as before. Any failure aborts the whole transaction (the caller's): a block is all or
+ * nothing, like the commit it belongs to.
  */
 class RowInserter {
   private readonly one: Database.Statement;
-  private readonly blocks: { rows: number; stmt: Database.Statement }[];
+  private readonly sizes = [1024, 64];
+  /** Prepared on first use (a reader never inserts). */
+  private readonly blocks = new Map<number, Database.Statement>();
   private readonly pending: (number | string)[] = [];
+  private readonly db: Database.Database;
 
   constructor(db: Database.Database) {
-    const insert = (rows: number) =>
-      db.prepare(`INSERT INTO events (seq, entry) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
-    this.one = insert(1);
-    this.blocks = [1024, 64].map((rows) => ({ rows, stmt: insert(rows) }));
+    this.db = db;
+    this.one = this.insert(1);
+  }
+
+  private insert(rows: number): Database.Statement {
+    return this.db.prepare(`INSERT INTO events (seq, entry) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
   }
 
   add(seq: number, entry: string): void {
     this.pending.push(seq, entry);
-    if (this.pending.length === 2 * this.blocks[0].rows) this.flush();
+    if (this.pending.length === 2 * this.sizes[0]) this.flush();
   }
 
   /** Inserts every pending row now. */
   flush(): void {
     const p = this.pending;
     let at = 0;
-    for (const { rows, stmt } of this.blocks)
+    for (const rows of this.sizes) {
+      if (p.length - at < 2 * rows) continue;
+      let stmt = this.blocks.get(rows);
+      if (!stmt) {
+        stmt = this.insert(rows);
+        this.blocks.set(rows, stmt);
+      }
       for (; p.length - at >= 2 * rows; at += 2 * rows)
         stmt.run(at === 0 && p.length === 2 * rows ? p : p.slice(at, at + 2 * rows));
+    }
     for (; at < p.length; at += 2) this.one.run(p[at], p[at + 1]);
     p.length = 0;
   }
@@ -121,7 +136,7 @@ export class AuditTrail {
   private readonly keyDir: string;
   private readonly readonly: boolean;
   private readonly batches: BatchStore;
-  /** INSERT statements of 1, 64 and 1,024 rows (RowInserter). */
+  /** A commit's rows, inserted in blocks (RowInserter). */
   private readonly inserts: RowInserter;
   private readonly headStmt: Database.Statement;
   private readonly rangeStmt: Database.Statement;
