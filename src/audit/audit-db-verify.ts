@@ -3,6 +3,7 @@
 // chain-head checkpoint, anchors QA kept) that the end of the trail must still reach.
 
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
@@ -18,10 +19,12 @@ import type { CheckpointRead } from './chain-checkpoint.ts';
 import { allSettled, type ChunkPlan, chunkResults, planChunks, SETTLED, walkChunks, walked } from './chain-chunks.ts';
 import { bodySeq, entryBody, GENESIS_HASH, isDamage, type SegmentResult, walkSegment } from './chain-link.ts';
 import type { VerifyWorkerInput } from './verify-worker.ts';
+import { verifyWorkerModule } from './verify-worker-bundle.ts';
 
 /** Below this many events one thread is faster than starting workers. */
 export const PARALLEL_THRESHOLD = 150_000;
-const WORKER_URL = new URL('./verify-worker.ts', import.meta.url);
+/** The workers load the same better-sqlite3 as this thread, wherever their module sits. */
+const SQLITE_ENTRY = createRequire(import.meta.url).resolve('better-sqlite3');
 
 export interface DbVerifyOptions {
   onProgress?: (n: number) => void;
@@ -186,8 +189,8 @@ function anchorsOf(
 
 function startWorkerOn(file: string, p: ChunkPlan): MessagePort {
   const { port1, port2 } = new MessageChannel();
-  const input: VerifyWorkerInput = { file, plan: p, port: port2 };
-  const w = startWorker(WORKER_URL, input, { execArgv: [], transferList: [port2] });
+  const input: VerifyWorkerInput = { file, plan: p, port: port2, sqlite: SQLITE_ENTRY };
+  const w = startWorker(verifyWorkerModule(), input, { execArgv: [], transferList: [port2] });
   w.unref();
   return port1;
 }

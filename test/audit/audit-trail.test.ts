@@ -253,6 +253,65 @@ describe('durability and group commit', () => {
     }
   });
 
+  test('a burst larger than an insert block, with a batch closed in its middle, is stored in call order and the close counts what came before it', async () => {
+    const tmp = tempDir();
+    try {
+      const trail = openTrail(tmp.dir);
+      const batch = await trail.openBatch({ workOrder: 'WO-BURST', operator: 'alice' });
+      const record = (i: number) =>
+        trail.append({ station: STATION, batchId: batch.id, deviceId: `d${i}`, step: 'record', outcome: 'ok' });
+      // One turn, so one commit: 1,100 events (a 1,024-row block and the rest), the close, 70 more.
+      const before = Array.from({ length: 1100 }, (_, i) => record(i));
+      const closing = trail.closeBatch(batch.id);
+      const afterClose = Array.from({ length: 70 }, (_, i) => record(1100 + i));
+      const [events, closed, late] = await Promise.all([Promise.all(before), closing, Promise.all(afterClose)]);
+      assert.equal(closed.summary?.total, 1100, 'the signed summary counts exactly the events before the close');
+      assert.deepEqual(
+        [...events, ...late].map((e) => e.seq),
+        [...Array.from({ length: 1100 }, (_, i) => i + 2), ...Array.from({ length: 70 }, (_, i) => i + 1103)],
+      );
+      assert.equal(trail.query({ step: 'batch-close' })[0].seq, 1102);
+      assert.deepEqual(
+        trail.query({ batchId: batch.id, step: 'record', limit: 2000 }).map((e) => e.deviceId),
+        Array.from({ length: 1170 }, (_, i) => `d${1169 - i}`),
+      );
+      assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 1172, lastHash: late[69].hash });
+      trail.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('a commit whose insert fails part-way through a block stores none of its events, and the trail goes on', async () => {
+    const tmp = tempDir();
+    try {
+      const trail = openTrail(tmp.dir);
+      await trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      // The database refuses the 600th row: the burst's first 1,024-row block fails part-way.
+      const other = new Database(join(tmp.dir, 'audit.db'));
+      other.exec(
+        "CREATE TRIGGER refuse_600 BEFORE INSERT ON events WHEN NEW.seq = 600 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+      );
+      const burst = Array.from({ length: 1500 }, (_, i) =>
+        trail.append({ station: STATION, step: 'identify', outcome: 'ok', deviceId: `d${i}` }),
+      );
+      const results = await Promise.allSettled(burst);
+      assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'AUDIT_WRITE_FAILED'));
+      assert.deepEqual(
+        other.prepare('SELECT seq FROM events ORDER BY seq').pluck().all(),
+        [1],
+        'nothing of the failed commit was stored',
+      );
+      other.exec('DROP TRIGGER refuse_600');
+      other.close();
+      const next = await trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
+      assert.equal(next.seq, 2);
+      trail.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test('close() commits appends still queued in this turn', async () => {
     const tmp = tempDir();
     try {
