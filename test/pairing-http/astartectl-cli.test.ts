@@ -44,7 +44,9 @@ describe('astartectl-style commands', () => {
     assert.equal(c.out.trim(), DEVICE);
     const r = await imprint('utils', 'device-id', 'generate-random');
     assert.match(r.out.trim(), /^[A-Za-z0-9_-]{22}$/);
-    assert.equal((await imprint('utils', 'device-id', 'validate', r.out.trim())).out.trim(), 'Valid');
+    // A random id starts with '-' one time in 64: after `--` it is an argument, not an option.
+    assert.equal((await imprint('utils', 'device-id', 'validate', '--', r.out.trim())).out.trim(), 'Valid');
+    assert.equal((await imprint('utils', 'device-id', 'validate', '--', '-JInS0w3VpWpuOqkXhgZdA')).out.trim(), 'Valid');
     assert.equal((await imprint('utils', 'device-id', 'validate', 'nope')).code, 1);
     const uuid = (await imprint('utils', 'device-id', 'to-uuid', DEVICE)).out.trim();
     assert.equal((await imprint('utils', 'device-id', 'from-uuid', uuid)).out.trim(), DEVICE);
