@@ -14,6 +14,16 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
+export async function inTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const tmp = tempDir();
+  try {
+    await fn(tmp.dir);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
 export function openTrail(dir: string): AuditTrail {
   return AuditTrail.open({ file: join(dir, 'audit.db'), stationId: STATION });
 }

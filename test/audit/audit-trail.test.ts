@@ -8,7 +8,7 @@ import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
 import { hashBody } from '../../src/audit/chain-link.ts';
-import { chainOf, deviceEvents, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
+import { chainOf, deviceEvents, inTempDir, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
 describe('append and query', () => {
   const tmp = tempDir();
@@ -219,9 +219,8 @@ describe('durability and group commit', () => {
   });
 
   test('1,000 concurrent appends are all stored once, contiguous, and the chain verifies after reopen', async () => {
-    const tmp = tempDir();
-    try {
-      let trail = openTrail(tmp.dir);
+    await inTempDir(async (dir) => {
+      let trail = openTrail(dir);
       const live: number[] = [];
       trail.onAppend((e) => live.push(e.seq));
       const events = await Promise.all(
@@ -240,7 +239,7 @@ describe('durability and group commit', () => {
       );
       assert.equal(live.length, 1000, 'listeners hear every committed event');
       trail.close();
-      trail = openTrail(tmp.dir);
+      trail = openTrail(dir);
       assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 1000, lastHash: events[999].hash });
       assert.equal(new Set(trail.query({ limit: 2000, step: 'identify' }).map((e) => e.deviceId)).size, 1000);
       // Appending after reopen continues the same chain.
@@ -248,15 +247,12 @@ describe('durability and group commit', () => {
       assert.equal(next.seq, 1001);
       assert.equal(next.prevHash, events[999].hash);
       trail.close();
-    } finally {
-      tmp.cleanup();
-    }
+    });
   });
 
   test('a burst larger than an insert block, with a batch closed in its middle, is stored in call order and the close counts what came before it', async () => {
-    const tmp = tempDir();
-    try {
-      const trail = openTrail(tmp.dir);
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
       const batch = await trail.openBatch({ workOrder: 'WO-BURST', operator: 'alice' });
       const record = (i: number) =>
         trail.append({ station: STATION, batchId: batch.id, deviceId: `d${i}`, step: 'record', outcome: 'ok' });
@@ -277,18 +273,15 @@ describe('durability and group commit', () => {
       );
       assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 1172, lastHash: late[69].hash });
       trail.close();
-    } finally {
-      tmp.cleanup();
-    }
+    });
   });
 
   test('a commit whose insert fails part-way through a block stores none of its events, and the trail goes on', async () => {
-    const tmp = tempDir();
-    try {
-      const trail = openTrail(tmp.dir);
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
       await trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
       // The database refuses the 600th row: the burst's first 1,024-row block fails part-way.
-      const other = new Database(join(tmp.dir, 'audit.db'));
+      const other = new Database(join(dir, 'audit.db'));
       other.exec(
         "CREATE TRIGGER refuse_600 BEFORE INSERT ON events WHEN NEW.seq = 600 BEGIN SELECT RAISE(ABORT, 'refused'); END",
       );
@@ -307,40 +300,32 @@ describe('durability and group commit', () => {
       const next = await trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
       assert.equal(next.seq, 2);
       trail.close();
-    } finally {
-      tmp.cleanup();
-    }
+    });
   });
 
   test('close() commits appends still queued in this turn', async () => {
-    const tmp = tempDir();
-    try {
-      const trail = openTrail(tmp.dir);
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
       const pending = trail.append({ station: STATION, step: 'identify', outcome: 'ok' });
       trail.close();
       assert.equal((await pending).seq, 1);
-      const again = openTrail(tmp.dir);
+      const again = openTrail(dir);
       assert.equal(again.query().length, 1);
       again.close();
-    } finally {
-      tmp.cleanup();
-    }
+    });
   });
 
   test('a second process appending to the same file continues the chain instead of forking it', async () => {
-    const tmp = tempDir();
-    try {
-      const a = openTrail(tmp.dir);
-      const b = openTrail(tmp.dir);
+    await inTempDir(async (dir) => {
+      const a = openTrail(dir);
+      const b = openTrail(dir);
       await a.append({ station: STATION, step: 'identify', outcome: 'ok' });
       await b.append({ station: STATION, step: 'identify', outcome: 'ok' });
       await a.append({ station: STATION, step: 'identify', outcome: 'ok' });
       assert.deepEqual(chainOf(a.verify()), { ok: true, events: 3, lastHash: a.query({ limit: 1 })[0].hash });
       a.close();
       b.close();
-    } finally {
-      tmp.cleanup();
-    }
+    });
   });
 });
 
