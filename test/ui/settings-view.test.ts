@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type PtyDevice, spawnPtyDevice } from '../../src/sim/pty-device.ts';
 import { createPtyPair, type PtyPair } from '../../src/sim/pty-pair.ts';
+import { startLabelPrinter } from '../helpers/label-printer.ts';
 import { serviceSkip } from '../helpers/service-skip.ts';
 import { chromiumAvailable, launchBrowser, screenshot, unlockSettings } from './browser-harness.ts';
 import { startTestStation, type TestStation } from './station-harness.ts';
@@ -80,14 +81,9 @@ describe('settings that say what really runs', { skip }, () => {
 
   test('a label printer and a post-PASS hook are set in the form; Test print reaches the printer', async () => {
     const received: string[] = [];
-    const printer = createServer((socket) => {
-      const chunks: Buffer[] = [];
-      socket.on('data', (d) => chunks.push(d));
-      socket.on('end', () => received.push(Buffer.concat(chunks).toString('utf8')));
-    });
-    await new Promise<void>((r) => printer.listen(0, '127.0.0.1', r));
+    const printer = await startLabelPrinter(received);
     try {
-      const { port } = printer.address() as { port: number };
+      const { port } = printer;
       await page.locator('select[name=printerKind]').selectOption('tcp');
       await page.locator('input[name=printerHost]').fill('127.0.0.1');
       await page.locator('input[name=printerPort]').fill(String(port));
@@ -111,7 +107,7 @@ describe('settings that say what really runs', { skip }, () => {
       assert.equal(cleared.labelPrinter, undefined);
       assert.equal(cleared.postPassHook, undefined);
     } finally {
-      await new Promise((r) => printer.close(r));
+      await printer.close();
     }
   });
 
