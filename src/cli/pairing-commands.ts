@@ -8,6 +8,7 @@ import { CommonError } from '../common/common-errors.ts';
 import { listenFailure } from '../common/listen-errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { checkScopes, generateRealmKeyPair, mintAgentToken, parsePrivateKey, parsePublicKey } from '../pairing/agent-token.ts';
+import { nativeEcdsa } from '../pairing/ca/native-ec.ts';
 import type { EmbeddedPairingCore } from '../pairing/embedded-core.ts';
 import { servePairing } from '../pairing/http/server.ts';
 import { registerAstartectlPairingCommands } from './astartectl-commands.ts';
@@ -145,6 +146,9 @@ export function registerPairingCommands(program: Command): void {
         }
         if ((await core.listRealms()).length === 0) {
           logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
+        }
+        if (!nativeEcdsa.active) {
+          logger.warn(`native ECDSA addon ${nativeEcdsa.status}: CSR checks and certificate signatures use node:crypto (slower)`);
         }
         publicUrl ??= server.url;
         console.log(`Pairing API listening on ${server.url} (store: ${core.storeEngine}, ${core.durability()})`);

@@ -3,12 +3,12 @@
 import { type KeyObject, verify } from 'node:crypto';
 import { PairingError } from '../pairing-errors.ts';
 import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
+import { nativeEcVerify } from './native-ec.ts';
 import { PemError, pemDecode } from './pem.ts';
 import { type DeviceKeyDescription, describeDeviceKey, importDescribedKey, KeyPolicyError } from './public-key-info.ts';
 import { type KeyFamily, type VerifyScheme, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';
 
 export interface ParsedCsr {
-  publicKey: KeyObject;
   /** The validated SubjectPublicKeyInfo DER, as the CSR carried it (what goes into the certificate). */
   spki: Buffer;
   keyFamily: KeyFamily;
@@ -82,8 +82,22 @@ export function readCsrWithSubject(csrPem: string): { csr: UnverifiedCsr; subjec
 
 export const badCsrSignature = () => invalidCsr('the self-signature does not verify (no proof of possession of the private key)');
 
-/** Imports the CSR's key and checks the CSR's self-signature (proof of possession). Throws INVALID_CSR. */
+/** Checks the CSR's self-signature (proof of possession) with its key. Throws INVALID_CSR. */
 export function verifyCsr(csr: UnverifiedCsr): ParsedCsr {
+  const { key } = csr;
+  const ok = (key.ec && nativeVerify(csr, key.ec)) ?? nodeVerify(csr);
+  if (!ok) throw badCsrSignature();
+  return { spki: key.spki, keyFamily: key.family, keyDescription: key.description };
+}
+
+/** The native addon's answer for an EC key, or undefined when it is not active. */
+function nativeVerify(csr: UnverifiedCsr, ec: NonNullable<DeviceKeyDescription['ec']>): boolean | undefined {
+  const r = nativeEcVerify(ec.curve, ec.point, csr.scheme.hash, csr.signedData, csr.signature);
+  if (r === 'bad-key') throw invalidCsr(`the ${csr.key.description} public key is not valid`);
+  return r;
+}
+
+function nodeVerify(csr: UnverifiedCsr): boolean {
   let publicKey: KeyObject;
   try {
     publicKey = importDescribedKey(csr.key);
@@ -91,14 +105,11 @@ export function verifyCsr(csr: UnverifiedCsr): ParsedCsr {
     if (e instanceof KeyPolicyError) throw invalidCsr(e.message);
     throw e;
   }
-  let ok = false;
   try {
-    ok = verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(publicKey, csr.scheme), csr.signature);
+    return verify(csr.scheme.hash, csr.signedData, verifyKeyOptions(publicKey, csr.scheme), csr.signature);
   } catch {
-    ok = false; // a signature OpenSSL cannot even decode is just a bad signature
+    return false; // a signature OpenSSL cannot even decode is just a bad signature
   }
-  if (!ok) throw badCsrSignature();
-  return { publicKey, spki: csr.key.spki, keyFamily: csr.key.family, keyDescription: csr.key.description };
 }
 
 /** Parses a PEM CSR and verifies its self-signature. Throws PairingError INVALID_CSR (an ImprintError). */

@@ -1,10 +1,13 @@
 // SubjectPublicKeyInfo of a device key: which keys we accept, and a fast import into a Node KeyObject.
-// Why JWK: with OpenSSL 3, createPublicKey on SPKI DER costs ~120 µs (generic decoder) while a JWK import costs
-// ~80 µs for EC P-256 (mostly curve setup and point validation, which we want) and ~5 µs for RSA. The SPKI bytes
-// go into the certificate unchanged once their structure and the key itself have been validated.
-// The import is split from the description so that it can run on a signing thread (signing-threads.ts).
+// EC keys are kept as their SEC1 point: the native addon checks signatures with it directly (native-ec.ts).
+// Otherwise, why JWK: with OpenSSL 3, createPublicKey on SPKI DER costs ~120 µs (generic decoder) while a JWK
+// import costs ~80 µs for EC P-256 (curve setup and point validation) and ~5 µs for RSA. The SPKI bytes go
+// into the certificate unchanged once their structure and the key itself have been validated.
+// The import is split from the description so that it can run on a signing thread (signing-threads.ts), so the
+// description is plain data (its buffers arrive there as Uint8Array).
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { children, content, DerError, expectTag, oid, readWhole, TAG, type Tlv } from './der-codec.ts';
+import type { EcCurve } from './native-ec.ts';
 import type { KeyFamily } from './signature-algorithms.ts';
 
 /** A structurally valid device key that passed the policy, not yet imported. */
@@ -13,8 +16,10 @@ export interface DeviceKeyDescription {
   /** e.g. "EC P-256", "RSA 2048": harmless, for messages. */
   description: string;
   spki: Buffer;
-  /** The key as JWK when that import path applies (uncompressed EC points, RSA); else import the SPKI. */
-  jwk?: JsonWebKey;
+  /** An EC key: its curve and SEC1 point (compressed or not). */
+  ec?: { curve: EcCurve; point: Uint8Array };
+  /** An RSA key as JWK. */
+  rsaJwk?: JsonWebKey;
 }
 
 export interface DevicePublicKey extends DeviceKeyDescription {
@@ -27,7 +32,7 @@ export class KeyPolicyError extends Error {
 
 const OID_EC = oid('1.2.840.10045.2.1').toString('hex');
 const OID_RSA = oid('1.2.840.113549.1.1.1').toString('hex');
-const CURVES = new Map<string, { name: 'P-256' | 'P-384'; coordinateBytes: number }>([
+const CURVES = new Map<string, { name: EcCurve; coordinateBytes: number }>([
   [oid('1.2.840.10045.3.1.7').toString('hex'), { name: 'P-256', coordinateBytes: 32 }],
   [oid('1.3.132.0.34').toString('hex'), { name: 'P-384', coordinateBytes: 48 }],
 ]);
@@ -61,11 +66,10 @@ export function describeDeviceKey(spki: Buffer): DeviceKeyDescription {
     if (!curve) throw new KeyPolicyError('unsupported elliptic curve; use P-256 or P-384');
     const n = curve.coordinateBytes;
     const description = `EC ${curve.name}`;
-    if (key.length === 1 + 2 * n && key[0] === 4) {
-      const jwk = { kty: 'EC', crv: curve.name, x: key.toString('base64url', 1, 1 + n), y: key.toString('base64url', 1 + n) };
-      return { family: 'ecdsa', description, spki, jwk };
+    const uncompressed = key.length === 1 + 2 * n && key[0] === 4;
+    if (uncompressed || (key.length === 1 + n && (key[0] === 2 || key[0] === 3))) {
+      return { family: 'ecdsa', description, spki, ec: { curve: curve.name, point: key } };
     }
-    if (key.length === 1 + n && (key[0] === 2 || key[0] === 3)) return { family: 'ecdsa', description, spki }; // compressed
     throw new KeyPolicyError('the EC public key is not valid');
   }
 
@@ -84,8 +88,8 @@ export function describeDeviceKey(spki: Buffer): DeviceKeyDescription {
     if (exponent.length > 4 || !(exponent[exponent.length - 1] & 1) || exponent.readUIntBE(0, exponent.length) < 3) {
       throw new KeyPolicyError('unsupported RSA public exponent');
     }
-    const jwk = { kty: 'RSA', n: modulus.toString('base64url'), e: exponent.toString('base64url') };
-    return { family: 'rsa', description: `RSA ${modulusBits}`, spki, jwk };
+    const rsaJwk = { kty: 'RSA', n: modulus.toString('base64url'), e: exponent.toString('base64url') };
+    return { family: 'rsa', description: `RSA ${modulusBits}`, spki, rsaJwk };
   }
   throw new KeyPolicyError('unsupported key type; use EC P-256, EC P-384 or RSA');
 }
@@ -96,10 +100,19 @@ export function describeDeviceKey(spki: Buffer): DeviceKeyDescription {
  */
 export function importDescribedKey(d: DeviceKeyDescription): KeyObject {
   try {
-    return d.jwk ? createPublicKey({ key: d.jwk, format: 'jwk' }) : createPublicKey({ key: d.spki, format: 'der', type: 'spki' });
+    const jwk = d.rsaJwk ?? (d.ec && ecJwk(d.ec.curve, d.ec.point));
+    return jwk ? createPublicKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: d.spki, format: 'der', type: 'spki' });
   } catch {
     throw new KeyPolicyError(`the ${d.description} public key is not valid`);
   }
+}
+
+/** An uncompressed point as JWK (the cheaper import); undefined for a compressed one (imported from the SPKI). */
+function ecJwk(curve: EcCurve, point: Uint8Array): JsonWebKey | undefined {
+  if (point[0] !== 4) return undefined;
+  const p = Buffer.from(point.buffer, point.byteOffset, point.byteLength);
+  const n = (p.length - 1) / 2;
+  return { kty: 'EC', crv: curve, x: p.toString('base64url', 1, 1 + n), y: p.toString('base64url', 1 + n) };
 }
 
 /** describeDeviceKey + importDescribedKey. */

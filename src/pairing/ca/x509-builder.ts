@@ -27,6 +27,7 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import { bitString, children, ctx, expectTag, oid, readWhole, seq, TAG, time, tlv, uintFromBytes } from './der-codec.ts';
+import { nativeEcSign } from './native-ec.ts';
 import type { KeyFamily, SigningScheme } from './signature-algorithms.ts';
 
 const OID_CN = oid('2.5.4.3');
@@ -146,7 +147,7 @@ export class LeafCertificateBuilder {
 
 /** The CA's signature over a TBS structure (on the event loop, or on a signing thread: signing-worker.ts). */
 export function signTbs(tbs: Uint8Array, key: KeyObject, hash: string): Buffer {
-  return sign(hash, tbs, { key, dsaEncoding: 'der' });
+  return nativeEcSign(key, hash, tbs) ?? sign(hash, tbs, { key, dsaEncoding: 'der' });
 }
 
 /** SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }: the shape of certificates and CRLs. */

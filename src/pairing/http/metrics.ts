@@ -1,6 +1,7 @@
 // Prometheus text exposition for the pairing server: request counts and latency by route and
 // status, and domain counters. Labels use route patterns, never realm names or device ids,
 // so the number of series stays bounded.
+import { nativeEcdsa } from '../ca/native-ec.ts';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -97,6 +98,11 @@ export class PairingMetrics {
       out.push(`imprint_pairing_signing_jobs_total{on="event_loop"} ${signing.inline}`);
       out.push(`imprint_pairing_signing_jobs_total{on="thread"} ${signing.threaded}`);
     }
+    out.push(
+      '# HELP imprint_pairing_native_ecdsa 1 when CSR checks and EC certificate signatures use the native addon, 0 when node:crypto (not built, or IMPRINT_NATIVE_ECDSA=off).',
+    );
+    out.push('# TYPE imprint_pairing_native_ecdsa gauge');
+    out.push(`imprint_pairing_native_ecdsa ${nativeEcdsa.active ? 1 : 0}`);
     const storeText = this.storeText?.();
     if (storeText) out.push(storeText.trimEnd());
     out.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');

@@ -1,0 +1,180 @@
+// ECDSA over P-256 and P-384 for the pairing core's two hot operations: checking a CSR's self-signature and
+// signing a certificate with the CA key. It calls the OpenSSL that Node itself links (its exported symbols,
+// headers from Node's include directory), through EC_KEY, not through Node's KeyObject: with OpenSSL 3.0 a
+// KeyObject import of a device key costs ~110 µs (provider decoders, and a full n·Q subgroup check that a
+// cofactor-1 curve does not need), the verification ~140 µs with its per-call algorithm fetches; here the
+// whole check is ~65 µs and a signature ~22 µs instead of ~32–50 (docs/performance.md).
+// src/pairing/ca/native-ec.ts loads it and falls back to node:crypto when it is not built.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <node_api.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+// One copy of each curve per Node environment (the main thread and each worker thread load the addon apart).
+typedef struct {
+  EC_GROUP *p256;
+  EC_GROUP *p384;
+} Curves;
+
+static EC_GROUP *curve_for(napi_env env, int32_t bits) {
+  Curves *c;
+  if (napi_get_instance_data(env, (void **)&c) != napi_ok || !c) return NULL;
+  return bits == 256 ? c->p256 : bits == 384 ? c->p384 : NULL;
+}
+
+// The message digest the ECDSA signature covers; its length, or 0 for an unsupported hash.
+static int digest(int32_t bits, const unsigned char *data, size_t len, unsigned char *out) {
+  if (bits == 256) return SHA256(data, len, out) ? 32 : 0;
+  if (bits == 384) return SHA384(data, len, out) ? 48 : 0;
+  if (bits == 512) return SHA512(data, len, out) ? 64 : 0;
+  return 0;
+}
+
+static bool bytes_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  return napi_get_typedarray_info(env, v, &type, len, (void **)data, &buffer, &offset) == napi_ok &&
+         type == napi_uint8_array;
+}
+
+static napi_value int_result(napi_env env, int32_t v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+// verify(curveBits, point, hashBits, data, derSignature) → 1 valid, 0 not valid, -1 the point is not a key.
+// The point (SEC1, compressed or not) must be on the curve and not the point at infinity; both curves have
+// cofactor 1, so that is the whole key check. ECDSA_verify refuses a signature that is not strict DER.
+static napi_value verify(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t curve_bits, hash_bits;
+  unsigned char *point, *data, *sig;
+  size_t point_len, data_len, sig_len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 ||
+      napi_get_value_int32(env, argv[0], &curve_bits) != napi_ok || !bytes_arg(env, argv[1], &point, &point_len) ||
+      napi_get_value_int32(env, argv[2], &hash_bits) != napi_ok || !bytes_arg(env, argv[3], &data, &data_len) ||
+      !bytes_arg(env, argv[4], &sig, &sig_len)) {
+    napi_throw_type_error(env, NULL, "verify(curveBits, point, hashBits, data, signature)");
+    return NULL;
+  }
+  EC_GROUP *group = curve_for(env, curve_bits);
+  unsigned char md[64];
+  int md_len = digest(hash_bits, data, data_len, md);
+  if (!group || !md_len || sig_len > 256) {
+    napi_throw_range_error(env, NULL, "unsupported curve or hash");
+    return NULL;
+  }
+  int32_t result = -1;
+  EC_KEY *key = EC_KEY_new();
+  EC_POINT *p = EC_POINT_new(group);
+  if (key && p && EC_KEY_set_group(key, group) && EC_POINT_oct2point(group, p, point, point_len, NULL) == 1 &&
+      !EC_POINT_is_at_infinity(group, p) && EC_KEY_set_public_key(key, p)) {
+    result = ECDSA_verify(0, md, md_len, sig, (int)sig_len, key) == 1 ? 1 : 0;
+  }
+  EC_POINT_free(p);
+  EC_KEY_free(key);
+  // A refused point or signature leaves errors on this thread's OpenSSL queue, which node:crypto shares: a later
+  // call there (e.g. reading a PEM key) would take them for its own failure.
+  ERR_clear_error();
+  return int_result(env, result);
+}
+
+static void free_signer(napi_env env, void *data, void *hint) {
+  EC_KEY_free((EC_KEY *)data);
+}
+
+// signer(curveBits, privateScalar) → an opaque signer for sign(). The scalar's public point is derived and the
+// pair checked once here.
+static napi_value signer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t curve_bits;
+  unsigned char *scalar;
+  size_t scalar_len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_int32(env, argv[0], &curve_bits) != napi_ok || !bytes_arg(env, argv[1], &scalar, &scalar_len)) {
+    napi_throw_type_error(env, NULL, "signer(curveBits, privateScalar)");
+    return NULL;
+  }
+  EC_GROUP *group = curve_for(env, curve_bits);
+  EC_KEY *key = group ? EC_KEY_new() : NULL;
+  BIGNUM *d = BN_bin2bn(scalar, (int)scalar_len, NULL);
+  EC_POINT *pub = group ? EC_POINT_new(group) : NULL;
+  bool ok = key && d && pub && EC_KEY_set_group(key, group) && EC_KEY_set_private_key(key, d) &&
+            EC_POINT_mul(group, pub, d, NULL, NULL, NULL) && EC_KEY_set_public_key(key, pub) && EC_KEY_check_key(key);
+  BN_clear_free(d);
+  EC_POINT_free(pub);
+  ERR_clear_error();
+  napi_value out;
+  if (!ok || napi_create_external(env, key, free_signer, NULL, &out) != napi_ok) {
+    EC_KEY_free(key);
+    napi_throw_error(env, NULL, "not a private key of this curve");
+    return NULL;
+  }
+  return out;
+}
+
+// sign(signer, hashBits, data) → the DER ECDSA signature over the data's digest.
+static napi_value sign(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  EC_KEY *key;
+  int32_t hash_bits;
+  unsigned char *data;
+  size_t data_len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 ||
+      napi_get_value_external(env, argv[0], (void **)&key) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &hash_bits) != napi_ok || !bytes_arg(env, argv[2], &data, &data_len)) {
+    napi_throw_type_error(env, NULL, "sign(signer, hashBits, data)");
+    return NULL;
+  }
+  unsigned char md[64], sig[160];
+  unsigned int sig_len = sizeof sig;
+  int md_len = digest(hash_bits, data, data_len, md);
+  if (!md_len || ECDSA_size(key) > (int)sizeof sig || ECDSA_sign(0, md, md_len, sig, &sig_len, key) != 1) {
+    ERR_clear_error();
+    napi_throw_error(env, NULL, "ECDSA signing failed");
+    return NULL;
+  }
+  napi_value out;
+  void *copy;
+  napi_create_buffer_copy(env, sig_len, sig, &copy, &out);
+  return out;
+}
+
+static void free_curves(napi_env env, void *data, void *hint) {
+  Curves *c = data;
+  EC_GROUP_free(c->p256);
+  EC_GROUP_free(c->p384);
+  free(c);
+}
+
+NAPI_MODULE_INIT() {
+  Curves *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  c->p384 = EC_GROUP_new_by_curve_name(NID_secp384r1);
+  if (!c->p256 || !c->p384 || napi_set_instance_data(env, c, free_curves, NULL) != napi_ok) {
+    free_curves(env, c, NULL);
+    napi_throw_error(env, NULL, "ec_fast: curves unavailable");
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"verify", NULL, verify, NULL, NULL, NULL, napi_default, NULL},
+      {"signer", NULL, signer, NULL, NULL, NULL, napi_default, NULL},
+      {"sign", NULL, sign, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
