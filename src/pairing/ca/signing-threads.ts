@@ -86,8 +86,8 @@ export class SigningThreads {
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
   run(job: SigningJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
-    // A job handed to a thread costs about twice its CPU (copy, wake-up, copy back) for ~300 µs of crypto:
-    // worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
+    // A job handed to a thread costs 55–125 µs more CPU (copy, wake-up, copy back) for ~90 µs of crypto with
+    // the native addon (~300 without): worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
     // the job runs here, with the very code the threads run (verifyCsr, signTbs).
     if (this.size === 0 || !this.offload()) {
       this.counts.inline++;
