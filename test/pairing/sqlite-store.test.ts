@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isDbError } from '../../src/db/db-errors.ts';
 import { migrateSqlite } from '../../src/db/sqlite.ts';
+import { emptyDeviceRow } from '../../src/pairing/store/rows.ts';
+import { SqliteDeviceRows } from '../../src/pairing/store/sqlite-devices.ts';
 import { SqlitePairingStore, sqliteMigrations } from '../../src/pairing/store/sqlite-store.ts';
 import { makeTempDir } from '../helpers/pairing-core.ts';
 
@@ -253,6 +255,82 @@ test(
       assert.match(m, /^imprint_pairing_store_wal_checkpoint_thread_up\{engine="sqlite"\} 1$/m);
     } finally {
       await store.close();
+    }
+  }),
+);
+
+test(
+  "a device read sees every change to its row: this store's writes and another connection's commits",
+  withStoreDir(async (dir) => {
+    const file = join(dir, 'p.sqlite');
+    const store = SqlitePairingStore.open(file);
+    const other = new Database(file);
+    try {
+      await store.realms.create(realm);
+      const id = 'AJInS0w3VpWpuOqkXhgZdA';
+      await register(store, id);
+      const first = await store.devices.get('test', id);
+      assert.equal(first?.secretHash, `h-${id}`);
+      assert.equal(await store.devices.get('test', id), first, 'an unchanged row is read once and handed out again');
+      assert.throws(() => {
+        (first as { inhibited: boolean }).inhibited = true;
+      }, TypeError);
+
+      await store.devices.setInhibited('test', id, true);
+      assert.equal((await store.devices.get('test', id))?.inhibited, true);
+      await store.devices.setInhibited('test', id, false);
+      await store.devices.recordCredentials({
+        realm: 'test',
+        deviceId: id,
+        secretHash: `h-${id}`,
+        serialHex: '0a',
+        notAfter: at,
+        at,
+      });
+      assert.equal((await store.devices.get('test', id))?.certificateSerial, '0a');
+      await store.devices.unregister('test', id);
+      assert.equal((await store.devices.get('test', id))?.secretHash, null);
+      await store.devices.register({ realm: 'test', deviceId: id, secretHash: 'h-new', initialIntrospection: null, at });
+      assert.equal((await store.devices.get('test', id))?.secretHash, 'h-new');
+
+      // e.g. `imprint pairing device inhibit` run while `imprint pairing serve` holds the store open.
+      other.prepare('UPDATE devices SET inhibited = 1 WHERE device_id = ?').run(id);
+      assert.equal((await store.devices.get('test', id))?.inhibited, true);
+      other.prepare('UPDATE devices SET secret_hash = ?, inhibited = 0 WHERE device_id = ?').run('h-other', id);
+      const now = await store.devices.get('test', id);
+      assert.deepEqual([now?.secretHash, now?.inhibited], ['h-other', false]);
+      other.prepare('DELETE FROM devices WHERE device_id = ?').run(id);
+      assert.equal(await store.devices.get('test', id), undefined);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  }),
+);
+
+test(
+  'a device write rolled back leaves reads on the committed row, and reads inside a write see the write',
+  withStoreDir((dir) => {
+    const db = new Database(join(dir, 'p.sqlite'));
+    try {
+      migrateSqlite(db, sqliteMigrations(), 'test');
+      const rows = new SqliteDeviceRows(db);
+      rows.insertRealm(realm);
+      const id = 'AJInS0w3VpWpuOqkXhgZdA';
+      db.transaction(() => rows.putDevice({ ...emptyDeviceRow('test', id), secretHash: 'h' }))();
+      assert.equal(rows.readDevice('test', id)?.inhibited, false);
+      assert.throws(
+        db.transaction(() => {
+          rows.putDevice({ ...emptyDeviceRow('test', id), secretHash: 'h', inhibited: true });
+          assert.equal(rows.readDevice('test', id)?.inhibited, true, 'the transaction sees its own write');
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      assert.equal(rows.readDevice('test', id)?.inhibited, false);
+      assert.equal(rows.getDevice('test', id)?.inhibited, false);
+    } finally {
+      db.close();
     }
   }),
 );

@@ -26,12 +26,16 @@ import {
   toDevice,
   toRealm,
 } from './rows.ts';
+import { DeviceRowCache } from './sqlite-device-cache.ts';
 
 /** Synchronous row operations, for use inside SqliteWriter ops. */
 export class SqliteDeviceRows {
   readonly #s;
+  /** Rows for reads outside writes (readDevice); putDevice keeps it true. */
+  readonly cache: DeviceRowCache;
 
   constructor(db: SqliteDatabase) {
+    this.cache = new DeviceRowCache(db);
     this.#s = {
       getRealm: db.prepare<[string], RealmDbRow>('SELECT * FROM realms WHERE name = ?'),
       listRealms: db.prepare<[], RealmDbRow>('SELECT * FROM realms ORDER BY name'),
@@ -92,6 +96,11 @@ export class SqliteDeviceRows {
     return r && toDevice(r);
   }
 
+  /** getDevice for reads outside a write (the request path): through the cache. The row is frozen. */
+  readDevice(realm: string, deviceId: string): Readonly<DeviceRow> | undefined {
+    return this.cache.get(realm, deviceId, () => this.getDevice(realm, deviceId));
+  }
+
   countDevices(realm: string): number {
     return this.#s.countDevices.get(realm) ?? 0;
   }
@@ -104,6 +113,7 @@ export class SqliteDeviceRows {
 
   /** Insert or replace the whole device row. */
   putDevice(d: DeviceRow): void {
+    this.cache.forget(d.realm, d.deviceId);
     this.#s.putDevice.run(
       d.realm,
       d.deviceId,
@@ -157,7 +167,7 @@ export function sqliteRealmStore(rows: SqliteDeviceRows, writer: SqliteWriter): 
 
 export function sqliteDeviceStore(rows: SqliteDeviceRows, writer: SqliteWriter): DeviceStore {
   return {
-    get: async (realm, deviceId) => rows.getDevice(realm, deviceId),
+    get: async (realm, deviceId) => rows.readDevice(realm, deviceId),
     count: async (realm) => rows.countDevices(realm),
     register: (r: RegisterRequest) =>
       writer.write((): RegisterOutcome => {
