@@ -34,6 +34,8 @@ if (isChild) {
     dataDir,
     store: process.env.BENCH_STORE || undefined,
     poolSize: process.env.BENCH_POOL ? Number(process.env.BENCH_POOL) : undefined,
+    // e.g. BENCH_SIGNING_THREADS=0: every CSR check and signature on the event loop.
+    signingThreads: process.env.BENCH_SIGNING_THREADS ? Number(process.env.BENCH_SIGNING_THREADS) : undefined,
   });
   if (!core.getRealm(REALM))
     await core.createRealm({
