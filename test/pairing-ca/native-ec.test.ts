@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, ECDH, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { CertificateAuthority } from '../../src/pairing/ca/certificate-authority.ts';
+import { bitString, children, readWhole, TAG, tlv, whole } from '../../src/pairing/ca/der-codec.ts';
 import { type EcCurve, nativeEcdsa, nativeEcSign, nativeEcVerify } from '../../src/pairing/ca/native-ec.ts';
-import { breakCsrSignature, makeCsr, tamperCsrEcPoint, tempDir, writeFiles } from '../helpers/ca-csr.ts';
+import { breakCsrSignature, derToPem, makeCsr, pemToDer, tamperCsrEcPoint, tempDir, writeFiles } from '../helpers/ca-csr.ts';
 
 const NODE_CURVE: Record<EcCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
 
@@ -42,6 +44,8 @@ describe('native ECDSA addon', () => {
           ['trailing octet after the signature', data, Buffer.concat([sig, Buffer.from([0])]), false],
           ['r with a needless leading zero (BER, not DER)', data, nonMinimalDer(sig), false],
           ['empty signature', data, Buffer.alloc(0), false],
+          ['a 300-byte signature', data, Buffer.concat([sig, Buffer.alloc(300 - sig.length, 1)]), false],
+          ['a 70 KiB signature', data, Buffer.alloc(70_000, 0x30), false],
         ];
         for (const [what, d, s, expected] of cases) {
           const node = verify(hash, d, { key: publicKey, dsaEncoding: 'der' }, s);
@@ -87,6 +91,24 @@ describe('native ECDSA addon', () => {
       for (const s of [a, b]) assert.equal(verify(hash, tbs, { key: publicKey, dsaEncoding: 'der' }, s), true);
     });
   }
+
+  it("refuses a CSR with an overlong signature as the device's error (INVALID_CSR), not the CA's", () => {
+    const tmp = tempDir();
+    try {
+      const ca = CertificateAuthority.loadOrCreate(`${tmp.dir}/ca`, { signingThreads: 0 });
+      const der = pemToDer(makeCsr('ec-p256').csrPem);
+      const [info, algId] = children(der, readWhole(der, TAG.SEQUENCE));
+      for (const length of [300, 4_000]) {
+        const long = tlv(TAG.SEQUENCE, whole(der, info), whole(der, algId), bitString(Buffer.alloc(length, 0x30)));
+        assert.throws(() => ca.issue({ csrPem: derToPem(long, 'CERTIFICATE REQUEST'), commonName: 'r/d', serialHex: '01' }), {
+          code: 'INVALID_CSR',
+          message: /self-signature does not verify/,
+        });
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
 
   it('leaves keys it does not sign with to node:crypto', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
