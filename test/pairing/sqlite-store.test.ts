@@ -301,6 +301,10 @@ test(
       assert.deepEqual([now?.secretHash, now?.inhibited], ['h-other', false]);
       other.prepare('DELETE FROM devices WHERE device_id = ?').run(id);
       assert.equal(await store.devices.get('test', id), undefined);
+      // One read from the cache (the second above); every other one read the database.
+      const m = store.metricsText();
+      assert.match(m, /^imprint_pairing_store_device_cache_hits_total\{engine="sqlite"\} 1$/m);
+      assert.match(m, /^imprint_pairing_store_device_cache_misses_total\{engine="sqlite"\} 8$/m);
     } finally {
       other.close();
       await store.close();

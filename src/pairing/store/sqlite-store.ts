@@ -14,6 +14,7 @@ import type { ImportStore } from '../import/import-store.ts';
 import type { CertificateStore, DeviceStore, PairingStore, RealmStore, StoreHealth } from '../pairing-store.ts';
 import { sqliteClaimStore } from './sqlite-claims.ts';
 import { carryOverCoreTrail, SqliteCoreAudit } from './sqlite-core-audit.ts';
+import type { DeviceRowCache } from './sqlite-device-cache.ts';
 import { SqliteDeviceRows, sqliteCertificateStore, sqliteDeviceStore, sqliteRealmStore } from './sqlite-devices.ts';
 import { sqliteCentralAuditStore, sqliteImportStore } from './sqlite-imports.ts';
 import { sqliteSignStore } from './sqlite-signs.ts';
@@ -47,6 +48,7 @@ export class SqlitePairingStore implements PairingStore {
   readonly #metrics = new StoreMetrics();
   /** /health asks on every probe: prepared once. */
   readonly #ping: Statement<[], unknown>;
+  readonly #deviceCache: DeviceRowCache;
   #closed = false;
 
   /** Opens (creating and migrating) the store in `file`; `upTo` stops at an older schema version (tests). */
@@ -67,6 +69,7 @@ export class SqlitePairingStore implements PairingStore {
     this.#ping = db.prepare<[], unknown>('SELECT 1');
     this.#writer = new SqliteWriter(db, WHAT, { syncOffLoop: db.name });
     const rows = new SqliteDeviceRows(db);
+    this.#deviceCache = rows.cache;
     const m = this.#metrics;
     this.coreAudit = new SqliteCoreAudit(db, this.#writer);
     this.realms = instrument('realms', sqliteRealmStore(rows, this.#writer), m, passThrough);
@@ -114,25 +117,37 @@ export class SqlitePairingStore implements PairingStore {
   metricsText(): string {
     // Group commit figures are imprint_pairing_store_commits_total / _writes_total (commitStats).
     const wal = this.#writer.checkpointStats();
-    return this.#metrics.render(
-      'sqlite',
-      wal
+    const cache = this.#deviceCache.stats();
+    return this.#metrics.render('sqlite', [
+      {
+        name: 'imprint_pairing_store_device_cache_hits_total',
+        help: 'Device rows for requests (secret checks, info) the cache still held, unchanged since they were read.',
+        type: 'counter',
+        value: cache.hits,
+      },
+      {
+        name: 'imprint_pairing_store_device_cache_misses_total',
+        help: 'Device rows for requests read from the database (first read, or changed since).',
+        type: 'counter',
+        value: cache.misses,
+      },
+      ...(wal
         ? [
             {
               name: 'imprint_pairing_store_wal_checkpoints_total',
               help: 'WAL checkpoints run on their own thread, off the event loop.',
-              type: 'counter',
+              type: 'counter' as const,
               value: wal.checkpoints,
             },
             {
               name: 'imprint_pairing_store_wal_checkpoint_thread_up',
               help: '1 while checkpoints run on their own thread; 0 once commits checkpoint by themselves again (the thread failed).',
-              type: 'gauge',
+              type: 'gauge' as const,
               value: wal.fallback === undefined ? 1 : 0,
             },
           ]
-        : [],
-    );
+        : []),
+    ]);
   }
 
   async close(): Promise<void> {
