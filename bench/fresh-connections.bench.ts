@@ -4,6 +4,7 @@
 // /proc. Per route: req/s, p50/p99, server CPU per request and its cost above the GET /health floor.
 //   npm run bench:pairing -- --fresh-connections [--requests 2000 --sign-requests 1500 --connections 8]
 //        [--tls] (also over HTTPS served by the core)  [--only health,sign]  [--profile DIR] (--cpu-prof)
+//        [--rounds N] (every route N times in turn; the table gives medians, each round's floor its own)
 // Targets (2-core machine, plain HTTP, server CPU above the floor): /sign ≤ 400 µs, credentials ≤ 300 µs,
 // register ≤ 150 µs, info ≤ 100 µs; the floor itself < 300 µs. Ratios: target / measured (≥ 1 meets).
 
@@ -41,6 +42,8 @@ const TARGET_US: Partial<Record<Route, number>> = { health: 300, info: 100, regi
 
 interface Row extends FreshResult {
   route: Route;
+  /** Server CPU above the same round's /health floor (set when rows are medians of rounds). */
+  aboveUs?: number;
   cpuUsPerRequest: number;
   systemUsPerRequest: number;
   logBytesPerRequest: number;
@@ -189,8 +192,9 @@ async function runVariant(
     claimToken: string;
     only: Route[];
     nodeArgs: string[];
+    rounds: number;
   },
-): Promise<Row[]> {
+): Promise<Row[][]> {
   const tlsFiles = tls ? selfSignedTls(dataDir) : undefined;
   const logFile = join(dataDir, `serve-${tls ? 'https' : 'http'}.log`);
   const serve: ServeProcess = await startServe(
@@ -209,48 +213,98 @@ async function runVariant(
   try {
     process.stdout.write(`${tls ? 'HTTPS' : 'HTTP'}: preparing devices, CSRs and request lists… `);
     const caPem = tlsFiles && readFileSync(tlsFiles.cert, 'utf8');
-    const lists = await requestLists(serve.url, { ...o, caPem });
+    // Every request of every round a different device: the lists hold all rounds, each round takes its slice.
+    const lists = await requestLists(serve.url, { ...o, n: o.n * o.rounds, signN: o.signN * o.rounds, caPem });
     console.log('done');
-    const rows: Row[] = [];
-    for (const route of ROUTES.filter((r) => o.only.includes(r))) {
-      const { warm, run } = lists[route];
-      if (warm.length > 0) await runFresh(serve.url, warm, { connections: o.connections });
-      const log0 = serve.logBytes();
-      const c0 = await commitCounters(serve.url, caPem);
-      const r = await measured(
-        () => [serve.pid],
-        () => runFresh(serve.url, run, { connections: o.connections }),
-      );
-      const c1 = await commitCounters(serve.url, caPem);
-      rows.push({
-        route,
-        ...r,
-        logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent),
-        writesPerCommit: (c1.writes - c0.writes) / (c1.commits - c0.commits),
-        threadedShare: (c1.threaded - c0.threaded) / (c1.threaded - c0.threaded + c1.inline - c0.inline),
-      });
-      process.stdout.write(`${route} `);
+    const rounds: Row[][] = [];
+    for (let k = 0; k < o.rounds; k++) {
+      const rows: Row[] = [];
+      for (const route of ROUTES.filter((r) => o.only.includes(r))) {
+        const { warm, run: all } = lists[route];
+        if (k === 0 && warm.length > 0) await runFresh(serve.url, warm, { connections: o.connections });
+        const per = all.length / o.rounds;
+        const run = all.slice(k * per, (k + 1) * per);
+        const log0 = serve.logBytes();
+        const c0 = await commitCounters(serve.url, caPem);
+        const r = await measured(
+          () => [serve.pid],
+          () => runFresh(serve.url, run, { connections: o.connections }),
+        );
+        const c1 = await commitCounters(serve.url, caPem);
+        rows.push({
+          route,
+          ...r,
+          logBytesPerRequest: (serve.logBytes() - log0) / Math.max(1, r.sent),
+          writesPerCommit: (c1.writes - c0.writes) / (c1.commits - c0.commits),
+          threadedShare: (c1.threaded - c0.threaded) / (c1.threaded - c0.threaded + c1.inline - c0.inline),
+        });
+        process.stdout.write(`${route} `);
+      }
+      rounds.push(rows);
     }
     console.log();
-    return rows;
+    return rounds;
   } finally {
     await serve.stop();
   }
 }
 
-function printTable(title: string, rows: Row[], connections: number): void {
+const median = (xs: number[]): number => {
+  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? Number.NaN : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+/** Each route's median over the rounds, its CPU above the floor taken round by round (that round's /health). */
+function medianRows(rounds: Row[][]): Row[] {
+  const floorOf = (rows: Row[]) => rows.find((r) => r.route === 'health')?.cpuUsPerRequest ?? Number.NaN;
+  return rounds[0].map((first, i) => {
+    const all = rounds.map((rows) => rows[i]);
+    const m = (f: (r: Row) => number) => median(all.map(f));
+    return {
+      ...first,
+      sent: all.reduce((n, r) => n + r.sent, 0),
+      completed: all.reduce((n, r) => n + r.completed, 0),
+      failed: all.reduce((n, r) => n + r.failed, 0),
+      seconds: all.reduce((n, r) => n + r.seconds, 0),
+      rps: m((r) => r.rps),
+      p50Ms: m((r) => r.p50Ms),
+      p99Ms: m((r) => r.p99Ms),
+      cpuUsPerRequest: m((r) => r.cpuUsPerRequest),
+      systemUsPerRequest: m((r) => r.systemUsPerRequest),
+      logBytesPerRequest: m((r) => r.logBytesPerRequest),
+      writesPerCommit: m((r) => r.writesPerCommit),
+      threadedShare: m((r) => r.threadedShare),
+      aboveUs: first.route === 'health' ? undefined : median(rounds.map((rows) => rows[i].cpuUsPerRequest - floorOf(rows))),
+    };
+  });
+}
+
+function printTable(title: string, rounds: Row[][], connections: number): void {
+  const rows = rounds.length === 1 ? rounds[0] : medianRows(rounds);
   const floor = rows.find((r) => r.route === 'health')?.cpuUsPerRequest;
-  console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device`);
+  const of = rounds.length === 1 ? '' : `, medians of ${rounds.length} rounds`;
+  console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device${of}`);
   console.log(
     'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  on thread  failed',
   );
   for (const r of rows) {
-    const above = r.route === 'health' ? r.cpuUsPerRequest : floor === undefined ? undefined : r.cpuUsPerRequest - floor;
+    const above =
+      r.route === 'health' ? r.cpuUsPerRequest : (r.aboveUs ?? (floor === undefined ? undefined : r.cpuUsPerRequest - floor));
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
       `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
     );
+  }
+  if (rounds.length > 1) {
+    for (const [i, r] of rounds[0].entries()) {
+      const per = rounds.map((rows) =>
+        (
+          rows[i].cpuUsPerRequest - (r.route === 'health' ? 0 : (rows.find((x) => x.route === 'health')?.cpuUsPerRequest ?? 0))
+        ).toFixed(0),
+      );
+      console.log(`  ${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} by round: ${per.join(', ')} µs`);
+    }
   }
   console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');
 }
@@ -267,6 +321,7 @@ export async function freshConnectionsBench(argv: string[]): Promise<void> {
       tls: { type: 'boolean', default: false },
       only: { type: 'string', default: '' },
       profile: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
     },
   });
   if (!haveWrk()) {
@@ -305,6 +360,7 @@ export async function freshConnectionsBench(argv: string[]): Promise<void> {
       claimToken,
       only: routes,
       nodeArgs,
+      rounds: Math.max(1, Math.floor(Number(values.rounds) || 1)),
     };
     const http = await runVariant(false, dataDir, o);
     printTable('plain HTTP', http, o.connections);
