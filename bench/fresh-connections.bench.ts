@@ -254,9 +254,14 @@ const median = (xs: number[]): number => {
   return v.length === 0 ? Number.NaN : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
 
+/** Row i's server CPU above its own round's /health floor (the floor's own: its whole cost). */
+function aboveFloor(rows: Row[], i: number): number {
+  if (rows[i].route === 'health') return rows[i].cpuUsPerRequest;
+  return rows[i].cpuUsPerRequest - (rows.find((r) => r.route === 'health')?.cpuUsPerRequest ?? Number.NaN);
+}
+
 /** Each route's median over the rounds, its CPU above the floor taken round by round (that round's /health). */
 function medianRows(rounds: Row[][]): Row[] {
-  const floorOf = (rows: Row[]) => rows.find((r) => r.route === 'health')?.cpuUsPerRequest ?? Number.NaN;
   return rounds[0].map((first, i) => {
     const all = rounds.map((rows) => rows[i]);
     const m = (f: (r: Row) => number) => median(all.map(f));
@@ -274,7 +279,7 @@ function medianRows(rounds: Row[][]): Row[] {
       logBytesPerRequest: m((r) => r.logBytesPerRequest),
       writesPerCommit: m((r) => r.writesPerCommit),
       threadedShare: m((r) => r.threadedShare),
-      aboveUs: first.route === 'health' ? undefined : median(rounds.map((rows) => rows[i].cpuUsPerRequest - floorOf(rows))),
+      aboveUs: first.route === 'health' ? undefined : median(rounds.map((rows) => aboveFloor(rows, i))),
     };
   });
 }
@@ -298,11 +303,7 @@ function printTable(title: string, rounds: Row[][], connections: number): void {
   }
   if (rounds.length > 1) {
     for (const [i, r] of rounds[0].entries()) {
-      const per = rounds.map((rows) =>
-        (
-          rows[i].cpuUsPerRequest - (r.route === 'health' ? 0 : (rows.find((x) => x.route === 'health')?.cpuUsPerRequest ?? 0))
-        ).toFixed(0),
-      );
+      const per = rounds.map((rows) => aboveFloor(rows, i).toFixed(0));
       console.log(`  ${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} by round: ${per.join(', ')} µs`);
     }
   }

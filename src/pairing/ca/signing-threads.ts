@@ -87,8 +87,8 @@ export class SigningThreads {
   run(job: SigningJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
     // A job handed to a thread costs 55–125 µs more CPU (copy, wake-up, copy back) for ~90 µs of crypto with
-    // the native addon (~300 without): worth it only when the event loop is the bottleneck. So unless the loop was nearly saturated lately,
-    // the job runs here, with the very code the threads run (verifyCsr, signTbs).
+    // the native addon (~300 without): worth it only when the event loop is the bottleneck. So unless the loop
+    // was nearly saturated lately, the job runs here, with the very code the threads run (verifyCsr, signTbs).
     if (this.size === 0 || !this.offload()) {
       this.counts.inline++;
       try {
