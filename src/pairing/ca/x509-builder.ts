@@ -1,6 +1,6 @@
 // X.509 v3 structures the CA issues: device (leaf) certificates on the hot path with the small DER writer
 // and precomputed constant parts; the self-signed CA certificate, made once, with the @peculiar/asn1-x509 schemas.
-import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { hash, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
@@ -45,7 +45,7 @@ export function subjectPublicKeyBits(spki: Buffer): Buffer {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's value. */
 export function keyIdentifier(spki: Buffer): Buffer {
-  return createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+  return hash('sha1', subjectPublicKeyBits(spki), 'buffer');
 }
 
 const OID_AIA = oid('1.3.6.1.5.5.7.1.1');
