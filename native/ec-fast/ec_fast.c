@@ -12,6 +12,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,52 @@ static napi_value sign(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// hmacSha256Equals(key, text, expected) → whether HMAC-SHA256(key, UTF-8 of text) equals expected (32 bytes),
+// compared in constant time. The credentials secret's check on every device request (src/pairing/secret-hash.ts):
+// by hand over SHA-256's low-level calls, because OpenSSL 3.0's one-shot HMAC() fetches its algorithm on every
+// call, and node:crypto's createHmac builds a KeyObject-backed context (~3 µs warm, ~8 µs in the server).
+static napi_value hmac_sha256_equals(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  unsigned char *key, *expected;
+  size_t key_len, expected_len, text_len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 ||
+      !bytes_arg(env, argv[0], &key, &key_len) || !bytes_arg(env, argv[2], &expected, &expected_len) ||
+      napi_get_value_string_utf8(env, argv[1], NULL, 0, &text_len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "hmacSha256Equals(key, text, expected)");
+    return NULL;
+  }
+  char small[512];
+  char *text = text_len < sizeof small ? small : malloc(text_len + 1);
+  unsigned char block[64], md[SHA256_DIGEST_LENGTH];
+  bool ok = text != NULL && napi_get_value_string_utf8(env, argv[1], text, text_len + 1, &text_len) == napi_ok;
+  if (ok) {
+    memset(block, 0, sizeof block);
+    if (key_len > sizeof block) SHA256(key, key_len, block);
+    else memcpy(block, key, key_len);
+    SHA256_CTX ctx;
+    for (size_t i = 0; i < sizeof block; i++) block[i] ^= 0x36;
+    ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, block, sizeof block) && SHA256_Update(&ctx, text, text_len) &&
+         SHA256_Final(md, &ctx);
+    for (size_t i = 0; i < sizeof block; i++) block[i] ^= 0x36 ^ 0x5c;
+    ok = ok && SHA256_Init(&ctx) && SHA256_Update(&ctx, block, sizeof block) && SHA256_Update(&ctx, md, sizeof md) &&
+         SHA256_Final(md, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+  }
+  // The secret's bytes and the key's pad do not outlive the call.
+  if (text != NULL) OPENSSL_cleanse(text, text_len);
+  if (text != small) free(text);
+  OPENSSL_cleanse(block, sizeof block);
+  if (!ok) {
+    napi_throw_error(env, NULL, "HMAC-SHA256 failed");
+    return NULL;
+  }
+  bool equal = expected_len == sizeof md && CRYPTO_memcmp(md, expected, sizeof md) == 0;
+  napi_value out;
+  napi_get_boolean(env, equal, &out);
+  return out;
+}
+
 static void free_curves(napi_env env, void *data, void *hint) {
   Curves *c = data;
   EC_GROUP_free(c->p256);
@@ -175,6 +222,7 @@ NAPI_MODULE_INIT() {
       {"verify", NULL, verify, NULL, NULL, NULL, napi_default, NULL},
       {"signer", NULL, signer, NULL, NULL, NULL, napi_default, NULL},
       {"sign", NULL, sign, NULL, NULL, NULL, napi_default, NULL},
+      {"hmacSha256Equals", NULL, hmac_sha256_equals, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -5,6 +5,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { pooledRandomBytes } from '../common/random-pool.ts';
+import { nativeHmacSha256Equals } from './ca/native-ec.ts';
 import { PairingSetupError } from './setup-errors.ts';
 
 export const IMPRINT_HASH_ID = 'imprint-sha256';
@@ -49,13 +50,36 @@ export function assertSupportedSecretHash(stored: string): SecretHashScheme {
   return scheme;
 }
 
-function verifyImprint(secret: string, stored: string): boolean {
+interface ImprintHash {
+  salt: Buffer;
+  digest: Buffer;
+}
+
+// Stored hashes already parsed (the device's row is read on every request it makes): the regular expression and
+// two Base64 decodings cost more than the HMAC itself. Only what a stored hash says publicly is kept; when full it
+// starts over (a bound on memory, not an LRU).
+const PARSED_MAX = 20_000;
+const parsed = new Map<string, ImprintHash | null>();
+
+function parseImprint(stored: string): ImprintHash | null {
+  let p = parsed.get(stored);
+  if (p !== undefined) return p;
   const m = IMPRINT_HASH.exec(stored);
-  if (m?.[1] !== '1') return false;
-  const salt = Buffer.from(m[2], 'base64');
-  const expected = Buffer.from(m[3], 'base64');
-  if (salt.length !== SALT_BYTES || expected.length !== DIGEST_BYTES) return false;
-  return timingSafeEqual(imprintDigest(salt, secret), expected);
+  p = null;
+  if (m?.[1] === '1') {
+    const salt = Buffer.from(m[2], 'base64');
+    const digest = Buffer.from(m[3], 'base64');
+    if (salt.length === SALT_BYTES && digest.length === DIGEST_BYTES) p = { salt, digest };
+  }
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(stored, p);
+  return p;
+}
+
+function verifyImprint(secret: string, stored: string): boolean {
+  const h = parseImprint(stored);
+  if (!h) return false;
+  return nativeHmacSha256Equals(h.salt, secret, h.digest) ?? timingSafeEqual(imprintDigest(h.salt, secret), h.digest);
 }
 
 // Successful bcrypt verifications, keyed by a digest of (hash, secret): a device calling info and

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, ECDH, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  ECDH,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CertificateAuthority } from '../../src/pairing/ca/certificate-authority.ts';
 import { bitString, children, readWhole, TAG, tlv, whole } from '../../src/pairing/ca/der-codec.ts';
-import { type EcCurve, nativeEcdsa, nativeEcSign, nativeEcVerify } from '../../src/pairing/ca/native-ec.ts';
+import {
+  type EcCurve,
+  nativeEcdsa,
+  nativeEcSign,
+  nativeEcVerify,
+  nativeHmacSha256Equals,
+} from '../../src/pairing/ca/native-ec.ts';
 import { breakCsrSignature, derToPem, makeCsr, pemToDer, tamperCsrEcPoint, tempDir, writeFiles } from '../helpers/ca-csr.ts';
 
 const NODE_CURVE: Record<EcCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
@@ -108,6 +124,36 @@ describe('native ECDSA addon', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+
+  it('computes HMAC-SHA256 as node:crypto does, for any key and text, and compares the whole digest', () => {
+    const texts = [
+      '',
+      'a',
+      'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+      'é secret ✓ 🔑',
+      'x'.repeat(511),
+      'y'.repeat(512),
+      'z'.repeat(70_000),
+    ];
+    const keys = [Buffer.alloc(0), randomBytes(16), randomBytes(64), randomBytes(65), randomBytes(200)];
+    for (const key of keys)
+      for (const text of texts) {
+        const digest = createHmac('sha256', key).update(text, 'utf8').digest();
+        const what = `key ${key.length} B, text ${text.length} chars`;
+        assert.equal(nativeHmacSha256Equals(key, text, digest), true, what);
+        for (const i of [0, 31]) {
+          const other = Buffer.from(digest);
+          other[i] ^= 0x80;
+          assert.equal(nativeHmacSha256Equals(key, text, other), false, `${what}, byte ${i} changed`);
+        }
+        assert.equal(nativeHmacSha256Equals(key, text, digest.subarray(0, 31)), false, `${what}, a shorter digest`);
+        assert.equal(nativeHmacSha256Equals(key, text, Buffer.concat([digest, Buffer.alloc(1)])), false, `${what}, longer`);
+      }
+    assert.throws(
+      () => (nativeHmacSha256Equals as (...a: unknown[]) => unknown)(randomBytes(16), Buffer.from('x'), randomBytes(32)),
+      TypeError,
+    );
   });
 
   it('leaves keys it does not sign with to node:crypto', () => {

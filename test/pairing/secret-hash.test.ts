@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import bcrypt from 'bcryptjs';
@@ -55,6 +56,30 @@ test('the documented test vector holds (docs/secret-hash.md)', async () => {
   const h = hashSecret(secret, salt);
   assert.equal(h, '$imprint-sha256$v=1$AQEBAQEBAQEBAQEBAQEBAQ$v6ubRIk7R+Q/ZVE0TAZgUqubgzV7nkLM8K1l5aqjmQ8');
   assert.equal(await verifySecret(secret, h), true);
+});
+
+test('secrets verify the same with the native HMAC and with node:crypto (IMPRINT_NATIVE_ECDSA=off)', () => {
+  const secret = generateCredentialsSecret();
+  const hashes = { good: hashSecret(secret), other: hashSecret(generateCredentialsSecret()), vector: '' };
+  hashes.vector = hashSecret('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', Buffer.alloc(16, 0x01));
+  const module = new URL('../../src/pairing/secret-hash.ts', import.meta.url).href;
+  const script = `import { verifySecret } from ${JSON.stringify(module)};
+const [secret, good, other, vector] = JSON.parse(process.argv[1]);
+const cases = [[secret, good], [secret, other], [secret + ' ', good], ['AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', vector], [secret, good.slice(0, -1)], [secret, good]];
+process.stdout.write(JSON.stringify(cases.map(([s, h]) => verifySecret(s, h))));`;
+  const args = JSON.stringify([secret, hashes.good, hashes.other, hashes.vector]);
+  const run = (flag: string | undefined) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, IMPRINT_NATIVE_ECDSA: flag },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const expected = [true, false, false, true, false, true];
+  assert.deepEqual(run(undefined), expected, 'with the addon');
+  assert.deepEqual(run('off'), expected, 'with node:crypto');
 });
 
 test('imported bcrypt $2b$ hashes verify (and stay correct when cached)', async () => {

@@ -1,4 +1,4 @@
-// The native ECDSA addon (native/ec-fast/ec_fast.c) for the CSR check and the CA's signature, when it is built
+// The native addon (native/ec-fast/ec_fast.c) for the CSR check, the CA's signature and the secret's HMAC, when it is built
 // (`npm install` builds it; scripts/build-native.mjs). Without it, or with IMPRINT_NATIVE_ECDSA=off, callers use
 // node:crypto: same answers, ~150–200 µs more CPU per certificate (docs/performance.md).
 import type { KeyObject } from 'node:crypto';
@@ -8,6 +8,7 @@ interface EcFastAddon {
   verify(curveBits: number, point: Uint8Array, hashBits: number, data: Uint8Array, signature: Uint8Array): number;
   signer(curveBits: number, privateScalar: Uint8Array): object;
   sign(signer: object, hashBits: number, data: Uint8Array): Buffer;
+  hmacSha256Equals(key: Uint8Array, text: string, expected: Uint8Array): boolean;
 }
 
 export type EcCurve = 'P-256' | 'P-384';
@@ -75,4 +76,12 @@ export function nativeEcSign(key: KeyObject, hash: string, data: Uint8Array): Bu
   const bits = HASH_BITS[hash];
   const s = loaded.addon && bits ? signerFor(key) : null;
   return s ? loaded.addon?.sign(s, bits, data) : undefined;
+}
+
+/**
+ * Whether HMAC-SHA256(key, UTF-8 of `text`) equals `expected`, compared in constant time; undefined when the addon
+ * is not active (the caller computes it with node:crypto). The credentials secret's check (pairing/secret-hash.ts).
+ */
+export function nativeHmacSha256Equals(key: Uint8Array, text: string, expected: Uint8Array): boolean | undefined {
+  return loaded.addon?.hmacSha256Equals(key, text, expected);
 }
