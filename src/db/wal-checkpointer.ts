@@ -13,6 +13,7 @@ import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { startWorker } from '../common/typescript-worker.ts';
 import type { CheckpointReply } from './wal-checkpoint-worker.ts';
+import { walFilesBase } from './wal-sync.ts';
 
 /** SQLite's default wal_autocheckpoint: frames not yet copied into the database file. */
 const AUTO_CHECKPOINT_FRAMES = 1000;
@@ -79,7 +80,7 @@ export class WalCheckpointer {
 
   /** WAL frames committed and not yet copied into the database file. */
   #pendingFrames(): number {
-    this.#shm ??= openSync(`${this.#db.name}-shm`, 'r');
+    this.#shm ??= openSync(`${walFilesBase(this.#db.name)}-shm`, 'r');
     if (readSync(this.#shm, this.#header, 0, HEADER_BYTES, 0) < HEADER_BYTES || this.#header[IS_INIT] !== 1) return 0;
     return this.#readU32.call(this.#header, MX_FRAME) - this.#readU32.call(this.#header, N_BACKFILL);
   }

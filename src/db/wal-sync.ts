@@ -5,8 +5,16 @@
 // That is FULL's guarantee for what is acknowledged: an acknowledged commit's frames are on disk;
 // frames not yet synced belong to writes nobody was told about, and SQLite's recovery drops a torn
 // tail by its checksums. Checkpoints keep NORMAL's rule: the WAL is synced before, the database after.
-import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+
+/**
+ * Where SQLite keeps a database's -wal and -shm files: next to the file itself, so next to the file a symbolic
+ * link points to (SQLite resolves links in the path). `${walFilesBase(file)}-wal`.
+ */
+export function walFilesBase(databaseFile: string): string {
+  return realpathSync(databaseFile);
+}
 
 export class WalSync {
   readonly #wal: string;
@@ -14,7 +22,7 @@ export class WalSync {
   #ino = 0;
 
   constructor(databaseFile: string) {
-    this.#wal = `${databaseFile}-wal`;
+    this.#wal = `${walFilesBase(databaseFile)}-wal`;
   }
 
   /** Resolves once every frame written to the WAL so far is on disk. */

@@ -2,7 +2,8 @@
 // version, group commit with a savepoint per write. (The behaviour both engines share is in
 // test/pairing-store/.)
 import assert from 'node:assert/strict';
-import fs, { readlinkSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import fs, { readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -308,6 +309,64 @@ test(
     } finally {
       other.close();
       await store.close();
+    }
+  }),
+);
+
+test(
+  "device reads check for other connections' commits only once the WAL-index moved, and see another process's commit",
+  withStoreDir(async (dir) => {
+    const file = join(dir, 'p.sqlite');
+    // Opened through a symbolic link: SQLite keeps the -shm file next to the real file, and so must the cache look.
+    const link = join(dir, 'link.sqlite');
+    symlinkSync(file, link);
+    const store = SqlitePairingStore.open(file);
+    await store.realms.create(realm);
+    await store.close();
+    const linked = SqlitePairingStore.open(link);
+    const checks = () =>
+      Number(/^imprint_pairing_store_device_cache_version_checks_total\{[^}]*\} (\d+)$/m.exec(linked.metricsText())?.[1]);
+    const otherProcess = (sql: string) => {
+      const r = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare(process.argv[2]).run(); db.close();`,
+          file,
+          sql,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+          cwd: process.cwd(),
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+    };
+    try {
+      const id = 'AJInS0w3VpWpuOqkXhgZdA';
+      await register(linked, id);
+      assert.equal((await linked.devices.get('test', id))?.inhibited, false);
+      const before = checks();
+      for (let i = 0; i < 5; i++) assert.equal((await linked.devices.get('test', id))?.inhibited, false);
+      assert.equal(checks(), before, 'no commit since: the pragma did not run again');
+
+      otherProcess(`UPDATE devices SET inhibited = 1 WHERE device_id = '${id}'`);
+      assert.equal((await linked.devices.get('test', id))?.inhibited, true, "another process's commit is seen at once");
+      assert.equal(checks(), before + 1);
+      otherProcess(`UPDATE devices SET secret_hash = 'h-other' WHERE device_id = '${id}'`);
+      assert.equal((await linked.devices.get('test', id))?.secretHash, 'h-other');
+      otherProcess(`DELETE FROM devices WHERE device_id = '${id}'`);
+      assert.equal(await linked.devices.get('test', id), undefined);
+      // This store's own commit moves the index too: checked once, and the cache keeps what it holds.
+      await register(linked, 'BJInS0w3VpWpuOqkXhgZdA');
+      await linked.devices.get('test', 'BJInS0w3VpWpuOqkXhgZdA');
+      const after = checks();
+      await linked.devices.get('test', 'BJInS0w3VpWpuOqkXhgZdA');
+      assert.equal(checks(), after);
+      assert.match(linked.metricsText(), /^imprint_pairing_store_device_cache_hits_total\{[^}]*\} [1-9]\d*$/m);
+    } finally {
+      await linked.close();
     }
   }),
 );

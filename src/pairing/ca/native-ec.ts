@@ -9,6 +9,8 @@ interface EcFastAddon {
   signer(curveBits: number, privateScalar: Uint8Array): object;
   sign(signer: object, hashBits: number, data: Uint8Array): Buffer;
   hmacSha256Equals(key: Uint8Array, text: string, expected: Uint8Array): boolean;
+  shmView(path: string): object | null;
+  shmMoved(view: object): boolean;
 }
 
 export type EcCurve = 'P-256' | 'P-384';
@@ -84,4 +86,24 @@ export function nativeEcSign(key: KeyObject, hash: string, data: Uint8Array): Bu
  */
 export function nativeHmacSha256Equals(key: Uint8Array, text: string, expected: Uint8Array): boolean | undefined {
   return loaded.addon?.hmacSha256Equals(key, text, expected);
+}
+
+/** A read-only view of a SQLite WAL-index's header (the -shm file); see nativeWalIndexView. */
+export interface WalIndexView {
+  /**
+   * Whether the header changed since the previous call (true on the first): SQLite rewrites it on every commit,
+   * by any connection of any process. Call only while a connection of this process keeps the database open.
+   */
+  moved(): boolean;
+}
+
+/**
+ * A view of `shmPath`'s WAL-index header, or undefined when the addon is not active or the file cannot be mapped
+ * (missing, not a WAL-index yet).
+ */
+export function nativeWalIndexView(shmPath: string): WalIndexView | undefined {
+  const addon = loaded.addon;
+  const view = addon?.shmView(shmPath);
+  if (!addon || !view) return undefined;
+  return { moved: () => addon.shmMoved(view) };
 }

@@ -131,6 +131,12 @@ export class SqlitePairingStore implements PairingStore {
         type: 'counter',
         value: cache.misses,
       },
+      {
+        name: 'imprint_pairing_store_device_cache_version_checks_total',
+        help: "Cached device reads that checked PRAGMA data_version for another connection's commit (only after a commit moved the WAL-index when the native addon maps it).",
+        type: 'counter',
+        value: cache.versionReads,
+      },
       ...(wal
         ? [
             {
