@@ -10,9 +10,10 @@ import { StationError } from './station-errors.ts';
 
 /**
  * NORMAL survives a process crash; write-ahead records are acknowledged only once fsynced (the vault
- * writer's fdatasync of the WAL, insertVaultRecordSync's synchronous=FULL) so they also survive power loss. Everything else can be lost to power
- * loss safely: a lost wipe or registry update brings the record back, and recovery settles it from the
- * device. Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+ * writer's fdatasync of the WAL, insertVaultRecordSync's synchronous=FULL) so they also survive power
+ * loss. Everything else can be lost to power loss safely: a lost wipe or registry update brings the
+ * record back, and recovery settles it from the device. Deleted rows (wiped records) are overwritten
+ * with zeros, not left in free pages.
  */
 const STATION_DB: SqliteOpenOptions = { synchronous: 'NORMAL', secureDelete: true };
 
