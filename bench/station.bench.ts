@@ -61,8 +61,9 @@ async function runLine(fixtures: number, base = process.env.BENCH_DATA_BASE ?? t
     let cpu0: NodeJS.CpuUsage | undefined;
     let done0 = 0;
     let refreshes0 = 0;
-    // And from halfway: the second half's figure leaves out what a run pays once (the code's
-    // optimisation by V8, threads started on first need), which the whole window still carries.
+    // And from halfway: the second half's figure leaves out most of V8's optimisation of the code,
+    // which the whole window still carries. A thread started on first need can fall in either half
+    // (the pairing store's checkpoint thread starts at its WAL's first 1,000 frames).
     let half: { done: number; cpu: NodeJS.CpuUsage } | undefined;
     station.on('counters', (e) => {
       if (e.type !== 'counters') return;
