@@ -120,15 +120,26 @@ function deviceFailure(e: unknown, fallback: FailureCode): StationFailure {
 export class ProvisioningWorkflow {
   private readonly ctx: WorkflowContext;
   private readonly line: LineGate;
+  #running = 0;
 
   constructor(ctx: WorkflowContext) {
     this.ctx = ctx;
     this.line = ctx.line ?? new LineGate({ wait: false });
   }
 
+  /** Devices in progress now (the audit batcher stops waiting once each of them waits on the trail). */
+  get running(): number {
+    return this.#running;
+  }
+
   async provision(job: DeviceJob): Promise<ProvisionResult> {
     const run = new DeviceRun(this.ctx, this.line, job);
-    return run.execute();
+    this.#running++;
+    try {
+      return await run.execute();
+    } finally {
+      this.#running--;
+    }
   }
 }
 

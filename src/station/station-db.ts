@@ -1,20 +1,19 @@
 // The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
 // secrets and the registry of devices this station provisioned. Durable settings throughout:
 // a record must be on disk before the device is sent its secret.
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../common/typescript-worker.ts';
+import type { Statement as SqliteStatement } from 'better-sqlite3';
+import { GroupCommit } from '../db/group-commit.ts';
 import { inlineMigrations } from '../db/migrations.ts';
 import { migrateSqlite, openSqlite, type SqliteDatabase, type SqliteOpenOptions } from '../db/sqlite.ts';
+import { WalSync } from '../db/wal-sync.ts';
 import { StationError } from './station-errors.ts';
-import type { VaultWriterInput, VaultWriterReply, VaultWriterRequest } from './vault-writer-worker.ts';
-
-const VAULT_WRITER = new URL('./vault-writer-worker.ts', import.meta.url);
 
 /**
- * NORMAL survives a process crash; write-ahead records are inserted with synchronous=FULL (the vault
- * writer, insertVaultRecordSync) so they also survive power loss. Everything else can be lost to power
- * loss safely: a lost wipe or registry update brings the record back, and recovery settles it from the
- * device. Deleted rows (wiped records) are overwritten with zeros, not left in free pages.
+ * NORMAL survives a process crash; write-ahead records are acknowledged only once fsynced (the vault
+ * writer's fdatasync of the WAL, insertVaultRecordSync's synchronous=FULL) so they also survive power
+ * loss. Everything else can be lost to power loss safely: a lost wipe or registry update brings the
+ * record back, and recovery settles it from the device. Deleted rows (wiped records) are overwritten
+ * with zeros, not left in free pages.
  */
 const STATION_DB: SqliteOpenOptions = { synchronous: 'NORMAL', secureDelete: true };
 
@@ -171,7 +170,7 @@ const toRegistry = (r: RawRegistryRow): RegistryRow => ({
   checkedAt: r.checked_at ?? undefined,
 });
 
-/** The bound parameters of a new write-ahead record (the writer thread uses the same statement). */
+/** The bound parameters of a new write-ahead record. */
 export const INSERT_VAULT_SQL = `INSERT INTO vault_records (device_id, hardware_serial, fixture, device_port, sealed, digest, fingerprint, batch_id, operator, created_at, realm, simulated)
    VALUES (@deviceId, @hardwareSerial, @fixture, @devicePort, @sealed, @digest, @fingerprint, @batchId, @operator, @createdAt, @realm, @simulated)`;
 
@@ -186,54 +185,85 @@ function vaultParams(row: NewVaultRow): Record<string, unknown> {
   };
 }
 
+/** What makes committed WAL frames durable (WalSync; tests give one that fails). */
+export type WalDurability = Pick<WalSync, 'sync' | 'close'>;
+
+interface PendingInsert {
+  row: Record<string, unknown>;
+  resolve: (id: number) => void;
+  reject: (e: Error) => void;
+}
+
 /**
- * Inserts write-ahead records with synchronous=FULL on a worker thread: the fsync runs off the
- * event loop, so one device's durable commit never stalls the other fixtures.
+ * Write-ahead records, durable without blocking the event loop: the records that arrive together are
+ * inserted in one transaction (each in its own savepoint, so one record's error fails only that
+ * record) on the station's connection (synchronous=NORMAL), and acknowledged only after an fdatasync
+ * of station.db's WAL on libuv's pool (src/db/wal-sync.ts): FULL's guarantee for every acknowledged
+ * record, with no thread of our own (a thread's start and its messages cost more CPU per device
+ * than the insert). After a failed fdatasync nothing more is acknowledged: the kernel may have
+ * dropped what it did not write, so the line stays paused until the station is restarted.
  */
 class VaultWriter {
-  private readonly worker: Worker;
-  private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (id: number) => void; reject: (e: Error) => void }>();
+  private readonly queue: GroupCommit<PendingInsert>;
+  private readonly wal: WalDurability;
+  private broken?: Error;
 
-  constructor(file: string) {
-    const input: VaultWriterInput = {
-      file,
-      sql: INSERT_VAULT_SQL,
-      sqlite: { ...STATION_DB, synchronous: 'FULL', fileMustExist: true },
-    };
-    this.worker = startWorker(VAULT_WRITER, input, { execArgv: [] });
-    this.worker.unref();
-    this.worker.on('message', (m: VaultWriterReply) => {
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) this.worker.unref();
-      if ('error' in m) {
-        // The SQLite or errno code travels with the message: it says whether the station's disk is full.
-        const cause = Object.assign(new Error(m.error), { code: m.code });
-        w?.reject(new StationError('VAULT_WRITE_FAILED', m.error, { cause }));
-      } else w?.resolve(m.rowid);
+  constructor(db: SqliteDatabase, insert: SqliteStatement, wal: WalDurability) {
+    this.wal = wal;
+    const one = db.transaction((row: Record<string, unknown>) => Number(insert.run(row).lastInsertRowid));
+    const all = db.transaction((jobs: PendingInsert[], out: (number | Error)[]) => {
+      for (const j of jobs) {
+        try {
+          out.push(one(j.row));
+        } catch (e) {
+          out.push(e as Error);
+        }
+      }
     });
-    this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', () => this.failAll(new Error('vault writer stopped')));
+    this.queue = new GroupCommit<PendingInsert>((jobs) => {
+      if (this.broken) return failAll(jobs, this.broken);
+      const out: (number | Error)[] = [];
+      try {
+        all.immediate(jobs, out);
+      } catch (e) {
+        // The commit itself failed (disk full, I/O error): none of these records is stored.
+        return failAll(jobs, e as Error);
+      }
+      return this.wal.sync().then(
+        () => {
+          for (let i = 0; i < jobs.length; i++) settle(jobs[i], out[i]);
+        },
+        (e: Error) => {
+          this.broken = e;
+          failAll(jobs, e);
+        },
+      );
+    });
   }
 
   insert(row: Record<string, unknown>): Promise<number> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.ref(); // keep the process alive until the record is durable
-      this.worker.postMessage({ type: 'insert', id, row } satisfies VaultWriterRequest);
-    });
+    return new Promise((resolve, reject) => this.queue.add({ row, resolve, reject }));
   }
 
-  private failAll(e: Error): void {
-    for (const w of this.waiting.values()) w.reject(new StationError('VAULT_WRITE_FAILED', e.message));
-    this.waiting.clear();
-  }
-
+  /** Commits what is queued now; the WAL's descriptor closes once the fdatasync in flight is done. */
   close(): void {
-    this.worker.postMessage({ type: 'close' } satisfies VaultWriterRequest);
+    this.queue.flushNow();
+    void this.queue.drain().then(() => this.wal.close());
   }
+}
+
+function vaultWriteFailed(e: Error): StationError {
+  // The cause keeps the SQLite or errno code: it says whether the station's disk is full.
+  return new StationError('VAULT_WRITE_FAILED', e.message, { cause: e });
+}
+
+function settle(j: PendingInsert, r: number | Error): void {
+  if (typeof r === 'number') j.resolve(r);
+  else j.reject(vaultWriteFailed(r));
+}
+
+function failAll(jobs: PendingInsert[], e: Error): void {
+  for (const j of jobs) j.reject(vaultWriteFailed(e));
 }
 
 export class StationDb {
@@ -242,7 +272,11 @@ export class StationDb {
   private readonly file: string;
   private readonly stmts;
 
-  private constructor(db: SqliteDatabase, file: string) {
+  private constructor(
+    db: SqliteDatabase,
+    file: string,
+    private readonly walSync?: WalDurability,
+  ) {
     this.db = db;
     this.file = file;
     this.stmts = {
@@ -275,12 +309,13 @@ export class StationDb {
     };
   }
 
-  static open(file: string): StationDb {
+  /** `walSync`: what fsyncs the WAL of write-ahead records (default: an fdatasync of `<file>-wal`). */
+  static open(file: string, opts: { walSync?: WalDurability } = {}): StationDb {
     let db: SqliteDatabase | undefined;
     try {
       db = openSqlite(file, STATION_DB);
       migrateSqlite(db, MIGRATIONS, 'station database');
-      return new StationDb(db, file);
+      return new StationDb(db, file, opts.walSync);
     } catch (e) {
       db?.close();
       // The SQLite code stays in the cause: a damaged or full disk is told as such (line-faults.ts).
@@ -289,11 +324,11 @@ export class StationDb {
   }
 
   /**
-   * Durable (fsynced, synchronous=FULL) when the promise resolves: the caller sends the secret to
-   * the device next. The commit runs on a worker thread, off the event loop.
+   * Durable (its WAL frames fsynced) when the promise resolves: the caller sends the secret to the
+   * device next. The fsync runs on libuv's pool, off the event loop.
    */
   insertVaultRecord(row: NewVaultRow): Promise<number> {
-    this.writer ??= new VaultWriter(this.file);
+    this.writer ??= new VaultWriter(this.db, this.stmts.insertVault, this.walSync ?? new WalSync(this.file));
     return this.writer.insert(vaultParams(row));
   }
 

@@ -11,6 +11,7 @@ import type { PairingClient } from '../pairing/pairing-api.ts';
 import type { DeviceClientOptions } from '../serial/device-client.ts';
 import { parseLabel } from '../serial/label-parser.ts';
 import { openScannerReader } from '../serial/scanner-reader.ts';
+import { AuditBatcher } from './audit-batcher.ts';
 import { type DeviceSource, FixtureRunner } from './fixture-runner.ts';
 import { lineFaultOf, linePauseInfo } from './line-faults.ts';
 import { type ActivePause, type LineChange, LineGate } from './line-gate.ts';
@@ -54,6 +55,12 @@ async function naming<T>(file: string, open: () => Promise<T>): Promise<T> {
     throw new StationError('STATION_DATA_UNUSABLE', `${file}: ${(e as Error).message}`, { cause: e });
   }
 }
+
+/**
+ * How long a device's audit events wait for other fixtures' events to share a trail commit (at most
+ * this, and not at all once every device in progress is waiting on the trail).
+ */
+const AUDIT_BATCH_WINDOW_MS = 10;
 
 const SIMULATOR_GONE = {
   gone: true,
@@ -175,6 +182,11 @@ export class Station extends EventEmitter<StationEvents> {
   /** Counters and recent failures from the trail (survive restarts and settings changes). */
   private readonly history: TrailCounters;
   private postPass!: PostPassActions;
+  /**
+   * The workflow's appends, several devices to a trail commit (audit-batcher.ts). Failures are not
+   * logged here: a station fault is told once, by the line gate.
+   */
+  private readonly auditBatcher: AuditBatcher;
 
   private constructor(
     opts: StationOptions,
@@ -187,6 +199,10 @@ export class Station extends EventEmitter<StationEvents> {
     this.vault = parts.vault;
     this.audit = parts.audit;
     this.records = new StationRecords(parts.audit, () => this.config.stationId);
+    this.auditBatcher = new AuditBatcher(
+      { append: (event: AuditEventInput) => this.audit.append(event) },
+      { windowMs: AUDIT_BATCH_WINDOW_MS, devicesInProgress: () => this.workflow.running },
+    );
     this.log = (opts.logger ?? silentLogger).child({ component: 'station', station: parts.config.stationId });
     if (opts.operator) this.operator = { name: opts.operator, role: 'operator', signedInAt: new Date().toISOString() };
     this.assemble(parts.config, parts.pairing, parts.owns);
@@ -511,6 +527,8 @@ export class Station extends EventEmitter<StationEvents> {
   async openBatch(workOrder: string): Promise<Batch> {
     const operator = this.operator?.name;
     if (!operator) throw new StationError('NOT_SIGNED_IN', 'a batch is opened by someone signed in');
+    // Devices' events held for a shared commit go first: the trail keeps the order they happened in.
+    this.auditBatcher.flushNow();
     const batch = await this.audit.openBatch({ workOrder, operator });
     this.publishStatus();
     return batch;
@@ -521,6 +539,7 @@ export class Station extends EventEmitter<StationEvents> {
     if (!current) throw new AuditError('AUDIT_NO_OPEN_BATCH');
     // The signed summary says `offline` when any of its devices was registered offline.
     const offline = isOfflineAware(this.pairing) && this.pairing.registeredOffline({ batchId: current.id }) > 0;
+    this.auditBatcher.flushNow();
     const batch = await this.audit.closeBatch(current.id, { offline });
     this.publishStatus();
     return batch;
@@ -678,6 +697,7 @@ export class Station extends EventEmitter<StationEvents> {
     this.unsubscribeAudit();
     this.unsubscribeOffline?.();
     this.reachability?.stop();
+    this.auditBatcher.flushNow();
     this.audit.close();
     this.db.close();
     if (this.ownsPairing) await this.pairing.close();
@@ -851,8 +871,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   private auditSink(): AuditSink {
-    // Failures are not logged here: a station fault is told once, by the line gate.
-    return { append: (event: AuditEventInput) => this.audit.append(event) };
+    return this.auditBatcher;
   }
 
   private currentPause(): LinePause | undefined {

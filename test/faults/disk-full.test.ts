@@ -42,7 +42,7 @@ const SITES: Record<string, (station: Station, full: () => boolean) => void> = {
         ? Promise.reject(new ImprintError('AUDIT_WRITE_FAILED', 'audit trail write failed', { cause: sqliteFull() }))
         : append(e);
   },
-  'write-ahead record on its writer thread (ENOSPC)': (station, full) => {
+  'write-ahead record (ENOSPC)': (station, full) => {
     const insert = station.db.insertVaultRecord.bind(station.db);
     station.db.insertVaultRecord = (row) =>
       full()

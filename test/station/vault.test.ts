@@ -112,7 +112,7 @@ test('a key readable by others is refused; a wrong key does not open records', (
   db.close();
 });
 
-test("records put together share the writer thread's commit; one bad record fails alone, the others are durable", async () => {
+test('records put together share one commit; one bad record fails alone, the others are durable', async () => {
   const { dir, db, keyFile } = fresh();
   const vault = SecretVault.open({ keyFile, db });
   const secrets = Array.from({ length: 12 }, () => randomBytes(32).toString('base64'));
@@ -138,4 +138,49 @@ test("records put together share the writer thread's commit; one bad record fail
     secrets.filter((_, i) => i !== 5),
   );
   again.close();
+});
+
+test('a record is acknowledged only once its WAL frames are fsynced', async () => {
+  const dir = tempDir('imprint-vault-');
+  dirs.push(dir);
+  const syncs: (() => void)[] = [];
+  const db = StationDb.open(join(dir, 'station.db'), {
+    walSync: { sync: () => new Promise<void>((resolve) => syncs.push(resolve)), close: () => {} },
+  });
+  const vault = SecretVault.open({ keyFile: join(dir, 'station.key'), db });
+  let acknowledged = false;
+  const put = vault.put(input(1), randomBytes(32).toString('base64')).then((r) => {
+    acknowledged = true;
+    return r;
+  });
+  while (syncs.length === 0) await new Promise((r) => setImmediate(r));
+  assert.equal(db.vaultCount(), 1, 'committed');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(acknowledged, false, 'not fsynced yet: not acknowledged');
+  syncs[0]();
+  assert.equal((await put).vaultId, db.vaultRecords()[0].id);
+  db.close();
+});
+
+test('after a failed WAL fsync no record is acknowledged any more (VAULT_WRITE_FAILED with the errno)', async () => {
+  const dir = tempDir('imprint-vault-');
+  dirs.push(dir);
+  let calls = 0;
+  const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+  const db = StationDb.open(join(dir, 'station.db'), {
+    walSync: { sync: () => (++calls === 1 ? Promise.reject(eio) : Promise.resolve()), close: () => {} },
+  });
+  const vault = SecretVault.open({ keyFile: join(dir, 'station.key'), db });
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(
+      vault.put(input(i), randomBytes(32).toString('base64')),
+      (e: Error & { code?: string; cause?: unknown }) => {
+        assert.equal(e.code, 'VAULT_WRITE_FAILED');
+        assert.equal((e.cause as { code?: string }).code, 'EIO');
+        return true;
+      },
+    );
+  }
+  assert.equal(calls, 1, 'the second record is refused without another fsync');
+  db.close();
 });
