@@ -12,7 +12,6 @@ import { endianness } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { startWorker } from '../common/typescript-worker.ts';
-import type { CheckpointReply } from './wal-checkpoint-worker.ts';
 import { walFilesBase } from './wal-sync.ts';
 
 /** SQLite's default wal_autocheckpoint: frames not yet copied into the database file. */
@@ -26,6 +25,14 @@ const HEADER_BYTES = 100;
 const IS_INIT = 12;
 const MX_FRAME = 16;
 const N_BACKFILL = 96;
+
+/** The checkpoint thread's answer (wal-checkpoint-worker.mjs). */
+export interface CheckpointReply {
+  /** Frames in the WAL, and how many of them are now in the database file. */
+  log?: number;
+  checkpointed?: number;
+  error?: string;
+}
 
 export class WalCheckpointer {
   readonly #db: Database.Database;
@@ -41,7 +48,7 @@ export class WalCheckpointer {
   #done = 0;
 
   /** `threadModule`: tests give one that fails, to see the fallback. */
-  constructor(db: Database.Database, threadModule = new URL('./wal-checkpoint-worker.ts', import.meta.url)) {
+  constructor(db: Database.Database, threadModule = new URL('./wal-checkpoint-worker.mjs', import.meta.url)) {
     this.#db = db;
     this.#module = threadModule;
     db.pragma('wal_autocheckpoint = 0');
@@ -92,7 +99,9 @@ export class WalCheckpointer {
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorker(this.#module, { file: this.#db.name });
+    // Without the process's --import tsx (a worker inherits it: ~0.15 s of CPU to start a loader); the module
+    // is plain JavaScript (a test's TypeScript one still loads: the worker entry registers tsx for it).
+    const worker = startWorker(this.#module, { file: this.#db.name }, { execArgv: [] });
     worker.unref();
     worker.on('message', (r: CheckpointReply) => {
       this.#inFlight = false;
