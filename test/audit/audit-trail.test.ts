@@ -256,7 +256,8 @@ describe('durability and group commit', () => {
       const batch = await trail.openBatch({ workOrder: 'WO-BURST', operator: 'alice' });
       const record = (i: number) =>
         trail.append({ station: STATION, batchId: batch.id, deviceId: `d${i}`, step: 'record', outcome: 'ok' });
-      // One turn, so one commit: 1,100 events (a 1,024-row block and the rest), the close, 70 more.
+      // One turn, so one commit: 1,100 events (blocks of 1,024 and 64 rows, 12 single rows), the close,
+      // 70 more (a 64-row block and 6 single rows).
       const before = Array.from({ length: 1100 }, (_, i) => record(i));
       const closing = trail.closeBatch(batch.id);
       const afterClose = Array.from({ length: 70 }, (_, i) => record(1100 + i));
@@ -272,6 +273,29 @@ describe('durability and group commit', () => {
         Array.from({ length: 1170 }, (_, i) => `d${1169 - i}`),
       );
       assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 1172, lastHash: late[69].hash });
+      trail.close();
+    });
+  });
+
+  test('a commit of 8,000 events (blocks of every size) stores them in call order, each indexed and chained', async () => {
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
+      // One commit: blocks of 4,096, 2,048, 1,024, 512, 256 and 64 rows, then 0 single rows.
+      const n = 8000;
+      const events = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          trail.append({ station: STATION, deviceId: `d${i}`, hardwareSerial: `SN${i % 97}`, step: 'identify', outcome: 'ok' }),
+        ),
+      );
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
+      for (const i of [0, 4095, 4096, 6143, 6144, 7167, 7168, 7679, 7680, 7935, 7936, 7999]) {
+        assert.deepEqual(trail.query({ deviceId: `d${i}` }), [events[i]], `event ${i} is found by its device`);
+      }
+      assert.equal(trail.query({ hardwareSerial: 'SN5', limit: 1000 }).length, Math.ceil((n - 5) / 97));
+      assert.deepEqual(chainOf(trail.verify()), { ok: true, events: n, lastHash: events[n - 1].hash });
       trail.close();
     });
   });
