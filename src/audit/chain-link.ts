@@ -50,6 +50,11 @@ export function hashBody(body: string): string {
   return hash('sha256', body, 'hex');
 }
 
+/** hashBody of a body already encoded as UTF-8. */
+export function hashBodyBytes(body: Uint8Array): string {
+  return hash('sha256', body, 'hex');
+}
+
 const SEQ_PREFIX = `{"v":${EVENT_FORMAT_VERSION},"seq":`;
 
 /** The seq a body claims, or undefined when the body does not start like a canonical event. */
