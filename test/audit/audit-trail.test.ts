@@ -7,7 +7,7 @@ import { bodyOfEvent, sealEvent } from '../../src/audit/audit-canonical.ts';
 import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
-import { hashBody } from '../../src/audit/chain-link.ts';
+import { hashBody, packEntry } from '../../src/audit/chain-link.ts';
 import { chainOf, deviceEvents, inTempDir, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
 describe('append and query', () => {
@@ -152,6 +152,50 @@ describe('canonical data', () => {
     (e.data as Record<string, unknown>)[9] = 'NINE';
     assert.notEqual(hashBody(bodyOfEvent(e)), e.hash);
     assert.ok(trail().verify().ok);
+  });
+});
+
+describe('stored rows', () => {
+  test('a row is stored as TEXT, exactly packEntry(hash, body), non-ASCII text included, and its columns read back', async () => {
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
+      // Burst of 100 (a 64-row block and 36 single rows), each with 2- to 4-byte UTF-8 characters.
+      const events = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          trail.append({
+            station: STATION,
+            operator: `opé${i % 3}`,
+            deviceId: `dév-${i}-😀`,
+            step: 'identify',
+            outcome: 'ok',
+            message: `quote " backslash \\ newline \n ～ ${i}`,
+            data: { é: 'ü', '10': i },
+          }),
+        ),
+      );
+      trail.close();
+      const db = new Database(join(dir, 'audit.db'), { readonly: true });
+      const rows = db.prepare('SELECT seq, typeof(entry) AS type, entry, device_id, operator FROM events ORDER BY seq').all() as {
+        seq: number;
+        type: string;
+        entry: string;
+        device_id: string;
+        operator: string;
+      }[];
+      db.close();
+      assert.equal(rows.length, 100);
+      for (const [i, r] of rows.entries()) {
+        assert.equal(r.type, 'text');
+        assert.equal(r.entry, packEntry(events[i].hash, bodyOfEvent(events[i])));
+        assert.equal(hashBody(bodyOfEvent(events[i])), events[i].hash);
+        assert.equal(r.device_id, `dév-${i}-😀`);
+        assert.equal(r.operator, `opé${i % 3}`);
+      }
+      const again = openTrail(dir);
+      assert.deepEqual(again.query({ deviceId: 'dév-42-😀' }), [events[42]]);
+      assert.deepEqual(chainOf(again.verify()), { ok: true, events: 100, lastHash: events[99].hash });
+      again.close();
+    });
   });
 });
 
