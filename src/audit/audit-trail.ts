@@ -15,7 +15,7 @@ import { normalizeInput, RECORD_STEP, RESERVED_STEPS } from './audit-event-schem
 import { type ExportFormat, exportToFile, exportToString } from './audit-export.ts';
 import { type AuditPage, AuditPageReader, type AuditSearch } from './audit-page-query.ts';
 import { buildQuery, MAX_QUERY_LIMIT } from './audit-query.ts';
-import { AUDIT_MIGRATIONS, CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, migrate } from './audit-schema.ts';
+import { AUDIT_MIGRATIONS, CHECKPOINT_SCHEMA, checkSchemaVersion, ENTRY_HASH, ERROR_CODE, migrate } from './audit-schema.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from './audit-types.ts';
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
@@ -424,7 +424,7 @@ export class AuditTrail {
       .all(...args) as ThroughputHour[];
     const failures = this.db
       .prepare(
-        `SELECT coalesce(error_code, 'UNKNOWN') AS code, count(*) AS count FROM events WHERE ${where} AND outcome = 'fail' GROUP BY 1 ORDER BY 2 DESC, 1`,
+        `SELECT coalesce(${ERROR_CODE}, 'UNKNOWN') AS code, count(*) AS count FROM events WHERE ${where} AND outcome = 'fail' GROUP BY 1 ORDER BY 2 DESC, 1`,
       )
       .all(...args) as { code: string; count: number }[];
     return { throughputPerHour: hours, failuresByCode: failures };

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { bodyOfEvent, sealEvent } from '../../src/audit/audit-canonical.ts';
-import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
+import { ERROR_CODE, MIGRATIONS } from '../../src/audit/audit-schema.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
+import { checkpointText, makeCheckpoint } from '../../src/audit/chain-checkpoint.ts';
 import { hashBody, packEntry } from '../../src/audit/chain-link.ts';
+import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { chainOf, deviceEvents, inTempDir, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
 describe('append and query', () => {
@@ -239,6 +241,76 @@ describe('schema upgrades', () => {
       const row = db.prepare('SELECT hash, body FROM events_text WHERE seq = 4').get() as { hash: string; body: string };
       assert.equal(row.hash, lastHash);
       assert.match(row.body, /^\{"v":1,"seq":4,"prevHash":"[0-9a-f]{64}",/);
+      db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+  test('a trail written with schema v4 (error_code a generated column) is upgraded: error codes still counted, read-only readers too', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'audit.db');
+    try {
+      const v4 = new Database(file);
+      for (const m of MIGRATIONS.slice(0, 4)) v4.exec(m);
+      v4.pragma('user_version = 4');
+      let prevHash = '0'.repeat(64);
+      const codes = ['E_DIGEST', 'E_TIMEOUT', 'E_DIGEST', undefined, 'E_LOCK', 'E_DIGEST'];
+      for (let seq = 1; seq <= codes.length; seq++) {
+        const code = codes[seq - 1];
+        const { event, body } = sealEvent(
+          { station: STATION, step: 'record', outcome: code ? 'fail' : 'ok', errorCode: code, deviceId: `dev-${seq}` },
+          seq,
+          `2026-11-23T00:00:0${seq}.000Z`,
+          prevHash,
+        );
+        v4.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)').run(seq, packEntry(event.hash, body));
+        prevHash = event.hash;
+      }
+      assert.deepEqual(
+        v4.prepare("SELECT error_code FROM events WHERE step = 'record' ORDER BY seq").pluck().all(),
+        codes.map((c) => c ?? null),
+        'v4 keeps error_code as a column',
+      );
+      v4.close();
+      // Its chain-head checkpoint, as a v4 writer keeps it (v3 on).
+      writeFileSync(
+        join(tmp.dir, 'audit.head'),
+        checkpointText(makeCheckpoint(loadOrCreateSigningKey(tmp.dir), codes.length, prevHash)),
+      );
+      const expected = [
+        { code: 'E_DIGEST', count: 3 },
+        { code: 'E_LOCK', count: 1 },
+        { code: 'E_TIMEOUT', count: 1 },
+      ];
+      // A reader does not migrate: it counts from the v4 file as it is.
+      const reader = AuditTrail.open({ file, stationId: STATION, readonly: true });
+      assert.deepEqual(reader.stats().failuresByCode, expected);
+      reader.close();
+
+      const trail = AuditTrail.open({ file, stationId: STATION });
+      try {
+        assert.deepEqual(trail.stats().failuresByCode, expected);
+        const batch = await trail.openBatch({ workOrder: 'WO-V5', operator: 'alice' });
+        await trail.append({ station: STATION, batchId: batch.id, step: 'record', outcome: 'fail', errorCode: 'E_LOCK' });
+        await trail.append({ station: STATION, batchId: batch.id, step: 'record', outcome: 'ok' });
+        const closed = await trail.closeBatch(batch.id);
+        assert.deepEqual(closed.summary?.failuresByCode, { E_LOCK: 1 });
+        assert.deepEqual(trail.stats({ batchId: batch.id }).failuresByCode, [{ code: 'E_LOCK', count: 1 }]);
+        assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 10, lastHash: trail.query({ limit: 1 })[0].hash });
+      } finally {
+        trail.close();
+      }
+      const db = new Database(file, { readonly: true });
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const columns = (db.prepare('SELECT name FROM pragma_table_xinfo(?)').pluck().all('events') as string[]).sort();
+      assert.ok(!columns.includes('error_code'), 'error_code is no longer a column');
+      assert.ok(columns.includes('outcome') && columns.includes('batch_id'));
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT outcome, ${ERROR_CODE} AS code, count(*) FROM events WHERE batch_id = ? AND step = 'record' GROUP BY 1, 2`,
+        )
+        .all('x') as { detail: string }[];
+      assert.match(plan.map((r) => r.detail).join(' | '), /events_batch_record/);
       db.close();
     } finally {
       tmp.cleanup();
