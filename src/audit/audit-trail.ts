@@ -104,9 +104,11 @@ class RowInserter {
   }
 
   private insert(rows: number): Database.Statement {
-    return this.db.prepare(
-      `INSERT INTO events (seq, entry) VALUES ${Array.from({ length: rows }, () => "(?, ? || '')").join(', ')}`,
-    );
+    if (rows === 1) return this.db.prepare("INSERT INTO events (seq, entry) VALUES (?, ? || '')");
+    // The concatenation outside the VALUES: SQLite compiles a VALUES list of bare parameters in
+    // linear time (4,096 rows: 2 ms), one with expressions as a compound SELECT (200 ms).
+    const values = Array.from({ length: rows }, () => '(?, ?)').join(', ');
+    return this.db.prepare(`INSERT INTO events (seq, entry) SELECT column1, column2 || '' FROM (VALUES ${values})`);
   }
 
   /** Adds the row of a canonical body and returns the body's hash. */
