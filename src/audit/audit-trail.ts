@@ -20,7 +20,7 @@ import type { AuditEvent, AuditEventInput, AuditQuery, Batch, ChainStatus } from
 import { BatchStore, publicBatch, type StoredBatch } from './batch-store.ts';
 import { type BatchCloseData, identityOf, signedBatchText } from './batch-summary.ts';
 import { type Checkpoint, CheckpointWriter, checkpointFileFor, makeCheckpoint, readCheckpointFile } from './chain-checkpoint.ts';
-import { GENESIS_HASH, hashBodyBytes, isDamage } from './chain-link.ts';
+import { BODY_AT, GENESIS_HASH, hashBodyBytes, isDamage } from './chain-link.ts';
 import { exportDevices, exportSelection } from './selection-export.ts';
 import { loadOrCreateSigningKey, type SigningKey, tryLoadSigningKey } from './station-signing-key.ts';
 
@@ -82,9 +82,10 @@ function nowIso(): string {
  * Each row is written once as UTF-8 bytes, `["<hash>",<body>]` (packEntry's text), into a buffer
  * reused from commit to commit: the hash is taken over the body's bytes there and the row is bound
  * from them, where the body string was encoded twice before (hashing, binding) and the row string
- * copied once more (flattened). `? || ''` stores the bytes as TEXT (a concatenation is text), the
- * same bytes the string gave, NUL-terminated: the nine json_extract calls no longer copy the
- * entry to terminate it (~3,400 of ~57,000 instructions an event spent in SQLite, callgrind).
+ * copied once more (flattened). The statements append `|| ''` to the bound bytes: that stores them
+ * as TEXT (a concatenation is text), the same bytes the string gave, NUL-terminated, so the nine
+ * json_extract calls no longer copy the entry to terminate it (~3,400 of ~57,000 instructions an
+ * event spent in SQLite, callgrind).
  */
 class RowInserter {
   private readonly one: Database.Statement;
@@ -160,9 +161,6 @@ class RowInserter {
     this.used = 0;
   }
 }
-
-/** Where the body starts in a stored row: after `["<64 hex digits>",`. */
-const BODY_AT = 68;
 
 export class AuditTrail {
   readonly file: string;

@@ -198,7 +198,8 @@ function storedAsUtf8(db: Database, seq: number): boolean {
 }
 
 // Offsets in an entry `["<hash>",{"v":1,"seq":<seq>,"prevHash":"<prev>",…}]` (see packEntry).
-const BODY_AT = 68;
+/** Where the body starts in a stored row: after `["<64 hex digits>",`. */
+export const BODY_AT = 68;
 const PREV_MEMBER = ',"prevHash":"';
 
 /**
