@@ -84,6 +84,17 @@ export function sealEvent(
   ts: string,
   prevHash: string,
 ): { event: AuditEvent; body: string } {
+  const body = sealBody(input, seq, ts, prevHash);
+  const event = input as AuditEvent;
+  event.hash = hashBody(body);
+  return { event, body };
+}
+
+/**
+ * sealEvent without the hash: assigns seq, ts and prevHash and returns the canonical body, for a
+ * caller that hashes the body's UTF-8 bytes itself (the trail's writer, which encodes them once).
+ */
+export function sealBody(input: AuditEventInput, seq: number, ts: string, prevHash: string): string {
   const event = input as AuditEvent;
   event.seq = seq;
   event.prevHash = prevHash;
@@ -93,9 +104,7 @@ export function sealEvent(
     dataText = canonicalDataText.get(event.data);
     canonicalDataText.delete(event.data);
   }
-  const body = canonicalBody(event, dataText);
-  event.hash = hashBody(body);
-  return { event, body };
+  return canonicalBody(event, dataText);
 }
 
 /**

@@ -12,6 +12,12 @@ const gen = (col: string, field: string, type = 'TEXT') =>
 
 export const ENTRY_HASH = 'substr(entry, 3, 64)';
 
+/**
+ * A record event's error code in SQL (from schema v5 on it is no column: see migration 5). Queries
+ * spell it exactly so, so that SQLite reads it from the events_batch_record index.
+ */
+export const ERROR_CODE = "json_extract(entry, '$[1].errorCode')";
+
 export const MIGRATIONS: readonly string[] = [
   // 1: events, batches, append-only guards, indexes.
   `
@@ -82,6 +88,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_device ON events(device_id COLLATE NOCASE, seq) WHERE device_id IS NOT NULL;
   CREATE INDEX events_serial ON events(hardware_serial COLLATE NOCASE, seq) WHERE hardware_serial IS NOT NULL;
   CREATE INDEX events_operator ON events(operator COLLATE NOCASE, seq) WHERE operator IS NOT NULL;
+  `,
+  // 5: SQLite computes every generated column of every inserted row: error_code, read only from
+  // the record events' index, cost one json_extract per append (~1,900 of ~47,000 instructions
+  // an append spends in SQLite). The index now holds the expression itself, computed for record
+  // events only (one in eight on a line); the column goes (virtual: no table rewrite).
+  `
+  DROP INDEX events_batch_record;
+  ALTER TABLE events DROP COLUMN error_code;
+  CREATE INDEX events_batch_record ON events(batch_id, outcome, ${ERROR_CODE}) WHERE step = 'record';
   `,
 ];
 

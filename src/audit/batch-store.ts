@@ -2,7 +2,7 @@
 // The chain is the source of truth: verify() checks this table against the signed close events.
 import type { Database, Statement } from 'better-sqlite3';
 import { RECORD_STEP } from './audit-event-schema.ts';
-import { ENTRY_HASH } from './audit-schema.ts';
+import { ENTRY_HASH, ERROR_CODE } from './audit-schema.ts';
 import type { Batch, BatchSummary } from './audit-types.ts';
 
 interface BatchRow {
@@ -76,7 +76,7 @@ export class BatchStore {
     // The partial index of record events covers this count; left to itself the planner walks
     // events_batch, every event of the batch with each row's JSON read for its step.
     this.countStmt = db.prepare(
-      `SELECT outcome, error_code AS code, count(*) AS n FROM events INDEXED BY events_batch_record WHERE batch_id = ? AND step = '${RECORD_STEP}' AND seq < ? GROUP BY outcome, error_code`,
+      `SELECT outcome, ${ERROR_CODE} AS code, count(*) AS n FROM events INDEXED BY events_batch_record WHERE batch_id = ? AND step = '${RECORD_STEP}' AND seq < ? GROUP BY outcome, code`,
     );
     this.lastHashStmt = db
       .prepare(`SELECT ${ENTRY_HASH} FROM events WHERE batch_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1`)

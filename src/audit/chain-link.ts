@@ -50,6 +50,11 @@ export function hashBody(body: string): string {
   return hash('sha256', body, 'hex');
 }
 
+/** hashBody of a body already encoded as UTF-8. */
+export function hashBodyBytes(body: Uint8Array): string {
+  return hash('sha256', body, 'hex');
+}
+
 const SEQ_PREFIX = `{"v":${EVENT_FORMAT_VERSION},"seq":`;
 
 /** The seq a body claims, or undefined when the body does not start like a canonical event. */
@@ -193,7 +198,8 @@ function storedAsUtf8(db: Database, seq: number): boolean {
 }
 
 // Offsets in an entry `["<hash>",{"v":1,"seq":<seq>,"prevHash":"<prev>",…}]` (see packEntry).
-const BODY_AT = 68;
+/** Where the body starts in a stored row: after `["<64 hex digits>",`. */
+export const BODY_AT = 68;
 const PREV_MEMBER = ',"prevHash":"';
 
 /**

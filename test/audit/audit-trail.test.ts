@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { bodyOfEvent, sealEvent } from '../../src/audit/audit-canonical.ts';
-import { MIGRATIONS } from '../../src/audit/audit-schema.ts';
+import { ERROR_CODE, MIGRATIONS } from '../../src/audit/audit-schema.ts';
 import { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { AuditQuery } from '../../src/audit/audit-types.ts';
-import { hashBody } from '../../src/audit/chain-link.ts';
+import { checkpointText, makeCheckpoint } from '../../src/audit/chain-checkpoint.ts';
+import { hashBody, packEntry } from '../../src/audit/chain-link.ts';
+import { loadOrCreateSigningKey } from '../../src/audit/station-signing-key.ts';
 import { chainOf, deviceEvents, inTempDir, openTrail, STATION, seed, tempDir } from './audit-fixtures.ts';
 
 describe('append and query', () => {
@@ -155,6 +157,50 @@ describe('canonical data', () => {
   });
 });
 
+describe('stored rows', () => {
+  test('a row is stored as TEXT, exactly packEntry(hash, body), non-ASCII text included, and its columns read back', async () => {
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
+      // Burst of 100 (a 64-row block and 36 single rows), each with 2- to 4-byte UTF-8 characters.
+      const events = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          trail.append({
+            station: STATION,
+            operator: `opé${i % 3}`,
+            deviceId: `dév-${i}-😀`,
+            step: 'identify',
+            outcome: 'ok',
+            message: `quote " backslash \\ newline \n ～ ${i}`,
+            data: { é: 'ü', '10': i },
+          }),
+        ),
+      );
+      trail.close();
+      const db = new Database(join(dir, 'audit.db'), { readonly: true });
+      const rows = db.prepare('SELECT seq, typeof(entry) AS type, entry, device_id, operator FROM events ORDER BY seq').all() as {
+        seq: number;
+        type: string;
+        entry: string;
+        device_id: string;
+        operator: string;
+      }[];
+      db.close();
+      assert.equal(rows.length, 100);
+      for (const [i, r] of rows.entries()) {
+        assert.equal(r.type, 'text');
+        assert.equal(r.entry, packEntry(events[i].hash, bodyOfEvent(events[i])));
+        assert.equal(hashBody(bodyOfEvent(events[i])), events[i].hash);
+        assert.equal(r.device_id, `dév-${i}-😀`);
+        assert.equal(r.operator, `opé${i % 3}`);
+      }
+      const again = openTrail(dir);
+      assert.deepEqual(again.query({ deviceId: 'dév-42-😀' }), [events[42]]);
+      assert.deepEqual(chainOf(again.verify()), { ok: true, events: 100, lastHash: events[99].hash });
+      again.close();
+    });
+  });
+});
+
 describe('schema upgrades', () => {
   test('a trail written with schema v1 is upgraded in place: it still verifies, queries and appends', async () => {
     const tmp = tempDir();
@@ -195,6 +241,76 @@ describe('schema upgrades', () => {
       const row = db.prepare('SELECT hash, body FROM events_text WHERE seq = 4').get() as { hash: string; body: string };
       assert.equal(row.hash, lastHash);
       assert.match(row.body, /^\{"v":1,"seq":4,"prevHash":"[0-9a-f]{64}",/);
+      db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+  test('a trail written with schema v4 (error_code a generated column) is upgraded: error codes still counted, read-only readers too', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'audit.db');
+    try {
+      const v4 = new Database(file);
+      for (const m of MIGRATIONS.slice(0, 4)) v4.exec(m);
+      v4.pragma('user_version = 4');
+      let prevHash = '0'.repeat(64);
+      const codes = ['E_DIGEST', 'E_TIMEOUT', 'E_DIGEST', undefined, 'E_LOCK', 'E_DIGEST'];
+      for (let seq = 1; seq <= codes.length; seq++) {
+        const code = codes[seq - 1];
+        const { event, body } = sealEvent(
+          { station: STATION, step: 'record', outcome: code ? 'fail' : 'ok', errorCode: code, deviceId: `dev-${seq}` },
+          seq,
+          `2026-11-23T00:00:0${seq}.000Z`,
+          prevHash,
+        );
+        v4.prepare('INSERT INTO events (seq, entry) VALUES (?, ?)').run(seq, packEntry(event.hash, body));
+        prevHash = event.hash;
+      }
+      assert.deepEqual(
+        v4.prepare("SELECT error_code FROM events WHERE step = 'record' ORDER BY seq").pluck().all(),
+        codes.map((c) => c ?? null),
+        'v4 keeps error_code as a column',
+      );
+      v4.close();
+      // Its chain-head checkpoint, as a v4 writer keeps it (v3 on).
+      writeFileSync(
+        join(tmp.dir, 'audit.head'),
+        checkpointText(makeCheckpoint(loadOrCreateSigningKey(tmp.dir), codes.length, prevHash)),
+      );
+      const expected = [
+        { code: 'E_DIGEST', count: 3 },
+        { code: 'E_LOCK', count: 1 },
+        { code: 'E_TIMEOUT', count: 1 },
+      ];
+      // A reader does not migrate: it counts from the v4 file as it is.
+      const reader = AuditTrail.open({ file, stationId: STATION, readonly: true });
+      assert.deepEqual(reader.stats().failuresByCode, expected);
+      reader.close();
+
+      const trail = AuditTrail.open({ file, stationId: STATION });
+      try {
+        assert.deepEqual(trail.stats().failuresByCode, expected);
+        const batch = await trail.openBatch({ workOrder: 'WO-V5', operator: 'alice' });
+        await trail.append({ station: STATION, batchId: batch.id, step: 'record', outcome: 'fail', errorCode: 'E_LOCK' });
+        await trail.append({ station: STATION, batchId: batch.id, step: 'record', outcome: 'ok' });
+        const closed = await trail.closeBatch(batch.id);
+        assert.deepEqual(closed.summary?.failuresByCode, { E_LOCK: 1 });
+        assert.deepEqual(trail.stats({ batchId: batch.id }).failuresByCode, [{ code: 'E_LOCK', count: 1 }]);
+        assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 10, lastHash: trail.query({ limit: 1 })[0].hash });
+      } finally {
+        trail.close();
+      }
+      const db = new Database(file, { readonly: true });
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const columns = (db.prepare('SELECT name FROM pragma_table_xinfo(?)').pluck().all('events') as string[]).sort();
+      assert.ok(!columns.includes('error_code'), 'error_code is no longer a column');
+      assert.ok(columns.includes('outcome') && columns.includes('batch_id'));
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT outcome, ${ERROR_CODE} AS code, count(*) FROM events WHERE batch_id = ? AND step = 'record' GROUP BY 1, 2`,
+        )
+        .all('x') as { detail: string }[];
+      assert.match(plan.map((r) => r.detail).join(' | '), /events_batch_record/);
       db.close();
     } finally {
       tmp.cleanup();
@@ -256,7 +372,8 @@ describe('durability and group commit', () => {
       const batch = await trail.openBatch({ workOrder: 'WO-BURST', operator: 'alice' });
       const record = (i: number) =>
         trail.append({ station: STATION, batchId: batch.id, deviceId: `d${i}`, step: 'record', outcome: 'ok' });
-      // One turn, so one commit: 1,100 events (a 1,024-row block and the rest), the close, 70 more.
+      // One turn, so one commit: 1,100 events (blocks of 1,024 and 64 rows, 12 single rows), the close,
+      // 70 more (a 64-row block and 6 single rows).
       const before = Array.from({ length: 1100 }, (_, i) => record(i));
       const closing = trail.closeBatch(batch.id);
       const afterClose = Array.from({ length: 70 }, (_, i) => record(1100 + i));
@@ -272,6 +389,29 @@ describe('durability and group commit', () => {
         Array.from({ length: 1170 }, (_, i) => `d${1169 - i}`),
       );
       assert.deepEqual(chainOf(trail.verify()), { ok: true, events: 1172, lastHash: late[69].hash });
+      trail.close();
+    });
+  });
+
+  test('a commit of 8,000 events (blocks of every size) stores them in call order, each indexed and chained', async () => {
+    await inTempDir(async (dir) => {
+      const trail = openTrail(dir);
+      // One commit: blocks of 4,096, 2,048, 1,024, 512, 256 and 64 rows, then 0 single rows.
+      const n = 8000;
+      const events = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          trail.append({ station: STATION, deviceId: `d${i}`, hardwareSerial: `SN${i % 97}`, step: 'identify', outcome: 'ok' }),
+        ),
+      );
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
+      for (const i of [0, 4095, 4096, 6143, 6144, 7167, 7168, 7679, 7680, 7935, 7936, 7999]) {
+        assert.deepEqual(trail.query({ deviceId: `d${i}` }), [events[i]], `event ${i} is found by its device`);
+      }
+      assert.equal(trail.query({ hardwareSerial: 'SN5', limit: 1000 }).length, Math.ceil((n - 5) / 97));
+      assert.deepEqual(chainOf(trail.verify()), { ok: true, events: n, lastHash: events[n - 1].hash });
       trail.close();
     });
   });
