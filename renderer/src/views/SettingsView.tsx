@@ -20,6 +20,8 @@ export function SettingsView({ api, status }: { api: StationApi; status: Station
   if (!pin) return <AdminGate api={api} onUnlocked={setPin} />;
 
   const save = async (patch: SettingsPatch) => {
+    // The previous answer goes at once: the message shown after a second save is that save's own.
+    setMessage(undefined);
     try {
       const next = await api.updateSettings(patch, pin);
       setSettings(next);
