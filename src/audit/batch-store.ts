@@ -73,8 +73,9 @@ export class BatchStore {
     this.getStmt = db.prepare('SELECT * FROM batches WHERE id = ?');
     this.listStmt = db.prepare('SELECT * FROM batches ORDER BY open_seq DESC');
     this.openStmt = db.prepare('SELECT * FROM batches WHERE closed_at IS NULL ORDER BY open_seq DESC LIMIT 1');
-    // The partial index of record events covers this count; left to itself the planner walks
-    // events_batch, every event of the batch with each row's JSON read for its step.
+    // The partial index of record events finds this count's rows (it does not cover them: each row is
+    // still read for its outcome and error code); left to itself the planner walks events_batch,
+    // every event of the batch with each row's JSON read for its step.
     this.countStmt = db.prepare(
       `SELECT outcome, ${ERROR_CODE} AS code, count(*) AS n FROM events INDEXED BY events_batch_record WHERE batch_id = ? AND step = '${RECORD_STEP}' AND seq < ? GROUP BY outcome, code`,
     );
