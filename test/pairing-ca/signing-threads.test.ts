@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readCsr } from '../../src/pairing/ca/csr.ts';
+import { nativeEcdsa } from '../../src/pairing/ca/native-ec.ts';
 import { SigningThreads } from '../../src/pairing/ca/signing-threads.ts';
 import { breakCsrSignature, makeCsr, tamperCsrEcPoint } from '../helpers/ca-csr.ts';
 
@@ -48,6 +49,51 @@ for (const [where, offload] of [
     });
   });
 }
+
+describe('which jobs may go to a thread (the default policy)', () => {
+  it('keeps the jobs the native addon does whole on the event loop; RSA CSRs and an RSA CA key are costly', async () => {
+    const ecJob = { csr: readCsr(makeCsr('ec-p256').csrPem), tbs };
+    const rsaJob = { csr: readCsr(makeCsr('rsa-2048').csrPem), tbs };
+    const ecCa = new SigningThreads(caKeys.privateKey, 'sha256', 1);
+    const rsaCaKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rsaCa = new SigningThreads(rsaCaKeys.privateKey, 'sha256', 1);
+    try {
+      // With the addon (npm install builds it) an EC CSR under an EC CA is ~100 µs of native crypto, about a
+      // hand-off's cost: never offloaded. Without it (IMPRINT_NATIVE_ECDSA=off) every job is node:crypto's.
+      assert.equal(ecCa.isCostly(ecJob), !nativeEcdsa.active, `addon ${nativeEcdsa.status}`);
+      assert.equal(ecCa.isCostly(rsaJob), true, 'an RSA CSR is checked by node:crypto');
+      assert.equal(rsaCa.isCostly(ecJob), true, 'the addon does not sign with an RSA CA key');
+      // Whatever the policy says, the answers are the same.
+      const [ec, rsa] = await Promise.all([ecCa.run(ecJob), rsaCa.run(ecJob)]);
+      assert.equal(verify('sha256', tbs, caKeys.publicKey, ec), true);
+      assert.equal(verify('sha256', tbs, rsaCaKeys.publicKey, rsa), true);
+    } finally {
+      await Promise.all([ecCa.close(), rsaCa.close()]);
+    }
+  });
+
+  it('with the addon turned off, an EC job is costly too', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { generateKeyPairSync } from 'node:crypto';
+         import { readCsr } from ${JSON.stringify(new URL('../../src/pairing/ca/csr.ts', import.meta.url).href)};
+         import { SigningThreads } from ${JSON.stringify(new URL('../../src/pairing/ca/signing-threads.ts', import.meta.url).href)};
+         import { makeCsr } from ${JSON.stringify(new URL('../helpers/ca-csr.ts', import.meta.url).href)};
+         const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+         const t = new SigningThreads(ca.privateKey, 'sha256', 1);
+         console.log(JSON.stringify(t.isCostly({ csr: readCsr(makeCsr('ec-p256').csrPem), tbs: Buffer.alloc(1) })));`,
+      ],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, IMPRINT_NATIVE_ECDSA: 'off' } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'true');
+  });
+});
 
 describe('no signing threads (imprint pairing serve --signing-threads 0)', () => {
   it('runs every job on the event loop, even when the loop is saturated', async () => {

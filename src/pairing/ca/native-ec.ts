@@ -80,6 +80,11 @@ export function nativeEcSign(key: KeyObject, hash: string, data: Uint8Array): Bu
   return s ? loaded.addon?.sign(s, bits, data) : undefined;
 }
 
+/** Whether nativeEcSign signs with `key` and `hash` (the addon is active and the key is an EC key it takes). */
+export function nativeEcSigns(key: KeyObject, hash: string): boolean {
+  return loaded.addon !== undefined && HASH_BITS[hash] !== undefined && signerFor(key) !== null;
+}
+
 /**
  * Whether HMAC-SHA256(key, UTF-8 of `text`) equals `expected`, compared in constant time; undefined when the addon
  * is not active (the caller computes it with node:crypto). The credentials secret's check (pairing/secret-hash.ts).

@@ -1,7 +1,8 @@
 // Worker threads for the expensive part of issuing a certificate: importing the device key, verifying the CSR's
 // self-signature and signing the certificate. The event loop keeps only parsing and encoding (~tens of µs), so
 // an HTTP server on 2 cores can spend both on requests. Jobs queued in one loop turn go to a thread as one message.
-// Unless the event loop is saturated, a job is cheaper on the loop itself: see run().
+// A job the native addon does whole (an EC CSR, an EC CA key) always runs on the loop: its crypto costs about
+// what a hand-off does. Other jobs (RSA, or no addon) go to a thread only when the loop is saturated: see run().
 // The threads run signing-worker.ts, an ordinary module started like every worker (common/typescript-worker.ts).
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
@@ -12,6 +13,7 @@ import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
 import { CaError } from './ca-errors.ts';
 import { type UnverifiedCsr, verifyCsr } from './csr.ts';
+import { nativeEcSigns, nativeEcdsa } from './native-ec.ts';
 import { signTbs } from './x509-builder.ts';
 
 const WORKER = new URL('./signing-worker.ts', import.meta.url);
@@ -71,25 +73,42 @@ export class SigningThreads {
   private cpuAt = process.cpuUsage();
   private idleAt = idleMs();
   private readonly counts = { inline: 0, threaded: 0 };
+  /** Whether the addon signs with the CA key: then a job whose CSR key is EC is all native, and cheap. */
+  private readonly nativeSigning: boolean;
 
   constructor(
     private readonly caKey: KeyObject,
     private readonly signHash: string,
     private readonly size: number = DEFAULT_SIGNING_THREADS,
-    /** Whether jobs should go to the threads now (default: the event loop was > 90 % busy lately). */
-    private readonly offload: () => boolean = () => this.isLoopBusy(),
+    /**
+     * Whether this job should go to a thread now. Default: a costly job (see isCostly), while the event loop was
+     * > 90 % busy lately with a core to spare.
+     */
+    private readonly offload: (job: SigningJob) => boolean = (job) => this.isCostly(job) && this.isLoopBusy(),
   ) {
     if (!Number.isInteger(size) || size < 0 || size > 64)
       throw new PairingSetupError('INVALID_ARGUMENT', 'Signing threads must be 0 to 64');
+    this.nativeSigning = nativeEcSigns(caKey, signHash);
+  }
+
+  /**
+   * Whether the job's crypto costs well above a hand-off to a thread (55–125 µs of CPU): an RSA CSR (its key
+   * imported and checked by node:crypto), a CA key the addon does not sign with, or no addon at all. With the
+   * addon, an EC CSR and an EC CA key take ~60–130 µs together: on a thread they only added the hand-off
+   * (fresh connections on an idle 2-core machine, 38–52 % of the jobs offloaded: 30–210 µs more CPU per
+   * request and no more req/s than with every job on the loop).
+   */
+  isCostly(job: SigningJob): boolean {
+    return !(this.nativeSigning && nativeEcdsa.active && job.csr.key.ec !== undefined);
   }
 
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
   run(job: SigningJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaError('CA_CLOSED'));
-    // A job handed to a thread costs 55–125 µs more CPU (copy, wake-up, copy back) for ~90 µs of crypto with
-    // the native addon (~300 without): worth it only when the event loop is the bottleneck. So unless the loop
-    // was nearly saturated lately, the job runs here, with the very code the threads run (verifyCsr, signTbs).
-    if (this.size === 0 || !this.offload()) {
+    // A job handed to a thread costs 55–125 µs more CPU (copy, wake-up, copy back) for ~60–130 µs of crypto with
+    // the native addon (~300 without): worth it only for costly jobs when the event loop is the bottleneck.
+    // Otherwise the job runs here, with the very code the threads run (verifyCsr, signTbs).
+    if (this.size === 0 || !this.offload(job)) {
       this.counts.inline++;
       try {
         verifyCsr(job.csr);
