@@ -13,7 +13,7 @@ import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
 import { CaError } from './ca-errors.ts';
 import { type UnverifiedCsr, verifyCsr } from './csr.ts';
-import { nativeEcSigns, nativeEcdsa } from './native-ec.ts';
+import { nativeEcdsa, nativeEcSigns } from './native-ec.ts';
 import { signTbs } from './x509-builder.ts';
 
 const WORKER = new URL('./signing-worker.ts', import.meta.url);
