@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { deriveDeviceId } from '../../src/common/device-id.ts';
-import { EmbeddedPairingCore, PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
+import { EmbeddedPairingCore, newSerialHex, PAIRING_CORE_VERSION } from '../../src/pairing/embedded-core.ts';
 import { isPairingError, makeTempDir, openTestCore } from '../helpers/pairing-core.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 
@@ -276,4 +276,21 @@ test('a second core on the same data dir (the CLI beside a server) sees and make
     await cli.close();
     await t.cleanup();
   }
+});
+
+test('certificate serials: positive, 16 octets, in the order of issue, and unpredictable past their time', () => {
+  const t0 = Date.UTC(2026, 11, 4, 6, 0, 0);
+  const serials = [0, 0, 1, 2, 1000, 86_400_000].map((dt) => newSerialHex(t0 + dt));
+  for (const s of serials) {
+    assert.match(s, /^40[0-9a-f]{30}$/, 'a 0x40 first octet: positive, no leading zero octet');
+  }
+  // The time of issue is octets 1-6: serials sort (as the stores' text keys do) in the order they were made.
+  assert.deepEqual(
+    serials.map((s) => Number.parseInt(s.slice(2, 14), 16) - t0),
+    [0, 0, 1, 2, 1000, 86_400_000],
+  );
+  assert.deepEqual([...serials].sort(), serials.slice(0, 2).sort().concat(serials.slice(2)));
+  // Two in the same millisecond differ in their 72 random bits.
+  assert.notEqual(serials[0], serials[1]);
+  assert.notEqual(serials[0].slice(14), serials[1].slice(14));
 });
