@@ -2,9 +2,12 @@
 // docker_run.sh starts it): the same wrk client, the same CSR bodies (lmp-device-register's), a new
 // connection per request, alternating runs. Prints req/s and server CPU per request (all the server's
 // processes, from /proc) for both, and the ratios. Goal: ours ≤ ¼ of the reference's CPU per request, more req/s.
-//   node --import tsx bench/sign-vs-reference.bench.ts --reference PATH [--requests 1000 --rounds 2 --connections 8]
+//   node --import tsx bench/sign-vs-reference.bench.ts --reference PATH [--requests 10000 --rounds 2 --connections 8]
+// 10,000 measured requests by default: after the pause before each measured run V8 optimises ~120 functions
+// again (traced with --trace-opt), ~200 ms of its compiler threads once: ~50 µs per request over 4,000, ~17
+// over 12,000. That is a cost per pause, not per request; `--requests 1000` shows it.
 // PATH: a checkout of github.com/foundriesio/factory-registration-ref, or its git directory (read with git
-// archive); default $IMPRINT_REFERENCE_REF. Needs Debian's gunicorn and python3-flask, python3-cryptography.
+// archive); default $IMPRINT_REFERENCE_REF. Needs Debian's gunicorn, python3-flask, python3-cryptography, python3-requests.
 // The reference's code is run from a temporary directory, never copied into this repository.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
     strict: false,
     options: {
       reference: { type: 'string', default: process.env.IMPRINT_REFERENCE_REF },
-      requests: { type: 'string', default: '1000' },
+      requests: { type: 'string', default: '10000' },
       warmup: { type: 'string', default: '1500' },
       rounds: { type: 'string', default: '2' },
       connections: { type: 'string', default: '8' },
@@ -180,7 +183,7 @@ async function main(): Promise<void> {
   }
   if (!haveWrk() || !existsSync('/usr/bin/gunicorn')) {
     console.log(
-      'This benchmark needs wrk and gunicorn (Debian: apt-get install wrk gunicorn python3-flask python3-cryptography).',
+      'This benchmark needs wrk and gunicorn (Debian: apt-get install wrk gunicorn python3-flask python3-cryptography python3-requests).',
     );
     process.exitCode = 1;
     return;
