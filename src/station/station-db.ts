@@ -285,6 +285,11 @@ export class StationDb {
       });
   }
 
+  /** Commits of write-ahead records so far (one WAL fdatasync each), and the records they carried. */
+  vaultCommits(): { batches: number; writes: number } {
+    return this.writer?.stats() ?? { batches: 0, writes: 0 };
+  }
+
   /** The same insert on this thread (synchronous=FULL for the one statement): tests and tools. */
   insertVaultRecordSync(row: NewVaultRow): number {
     this.db.pragma('synchronous = FULL');
