@@ -214,6 +214,8 @@ export class StationDb {
   private writer?: SqliteWriter;
   private readonly file: string;
   private readonly stmts;
+  /** Made once: better-sqlite3 builds four wrapper functions for each transaction() call. */
+  private readonly confirmTx: (vaultId: number | undefined, registry: Record<string, unknown>) => void;
 
   private constructor(
     db: SqliteDatabase,
@@ -250,6 +252,11 @@ export class StationDb {
       devicesByState: db.prepare('SELECT * FROM devices WHERE state = ? ORDER BY written_at'),
       deviceCounts: db.prepare('SELECT state, COUNT(*) AS n FROM devices GROUP BY state'),
     };
+    const { deleteVault, upsertDevice } = this.stmts;
+    this.confirmTx = db.transaction((vaultId: number | undefined, registry: Record<string, unknown>) => {
+      if (vaultId !== undefined) deleteVault.run(vaultId);
+      upsertDevice.run(registry);
+    });
   }
 
   /** `walSync`: what fsyncs the WAL of write-ahead records (default: an fdatasync of `<file>-wal`). */
@@ -335,10 +342,7 @@ export class StationDb {
    * the registry as written (the secret is no longer needed, only its digest).
    */
   confirmWritten(vaultId: number | undefined, row: WrittenDevice): void {
-    this.db.transaction(() => {
-      if (vaultId !== undefined) this.stmts.deleteVault.run(vaultId);
-      this.stmts.upsertDevice.run({ ...row, batchId: row.batchId ?? null, simulated: row.simulated ? 1 : 0 });
-    })();
+    this.confirmTx(vaultId, { ...row, batchId: row.batchId ?? null, simulated: row.simulated ? 1 : 0 });
   }
 
   /** Recovery could not settle this record: say why, for `station status`. */
