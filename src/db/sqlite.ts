@@ -111,7 +111,18 @@ export interface SqliteWriterOptions {
   syncOffLoop?: string;
   /** With syncOffLoop: the checkpoint thread's module (tests give one that fails). */
   checkpointThread?: URL;
+  /**
+   * With syncOffLoop: false keeps SQLite's automatic checkpoint on the connection (default true: a thread
+   * of its own). For a database that is also written directly, outside this writer: the writer's
+   * checkpointer runs only after its own commits, SQLite's after every commit on the connection.
+   */
+  checkpointOffLoop?: boolean;
+  /** With syncOffLoop: what makes the committed WAL frames durable (default: WalSync; tests give one that fails). */
+  walSync?: WalDurability;
 }
+
+/** What makes committed WAL frames durable (WalSync, or a test's double). */
+export type WalDurability = Pick<WalSync, 'sync' | 'close'>;
 
 /**
  * Durable writes through group commit: `write(op)` resolves once the batch holding `op` is committed.
@@ -121,7 +132,7 @@ export interface SqliteWriterOptions {
 export class SqliteWriter {
   readonly #queue: GroupCommit<PendingOp>;
   readonly #what: string;
-  readonly #wal: WalSync | undefined;
+  readonly #wal: WalDurability | undefined;
   readonly #checkpointer: WalCheckpointer | undefined;
   #closed = false;
   /** A failed WAL sync: what was committed may not be on disk, so nothing more is acknowledged. */
@@ -131,8 +142,8 @@ export class SqliteWriter {
     this.#what = what;
     if (opts.syncOffLoop) {
       db.pragma('synchronous = NORMAL');
-      this.#wal = new WalSync(opts.syncOffLoop);
-      this.#checkpointer = new WalCheckpointer(db, opts.checkpointThread);
+      this.#wal = opts.walSync ?? new WalSync(opts.syncOffLoop);
+      if (opts.checkpointOffLoop !== false) this.#checkpointer = new WalCheckpointer(db, opts.checkpointThread);
     }
     const inSavepoint = db.transaction((op: () => unknown) => op());
     const batch = db.transaction((ops: PendingOp[], outcomes: { ok: boolean; value: unknown }[]) => {

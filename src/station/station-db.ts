@@ -1,11 +1,17 @@
 // The station's own SQLite database (`<data>/station.db`): sealed write-ahead records of pending
 // secrets and the registry of devices this station provisioned. Durable settings throughout:
 // a record must be on disk before the device is sent its secret.
-import type { Statement as SqliteStatement } from 'better-sqlite3';
-import { GroupCommit } from '../db/group-commit.ts';
+import { DbError } from '../db/db-errors.ts';
 import { inlineMigrations } from '../db/migrations.ts';
-import { migrateSqlite, openSqlite, type SqliteDatabase, type SqliteOpenOptions } from '../db/sqlite.ts';
-import { WalSync } from '../db/wal-sync.ts';
+import {
+  migrateSqlite,
+  openSqlite,
+  type SqliteDatabase,
+  type SqliteOpenOptions,
+  SqliteWriter,
+  type SqliteWriterOptions,
+  type WalDurability,
+} from '../db/sqlite.ts';
 import { StationError } from './station-errors.ts';
 
 /**
@@ -185,92 +191,31 @@ function vaultParams(row: NewVaultRow): Record<string, unknown> {
   };
 }
 
-/** What makes committed WAL frames durable (WalSync; tests give one that fails). */
-export type WalDurability = Pick<WalSync, 'sync' | 'close'>;
-
-interface PendingInsert {
-  row: Record<string, unknown>;
-  resolve: (id: number) => void;
-  reject: (e: Error) => void;
-}
-
 /**
- * Write-ahead records, durable without blocking the event loop: the records that arrive together are
- * inserted in one transaction (each in its own savepoint, so one record's error fails only that
- * record) on the station's connection (synchronous=NORMAL), and acknowledged only after an fdatasync
- * of station.db's WAL on libuv's pool (src/db/wal-sync.ts): FULL's guarantee for every acknowledged
- * record, with no thread of our own (a thread's start and its messages cost more CPU per device
- * than the insert). After a failed fdatasync nothing more is acknowledged: the kernel may have
- * dropped what it did not write, so the line stays paused until the station is restarted.
+ * Write-ahead records go through the group-committed writer that syncs off the loop (src/db/sqlite.ts):
+ * the records that arrive together are inserted in one transaction (each in its own savepoint, so one
+ * record's error fails only that record) on the station's connection (synchronous=NORMAL), and
+ * acknowledged only after an fdatasync of station.db's WAL on libuv's pool: FULL's guarantee for every
+ * acknowledged record, with no thread of our own. After a failed fdatasync nothing more is acknowledged:
+ * the kernel may have dropped what it did not write, so the line stays paused until a restart.
+ * SQLite's own automatic checkpoint stays on: the registry's writes commit on this connection outside
+ * the writer, and they must checkpoint too.
  */
-class VaultWriter {
-  private readonly queue: GroupCommit<PendingInsert>;
-  private readonly wal: WalDurability;
-  private broken?: Error;
+const VAULT_WRITER: Omit<SqliteWriterOptions, 'syncOffLoop'> = { checkpointOffLoop: false };
 
-  constructor(db: SqliteDatabase, insert: SqliteStatement, wal: WalDurability) {
-    this.wal = wal;
-    const one = db.transaction((row: Record<string, unknown>) => Number(insert.run(row).lastInsertRowid));
-    const all = db.transaction((jobs: PendingInsert[], out: (number | Error)[]) => {
-      for (const j of jobs) {
-        try {
-          out.push(one(j.row));
-        } catch (e) {
-          out.push(e as Error);
-        }
-      }
-    });
-    this.queue = new GroupCommit<PendingInsert>((jobs) => {
-      if (this.broken) return failAll(jobs, this.broken);
-      const out: (number | Error)[] = [];
-      try {
-        all.immediate(jobs, out);
-      } catch (e) {
-        // The commit itself failed (disk full, I/O error): none of these records is stored.
-        return failAll(jobs, e as Error);
-      }
-      return this.wal.sync().then(
-        () => {
-          for (let i = 0; i < jobs.length; i++) settle(jobs[i], out[i]);
-        },
-        (e: Error) => {
-          this.broken = e;
-          failAll(jobs, e);
-        },
-      );
-    });
-  }
-
-  insert(row: Record<string, unknown>): Promise<number> {
-    return new Promise((resolve, reject) => this.queue.add({ row, resolve, reject }));
-  }
-
-  /** Commits what is queued now; the WAL's descriptor closes once the fdatasync in flight is done. */
-  close(): void {
-    this.queue.flushNow();
-    void this.queue.drain().then(() => this.wal.close());
-  }
-}
-
-function vaultWriteFailed(e: Error): StationError {
+function vaultWriteFailed(e: unknown): StationError {
   // The cause keeps the SQLite or errno code: it says whether the station's disk is full.
-  return new StationError('VAULT_WRITE_FAILED', e.message, { cause: e });
-}
-
-function settle(j: PendingInsert, r: number | Error): void {
-  if (typeof r === 'number') j.resolve(r);
-  else j.reject(vaultWriteFailed(r));
-}
-
-function failAll(jobs: PendingInsert[], e: Error): void {
-  for (const j of jobs) j.reject(vaultWriteFailed(e));
+  const cause = e instanceof DbError && e.code === 'DB_WRITE_FAILED' ? e.cause : e;
+  return new StationError('VAULT_WRITE_FAILED', (cause as Error).message, { cause });
 }
 
 export class StationDb {
   readonly db: SqliteDatabase;
-  private writer?: VaultWriter;
+  private writer?: SqliteWriter;
   private readonly file: string;
   private readonly stmts;
+  /** Made once: better-sqlite3 builds four wrapper functions for each transaction() call. */
+  private readonly confirmTx: (vaultId: number | undefined, registry: Record<string, unknown>) => void;
 
   private constructor(
     db: SqliteDatabase,
@@ -307,6 +252,11 @@ export class StationDb {
       devicesByState: db.prepare('SELECT * FROM devices WHERE state = ? ORDER BY written_at'),
       deviceCounts: db.prepare('SELECT state, COUNT(*) AS n FROM devices GROUP BY state'),
     };
+    const { deleteVault, upsertDevice } = this.stmts;
+    this.confirmTx = db.transaction((vaultId: number | undefined, registry: Record<string, unknown>) => {
+      if (vaultId !== undefined) deleteVault.run(vaultId);
+      upsertDevice.run(registry);
+    });
   }
 
   /** `walSync`: what fsyncs the WAL of write-ahead records (default: an fdatasync of `<file>-wal`). */
@@ -328,8 +278,23 @@ export class StationDb {
    * device next. The fsync runs on libuv's pool, off the event loop.
    */
   insertVaultRecord(row: NewVaultRow): Promise<number> {
-    this.writer ??= new VaultWriter(this.db, this.stmts.insertVault, this.walSync ?? new WalSync(this.file));
-    return this.writer.insert(vaultParams(row));
+    this.writer ??= new SqliteWriter(this.db, 'station database', {
+      ...VAULT_WRITER,
+      syncOffLoop: this.file,
+      walSync: this.walSync,
+    });
+    const params = vaultParams(row);
+    const insert = this.stmts.insertVault;
+    return this.writer
+      .write(() => Number(insert.run(params).lastInsertRowid))
+      .catch((e: unknown) => {
+        throw vaultWriteFailed(e);
+      });
+  }
+
+  /** Commits of write-ahead records so far (one WAL fdatasync each), and the records they carried. */
+  vaultCommits(): { batches: number; writes: number } {
+    return this.writer?.stats() ?? { batches: 0, writes: 0 };
   }
 
   /** The same insert on this thread (synchronous=FULL for the one statement): tests and tools. */
@@ -377,10 +342,7 @@ export class StationDb {
    * the registry as written (the secret is no longer needed, only its digest).
    */
   confirmWritten(vaultId: number | undefined, row: WrittenDevice): void {
-    this.db.transaction(() => {
-      if (vaultId !== undefined) this.stmts.deleteVault.run(vaultId);
-      this.stmts.upsertDevice.run({ ...row, batchId: row.batchId ?? null, simulated: row.simulated ? 1 : 0 });
-    })();
+    this.confirmTx(vaultId, { ...row, batchId: row.batchId ?? null, simulated: row.simulated ? 1 : 0 });
   }
 
   /** Recovery could not settle this record: say why, for `station status`. */
@@ -423,7 +385,8 @@ export class StationDb {
   }
 
   close(): void {
-    this.writer?.close();
+    // Commits what is queued now; the WAL's descriptor closes once the fdatasync in flight is done.
+    void this.writer?.close();
     this.writer = undefined;
     if (!this.db.open) return;
     try {

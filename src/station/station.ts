@@ -703,6 +703,11 @@ export class Station extends EventEmitter<StationEvents> {
     if (this.ownsPairing) await this.pairing.close();
   }
 
+  /** The workflow's hand-offs to the trail so far (one trail commit each, at most), and the events they carried. */
+  auditHandOffs(): { flushes: number; events: number } {
+    return this.auditBatcher.stats();
+  }
+
   summary(): StationRunSummary {
     const s = this.stats;
     const n = Math.max(s.done, 1);

@@ -184,3 +184,25 @@ test('after a failed WAL fsync no record is acknowledged any more (VAULT_WRITE_F
   assert.equal(calls, 1, 'the second record is refused without another fsync');
   db.close();
 });
+
+test('the registry writes beside the vault writer still checkpoint: the WAL does not grow without bound', async () => {
+  const { db, keyFile } = fresh();
+  const vault = SecretVault.open({ keyFile, db });
+  // One record through the writer (its commits are fsynced off the loop), then only registry writes.
+  const put = await vault.put(input(0), randomBytes(32).toString('base64'));
+  assert.equal(db.db.pragma('wal_autocheckpoint', { simple: true }), 1000, "SQLite's own checkpoint stays on");
+  const row = (n: number) => ({
+    deviceId: `reg${n}`.padEnd(22, 'A'),
+    hardwareSerial: `SN${n}`,
+    digest: randomBytes(32).toString('hex'),
+    fingerprint: 'f',
+    fixture: 'f1',
+    writtenAt: new Date().toISOString(),
+  });
+  vault.confirm(put.vaultId, row(0));
+  for (let n = 1; n < 1500; n++) vault.confirm(undefined, row(n));
+  // A checkpoint has copied frames into the database file: the WAL restarted from its start.
+  const [{ log }] = db.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+  assert.ok(log < 1000, `${log} frames in the WAL`);
+  db.close();
+});
