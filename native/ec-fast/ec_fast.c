@@ -4,7 +4,7 @@
 // KeyObject import of a device key costs ~110 µs (provider decoders, and a full n·Q subgroup check that a
 // cofactor-1 curve does not need), the verification ~140 µs with its per-call algorithm fetches; here the
 // whole check is ~65 µs and a signature ~22 µs instead of ~32–50 (docs/performance.md).
-// src/pairing/ca/native-ec.ts loads it and falls back to node:crypto when it is not built.
+// src/pairing/native-addon.ts loads it and falls back to node:crypto when it is not built.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
 #include <openssl/bn.h>

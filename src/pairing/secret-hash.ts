@@ -5,7 +5,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { pooledRandomBytes } from '../common/random-pool.ts';
-import { nativeHmacSha256Equals } from './ca/native-ec.ts';
+import { nativeHmacSha256Equals } from './native-addon.ts';
 import { PairingSetupError } from './setup-errors.ts';
 
 export const IMPRINT_HASH_ID = 'imprint-sha256';

@@ -20,7 +20,7 @@ import {
   nativeEcSign,
   nativeEcVerify,
   nativeHmacSha256Equals,
-} from '../../src/pairing/ca/native-ec.ts';
+} from '../../src/pairing/native-addon.ts';
 import { breakCsrSignature, derToPem, makeCsr, pemToDer, tamperCsrEcPoint, tempDir, writeFiles } from '../helpers/ca-csr.ts';
 
 const NODE_CURVE: Record<EcCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
@@ -168,7 +168,7 @@ describe('native ECDSA addon', () => {
     const tmp = tempDir();
     try {
       const caModule = new URL('../../src/pairing/ca/certificate-authority.ts', import.meta.url).href;
-      const nativeModule = new URL('../../src/pairing/ca/native-ec.ts', import.meta.url).href;
+      const nativeModule = new URL('../../src/pairing/native-addon.ts', import.meta.url).href;
       const good = makeCsr('ec-p256').csrPem;
       writeFiles(tmp.dir, {
         'issue.mts': `import { readFileSync } from 'node:fs';

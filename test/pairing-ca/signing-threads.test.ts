@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readCsr } from '../../src/pairing/ca/csr.ts';
-import { nativeEcdsa } from '../../src/pairing/ca/native-ec.ts';
 import { SigningThreads } from '../../src/pairing/ca/signing-threads.ts';
+import { nativeEcdsa } from '../../src/pairing/native-addon.ts';
 import { breakCsrSignature, makeCsr, tamperCsrEcPoint } from '../helpers/ca-csr.ts';
 
 const caKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });

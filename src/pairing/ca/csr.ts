@@ -1,9 +1,9 @@
 // PKCS#10 certificate signing requests: parse, check the key, verify the self-signature (proof of possession).
 // Only the public key is taken from a CSR; its subject, attributes and requested extensions are ignored.
 import { type KeyObject, verify } from 'node:crypto';
+import { nativeEcVerify } from '../native-addon.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { children, content, DerError, expectTag, readWhole, TAG, whole } from './der-codec.ts';
-import { nativeEcVerify } from './native-ec.ts';
 import { PemError, pemDecode } from './pem.ts';
 import { type DeviceKeyDescription, describeDeviceKey, importDescribedKey, KeyPolicyError } from './public-key-info.ts';
 import { type KeyFamily, type VerifyScheme, verifyKeyOptions, verifySchemeOf } from './signature-algorithms.ts';

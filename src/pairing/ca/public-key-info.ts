@@ -1,13 +1,13 @@
 // SubjectPublicKeyInfo of a device key: which keys we accept, and a fast import into a Node KeyObject.
-// EC keys are kept as their SEC1 point: the native addon checks signatures with it directly (native-ec.ts).
+// EC keys are kept as their SEC1 point: the native addon checks signatures with it directly (pairing/native-addon.ts).
 // Otherwise, why JWK: with OpenSSL 3, createPublicKey on SPKI DER costs ~120 µs (generic decoder) while a JWK
 // import costs ~80 µs for EC P-256 (curve setup and point validation) and ~5 µs for RSA. The SPKI bytes go
 // into the certificate unchanged once their structure and the key itself have been validated.
 // The import is split from the description so that it can run on a signing thread (signing-threads.ts), so the
 // description is plain data (its buffers arrive there as Uint8Array).
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { EcCurve } from '../native-addon.ts';
 import { children, content, DerError, expectTag, oid, readWhole, TAG, type Tlv } from './der-codec.ts';
-import type { EcCurve } from './native-ec.ts';
 import type { KeyFamily } from './signature-algorithms.ts';
 
 /** A structurally valid device key that passed the policy, not yet imported. */

@@ -9,11 +9,11 @@ import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../common/typescript-worker.ts';
+import { nativeEcdsa, nativeEcSigns } from '../native-addon.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
 import { CaError } from './ca-errors.ts';
 import { type UnverifiedCsr, verifyCsr } from './csr.ts';
-import { nativeEcdsa, nativeEcSigns } from './native-ec.ts';
 import { signTbs } from './x509-builder.ts';
 
 const WORKER = new URL('./signing-worker.ts', import.meta.url);

@@ -26,8 +26,8 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
+import { nativeEcSign } from '../native-addon.ts';
 import { bitString, children, ctx, expectTag, oid, readWhole, seq, TAG, time, tlv, uintFromBytes } from './der-codec.ts';
-import { nativeEcSign } from './native-ec.ts';
 import type { KeyFamily, SigningScheme } from './signature-algorithms.ts';
 
 const OID_CN = oid('2.5.4.3');

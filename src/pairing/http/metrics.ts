@@ -1,7 +1,7 @@
 // Prometheus text exposition for the pairing server: request counts and latency by route and
 // status, and domain counters. Labels use route patterns, never realm names or device ids,
 // so the number of series stays bounded.
-import { nativeEcdsa } from '../ca/native-ec.ts';
+import { nativeEcdsa } from '../native-addon.ts';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 

@@ -13,7 +13,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../db/sqlite.ts';
 import { walFilesBase } from '../../db/wal-sync.ts';
-import { nativeWalIndexView, type WalIndexView } from '../ca/native-ec.ts';
+import { nativeWalIndexView, type WalIndexView } from '../native-addon.ts';
 import type { DeviceRow } from '../pairing-store.ts';
 
 /** Enough for a plant's active devices; when full it starts over (a bound on memory, not an LRU). */

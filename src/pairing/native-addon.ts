@@ -1,5 +1,6 @@
-// The native addon (native/ec-fast/ec_fast.c) for the CSR check, the CA's signature and the secret's HMAC, when it is built
-// (`npm install` builds it; scripts/build-native.mjs). Without it, or with IMPRINT_NATIVE_ECDSA=off, callers use
+// The native addon (native/ec-fast/ec_fast.c) for the CSR check, the CA's signature, the secret's HMAC and a read-only view
+// of a SQLite WAL-index header (the row cache's commit check), when it is built (`npm install` builds it;
+// scripts/build-native.mjs). Without it, or with IMPRINT_NATIVE_ECDSA=off, callers use
 // node:crypto: same answers, ~150–200 µs more CPU per certificate (docs/performance.md).
 import type { KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -23,7 +24,7 @@ const NODE_CURVES: Record<string, EcCurve> = { prime256v1: 'P-256', secp384r1: '
 function load(): { addon?: EcFastAddon; why: string } {
   if (process.env.IMPRINT_NATIVE_ECDSA === 'off') return { why: 'turned off (IMPRINT_NATIVE_ECDSA=off)' };
   try {
-    const addon = createRequire(import.meta.url)('../../../native/ec-fast/build/Release/ec_fast.node') as EcFastAddon;
+    const addon = createRequire(import.meta.url)('../../native/ec-fast/build/Release/ec_fast.node') as EcFastAddon;
     return { addon, why: 'loaded' };
   } catch (e) {
     return { why: `not built (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run npm install` };
