@@ -35,6 +35,12 @@ export interface DeviceClientOptions {
 export interface SerialDeviceClient extends DeviceClient {
   /** Factory reset; only devices that announce the `reset` capability and allow it accept. */
   factoryReset(): Promise<void>;
+  /**
+   * Another device now answers on this connection (a fixture's port stays open from one device to the next):
+   * the next command starts a new session with HELLO, so the device is judged by its own version, frame limit
+   * and capabilities, not by those of the device before it.
+   */
+  renewSession(): void;
   readonly isOpen: boolean;
   readonly stats: LinkStats;
 }
@@ -73,6 +79,9 @@ export function createDeviceClient(stream: Duplex, opts: DeviceClientOptions = {
   }
 
   const client: SerialDeviceClient = {
+    renewSession() {
+      session = undefined;
+    },
     get isOpen() {
       return link.isOpen;
     },

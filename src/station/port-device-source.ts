@@ -1,5 +1,5 @@
-// Devices on a real fixture port (or a PTY): the port stays open across devices; a device is
-// "present" when it answers IDENTITY. Without a scanner, a new device is one whose serial differs
+// Devices on a real fixture port (or a PTY): the port stays open across devices, and each device
+// presented gets a session of its own (HELLO); a device is "present" when it answers IDENTITY. Without a scanner, a new device is one whose serial differs
 // from the last one, or one that appears after the fixture was seen empty (so a re-seated device
 // is picked up again, and a finished one is not run twice).
 
@@ -33,6 +33,8 @@ export class PortDeviceSource implements DeviceSource {
   private client?: SerialDeviceClient;
   /** Serial of the device last run here, until the fixture is seen empty. */
   private lastSerial?: string;
+  /** Whether a device was presented on the open connection (the next one then needs a HELLO of its own). */
+  private presentedOnSession = false;
   private openFailures = 0;
 
   constructor(opts: PortDeviceSourceOptions) {
@@ -57,6 +59,10 @@ export class PortDeviceSource implements DeviceSource {
         this.lastSerial = undefined; // the fixture is empty (or the device is silent)
         if (!client.isOpen) this.client = undefined;
       } else if (this.opts.scanTriggered || serial !== this.lastSerial) {
+        // The port stayed open, the device may not have: a device after the first on this connection gets
+        // its own HELLO before the workflow checks it (the first got the connection's).
+        if (this.presentedOnSession) client.renewSession();
+        this.presentedOnSession = true;
         return this.present(client, serial);
       }
       await sleep(pollMs, signal);
@@ -115,6 +121,7 @@ export class PortDeviceSource implements DeviceSource {
         const path = usb ? await resolveUsbPort(usb, this.opts.listUsb) : this.devicePort;
         const stream = await openDevicePort(path, { baudRate: this.opts.fixture.baudRate, logger: this.log });
         this.client = createDeviceClient(stream, { label: this.opts.fixture.id, logger: this.log });
+        this.presentedOnSession = false;
         this.openFailures = 0;
         return this.client;
       } catch (e) {
