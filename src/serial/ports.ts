@@ -1,6 +1,6 @@
 // Serial ports: discovery (the OS list plus configured paths such as PTYs) and opening with clear
 // errors. Everything above this file sees a Duplex stream, so a mock binding or a PTY fits too.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { type OpenOptions, SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
@@ -23,7 +23,7 @@ export interface PortInfo {
 /** serialport's binding seam (@serialport/bindings-interface ships no types for ESM resolution). */
 export type BindingInterface = OpenOptions['binding'];
 
-interface ListedPort {
+export interface ListedPort {
   path: string;
   manufacturer?: string;
   serialNumber?: string;
@@ -38,9 +38,31 @@ export interface OpenPortOptions {
   logger?: Logger;
 }
 
+/** The device nodes of USB serial adapters (and a Raspberry Pi's UART), listed by name when the OS cannot list. */
+const ADAPTER_NODE = /^tty(USB|ACM|AMA|XRUSB)\d+$/;
+
+/**
+ * The serial ports the OS knows. On Linux serialport lists them through `udevadm`; where it is missing (a
+ * container, a minimal install) that listing fails: the adapters' device nodes in `devDir` are then listed by
+ * name, without their USB identity (`usbIdentity: false`).
+ */
+export async function osSerialPorts(
+  list: () => Promise<ListedPort[]> = () => SerialPort.list(),
+  devDir = '/dev',
+): Promise<{ ports: ListedPort[]; usbIdentity: boolean }> {
+  try {
+    return { ports: await list(), usbIdentity: true };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'ENOENT' || !String(err.syscall ?? err.message).includes('udevadm')) throw e;
+    const nodes = readdirSync(devDir).filter((n) => ADAPTER_NODE.test(n));
+    return { ports: nodes.sort().map((n) => ({ path: `${devDir}/${n}` })), usbIdentity: false };
+  }
+}
+
 /** Ports the OS knows plus configured paths (marked `configured`), each path once. */
 export async function listPorts(extraPaths: string[] = [], binding?: BindingInterface): Promise<PortInfo[]> {
-  const found: ListedPort[] = binding ? await binding.list() : await SerialPort.list();
+  const found: ListedPort[] = binding ? await binding.list() : (await osSerialPorts()).ports;
   const out: PortInfo[] = found.map((p) => ({
     path: p.path,
     ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { DeviceError } from '../../src/serial/device-error.ts';
+import { osSerialPorts } from '../../src/serial/ports.ts';
 import { matchUsbPorts, resolveUsbPort } from '../../src/serial/usb-match.ts';
 import { defaultStationConfig, parseStationConfig } from '../../src/station/station-config.ts';
 
@@ -62,4 +68,45 @@ test('station.json takes a fixture with a USB identity and refuses a malformed o
       }),
     { code: 'BAD_CONFIG' },
   );
+});
+
+test('without udevadm (a container, a minimal install) the ports are the adapters in /dev, named, without USB identity', async () => {
+  const dev = mkdtempSync(join(tmpdir(), 'imprint-dev-'));
+  try {
+    for (const n of ['ttyUSB1', 'ttyUSB0', 'ttyACM0', 'ttyAMA0', 'ttyS0', 'tty1', 'ttyUSBx', 'null'])
+      writeFileSync(join(dev, n), '');
+    const noUdevadm = async () => {
+      throw Object.assign(new Error('spawn udevadm ENOENT'), { code: 'ENOENT', syscall: 'spawn udevadm' });
+    };
+    const r = await osSerialPorts(noUdevadm, dev);
+    assert.equal(r.usbIdentity, false);
+    assert.deepEqual(
+      r.ports.map((p) => p.path),
+      ['ttyACM0', 'ttyAMA0', 'ttyUSB0', 'ttyUSB1'].map((n) => join(dev, n)),
+    );
+    // Any other failure of the listing is not hidden.
+    const broken = async () => {
+      throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    };
+    await assert.rejects(osSerialPorts(broken, dev), /EACCES/);
+    // With the listing, its answer as it is.
+    const listed = await osSerialPorts(async () => [{ path: '/dev/ttyUSB7', vendorId: '0403', productId: '6001' }], dev);
+    assert.deepEqual(listed, { ports: [{ path: '/dev/ttyUSB7', vendorId: '0403', productId: '6001' }], usbIdentity: true });
+  } finally {
+    rmSync(dev, { recursive: true, force: true });
+  }
+});
+
+test('a fixture found by USB identity, on a system that cannot tell identities: a clear USB_PORT_NOT_FOUND', async () => {
+  // The default listing: this machine has udevadm or not; either way no FTDI adapter of this serial is plugged in.
+  await assert.rejects(resolveUsbPort({ vendorId: '0403', productId: '6001', serialNumber: 'NO-SUCH-ADAPTER-1' }), (e) => {
+    assert.ok(e instanceof DeviceError);
+    assert.equal(e.code, 'USB_PORT_NOT_FOUND');
+    if (spawnSync('udevadm', ['--version']).error)
+      assert.match(
+        e.message,
+        /udevadm is not installed, so this system cannot tell serial ports by USB identity: install udev, or give the fixture its port path/,
+      );
+    return true;
+  });
 });
