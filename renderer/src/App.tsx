@@ -6,6 +6,7 @@ import { SessionRefused } from './components/SessionRefused.tsx';
 import { SimulatedBanner } from './components/SimulatedBanner.tsx';
 import { StationOfflineBanner } from './components/StationOfflineBanner.tsx';
 import { StatusBar } from './components/StatusBar.tsx';
+import { dropScanKeys, holdScanKey, holdScanKeys } from './scan-focus.ts';
 import { unlockAudio } from './sound-cue.ts';
 import type { StationLink } from './station-link.ts';
 import { go, type Route, useRoute } from './use-route.ts';
@@ -31,7 +32,15 @@ export function App({ api, link, onToken }: { api: StationApi; link: StationLink
       const view = VIEW_KEYS[e.key];
       if (view) {
         e.preventDefault();
+        if (view === 'operator') holdScanKeys();
+        else dropScanKeys();
         go(view);
+        return;
+      }
+      // A scan typed right after F1, before the operator view's scan field is there: kept for it.
+      if (holdScanKey(e)) {
+        e.preventDefault();
+        e.stopPropagation();
       }
     };
     window.addEventListener('keydown', onKey, true);

@@ -113,6 +113,8 @@ describe('a scan-driven operator flow that cannot be derailed', { skip }, () => 
     await page.getByTestId('work-order').fill('   ');
     await page.getByTestId('work-order').press('Enter');
     await page.getByTestId('batches-error').getByText('Enter a work order number.', { exact: true }).waitFor();
+    // Typed at once after F1, as a wedge scanner does: the keys come before the operator view's scan field
+    // exists, while the focus is still in the Batches view's input (scan-focus.ts holds them for the field).
     await page.keyboard.press('F1');
     await page.keyboard.type('WO:\n');
     await page.getByTestId('operator-message').getByText('Enter a work order number.', { exact: true }).waitFor();

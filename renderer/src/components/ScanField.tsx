@@ -3,7 +3,7 @@
 // click on nothing in particular gives the focus back, and Esc brings it back from anywhere.
 // Tab still walks the page (navigation included): leaving by Tab is not taken back.
 import { useEffect, useRef, useState } from 'react';
-import { focusScanField, registerScanField } from '../scan-focus.ts';
+import { focusScanField, registerScanField, takeHeldScanKeys } from '../scan-focus.ts';
 
 function isTextEntry(el: Element | null): boolean {
   return (
@@ -22,10 +22,21 @@ export function ScanField({ onScan, prompt }: { onScan: (text: string) => Promis
   const [value, setValue] = useState('');
   // Scans are handled one after the other, in the order they came: a fast second scan is never lost.
   const queue = useRef<Promise<void>>(Promise.resolve());
+  // The latest handler, for the keys held before the field was there (the mount effect runs once).
+  const latestOnScan = useRef(onScan);
+  latestOnScan.current = onScan;
 
   useEffect(() => {
     registerScanField(ref.current);
     ref.current?.focus();
+    // What was typed after F1 before this field was there (see scan-focus.ts), in order.
+    const early = takeHeldScanKeys();
+    for (const text of early.scans) queue.current = queue.current.then(() => latestOnScan.current(text)).catch(() => {});
+    if (early.text && ref.current) {
+      // Into the element at once too: the scanner's next key may come before React renders this value.
+      ref.current.value = early.text;
+      setValue(early.text);
+    }
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape' && !document.querySelector('dialog[open]')) {
         focusScanField();
