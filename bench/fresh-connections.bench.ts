@@ -46,6 +46,8 @@ interface Row extends FreshResult {
   aboveUs?: number;
   cpuUsPerRequest: number;
   systemUsPerRequest: number;
+  /** The event loop's share (the main thread); the rest ran on V8's, libuv's and our own threads. */
+  mainUsPerRequest: number;
   logBytesPerRequest: number;
   /** Store writes per durable commit during the run (NaN: no commit). */
   writesPerCommit: number;
@@ -276,6 +278,7 @@ function medianRows(rounds: Row[][]): Row[] {
       p99Ms: m((r) => r.p99Ms),
       cpuUsPerRequest: m((r) => r.cpuUsPerRequest),
       systemUsPerRequest: m((r) => r.systemUsPerRequest),
+      mainUsPerRequest: m((r) => r.mainUsPerRequest),
       logBytesPerRequest: m((r) => r.logBytesPerRequest),
       writesPerCommit: m((r) => r.writesPerCommit),
       threadedShare: m((r) => r.threadedShare),
@@ -290,7 +293,7 @@ function printTable(title: string, rounds: Row[][], connections: number): void {
   const of = rounds.length === 1 ? '' : `, medians of ${rounds.length} rounds`;
   console.log(`\n${title}: a new connection per request, ${connections} at a time, every request a different device${of}`);
   console.log(
-    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  above /health µs  target µs  ratio  log B/req  writes/commit  on thread  failed',
+    'route        requests    req/s   p50 ms   p99 ms  server CPU µs/req (kernel)  loop µs  above /health µs  target µs  ratio  log B/req  writes/commit  on thread  failed',
   );
   for (const r of rows) {
     const above =
@@ -298,7 +301,7 @@ function printTable(title: string, rounds: Row[][], connections: number): void {
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
-      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
+      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${r.mainUsPerRequest.toFixed(0).padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
     );
   }
   if (rounds.length > 1) {
