@@ -31,6 +31,11 @@ export function dropScanKeys(): void {
   held = null;
 }
 
+/** A key that types a character (what a scanner sends, besides Enter). */
+export function isPrintableKey(e: KeyboardEvent): boolean {
+  return e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey;
+}
+
 /** Whether `e` was held for the scan field on its way (a printable key or Enter); the caller then stops it. */
 export function holdScanKey(e: KeyboardEvent): boolean {
   if (!held || field?.isConnected) return false;
@@ -39,7 +44,7 @@ export function holdScanKey(e: KeyboardEvent): boolean {
     return false;
   }
   if (e.key === 'Enter') held.keys += '\n';
-  else if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey) held.keys += e.key;
+  else if (isPrintableKey(e)) held.keys += e.key;
   else return false;
   return true;
 }

@@ -1,7 +1,8 @@
 // Devices on a real fixture port (or a PTY): the port stays open across devices, and each device
-// presented gets a session of its own (HELLO); a device is "present" when it answers IDENTITY. Without a scanner, a new device is one whose serial differs
-// from the last one, or one that appears after the fixture was seen empty (so a re-seated device
-// is picked up again, and a finished one is not run twice).
+// presented gets a session of its own (HELLO); a device is "present" when it answers IDENTITY.
+// Without a scanner, a new device is one whose serial differs from the last one, or one that appears
+// after the fixture was seen empty (so a re-seated device is picked up again, and a finished one is
+// not run twice).
 
 import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';

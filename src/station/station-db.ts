@@ -9,7 +9,6 @@ import {
   type SqliteDatabase,
   type SqliteOpenOptions,
   SqliteWriter,
-  type SqliteWriterOptions,
   type WalDurability,
 } from '../db/sqlite.ts';
 import { StationError } from './station-errors.ts';
@@ -201,8 +200,6 @@ function vaultParams(row: NewVaultRow): Record<string, unknown> {
  * SQLite's own automatic checkpoint stays on: the registry's writes commit on this connection outside
  * the writer, and they must checkpoint too.
  */
-const VAULT_WRITER: Omit<SqliteWriterOptions, 'syncOffLoop'> = { checkpointOffLoop: false };
-
 function vaultWriteFailed(e: unknown): StationError {
   // The cause keeps the SQLite or errno code: it says whether the station's disk is full.
   const cause = e instanceof DbError && e.code === 'DB_WRITE_FAILED' ? e.cause : e;
@@ -279,8 +276,8 @@ export class StationDb {
    */
   insertVaultRecord(row: NewVaultRow): Promise<number> {
     this.writer ??= new SqliteWriter(this.db, 'station database', {
-      ...VAULT_WRITER,
       syncOffLoop: this.file,
+      checkpointOffLoop: false,
       walSync: this.walSync,
     });
     const params = vaultParams(row);

@@ -3,7 +3,7 @@
 // click on nothing in particular gives the focus back, and Esc brings it back from anywhere.
 // Tab still walks the page (navigation included): leaving by Tab is not taken back.
 import { useEffect, useRef, useState } from 'react';
-import { focusScanField, registerScanField, takeHeldScanKeys } from '../scan-focus.ts';
+import { focusScanField, isPrintableKey, registerScanField, takeHeldScanKeys } from '../scan-focus.ts';
 
 function isTextEntry(el: Element | null): boolean {
   return (
@@ -42,7 +42,7 @@ export function ScanField({ onScan, prompt }: { onScan: (text: string) => Promis
         focusScanField();
         return;
       }
-      if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey && !isTextEntry(document.activeElement)) {
+      if (isPrintableKey(e) && !isTextEntry(document.activeElement)) {
         ref.current?.focus();
       }
     };

@@ -9,7 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../common/typescript-worker.ts';
-import { nativeEcdsa, nativeEcSigns } from '../native-addon.ts';
+import { nativeEcSigns } from '../native-addon.ts';
 import { PairingError } from '../pairing-errors.ts';
 import { PairingSetupError } from '../setup-errors.ts';
 import { CaError } from './ca-errors.ts';
@@ -73,7 +73,7 @@ export class SigningThreads {
   private cpuAt = process.cpuUsage();
   private idleAt = idleMs();
   private readonly counts = { inline: 0, threaded: 0 };
-  /** Whether the addon signs with the CA key: then a job whose CSR key is EC is all native, and cheap. */
+  /** Whether the addon is active and signs with the CA key: then a job whose CSR key is EC is all native, and cheap. */
   private readonly nativeSigning: boolean;
 
   constructor(
@@ -99,7 +99,7 @@ export class SigningThreads {
    * request and no more req/s than with every job on the loop).
    */
   isCostly(job: SigningJob): boolean {
-    return !(this.nativeSigning && nativeEcdsa.active && job.csr.key.ec !== undefined);
+    return !(this.nativeSigning && job.csr.key.ec !== undefined);
   }
 
   /** The CA's signature over `job.tbs`, once the CSR's self-signature verified (else PairingError INVALID_CSR). */
