@@ -11,7 +11,9 @@ export const STATION = 'line-1';
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'imprint-audit-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // Retried: a checkpoint write already in flight when the trail closed finishes (and removes its temporary
+  // file) just after, so the folder can change under the removal (ENOTEMPTY).
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }) };
 }
 
 /** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
