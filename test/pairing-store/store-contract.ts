@@ -211,17 +211,24 @@ export function storeContract(engine: string, open: () => Promise<StorePair>): v
         notAfter: '2046-01-01T00:00:00.000Z',
         at: AT,
       });
+    // The pre-read before signing, where the store has one, answers as the transaction will.
+    const pre = (s: PairingStore, uuid: string) => s.signs.refusal?.('r', uuid, id(uuid));
+    const hasPre = p.store.signs.refusal !== undefined;
+    if (hasPre) assert.equal(await pre(p.other, 'u1'), undefined);
     const race = await Promise.all([sign(p.store, 'cc01'), sign(p.other, 'cc02')]);
     assert.deepEqual(race.map((o) => o.kind).sort(), ['already_signed', 'signed']);
+    if (hasPre) assert.deepEqual(await pre(p.other, 'u1'), { kind: 'already_signed', signedAt: AT });
     const winner = race.findIndex((o) => o.kind === 'signed') === 0 ? 'cc01' : 'cc02';
     assert.equal((await p.store.signs.get('r', 'u1'))?.certificateSerial, winner);
     assert.equal((await p.other.devices.get('r', id('u1')))?.certificateSerial, winner);
     assert.equal((await p.other.signs.reopen('r', 'u1', AT)).kind, 'reopened');
     assert.equal((await p.store.signs.reopen('r', 'u1', AT)).kind, 'already_reopened');
+    if (hasPre) assert.equal(await pre(p.store, 'u1'), undefined);
     assert.deepEqual(await sign(p.store, 'cc03'), { kind: 'signed', signings: 2 });
     assert.equal(await p.other.certificates.isRevoked(winner), true);
     assert.equal((await p.store.signs.reopen('r', 'u9', AT)).kind, 'not_found');
     await reg(p.store, id('u2'), 'h');
+    if (hasPre) assert.deepEqual(await pre(p.other, 'u2'), { kind: 'device_exists' });
     const other = await p.other.signs.sign({
       realm: 'r',
       uuid: 'u2',

@@ -65,7 +65,7 @@ export interface SignStore {
 
 /** The rules of /sign over what the transaction read: shared by both engines. undefined: proceed. */
 export function signRefusal(
-  record: SignRecord | undefined,
+  record: Pick<SignRecord, 'state' | 'signedAt'> | undefined,
   deviceExists: boolean,
 ): Exclude<SignOutcome, { kind: 'signed' }> | undefined {
   if (record?.state === 'signed') return { kind: 'already_signed', signedAt: record.signedAt };

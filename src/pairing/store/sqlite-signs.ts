@@ -1,10 +1,24 @@
 // /sign records on SQLite (migration 005): the check, the certificate, the device row and the
 // UUID's record in one group-committed write, with the core's audit event of it (migration 008).
 import type { SqliteDatabase, SqliteWriter } from '../../db/sqlite.ts';
-import { type ReopenOutcome, type SignOutcome, type SignRequest, type SignStore, signRefusal } from '../foundries/sign-store.ts';
+import {
+  type ReopenOutcome,
+  type SignOutcome,
+  type SignRecord,
+  type SignRequest,
+  type SignStore,
+  signRefusal,
+} from '../foundries/sign-store.ts';
 import { emptyDeviceRow, type SignDbRow, toSignRecord } from './rows.ts';
 import type { SqliteCoreAudit } from './sqlite-core-audit.ts';
 import type { SqliteDeviceRows } from './sqlite-devices.ts';
+
+/**
+ * /sign's refusal pre-read: [state, signed_at] of the UUID's record (nulls when none), 1 if the device exists.
+ * Parameters: realm, device id, realm, UUID.
+ */
+export const SIGN_REFUSAL_SQL = `SELECT r.state, r.signed_at, EXISTS (SELECT 1 FROM devices WHERE realm = ? AND device_id = ?)
+  FROM (SELECT 1) LEFT JOIN sign_registrations r ON r.realm = ? AND r.uuid = ?`;
 
 export function sqliteSignStore(
   db: SqliteDatabase,
@@ -24,15 +38,20 @@ export function sqliteSignStore(
        RETURNING signings`,
     ),
     reopen: db.prepare("UPDATE sign_registrations SET state = 'reopened', reopened_at = ? WHERE realm = ? AND uuid = ?"),
+    // What signRefusal reads of both rows, in one statement (one read transaction, so one snapshot even
+    // while another process commits), and only the columns it needs: a third of the CPU of the two
+    // `SELECT *` reads in a transaction (bench/sign-refusal-read.bench.ts).
+    refusal: db.prepare<[string, string, string, string], [string | null, string | null, number]>(SIGN_REFUSAL_SQL).raw(),
   };
   const get = (realm: string, uuid: string) => {
     const r = s.get.get(realm, uuid);
     return r && toSignRecord(r);
   };
-  // Both rows in one read transaction: a snapshot even while another process commits.
-  const refusal = db.transaction((realm: string, uuid: string, deviceId: string) =>
-    signRefusal(get(realm, uuid), rows.getDevice(realm, deviceId) !== undefined),
-  );
+  const refusal = (realm: string, uuid: string, deviceId: string) => {
+    const [state, signedAt, device] = s.refusal.get(realm, deviceId, realm, uuid) as [string | null, string | null, number];
+    const record = state === null ? undefined : { state: state as SignRecord['state'], signedAt: signedAt ?? '' };
+    return signRefusal(record, device === 1);
+  };
   return {
     get: async (realm, uuid) => get(realm, uuid),
     refusal: async (realm, uuid, deviceId) => refusal(realm, uuid, deviceId),
