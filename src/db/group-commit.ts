@@ -70,31 +70,34 @@ export class GroupCommit<J> {
     this.#formingSince = performance.now();
     this.#seen = this.#queue.length;
     const generation = ++this.#generation;
-    const tick = (): void => {
-      if (generation !== this.#generation || this.#state !== 'forming') return;
-      const grew = this.#queue.length > this.#seen;
-      this.#seen = this.#queue.length;
-      const now = performance.now();
-      const window = Math.min(this.#lastCommitMs, this.#maxWaitMs);
-      if (grew && now - this.#formingSince < window) {
-        setImmediate(tick);
-        return;
-      }
-      // A steady stream of small batches: wait out the window on a timer (the loop serves other requests
-      // meanwhile, no spinning). A burst (or an idle writer's first write) commits at once.
-      const streaming = this.#formingSince - this.#lastCommitEnd < 2 * this.#maxWaitMs;
-      if (!grew && streaming && this.#queue.length < SMALL_BATCH && now - this.#formingSince < window) {
-        setTimeout(
-          () => {
-            if (generation === this.#generation && this.#state === 'forming') this.#run();
-          },
-          window - (now - this.#formingSince),
-        );
-        return;
-      }
-      this.#run();
-    };
-    setImmediate(tick);
+    // Methods and arrows passed as arguments, not named closures: tsx names those with
+    // Object.defineProperty each time they are made (twice per commit).
+    setImmediate(() => this.#tick(generation));
+  }
+
+  #tick(generation: number): void {
+    if (generation !== this.#generation || this.#state !== 'forming') return;
+    const grew = this.#queue.length > this.#seen;
+    this.#seen = this.#queue.length;
+    const now = performance.now();
+    const window = Math.min(this.#lastCommitMs, this.#maxWaitMs);
+    if (grew && now - this.#formingSince < window) {
+      setImmediate(() => this.#tick(generation));
+      return;
+    }
+    // A steady stream of small batches: wait out the window on a timer (the loop serves other requests
+    // meanwhile, no spinning). A burst (or an idle writer's first write) commits at once.
+    const streaming = this.#formingSince - this.#lastCommitEnd < 2 * this.#maxWaitMs;
+    if (!grew && streaming && this.#queue.length < SMALL_BATCH && now - this.#formingSince < window) {
+      setTimeout(
+        () => {
+          if (generation === this.#generation && this.#state === 'forming') this.#run();
+        },
+        window - (now - this.#formingSince),
+      );
+      return;
+    }
+    this.#run();
   }
 
   #run(): void {
@@ -103,7 +106,7 @@ export class GroupCommit<J> {
     this.#state = 'committing';
     this.#generation++;
     const start = performance.now();
-    const done = (): void => this.#after(start, jobs.length);
+    const done = this.#after.bind(this, start, jobs.length);
     let pending: void | Promise<void>;
     try {
       pending = this.#commit(jobs);

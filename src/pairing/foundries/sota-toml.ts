@@ -2,8 +2,10 @@
 // sections, then the device's `overrides` (section → key → TOML value text, "" or null = unset).
 export type SotaOverrides = Record<string, Record<string, string | null>>;
 
+// At module level: tsx names a closure with Object.defineProperty each time it is made.
+const q = (v: string) => `"${v}"`;
+
 function defaults(gateway: string, sotaDir: string, hardwareId: string): Map<string, Map<string, string | null>> {
-  const q = (v: string) => `"${v}"`;
   return new Map([
     [
       'tls',

@@ -35,19 +35,20 @@ export function registerDeviceRoutes(app: PairingFastify, ctx: RouteContext): vo
   // The secret stays in this map for the request's lifetime only; it is never logged.
   const secrets = new WeakMap<FastifyRequest, string>();
 
+  // Defined once, not per request: tsx names a closure with Object.defineProperty each time it is made.
+  const withSecret = (req: FastifyRequest): void => {
+    const secret = bearerCredential(req.headers.authorization);
+    if (!secret) throw new PairingError('UNAUTHORIZED');
+    secrets.set(req, secret);
+  };
   const authenticateDevice = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const withSecret = () => {
-      const secret = bearerCredential(req.headers.authorization);
-      if (!secret) throw new PairingError('UNAUTHORIZED');
-      secrets.set(req, secret);
-    };
     try {
       const realm = requireRealm(ctx, req);
       if (realm instanceof Promise) {
-        realm.then(withSecret).then(() => done(), done);
+        realm.then(() => withSecret(req)).then(() => done(), done);
         return;
       }
-      withSecret();
+      withSecret(req);
       done();
     } catch (e) {
       done(e as Error);
