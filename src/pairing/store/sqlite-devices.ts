@@ -46,6 +46,14 @@ export class SqliteDeviceRows {
       ),
       getDevice: db.prepare<[string, string], DeviceDbRow>('SELECT * FROM devices WHERE realm = ? AND device_id = ?'),
       countDevices: db.prepare<[string], number>('SELECT devices FROM realm_device_counts WHERE realm = ?').pluck(),
+      // The realm's limit against its count in one statement, without reading (and converting) the whole realm row.
+      atLimit: db
+        .prepare<[string], number>(
+          `SELECT COALESCE(c.devices, 0) >= r.device_registration_limit FROM realms r
+             LEFT JOIN realm_device_counts c ON c.realm = r.name
+            WHERE r.name = ? AND r.device_registration_limit IS NOT NULL`,
+        )
+        .pluck(),
       // An upsert, not INSERT OR REPLACE: the replace's implicit delete would skip the count triggers.
       putDevice: db.prepare(
         `INSERT INTO devices (realm, device_id, secret_hash, inhibited, first_registration_at, last_registration_at,
@@ -107,8 +115,7 @@ export class SqliteDeviceRows {
 
   /** True when a new device would exceed the realm's registration limit. */
   atLimit(realm: string): boolean {
-    const limit = this.getRealm(realm)?.deviceRegistrationLimit ?? null;
-    return limit !== null && this.countDevices(realm) >= limit;
+    return this.#s.atLimit.get(realm) === 1;
   }
 
   /** Insert or replace the whole device row. */
