@@ -76,6 +76,33 @@ function claimRefused(
   }
 }
 
+/** What a claim's audit event says, gathered before its transaction. */
+interface ClaimFacts {
+  realm: string;
+  jti: string;
+  maxUses: number | null;
+  workOrder: string | null;
+  deviceId: string;
+  manufacturerId: string;
+  /** For the event's fingerprint only (never the secret itself). */
+  credentialsSecret: string;
+  /** performance.now() when the request began. */
+  started: number;
+}
+
+/** The audit event of a claim (`use`: which use of the token this was). */
+function claimEvent(f: ClaimFacts, use: number): CoreEvent {
+  return {
+    step: 'claim',
+    outcome: 'ok',
+    deviceId: f.deviceId,
+    hardwareSerial: f.manufacturerId,
+    secretFingerprint: secretFingerprint(f.credentialsSecret),
+    durationMs: performance.now() - f.started,
+    data: { realm: f.realm, jti: f.jti, use, maxUses: f.maxUses, workOrder: f.workOrder },
+  };
+}
+
 export class ClaimService {
   readonly #ext: PairingCoreExtension;
   readonly #store: ClaimStore;
@@ -217,15 +244,16 @@ export class ClaimService {
       const deviceId = deriveDeviceId(manufacturerId, cfg.deviceIdNamespace);
       const credentialsSecret = generateCredentialsSecret();
       const secretHash = hashSecret(credentialsSecret);
-      const event = (use: number): CoreEvent => ({
-        step: 'claim',
-        outcome: 'ok',
+      const facts: ClaimFacts = {
+        realm,
+        jti: p.jti,
+        maxUses: p.max_uses ?? null,
+        workOrder: p.batch ?? null,
         deviceId,
-        hardwareSerial: manufacturerId,
-        secretFingerprint: secretFingerprint(credentialsSecret),
-        durationMs: performance.now() - started,
-        data: { realm, jti: p.jti, use, maxUses: p.max_uses ?? null, workOrder: p.batch ?? null },
-      });
+        manufacturerId,
+        credentialsSecret,
+        started,
+      };
       // The event in the claim's own transaction where the store keeps the chain (one commit).
       const sealed = this.#audit?.sealedBy(this.#ext.store) === true;
       const outcome = await this.#store.claim({
@@ -235,10 +263,11 @@ export class ClaimService {
         deviceId,
         secretHash,
         at: this.#ext.now().toISOString(),
-        event: sealed ? event : undefined,
+        // Not a named closure: tsx names those with Object.defineProperty each time they are made.
+        event: sealed ? (use: number) => claimEvent(facts, use) : undefined,
       });
       if (outcome.kind !== 'claimed') throw claimRefused(outcome, manufacturerId, deviceId, realm, cfg.deviceRegistrationLimit);
-      if (!sealed) await this.#audit?.record(event(outcome.use));
+      if (!sealed) await this.#audit?.record(claimEvent(facts, outcome.use));
       this.#log.debug({ realm, deviceId, jti: p.jti }, 'device claimed');
       return { deviceId, credentialsSecret, pairingUrl: p.pairing_url, brokerUrl: cfg.brokerUrl };
     } catch (e) {

@@ -18,11 +18,10 @@ export function agentAuthorizer(ctx: RouteContext) {
     let pending: Promise<void> | undefined;
     // On the route the router matched, with its decoded parameters: never on how the URL was spelled.
     const path = authorizationPath(req.routeOptions.url ?? '', req.params as Record<string, unknown>);
-    const authorize = (realm: { name: string; publicKeyPem: string }) =>
-      ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
     try {
       const realm = requireRealm(ctx, req);
-      pending = realm instanceof Promise ? realm.then(authorize) : authorize(realm);
+      // Anonymous arrows, not a named closure: tsx names those with Object.defineProperty each time.
+      pending = realm instanceof Promise ? realm.then((r) => authorizeOn(ctx, req, path, r)) : authorizeOn(ctx, req, path, realm);
     } catch (e) {
       done(e as Error);
       return;
@@ -30,6 +29,15 @@ export function agentAuthorizer(ctx: RouteContext) {
     if (pending) pending.then(() => done(), done);
     else done();
   };
+}
+
+function authorizeOn(
+  ctx: RouteContext,
+  req: FastifyRequest,
+  path: string,
+  realm: { name: string; publicKeyPem: string },
+): Promise<void> | undefined {
+  return ctx.auth.authorize(realm, req.headers.authorization, req.method, path);
 }
 
 export function registerAgentRoutes(app: PairingFastify, ctx: RouteContext): void {
