@@ -32,10 +32,9 @@ const PAGE = 1000;
 function prepare(db: SqliteDatabase) {
   return {
     head: db.prepare<[], HeadRow>('SELECT last_seq, last_hash, origin, carried_up_to FROM core_audit_head WHERE id = 1'),
-    // Positional parameters: binding by name from an object cost a lookup per column on every event.
     insert: db.prepare(
       `INSERT INTO core_audit_events (seq, hash, body, ts, device_id, hardware_serial, operator, step, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (@seq, @hash, @body, @ts, @device_id, @hardware_serial, @operator, @step, @outcome)`,
     ),
     setHead: db.prepare('UPDATE core_audit_head SET last_seq = ?, last_hash = ? WHERE id = 1'),
     page: db.prepare<[number, number], CoreChainRow>('SELECT * FROM core_audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
@@ -70,17 +69,7 @@ export class SqliteCoreAudit implements CoreAuditSink {
     if (!head) throw new Error('core_audit_head is missing: the store was not opened through SqlitePairingStore.open');
     const input = normalizeInput({ station: this.stationId, ...e } as AuditEventInput);
     const { event, body } = sealEvent(input, head.last_seq + 1, new Date().toISOString(), head.last_hash);
-    this.#s.insert.run(
-      event.seq,
-      event.hash,
-      body,
-      event.ts,
-      event.deviceId ?? null,
-      event.hardwareSerial ?? null,
-      event.operator ?? null,
-      event.step,
-      event.outcome,
-    );
+    this.#s.insert.run(coreChainRowOf(event, body));
     this.#s.setHead.run(event.seq, event.hash);
     return event;
   }
