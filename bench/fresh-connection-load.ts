@@ -265,6 +265,8 @@ export function imprint(args: string[]): string {
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
+  /** The lean /sign listener's URL (with `--sign-port`). */
+  signUrl?: string;
   pid: number;
   /** Bytes the server logged (its stderr, kept in a file). */
   logBytes(): number;
@@ -284,11 +286,13 @@ export function startServe(args: string[], logFile: string, nodeArgs: string[] =
     child.stdout?.on('data', (d) => {
       out += d;
       const m = /listening on (\S+)/.exec(out);
-      if (m && child.pid) {
+      const lean = /Foundries \/sign listening on (\S+)\/sign/.exec(out);
+      if (m && child.pid && (lean || !args.includes('--sign-port'))) {
         clearTimeout(timer);
         resolve({
           child,
           url: m[1],
+          signUrl: lean?.[1],
           pid: child.pid,
           logBytes: () => (existsSync(logFile) ? readFileSync(logFile).length : 0),
           stop: () =>

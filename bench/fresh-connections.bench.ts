@@ -3,7 +3,7 @@
 // starts it (its real logger, SQLite store, durable). wrk sends the list; the server's CPU comes from
 // /proc. Per route: req/s, p50/p99, server CPU per request and its cost above the GET /health floor.
 //   npm run bench:pairing -- --fresh-connections [--requests 2000 --sign-requests 1500 --connections 8]
-//        [--tls] (also over HTTPS served by the core)  [--only health,sign]  [--profile DIR] (--cpu-prof)
+//        [--tls] (also over HTTPS served by the core)  [--only health,sign,sign-lean]  [--profile DIR] (--cpu-prof)
 //        [--rounds N] (every route N times in turn; the table gives medians, each round's floor its own)
 // Targets (2-core machine, plain HTTP, server CPU above the floor): /sign ≤ 400 µs, credentials ≤ 300 µs,
 // register ≤ 150 µs, info ≤ 100 µs; the floor itself < 300 µs. Ratios: target / measured (≥ 1 meets).
@@ -35,10 +35,18 @@ const REALM = 'bench';
 const SIGN_REALM = 'fio';
 const FACTORY = 'bench-factory';
 
-type Route = 'health' | 'info' | 'register' | 'credentials' | 'claims' | 'sign';
-const ROUTES: Route[] = ['health', 'info', 'credentials', 'register', 'claims', 'sign'];
+// sign-lean: POST /sign on the lean listener of `serve --sign-port` (src/pairing/http/sign-listener.ts).
+type Route = 'health' | 'info' | 'register' | 'credentials' | 'claims' | 'sign' | 'sign-lean';
+const ROUTES: Route[] = ['health', 'info', 'credentials', 'register', 'claims', 'sign', 'sign-lean'];
 /** µs of server CPU above the /health floor (the floor's own: its whole cost). */
-const TARGET_US: Partial<Record<Route, number>> = { health: 300, info: 100, register: 150, credentials: 300, sign: 400 };
+const TARGET_US: Partial<Record<Route, number>> = {
+  health: 300,
+  info: 100,
+  register: 150,
+  credentials: 300,
+  sign: 400,
+  'sign-lean': 400,
+};
 
 interface Row extends FreshResult {
   route: Route;
@@ -138,6 +146,17 @@ async function requestLists(
   const devices =
     wants('info') || wants('credentials') ? await registerDevices(base, o.agentToken, total, o.caPem) : ([] as never[]);
   const devicePath = (id: string) => `/v1/${REALM}/devices/${id}`;
+  // Each /sign list its own UUIDs (the main port's and the lean listener's share one store).
+  const signLists = (route: Route) =>
+    wants(route)
+      ? split(
+          Array.from({ length: o.signN + o.warmup }, () => ({
+            method: 'POST' as const,
+            path: '/sign',
+            body: foundriesSignBody(randomUUID(), FACTORY),
+          })),
+        )
+      : { warm: [], run: [] };
   return {
     health: split(Array.from({ length: total }, () => ({ method: 'GET', path: '/health' }))),
     info: split(devices.map((d) => ({ method: 'GET', path: devicePath(d.id), authorization: `Bearer ${d.secret}` }))),
@@ -166,19 +185,8 @@ async function requestLists(
         body: JSON.stringify({ data: { token: o.claimToken, manufacturer_id: `SN-${randomBytes(4).toString('hex')}-${i}` } }),
       })),
     ),
-    sign: {
-      warm: [],
-      run: [],
-      ...(wants('sign')
-        ? split(
-            Array.from({ length: o.signN + o.warmup }, () => ({
-              method: 'POST' as const,
-              path: '/sign',
-              body: foundriesSignBody(randomUUID(), FACTORY),
-            })),
-          )
-        : {}),
-    },
+    sign: signLists('sign'),
+    'sign-lean': signLists('sign-lean'),
   };
 }
 
@@ -205,6 +213,8 @@ async function runVariant(
       dataDir,
       '--sign-realm',
       SIGN_REALM,
+      '--sign-port',
+      '0',
       ...(tlsFiles ? ['--tls-cert', tlsFiles.cert, '--tls-key', tlsFiles.key] : []),
       // e.g. BENCH_SERVE_ARGS='--signing-threads 0'
       ...(process.env.BENCH_SERVE_ARGS ?? '').split(' ').filter(Boolean),
@@ -223,14 +233,15 @@ async function runVariant(
       const rows: Row[] = [];
       for (const route of ROUTES.filter((r) => o.only.includes(r))) {
         const { warm, run: all } = lists[route];
-        if (k === 0 && warm.length > 0) await runFresh(serve.url, warm, { connections: o.connections });
+        const url = route === 'sign-lean' ? (serve.signUrl ?? '') : serve.url;
+        if (k === 0 && warm.length > 0) await runFresh(url, warm, { connections: o.connections });
         const per = all.length / o.rounds;
         const run = all.slice(k * per, (k + 1) * per);
         const log0 = serve.logBytes();
         const c0 = await commitCounters(serve.url, caPem);
         const r = await measured(
           () => [serve.pid],
-          () => runFresh(serve.url, run, { connections: o.connections }),
+          () => runFresh(url, run, { connections: o.connections }),
         );
         const c1 = await commitCounters(serve.url, caPem);
         rows.push({
@@ -250,6 +261,8 @@ async function runVariant(
     await serve.stop();
   }
 }
+
+const routeLabel = (r: Route) => (r === 'sign' ? '/sign' : r === 'sign-lean' ? '/sign lean' : r);
 
 const median = (xs: number[]): number => {
   const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
@@ -301,13 +314,13 @@ function printTable(title: string, rounds: Row[][], connections: number): void {
     const target = TARGET_US[r.route];
     const ratio = above !== undefined && target !== undefined ? (target / Math.max(1, above)).toFixed(2) : '-';
     console.log(
-      `${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${r.mainUsPerRequest.toFixed(0).padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
+      `${routeLabel(r.route).padEnd(11)} ${String(r.sent).padStart(9)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${r.cpuUsPerRequest.toFixed(0).padStart(18)} ${`(${r.systemUsPerRequest.toFixed(0)})`.padStart(8)} ${r.mainUsPerRequest.toFixed(0).padStart(8)} ${(above === undefined ? '-' : above.toFixed(0)).padStart(17)} ${String(target ?? '-').padStart(10)} ${ratio.padStart(6)} ${r.logBytesPerRequest.toFixed(0).padStart(10)} ${(Number.isNaN(r.writesPerCommit) ? '-' : r.writesPerCommit.toFixed(1)).padStart(14)} ${(Number.isNaN(r.threadedShare) ? '-' : `${(100 * r.threadedShare).toFixed(0)} %`).padStart(10)} ${String(r.failed).padStart(7)}`,
     );
   }
   if (rounds.length > 1) {
     for (const [i, r] of rounds[0].entries()) {
       const per = rounds.map((rows) => aboveFloor(rows, i).toFixed(0));
-      console.log(`  ${(r.route === 'sign' ? '/sign' : r.route).padEnd(11)} by round: ${per.join(', ')} µs`);
+      console.log(`  ${routeLabel(r.route).padEnd(11)} by round: ${per.join(', ')} µs`);
     }
   }
   console.log('(health: its whole cost is the floor; ratio = target / measured, ≥ 1 meets; targets are for plain HTTP)');

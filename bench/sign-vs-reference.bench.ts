@@ -2,6 +2,8 @@
 // docker_run.sh starts it): the same wrk client, the same CSR bodies (lmp-device-register's), a new
 // connection per request, alternating runs. Prints req/s and server CPU per request (all the server's
 // processes, from /proc) for both, and the ratios. Goal: ours ≤ ¼ of the reference's CPU per request, more req/s.
+// Ours runs twice per round: /sign on the main port (Fastify, with the whole Pairing API) and on the lean
+// listener of `serve --sign-port` (src/pairing/http/sign-listener.ts), the port devices are pointed at.
 //   node --import tsx bench/sign-vs-reference.bench.ts --reference PATH [--requests 10000 --rounds 2 --connections 8]
 // 10,000 measured requests by default: after the pause before each measured run V8 optimises ~120 functions
 // again (traced with --trace-opt), ~200 ms of its compiler threads once: ~50 µs per request over 4,000, ~17
@@ -128,7 +130,7 @@ async function startReference(
 }
 
 /** A fresh `imprint pairing serve --sign-realm` (a new data directory: every UUID unregistered). */
-async function startOurs(scratch: string, run: number) {
+async function startOurs(scratch: string, run: number, lean: boolean) {
   const dataDir = mkdtempSync(join(scratch, `imprint-${run}-`));
   imprint(['pairing', 'keygen', '--out', dataDir]);
   imprint([
@@ -143,11 +145,23 @@ async function startOurs(scratch: string, run: number) {
     '--data',
     dataDir,
   ]);
-  return startServe(['--data', dataDir, '--sign-realm', SIGN_REALM], join(dataDir, 'serve.log'));
+  const s = await startServe(
+    ['--data', dataDir, '--sign-realm', SIGN_REALM, ...(lean ? ['--sign-port', '0'] : [])],
+    join(dataDir, 'serve.log'),
+  );
+  return lean && s.signUrl ? { ...s, url: s.signUrl } : s;
 }
 
+const SERVERS = ['reference', 'imprint', 'imprint-lean'] as const;
+type Server = (typeof SERVERS)[number];
+const LABELS: Record<Server, string> = {
+  reference: 'reference (gunicorn -w4)',
+  imprint: 'imprint, main port',
+  'imprint-lean': 'imprint, --sign-port',
+};
+
 interface Run {
-  server: 'reference' | 'imprint';
+  server: Server;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -205,8 +219,11 @@ async function main(): Promise<void> {
     console.log('done');
     const runs: Run[] = [];
     for (let round = 0; round < Number(values.rounds); round++) {
-      for (const server of ['reference', 'imprint'] as const) {
-        const s = server === 'reference' ? await startReference(src, scratch) : await startOurs(scratch, round);
+      for (const server of SERVERS) {
+        const s =
+          server === 'reference'
+            ? await startReference(src, scratch)
+            : await startOurs(scratch, round, server === 'imprint-lean');
         try {
           const pid = s.child.pid ?? 0;
           await runFresh(s.url, warm, { connections });
@@ -224,7 +241,7 @@ async function main(): Promise<void> {
             failed: r.failed,
           });
           console.log(
-            `round ${round + 1} ${server.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req (main threads ${r.mainUsPerRequest.toFixed(0)})  failed ${r.failed}`,
+            `round ${round + 1} ${server.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req (main threads ${r.mainUsPerRequest.toFixed(0)})  failed ${r.failed}`,
           );
         } finally {
           await s.stop();
@@ -238,20 +255,26 @@ async function main(): Promise<void> {
       main: median(of(server).map((r) => r.mainUs)),
     });
     const ref = summary('reference');
-    const ours = summary('imprint');
     console.log(`\nPOST /sign, ${n} requests per run, a new connection each, ${connections} at a time (medians of the runs)`);
-    console.log('server                     req/s   server CPU µs/req   of it main threads');
-    console.log(
-      `reference (gunicorn -w4) ${ref.rps.toFixed(0).padStart(7)} ${ref.cpu.toFixed(0).padStart(19)} ${ref.main.toFixed(0).padStart(20)}`,
-    );
-    console.log(
-      `imprint pairing serve    ${ours.rps.toFixed(0).padStart(7)} ${ours.cpu.toFixed(0).padStart(19)} ${ours.main.toFixed(0).padStart(20)}`,
-    );
-    const cpuShare = ours.cpu / ref.cpu;
-    console.log(
-      `CPU per request: ours / reference = ${cpuShare.toFixed(2)} (goal ≤ 0.25: ratio to goal ${(0.25 / cpuShare).toFixed(2)}); ` +
-        `req/s: ours / reference = ${(ours.rps / ref.rps).toFixed(2)} (goal > 1)`,
-    );
+    console.log('server                     req/s   server CPU µs/req   of it main threads   CPU / reference');
+    for (const server of SERVERS) {
+      const x = summary(server);
+      // The host's speed drifts: each round's own ratio (runs side by side) too, their median last.
+      const perRound = of(server).map((r, i) => r.cpuUs / (of('reference')[i]?.cpuUs ?? Number.NaN));
+      const share =
+        server === 'reference' ? '' : `${(x.cpu / ref.cpu).toFixed(2)} (rounds: ${perRound.map((r) => r.toFixed(2)).join(', ')})`;
+      console.log(
+        `${LABELS[server].padEnd(24)} ${x.rps.toFixed(0).padStart(7)} ${x.cpu.toFixed(0).padStart(19)} ${x.main.toFixed(0).padStart(20)}   ${share}`,
+      );
+    }
+    for (const server of ['imprint', 'imprint-lean'] as const) {
+      const x = summary(server);
+      const cpuShare = x.cpu / ref.cpu;
+      console.log(
+        `${LABELS[server]}: CPU per request ours / reference = ${cpuShare.toFixed(2)} (goal ≤ 0.25: ratio to goal ${(0.25 / cpuShare).toFixed(2)}); ` +
+          `req/s ours / reference = ${(x.rps / ref.rps).toFixed(2)} (goal > 1)`,
+      );
+    }
     console.log(`after: ${loadLine()}; req/s depends on the other load, CPU per request much less`);
     if (runs.some((r) => r.failed > 0)) {
       console.log('\nWARNING: some requests failed: figures are not valid.');

@@ -73,6 +73,10 @@ export function registerPairingCommands(program: Command): void {
       "this server's URL as devices and brokers reach it, for the OCSP URL in certificates (default: http://HOST:PORT)",
     )
     .option('--sign-realm <realm>', 'serve Foundries-compatible POST /sign for this realm (it needs a --factory)')
+    .option(
+      '--sign-port <port>',
+      'serve POST /sign also on this port, on a lean HTTP server of its own (one request per connection; 0: any free port)',
+    )
     .option('--sign-gateway-url <url>', 'device gateway URL written into sota.toml (default: https://ota-lite.foundries.io:8443)')
     .option('--sign-root-crt <file>', "root.crt given to /sign devices (default: this core's CA certificate)")
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) and --tls-key')
@@ -90,6 +94,7 @@ export function registerPairingCommands(program: Command): void {
         brokerUrl?: string;
         publicUrl?: string;
         signRealm?: string;
+        signPort?: string;
         signGatewayUrl?: string;
         signRootCrt?: string;
         tlsCert?: string;
@@ -97,6 +102,10 @@ export function registerPairingCommands(program: Command): void {
         signingThreads?: string;
       }) => {
         const port = parseInteger(opts.port, '--port', 0, 65535);
+        const signPort = opts.signPort === undefined ? undefined : parseInteger(opts.signPort, '--sign-port', 0, 65535);
+        if (signPort !== undefined && opts.signRealm === undefined) {
+          throw new CommonError('INVALID_ARGUMENT', '--sign-port serves POST /sign: it needs --sign-realm');
+        }
         const signingThreads =
           opts.signingThreads === undefined ? undefined : parseInteger(opts.signingThreads, '--signing-threads', 0, 64);
         if (opts.brokerUrl !== undefined && !URL.canParse(opts.brokerUrl)) {
@@ -138,11 +147,15 @@ export function registerPairingCommands(program: Command): void {
             claims,
             sign,
             tls,
+            signPort,
           });
         } catch (e) {
           await registration?.close();
           await core.close();
-          throw listenFailure(e, { host: opts.host, port, portOption: '--port', hostOption: '--host' }) ?? e;
+          // Node's error names the port it could not take: --port's, or --sign-port's.
+          const onSignPort = signPort !== undefined && signPort !== port && (e as { port?: unknown }).port === signPort;
+          const failed = onSignPort ? { port: signPort, portOption: '--sign-port' } : { port, portOption: '--port' };
+          throw listenFailure(e, { host: opts.host, ...failed, hostOption: '--host' }) ?? e;
         }
         if ((await core.listRealms()).length === 0) {
           logger.warn('no realm yet: create one with `imprint pairing realm create NAME --public-key FILE`');
@@ -152,6 +165,7 @@ export function registerPairingCommands(program: Command): void {
         }
         publicUrl ??= server.url;
         console.log(`Pairing API listening on ${server.url} (store: ${core.storeEngine}, ${core.durability()})`);
+        if (server.signUrl) console.log(`Foundries /sign listening on ${server.signUrl}/sign`);
         await new Promise<void>((done) => {
           const stop = (signal: string) => {
             logger.info({ signal }, 'shutting down');

@@ -30,6 +30,7 @@ import { createFastify, type PairingFastify, type PairingServerCore, type RouteC
 import { agentAuthorizer, registerAgentRoutes } from './routes-agent.ts';
 import { registerDeviceRoutes } from './routes-device.ts';
 import { registerServiceRoutes } from './routes-service.ts';
+import { listenSign, type RunningSignListener } from './sign-listener.ts';
 import { registerSignRoutes, type SignApi } from './sign-routes.ts';
 
 export interface PairingServerOptions {
@@ -70,6 +71,7 @@ function idFieldOf(req: FastifyRequest): string {
 }
 
 const registeredRoutesOf = new WeakMap<object, RegisteredRoute[]>();
+const contextOf = new WeakMap<object, RouteContext>();
 
 /** Every route the server registered, with whether it is public (for the deny-by-default tests). */
 export function registeredRoutes(app: PairingFastify): readonly RegisteredRoute[] {
@@ -86,6 +88,7 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
     version: opts.version ?? PAIRING_CORE_VERSION,
     defaultBrokerUrl: opts.defaultBrokerUrl,
   };
+  contextOf.set(app, ctx);
   ctx.metrics.storeStats = opts.core.storeStats ? () => opts.core.storeStats!() : undefined;
   // Deny by default: before any route exists, so that every route gets the agent check unless it is listed public.
   const routes: RegisteredRoute[] = [];
@@ -152,17 +155,37 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
 
 export interface RunningPairingServer {
   url: string;
+  /** The URL of the dedicated /sign listener (`signPort`), when there is one. */
+  signUrl?: string;
   app: PairingFastify;
   close(): Promise<void>;
 }
 
-/** Build and listen. A failed listen rejects with Node's error (its `code` says why). */
-export async function servePairing(opts: PairingServerOptions & { host?: string; port?: number }): Promise<RunningPairingServer> {
+/**
+ * Build and listen. A failed listen rejects with Node's error (its `code` says why). With `signPort` (and
+ * `sign`), POST /sign is served on that port too, by the lean listener of sign-listener.ts.
+ */
+export async function servePairing(
+  opts: PairingServerOptions & { host?: string; port?: number; signPort?: number },
+): Promise<RunningPairingServer> {
   const app = await buildPairingServer(opts);
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 4003;
+  let signListener: RunningSignListener | undefined;
   try {
     await app.listen({ host, port });
+    const ctx = contextOf.get(app);
+    if (opts.signPort !== undefined && opts.sign && ctx) {
+      signListener = await listenSign({
+        sign: opts.sign,
+        metrics: ctx.metrics,
+        logger: opts.logger ?? silentLogger,
+        bodyLimit: opts.bodyLimit ?? 64 * 1024,
+        tls: opts.tls,
+        host,
+        port: opts.signPort,
+      });
+    }
   } catch (e) {
     // Node's own error (EADDRINUSE, EACCES, …): the command that serves words it (common/listen-errors.ts).
     await app.close().catch(() => {});
@@ -171,7 +194,15 @@ export async function servePairing(opts: PairingServerOptions & { host?: string;
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`, app, close: () => app.close() };
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`,
+    signUrl: signListener?.url,
+    app,
+    close: async () => {
+      await signListener?.close();
+      await app.close();
+    },
+  };
 }
 
 export type { FastifyInstance, PairingFastify, PairingServerCore, RouteContext };
