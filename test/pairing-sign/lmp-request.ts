@@ -2,12 +2,14 @@
 // `openssl ecparam -genkey -name prime256v1`, a CSR from `openssl req -new -config` with
 // CN=<uuid>, OU=<factory>, businessCategory=production (PRODUCTION=1), and a JSON body written by
 // boost's property tree (every value a string, "/" escaped as "\/").
+
+import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bitString, ctx, oid, seq, TAG, tlv } from '../../src/pairing/ca/der-codec.ts';
-import { openssl } from '../helpers/ca-csr.ts';
+import { openssl, tempDir } from '../helpers/ca-csr.ts';
 
 export interface LmpRequest {
   uuid: string;
@@ -90,3 +92,35 @@ export function writeSotaDir(dir: string, pkeyPem: string, answer: Record<string
 }
 
 export const readText = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
+
+/**
+ * What lmp-device-register's user checks of a 201: the files written as the client writes them, `openssl verify`
+ * of client.pem against root.crt, the CSR's subject kept, the certificate for the device's own key, client.chained
+ * starting with client.pem. `more` looks at the written files before they are removed (sota.toml's contents).
+ */
+export function assertSignedFiles(
+  req: LmpRequest,
+  answer: Record<string, string>,
+  factory: string,
+  more: (dir: string) => void = () => {},
+): void {
+  assert.deepEqual(Object.keys(answer).sort(), ['client.chained', 'client.pem', 'root.crt', 'sota.toml']);
+  const { dir, cleanup } = tempDir('imprint-sota-');
+  try {
+    writeSotaDir(dir, req.pkeyPem, answer);
+    const v = openssl(['verify', '-CAfile', 'root.crt', 'client.pem'], { cwd: dir });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /client.pem: OK/);
+    const subject = openssl(['x509', '-in', 'client.pem', '-noout', '-subject', '-nameopt', 'RFC2253'], { cwd: dir }).stdout;
+    assert.match(subject, new RegExp(`CN=${req.uuid}`));
+    assert.match(subject, new RegExp(`OU=${factory}`));
+    assert.match(subject, /businessCategory=production/);
+    const certKey = openssl(['x509', '-in', 'client.pem', '-noout', '-pubkey'], { cwd: dir }).stdout;
+    const devKey = openssl(['ec', '-in', 'pkey.pem', '-pubout'], { cwd: dir }).stdout;
+    assert.equal(certKey, devKey, "the certificate is for the device's own key");
+    assert.ok(readText(dir, 'client.chained').startsWith(readText(dir, 'client.pem')));
+    more(dir);
+  } finally {
+    cleanup();
+  }
+}

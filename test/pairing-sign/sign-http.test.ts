@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { breakCsrSignature, makeCsr, openssl, tempDir } from '../helpers/ca-csr.ts';
+import { breakCsrSignature, makeCsr, openssl } from '../helpers/ca-csr.ts';
 import { type ClaimsServer, FACTORY, startClaimsServer } from '../pairing-claims/claims-fixture.ts';
-import { craftedCsr, lmpCsr, lmpRequest, ptreeJson, readText, writeSotaDir } from './lmp-request.ts';
+import { assertSignedFiles, craftedCsr, lmpCsr, lmpRequest, ptreeJson, readText } from './lmp-request.ts';
 
 let s: ClaimsServer;
 const sign = (json: string, contentType?: string) => s.post('/sign', undefined, { raw: json, contentType });
@@ -27,30 +27,13 @@ describe('lmp-device-register against /sign', () => {
     const req = lmpRequest({ factory: FACTORY, sotaDir: '/var/sota', tag: 'main' });
     const r = await sign(req.json);
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    assert.deepEqual(Object.keys(r.body).sort(), ['client.chained', 'client.pem', 'root.crt', 'sota.toml']);
-    const { dir, cleanup } = tempDir('imprint-sota-');
-    try {
-      writeSotaDir(dir, req.pkeyPem, r.body);
-      const v = openssl(['verify', '-CAfile', 'root.crt', 'client.pem'], { cwd: dir });
-      assert.equal(v.status, 0, v.stderr);
-      assert.match(v.stdout, /client.pem: OK/);
-      const subject = openssl(['x509', '-in', 'client.pem', '-noout', '-subject', '-nameopt', 'RFC2253'], { cwd: dir }).stdout;
-      assert.match(subject, new RegExp(`CN=${req.uuid}`));
-      assert.match(subject, new RegExp(`OU=${FACTORY}`));
-      assert.match(subject, /businessCategory=production/);
-      // The certificate is for the device's own key.
-      const certKey = openssl(['x509', '-in', 'client.pem', '-noout', '-pubkey'], { cwd: dir }).stdout;
-      const devKey = openssl(['ec', '-in', 'pkey.pem', '-pubout'], { cwd: dir }).stdout;
-      assert.equal(certKey, devKey);
-      assert.ok(readText(dir, 'client.chained').startsWith(readText(dir, 'client.pem')));
+    assertSignedFiles(req, r.body, FACTORY, (dir) => {
       const toml = readText(dir, 'sota.toml');
       assert.match(toml, /\[tls\]\nserver = "https:\/\/gw\.plant\.test:8443"/);
       assert.match(toml, /primary_ecu_hardware_id = "intel-corei7-64"/);
       assert.match(toml, /\[pacman\][^[]*tags = "main"/);
       assert.match(toml, /tls_clientcert_path = "\/var\/sota\/client\.pem"/);
-    } finally {
-      cleanup();
-    }
+    });
     const [ev] = s.trail.query({ step: 'sign' });
     assert.equal(ev.outcome, 'ok');
     assert.equal(ev.hardwareSerial, req.uuid);

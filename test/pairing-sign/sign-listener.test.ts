@@ -27,7 +27,7 @@ import { openssl, tempDir } from '../helpers/ca-csr.ts';
 import { openTestCore, type TestCore } from '../helpers/pairing-core.ts';
 import { makeAgentKeyPair } from '../helpers/pairing-keys.ts';
 import { selfSignedTls } from '../helpers/self-signed-tls.ts';
-import { lmpRequest, readText, writeSotaDir } from './lmp-request.ts';
+import { assertSignedFiles, lmpRequest, readText, writeSotaDir } from './lmp-request.ts';
 
 const FACTORY = 'acme-plant';
 const BODY_LIMIT = 64 * 1024; // servePairing's default bodyLimit
@@ -302,24 +302,9 @@ describe('the sign port registers a device as lmp-device-register drives it', ()
     assert.notEqual(signUrl, mainUrl);
     const r = await post(signUrl, req.json);
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    assert.deepEqual(Object.keys(r.body).sort(), ['client.chained', 'client.pem', 'root.crt', 'sota.toml']);
-    const { dir, cleanup } = tempDir('imprint-sota-');
-    try {
-      writeSotaDir(dir, req.pkeyPem, r.body);
-      const v = openssl(['verify', '-CAfile', 'root.crt', 'client.pem'], { cwd: dir });
-      assert.equal(v.status, 0, v.stderr);
-      assert.match(v.stdout, /client.pem: OK/);
-      const subject = openssl(['x509', '-in', 'client.pem', '-noout', '-subject', '-nameopt', 'RFC2253'], { cwd: dir }).stdout;
-      assert.match(subject, new RegExp(`CN=${req.uuid}`));
-      assert.match(subject, new RegExp(`OU=${FACTORY}`));
-      const certKey = openssl(['x509', '-in', 'client.pem', '-noout', '-pubkey'], { cwd: dir }).stdout;
-      const devKey = openssl(['ec', '-in', 'pkey.pem', '-pubout'], { cwd: dir }).stdout;
-      assert.equal(certKey, devKey, "the certificate is for the device's own key");
-      assert.ok(readText(dir, 'client.chained').startsWith(readText(dir, 'client.pem')));
-      assert.match(readText(dir, 'sota.toml'), /\[tls\]\nserver = "https:\/\/gw\.plant\.test:8443"/);
-    } finally {
-      cleanup();
-    }
+    assertSignedFiles(req, r.body, FACTORY, (dir) =>
+      assert.match(readText(dir, 'sota.toml'), /\[tls\]\nserver = "https:\/\/gw\.plant\.test:8443"/),
+    );
     const events = signEvents(req.uuid);
     assert.equal(events.length, 1);
     assert.equal(events[0].outcome, 'ok');
@@ -863,13 +848,14 @@ describe('metrics: the sign port counts into the main port’s /metrics', () => 
 describe('TLS', () => {
   let tlsServer: RunningPairingServer;
   let cert: string;
+  let key: string;
 
   before(async () => {
     const { dir, cleanup } = tempDir('imprint-sign-tls-');
     cleanups.push(cleanup);
     const files = selfSignedTls(dir);
     cert = readFileSync(files.cert, 'utf8');
-    const key = readFileSync(files.key, 'utf8');
+    key = readFileSync(files.key, 'utf8');
     tlsServer = await servePairing({ core: t.core, claims, sign, host: '127.0.0.1', port: 0, signPort: 0, tls: { cert, key } });
     cleanups.push(() => tlsServer.close());
   });
@@ -924,6 +910,38 @@ describe('TLS', () => {
     assert.doesNotMatch(r.text, /^HTTP\/1\.1 204/);
     const req = lmpRequest({ factory: FACTORY });
     assert.equal((await httpsPost(`${tlsServer.signUrl}/sign`, req.json)).status, 201);
+  });
+
+  test('a connection stuck in its TLS handshake, or closed during it, is cut by the deadline and at shutdown', {
+    timeout: 60_000,
+  }, async () => {
+    const listen = (requestTimeoutMs: number) =>
+      listenSign({
+        sign: { signText: async () => assert.fail('nothing is signed') },
+        metrics: new PairingMetrics(),
+        logger: silentLogger,
+        bodyLimit: 1024,
+        tls: { cert, key },
+        host: '127.0.0.1',
+        port: 0,
+        requestTimeoutMs,
+      });
+    const short = await listen(300);
+    try {
+      const port = Number(new URL(short.url).port);
+      // Connected, never a ClientHello; and one that closes its side instead: both closed by the server.
+      const silent = await RawClient.connect(port, { allowHalfOpen: true });
+      const half = await RawClient.connect(port, { allowHalfOpen: true });
+      half.socket.end();
+      for (const c of [silent, half]) assert.equal((await c.reply()).text, '', 'closed without an answer');
+    } finally {
+      await Promise.race([short.close(), sleep(REPLY_MS)]);
+    }
+    // With a long deadline, shutdown itself cuts a connection still in its handshake.
+    const long = await listen(60_000);
+    const stuck = await RawClient.connect(Number(new URL(long.url).port), { allowHalfOpen: true });
+    await Promise.race([long.close(), sleep(REPLY_MS).then(() => assert.fail('close() waited for the handshake'))]);
+    assert.equal((await stuck.reply()).text, '');
   });
 });
 

@@ -13,7 +13,7 @@
 // The answers, their bodies and codes, the metrics and the audit are those of the Fastify route
 // (sign-routes.ts), which stays on the main port.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../../common/logger.ts';
 import { isDbError } from '../../db/db-errors.ts';
 import { PairingError } from '../pairing-errors.ts';
@@ -158,20 +158,19 @@ export async function listenSign(opts: SignListenerOptions & { host: string; por
     Math.min(1000, Math.max(25, timeoutMs / 4)),
   );
   sweep.unref();
-  const onConnection = (socket: Socket) => {
+  // TLS on each accepted connection here rather than by a tls.Server: a connection is an exchange from
+  // its accept, so the request's deadline covers the handshake and shutdown cuts one stuck in it. A failed
+  // handshake (a plain HTTP client on the HTTPS port, a scanner) is that connection's error only.
+  const secureContext = opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
+  const onConnection = (raw: Socket) => {
+    const socket = secureContext ? new TLSSocket(raw, { isServer: true, secureContext }) : raw;
     const x = new SignExchange(socket, opts, live);
     live.add(x);
     x.start();
   };
   // Half-open allowed: a client that sends its request and then closes its side (shutdown(SHUT_WR)) still
-  // gets its answer, which is written before the connection closes. A TLS handshake gets the request's time.
-  const server: Server = opts.tls
-    ? createTlsServer({ ...opts.tls, allowHalfOpen: true, handshakeTimeout: timeoutMs }, onConnection)
-    : createNetServer({ allowHalfOpen: true }, onConnection);
-  // A handshake that fails (a plain HTTP client on an HTTPS port, a scanner) concerns that client only.
-  server.on('tlsClientError', (err: Error) =>
-    opts.logger.debug({ err: { message: err.message } }, 'sign listener: TLS handshake failed'),
-  );
+  // gets its answer, written before the connection closes.
+  const server: Server = createNetServer({ allowHalfOpen: true }, onConnection);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -234,7 +233,9 @@ class SignExchange {
   expired(now: number, timeoutMs: number): boolean {
     if (this.#done || this.#socket.destroyed) return true;
     if (now - this.#start < timeoutMs) return false;
-    this.#refuse(answer(408, 'Request timeout'), this.#head?.method ?? 'GET');
+    // Nothing read on TLS: the handshake may not even be done, so there is no channel for a 408.
+    if (this.#bytes === 0 && this.#socket instanceof TLSSocket) this.#socket.destroy();
+    else this.#refuse(answer(408, 'Request timeout'), this.#head?.method ?? 'GET');
     return true;
   }
 
