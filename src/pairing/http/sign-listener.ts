@@ -6,7 +6,7 @@
 // everything else with a clear status, never a guess:
 // - one request per connection, HTTP/1.0 or 1.1, answered with `Connection: close`;
 // - a body framed by one Content-Length (a chunked body is 411: send its length; two lengths are 400);
-// - `Expect: 100-continue` (curl sends it before bodies over 1 KiB) is answered before the body is read;
+// - `Expect: 100-continue` (libcurl sends it before larger bodies) is answered before the body is read;
 // - the request line and headers within 16 KiB (431), the body within the server's limit (413), the
 //   whole request within 30 s (408);
 // - routes decided on the parsed path: POST and HEAD /sign, 405 for other methods on it, 404 elsewhere.
