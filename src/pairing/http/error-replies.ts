@@ -3,7 +3,8 @@
 // entry); the domain's errors carry only their code. Where Astarte answers 500 (inhibited device,
 // registration limit, malformed device id) we answer a clear 4xx; anything unexpected is a 500 without details.
 import type { FastifyError } from 'fastify';
-import type { PairingCode, PairingError } from '../pairing-errors.ts';
+import { isDbError } from '../../db/db-errors.ts';
+import { type PairingCode, PairingError } from '../pairing-errors.ts';
 
 export interface ErrorAnswer {
   status: number;
@@ -133,6 +134,17 @@ export function frameworkAnswer(err: FastifyError): ErrorAnswer | undefined {
   if (status === 413) return { status, body: { errors: { detail: 'Request entity too large' } }, code: 'BAD_REQUEST' };
   if (status === 415) return { status, body: { errors: { detail: 'Unsupported media type' } }, code: 'BAD_REQUEST' };
   return { ...badRequest(), status: status === 404 ? 404 : 400 };
+}
+
+/**
+ * What the core's own errors answer, for every HTTP front end (the Fastify server and the /sign port): a
+ * domain error its code's status, the database away 503. Undefined: not one of them (a fault, or the
+ * front end's own error).
+ */
+export function coreErrorAnswer(err: unknown, idField?: string): ErrorAnswer | undefined {
+  if (err instanceof PairingError) return pairingErrorAnswer(err, idField);
+  if (isDbError(err, 'DB_UNAVAILABLE')) return unavailableAnswer();
+  return undefined;
 }
 
 /** The core's database did not answer: nothing was done, the request may be retried. */

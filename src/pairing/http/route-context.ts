@@ -3,6 +3,7 @@
 // it and the server imports the routes, never the reverse.
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerFactory, LogController } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
@@ -64,3 +65,9 @@ export function createFastify(opts: { logger: Logger; bodyLimit: number; tls?: {
 }
 
 export type PairingFastify = ReturnType<typeof createFastify>;
+
+/** The URL a server listening on `host` is reached at (an IPv6 host in brackets; port 0 resolved from its address). */
+export function listeningUrl(tls: boolean, host: string, address: AddressInfo | string | null, port: number): string {
+  const actual = typeof address === 'object' && address ? address.port : port;
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+}

@@ -4,29 +4,20 @@ import swagger from '@fastify/swagger';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ImprintError } from '../../common/errors.ts';
 import { type Logger, silentLogger } from '../../common/logger.ts';
-import { isDbError } from '../../db/db-errors.ts';
 import { PAIRING_CORE_VERSION } from '../embedded-core.ts';
 import { CentralAudit } from '../import/central-audit.ts';
 import { ImportDecisions } from '../import/import-decisions.ts';
 import { DeviceImportService } from '../import/import-service.ts';
 import { StationRegistry } from '../import/station-registry.ts';
-import { PairingError } from '../pairing-errors.ts';
 import { AgentAuthenticator } from './agent-auth.ts';
 import { type ClaimApi, registerClaimRoutes } from './claim-routes.ts';
-import {
-  type ErrorAnswer,
-  frameworkAnswer,
-  internalErrorAnswer,
-  pairingErrorAnswer,
-  unavailableAnswer,
-  validationAnswer,
-} from './error-replies.ts';
+import { coreErrorAnswer, type ErrorAnswer, frameworkAnswer, internalErrorAnswer, validationAnswer } from './error-replies.ts';
 import { type ImportApi, registerImportRoutes } from './import-routes.ts';
 import { PairingMetrics } from './metrics.ts';
 import { registerOcspRoutes } from './ocsp-routes.ts';
 import { openApiOptions } from './openapi.ts';
 import { guardRoute, type RegisteredRoute } from './route-access.ts';
-import { createFastify, type PairingFastify, type PairingServerCore, type RouteContext } from './route-context.ts';
+import { createFastify, listeningUrl, type PairingFastify, type PairingServerCore, type RouteContext } from './route-context.ts';
 import { agentAuthorizer, registerAgentRoutes } from './routes-agent.ts';
 import { registerDeviceRoutes } from './routes-device.ts';
 import { registerServiceRoutes } from './routes-service.ts';
@@ -70,6 +61,9 @@ function idFieldOf(req: FastifyRequest): string {
   return req.params && typeof req.params === 'object' && 'device_id' in req.params ? 'device_id' : 'hw_id';
 }
 
+/** Largest accepted request body by default, bytes (CSRs are ~1 KiB). */
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+
 const registeredRoutesOf = new WeakMap<object, RegisteredRoute[]>();
 const contextOf = new WeakMap<object, RouteContext>();
 
@@ -80,7 +74,7 @@ export function registeredRoutes(app: PairingFastify): readonly RegisteredRoute[
 
 export async function buildPairingServer(opts: PairingServerOptions): Promise<PairingFastify> {
   const logger = opts.logger ?? silentLogger;
-  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? 64 * 1024, tls: opts.tls });
+  const app = createFastify({ logger, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, tls: opts.tls });
   const ctx: RouteContext = {
     core: opts.core,
     auth: new AgentAuthenticator({ now: opts.now }),
@@ -100,11 +94,9 @@ export async function buildPairingServer(opts: PairingServerOptions): Promise<Pa
   await app.register(swagger, openApiOptions(ctx.version));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    let answer: ErrorAnswer | undefined;
-    if (err instanceof PairingError) answer = pairingErrorAnswer(err, idFieldOf(req));
-    else if (isDbError(err, 'DB_UNAVAILABLE')) answer = unavailableAnswer();
-    else if (err.validation) answer = validationAnswer(err);
-    else if (!(err instanceof ImprintError)) answer = frameworkAnswer(err);
+    let answer: ErrorAnswer | undefined = coreErrorAnswer(err, idFieldOf(req));
+    if (!answer && err.validation) answer = validationAnswer(err);
+    else if (!answer && !(err instanceof ImprintError)) answer = frameworkAnswer(err);
     if (!answer) {
       // A fault of the core (its CA, its store, a bug): logged with its stack, answered without details.
       req.log.error({ err }, 'pairing request failed');
@@ -180,7 +172,7 @@ export async function servePairing(
         sign: opts.sign,
         metrics: ctx.metrics,
         logger: opts.logger ?? silentLogger,
-        bodyLimit: opts.bodyLimit ?? 64 * 1024,
+        bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
         tls: opts.tls,
         host,
         port: opts.signPort,
@@ -191,11 +183,8 @@ export async function servePairing(
     await app.close().catch(() => {});
     throw e;
   }
-  const address = app.server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${actualPort}`,
+    url: listeningUrl(opts.tls !== undefined, host, app.server.address(), port),
     signUrl: signListener?.url,
     app,
     close: async () => {

@@ -12,13 +12,13 @@
 // - routes decided on the parsed path: POST and HEAD /sign, 405 for other methods on it, 404 elsewhere.
 // The answers, their bodies and codes, the metrics and the audit are those of the Fastify route
 // (sign-routes.ts), which stays on the main port.
+import { STATUS_CODES } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../../common/logger.ts';
-import { isDbError } from '../../db/db-errors.ts';
-import { PairingError } from '../pairing-errors.ts';
-import { type ErrorAnswer, internalErrorAnswer, pairingErrorAnswer, unavailableAnswer } from './error-replies.ts';
+import { coreErrorAnswer, type ErrorAnswer, internalErrorAnswer } from './error-replies.ts';
 import type { PairingMetrics } from './metrics.ts';
+import { listeningUrl } from './route-context.ts';
 import type { SignApi } from './sign-routes.ts';
 
 export interface SignListenerOptions {
@@ -51,25 +51,6 @@ const answer = (status: number, detail: string, code = 'BAD_REQUEST'): ErrorAnsw
 });
 const NOT_FOUND = answer(404, 'Page not found', 'NOT_FOUND');
 
-const REASONS: Record<number, string> = {
-  201: 'Created',
-  204: 'No Content',
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  411: 'Length Required',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  417: 'Expectation Failed',
-  422: 'Unprocessable Entity',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
 let dateSecond = -1;
 let dateText = '';
 /** The Date header's value, formatted once a second (as Node's HTTP server does). */
@@ -86,7 +67,7 @@ function httpDate(now: number): string {
 export function responseBytes(status: number, body: string, extra = '', now = Date.now()): Buffer {
   const json = body === '' ? '' : 'content-type: application/json; charset=utf-8\r\n';
   const head =
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n${json}content-length: ${Buffer.byteLength(body)}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${json}content-length: ${Buffer.byteLength(body)}\r\n` +
     `date: ${httpDate(now)}\r\nconnection: close\r\n${extra}\r\n`;
   return Buffer.from(head + body, 'utf8');
 }
@@ -183,11 +164,8 @@ export async function listenSign(opts: SignListenerOptions & { host: string; por
     clearInterval(sweep);
     throw e;
   }
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
-    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${port}`,
+    url: listeningUrl(opts.tls !== undefined, opts.host, server.address(), opts.port),
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);
@@ -315,9 +293,7 @@ class SignExchange {
   }
 
   #failed(err: unknown): void {
-    let a: ErrorAnswer | undefined;
-    if (err instanceof PairingError) a = pairingErrorAnswer(err);
-    else if (isDbError(err, 'DB_UNAVAILABLE')) a = unavailableAnswer();
+    let a = coreErrorAnswer(err);
     if (!a) {
       // A fault of the core (its CA, its store, a bug): logged with its stack, answered without details.
       this.#opts.logger.error({ err }, 'pairing request failed');
