@@ -352,7 +352,8 @@ export async function freshConnectionsBench(argv: string[]): Promise<void> {
     .map((r) => (r === '/sign' ? 'sign' : r)) as Route[];
   // The floor is always measured: every other route is reported above it.
   const routes = only.length ? [...new Set<Route>(['health', ...only])] : ROUTES;
-  const nodeArgs: string[] = [];
+  // e.g. BENCH_SERVER_NODE_ARGS=--perf-basic-prof, as the keep-alive bench takes it.
+  const nodeArgs: string[] = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (typeof values.profile === 'string') {
     mkdirSync(values.profile, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${values.profile}`);
